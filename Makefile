@@ -1,0 +1,44 @@
+# The two front-door commands (see README):
+#   make demo   set up, then create a sample bundle and verify it
+#   make test   set up, then lint, type-check and run every test
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test lint typecheck pytest vectors contracts bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml package.json scripts/setup.sh
+	bash scripts/setup.sh
+	touch $(STAMP)
+
+demo: setup
+	$(VENV)/bin/certreg sample --out out/sample
+	$(VENV)/bin/certreg verify out/sample/bundle.json --snapshot out/sample/snapshot.json
+	$(VENV)/bin/certreg verify out/sample/bundle-redacted.json --snapshot out/sample/snapshot.json
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: setup
+	$(VENV)/bin/mypy
+
+pytest: setup
+	$(VENV)/bin/pytest -q
+
+test: lint typecheck pytest
+
+vectors: setup
+	$(PY) scripts/make_vectors.py
+
+contracts: setup
+	$(PY) scripts/build_contracts.py
+
+bench: setup
+	$(VENV)/bin/certreg bench core --json
+
+clean:
+	rm -rf $(VENV) node_modules out

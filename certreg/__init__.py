@@ -1,0 +1,1 @@
+"""The `certreg` command line: the one front door to every job."""
