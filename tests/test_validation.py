@@ -308,5 +308,6 @@ def test_level_must_match_the_number(cert: Certificate, level: int) -> None:
     ],
 )
 def test_text_field_rules(field: str, value: str, check: str) -> None:
-    error = refused(dataclasses.replace(VALID, **{field: value}))
+    changes: dict[str, Any] = {field: value}
+    error = refused(dataclasses.replace(VALID, **changes))
     assert (error.field, error.rule) == (field, f"{field}.{check}")
