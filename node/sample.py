@@ -15,9 +15,10 @@ from node.bundle import AnchorRef, Bundle, InclusionProof
 from node.certificate import Certificate
 from node.commitment import SaltedCertificate, salt_certificate
 from node.entry import Attributes, LogEntry, Signature
+from node.errors import InvalidInput
 from node.idnumber import resident_id_check_character
 from node.merkle import MerkleLog
-from node.signatures import get_suite, signing_message
+from node.signatures import Sm2Sm3Suite, get_suite, signing_message
 from node.snapshot import (
     BlockRef,
     Checkpoint,
@@ -57,6 +58,22 @@ class SampleSet:
 
 def _digest(*parts: object) -> bytes:
     return hashlib.sha256("|".join(str(p) for p in parts).encode()).digest()
+
+
+def _sign(suite: str, private_key: bytes, message: bytes) -> bytes:
+    """Sign; for SM2 with a nonce derived from key and message, so samples are reproducible.
+
+    The sample's private key derives from a public seed, so a predictable nonce costs nothing.
+    """
+    signer = get_suite(suite)
+    if isinstance(signer, Sm2Sm3Suite):
+        for counter in range(16):
+            nonce = _digest("sample sm2 nonce", private_key.hex(), message.hex(), counter)
+            try:
+                return signer.sign_with_nonce(private_key, message, nonce)
+            except InvalidInput:
+                continue
+    return signer.sign(private_key, message)
 
 
 def sample_network() -> Network:
@@ -111,8 +128,8 @@ def make_sample(seed: int = 1, suite: str = "ed25519", *, others: int = 12) -> S
         certificate = sample_certificate(rng, serial)
         salted = salt_certificate(certificate, rng.randbytes)
         commitment = salted.commitment()
-        value = signer.sign(
-            private_key, signing_message(network.chain_id, network.contract, commitment)
+        value = _sign(
+            suite, private_key, signing_message(network.chain_id, network.contract, commitment)
         )
         entry = LogEntry(
             kind="issue",
