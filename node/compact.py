@@ -103,8 +103,10 @@ def decode_compact(text: str) -> Bundle:
         raise InvalidInput("compact", "compact.encoding", f"cannot decode: {exc}") from exc
     try:
         bundle = _from_array(array)
-    except InvalidInput:
-        raise
+    except InvalidInput as exc:
+        if exc.field.startswith("compact"):
+            raise
+        raise InvalidInput(f"compact.{exc.field}", exc.rule, exc.message) from exc
     except (TypeError, ValueError, IndexError, KeyError) as exc:
         raise InvalidInput("compact", "compact.structure", f"unexpected structure: {exc}") from exc
     # Re-read through the strict JSON parser so both forms obey exactly the same rules.
