@@ -9,7 +9,9 @@ pragma solidity ^0.8.24;
 /// corpus), which `tests/contract/test_vectors.py` runs through the deployed contract. Two readings
 /// of that corpus are binding here: a consistency proof from size 0 is invalid (it proves
 /// nothing; a log's first checkpoint needs no proof), and with equal sizes the two roots are
-/// compared as given, with an empty proof.
+/// compared as given, with an empty proof. The all-zero value stands for a missing hash (it is what
+/// an empty or unset value encodes to, and SHA-256 yields it with negligible probability), so a
+/// zero leaf hash or root never verifies; this is how the corpus's empty-hash cases are read.
 library MerkleVerifier {
     /// @notice The RFC 9162 interior node hash: SHA-256(0x01 || left || right).
     /// @dev Equivalent to `sha256(abi.encodePacked(bytes1(0x01), left, right))`, written against
@@ -41,8 +43,8 @@ library MerkleVerifier {
         bytes32[] calldata proof,
         bytes32 root
     ) internal view returns (bool) {
-        // Step 1: the index must lie inside the tree.
-        if (index >= treeSize) {
+        // Step 1: the index must lie inside the tree. Zero hashes are missing hashes.
+        if (index >= treeSize || leafHash == bytes32(0) || root == bytes32(0)) {
             return false;
         }
         // Steps 2 and 3.
@@ -84,7 +86,7 @@ library MerkleVerifier {
         bytes32 root2,
         bytes32[] calldata proof
     ) internal view returns (bool) {
-        if (size1 == 0 || size2 < size1) {
+        if (size1 == 0 || size2 < size1 || root1 == bytes32(0) || root2 == bytes32(0)) {
             return false;
         }
         if (size1 == size2) {

@@ -32,7 +32,7 @@ abstract contract ProvinceLogs is Membership {
     mapping(uint8 province => LogHead) private _heads;
     mapping(uint8 province => mapping(uint256 index => Checkpoint)) private _checkpoints;
 
-    /// @notice A first checkpoint must have a size above 0 and come with an empty proof.
+    /// @notice A first checkpoint must have a size above 0, a non-zero root and an empty proof.
     error ProvinceLogsInvalidFirstCheckpoint(uint8 province, uint64 size, uint256 proofLength);
     error ProvinceLogsShrinkingCheckpoint(uint8 province, uint64 anchoredSize, uint64 newSize);
     /// @notice The checkpoint is already the province's latest: an idempotent retry can treat
@@ -69,8 +69,8 @@ abstract contract ProvinceLogs is Membership {
     /// @param manifestCid Content identifier of the manifest of the new entries (kept in the
     /// event; storage keeps its 8-byte digest).
     /// @return index The new checkpoint's index in the province's log.
-    /// Requirements: the caller operates for a member. For the first checkpoint, `newSize > 0`
-    /// and the proof is empty. Otherwise `newSize` is not below the previous size; an equal
+    /// Requirements: the caller operates for a member. For the first checkpoint, `newSize > 0`,
+    /// `newRoot` is not zero and the proof is empty. Otherwise `newSize` is not below the previous size; an equal
     /// size reverts (already anchored with the same root, conflicting with another root); a
     /// larger size needs a valid consistency proof.
     /// Emits: {CheckpointAnchored}.
@@ -84,7 +84,7 @@ abstract contract ProvinceLogs is Membership {
         LogHead storage head = _heads[province];
         index = head.count;
         if (index == 0) {
-            if (newSize == 0 || consistencyProof.length != 0) {
+            if (newSize == 0 || newRoot == bytes32(0) || consistencyProof.length != 0) {
                 revert ProvinceLogsInvalidFirstCheckpoint(
                     province,
                     newSize,
