@@ -15,6 +15,7 @@ Transport errors are retried with exponential backoff and then raised as
 
 from __future__ import annotations
 
+import ast
 import json
 import threading
 import time
@@ -397,6 +398,16 @@ def _revert_bytes(exc: BaseException) -> bytes:
                 first = first.args[0]
             if isinstance(first, bytes):
                 return first
+            if _is_tester_revert(current) and isinstance(first, str):
+                # eth-tester sometimes carries the revert data only as the repr of the bytes.
+                text = first.removeprefix("execution reverted: ")
+                if text.startswith(("b'", 'b"')):
+                    try:
+                        value = ast.literal_eval(text)
+                    except (ValueError, SyntaxError):
+                        value = None
+                    if isinstance(value, bytes):
+                        return value
         current = current.__cause__ or current.__context__
     return b""
 
