@@ -199,7 +199,7 @@ REASONS: Final[Mapping[Reason, ReasonInfo]] = MappingProxyType(
                 ACTION_SUSPEND,
                 "筛查预警：评价机构获证率异常",
                 "screening: the organisation's pass rate is anomalous",
-                f"{_GUIDE} art. 17; 湘 notice (seeds/002): pass rate over 90 %",
+                f"{_GUIDE} art. 17; 湘人社鉴函〔2022〕1号 §四(十七): pass rate over 90 %",
             ),
             _info(
                 Reason.SCREENING_OUTSIDE_SCOPE,
