@@ -33,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from types import MappingProxyType
 from typing import Final
 
@@ -380,7 +381,7 @@ _NAME_FIELDS: Final = frozenset({"holder_name"})
 _ID_FIELDS: Final = frozenset({"id_type", "id_number"})
 
 
-def check_correction(changed_fields: frozenset[str] | set[str], code: int) -> Reason:
+def check_correction(changed_fields: AbstractSet[str], code: int) -> Reason:
     """Check a correction (data guide art. 14) against its reason code.
 
     ``changed_fields`` are the field paths whose values differ between the old and the new
