@@ -19,7 +19,9 @@ import ast
 import json
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -64,7 +66,14 @@ _TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
     ProviderConnectionError,
     ConnectionError,
 )
-_NONCE_MESSAGES = ("nonce too low", "nonce too high", "invalid nonce", "already known")
+_TRANSIENT_RPC = ("BlockOutOfRangeError", "header not found")
+_NONCE_MESSAGES = (
+    "nonce too low",
+    "nonce too high",
+    "invalid nonce",
+    "invalid transaction nonce",
+    "already known",
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -333,8 +342,14 @@ def with_retries(call: Callable[[], T], what: str, policy: RetryPolicy) -> T:
         except _TRANSPORT_ERRORS as exc:
             if attempt == policy.attempts:
                 raise ChainError(f"{what}: chain unreachable after {attempt} tries") from exc
-            time.sleep(delay)
-            delay = min(delay * 2, policy.max_delay)
+        except Web3RPCError as exc:
+            # A node that keeps only recent state (anvil --prune-history) may refuse a call at a
+            # block that was the latest a moment ago; asking again is the fix.
+            message = _rpc_message(exc)
+            if attempt == policy.attempts or not any(m in message for m in _TRANSIENT_RPC):
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, policy.max_delay)
     raise AssertionError("unreachable")
 
 
@@ -480,6 +495,11 @@ class RegistryClient:
         self.codec = AbiCodec(self.artifact.abi)
         self.address = to_checksum_address(address)
         self.contract: Contract = w3.eth.contract(address=self.address, abi=self.artifact.abi)
+        # eth-tester's in-process EVM is not thread-safe (a gas estimate racing a mined block
+        # sees a stale nonce), so every request to it is serialised; JSON-RPC nodes need no lock.
+        self._evm_lock: AbstractContextManager[Any] = (
+            _evm_lock_for(w3) if isinstance(w3.provider, EthereumTesterProvider) else nullcontext()
+        )
         self._account: LocalAccount | None = (
             Account.from_key(private_key) if private_key is not None else None
         )
@@ -551,7 +571,8 @@ class RegistryClient:
 
     def _retry(self, call: Callable[[], T], what: str) -> T:
         try:
-            return with_retries(call, what, self.options.retry)
+            with self._evm_lock:
+                return with_retries(call, what, self.options.retry)
         except ContractLogicError as exc:
             raise self.codec.decode_revert(_revert_bytes(exc)) from exc
         except Exception as exc:
@@ -606,22 +627,29 @@ class RegistryClient:
     def _send(self, fn: Any, params: dict[str, Any]) -> str:
         for attempt in range(self.options.nonce_retries + 1):
             try:
-                return self._nonces.send(lambda nonce: self._send_once(fn, params, nonce))
-            except Web3RPCError as exc:
-                message = _rpc_message(exc).lower()
-                if attempt < self.options.nonce_retries and any(
-                    m in message for m in _NONCE_MESSAGES
-                ):
-                    self._nonces.resync()
-                    continue
-                raise ChainError(f"send transaction: {_rpc_message(exc)}") from exc
+                with self._evm_lock:
+                    return self._nonces.send(lambda nonce: self._send_once(fn, params, nonce))
             except ContractLogicError as exc:
                 raise self.codec.decode_revert(_revert_bytes(exc)) from exc
             except ChainError:
                 self._nonces.resync()
                 raise
-            except (Web3Exception, ValueError) as exc:
-                raise ChainError(f"send transaction: {exc}") from exc
+            except Exception as exc:
+                # A nonce refused by the node (JSON-RPC "nonce too low", or eth-tester's
+                # "Invalid transaction nonce"): another sender used the account. Resync from
+                # the node's pending count and try again.
+                message = _rpc_message(exc).lower()
+                if any(m in message for m in _NONCE_MESSAGES):
+                    self._nonces.resync()
+                    if attempt < self.options.nonce_retries:
+                        continue
+                if _is_tester_revert(exc):
+                    raise self.codec.decode_revert(_revert_bytes(exc)) from exc
+                if isinstance(exc, (Web3Exception, ValueError)) or type(exc).__module__.startswith(
+                    ("eth_utils", "eth_tester", "eth.")
+                ):
+                    raise ChainError(f"send transaction: {message}") from exc
+                raise
         raise AssertionError("unreachable")
 
     def _send_once(self, fn: Any, params: dict[str, Any], nonce: int) -> str:
@@ -652,11 +680,12 @@ class RegistryClient:
 
     def _wait(self, tx_hash: str) -> dict[str, Any]:
         try:
-            receipt = self.w3.eth.wait_for_transaction_receipt(
-                HexBytes(tx_hash),
-                timeout=self.options.receipt_timeout,
-                poll_latency=self.options.poll_interval,
-            )
+            with self._evm_lock:
+                receipt = self.w3.eth.wait_for_transaction_receipt(
+                    HexBytes(tx_hash),
+                    timeout=self.options.receipt_timeout,
+                    poll_latency=self.options.poll_interval,
+                )
         except TimeExhausted as exc:
             raise TransactionTimeout(f"transaction {tx_hash} not mined in time", tx_hash) from exc
         except _TRANSPORT_ERRORS as exc:
@@ -674,7 +703,8 @@ class RegistryClient:
                 return
             if self._is_memory():
                 tester: Any = cast(EthereumTesterProvider, self.w3.provider).ethereum_tester
-                tester.mine_blocks(target - head)
+                with self._evm_lock:
+                    tester.mine_blocks(target - head)
                 continue
             if self.options.mine_for_confirmations:
                 self._retry(
@@ -1016,6 +1046,20 @@ class RegistryClient:
             if event.name == name:
                 return event.args
         raise ChainError(f"transaction {result.transaction_hash} emitted no {name}")
+
+
+_EVM_LOCKS: weakref.WeakKeyDictionary[Any, threading.RLock] = weakref.WeakKeyDictionary()
+_EVM_LOCKS_GUARD = threading.Lock()
+
+
+def _evm_lock_for(w3: Web3) -> threading.RLock:
+    """The one lock of an in-process EVM, shared by every client of that Web3's provider."""
+    with _EVM_LOCKS_GUARD:
+        lock = _EVM_LOCKS.get(w3.provider)
+        if lock is None:
+            lock = threading.RLock()
+            _EVM_LOCKS[w3.provider] = lock
+        return lock
 
 
 def _code(code: str) -> bytes:
