@@ -1,0 +1,170 @@
+"""Engines, migrations to head, and transactions.
+
+``open_database(url)`` is the one entry point: it builds the engine (SQLite file by default,
+PostgreSQL through psycopg 3), runs the packaged Alembic migrations to head (no ``alembic.ini``
+needed) and returns a :class:`Database`. Nothing is built at import time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from node.errors import StorageError
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """Make pysqlite transactional in the way SQLAlchemy documents for SQLite.
+
+    Python's ``sqlite3`` (3.11) starts transactions only before DML, so a read-then-write would
+    not be one transaction. We switch the driver to autocommit and emit ``BEGIN`` ourselves
+    when SQLAlchemy begins; WAL lets readers run while one writer appends; foreign keys on.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA busy_timeout = 10000")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = FULL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """Return an engine for ``url`` (``sqlite:///path.db`` or ``postgresql+psycopg://...``).
+
+    Statement parameters are hidden from errors and logs (``hide_parameters``): they hold
+    ciphertexts and blind indexes, never plaintext personal data, but need not travel either.
+
+    Raises:
+        StorageError: the URL is not usable.
+    """
+    try:
+        engine = create_engine(url, hide_parameters=True, **kwargs)
+    except (SQLAlchemyError, ValueError, ImportError) as exc:
+        raise StorageError(f"cannot create a database engine: {type(exc).__name__}") from exc
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+    return engine
+
+
+def _alembic_config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("path_separator", "os")
+    config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    """Return the revision id of the newest packaged migration."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("path_separator", "os")
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """Return the migration revision the database is at (``None`` for an empty database)."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(target: str | Engine) -> None:
+    """Run the packaged migrations to head on ``target`` (a URL or an engine), in one transaction.
+
+    Raises:
+        StorageError: the database could not be migrated.
+    """
+    engine = make_engine(target) if isinstance(target, str) else target
+    try:
+        with engine.begin() as connection:
+            command.upgrade(_alembic_config(connection), "head")
+    except SQLAlchemyError as exc:
+        raise StorageError(f"database migration failed: {type(exc).__name__}") from exc
+    finally:
+        if isinstance(target, str):
+            engine.dispose()
+
+
+class Database:
+    """An engine and the sessions over it.
+
+    Repositories and the Merkle node store take the :class:`~sqlalchemy.orm.Session` (or
+    :class:`~sqlalchemy.Connection`) of a transaction the *caller* opens and commits, so that
+    certificate rows, log entries, Merkle nodes and audit events of one intake land together or
+    not at all::
+
+        with database.transaction() as session:
+            CertificateRepository(session, cipher, index).add(...)
+            ProvinceLog(session, "44").append([entry], now=now)
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    def __repr__(self) -> str:
+        return f"Database(dialect={self.engine.dialect.name!r})"
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.engine.dialect.name
+
+    def session(self) -> Session:
+        """Return a new session; the caller commits or rolls back and closes it."""
+        return self._sessions()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """Yield a session in a transaction: committed on success, rolled back on any error.
+
+        Raises:
+            StorageError: the database failed (the original error is chained).
+        """
+        try:
+            with self._sessions.begin() as session:
+                yield session
+        except SQLAlchemyError as exc:
+            raise StorageError(f"database transaction failed: {type(exc).__name__}") from exc
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+
+def open_database(url: str, *, migrate: bool = True, **engine_kwargs: Any) -> Database:
+    """Open the database at ``url``, migrated to head unless ``migrate`` is false.
+
+    Raises:
+        StorageError: the database cannot be opened or migrated.
+    """
+    engine = make_engine(url, **engine_kwargs)
+    if migrate:
+        try:
+            upgrade(engine)
+        except BaseException:
+            engine.dispose()
+            raise
+    return Database(engine)

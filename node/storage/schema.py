@@ -1,0 +1,274 @@
+"""The provincial node's tables, as SQLAlchemy 2 typed declarative models.
+
+The migration ``migrations/versions/0001_initial.py`` creates exactly these tables (a test
+compares the two with Alembic's autogenerate). Design notes are in ``docs/STORAGE.md``.
+
+Rows are never deleted: certificates carry a status and ``deleted_at`` (logical deletion, data
+guide art. 15), organisations a status, and the log tables are append-only. Database triggers
+created by the migration refuse ``DELETE`` on every table and ``UPDATE`` on the log tables.
+
+No column holds personal data in clear: the full salted certificate (values *and* salts) is one
+encrypted blob, and holder name and ID number are searchable only through keyed blind indexes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+#: Constraint names are fixed so migrations can refer to them on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ORGANISATION_STATUSES = ("active", "suspended", "terminated")
+CERTIFICATE_STATUSES = ("active", "revoked", "suspended", "superseded", "deleted")
+CHECKPOINT_STATES = ("pending", "submitted", "confirmed")
+ENTRY_KINDS = ("issue", "correct", "revoke", "suspend", "reinstate", "delete")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """A timezone-aware UTC timestamp on every backend.
+
+    SQLite has no timestamp type and drops the offset; this type refuses naive datetimes,
+    stores UTC and gives back aware UTC datetimes, so both backends behave alike.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, dt.datetime) or value.tzinfo is None:
+            raise ValueError("timestamps must be timezone-aware datetimes")
+        utc = value.astimezone(dt.UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, dt.datetime)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+#: Auto-increment ids: 64-bit on PostgreSQL, SQLite's rowid alias there.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+Hash = LargeBinary(32)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Organisation(Base):
+    """An assessment organisation filed by a province (rule §4: codes are never reassigned)."""
+
+    __tablename__ = "organisations"
+    __table_args__ = (
+        CheckConstraint(_in("status", ORGANISATION_STATUSES), name="status"),
+        CheckConstraint("org_class IN ('Y', 'S')", name="org_class"),
+    )
+
+    #: Positions 1-13 of its certificate numbers, e.g. ``S000144002009``.
+    code: Mapped[str] = mapped_column(String(13), primary_key=True)
+    province: Mapped[str] = mapped_column(String(2), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    #: ``Y`` employer 用人单位, ``S`` social training/assessment organisation.
+    org_class: Mapped[str] = mapped_column(String(1))
+    #: The provincial category digit, where the province's refinement has one (Guangdong pos. 10).
+    category: Mapped[str | None] = mapped_column(String(8))
+    #: Filed scope: ``[{"occupation_code": "6-18-01-01", "levels": [3, 4, 5]}, ...]``.
+    scope: Mapped[Any] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class OrganisationKey(Base):
+    """A signing key of an organisation; ``key_id`` as on the contract (0, 1, ... in order)."""
+
+    __tablename__ = "organisation_keys"
+
+    organisation_code: Mapped[str] = mapped_column(
+        String(13), ForeignKey("organisations.code"), primary_key=True
+    )
+    key_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    suite: Mapped[str] = mapped_column(String(32))
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    #: Unix seconds; the interval is ``[valid_from, valid_until)``, ``valid_until = 0`` is open.
+    valid_from: Mapped[int] = mapped_column(BigInteger)
+    valid_until: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class CertificateRow(Base):
+    """One certificate version. A correction adds a row and sets ``superseded_by`` on the old one;
+    both keep the certificate number, which is unique among current (not superseded) rows."""
+
+    __tablename__ = "certificates"
+    __table_args__ = (
+        CheckConstraint(_in("status", CERTIFICATE_STATUSES), name="status"),
+        CheckConstraint("level BETWEEN 1 AND 5", name="level"),
+        Index(
+            "uq_certificates_current_number",
+            "certificate_number",
+            unique=True,
+            sqlite_where=text("superseded_by IS NULL"),
+            postgresql_where=text("superseded_by IS NULL"),
+        ),
+        Index("ix_certificates_serial", "organisation_code", "issue_year", "level", "serial"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    commitment: Mapped[bytes] = mapped_column(Hash, unique=True)
+    certificate_number: Mapped[str] = mapped_column(String(22), index=True)
+    province: Mapped[str] = mapped_column(String(2))
+    organisation_code: Mapped[str] = mapped_column(String(13), ForeignKey("organisations.code"))
+    level: Mapped[int] = mapped_column(SmallInteger)
+    issue_year: Mapped[int] = mapped_column(SmallInteger)
+    serial: Mapped[int] = mapped_column(Integer)
+    issue_date: Mapped[dt.date] = mapped_column(Date)
+    occupation_code: Mapped[str] = mapped_column(String(10))
+    work_type_code: Mapped[str] = mapped_column(String(13))
+    status: Mapped[str] = mapped_column(String(16))
+    superseded_by: Mapped[bytes | None] = mapped_column(Hash)
+    signature_suite: Mapped[str] = mapped_column(String(32))
+    signature_key_id: Mapped[int] = mapped_column(Integer)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    #: The full salted record (every value and salt), encrypted; see ``node.privacy``.
+    record: Mapped[bytes] = mapped_column(LargeBinary)
+    #: Key id of ``record`` (also in its header), so rotation can find old rows by index.
+    record_key_id: Mapped[str] = mapped_column(String(64), index=True)
+    holder_name_index: Mapped[bytes] = mapped_column(Hash, index=True)
+    id_number_index: Mapped[bytes] = mapped_column(Hash, index=True)
+    #: Position in the province log once appended.
+    log_index: Mapped[int | None] = mapped_column(BigInteger)
+    submitted_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    #: Late-upload reason code (``node.reasons``), when uploaded after the deadline.
+    late_reason: Mapped[int | None] = mapped_column(Integer)
+    status_changed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+
+class LogEntryRow(Base):
+    """One entry of a province log: the JCS bytes that were hashed (no personal data)."""
+
+    __tablename__ = "log_entries"
+    __table_args__ = (CheckConstraint(_in("kind", ENTRY_KINDS), name="kind"),)
+
+    province: Mapped[str] = mapped_column(String(2), primary_key=True)
+    leaf_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(16))
+    commitment: Mapped[bytes] = mapped_column(Hash, index=True)
+    certificate_number: Mapped[str] = mapped_column(String(22), index=True)
+    #: ``JCS(entry)`` as text; the leaf hash is ``SHA-256(0x00 || entry)``.
+    entry: Mapped[str] = mapped_column(Text)
+    leaf_hash: Mapped[bytes] = mapped_column(Hash)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class MerkleNode(Base):
+    """The hash of a complete subtree: leaves ``[index * 2**level, (index + 1) * 2**level)``."""
+
+    __tablename__ = "merkle_nodes"
+    __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012 (SQLAlchemy reads it once)
+
+    province: Mapped[str] = mapped_column(String(2), primary_key=True)
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    node_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(Hash)
+
+
+class LogState(Base):
+    """The size of each province log (the number of leaves whose nodes are stored)."""
+
+    __tablename__ = "log_state"
+
+    province: Mapped[str] = mapped_column(String(2), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+
+
+class CheckpointRow(Base):
+    """A checkpoint of a province log and its anchoring progress."""
+
+    __tablename__ = "checkpoints"
+    __table_args__ = (
+        CheckConstraint(_in("state", CHECKPOINT_STATES), name="state"),
+        UniqueConstraint("province", "tree_size"),
+    )
+
+    province: Mapped[str] = mapped_column(String(2), primary_key=True)
+    checkpoint_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    tree_size: Mapped[int] = mapped_column(BigInteger)
+    root: Mapped[bytes] = mapped_column(Hash)
+    manifest_cid: Mapped[str | None] = mapped_column(String(128))
+    state: Mapped[str] = mapped_column(String(16))
+    transaction_hash: Mapped[str | None] = mapped_column(String(66))
+    block_number: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class AuditEvent(Base):
+    """Who did what, when, why, to what (data guide art. 13: 全过程可追溯、可倒查).
+
+    No personal data: targets are commitments, certificate numbers or organisation codes.
+    """
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    occurred_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64))
+    target_type: Mapped[str] = mapped_column(String(32))
+    target_id: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[Any | None] = mapped_column(JSON)
+
+    __table_args__ = (Index("ix_audit_events_target", "target_type", "target_id"),)
+
+
+def table_of(model: type[Base]) -> Table:
+    """Return the Core :class:`~sqlalchemy.Table` of a model (for bulk Core statements)."""
+    return Base.metadata.tables[model.__tablename__]
+
+
+#: Every table; the migration protects each against DELETE.
+ALL_TABLES = tuple(Base.metadata.tables)
+#: Append-only tables: the migration also refuses UPDATE on these.
+APPEND_ONLY_TABLES = ("log_entries", "merkle_nodes", "audit_events")

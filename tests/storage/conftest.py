@@ -1,0 +1,239 @@
+"""Fixtures of the storage behaviour suite: every test runs on SQLite and on PostgreSQL.
+
+PostgreSQL: ``CERTREG_TEST_POSTGRES_URL`` (a database the tests may fill; each test gets its
+own database created next to it), or else a throwaway cluster the suite starts itself from
+``initdb``/``pg_ctl`` and stops by PID. Without PostgreSQL binaries the PostgreSQL half fails
+under ``CI=true`` and is skipped elsewhere.
+
+A hook on every engine fails any ``DELETE`` or ``TRUNCATE`` statement: nothing is ever
+physically deleted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import os
+import random
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy import Engine, event
+from sqlalchemy.engine import make_url
+
+from node.certificate import Certificate
+from node.commitment import SaltedCertificate, salt_certificate
+from node.entry import Attributes, LogEntry, Signature
+from node.idnumber import resident_id_check_character
+from node.privacy import BlindIndex, PersonalDataCipher
+from node.storage import Database, OrganisationRepository, open_database, upgrade
+from tests.storage.pgserver import PostgresServer, find_bindir, start_postgres
+
+# ---------------------------------------------------------------------------------------------
+# No DELETE, ever
+
+DELETES: list[str] = []
+
+
+def _refuse_delete(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    head = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else ""
+    if head in ("DELETE", "TRUNCATE"):
+        DELETES.append(statement)
+        raise AssertionError(f"a code path issued {head}: {statement[:200]}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_delete_hook() -> Iterator[None]:
+    event.listen(Engine, "before_cursor_execute", _refuse_delete)
+    yield
+    event.remove(Engine, "before_cursor_execute", _refuse_delete)
+    assert not DELETES, f"DELETE statements were issued: {DELETES}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Servers and databases
+
+_counter = itertools.count()
+
+
+class PostgresAdmin:
+    """Creates databases on the test server: empty ones, or copies of a migrated template."""
+
+    def __init__(self, url: str) -> None:
+        self.url = make_url(url)
+        self.template = f"certreg_tpl_{os.getpid()}"
+        self._template_ready = False
+        self.created: list[str] = []
+
+    def _admin(self) -> psycopg.Connection[Any]:
+        u = self.url
+        return psycopg.connect(
+            host=u.host, port=u.port, user=u.username, password=u.password,
+            dbname=u.database or "postgres", autocommit=True,
+        )  # fmt: skip
+
+    def create(self, *, migrated: bool) -> str:
+        name = f"certreg_t{os.getpid()}_{next(_counter)}"
+        with self._admin() as conn:
+            if migrated and not self._template_ready:
+                conn.execute(f"CREATE DATABASE {self.template} TEMPLATE template0")
+                self.created.append(self.template)
+                upgrade(self._url(self.template))
+                self._template_ready = True
+            source = self.template if migrated else "template0"
+            conn.execute(f"CREATE DATABASE {name} TEMPLATE {source}")
+            self.created.insert(0, name)
+        return self._url(name)
+
+    def _url(self, name: str) -> str:
+        return self.url.set(database=name).render_as_string(hide_password=False)
+
+    def drop_created(self) -> None:
+        """Drop the scratch databases this run created (on a server the suite did not start).
+
+        Whole test databases, not rows: the registry's own code never deletes anything.
+        """
+        with self._admin() as conn:
+            for name in self.created:
+                conn.execute(f"DROP DATABASE IF EXISTS {name}")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresAdmin]:
+    url = os.environ.get("CERTREG_TEST_POSTGRES_URL")
+    if url:
+        admin = PostgresAdmin(url)
+        yield admin
+        admin.drop_created()
+        return
+    bindir = find_bindir()
+    if bindir is None:
+        message = (
+            "PostgreSQL binaries (initdb, pg_ctl) not found on PATH or in "
+            "/usr/lib/postgresql/*/bin: run scripts/setup.sh as root (apt-get install "
+            "postgresql) or set CERTREG_TEST_POSTGRES_URL"
+        )
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    server: PostgresServer = start_postgres(bindir)
+    try:
+        yield PostgresAdmin(server.url("postgres"))
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def empty_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of a fresh, empty database."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'node.db'}"
+    admin: PostgresAdmin = request.getfixturevalue("postgres")
+    return admin.create(migrated=False)
+
+
+@pytest.fixture
+def database(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A fresh database migrated to head."""
+    if backend == "sqlite":
+        db = open_database(f"sqlite:///{tmp_path / 'node.db'}")
+    else:
+        admin: PostgresAdmin = request.getfixturevalue("postgres")
+        db = open_database(admin.create(migrated=True), migrate=False)
+    try:
+        yield db
+    finally:
+        db.dispose()
+
+
+# ---------------------------------------------------------------------------------------------
+# Sample data (no real people)
+
+NOW = dt.datetime(2025, 4, 1, 9, 30, tzinfo=dt.UTC)
+PROVINCE = "44"
+ORG = "S000144002009"
+ORG2 = "Y000044010001"
+CIPHER_KEY = bytes(range(32))
+INDEX_KEY = bytes(range(100, 132))
+
+
+def cipher(profile: str = "aes-256-gcm") -> PersonalDataCipher:
+    size = 32 if profile == "aes-256-gcm" else 16
+    return PersonalDataCipher({"k1": CIPHER_KEY[:size]}, "k1", profile=profile)
+
+
+def blind_index(profile: str = "aes-256-gcm") -> BlindIndex:
+    return BlindIndex(INDEX_KEY, profile=profile)
+
+
+_SURNAMES = "王李张刘陈杨黄赵吴周"
+_GIVEN = "伟芳娜敏静丽强磊军洋"
+
+
+def id_number(rng: random.Random) -> str:
+    body = f"440106{rng.randint(1960, 2004)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
+    body += f"{rng.randint(0, 999):03d}"
+    return body + resident_id_check_character(body)
+
+
+def make_certificate(
+    serial: int,
+    *,
+    name: str | None = None,
+    idn: str | None = None,
+    org: str = ORG,
+    level: int = 5,
+    seed: int = 0,
+) -> Certificate:
+    rng = random.Random(seed * 1_000_003 + serial)
+    return Certificate(
+        holder_name=name or rng.choice(_SURNAMES) + rng.choice(_GIVEN) + rng.choice(_GIVEN),
+        id_type="resident_id",
+        id_number=idn or id_number(rng),
+        occupation_name="车工",
+        occupation_code="6-18-01-01",
+        work_type_name="数控车床",
+        work_type_code="6-18-01-01-02",
+        level=level,
+        certificate_number=f"{org}25{level}{serial:06d}",
+        issue_date="2025-03-14",
+        organisation_name="广东示例职业技能评价中心",
+        organisation_code=org,
+    )
+
+
+def salted(cert: Certificate, seed: int = 0) -> SaltedCertificate:
+    rng = random.Random(f"salt|{seed}|{cert.certificate_number}|{cert.holder_name}")
+    return salt_certificate(cert, lambda n: rng.randbytes(n))
+
+
+SIGNATURE = Signature("ed25519", 0, bytes(64))
+
+
+def issue_entry(s: SaltedCertificate) -> LogEntry:
+    c = s.certificate()
+    return LogEntry(
+        kind="issue",
+        province=c.certificate_number[5:7],
+        organisation_code=c.organisation_code,
+        certificate_number=c.certificate_number,
+        commitment=s.commitment(),
+        attributes=Attributes.of(c),
+        signature=SIGNATURE,
+    )
+
+
+def file_organisations(db: Database) -> None:
+    with db.transaction() as session:
+        orgs = OrganisationRepository(session)
+        scope = [{"occupation_code": "6-18-01-01", "levels": [3, 4, 5]}]
+        orgs.add(code=ORG, province=PROVINCE, name="示例评价中心", scope=scope, now=NOW)
+        orgs.add(code=ORG2, province=PROVINCE, name="示例企业", scope=scope, now=NOW)
