@@ -29,7 +29,16 @@ from node.commitment import SaltedCertificate, salt_certificate
 from node.entry import Attributes, LogEntry, Signature
 from node.idnumber import resident_id_check_character
 from node.privacy import BlindIndex, PersonalDataCipher
-from node.storage import Database, OrganisationRepository, open_database, upgrade
+from node.storage import (
+    AuditTrail,
+    CertificateRepository,
+    CheckpointRepository,
+    Database,
+    OrganisationRepository,
+    ProvinceLog,
+    open_database,
+    upgrade,
+)
 from tests.storage.pgserver import PostgresServer, find_bindir, start_postgres
 
 # ---------------------------------------------------------------------------------------------
@@ -237,3 +246,22 @@ def file_organisations(db: Database) -> None:
         scope = [{"occupation_code": "6-18-01-01", "levels": [3, 4, 5]}]
         orgs.add(code=ORG, province=PROVINCE, name="示例评价中心", scope=scope, now=NOW)
         orgs.add(code=ORG2, province=PROVINCE, name="示例企业", scope=scope, now=NOW)
+
+
+def fill_every_table(db: Database) -> None:
+    """Put at least one row in every table."""
+    file_organisations(db)
+    s = salted(make_certificate(1))
+    with db.transaction() as session:
+        OrganisationRepository(session).add_key(
+            ORG, suite="ed25519", public_key=bytes(32), valid_from=0, now=NOW
+        )
+        CertificateRepository(session, cipher(), blind_index()).add(
+            s, signature=SIGNATURE, submitted_at=NOW
+        )
+        log = ProvinceLog(session, PROVINCE)
+        log.append([issue_entry(s)], now=NOW)
+        CheckpointRepository(session, PROVINCE).add(1, log.merkle.root(), now=NOW)
+        AuditTrail(session).record(
+            actor="t", action="issue", target_type="certificate", target_id="x", now=NOW
+        )
