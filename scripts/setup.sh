@@ -3,6 +3,18 @@
 # Idempotent: safe to run again. Creates the virtual environment at .venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# PostgreSQL server binaries: the storage tests start a throwaway cluster from initdb/pg_ctl.
+# Debian puts them in /usr/lib/postgresql/<version>/bin, off PATH; the tests look there too.
+if command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  echo "setup: PostgreSQL binaries found"
+elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "setup: initdb not found; installing PostgreSQL: apt-get install postgresql"
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql
+else
+  echo "setup: initdb not found and not root: install PostgreSQL (apt-get install postgresql)" \
+    "or set CERTREG_TEST_POSTGRES_URL for the storage tests" >&2
+fi
 python3 -m venv .venv
 .venv/bin/pip install --quiet --upgrade pip
 .venv/bin/pip install --quiet -e '.[dev]'
