@@ -129,200 +129,207 @@ def verify_bundle(
 
     Never raises for a bad bundle: every failure becomes a result code (fail closed).
     """
-    outcomes: list[Check] = []
-    hashes: dict[str, Any] = {}
-    code = ResultCode.VALID
-    state: dict[str, Any] = {"raw": bundle}
-    steps = {
-        "format": _check_format,
-        "network": _check_network,
-        "commitment": _check_commitment,
-        "issuer": _check_issuer,
-        "key": _check_key,
-        "signature": _check_signature,
-        "inclusion": _check_inclusion,
-        "anchor": _check_anchor,
-        "status": _check_status,
-    }
-    failed = False
-    for name, fail_code in CHECKS:
-        if failed:
-            outcomes.append(Check(name, None, "skipped"))
-            continue
+    return _Verification(bundle, trust, at).run()
+
+
+class _Verification:
+    """One verification run: the checks of :data:`CHECKS` as methods, in order."""
+
+    bundle: Bundle
+    organisation: Organisation
+    key: OrganisationKey
+
+    def __init__(self, raw: Mapping[str, Any] | Bundle, trust: TrustSource, at: int) -> None:
+        self.raw = raw
+        self.trust = trust
+        self.at = at
+        self.hashes: dict[str, Any] = {}
+
+    def run(self) -> VerificationResult:
+        outcomes: list[Check] = []
+        code = ResultCode.VALID
+        failed = False
+        for name, fail_code in CHECKS:
+            if failed:
+                outcomes.append(Check(name, None, "skipped"))
+                continue
+            try:
+                detail = getattr(self, f"check_{name}")()
+                outcomes.append(Check(name, True, detail))
+            except _Failed as exc:
+                outcomes.append(Check(name, False, exc.detail))
+                code = exc.code or fail_code
+                failed = True
+            except (RegistryError, ValueError, TypeError, KeyError) as exc:
+                # Fail closed on anything unexpected inside a check.
+                outcomes.append(Check(name, False, f"{type(exc).__name__}: {exc}"))
+                code = fail_code if fail_code is not ResultCode.VALID else ResultCode.MALFORMED
+                failed = True
+        return VerificationResult(code, tuple(outcomes), self.hashes, self.trust.block.number)
+
+    def check_format(self) -> str:
+        raw = self.raw
         try:
-            detail = steps[name](state, trust, at, hashes)
-            outcomes.append(Check(name, True, detail))
-        except _Failed as exc:
-            outcomes.append(Check(name, False, exc.detail))
-            code = exc.code or fail_code
-            failed = True
-        except (RegistryError, ValueError, TypeError, KeyError) as exc:
-            # Fail closed on anything unexpected inside a check.
-            outcomes.append(Check(name, False, f"{type(exc).__name__}: {exc}"))
-            code = fail_code if fail_code is not ResultCode.VALID else ResultCode.MALFORMED
-            failed = True
-    return VerificationResult(code, tuple(outcomes), hashes, trust.block.number)
+            bundle = raw if isinstance(raw, Bundle) else Bundle.from_json(raw)
+        except InvalidInput as exc:
+            raise _Failed(str(exc)) from exc
+        if bundle.entry.kind not in CERTIFICATE_KINDS:
+            raise _Failed("bundle.entry.kind: a bundle carries an issue or correct entry")
+        for name in ENTRY_MIRRORED_FIELDS:
+            if not isinstance(bundle.certificate.fields[name], Disclosed):
+                raise _Failed(f"bundle.fields.{name}: public field must be disclosed")
+        self.bundle = bundle
+        return f"bundle v1, {bundle.entry.kind} entry"
 
-
-def _check_format(
-    state: dict[str, Any], trust: TrustSource, at: int, hashes: dict[str, Any]
-) -> str:
-    raw = state["raw"]
-    try:
-        bundle = raw if isinstance(raw, Bundle) else Bundle.from_json(raw)
-    except InvalidInput as exc:
-        raise _Failed(str(exc)) from exc
-    if bundle.entry.kind not in CERTIFICATE_KINDS:
-        raise _Failed("bundle.entry.kind: a bundle carries an issue or correct entry")
-    for name in ENTRY_MIRRORED_FIELDS:
-        if not isinstance(bundle.certificate.fields[name], Disclosed):
-            raise _Failed(f"bundle.fields.{name}: public field must be disclosed")
-    state["bundle"] = bundle
-    return f"bundle v1, {bundle.entry.kind} entry"
-
-
-def _check_network(
-    state: dict[str, Any], trust: TrustSource, at: int, hashes: dict[str, Any]
-) -> str:
-    bundle: Bundle = state["bundle"]
-    if bundle.network != trust.network:
-        raise _Failed(
-            f"bundle is for chain {bundle.network.chain_id} "
-            f"contract 0x{bundle.network.contract.hex()}, "
-            f"trust source is chain {trust.network.chain_id} "
-            f"contract 0x{trust.network.contract.hex()}"
+    def check_network(self) -> str:
+        bundle = self.bundle
+        if bundle.network != self.trust.network:
+            raise _Failed(
+                f"bundle is for chain {bundle.network.chain_id} "
+                f"contract 0x{bundle.network.contract.hex()}, "
+                f"trust source is chain {self.trust.network.chain_id} "
+                f"contract 0x{self.trust.network.contract.hex()}"
+            )
+        return (
+            f"chain {self.trust.network.chain_id}, contract 0x{self.trust.network.contract.hex()}"
         )
-    return f"chain {trust.network.chain_id}, contract 0x{trust.network.contract.hex()}"
 
+    def check_commitment(self) -> str:
+        bundle = self.bundle
+        field_hashes = bundle.certificate.field_hashes()
+        commitment = commitment_of(field_hashes.values())
+        self.hashes["field_hashes"] = {name: h.hex() for name, h in field_hashes.items()}
+        self.hashes["commitment"] = commitment.hex()
+        entry = bundle.entry
+        if commitment != entry.commitment:
+            raise _Failed(
+                f"computed commitment {commitment.hex()} differs from the entry's "
+                f"{entry.commitment.hex()}"
+            )
+        values = bundle.certificate.disclosed_values()
+        attributes = entry.attributes
+        assert attributes is not None  # certificate kinds always carry attributes
+        expected = {
+            "certificate_number": entry.certificate_number,
+            "organisation_code": entry.organisation_code,
+            "issue_date": attributes.issue_date,
+            "level": attributes.level,
+            "occupation_code": attributes.occupation_code,
+            "work_type_code": attributes.work_type_code,
+        }
+        for name, value in expected.items():
+            if values[name] != value:
+                raise _Failed(f"field {name} differs from the log entry")
+        if bundle.anchor.province != entry.province:
+            raise _Failed("anchor province differs from the entry's province")
+        return commitment.hex()
 
-def _check_commitment(
-    state: dict[str, Any], trust: TrustSource, at: int, hashes: dict[str, Any]
-) -> str:
-    bundle: Bundle = state["bundle"]
-    field_hashes = bundle.certificate.field_hashes()
-    commitment = commitment_of(field_hashes.values())
-    hashes["field_hashes"] = {name: h.hex() for name, h in field_hashes.items()}
-    hashes["commitment"] = commitment.hex()
-    entry = bundle.entry
-    if commitment != entry.commitment:
-        raise _Failed(
-            f"computed commitment {commitment.hex()} differs from the entry's "
-            f"{entry.commitment.hex()}"
+    def check_issuer(self) -> str:
+        bundle = self.bundle
+        entry = bundle.entry
+        organisation = self.trust.organisation(entry.organisation_code)
+        if organisation is None:
+            raise _Failed(f"organisation {entry.organisation_code} is not filed")
+        if organisation.province != entry.province:
+            raise _Failed(
+                f"organisation {entry.organisation_code} is filed by province "
+                f"{organisation.province}, not {entry.province}"
+            )
+        self.organisation = organisation
+        return (
+            f"{organisation.code} filed by province {organisation.province} ({organisation.status})"
         )
-    values = bundle.certificate.disclosed_values()
-    attributes = entry.attributes
-    assert attributes is not None  # certificate kinds always carry attributes
-    expected = {
-        "certificate_number": entry.certificate_number,
-        "organisation_code": entry.organisation_code,
-        "issue_date": attributes.issue_date,
-        "level": attributes.level,
-        "occupation_code": attributes.occupation_code,
-        "work_type_code": attributes.work_type_code,
-    }
-    for name, value in expected.items():
-        if values[name] != value:
-            raise _Failed(f"field {name} differs from the log entry")
-    if bundle.anchor.province != entry.province:
-        raise _Failed("anchor province differs from the entry's province")
-    return commitment.hex()
 
+    def check_key(self) -> str:
+        bundle = self.bundle
+        organisation = self.organisation
+        signature = bundle.entry.signature
+        attributes = bundle.entry.attributes
+        assert signature is not None and attributes is not None
+        key = next((k for k in organisation.keys if k.key_id == signature.key_id), None)
+        if key is None:
+            raise _Failed(f"organisation has no key {signature.key_id}")
+        if key.suite != signature.suite:
+            raise _Failed(f"key {key.key_id} is {key.suite}, signature is {signature.suite}")
+        if not key_valid_on(key, attributes.issue_date):
+            raise _Failed(
+                f"key {key.key_id} is not valid on the issue date {attributes.issue_date}"
+            )
+        self.key = key
+        return f"key {key.key_id} ({key.suite}) valid on {attributes.issue_date}"
 
-def _check_issuer(
-    state: dict[str, Any], trust: TrustSource, at: int, hashes: dict[str, Any]
-) -> str:
-    bundle: Bundle = state["bundle"]
-    entry = bundle.entry
-    organisation = trust.organisation(entry.organisation_code)
-    if organisation is None:
-        raise _Failed(f"organisation {entry.organisation_code} is not filed")
-    if organisation.province != entry.province:
-        raise _Failed(
-            f"organisation {entry.organisation_code} is filed by province "
-            f"{organisation.province}, not {entry.province}"
+    def check_signature(self) -> str:
+        bundle = self.bundle
+        key = self.key
+        signature = bundle.entry.signature
+        assert signature is not None
+        message = signing_message(
+            bundle.network.chain_id, bundle.network.contract, bundle.entry.commitment
         )
-    state["organisation"] = organisation
-    return f"{organisation.code} filed by province {organisation.province} ({organisation.status})"
+        try:
+            get_suite(key.suite).verify(key.public_key, message, signature.value)
+        except VerificationError as exc:
+            raise _Failed(f"signature does not verify: {exc}") from exc
+        return f"{key.suite} signature by key {key.key_id}"
 
+    def check_inclusion(self) -> str:
+        bundle = self.bundle
+        leaf = bundle.entry.leaf_hash()
+        self.hashes["leaf_hash"] = leaf.hex()
+        proof, anchor = bundle.proof, bundle.anchor
+        if proof.tree_size != anchor.tree_size:
+            raise _Failed("proof tree size differs from the anchored tree size")
+        try:
+            verify_inclusion(leaf, proof.leaf_index, proof.tree_size, proof.hashes, anchor.root)
+        except VerificationError as exc:
+            raise _Failed(f"inclusion proof fails: {exc}") from exc
+        self.hashes["root"] = anchor.root.hex()
+        return f"leaf {proof.leaf_index} of {proof.tree_size}"
 
-def _check_key(state: dict[str, Any], trust: TrustSource, at: int, hashes: dict[str, Any]) -> str:
-    bundle: Bundle = state["bundle"]
-    organisation: Organisation = state["organisation"]
-    signature = bundle.entry.signature
-    attributes = bundle.entry.attributes
-    assert signature is not None and attributes is not None
-    key = next((k for k in organisation.keys if k.key_id == signature.key_id), None)
-    if key is None:
-        raise _Failed(f"organisation has no key {signature.key_id}")
-    if key.suite != signature.suite:
-        raise _Failed(f"key {key.key_id} is {key.suite}, signature is {signature.suite}")
-    if not key_valid_on(key, attributes.issue_date):
-        raise _Failed(f"key {key.key_id} is not valid on the issue date {attributes.issue_date}")
-    state["key"] = key
-    return f"key {key.key_id} ({key.suite}) valid on {attributes.issue_date}"
+    def check_anchor(self) -> str:
+        bundle = self.bundle
+        anchor = bundle.anchor
+        checkpoint = self.trust.checkpoint(anchor.province, anchor.checkpoint_index)
+        if checkpoint is None:
+            raise _Failed(
+                f"no checkpoint {anchor.checkpoint_index} of province {anchor.province} "
+                f"as of block {self.trust.block.number}"
+            )
+        mismatches = [
+            name
+            for name, ours, theirs in (
+                ("tree_size", anchor.tree_size, checkpoint.tree_size),
+                ("root", anchor.root, checkpoint.root),
+                ("block_number", anchor.block_number, checkpoint.block_number),
+                ("transaction_hash", anchor.transaction_hash, checkpoint.transaction_hash),
+            )
+            if ours != theirs
+        ]
+        if mismatches:
+            raise _Failed(f"checkpoint {checkpoint.index} differs in {', '.join(mismatches)}")
+        if checkpoint.timestamp > self.at:
+            raise _Failed(f"checkpoint was anchored after the verification time {self.at}")
+        self.hashes["anchored_root"] = checkpoint.root.hex()
+        return f"checkpoint {checkpoint.index} at block {checkpoint.block_number}"
 
-
-def _check_signature(
-    state: dict[str, Any], trust: TrustSource, at: int, hashes: dict[str, Any]
-) -> str:
-    bundle: Bundle = state["bundle"]
-    key: OrganisationKey = state["key"]
-    signature = bundle.entry.signature
-    assert signature is not None
-    message = signing_message(
-        bundle.network.chain_id, bundle.network.contract, bundle.entry.commitment
-    )
-    try:
-        get_suite(key.suite).verify(key.public_key, message, signature.value)
-    except VerificationError as exc:
-        raise _Failed(f"signature does not verify: {exc}") from exc
-    return f"{key.suite} signature by key {key.key_id}"
-
-
-def _check_inclusion(
-    state: dict[str, Any], trust: TrustSource, at: int, hashes: dict[str, Any]
-) -> str:
-    bundle: Bundle = state["bundle"]
-    leaf = bundle.entry.leaf_hash()
-    hashes["leaf_hash"] = leaf.hex()
-    proof, anchor = bundle.proof, bundle.anchor
-    if proof.tree_size != anchor.tree_size:
-        raise _Failed("proof tree size differs from the anchored tree size")
-    try:
-        verify_inclusion(leaf, proof.leaf_index, proof.tree_size, proof.hashes, anchor.root)
-    except VerificationError as exc:
-        raise _Failed(f"inclusion proof fails: {exc}") from exc
-    hashes["root"] = anchor.root.hex()
-    return f"leaf {proof.leaf_index} of {proof.tree_size}"
-
-
-def _check_anchor(
-    state: dict[str, Any], trust: TrustSource, at: int, hashes: dict[str, Any]
-) -> str:
-    bundle: Bundle = state["bundle"]
-    anchor = bundle.anchor
-    checkpoint = trust.checkpoint(anchor.province, anchor.checkpoint_index)
-    if checkpoint is None:
-        raise _Failed(
-            f"no checkpoint {anchor.checkpoint_index} of province {anchor.province} "
-            f"as of block {trust.block.number}"
-        )
-    mismatches = [
-        name
-        for name, ours, theirs in (
-            ("tree_size", anchor.tree_size, checkpoint.tree_size),
-            ("root", anchor.root, checkpoint.root),
-            ("block_number", anchor.block_number, checkpoint.block_number),
-            ("transaction_hash", anchor.transaction_hash, checkpoint.transaction_hash),
-        )
-        if ours != theirs
-    ]
-    if mismatches:
-        raise _Failed(f"checkpoint {checkpoint.index} differs in {', '.join(mismatches)}")
-    if checkpoint.timestamp > at:
-        raise _Failed(f"checkpoint was anchored after the verification time {at}")
-    hashes["anchored_root"] = checkpoint.root.hex()
-    return f"checkpoint {checkpoint.index} at block {checkpoint.block_number}"
+    def check_status(self) -> str:
+        bundle = self.bundle
+        history = [
+            record
+            for record in self.trust.status_history(bundle.entry.province, bundle.entry.commitment)
+            if record.timestamp <= self.at
+        ]
+        if not history:
+            return "active"
+        current = history[-1]
+        code = _STATUS_CODES.get(current.status)
+        if code is not None:
+            detail = f"{current.status} (reason {current.reason}) at block {current.block_number}"
+            if current.successor is not None:
+                detail += f", successor {current.successor.hex()}"
+                self.hashes["successor"] = current.successor.hex()
+            raise _Failed(detail, code)
+        return f"{current.status} at block {current.block_number}"
 
 
 _STATUS_CODES = {
@@ -330,25 +337,3 @@ _STATUS_CODES = {
     "suspended": ResultCode.SUSPENDED,
     "superseded": ResultCode.SUPERSEDED,
 }
-
-
-def _check_status(
-    state: dict[str, Any], trust: TrustSource, at: int, hashes: dict[str, Any]
-) -> str:
-    bundle: Bundle = state["bundle"]
-    history = [
-        record
-        for record in trust.status_history(bundle.entry.province, bundle.entry.commitment)
-        if record.timestamp <= at
-    ]
-    if not history:
-        return "active"
-    current = history[-1]
-    code = _STATUS_CODES.get(current.status)
-    if code is not None:
-        detail = f"{current.status} (reason {current.reason}) at block {current.block_number}"
-        if current.successor is not None:
-            detail += f", successor {current.successor.hex()}"
-            hashes["successor"] = current.successor.hex()
-        raise _Failed(detail, code)
-    return f"{current.status} at block {current.block_number}"
