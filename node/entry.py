@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from node.canonical import canonical_json
+from node.canonical import canonical_json_fast
 from node.certificate import Certificate
 from node.errors import InvalidInput
 from node.jsonfmt import Reader, check_hex
@@ -107,7 +107,7 @@ class LogEntry:
 
     def canonical_bytes(self) -> bytes:
         """Return ``JCS(entry)``: the leaf data."""
-        return canonical_json(self.to_json())
+        return canonical_json_fast(self.to_json())
 
     def leaf_hash(self) -> bytes:
         """Return the RFC 9162 leaf hash of the entry."""

@@ -9,7 +9,7 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from node.canonical import canonical_json, canonical_pair
+from node.canonical import canonical_json, canonical_json_fast, canonical_pair
 from node.certificate import FIELD_NAMES, Certificate
 from node.commitment import (
     Disclosed,
@@ -170,3 +170,22 @@ def test_certificate_from_fields_checks_shape() -> None:
     with pytest.raises(InvalidInput) as err:
         Certificate.from_fields(missing)
     assert (err.value.field, err.value.rule) == ("issue_date", "schema.required")
+
+
+ascii_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53) + 1, 2**53 - 1)
+    | st.text(alphabet=st.characters(max_codepoint=127)),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.text(alphabet=st.characters(max_codepoint=127)), children, max_size=4)
+    ),
+    max_leaves=16,
+)
+
+
+@settings(max_examples=300)
+@given(value=st.one_of(ascii_json, json_values))
+def test_fast_canonical_json_equals_rfc8785(value: object) -> None:
+    assert canonical_json_fast(value) == rfc8785.dumps(value)
