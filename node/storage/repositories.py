@@ -28,7 +28,7 @@ from node.certificate import FIELD_NAMES
 from node.commitment import SALT_SIZE, Disclosed, SaltedCertificate
 from node.entry import LogEntry, Signature
 from node.errors import InvalidInput, StorageError
-from node.merkle import MerkleLog
+from node.merkle import MerkleLog, leaf_hash
 from node.privacy import BlindIndex, PersonalDataCipher
 from node.storage.nodestore import DatabaseNodeStore
 from node.storage.schema import (
@@ -737,7 +737,7 @@ class ProvinceLog:
         _aware(now)
         first = self._store.lock()
         encoded = [entry.canonical_bytes() for entry in entries]
-        leaves = [entry.leaf_hash() for entry in entries]
+        leaves = [leaf_hash(data) for data in encoded]
         rows = [
             {
                 "province": self._province,
