@@ -15,9 +15,9 @@ import datetime as dt
 import itertools
 import os
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import psycopg
 import pytest
@@ -110,6 +110,19 @@ class PostgresAdmin:
                 conn.execute(f"DROP DATABASE IF EXISTS {name}")
 
 
+NO_POSTGRES = (
+    "PostgreSQL binaries (initdb, pg_ctl) not found on PATH or in /usr/lib/postgresql/*/bin: "
+    "run scripts/setup.sh as root (apt-get install postgresql) or set CERTREG_TEST_POSTGRES_URL"
+)
+
+
+def no_postgres(environ: Mapping[str, str]) -> NoReturn:
+    """Fail under ``CI=true`` (the PostgreSQL half must run there); skip elsewhere."""
+    if environ.get("CI", "").lower() == "true":
+        pytest.fail(NO_POSTGRES)
+    pytest.skip(NO_POSTGRES)
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresAdmin]:
     url = os.environ.get("CERTREG_TEST_POSTGRES_URL")
@@ -120,14 +133,8 @@ def postgres() -> Iterator[PostgresAdmin]:
         return
     bindir = find_bindir()
     if bindir is None:
-        message = (
-            "PostgreSQL binaries (initdb, pg_ctl) not found on PATH or in "
-            "/usr/lib/postgresql/*/bin: run scripts/setup.sh as root (apt-get install "
-            "postgresql) or set CERTREG_TEST_POSTGRES_URL"
-        )
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        no_postgres(os.environ)
+    assert bindir is not None
     server: PostgresServer = start_postgres(bindir)
     try:
         yield PostgresAdmin(server.url("postgres"))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
 from node.storage import current_revision, head_revision, make_engine, open_database, upgrade
 from node.storage.schema import ALL_TABLES, Base
+from tests.storage.conftest import no_postgres
 
 
 def test_upgrade_empty_database_to_head(empty_url: str) -> None:
@@ -45,3 +47,10 @@ def test_models_match_migration(empty_url: str) -> None:
         assert diff == []
     finally:
         engine.dispose()
+
+
+def test_missing_postgres_fails_in_ci_and_skips_elsewhere() -> None:
+    with pytest.raises(pytest.fail.Exception, match="initdb"):
+        no_postgres({"CI": "true"})
+    with pytest.raises(pytest.skip.Exception, match="initdb"):
+        no_postgres({})
