@@ -46,7 +46,7 @@ from web3.exceptions import (
 )
 from web3.types import RPCEndpoint
 
-from anchor.errors import ContractRevert, TransactionTimeout
+from anchor.errors import CheckpointNotFound, ContractRevert, TransactionTimeout
 from node.errors import ChainError
 
 ARTIFACT_PATH = (
@@ -220,7 +220,10 @@ class TxResult:
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """A checkpoint held by the contract (the manifest CID is in its event)."""
+    """Checkpoint ``index`` of a province log, read from its ``CheckpointAnchored`` event: size,
+    root and manifest CID from the event; block number, timestamp and transaction hash from the
+    log and its block. The contract's storage holds only the roots by size (``rootAt``,
+    ``isAnchored``) and the latest checkpoint."""
 
     province: int
     index: int
@@ -228,7 +231,8 @@ class Checkpoint:
     root: bytes
     block_number: int
     timestamp: int
-    manifest_digest: bytes
+    manifest_cid: str
+    transaction_hash: str
 
 
 @dataclass(frozen=True)
@@ -456,6 +460,8 @@ class ClientOptions:
     returns; 1 returns as soon as it is mined. ``mine_for_confirmations`` mines empty blocks to
     reach them on development chains (always done for ``memory``). ``gas_price``: fixed gas
     price in wei (0 for a free-gas consortium chain); None lets web3 choose the fee fields.
+    ``log_page_size``: blocks per ``eth_getLogs`` request. ``from_block``: where searches of
+    the event log for a checkpoint start (the deployment block saves scanning older blocks).
     """
 
     confirmations: int = 1
@@ -465,6 +471,7 @@ class ClientOptions:
     gas_price: int | None = None
     gas_margin: float = 1.2
     log_page_size: int = 2_000
+    from_block: int = 0
     mine_for_confirmations: bool = False
     nonce_retries: int = 3
 
@@ -907,19 +914,21 @@ class RegistryClient:
     ) -> AnchorResult:
         """Anchor checkpoint ``(size, root)`` in the sender's province log.
 
-        Idempotent: when this exact checkpoint is already the latest (a retry after a lost
-        answer), return its index with ``tx=None`` instead of failing. Raises ContractRevert for
-        a shrinking, conflicting or inconsistent checkpoint.
+        Idempotent: when this exact checkpoint is already anchored (a retry after a lost
+        answer, even after later checkpoints), return its index with ``tx=None`` instead of
+        failing. Raises ContractRevert for a shrinking, conflicting or inconsistent checkpoint.
         """
         try:
             result = self.write(
                 "anchor", size, root, list(consistency_proof), manifest_cid, gas=gas
             )
         except ContractRevert as exc:
-            if exc.name != "ProvinceLogsCheckpointAlreadyAnchored":
+            if exc.name not in (
+                "ProvinceLogsCheckpointAlreadyAnchored",
+                "ProvinceLogsShrinkingCheckpoint",
+            ):
                 raise
-            province = int(exc.arguments["province"])
-            found, index = self.find_checkpoint(province, size, root)
+            found, index = self.find_checkpoint(int(exc.arguments["province"]), size, root)
             if not found:
                 raise
             return AnchorResult(index=index, tx=None)
@@ -932,30 +941,92 @@ class RegistryClient:
         fn = self.contract.functions.checkpointCount(province)
         return int(self._call(fn, "checkpointCount"))
 
+    def root_at(self, province: int, size: int) -> bytes | None:
+        """The root ``province`` anchored for tree size ``size``, or None."""
+        root = bytes(self._call(self.contract.functions.rootAt(province, size), "rootAt"))
+        return root if root != ZERO32 else None
+
     def checkpoint(self, province: int, index: int) -> Checkpoint:
-        """Checkpoint ``index`` of ``province``; raises ContractRevert when it does not exist."""
-        size, root, block, ts, digest = self._call(
-            self.contract.functions.checkpoint(province, index), "checkpoint"
-        )
-        return Checkpoint(province, index, int(size), bytes(root), int(block), int(ts), digest)
+        """Checkpoint ``index`` of ``province``, read from its ``CheckpointAnchored`` event (one
+        ``eth_getLogs`` filter on the province and index topics, paged by ``log_page_size``
+        from ``options.from_block`` to the latest checkpoint's block).
+
+        Raises CheckpointNotFound when the province has no checkpoint ``index``.
+        """
+        head = self._head(province)
+        if head is None or not 0 <= index <= head[0]:
+            raise CheckpointNotFound(province, index)
+        latest_index, _, _, latest_block, latest_ts = head
+        if index == latest_index:
+            # The head slot knows the latest checkpoint's block: a one-block query.
+            start, timestamp = latest_block, latest_ts
+        else:
+            start, timestamp = self.options.from_block, None
+        for event in self._checkpoint_events(province, index, start, latest_block):
+            return self._to_checkpoint(event, timestamp)
+        raise ChainError(f"checkpoint {index} of province {province} has no event on this node")
 
     def latest_checkpoint(self, province: int) -> Checkpoint | None:
         """The latest checkpoint of ``province``, or None before its first."""
-        if self.checkpoint_count(province) == 0:
+        head = self._head(province)
+        if head is None:
             return None
-        index, size, root, block, ts, digest = self._call(
-            self.contract.functions.latestCheckpoint(province), "latestCheckpoint"
-        )
-        return Checkpoint(
-            province, int(index), int(size), bytes(root), int(block), int(ts), bytes(digest)
-        )
+        return self.checkpoint(province, head[0])
 
     def find_checkpoint(self, province: int, size: int, root: bytes) -> tuple[bool, int]:
-        """Whether ``province`` anchored ``(size, root)``, and the checkpoint's index."""
-        found, index = self._call(
-            self.contract.functions.findCheckpoint(province, size, root), "findCheckpoint"
+        """Whether ``province`` anchored ``(size, root)``, and the checkpoint's index (0 when
+        not found). Storage answers whether (``isAnchored``); the index comes from the events
+        (one scan of the province's ``CheckpointAnchored`` events, newest block bound known)."""
+        if not self.is_anchored(province, size, root):
+            return False, 0
+        head = self._head(province)
+        if head is None:  # Unreachable: is_anchored implies a checkpoint.
+            return False, 0
+        latest_index, latest_size, _, latest_block, _ = head
+        if latest_size == size:
+            return True, latest_index
+        for event in self._checkpoint_events(province, None, self.options.from_block, latest_block):
+            if int(event.args["size"]) == size and bytes(event.args["root"]) == root:
+                return True, int(event.args["index"])
+        raise ChainError(f"checkpoint {size} of province {province} has no event on this node")
+
+    def _head(self, province: int) -> tuple[int, int, bytes, int, int] | None:
+        """(index, size, root, block number, timestamp) of the latest checkpoint, or None."""
+        try:
+            index, size, root, block, ts = self._call(
+                self.contract.functions.latestCheckpoint(province), "latestCheckpoint"
+            )
+        except ContractRevert as exc:
+            if exc.name == "ProvinceLogsNoCheckpoint":
+                return None
+            raise
+        return int(index), int(size), bytes(root), int(block), int(ts)
+
+    def _checkpoint_events(
+        self, province: int, index: int | None, start: int, end: int
+    ) -> Iterator[ChainEvent]:
+        topics: list[Any] = [
+            HexBytes(self.codec.event_topics["CheckpointAnchored"]).to_0x_hex(),
+            "0x" + province.to_bytes(32, "big").hex(),
+        ]
+        if index is not None:
+            topics.append("0x" + index.to_bytes(32, "big").hex())
+        return self._iter_logs(topics, start, end, self.options.log_page_size)
+
+    def _to_checkpoint(self, event: ChainEvent, timestamp: int | None) -> Checkpoint:
+        if timestamp is None:
+            block = self._retry(partial(self.w3.eth.get_block, event.block_number), "get block")
+            timestamp = int(block["timestamp"])
+        return Checkpoint(
+            province=int(event.args["province"]),
+            index=int(event.args["index"]),
+            size=int(event.args["size"]),
+            root=bytes(event.args["root"]),
+            block_number=event.block_number,
+            timestamp=timestamp,
+            manifest_cid=str(event.args["manifestCid"]),
+            transaction_hash=event.transaction_hash,
         )
-        return bool(found), int(index)
 
     def is_anchored(self, province: int, size: int, root: bytes) -> bool:
         """Whether ``province`` anchored a checkpoint ``(size, root)``."""
@@ -1017,16 +1088,23 @@ class RegistryClient:
         ``names`` limits the events (by name); ``to_block`` defaults to the latest block.
         """
         last = self.block_number() if to_block is None else to_block
-        size = page_size or self.options.log_page_size
         topics: list[Any] = []
         if names is not None:
             try:
                 topics = [[HexBytes(self.codec.event_topics[n]).to_0x_hex() for n in names]]
             except KeyError as exc:
                 raise ChainError(f"unknown event {exc.args[0]!r}") from exc
-        start = from_block
+        yield from self._iter_logs(
+            topics, from_block, last, page_size or self.options.log_page_size
+        )
+
+    def _iter_logs(
+        self, topics: list[Any], start: int, last: int, page_size: int
+    ) -> Iterator[ChainEvent]:
+        """Decoded contract events matching ``topics`` in blocks ``start``–``last``, read
+        ``page_size`` blocks per ``eth_getLogs``."""
         while start <= last:
-            end = min(start + size - 1, last)
+            end = min(start + page_size - 1, last)
             params: dict[str, Any] = {
                 "address": self.address,
                 "fromBlock": start,

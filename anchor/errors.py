@@ -30,6 +30,15 @@ class ContractRevert(ChainError):
         return self.args_by_name
 
 
+class CheckpointNotFound(ChainError):
+    """The province log has no checkpoint ``index`` (checked against the contract's count)."""
+
+    def __init__(self, province: int, index: int) -> None:
+        super().__init__(f"province {province} has no checkpoint {index}")
+        self.province = province
+        self.index = index
+
+
 class TransactionTimeout(ChainError):
     """A sent transaction was not mined (or not confirmed) in time; it may still be mined."""
 

@@ -8,29 +8,27 @@ import {MerkleVerifier} from "./MerkleVerifier.sol";
 /// @notice The checkpoints of every member's append-only Merkle log (RFC 9162). A checkpoint is
 /// accepted only with a valid consistency proof from the province's previous checkpoint, so no
 /// province can rewrite, fork or shrink its log once anchored.
-/// @dev Storage per checkpoint is two slots (root; size, block number, timestamp and a 64-bit
-/// digest of the manifest CID) so that anchoring stays under 100,000 gas with a 20-hash proof.
-/// The manifest CID itself is kept in the {CheckpointAnchored} event (as durable as storage:
-/// it is in the receipt); `manifestDigest` is the first 8 bytes of keccak256(CID) and lets a
-/// reader check a CID read from the event against storage.
+/// @dev Storage keeps what the contract needs to enforce append-only and to answer
+/// {isAnchored}: one slot per checkpoint (its root, keyed by tree size) and one slot per province
+/// (checkpoint count, latest size, and the latest checkpoint's block number and timestamp).
+/// Checkpoint `i` itself (size, root, manifest CID; its block, time and transaction) is read
+/// from its {CheckpointAnchored} event, whose `province` and `index` topics select it with one
+/// `eth_getLogs` filter. Logs are as durable as storage (receipts are committed in every block
+/// header), and a second storage slot per checkpoint would cost 22,100 gas, which anchoring a
+/// 20-hash proof under 100,000 gas cannot afford.
 abstract contract ProvinceLogs is Membership {
-    struct Checkpoint {
-        uint64 size;
-        uint64 blockNumber;
-        uint64 timestamp;
-        bytes8 manifestDigest;
-        bytes32 root;
-    }
-
-    /// @dev The head of a province's log: its checkpoint count and latest size, in one slot so
-    /// that anchoring reads and writes it once.
+    /// @dev The head of a province's log, one slot, read and written once per anchoring: the
+    /// checkpoint count, the latest checkpoint's size, and its block number and timestamp.
     struct LogHead {
         uint64 count;
         uint64 size;
+        uint64 blockNumber;
+        uint64 timestamp;
     }
 
     mapping(uint8 province => LogHead) private _heads;
-    mapping(uint8 province => mapping(uint256 index => Checkpoint)) private _checkpoints;
+    /// @dev Sizes strictly increase along a log, so a size names at most one checkpoint.
+    mapping(uint8 province => mapping(uint64 size => bytes32 root)) private _roots;
 
     /// @notice A first checkpoint must have a size above 0, a non-zero root and an empty proof.
     error ProvinceLogsInvalidFirstCheckpoint(uint8 province, uint64 size, uint256 proofLength);
@@ -53,8 +51,11 @@ abstract contract ProvinceLogs is Membership {
         uint64 newSize,
         bytes32 newRoot
     );
-    error ProvinceLogsUnknownCheckpoint(uint8 province, uint256 index);
+    /// @notice The province has not anchored any checkpoint.
+    error ProvinceLogsNoCheckpoint(uint8 province);
 
+    /// @notice Checkpoint `index` of the log of `province`: the record of a checkpoint (its
+    /// block number, timestamp and transaction are those of the log).
     event CheckpointAnchored(
         uint8 indexed province,
         uint256 indexed index,
@@ -67,12 +68,12 @@ abstract contract ProvinceLogs is Membership {
     /// @param consistencyProof RFC 9162 §2.1.4 proof from the previous checkpoint; empty for the
     /// first checkpoint.
     /// @param manifestCid Content identifier of the manifest of the new entries (kept in the
-    /// event; storage keeps its 8-byte digest).
+    /// event only).
     /// @return index The new checkpoint's index in the province's log.
     /// Requirements: the caller operates for a member. For the first checkpoint, `newSize > 0`,
-    /// `newRoot` is not zero and the proof is empty. Otherwise `newSize` is not below the previous size; an equal
-    /// size reverts (already anchored with the same root, conflicting with another root); a
-    /// larger size needs a valid consistency proof.
+    /// `newRoot` is not zero and the proof is empty. Otherwise `newSize` is not below the
+    /// previous size; an equal size reverts (already anchored with the same root, conflicting
+    /// with another root); a larger size needs a valid consistency proof.
     /// Emits: {CheckpointAnchored}.
     function anchor(
         uint64 newSize,
@@ -81,8 +82,9 @@ abstract contract ProvinceLogs is Membership {
         string calldata manifestCid
     ) external returns (uint256 index) {
         uint8 province = _callerProvince();
-        LogHead storage head = _heads[province];
+        LogHead memory head = _heads[province];
         index = head.count;
+        mapping(uint64 size => bytes32 root) storage roots = _roots[province];
         if (index == 0) {
             if (newSize == 0 || newRoot == bytes32(0) || consistencyProof.length != 0) {
                 revert ProvinceLogsInvalidFirstCheckpoint(
@@ -93,29 +95,31 @@ abstract contract ProvinceLogs is Membership {
             }
         } else {
             uint64 size = head.size;
-            if (newSize < size) {
-                revert ProvinceLogsShrinkingCheckpoint(province, size, newSize);
-            }
-            bytes32 root = _checkpoints[province][index - 1].root;
-            if (newSize == size) {
-                if (newRoot == root) {
-                    revert ProvinceLogsCheckpointAlreadyAnchored(province, size, root);
+            if (newSize <= size) {
+                if (newSize < size) {
+                    revert ProvinceLogsShrinkingCheckpoint(province, size, newSize);
                 }
-                revert ProvinceLogsConflictingCheckpoint(province, size, root, newRoot);
+                bytes32 anchored = roots[size];
+                if (newRoot == anchored) {
+                    revert ProvinceLogsCheckpointAlreadyAnchored(province, size, anchored);
+                }
+                revert ProvinceLogsConflictingCheckpoint(province, size, anchored, newRoot);
             }
+            bytes32 root = roots[size];
             if (!MerkleVerifier.verifyConsistency(size, newSize, root, newRoot, consistencyProof)) {
                 revert ProvinceLogsInconsistentCheckpoint(province, size, root, newSize, newRoot);
             }
         }
-        _checkpoints[province][index] = Checkpoint({
-            size: newSize,
-            blockNumber: uint64(block.number),
-            timestamp: uint64(block.timestamp),
-            manifestDigest: bytes8(keccak256(bytes(manifestCid))),
-            root: newRoot
-        });
-        head.count = uint64(index + 1);
-        head.size = newSize;
+        roots[newSize] = newRoot;
+        // The count cannot reach 2^64: each checkpoint is a transaction.
+        unchecked {
+            _heads[province] = LogHead({
+                count: uint64(index + 1),
+                size: newSize,
+                blockNumber: uint64(block.number),
+                timestamp: uint64(block.timestamp)
+            });
+        }
         emit CheckpointAnchored(province, index, newSize, newRoot, manifestCid);
     }
 
@@ -124,81 +128,38 @@ abstract contract ProvinceLogs is Membership {
         return _heads[province].count;
     }
 
-    /// @notice Checkpoint `index` of the log of `province`.
-    /// Requirements: the checkpoint exists.
-    function checkpoint(
-        uint8 province,
-        uint256 index
-    )
-        external
-        view
-        returns (
-            uint64 size,
-            bytes32 root,
-            uint64 blockNumber,
-            uint64 timestamp,
-            bytes8 manifestDigest
-        )
-    {
-        if (index >= _heads[province].count) {
-            revert ProvinceLogsUnknownCheckpoint(province, index);
-        }
-        Checkpoint storage c = _checkpoints[province][index];
-        return (c.size, c.root, c.blockNumber, c.timestamp, c.manifestDigest);
-    }
-
-    /// @notice The latest checkpoint of `province`.
+    /// @notice The latest checkpoint of `province`: its index, size and root, and the block
+    /// number and timestamp of the block that anchored it (its event is in that block).
     /// Requirements: the province anchored at least one checkpoint.
     function latestCheckpoint(
         uint8 province
     )
         external
         view
-        returns (
-            uint256 index,
-            uint64 size,
-            bytes32 root,
-            uint64 blockNumber,
-            uint64 timestamp,
-            bytes8 manifestDigest
-        )
+        returns (uint256 index, uint64 size, bytes32 root, uint64 blockNumber, uint64 timestamp)
     {
-        uint256 count = _heads[province].count;
-        if (count == 0) {
-            revert ProvinceLogsUnknownCheckpoint(province, 0);
+        LogHead memory head = _heads[province];
+        if (head.count == 0) {
+            revert ProvinceLogsNoCheckpoint(province);
         }
-        Checkpoint storage c = _checkpoints[province][count - 1];
-        return (count - 1, c.size, c.root, c.blockNumber, c.timestamp, c.manifestDigest);
+        return (
+            head.count - 1,
+            head.size,
+            _roots[province][head.size],
+            head.blockNumber,
+            head.timestamp
+        );
     }
 
-    /// @notice Whether `province` anchored a checkpoint of `size` with `root`, and its index.
-    /// @dev Sizes strictly increase along a log, so this is a binary search (O(log n) reads).
-    function findCheckpoint(
-        uint8 province,
-        uint64 size,
-        bytes32 root
-    ) public view returns (bool found, uint256 index) {
-        uint256 low = 0;
-        uint256 high = _heads[province].count;
-        while (low < high) {
-            uint256 mid = (low + high) / 2;
-            Checkpoint storage c = _checkpoints[province][mid];
-            if (c.size == size) {
-                return (c.root == root, mid);
-            }
-            if (c.size < size) {
-                low = mid + 1;
-            } else {
-                high = mid;
-            }
-        }
-        return (false, 0);
+    /// @notice The root of the checkpoint of `size` leaves of `province`, or zero when the
+    /// province anchored no checkpoint of that size.
+    function rootAt(uint8 province, uint64 size) external view returns (bytes32) {
+        return _roots[province][size];
     }
 
-    /// @notice Whether `province` anchored a checkpoint of `size` with `root`.
+    /// @notice Whether `province` anchored a checkpoint of `size` with `root` (one storage read).
     function isAnchored(uint8 province, uint64 size, bytes32 root) external view returns (bool) {
-        (bool found, ) = findCheckpoint(province, size, root);
-        return found;
+        return root != bytes32(0) && _roots[province][size] == root;
     }
 
     /// @notice RFC 9162 §2.1.3.2 inclusion proof verification (SHA-256), the algorithm of
