@@ -297,12 +297,16 @@ class MerkleLog:
             self._store.put_nodes(new_nodes, size)
         return list(range(first, size))
 
-    def _check_size(self, size: int, name: str = "size") -> None:
+    def _resolve_size(self, size: int | None, name: str = "size") -> int:
+        """Return ``size`` (default: the log's size) after checking it, with one size read."""
         current = self._store.get_size()
+        if size is None:
+            return current
         if size < 0 or size > current:
             raise InvalidInput(
                 name, "merkle.size_range", f"size {size} is outside the log (size {current})"
             )
+        return size
 
     def _resolve(self, refs: Sequence[_Ref]) -> list[bytes]:
         """Read every stored node the refs need in one batch and fold each ref to its hash."""
@@ -324,9 +328,7 @@ class MerkleLog:
         Raises:
             InvalidInput: ``size`` is negative or larger than the log.
         """
-        if size is None:
-            size = self.size
-        self._check_size(size)
+        size = self._resolve_size(size)
         if size == 0:
             return EMPTY_ROOT
         return self._resolve([_Ref(0, size)])[0]
@@ -337,9 +339,7 @@ class MerkleLog:
         Raises:
             InvalidInput: ``index`` or ``size`` is out of range.
         """
-        if size is None:
-            size = self.size
-        self._check_size(size)
+        size = self._resolve_size(size)
         if not 0 <= index < size:
             raise InvalidInput(
                 "index", "merkle.index_range", f"leaf index {index} is outside size {size}"
@@ -367,9 +367,7 @@ class MerkleLog:
         Raises:
             InvalidInput: the sizes are out of range or ``size1`` is 0 while ``size2`` is not.
         """
-        if size2 is None:
-            size2 = self.size
-        self._check_size(size2, "size2")
+        size2 = self._resolve_size(size2, "size2")
         if not 0 <= size1 <= size2:
             raise InvalidInput(
                 "size1", "merkle.size_range", f"size1 {size1} must be between 0 and {size2}"
