@@ -1,0 +1,526 @@
+"""Intake: signed certificates into a province's store and log (docs/INTAKE.md, docs/STORAGE.md).
+
+:class:`IntakeService` checks every rule of a submitted certificate and, when all hold, stores the
+encrypted record, appends the ``issue`` entry to the province log, records the log position and
+writes an audit event, all in ONE database transaction. A broken rule raises
+:class:`~node.errors.InvalidInput` naming the field and the rule, and nothing is written.
+
+Checks, in order (rule ids in brackets):
+
+1. signature shape: a known suite, a key id, a signature of the suite's length
+   (``signature.suite_unknown``, ``signature.key_id``, ``signature.length``);
+2. a full record (``commitment.redacted``) and the commitment recomputed from it; when the caller
+   passes the commitment the issuer sent, it must match (``commitment.mismatch``);
+3. every field rule (:func:`node.validation.validate_certificate` with ``today=received_on``),
+   which includes the certificate number against organisation code, issue year and level;
+4. the certificate number's province is this node's (``certnum.province.node``);
+5. the organisation is filed in this node (``organisation.unknown``) and active
+   (``organisation.not_active``);
+6. occupation / work type and level within the filed scope (``scope.occupation``,
+   ``scope.level``);
+7. the serial is unused for the organisation, year and level (``serial.duplicate``), and the
+   commitment is new (``certificate.duplicate``); skipped serials are a ``serial.gap`` warning;
+8. the signature: an organisation key with that key id (``signature.unknown_key``) of that suite
+   (``signature.suite_mismatch``) valid on the issue date (``signature.key_not_valid``,
+   :func:`node.verify.key_valid_on`) that verifies over
+   ``signing_message(chain_id, contract, commitment)`` (``signature.invalid``);
+9. the upload deadline (:func:`node.workdays.check_upload`).
+
+Messages never contain the holder name or ID number: they name fields and rules only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, Final, Literal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from node.certificate import FIELD_NAMES, NO_WORK_TYPE, Certificate
+from node.certnum import parse_certificate_number
+from node.commitment import Disclosed, SaltedCertificate
+from node.entry import Attributes, LogEntry, Signature
+from node.errors import InvalidInput, VerificationError
+from node.intake_formats import InvalidRow, ParsedRow, RowResult
+from node.privacy import BlindIndex, PersonalDataCipher
+from node.reasons import ACTION_ISSUE
+from node.screening import Flag
+from node.signatures import get_suite, signing_message
+from node.snapshot import Network, OrganisationKey
+from node.storage import (
+    AuditTrail,
+    CertificateRepository,
+    Database,
+    OrganisationRecord,
+    OrganisationRepository,
+    ProvinceLog,
+)
+from node.storage.schema import CertificateRow, table_of
+from node.validation import parse_issue_date, validate_certificate
+from node.verify import key_valid_on
+from node.workdays import check_upload
+
+log = logging.getLogger(__name__)
+
+_CERTS: Final = table_of(CertificateRow)
+
+#: Rows handled per transaction (``per_row``) or per flush of results (``atomic``).
+DEFAULT_CHUNK_SIZE: Final = 500
+
+BulkMode = Literal["atomic", "per_row"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Accepted:
+    """A certificate accepted into the province's store and log (no personal data)."""
+
+    certificate_number: str
+    commitment: bytes
+    log_index: int
+    late_reason: int | None
+    working_days: int
+    """Working days from the issue date to receipt (data guide art. 10)."""
+    warnings: tuple[Flag, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RowOutcome:
+    """The result of one bulk row: ``accepted`` or ``error`` (never both)."""
+
+    row_number: int
+    accepted: Accepted | None = None
+    error: InvalidInput | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.accepted is not None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class BulkResult:
+    """What :meth:`IntakeService.submit_bulk` did."""
+
+    mode: BulkMode
+    outcomes: tuple[RowOutcome, ...]
+
+    @property
+    def accepted(self) -> int:
+        return sum(1 for o in self.outcomes if o.ok)
+
+    @property
+    def refused(self) -> int:
+        return sum(1 for o in self.outcomes if not o.ok)
+
+
+def filed_scope(scope: Any) -> dict[str, frozenset[int]]:
+    """Read the scope ``OrganisationRepository`` stores, ``[{"occupation_code", "levels"}]``
+    (an item may name a work type with ``work_type_code`` instead), as code -> levels.
+
+    Raises:
+        InvalidInput: the stored scope has another shape (``scope.malformed``).
+    """
+    out: dict[str, set[int]] = {}
+    if not isinstance(scope, list):
+        raise InvalidInput("scope", "scope.malformed", "the filed scope is not a list")
+    for item in scope:
+        if not isinstance(item, Mapping):
+            raise InvalidInput("scope", "scope.malformed", "a filed scope item is not an object")
+        code = item.get("work_type_code") or item.get("occupation_code")
+        levels = item.get("levels")
+        if not isinstance(code, str) or not isinstance(levels, list):
+            raise InvalidInput("scope", "scope.malformed", "a filed scope item is malformed")
+        out.setdefault(code, set()).update(
+            level for level in levels if isinstance(level, int) and not isinstance(level, bool)
+        )
+    return {code: frozenset(levels) for code, levels in out.items()}
+
+
+def check_scope(certificate: Certificate, scope: Mapping[str, frozenset[int]]) -> None:
+    """Refuse a certificate outside the filed scope (data guide art. 9).
+
+    Raises:
+        InvalidInput: ``occupation_code`` / ``scope.occupation`` when neither the occupation nor
+            the work type is filed; ``level`` / ``scope.level`` when they are, but not at this
+            level.
+    """
+    codes = [certificate.occupation_code]
+    if certificate.work_type_code != NO_WORK_TYPE:
+        codes.append(certificate.work_type_code)
+    filed = [scope[code] for code in codes if code in scope]
+    if not filed:
+        raise InvalidInput(
+            "occupation_code",
+            "scope.occupation",
+            "occupation and work type are not in the filed scope (data guide art. 9)",
+        )
+    if not any(certificate.level in levels for levels in filed):
+        raise InvalidInput(
+            "level",
+            "scope.level",
+            "level is not in the filed scope for this occupation (data guide art. 9)",
+        )
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def salted_from_row(row: ParsedRow) -> tuple[SaltedCertificate, Signature, int | None]:
+    """Turn a parsed bulk row into the salted record, the issuer signature and the late reason.
+
+    Raises:
+        InvalidRow: the row carries no signature and salts (``intake.unsigned``): the node
+            cannot compute the commitment the issuer signed without the salts.
+    """
+    salts = row.extras.get("salts")
+    suite = row.extras.get("signature_suite")
+    key_id = row.extras.get("key_id")
+    value = row.extras.get("signature")
+    if (
+        not isinstance(salts, dict)
+        or not isinstance(suite, str)
+        or not isinstance(key_id, int)
+        or not isinstance(value, bytes)
+    ):
+        raise InvalidRow(
+            row.row_number,
+            "salts",
+            "intake.unsigned",
+            "the row has no issuer signature and salts; the province accepts only certificates "
+            "signed by their issuer (signature_suite, key_id, signature, salts)",
+        )
+    salted = SaltedCertificate(
+        {name: Disclosed(row.fields[name], salts[name]) for name in FIELD_NAMES}
+    )
+    late = row.extras.get("late_reason")
+    return salted, Signature(suite, key_id, value), late if isinstance(late, int) else None
+
+
+class IntakeService:
+    """Accepts signed certificates into one province's store and log."""
+
+    def __init__(
+        self,
+        db: Database,
+        province: str,
+        network: Network,
+        cipher: PersonalDataCipher,
+        blind_index: BlindIndex,
+        *,
+        clock: Callable[[], dt.datetime] = _utc_now,
+    ) -> None:
+        self._db = db
+        self._province = province
+        self._network = network
+        self._cipher = cipher
+        self._index = blind_index
+        self._clock = clock
+
+    def __repr__(self) -> str:
+        return f"IntakeService(province={self._province!r})"
+
+    # ----------------------------------------------------------------------------------------
+    # One certificate
+
+    def submit(
+        self,
+        salted: SaltedCertificate,
+        signature: Signature,
+        *,
+        received_on: dt.date,
+        late_reason: int | None,
+        actor: str,
+        commitment: bytes | None = None,
+    ) -> Accepted:
+        """Check every rule and store and log the certificate in one transaction.
+
+        ``commitment``, when given, is the commitment the issuer sent; it must equal the one
+        recomputed from ``salted``.
+
+        Raises:
+            InvalidInput: the first broken rule (field and rule id); nothing is written.
+            StorageError: the database failed; nothing is written.
+        """
+        with self._db.transaction() as session:
+            return self._accept(
+                session, salted, signature, received_on, late_reason, actor, commitment
+            )
+
+    def _accept(
+        self,
+        session: Session,
+        salted: SaltedCertificate,
+        signature: Signature,
+        received_on: dt.date,
+        late_reason: int | None,
+        actor: str,
+        expected_commitment: bytes | None = None,
+    ) -> Accepted:
+        # 1. Signature shape.
+        suite = get_suite(signature.suite)
+        if (
+            isinstance(signature.key_id, bool)
+            or not isinstance(signature.key_id, int)
+            or not 0 <= signature.key_id <= 0xFFFFFFFF
+        ):
+            raise InvalidInput("key_id", "signature.key_id", "must be an integer 0-4294967295")
+        if not isinstance(signature.value, bytes) or len(signature.value) != suite.signature_length:
+            raise InvalidInput(
+                "signature",
+                "signature.length",
+                f"must be {suite.signature_length} bytes for {suite.name}",
+            )
+        # 2. Full record and commitment.
+        certificate = salted.certificate()
+        commitment = salted.commitment()
+        if expected_commitment is not None and expected_commitment != commitment:
+            raise InvalidInput(
+                "commitment",
+                "commitment.mismatch",
+                "the commitment recomputed from the fields and salts differs from the one sent",
+            )
+        # 3. Field rules (certificate number against organisation, year and level included).
+        validate_certificate(certificate, today=received_on)
+        number = parse_certificate_number(certificate.certificate_number)
+        issue_date = parse_issue_date(certificate.issue_date)
+        # 4. This node's province.
+        if number.province != self._province:
+            raise InvalidInput(
+                "certificate_number",
+                "certnum.province.node",
+                f"positions 6-7 must be this node's province {self._province}",
+            )
+        # 5. Organisation filed here and active.
+        organisations = OrganisationRepository(session)
+        organisation = organisations.get(certificate.organisation_code)
+        if organisation is None or organisation.province != self._province:
+            raise InvalidInput(
+                "organisation_code",
+                "organisation.unknown",
+                "the organisation is not filed in this province",
+            )
+        if organisation.status != "active":
+            raise InvalidInput(
+                "organisation_code",
+                "organisation.not_active",
+                f"the organisation is {organisation.status}; it may not issue certificates",
+            )
+        # 6. Filed scope.
+        check_scope(certificate, filed_scope(organisation.scope))
+        # 7. Serial and commitment unique; gaps are warnings.
+        certificates = CertificateRepository(session, self._cipher, self._index)
+        warnings = self._check_serial(
+            session, organisation.code, issue_date.year, certificate.level, number.serial
+        )
+        if certificates.get(commitment) is not None:
+            raise InvalidInput("commitment", "certificate.duplicate", "commitment already stored")
+        # 8. Signature by a key of the organisation valid on the issue date.
+        self._check_signature(organisations, organisation, signature, certificate, commitment)
+        # 9. Upload deadline.
+        timing = check_upload(issue_date, received_on, late_reason)
+
+        now = self._clock()
+        certificates.add(
+            salted, signature=signature, submitted_at=now, late_reason=timing.late_reason
+        )
+        entry = LogEntry(
+            kind="issue",
+            province=self._province,
+            organisation_code=certificate.organisation_code,
+            certificate_number=certificate.certificate_number,
+            commitment=commitment,
+            reason=timing.late_reason,
+            attributes=Attributes.of(certificate),
+            signature=signature,
+        )
+        [index] = ProvinceLog(session, self._province).append([entry], now=now)
+        certificates.mark_logged(commitment, index)
+        AuditTrail(session).record(
+            actor=actor,
+            action=ACTION_ISSUE,
+            target_type="certificate",
+            target_id=commitment.hex(),
+            now=now,
+            reason=timing.late_reason,
+            details={
+                "certificate_number": certificate.certificate_number,
+                "log_index": index,
+                "received_on": received_on.isoformat(),
+                "working_days": timing.working_days,
+                "warnings": [w.code for w in warnings],
+            },
+        )
+        log.info(
+            "accepted certificate %s at log index %d of province %s",
+            certificate.certificate_number,
+            index,
+            self._province,
+        )
+        return Accepted(
+            certificate_number=certificate.certificate_number,
+            commitment=commitment,
+            log_index=index,
+            late_reason=timing.late_reason,
+            working_days=timing.working_days,
+            warnings=tuple(warnings),
+        )
+
+    def _check_serial(
+        self, session: Session, organisation_code: str, year: int, level: int, serial: int
+    ) -> list[Flag]:
+        """Refuse a used serial; warn when serials below it were skipped (national rule
+        positions 17-22: sequential per organisation, year and level). Two indexed queries on
+        ``ix_certificates_serial``; only current versions count (a correction keeps its
+        serial)."""
+        same = (
+            _CERTS.c.organisation_code == organisation_code,
+            _CERTS.c.issue_year == year,
+            _CERTS.c.level == level,
+            _CERTS.c.superseded_by.is_(None),
+        )
+        used = session.execute(
+            select(_CERTS.c.id).where(*same, _CERTS.c.serial == serial).limit(1)
+        ).first()
+        if used is not None:
+            raise InvalidInput(
+                "certificate_number",
+                "serial.duplicate",
+                "this serial is already used by the organisation for this year and level",
+            )
+        top = session.execute(select(func.max(_CERTS.c.serial)).where(*same)).scalar_one_or_none()
+        top = int(top or 0)
+        if serial > top + 1:
+            first, last = top + 1, serial - 1
+            span = f"{first:06d}" if first == last else f"{first:06d}-{last:06d}"
+            return [Flag("serial.gap", "warning", f"serial(s) {span} missing ({last - first + 1})")]
+        return []
+
+    def _check_signature(
+        self,
+        organisations: OrganisationRepository,
+        organisation: OrganisationRecord,
+        signature: Signature,
+        certificate: Certificate,
+        commitment: bytes,
+    ) -> None:
+        key = next(
+            (k for k in organisations.keys(organisation.code) if k.key_id == signature.key_id),
+            None,
+        )
+        if key is None:
+            raise InvalidInput(
+                "key_id", "signature.unknown_key", "the organisation has no key with this key id"
+            )
+        if key.suite != signature.suite:
+            raise InvalidInput(
+                "signature_suite",
+                "signature.suite_mismatch",
+                "the key with this key id is of another suite",
+            )
+        filed = OrganisationKey(
+            key.key_id, key.suite, key.public_key, key.valid_from, key.valid_until
+        )
+        if not key_valid_on(filed, certificate.issue_date):
+            raise InvalidInput(
+                "key_id",
+                "signature.key_not_valid",
+                "the key was not valid on the issue date (docs/FORMATS.md, Signatures)",
+            )
+        message = signing_message(self._network.chain_id, self._network.contract, commitment)
+        try:
+            get_suite(key.suite).verify(key.public_key, message, signature.value)
+        except (VerificationError, InvalidInput):
+            raise InvalidInput(
+                "signature",
+                "signature.invalid",
+                "the signature does not verify over the commitment with the organisation's key",
+            ) from None
+
+    # ----------------------------------------------------------------------------------------
+    # Bulk
+
+    def submit_bulk(
+        self,
+        rows: Iterable[RowResult],
+        *,
+        mode: BulkMode,
+        received_on: dt.date,
+        actor: str,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+    ) -> BulkResult:
+        """Accept parsed rows (:func:`node.intake_formats.parse_submission`).
+
+        ``atomic``: every row in one transaction, or none; the first error is raised as an
+        :class:`~node.intake_formats.InvalidRow` carrying its row number. ``per_row``: each row
+        in its own savepoint (committed a chunk at a time); a refused row leaves nothing behind
+        and the others are kept; an outcome per row is returned. Rows are read from ``rows`` as
+        they come, so a generator over a large file is never held in memory (only the small
+        outcomes, which carry no personal data, are kept; :meth:`iter_per_row` keeps none).
+
+        Raises:
+            InvalidRow: ``atomic`` mode, the first refused row; nothing is written.
+            StorageError: the database failed (``per_row``: the current chunk is not written).
+        """
+        if mode == "atomic":
+            return BulkResult(mode, tuple(self._atomic(rows, received_on, actor)))
+        if mode == "per_row":
+            outcomes = self.iter_per_row(
+                rows, received_on=received_on, actor=actor, chunk_size=chunk_size
+            )
+            return BulkResult(mode, tuple(outcomes))
+        raise ValueError(f"unknown bulk mode {mode!r}")
+
+    def _atomic(
+        self, rows: Iterable[RowResult], received_on: dt.date, actor: str
+    ) -> list[RowOutcome]:
+        outcomes: list[RowOutcome] = []
+        with self._db.transaction() as session:
+            for row in rows:
+                outcomes.append(
+                    RowOutcome(row.row_number, accepted=self._row(session, row, received_on, actor))
+                )
+        return outcomes
+
+    def iter_per_row(
+        self,
+        rows: Iterable[RowResult],
+        *,
+        received_on: dt.date,
+        actor: str,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+    ) -> Iterator[RowOutcome]:
+        """Yield an outcome per row, each row in its own savepoint, one transaction per chunk of
+        ``chunk_size`` rows; outcomes of a chunk are yielded after it commits."""
+        if chunk_size < 1:
+            raise ValueError("chunk_size must be positive")
+        iterator = iter(rows)
+        while True:
+            chunk = [row for _, row in zip(range(chunk_size), iterator, strict=False)]
+            if not chunk:
+                return
+            outcomes: list[RowOutcome] = []
+            with self._db.transaction() as session:
+                for row in chunk:
+                    try:
+                        with session.begin_nested():
+                            accepted = self._row(session, row, received_on, actor)
+                    except InvalidInput as exc:
+                        outcomes.append(RowOutcome(row.row_number, error=exc))
+                    else:
+                        outcomes.append(RowOutcome(row.row_number, accepted=accepted))
+            yield from outcomes
+
+    def _row(self, session: Session, row: RowResult, received_on: dt.date, actor: str) -> Accepted:
+        if isinstance(row, InvalidInput):
+            raise row
+        salted, signature, late_reason = salted_from_row(row)
+        try:
+            return self._accept(session, salted, signature, received_on, late_reason, actor)
+        except InvalidRow:
+            raise
+        except InvalidInput as exc:
+            raise InvalidRow(row.row_number, exc.field, exc.rule, exc.message) from None
