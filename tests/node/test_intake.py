@@ -537,3 +537,22 @@ def test_bulk_parser_errors_are_row_errors(db: Database, service: IntakeService)
             actor=ACTOR,
         )  # fmt: skip
     assert info.value.row_number in (1, 2)  # row 1 is now a duplicate serial
+
+
+def test_per_row_streams_in_chunks(db: Database, service: IntakeService) -> None:
+    """Outcomes of a chunk come out (committed) before the next chunk is read from the input."""
+    rows = list(parse_submission(jsonl([(cert(i), True) for i in range(1, 6)]), "jsonl"))
+    consumed: list[int] = []
+
+    def source() -> Any:
+        for row in rows:
+            consumed.append(row.row_number)
+            yield row
+
+    outcomes = service.iter_per_row(source(), received_on=ON_TIME, actor=ACTOR, chunk_size=2)
+    first = next(outcomes)
+    assert first.ok and consumed == [1, 2]
+    assert counts(db)[0] == 2  # the first chunk is committed
+    assert [o.ok for o in outcomes] == [True] * 4
+    assert consumed == [1, 2, 3, 4, 5]
+    assert counts(db)[0] == 5
