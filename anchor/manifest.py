@@ -1,0 +1,394 @@
+"""Checkpoint manifests and the content-addressed stores that publish them.
+
+A manifest lists the log entries a checkpoint adds (``previous_size`` to ``tree_size``), as
+RFC 8785 canonical JSON. It holds no personal data: log entries carry only codes, dates,
+commitments and signatures (``docs/FORMATS.md`` "Log entries").
+
+Stores address a manifest by the CID an IPFS node (Kubo) gives for ``ipfs add`` of the same
+bytes with default settings: CIDv0 (``Qm…``), the base58btc multihash (sha2-256) of the root
+dag-pb node of a UnixFS file. Bytes up to 256 KiB are one chunk, a single dag-pb node;
+larger files follow the default chunker (fixed 262,144-byte chunks) and the balanced layout
+(at most 174 links per node, all leaves at the same depth, leaves are UnixFS ``File`` nodes,
+not raw blocks). So manifests need no size cap: :class:`LocalManifestStore` and an IPFS node
+agree on the CID of any manifest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from node.canonical import canonical_json
+from node.entry import LogEntry
+from node.errors import InvalidInput, ManifestStoreError
+
+MANIFEST_TYPE = "certreg.manifest"
+MANIFEST_VERSION = 1
+
+#: Kubo's default chunker (``size-262144``) and balanced-layout fan-out.
+CHUNK_SIZE = 262_144
+MAX_LINKS = 174
+
+_B58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_MANIFEST_KEYS = {
+    "type",
+    "version",
+    "province",
+    "checkpoint_index",
+    "previous_size",
+    "tree_size",
+    "root",
+    "entries",
+}
+
+
+# --------------------------------------------------------------------------------------------
+# The manifest document
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Manifest:
+    """The entries ``[previous_size, tree_size)`` of one checkpoint of a province log."""
+
+    province: str
+    checkpoint_index: int
+    previous_size: int
+    tree_size: int
+    root: bytes
+    entries: tuple[LogEntry, ...]
+
+    def __post_init__(self) -> None:
+        if self.checkpoint_index < 0 or self.previous_size < 0:
+            raise InvalidInput("manifest", "manifest.range", "negative index or size")
+        if self.tree_size <= self.previous_size:
+            raise InvalidInput("manifest", "manifest.range", "tree_size must grow")
+        if len(self.entries) != self.tree_size - self.previous_size:
+            raise InvalidInput("manifest.entries", "manifest.count", "wrong number of entries")
+        if len(self.root) != 32:
+            raise InvalidInput("manifest.root", "manifest.root", "must be 32 bytes")
+        for entry in self.entries:
+            if entry.province != self.province:
+                raise InvalidInput("manifest.entries", "manifest.province", "other province")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "type": MANIFEST_TYPE,
+            "version": MANIFEST_VERSION,
+            "province": self.province,
+            "checkpoint_index": self.checkpoint_index,
+            "previous_size": self.previous_size,
+            "tree_size": self.tree_size,
+            "root": self.root.hex(),
+            "entries": [entry.to_json() for entry in self.entries],
+        }
+
+    def to_bytes(self) -> bytes:
+        """The published bytes: ``JCS(manifest)``."""
+        return canonical_json(self.to_json())
+
+    def leaf_hashes(self) -> list[bytes]:
+        """The RFC 9162 leaf hashes of the entries, in log order."""
+        return [entry.leaf_hash() for entry in self.entries]
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Manifest:
+        """Parse manifest bytes strictly; they must be exactly their canonical form.
+
+        Raises:
+            InvalidInput: not a version-1 manifest (unknown keys, types, non-canonical bytes).
+        """
+        try:
+            value = json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise InvalidInput("manifest", "manifest.json", "not JSON") from exc
+        if not isinstance(value, dict) or set(value) != _MANIFEST_KEYS:
+            raise InvalidInput("manifest", "manifest.keys", "wrong keys")
+        if value["type"] != MANIFEST_TYPE or value["version"] != MANIFEST_VERSION:
+            raise InvalidInput("manifest", "manifest.version", "not a version 1 manifest")
+        for key in ("checkpoint_index", "previous_size", "tree_size"):
+            if type(value[key]) is not int:
+                raise InvalidInput(f"manifest.{key}", "manifest.type", "must be an integer")
+        if not isinstance(value["province"], str) or not isinstance(value["entries"], list):
+            raise InvalidInput("manifest", "manifest.type", "wrong types")
+        try:
+            root = bytes.fromhex(value["root"])
+        except (TypeError, ValueError) as exc:
+            raise InvalidInput("manifest.root", "manifest.root", "not hex") from exc
+        if value["root"] != root.hex():
+            raise InvalidInput("manifest.root", "manifest.root", "not lowercase hex")
+        entries = tuple(
+            LogEntry.from_json(item, f"manifest.entries[{i}]")
+            for i, item in enumerate(value["entries"])
+        )
+        manifest = cls(
+            province=value["province"],
+            checkpoint_index=value["checkpoint_index"],
+            previous_size=value["previous_size"],
+            tree_size=value["tree_size"],
+            root=root,
+            entries=entries,
+        )
+        if manifest.to_bytes() != data:
+            raise InvalidInput("manifest", "manifest.canonical", "not in canonical form")
+        return manifest
+
+
+def build_manifest(
+    province: str,
+    checkpoint_index: int,
+    previous_size: int,
+    tree_size: int,
+    root: bytes,
+    entries: Iterable[LogEntry],
+) -> Manifest:
+    """Return the manifest of checkpoint ``checkpoint_index`` (entries in log order)."""
+    return Manifest(province, checkpoint_index, previous_size, tree_size, root, tuple(entries))
+
+
+# --------------------------------------------------------------------------------------------
+# CIDv0 of a UnixFS file, as ``ipfs add`` (Kubo defaults) computes it
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def _field_bytes(number: int, value: bytes) -> bytes:
+    return _varint(number << 3 | 2) + _varint(len(value)) + value
+
+
+def _field_varint(number: int, value: int) -> bytes:
+    return _varint(number << 3) + _varint(value)
+
+
+def _unixfs_file(data: bytes | None, filesize: int, blocksizes: Sequence[int] = ()) -> bytes:
+    """UnixFS ``Data`` message: Type=File(2), Data, filesize, blocksizes (fields 1–4)."""
+    out = _field_varint(1, 2)
+    if data:  # Kubo omits an empty Data field (the empty file is 08 02 18 00)
+        out += _field_bytes(2, data)
+    out += _field_varint(3, filesize)
+    for size in blocksizes:
+        out += _field_varint(4, size)
+    return out
+
+
+def _multihash(block: bytes) -> bytes:
+    return b"\x12\x20" + hashlib.sha256(block).digest()
+
+
+def base58btc(data: bytes) -> str:
+    """Base58 (Bitcoin alphabet) of ``data``, leading zero bytes as ``1``."""
+    number = int.from_bytes(data, "big")
+    out = ""
+    while number:
+        number, rest = divmod(number, 58)
+        out = _B58_ALPHABET[rest] + out
+    zeros = len(data) - len(data.lstrip(b"\x00"))
+    return "1" * zeros + out
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Node:
+    multihash: bytes
+    block_size: int
+    cumulative: int  # the block plus every block below it (the parent link's Tsize)
+    file_size: int
+
+
+def _leaf(chunk: bytes) -> _Node:
+    block = _field_bytes(1, _unixfs_file(chunk, len(chunk)))  # PBNode.Data = 1
+    return _Node(_multihash(block), len(block), len(block), len(chunk))
+
+
+def _internal(children: Sequence[_Node]) -> _Node:
+    links = b"".join(
+        # PBNode.Links = 2; PBLink Hash = 1, Name = 2 (always written, empty), Tsize = 3
+        _field_bytes(
+            2,
+            _field_bytes(1, child.multihash)
+            + _field_bytes(2, b"")
+            + _field_varint(3, child.cumulative),
+        )
+        for child in children
+    )
+    file_size = sum(child.file_size for child in children)
+    data = _unixfs_file(None, file_size, [child.file_size for child in children])
+    block = links + _field_bytes(1, data)  # go-merkledag writes Links before Data
+    return _Node(
+        _multihash(block),
+        len(block),
+        len(block) + sum(child.cumulative for child in children),
+        file_size,
+    )
+
+
+def _balanced(chunks: Sequence[bytes], depth: int) -> _Node:
+    if depth == 0:
+        return _leaf(chunks[0])
+    group = MAX_LINKS ** (depth - 1)
+    return _internal(
+        [_balanced(chunks[i : i + group], depth - 1) for i in range(0, len(chunks), group)]
+    )
+
+
+def cid_v0(data: bytes) -> str:
+    """The CIDv0 that ``ipfs add`` (default chunker, balanced layout, CIDv0) gives ``data``."""
+    chunks = [data[i : i + CHUNK_SIZE] for i in range(0, len(data), CHUNK_SIZE)] or [b""]
+    depth = 0
+    while MAX_LINKS**depth < len(chunks):
+        depth += 1
+    return base58btc(_balanced(chunks, depth).multihash)
+
+
+# --------------------------------------------------------------------------------------------
+# Stores
+
+
+class ManifestStore(Protocol):
+    """A content-addressed store of manifests (IPFS, or a local directory with the same CIDs)."""
+
+    def put(self, data: bytes) -> str:
+        """Store ``data`` and return its CID; storing the same bytes again is harmless.
+
+        Raises:
+            ManifestStoreError: the store failed.
+        """
+        ...
+
+    def get(self, cid: str, timeout: float = 10.0) -> bytes:
+        """Return the bytes of ``cid``, checked against the CID.
+
+        Raises:
+            ManifestStoreError: unknown CID, store failure, timeout, or bytes that do not hash
+                to the CID.
+        """
+        ...
+
+
+def _check_cid(cid: str) -> None:
+    if len(cid) != 46 or not cid.startswith("Qm") or any(c not in _B58_ALPHABET for c in cid):
+        raise ManifestStoreError("not a CIDv0")
+
+
+class LocalManifestStore:
+    """Manifests as files named by their CIDv0 in ``directory`` (created when missing)."""
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.directory = Path(directory)
+
+    def __repr__(self) -> str:
+        return f"LocalManifestStore({str(self.directory)!r})"
+
+    def put(self, data: bytes) -> str:
+        cid = cid_v0(data)
+        path = self.directory / cid
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            if path.is_file() and path.read_bytes() == data:
+                return cid
+            fd, temp = tempfile.mkstemp(prefix=".tmp-", dir=self.directory)
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    out.write(data)
+                    out.flush()
+                    os.fsync(out.fileno())
+                os.replace(temp, path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(temp)
+                raise
+            dir_fd = os.open(self.directory, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        except OSError as exc:
+            raise ManifestStoreError(f"cannot store manifest {cid}: {exc}") from exc
+        return cid
+
+    def get(self, cid: str, timeout: float = 10.0) -> bytes:
+        _check_cid(cid)
+        try:
+            data = (self.directory / cid).read_bytes()
+        except OSError as exc:
+            raise ManifestStoreError(f"cannot read manifest {cid}: {exc}") from exc
+        if cid_v0(data) != cid:
+            raise ManifestStoreError(f"manifest {cid}: stored bytes do not match the CID")
+        return data
+
+
+def _multiaddr(url: str) -> str:
+    """``http://host:port`` → ``/ip4|dns/host/tcp/port/http``; a multiaddr stays as it is."""
+    if url.startswith("/"):
+        return url
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in ("http", "https"):
+        raise ManifestStoreError("IPFS API URL must be http(s)://host:port or a multiaddr")
+    hostport = rest.split("/", 1)[0]
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise ManifestStoreError("IPFS API URL needs host and port")
+    parts = host.split(".")
+    kind = "ip4" if len(parts) == 4 and all(p.isdigit() for p in parts) else "dns"
+    return f"/{kind}/{host}/tcp/{port}/{scheme}"
+
+
+class IpfsManifestStore:
+    """Manifests on an IPFS node through its HTTP RPC API (``ipfshttpclient``).
+
+    ``put`` adds with CIDv0 and the default chunker and requires the node's CID to equal
+    :func:`cid_v0` of the bytes (fail closed); ``get`` checks the bytes against the CID.
+    """
+
+    def __init__(self, url: str, *, timeout: float = 30.0) -> None:
+        import ipfshttpclient  # type: ignore[import-untyped]
+
+        self.url = url
+        self.timeout = timeout
+        self._errors: tuple[type[BaseException], ...] = (
+            ipfshttpclient.exceptions.Error,
+            OSError,
+        )
+        try:
+            # Not ipfshttpclient.connect(): it refuses daemon versions it does not know.
+            self._client: Any = ipfshttpclient.Client(_multiaddr(url), timeout=timeout)
+        except self._errors as exc:
+            raise ManifestStoreError(f"cannot reach IPFS at {url}: {exc}") from exc
+
+    def __repr__(self) -> str:
+        return f"IpfsManifestStore({self.url!r})"
+
+    def put(self, data: bytes) -> str:
+        expected = cid_v0(data)
+        try:
+            cid = self._client.add_bytes(data, opts={"cid-version": "0"}, timeout=self.timeout)
+        except self._errors as exc:
+            raise ManifestStoreError(f"cannot add manifest to IPFS: {exc}") from exc
+        if cid != expected:
+            raise ManifestStoreError(f"IPFS gave CID {cid}, expected {expected}")
+        return expected
+
+    def get(self, cid: str, timeout: float = 10.0) -> bytes:
+        _check_cid(cid)
+        try:
+            data = self._client.cat(cid, timeout=timeout)
+        except self._errors as exc:
+            raise ManifestStoreError(f"cannot read manifest {cid} from IPFS: {exc}") from exc
+        if not isinstance(data, bytes) or cid_v0(data) != cid:
+            raise ManifestStoreError(f"manifest {cid}: IPFS bytes do not match the CID")
+        return data
