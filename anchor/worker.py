@@ -1,0 +1,311 @@
+"""The anchoring worker: batches a province log into checkpoints, publishes each checkpoint's
+manifest and anchors it on chain, crash-safely and without ever anchoring twice.
+
+Steps of one checkpoint (:meth:`AnchoringWorker.run_once`):
+
+1. In one DB transaction, record a ``pending`` checkpoint ``(index, size, root)`` — or reuse the
+   one already pending/submitted (a crash or a failure left it there).
+2. Build its manifest (entries ``previous_size`` … ``size``) and publish it; the same bytes give
+   the same CID, so a retry publishes nothing new.
+3. ``RegistryClient.anchor(size, root, proof, cid)`` with the consistency proof from the
+   previous checkpoint (empty from size 0). The contract call is idempotent: a checkpoint that
+   is already anchored returns its index without a second transaction.
+4. In one DB transaction, mark it ``submitted`` (transaction hash, CID) and ``confirmed``
+   (block).
+
+A ``ChainError`` or ``ManifestStoreError`` propagates from ``run_once`` and leaves the
+checkpoint pending; the next call retries it. :meth:`reconcile` (run before the first
+``run_once``) settles the DB with the chain after a crash.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from anchor.chain import Checkpoint, RegistryClient
+from anchor.manifest import ManifestStore, build_manifest
+from node.errors import InconsistencyError, InvalidInput
+from node.storage import CheckpointRecord, CheckpointRepository, Database, ProvinceLog
+
+_OPEN_STATES = ("submitted", "pending")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AnchorOutcome:
+    """A checkpoint that is now confirmed on chain."""
+
+    province: str
+    index: int
+    previous_size: int
+    tree_size: int
+    root: bytes
+    manifest_cid: str
+    transaction_hash: str
+    block_number: int
+    #: False when the chain already held the checkpoint (a retry after a lost answer)
+    sent: bool
+
+
+class AnchoringWorker:
+    """Anchors one province's log. Not thread-safe: run one loop per province and process.
+
+    Two processes on the same province do not anchor twice (the contract refuses a second
+    anchoring of the same checkpoint, and the client turns that into "already anchored"), but
+    they waste work; run one.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        province: str,
+        client: RegistryClient,
+        store: ManifestStore,
+        *,
+        batch_size: int,
+        max_age_seconds: float,
+    ) -> None:
+        if batch_size < 1:
+            raise InvalidInput("batch_size", "worker.batch_size", "must be at least 1")
+        if max_age_seconds < 0:
+            raise InvalidInput("max_age_seconds", "worker.max_age", "must not be negative")
+        self.db = db
+        self.province = province
+        self.client = client
+        self.store = store
+        self.batch_size = batch_size
+        self.max_age_seconds = max_age_seconds
+        self._chain_province = int(province)
+        self._reconciled = False
+
+    def __repr__(self) -> str:
+        return f"AnchoringWorker(province={self.province!r}, batch_size={self.batch_size})"
+
+    # -- the loop step --------------------------------------------------------------------
+
+    def run_once(self, now: dt.datetime) -> AnchorOutcome | None:
+        """Anchor the open checkpoint, or a new one when the log is due; None when nothing is.
+
+        Reconciles with the chain first if that has not succeeded yet in this process.
+
+        Raises:
+            ChainError: the chain failed or refused; the checkpoint stays pending.
+            ManifestStoreError: the manifest could not be published; it stays pending.
+            InconsistencyError: the chain holds a checkpoint our log contradicts.
+        """
+        if not self._reconciled:
+            self.reconcile(now)
+        record = self._open_or_new(now)
+        if record is None:
+            return None
+        return self._anchor(record, now)
+
+    def _open_or_new(self, now: dt.datetime) -> CheckpointRecord | None:
+        """Step 1: the open checkpoint, or a new pending one if the log is due."""
+        with self.db.transaction() as session:
+            checkpoints = CheckpointRepository(session, self.province)
+            for state in _OPEN_STATES:
+                open_ = checkpoints.in_state(state)
+                if open_:
+                    return open_[0]
+            log = ProvinceLog(session, self.province)
+            latest = checkpoints.latest()
+            anchored = 0 if latest is None else latest.tree_size
+            size = log.size
+            if size <= anchored:
+                return None
+            due = size - anchored >= self.batch_size
+            if not due:
+                oldest = log.entry(anchored).created_at
+                due = (now - oldest).total_seconds() >= self.max_age_seconds
+            if not due:
+                return None
+            return checkpoints.add(size, log.merkle.root(size), now=now)
+
+    def _previous_size(self, record: CheckpointRecord) -> int:
+        if record.index == 0:
+            return 0
+        with self.db.transaction() as session:
+            previous = CheckpointRepository(session, self.province).get(record.index - 1)
+        if previous is None:  # checkpoints are numbered without gaps
+            raise InconsistencyError(
+                f"checkpoint {record.index - 1} of log {self.province} is missing",
+                size1=0,
+                root1=b"",
+                size2=record.tree_size,
+                root2=record.root,
+            )
+        return previous.tree_size
+
+    def publish_manifest(self, record: CheckpointRecord) -> str:
+        """Step 2: build and publish the checkpoint's manifest; return its CID (idempotent)."""
+        previous = self._previous_size(record)
+        with self.db.transaction() as session:
+            log = ProvinceLog(session, self.province)
+            entries = [stored.entry for stored in log.entries(previous, record.tree_size)]
+            if log.merkle.root(record.tree_size) != record.root:
+                raise InconsistencyError(
+                    f"log {self.province} no longer has checkpoint {record.index}'s root",
+                    size1=record.tree_size,
+                    root1=record.root,
+                    size2=record.tree_size,
+                    root2=log.merkle.root(record.tree_size),
+                )
+        manifest = build_manifest(
+            self.province, record.index, previous, record.tree_size, record.root, entries
+        )
+        return self.store.put(manifest.to_bytes())
+
+    def _anchor(self, record: CheckpointRecord, now: dt.datetime) -> AnchorOutcome:
+        previous = self._previous_size(record)
+        cid = self.publish_manifest(record)
+        with self.db.transaction() as session:
+            log = ProvinceLog(session, self.province)
+            proof = log.merkle.consistency_proof(previous, record.tree_size) if previous else []
+        result = self.client.anchor(record.tree_size, record.root, proof, cid)
+        if result.tx is not None:
+            tx_hash, block, sent = result.tx.transaction_hash, result.tx.block_number, True
+        else:
+            on_chain = self.client.checkpoint(self._chain_province, result.index)
+            tx_hash, block, sent = on_chain.transaction_hash, on_chain.block_number, False
+            cid = on_chain.manifest_cid
+        if result.index != record.index:
+            raise InconsistencyError(
+                f"chain put checkpoint {record.index} of log {self.province} at index "
+                f"{result.index}",
+                size1=record.tree_size,
+                root1=record.root,
+                size2=record.tree_size,
+                root2=record.root,
+            )
+        self._confirm(record.index, tx_hash, cid, block, now)
+        return AnchorOutcome(
+            province=self.province,
+            index=record.index,
+            previous_size=previous,
+            tree_size=record.tree_size,
+            root=record.root,
+            manifest_cid=cid,
+            transaction_hash=tx_hash,
+            block_number=block,
+            sent=sent,
+        )
+
+    def _confirm(self, index: int, tx_hash: str, cid: str, block: int, now: dt.datetime) -> None:
+        with self.db.transaction() as session:
+            checkpoints = CheckpointRepository(session, self.province)
+            checkpoints.mark_submitted(index, transaction_hash=tx_hash, manifest_cid=cid, now=now)
+            checkpoints.mark_confirmed(index, block_number=block, now=now)
+
+    # -- start-up reconciliation ----------------------------------------------------------
+
+    def reconcile(self, now: dt.datetime) -> list[int]:
+        """Settle the DB with the chain; return the indexes confirmed or adopted.
+
+        - An open (pending/submitted) checkpoint the chain already holds is confirmed without
+          sending anything.
+        - Chain checkpoints the DB does not know are adopted when our log has the same root at
+          their size.
+        - Anything else the chain holds that our log contradicts is an InconsistencyError (the
+          DB is left unchanged).
+
+        Raises:
+            ChainError: the chain could not be read (nothing is changed).
+            InconsistencyError: see above.
+        """
+        settled: list[int] = []
+        p = self._chain_province
+        count = self.client.checkpoint_count(p)
+        with self.db.transaction() as session:
+            checkpoints = CheckpointRepository(session, self.province)
+            latest = checkpoints.latest()
+            known = 0 if latest is None else latest.index + 1
+            open_ = [r for s in _OPEN_STATES for r in checkpoints.in_state(s)]
+            confirmed = checkpoints.latest("confirmed")
+        if confirmed is not None and not self.client.is_anchored(
+            p, confirmed.tree_size, confirmed.root
+        ):
+            raise InconsistencyError(
+                f"confirmed checkpoint {confirmed.index} of log {self.province} is not on chain",
+                size1=confirmed.tree_size,
+                root1=confirmed.root,
+                size2=0,
+                root2=b"",
+            )
+        for record in sorted(open_, key=lambda r: r.index):
+            if record.index >= count:
+                conflicting = self.client.root_at(p, record.tree_size)
+                if conflicting is not None and conflicting != record.root:
+                    raise self._fork(record.tree_size, record.root, conflicting)
+                continue
+            on_chain = self.client.checkpoint(p, record.index)
+            if (on_chain.size, on_chain.root) != (record.tree_size, record.root):
+                self._check_against_log(on_chain)
+                raise InconsistencyError(
+                    f"open checkpoint {record.index} of log {self.province} (size "
+                    f"{record.tree_size}) differs from the chain's (size {on_chain.size}); "
+                    "the database row needs an operator",
+                    size1=record.tree_size,
+                    root1=record.root,
+                    size2=on_chain.size,
+                    root2=on_chain.root,
+                )
+            self._confirm(
+                record.index,
+                on_chain.transaction_hash,
+                on_chain.manifest_cid,
+                on_chain.block_number,
+                now,
+            )
+            settled.append(record.index)
+        for index in range(known, count):
+            on_chain = self.client.checkpoint(p, index)
+            self._check_against_log(on_chain)
+            with self.db.transaction() as session:
+                checkpoints = CheckpointRepository(session, self.province)
+                added = checkpoints.add(on_chain.size, on_chain.root, now=now)
+                if added.index != index:
+                    raise InconsistencyError(
+                        f"adopting chain checkpoint {index} of log {self.province} gave index "
+                        f"{added.index}",
+                        size1=on_chain.size,
+                        root1=on_chain.root,
+                        size2=on_chain.size,
+                        root2=on_chain.root,
+                    )
+                checkpoints.mark_submitted(
+                    index,
+                    transaction_hash=on_chain.transaction_hash,
+                    manifest_cid=on_chain.manifest_cid,
+                    now=now,
+                )
+                checkpoints.mark_confirmed(index, block_number=on_chain.block_number, now=now)
+            settled.append(index)
+        self._reconciled = True
+        return settled
+
+    def _check_against_log(self, on_chain: Checkpoint) -> None:
+        with self.db.transaction() as session:
+            log = ProvinceLog(session, self.province)
+            size = log.size
+            ours = log.merkle.root(on_chain.size) if on_chain.size <= size else None
+        if ours is None:
+            raise InconsistencyError(
+                f"chain checkpoint {on_chain.index} of log {self.province} has size "
+                f"{on_chain.size}, past our log ({size})",
+                size1=size,
+                root1=b"",
+                size2=on_chain.size,
+                root2=on_chain.root,
+            )
+        if ours != on_chain.root:
+            raise self._fork(on_chain.size, ours, on_chain.root)
+
+    def _fork(self, size: int, ours: bytes, theirs: bytes) -> InconsistencyError:
+        return InconsistencyError(
+            f"log {self.province} and the chain have different roots at size {size}",
+            size1=size,
+            root1=ours,
+            size2=size,
+            root2=theirs,
+        )
