@@ -111,6 +111,28 @@ def sample_certificate(rng: random.Random, serial: int, level: int = 3) -> Certi
     )
 
 
+def sample_entry(
+    rng: random.Random, serial: int, network: Network, suite: str, private_key: bytes
+) -> tuple[SaltedCertificate, LogEntry]:
+    """A salted sample certificate and its signed ``issue`` entry (province 44, key 0)."""
+    certificate = sample_certificate(rng, serial)
+    salted = salt_certificate(certificate, rng.randbytes)
+    commitment = salted.commitment()
+    value = _sign(
+        suite, private_key, signing_message(network.chain_id, network.contract, commitment)
+    )
+    entry = LogEntry(
+        kind="issue",
+        province="44",
+        organisation_code=certificate.organisation_code,
+        certificate_number=certificate.certificate_number,
+        commitment=commitment,
+        attributes=Attributes.of(certificate),
+        signature=Signature(suite, 0, value),
+    )
+    return salted, entry
+
+
 def make_sample(seed: int = 1, suite: str = "ed25519", *, others: int = 12) -> SampleSet:
     """Build a province log of ``others + 1`` certificates anchored in two checkpoints.
 
@@ -125,21 +147,7 @@ def make_sample(seed: int = 1, suite: str = "ed25519", *, others: int = 12) -> S
     log = MerkleLog()
     entries: list[tuple[SaltedCertificate, LogEntry]] = []
     for serial in range(1, others + 2):
-        certificate = sample_certificate(rng, serial)
-        salted = salt_certificate(certificate, rng.randbytes)
-        commitment = salted.commitment()
-        value = _sign(
-            suite, private_key, signing_message(network.chain_id, network.contract, commitment)
-        )
-        entry = LogEntry(
-            kind="issue",
-            province="44",
-            organisation_code=certificate.organisation_code,
-            certificate_number=certificate.certificate_number,
-            commitment=commitment,
-            attributes=Attributes.of(certificate),
-            signature=Signature(suite, 0, value),
-        )
+        salted, entry = sample_entry(rng, serial, network, suite, private_key)
         log.append(entry.leaf_hash())
         entries.append((salted, entry))
 
