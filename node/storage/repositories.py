@@ -38,6 +38,7 @@ from node.storage.schema import (
     CertificateRow,
     CheckpointRow,
     LogEntryRow,
+    LogState,
     Organisation,
     OrganisationKey,
     table_of,
@@ -51,6 +52,7 @@ _CERTS = table_of(CertificateRow)
 _ENTRIES = table_of(LogEntryRow)
 _CHECKPOINTS = table_of(CheckpointRow)
 _AUDIT = table_of(AuditEvent)
+_STATE = table_of(LogState)
 
 
 @contextmanager
@@ -85,6 +87,8 @@ class OrganisationRecord:
     status: str
     created_at: dt.datetime
     updated_at: dt.datetime
+    #: Digest of the CIDv0 of the published scope document (None until published).
+    scope_hash: bytes | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -110,6 +114,7 @@ def _organisation(row: Any) -> OrganisationRecord:
         status=row.status,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        scope_hash=None if row.scope_hash is None else bytes(row.scope_hash),
     )
 
 
@@ -129,6 +134,7 @@ class OrganisationRepository:
         now: dt.datetime,
         category: str | None = None,
         status: str = "active",
+        scope_hash: bytes | None = None,
     ) -> OrganisationRecord:
         """File an organisation; its class is the code's first character.
 
@@ -155,6 +161,7 @@ class OrganisationRepository:
             "status": status,
             "created_at": _aware(now),
             "updated_at": now,
+            "scope_hash": scope_hash,
         }
         with _storage_errors("cannot add the organisation"):
             self._db.execute(insert(_ORGS).values(**values))
@@ -192,6 +199,45 @@ class OrganisationRepository:
                 update(_ORGS)
                 .where(_ORGS.c.code == code)
                 .values(status=status, updated_at=_aware(now))
+            )
+
+    def set_scope(self, code: str, scope: Any, scope_hash: bytes, *, now: dt.datetime) -> None:
+        """Replace an organisation's filed scope and its published hash.
+
+        Raises:
+            InvalidInput: unknown organisation, or it is terminated (nothing changes after).
+        """
+        current = self.get(code)
+        if current is None:
+            raise InvalidInput("code", "organisation.unknown", "organisation is not filed")
+        if current.status == "terminated":
+            raise InvalidInput("status", "organisation.terminated", "terminated is final")
+        with _storage_errors("cannot update the organisation"):
+            self._db.execute(
+                update(_ORGS)
+                .where(_ORGS.c.code == code)
+                .values(scope=scope, scope_hash=scope_hash, updated_at=_aware(now))
+            )
+
+    def close_key(self, code: str, key_id: int, valid_until: int) -> None:
+        """Shorten a key's validity to end at ``valid_until`` (rotation or revocation; never
+        lengthened, never reopened, as on the contract).
+
+        Raises:
+            InvalidInput: unknown key, or ``valid_until`` would lengthen or empty the interval.
+        """
+        key = next((k for k in self.keys(code) if k.key_id == key_id), None)
+        if key is None:
+            raise InvalidInput("key_id", "key.unknown", "the organisation has no such key")
+        if key.valid_until and valid_until >= key.valid_until:
+            raise InvalidInput("valid_until", "key.lengthen", "a key's validity never grows")
+        if valid_until < key.valid_from:
+            raise InvalidInput("valid_until", "key.validity", "must not be before valid_from")
+        with _storage_errors("cannot update the key"):
+            self._db.execute(
+                update(_KEYS)
+                .where(_KEYS.c.organisation_code == code, _KEYS.c.key_id == key_id)
+                .values(valid_until=valid_until)
             )
 
     def add_key(
@@ -278,6 +324,8 @@ class CertificateRecord:
     late_reason: int | None
     status_changed_at: dt.datetime
     deleted_at: dt.datetime | None
+    #: The first confirmed checkpoint whose tree holds the entry (None until anchored).
+    checkpoint_index: int | None = None
 
 
 def _certificate(row: Any) -> CertificateRecord:
@@ -302,6 +350,7 @@ def _certificate(row: Any) -> CertificateRecord:
         late_reason=row.late_reason,
         status_changed_at=row.status_changed_at,
         deleted_at=row.deleted_at,
+        checkpoint_index=row.checkpoint_index,
     )
 
 
@@ -476,7 +525,7 @@ class CertificateRepository:
             raise StorageError("certificate violates a table constraint") from exc
         except SQLAlchemyError as exc:
             raise StorageError(f"cannot store the certificate: {type(exc).__name__}") from exc
-        return _certificate(_Row(id=row_id, **values))
+        return _certificate(_Row(id=row_id, checkpoint_index=None, **values))
 
     def add_correction(
         self,
@@ -571,6 +620,41 @@ class CertificateRepository:
             )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise InvalidInput("commitment", "certificate.logged", "unknown or already logged")
+
+    def mark_checkpointed(self, province: str, start: int, end: int, checkpoint_index: int) -> int:
+        """Record ``checkpoint_index`` on the certificates whose entries sit at log indexes
+        ``[start, end)`` and have none yet (the first checkpoint that holds them); return how
+        many rows changed. Idempotent."""
+        with _storage_errors("cannot update certificates"):
+            result = self._db.execute(
+                update(_CERTS)
+                .where(
+                    _CERTS.c.province == province,
+                    _CERTS.c.log_index >= start,
+                    _CERTS.c.log_index < end,
+                    _CERTS.c.checkpoint_index.is_(None),
+                )
+                .values(checkpoint_index=checkpoint_index)
+            )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def anchored(
+        self, province: str, *, after_id: int = 0, limit: int = 1000
+    ) -> list[CertificateRecord]:
+        """Return up to ``limit`` certificates of ``province`` with a checkpoint, by id after
+        ``after_id`` (page through with the last id; for bundle export)."""
+        with _storage_errors("cannot list certificates"):
+            rows = self._db.execute(
+                select(*_RECORD_COLUMNS)
+                .where(
+                    _CERTS.c.province == province,
+                    _CERTS.c.checkpoint_index.is_not(None),
+                    _CERTS.c.id > after_id,
+                )
+                .order_by(_CERTS.c.id)
+                .limit(limit)
+            )
+            return [_certificate(row) for row in rows]
 
     def find_by_two_of_three(
         self,
@@ -719,6 +803,28 @@ class ProvinceLog:
     def size(self) -> int:
         """The number of entries."""
         return self._store.get_size()
+
+    @property
+    def status_synced(self) -> int:
+        """The log size up to which status-changing entries were written to the contract."""
+        with _storage_errors(f"cannot read log {self._province}"):
+            value = self._db.execute(
+                select(_STATE.c.status_synced).where(_STATE.c.province == self._province)
+            ).scalar_one_or_none()
+        return int(value or 0)
+
+    def set_status_synced(self, size: int) -> None:
+        """Record that status entries below ``size`` are on the contract (never moves back).
+
+        Raises:
+            InvalidInput: ``size`` is past the log or behind the recorded value.
+        """
+        if not self.status_synced <= size <= self.size:
+            raise InvalidInput("size", "log.status_synced", "must be between the last and the size")
+        with _storage_errors(f"cannot update log {self._province}"):
+            self._db.execute(
+                update(_STATE).where(_STATE.c.province == self._province).values(status_synced=size)
+            )
 
     def append(self, entries: Sequence[LogEntry], *, now: dt.datetime) -> list[int]:
         """Append entries in order and return their leaf indexes.

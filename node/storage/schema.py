@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -112,6 +113,8 @@ class Organisation(Base):
     category: Mapped[str | None] = mapped_column(String(8))
     #: Filed scope: ``[{"occupation_code": "6-18-01-01", "levels": [3, 4, 5]}, ...]``.
     scope: Mapped[Any] = mapped_column(JSON)
+    #: Digest of the CIDv0 of the published scope document, as filed on the contract.
+    scope_hash: Mapped[bytes | None] = mapped_column(Hash)
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
@@ -150,6 +153,7 @@ class CertificateRow(Base):
             postgresql_where=text("superseded_by IS NULL"),
         ),
         Index("ix_certificates_serial", "organisation_code", "issue_year", "level", "serial"),
+        Index("ix_certificates_province_log_index", "province", "log_index"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -176,6 +180,8 @@ class CertificateRow(Base):
     id_number_index: Mapped[bytes] = mapped_column(Hash, index=True)
     #: Position in the province log once appended.
     log_index: Mapped[int | None] = mapped_column(BigInteger)
+    #: The first confirmed checkpoint whose tree holds the entry: the bundle can be made.
+    checkpoint_index: Mapped[int | None] = mapped_column(BigInteger, index=True)
     submitted_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     #: Late-upload reason code (``node.reasons``), when uploaded after the deadline.
     late_reason: Mapped[int | None] = mapped_column(Integer)
@@ -219,6 +225,8 @@ class LogState(Base):
 
     province: Mapped[str] = mapped_column(String(2), primary_key=True)
     size: Mapped[int] = mapped_column(BigInteger)
+    #: The log size up to which status-changing entries have been written to the contract.
+    status_synced: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
 
 
 class CheckpointRow(Base):
@@ -261,6 +269,37 @@ class AuditEvent(Base):
     details: Mapped[Any | None] = mapped_column(JSON)
 
     __table_args__ = (Index("ix_audit_events_target", "target_type", "target_id"),)
+
+
+REVIEW_STATES = ("open", "cleared", "upheld")
+
+
+class ReviewFlag(Base):
+    """A screening finding awaiting a province operator's decision (data guide art. 17).
+
+    ``query_suspended`` says whether the query service was suspended for the target while the
+    flag is open. No personal data: targets are commitments (hex) or organisation codes.
+    """
+
+    __tablename__ = "review_flags"
+    __table_args__ = (
+        CheckConstraint(_in("state", REVIEW_STATES), name="state"),
+        Index("ix_review_flags_target", "target_type", "target_id"),
+        Index("ix_review_flags_state", "province", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    province: Mapped[str] = mapped_column(String(2))
+    target_type: Mapped[str] = mapped_column(String(32))
+    target_id: Mapped[str] = mapped_column(String(128))
+    code: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16))
+    query_suspended: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    decided_by: Mapped[str | None] = mapped_column(String(128))
 
 
 def table_of(model: type[Base]) -> Table:

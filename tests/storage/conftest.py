@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 
 import psycopg
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, insert
 from sqlalchemy.engine import make_url
 
 from node.certificate import Certificate
@@ -39,6 +39,7 @@ from node.storage import (
     open_database,
     upgrade,
 )
+from node.storage.schema import ReviewFlag, table_of
 from tests.storage.pgserver import PostgresServer, find_bindir, start_postgres
 
 # ---------------------------------------------------------------------------------------------
@@ -271,4 +272,17 @@ def fill_every_table(db: Database) -> None:
         CheckpointRepository(session, PROVINCE).add(1, log.merkle.root(), now=NOW)
         AuditTrail(session).record(
             actor="t", action="issue", target_type="certificate", target_id="x", now=NOW
+        )
+        session.execute(
+            insert(table_of(ReviewFlag)).values(
+                province=PROVINCE,
+                target_type="certificate",
+                target_id="x",
+                code="screening.test",
+                severity="review",
+                message="m",
+                state="open",
+                query_suspended=False,
+                created_at=NOW,
+            )
         )
