@@ -165,6 +165,104 @@ def check_scope(certificate: Certificate, scope: Mapping[str, frozenset[int]]) -
         )
 
 
+def check_signature_shape(signature: Signature) -> None:
+    """Check the shape of an issuer signature: a known suite, a key id that fits ``uint32`` and
+    a value of the suite's length (docs/FORMATS.md "Signatures").
+
+    Raises:
+        InvalidInput: ``signature_suite`` / ``signature.suite_unknown``, ``key_id`` /
+            ``signature.key_id``, ``signature`` / ``signature.length``.
+    """
+    suite = get_suite(signature.suite)
+    if (
+        isinstance(signature.key_id, bool)
+        or not isinstance(signature.key_id, int)
+        or not 0 <= signature.key_id <= 0xFFFFFFFF
+    ):
+        raise InvalidInput("key_id", "signature.key_id", "must be an integer 0-4294967295")
+    if not isinstance(signature.value, bytes) or len(signature.value) != suite.signature_length:
+        raise InvalidInput(
+            "signature",
+            "signature.length",
+            f"must be {suite.signature_length} bytes for {suite.name}",
+        )
+
+
+def active_organisation(
+    organisations: OrganisationRepository, code: str, province: str
+) -> OrganisationRecord:
+    """Return the organisation ``code`` when it is filed in ``province`` and active (data guide
+    art. 9: only filed organisations issue, within their scope).
+
+    Raises:
+        InvalidInput: ``organisation_code`` / ``organisation.unknown`` (not filed in this
+            province) or ``organisation.not_active`` (suspended or terminated).
+    """
+    organisation = organisations.get(code)
+    if organisation is None or organisation.province != province:
+        raise InvalidInput(
+            "organisation_code",
+            "organisation.unknown",
+            "the organisation is not filed in this province",
+        )
+    if organisation.status != "active":
+        raise InvalidInput(
+            "organisation_code",
+            "organisation.not_active",
+            f"the organisation is {organisation.status}; it may not issue certificates",
+        )
+    return organisation
+
+
+def check_issuer_signature(
+    organisations: OrganisationRepository,
+    organisation: OrganisationRecord,
+    signature: Signature,
+    certificate: Certificate,
+    commitment: bytes,
+    network: Network,
+) -> None:
+    """Check that ``signature`` is by a key of ``organisation`` of the signature's suite, valid
+    on the certificate's issue date (:func:`node.verify.key_valid_on`), over
+    ``signing_message(chain_id, contract, commitment)`` (docs/FORMATS.md "Signatures").
+
+    Raises:
+        InvalidInput: ``key_id`` / ``signature.unknown_key``, ``signature_suite`` /
+            ``signature.suite_mismatch``, ``key_id`` / ``signature.key_not_valid``,
+            ``signature`` / ``signature.invalid``.
+    """
+    key = next(
+        (k for k in organisations.keys(organisation.code) if k.key_id == signature.key_id),
+        None,
+    )
+    if key is None:
+        raise InvalidInput(
+            "key_id", "signature.unknown_key", "the organisation has no key with this key id"
+        )
+    if key.suite != signature.suite:
+        raise InvalidInput(
+            "signature_suite",
+            "signature.suite_mismatch",
+            "the key with this key id is of another suite",
+        )
+    filed = OrganisationKey(key.key_id, key.suite, key.public_key, key.valid_from, key.valid_until)
+    if not key_valid_on(filed, certificate.issue_date):
+        raise InvalidInput(
+            "key_id",
+            "signature.key_not_valid",
+            "the key was not valid on the issue date (docs/FORMATS.md, Signatures)",
+        )
+    message = signing_message(network.chain_id, network.contract, commitment)
+    try:
+        get_suite(key.suite).verify(key.public_key, message, signature.value)
+    except (VerificationError, InvalidInput):
+        raise InvalidInput(
+            "signature",
+            "signature.invalid",
+            "the signature does not verify over the commitment with the organisation's key",
+        ) from None
+
+
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -261,19 +359,7 @@ class IntakeService:
         expected_commitment: bytes | None = None,
     ) -> Accepted:
         # 1. Signature shape.
-        suite = get_suite(signature.suite)
-        if (
-            isinstance(signature.key_id, bool)
-            or not isinstance(signature.key_id, int)
-            or not 0 <= signature.key_id <= 0xFFFFFFFF
-        ):
-            raise InvalidInput("key_id", "signature.key_id", "must be an integer 0-4294967295")
-        if not isinstance(signature.value, bytes) or len(signature.value) != suite.signature_length:
-            raise InvalidInput(
-                "signature",
-                "signature.length",
-                f"must be {suite.signature_length} bytes for {suite.name}",
-            )
+        check_signature_shape(signature)
         # 2. Full record and commitment.
         certificate = salted.certificate()
         commitment = salted.commitment()
@@ -296,19 +382,9 @@ class IntakeService:
             )
         # 5. Organisation filed here and active.
         organisations = OrganisationRepository(session)
-        organisation = organisations.get(certificate.organisation_code)
-        if organisation is None or organisation.province != self._province:
-            raise InvalidInput(
-                "organisation_code",
-                "organisation.unknown",
-                "the organisation is not filed in this province",
-            )
-        if organisation.status != "active":
-            raise InvalidInput(
-                "organisation_code",
-                "organisation.not_active",
-                f"the organisation is {organisation.status}; it may not issue certificates",
-            )
+        organisation = active_organisation(
+            organisations, certificate.organisation_code, self._province
+        )
         # 6. Filed scope.
         check_scope(certificate, filed_scope(organisation.scope))
         # 7. Serial and commitment unique; gaps are warnings.
@@ -319,7 +395,9 @@ class IntakeService:
         if certificates.get(commitment) is not None:
             raise InvalidInput("commitment", "certificate.duplicate", "commitment already stored")
         # 8. Signature by a key of the organisation valid on the issue date.
-        self._check_signature(organisations, organisation, signature, certificate, commitment)
+        check_issuer_signature(
+            organisations, organisation, signature, certificate, commitment, self._network
+        )
         # 9. Upload deadline.
         timing = check_upload(issue_date, received_on, late_reason)
 
@@ -398,47 +476,6 @@ class IntakeService:
             span = f"{first:06d}" if first == last else f"{first:06d}-{last:06d}"
             return [Flag("serial.gap", "warning", f"serial(s) {span} missing ({last - first + 1})")]
         return []
-
-    def _check_signature(
-        self,
-        organisations: OrganisationRepository,
-        organisation: OrganisationRecord,
-        signature: Signature,
-        certificate: Certificate,
-        commitment: bytes,
-    ) -> None:
-        key = next(
-            (k for k in organisations.keys(organisation.code) if k.key_id == signature.key_id),
-            None,
-        )
-        if key is None:
-            raise InvalidInput(
-                "key_id", "signature.unknown_key", "the organisation has no key with this key id"
-            )
-        if key.suite != signature.suite:
-            raise InvalidInput(
-                "signature_suite",
-                "signature.suite_mismatch",
-                "the key with this key id is of another suite",
-            )
-        filed = OrganisationKey(
-            key.key_id, key.suite, key.public_key, key.valid_from, key.valid_until
-        )
-        if not key_valid_on(filed, certificate.issue_date):
-            raise InvalidInput(
-                "key_id",
-                "signature.key_not_valid",
-                "the key was not valid on the issue date (docs/FORMATS.md, Signatures)",
-            )
-        message = signing_message(self._network.chain_id, self._network.contract, commitment)
-        try:
-            get_suite(key.suite).verify(key.public_key, message, signature.value)
-        except (VerificationError, InvalidInput):
-            raise InvalidInput(
-                "signature",
-                "signature.invalid",
-                "the signature does not verify over the commitment with the organisation's key",
-            ) from None
 
     # ----------------------------------------------------------------------------------------
     # Bulk
