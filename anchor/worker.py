@@ -4,14 +4,19 @@ manifest and anchors it on chain, crash-safely and without ever anchoring twice.
 Steps of one checkpoint (:meth:`AnchoringWorker.run_once`):
 
 1. In one DB transaction, record a ``pending`` checkpoint ``(index, size, root)`` — or reuse the
-   one already pending/submitted (a crash or a failure left it there).
+   one already pending/submitted (a crash or a failure left it there). The log is due when
+   ``batch_size`` entries wait, when one of them changes a status (correct, revoke, suspend,
+   reinstate, delete: those should reach the chain at once), or when the oldest waiting entry is
+   ``max_age_seconds`` old.
 2. Build its manifest (entries ``previous_size`` … ``size``) and publish it; the same bytes give
    the same CID, so a retry publishes nothing new.
 3. ``RegistryClient.anchor(size, root, proof, cid)`` with the consistency proof from the
    previous checkpoint (empty from size 0). The contract call is idempotent: a checkpoint that
    is already anchored returns its index without a second transaction.
 4. In one DB transaction, mark it ``submitted`` (transaction hash, CID) and ``confirmed``
-   (block).
+   (block); confirming records the checkpoint on the certificates it adds, whose bundles can be
+   made from then on (``node.bundler``). Status entries then go to the contract through
+   ``anchor.status.StatusSync``.
 
 A ``ChainError`` or ``ManifestStoreError`` propagates from ``run_once`` and leaves the
 checkpoint pending; the next call retries it. :meth:`reconcile` (run before the first
@@ -83,8 +88,9 @@ class AnchoringWorker:
 
     # -- the loop step --------------------------------------------------------------------
 
-    def run_once(self, now: dt.datetime) -> AnchorOutcome | None:
-        """Anchor the open checkpoint, or a new one when the log is due; None when nothing is.
+    def run_once(self, now: dt.datetime, *, force: bool = False) -> AnchorOutcome | None:
+        """Anchor the open checkpoint, or a new one when the log is due (``force``: whenever
+        it has unanchored entries); None when nothing is.
 
         Reconciles with the chain first if that has not succeeded yet in this process.
 
@@ -95,12 +101,12 @@ class AnchoringWorker:
         """
         if not self._reconciled:
             self.reconcile(now)
-        record = self._open_or_new(now)
+        record = self._open_or_new(now, force)
         if record is None:
             return None
         return self._anchor(record, now)
 
-    def _open_or_new(self, now: dt.datetime) -> CheckpointRecord | None:
+    def _open_or_new(self, now: dt.datetime, force: bool) -> CheckpointRecord | None:
         """Step 1: the open checkpoint, or a new pending one if the log is due."""
         with self.db.transaction() as session:
             checkpoints = CheckpointRepository(session, self.province)
@@ -114,7 +120,9 @@ class AnchoringWorker:
             size = log.size
             if size <= anchored:
                 return None
-            due = size - anchored >= self.batch_size
+            # Due: a full batch, a status change (revocations must not wait), or old entries.
+            due = force or size - anchored >= self.batch_size
+            due = due or log.first_status_entry(anchored, size) is not None
             if not due:
                 oldest = log.entry(anchored).created_at
                 due = (now - oldest).total_seconds() >= self.max_age_seconds

@@ -138,10 +138,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     try:
         from anchor.cli import add_parsers
+        from certreg.province.cli import add_parsers as add_node_parsers
     except ImportError:  # the chain adapter is optional for offline verification
         pass
     else:
         add_parsers(sub)
+        add_node_parsers(sub)
     return parser
 
 

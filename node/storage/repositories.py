@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from node.certificate import FIELD_NAMES
 from node.commitment import SALT_SIZE, Disclosed, SaltedCertificate
-from node.entry import LogEntry, Signature
+from node.entry import STATUS_KINDS, LogEntry, Signature
 from node.errors import InvalidInput, StorageError
 from node.merkle import MerkleLog, leaf_hash
 from node.privacy import BlindIndex, PersonalDataCipher
@@ -621,23 +621,6 @@ class CertificateRepository:
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise InvalidInput("commitment", "certificate.logged", "unknown or already logged")
 
-    def mark_checkpointed(self, province: str, start: int, end: int, checkpoint_index: int) -> int:
-        """Record ``checkpoint_index`` on the certificates whose entries sit at log indexes
-        ``[start, end)`` and have none yet (the first checkpoint that holds them); return how
-        many rows changed. Idempotent."""
-        with _storage_errors("cannot update certificates"):
-            result = self._db.execute(
-                update(_CERTS)
-                .where(
-                    _CERTS.c.province == province,
-                    _CERTS.c.log_index >= start,
-                    _CERTS.c.log_index < end,
-                    _CERTS.c.checkpoint_index.is_(None),
-                )
-                .values(checkpoint_index=checkpoint_index)
-            )
-        return int(result.rowcount)  # type: ignore[attr-defined]
-
     def anchored(
         self, province: str, *, after_id: int = 0, limit: int = 1000
     ) -> list[CertificateRecord]:
@@ -901,6 +884,37 @@ class ProvinceLog:
             return stored
         raise InvalidInput("leaf_index", "log.index_range", "no entry at this index")
 
+    def status_changes_of(self, commitment: bytes, end: int) -> int:
+        """Count the status-changing entries (revoke, suspend, reinstate, delete) about
+        ``commitment`` below leaf index ``end``; corrections are counted by the caller, which
+        knows the corrected commitment from the entry's ``links``."""
+        with _storage_errors(f"cannot read log {self._province}"):
+            count = self._db.execute(
+                select(func.count())
+                .select_from(_ENTRIES)
+                .where(
+                    _ENTRIES.c.province == self._province,
+                    _ENTRIES.c.commitment == commitment,
+                    _ENTRIES.c.leaf_index < end,
+                    _ENTRIES.c.kind.in_(STATUS_KINDS),
+                )
+            ).scalar_one()
+        return int(count)
+
+    def first_status_entry(self, start: int, end: int) -> int | None:
+        """Return the index of the first entry in ``[start, end)`` that changes a status
+        (correct, revoke, suspend, reinstate, delete), or ``None``."""
+        with _storage_errors(f"cannot read log {self._province}"):
+            value = self._db.execute(
+                select(func.min(_ENTRIES.c.leaf_index)).where(
+                    _ENTRIES.c.province == self._province,
+                    _ENTRIES.c.leaf_index >= start,
+                    _ENTRIES.c.leaf_index < end,
+                    _ENTRIES.c.kind != "issue",
+                )
+            ).scalar_one_or_none()
+        return None if value is None else int(value)
+
     def indexes_of(self, commitment: bytes) -> list[int]:
         """Return the leaf indexes of every entry about ``commitment``, ascending."""
         with _storage_errors(f"cannot read log {self._province}"):
@@ -1019,12 +1033,28 @@ class CheckpointRepository:
         )
 
     def mark_confirmed(self, index: int, *, block_number: int, now: dt.datetime) -> None:
-        """Record the block that included the anchoring transaction.
+        """Record the block that included the anchoring transaction, and record the checkpoint
+        on the certificates whose entries it adds (from then on their bundles can be made).
 
         Raises:
             InvalidInput: the checkpoint is not submitted.
         """
         self._set(index, ("submitted",), now, state="confirmed", block_number=block_number)
+        record = self.get(index)
+        assert record is not None
+        previous = self.get(index - 1) if index else None
+        start = 0 if previous is None else previous.tree_size
+        with _storage_errors("cannot update certificates"):
+            self._db.execute(
+                update(_CERTS)
+                .where(
+                    _CERTS.c.province == self._province,
+                    _CERTS.c.log_index >= start,
+                    _CERTS.c.log_index < record.tree_size,
+                    _CERTS.c.checkpoint_index.is_(None),
+                )
+                .values(checkpoint_index=index)
+            )
 
     def get(self, index: int) -> CheckpointRecord | None:
         """Return checkpoint ``index``, or ``None``."""
