@@ -277,3 +277,21 @@ def test_hash_cid_round_trip_over_many_digests() -> None:
         assert scope_hash_of_cid(cid) == digest
     assert cid_of_scope_hash(bytes(32)).startswith("Qm")
     assert scope_hash_of_cid(cid_of_scope_hash(bytes(32))) == bytes(32)
+
+
+def test_docs_example_is_pinned() -> None:
+    """The example of docs/FORMATS.md "Scope documents": bytes, CID and scope hash."""
+    data = document(scope=SCOPE[:1])
+    assert (
+        data
+        == (
+            '{"category":"2","name":"广东示例职业技能评价中心","org_class":"S",'
+            '"organisation_code":"S000144002009","province":"44","scope":'
+            '[{"levels":[3,4,5],"occupation_code":"6-18-01-01"}],"type":"certreg.scope","version":1}'
+        ).encode()
+    )
+    cid = cid_v0(data)
+    assert cid == "QmRw1jhvfzfCnxeGngWmRwRDoezvLoKeRGUquXa5qwCZB4"
+    assert scope_hash_of_cid(cid).hex() == (
+        "35609591789bcb490a79b5ec9c69b054f90273fa3eec65acfa721bb52e4c575f"
+    )
