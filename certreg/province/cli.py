@@ -1,11 +1,324 @@
-"""``certreg node …``: set up and run a province node (see docs/NODE.md)."""
+"""``certreg node …``: set up and run a province node (docs/NODE.md).
+
+Every verb takes ``--dir`` (default ``$CERTREG_NODE_DIR``, else the current folder), the node's
+folder holding ``node.json``. Long jobs show a progress bar on stderr (``--quiet`` hides it).
+Exit status: 0 done, 1 refused input or failed rows, 2 a failure of the node, chain or store.
+Messages name fields and rules, never personal data.
+"""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal, cast
+
+from tqdm import tqdm
+
+from certreg.province.config import load_config, new_config, write_config
+from certreg.province.service import ProvinceNode
+from node.compact import encode_compact
+from node.errors import InvalidInput, RegistryError
+from node.intake_formats import RowResult, parse_submission
+from node.storage import open_database
+
+NODE_DIR_ENV = "CERTREG_NODE_DIR"
+CHINA = dt.timezone(dt.timedelta(hours=8))
+
+
+def _dir(args: argparse.Namespace) -> Path:
+    return Path(args.dir or os.environ.get(NODE_DIR_ENV) or ".")
+
+
+def _open(args: argparse.Namespace) -> ProvinceNode:
+    return ProvinceNode.open(load_config(_dir(args)))
+
+
+def _emit(args: argparse.Namespace, value: dict[str, Any], text: str) -> None:
+    print(json.dumps(value, ensure_ascii=False) if args.json else text)
+
+
+def _bar(args: argparse.Namespace, **kw: Any) -> tqdm[Any]:
+    return tqdm(file=sys.stderr, disable=args.quiet or None, dynamic_ncols=True, **kw)
+
+
+# -- init / status ---------------------------------------------------------------------------
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """Write ``node.json`` with fresh privacy keys and create the database."""
+    directory = _dir(args)
+    config = new_config(
+        directory,
+        province=args.province,
+        rpc=args.rpc,
+        contract=args.contract,
+        operator_key=args.operator_key,
+        database=args.database,
+        ipfs=args.ipfs,
+        profile=args.profile,
+        batch_size=args.batch_size,
+        max_age_seconds=args.max_age,
+    )
+    path = write_config(config, directory)
+    open_database(config.database).dispose()  # creates and migrates it
+    _emit(
+        args,
+        {"config": str(path), "province": config.province, "database": config.database},
+        f"node {config.province} set up in {directory} (configuration {path}, keep it secret)",
+    )
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    node = _open(args)
+    try:
+        status = node.status()
+    finally:
+        node.close()
+    _emit(
+        args,
+        status.to_json(),
+        f"log {status.province}: {status.log_size} entries, {status.anchored_size} anchored in "
+        f"{status.checkpoints} checkpoint(s); statuses on chain up to {status.status_synced}"
+        + ("" if status.open_checkpoint is None else f"; checkpoint {status.open_checkpoint} open"),
+    )
+    return 0
+
+
+# -- intake ----------------------------------------------------------------------------------
+
+
+def _counted(rows: Iterator[RowResult], bar: tqdm[Any]) -> Iterator[RowResult]:
+    for row in rows:
+        bar.update(1)
+        yield row
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    """Check and accept a CSV or JSON Lines file of signed certificates."""
+    path = Path(args.file)
+    fmt = cast(
+        Literal["csv", "jsonl"], args.format or ("csv" if path.suffix == ".csv" else "jsonl")
+    )
+    received_on = (
+        dt.date.fromisoformat(args.received_on)
+        if args.received_on
+        else dt.datetime.now(CHINA).date()
+    )
+    node = _open(args)
+    report = open(args.report, "w", encoding="utf-8") if args.report else None  # noqa: SIM115
+    accepted = refused = 0
+    first_error: InvalidInput | None = None
+    try:
+        with path.open("rb") as stream, _bar(args, desc="ingest", unit="row") as bar:
+            rows = _counted(parse_submission(stream, fmt), bar)
+            if args.mode == "atomic":
+                result = node.intake.submit_bulk(
+                    rows, mode="atomic", received_on=received_on, actor=args.actor
+                )
+                outcomes = iter(result.outcomes)
+            else:
+                outcomes = node.intake.iter_per_row(rows, received_on=received_on, actor=args.actor)
+            for outcome in outcomes:
+                if outcome.accepted is not None:
+                    accepted += 1
+                    line: dict[str, Any] = {
+                        "row": outcome.row_number,
+                        "certificate_number": outcome.accepted.certificate_number,
+                        "commitment": outcome.accepted.commitment.hex(),
+                        "log_index": outcome.accepted.log_index,
+                        "warnings": [w.code for w in outcome.accepted.warnings],
+                    }
+                else:
+                    assert outcome.error is not None
+                    refused += 1
+                    first_error = first_error or outcome.error
+                    line = {"row": outcome.row_number, **_error_json(outcome.error)}
+                if report is not None:
+                    report.write(json.dumps(line, ensure_ascii=False) + "\n")
+    finally:
+        if report is not None:
+            report.close()
+        node.close()
+    summary = {"file": str(path), "mode": args.mode, "accepted": accepted, "refused": refused}
+    text = f"{path}: {accepted} accepted, {refused} refused"
+    if first_error is not None:
+        text += f" (first: {first_error})"
+    _emit(args, summary, text)
+    return 0 if refused == 0 else 1
+
+
+def _error_json(error: InvalidInput) -> dict[str, Any]:
+    return {"field": error.field, "rule": error.rule, "message": error.message}
+
+
+# -- anchoring -------------------------------------------------------------------------------
+
+
+def cmd_anchor(args: argparse.Namespace) -> int:
+    """Anchor everything logged so far, now, and write pending statuses to the chain."""
+    node = _open(args)
+    try:
+        outcomes = node.anchor_all()
+        status = node.status()
+    finally:
+        node.close()
+    checkpoints = [
+        {
+            "index": o.index,
+            "tree_size": o.tree_size,
+            "root": o.root.hex(),
+            "manifest_cid": o.manifest_cid,
+            "transaction_hash": o.transaction_hash,
+            "block_number": o.block_number,
+        }
+        for o in outcomes
+    ]
+    _emit(
+        args,
+        {"anchored": checkpoints, "anchored_size": status.anchored_size},
+        f"anchored {len(outcomes)} checkpoint(s); log {status.province} anchored up to "
+        f"{status.anchored_size}",
+    )
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the anchoring worker until SIGINT or SIGTERM."""
+    node = _open(args)
+    stop = threading.Event()
+
+    def _stop(_signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        node.run(
+            stop,
+            poll_seconds=args.poll,
+            on_anchor=lambda o: print(
+                f"anchored checkpoint {o.index} (size {o.tree_size}) in block {o.block_number}",
+                flush=True,
+            ),
+        )
+    finally:
+        node.close()
+    return 0
+
+
+# -- bundles ---------------------------------------------------------------------------------
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write the bundle of every anchored certificate (or of the ones asked for)."""
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    node = _open(args)
+    written = 0
+    wanted = {n.upper() for n in args.certificate_number or ()}
+    try:
+        with _bar(args, desc="export", unit="bundle") as bar:
+            for record, bundle in node.bundles.iter_bundles():
+                if wanted and record.certificate_number not in wanted:
+                    continue
+                name = f"{record.certificate_number}-{record.commitment.hex()[:12]}"
+                if args.compact:
+                    (out / f"{name}.qr.txt").write_text(encode_compact(bundle) + "\n", "ascii")
+                else:
+                    text = json.dumps(bundle.to_json(), ensure_ascii=False, indent=2)
+                    (out / f"{name}.json").write_text(text + "\n", encoding="utf-8")
+                written += 1
+                bar.update(1)
+    finally:
+        node.close()
+    _emit(args, {"out": str(out), "bundles": written}, f"wrote {written} bundle(s) to {out}")
+    return 0
+
+
+# -- parsers ---------------------------------------------------------------------------------
+
+
+def _run(func: Any) -> Any:
+    """Map errors to exit statuses: refused input 1, anything else of the registry 2."""
+
+    def wrapped(args: argparse.Namespace) -> int:
+        try:
+            return int(func(args))
+        except InvalidInput as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        except (RegistryError, OSError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+
+    return wrapped
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dir", help=f"the node's folder (default ${NODE_DIR_ENV}, else .)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Register the ``node`` command group."""
     node = subparsers.add_parser("node", help="set up and run a province node")
-    node.add_subparsers(dest="node_command", required=True)
+    sub = node.add_subparsers(dest="node_command", required=True)
+
+    p = sub.add_parser("init", help="set up a node folder: node.json with fresh keys, database")
+    _common(p)
+    p.add_argument("--province", required=True, help="two-digit province code, e.g. 44")
+    p.add_argument("--rpc", required=True, help="chain JSON-RPC URL")
+    p.add_argument("--contract", required=True, help="the consortium contract's address")
+    p.add_argument("--operator-key", help="the province operator's private key (or env:NAME)")
+    p.add_argument("--database", help="SQLAlchemy URL (default: SQLite node.db in the folder)")
+    p.add_argument("--ipfs", help="IPFS HTTP API (default: a local manifests/ folder)")
+    p.add_argument("--profile", choices=("aes-256-gcm", "sm4-gcm"), default="aes-256-gcm")
+    p.add_argument("--batch-size", type=int, default=1000, help="entries per checkpoint")
+    p.add_argument("--max-age", type=float, default=60.0, help="seconds before a checkpoint")
+    p.set_defaults(func=_run(cmd_init))
+
+    p = sub.add_parser("status", help="log size, anchored size, checkpoints")
+    _common(p)
+    p.set_defaults(func=_run(cmd_status))
+
+    p = sub.add_parser("ingest", help="accept a CSV or JSON Lines file of signed certificates")
+    _common(p)
+    p.add_argument("file")
+    p.add_argument("--format", choices=("csv", "jsonl"), help="default: from the file name")
+    p.add_argument(
+        "--mode",
+        choices=("atomic", "per_row"),
+        default="per_row",
+        help="atomic: all rows or none; per_row: keep the good rows, report the bad ones",
+    )
+    p.add_argument("--received-on", help="receipt date (default: today in China)")
+    p.add_argument("--actor", default="cli", help="who submits (recorded in the audit trail)")
+    p.add_argument("--report", help="write one JSON line per row (results, errors) here")
+    p.set_defaults(func=_run(cmd_ingest))
+
+    p = sub.add_parser("anchor", help="anchor everything logged so far, now")
+    _common(p)
+    p.set_defaults(func=_run(cmd_anchor))
+
+    p = sub.add_parser("run", help="run the anchoring worker until stopped")
+    _common(p)
+    p.add_argument("--poll", type=float, default=1.0, help="seconds between checks")
+    p.set_defaults(func=_run(cmd_run))
+
+    p = sub.add_parser("export", help="write the bundles of anchored certificates")
+    _common(p)
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--compact", action="store_true", help="compact QR text instead of JSON")
+    p.add_argument(
+        "--certificate-number", action="append", help="only this certificate (repeatable)"
+    )
+    p.set_defaults(func=_run(cmd_export))

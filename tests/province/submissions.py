@@ -1,0 +1,25 @@
+"""Signed submission files of the sample organisation, as an issuer would upload them."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from node.issuer import sign_certificate, submission_line
+from node.sample import sample_certificate
+from node.snapshot import Network
+from tests.province.helpers import KEY
+
+
+def write_submission(path: Path, network: Network, serials: range, *, seed: int = 7) -> Path:
+    """Write JSON Lines rows for the sample certificates ``serials`` signed for ``network``."""
+    rng = random.Random(seed)
+    with path.open("w", encoding="utf-8") as out:
+        for serial in serials:
+            certificate = sample_certificate(random.Random(serial), serial)
+            salted, signature = sign_certificate(
+                certificate, network, suite="ed25519", private_key=KEY, key_id=0,
+                random_bytes=rng.randbytes,
+            )  # fmt: skip
+            out.write(submission_line(salted, signature))
+    return path

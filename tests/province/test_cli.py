@@ -1,0 +1,130 @@
+"""``certreg node …`` end to end against a real anvil: init, ingest, anchor, status, export."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from anchor.anvil import AnvilNode
+from anchor.chain import RegistryClient, connect
+from certreg.cli import main
+from certreg.province.config import load_config
+from certreg.province.service import ProvinceNode
+from node.bundle import Bundle
+from node.compact import decode_compact
+from node.merkle import verify_inclusion
+from tests.province.helpers import ON_TIME, file_sample_organisation
+from tests.province.submissions import write_submission
+
+pytestmark = pytest.mark.anvil
+
+#: anvil's first development account (its well-known test key), operator of province 44.
+OPERATOR_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+@pytest.fixture
+def contract(anvil_node: AnvilNode) -> str:
+    w3 = connect(anvil_node.url)
+    accounts = w3.eth.accounts
+    client, _ = RegistryClient.deploy(
+        w3, [(44, accounts[0]), (41, accounts[1]), (43, accounts[2])], sender=accounts[0]
+    )
+    return client.address
+
+
+def test_node_commands_take_a_file_to_anchored_bundles(
+    anvil_node: AnvilNode, contract: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = tmp_path / "node44"
+    status, out, _ = run(
+        capsys, "node", "init", "--dir", str(home), "--province", "44", "--rpc", anvil_node.url,
+        "--contract", contract, "--operator-key", OPERATOR_KEY, "--batch-size", "4", "--json",
+    )  # fmt: skip
+    assert status == 0, out
+    assert json.loads(out)["province"] == "44"
+    config_path = home / "node.json"
+    assert config_path.stat().st_mode & 0o077 == 0  # secrets: owner only
+    # A second init refuses to overwrite the keys.
+    status, _, err = run(
+        capsys, "node", "init", "--dir", str(home), "--province", "44", "--rpc", anvil_node.url,
+        "--contract", contract,
+    )  # fmt: skip
+    assert status == 1 and "config.exists" in err
+
+    config = load_config(home)
+    node = ProvinceNode.open(config)
+    try:
+        file_sample_organisation(node.db, node.client)
+        network = node.network
+    finally:
+        node.close()
+    good = write_submission(tmp_path / "batch.jsonl", network, range(1, 10))
+    with good.open("a", encoding="utf-8") as out_file:  # one broken row: not JSON
+        out_file.write("{not json\n")
+
+    report = tmp_path / "report.jsonl"
+    status, out, _ = run(
+        capsys, "node", "ingest", str(good), "--dir", str(home), "--received-on",
+        ON_TIME.isoformat(), "--report", str(report), "--json", "--quiet",
+    )  # fmt: skip
+    assert status == 1  # one row refused
+    assert json.loads(out) == {
+        "file": str(good), "mode": "per_row", "accepted": 9, "refused": 1,
+    }  # fmt: skip
+    rows = [json.loads(line) for line in report.read_text().splitlines()]
+    assert len(rows) == 10 and rows[-1]["row"] == 10 and rows[-1]["rule"].startswith("intake.")
+    assert all("commitment" in r for r in rows[:9])
+
+    # Ingesting the same file again accepts nothing twice.
+    status, out, _ = run(
+        capsys, "node", "ingest", str(good), "--dir", str(home), "--received-on",
+        ON_TIME.isoformat(), "--json", "--quiet",
+    )  # fmt: skip
+    assert json.loads(out)["accepted"] == 0
+
+    status, out, _ = run(capsys, "node", "anchor", "--dir", str(home), "--json")
+    assert status == 0
+    anchored = json.loads(out)
+    assert anchored["anchored_size"] == 9
+    assert [c["tree_size"] for c in anchored["anchored"]] == [9]
+
+    status, out, _ = run(capsys, "node", "status", "--dir", str(home), "--json")
+    assert json.loads(out)["anchored_size"] == 9 and json.loads(out)["log_size"] == 9
+
+    bundles = tmp_path / "bundles"
+    status, out, _ = run(
+        capsys, "node", "export", "--dir", str(home), "--out", str(bundles), "--json", "--quiet"
+    )
+    assert status == 0 and json.loads(out)["bundles"] == 9
+    client = RegistryClient.connect(anvil_node.url, contract)
+    root = client.root_at(44, 9)
+    assert root is not None
+    for path in sorted(bundles.glob("*.json")):
+        bundle = Bundle.from_json(json.loads(path.read_text(encoding="utf-8")))
+        verify_inclusion(
+            bundle.entry.leaf_hash(), bundle.proof.leaf_index, 9, bundle.proof.hashes, root
+        )
+    status, _, _ = run(
+        capsys, "node", "export", "--dir", str(home), "--out", str(tmp_path / "qr"), "--compact",
+        "--quiet", "--certificate-number", rows[0]["certificate_number"],
+    )  # fmt: skip
+    [qr] = list((tmp_path / "qr").glob("*.qr.txt"))
+    assert (
+        decode_compact(qr.read_text().strip()).entry.certificate_number
+        == rows[0]["certificate_number"]
+    )
+
+
+def test_node_commands_need_a_configured_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, _, err = run(capsys, "node", "status", "--dir", str(tmp_path))
+    assert status == 1 and "config.missing" in err
