@@ -878,7 +878,10 @@ class OrganisationService:
         """
         with self.db.transaction() as session:
             codes = {r.code for r in OrganisationRepository(session).all(self.province)}
-        for event in self.client.iter_events(names=["OrganisationFiled"]):
+        events = self.client.iter_events(
+            self.client.options.from_block, names=["OrganisationFiled"]
+        )
+        for event in events:
             if int(event.args["province"]) == int(self.province):
                 codes.add(bytes(event.args["code"]).decode("ascii"))
         changes = []
