@@ -11,10 +11,13 @@ from node.snapshot import Network
 from tests.province.helpers import KEY
 
 
-def write_submission(path: Path, network: Network, serials: range, *, seed: int = 7) -> Path:
-    """Write JSON Lines rows for the sample certificates ``serials`` signed for ``network``."""
-    rng = random.Random(seed)
-    with path.open("w", encoding="utf-8") as out:
+def write_submission(
+    path: Path, network: Network, serials: range, *, seed: int = 7, append: bool = False
+) -> Path:
+    """Write (or append) JSON Lines rows for the sample certificates ``serials`` signed for
+    ``network``."""
+    rng = random.Random(f"{seed}/{serials.start}")
+    with path.open("a" if append else "w", encoding="utf-8") as out:
         for serial in serials:
             certificate = sample_certificate(random.Random(serial), serial)
             salted, signature = sign_certificate(

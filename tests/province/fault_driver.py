@@ -1,0 +1,42 @@
+"""A province node doing intake and anchoring in small steps, for the fault-injection test to
+kill with SIGKILL at random moments: ``python -m tests.province.fault_driver DIR FILE``.
+
+It re-reads the whole submission every time it starts (rows accepted before a kill are refused
+as duplicates), accepts rows 5 at a time and anchors after each chunk, then anchors what is
+left and prints ``done``. It prints ``ready`` once the node is open, so the test kills it while it
+works, not while Python imports.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from pathlib import Path
+
+from certreg.province.config import load_config
+from certreg.province.service import ProvinceNode
+from node.intake_formats import parse_submission
+from tests.province.helpers import ON_TIME
+
+
+def main(directory: str, submission: str) -> int:
+    node = ProvinceNode.open(load_config(Path(directory)))
+    print("ready", flush=True)
+    try:
+        with open(submission, "rb") as stream:
+            rows = parse_submission(stream, "jsonl")
+            while chunk := list(itertools.islice(rows, 5)):
+                for _ in node.intake.iter_per_row(
+                    chunk, received_on=ON_TIME, actor="fault-test", chunk_size=5
+                ):
+                    pass
+                node.anchor_once()
+        node.anchor_all()
+    finally:
+        node.close()
+    print("done", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], sys.argv[2]))
