@@ -22,10 +22,12 @@ from typing import Any, Literal, cast
 from tqdm import tqdm
 
 from certreg.province.config import load_config, new_config, write_config
+from certreg.province.organisations import OrganisationChange, parse_filing, parse_time
 from certreg.province.service import ProvinceNode
 from node.compact import encode_compact
 from node.errors import InvalidInput, RegistryError
 from node.intake_formats import RowResult, parse_submission
+from node.signatures import SUITE_NAMES
 from node.storage import open_database
 
 NODE_DIR_ENV = "CERTREG_NODE_DIR"
@@ -90,6 +92,85 @@ def cmd_status(args: argparse.Namespace) -> int:
         + ("" if status.open_checkpoint is None else f"; checkpoint {status.open_checkpoint} open"),
     )
     return 0
+
+
+# -- organisations ---------------------------------------------------------------------------
+
+
+def _change_json(change: OrganisationChange) -> dict[str, Any]:
+    return {
+        "code": change.code,
+        "action": change.action,
+        "transactions": list(change.transactions),
+        "written": change.written,
+        "scope_cid": change.scope_cid,
+        "key_id": change.key_id,
+    }
+
+
+def _report_changes(args: argparse.Namespace, changes: list[OrganisationChange]) -> int:
+    lines = [
+        f"{c.code}: {c.action}"
+        + (f" ({len(c.transactions)} transaction(s))" if c.transactions else " (no change sent)")
+        for c in changes
+    ]
+    _emit(args, {"changes": [_change_json(c) for c in changes]}, "\n".join(lines) or "nothing")
+    return 0
+
+
+def cmd_file_org(args: argparse.Namespace) -> int:
+    """File organisations from a JSON file (one filing object, or a list of them)."""
+    value = json.loads(Path(args.file).read_text(encoding="utf-8"))
+    filings = [parse_filing(v) for v in (value if isinstance(value, list) else [value])]
+    node = _open(args)
+    try:
+        changes = [node.organisations.file(f, actor=args.actor) for f in filings]
+    finally:
+        node.close()
+    return _report_changes(args, changes)
+
+
+def cmd_org(args: argparse.Namespace) -> int:
+    """Suspend, reactivate or terminate an organisation; rotate or revoke its keys."""
+    node = _open(args)
+    service = node.organisations
+    try:
+        if args.org_command in ("suspend", "reactivate", "terminate"):
+            action = getattr(service, args.org_command)
+            change = action(args.code, actor=args.actor, note=args.note)
+        elif args.org_command == "rotate-key":
+            change = service.rotate_key(
+                args.code,
+                suite=args.suite,
+                public_key=_hex_arg(args.public_key, "public_key"),
+                effective_at=_time_arg(args.effective_at),
+                close_previous=not args.keep_previous,
+                actor=args.actor,
+                note=args.note,
+            )
+        else:
+            change = service.revoke_key(
+                args.code,
+                args.key_id,
+                effective_at=_time_arg(args.effective_at),
+                actor=args.actor,
+                note=args.note,
+            )
+    finally:
+        node.close()
+    return _report_changes(args, [change])
+
+
+def _time_arg(text: str) -> int:
+    """Unix seconds, or an ISO date / date-time (UTC+8 unless it says otherwise)."""
+    return parse_time(int(text) if text.isdigit() else text, "effective_at")
+
+
+def _hex_arg(text: str, field: str) -> bytes:
+    try:
+        return bytes.fromhex(text.removeprefix("0x"))
+    except ValueError:
+        raise InvalidInput(field, "cli.hex", "must be hexadecimal") from None
 
 
 # -- intake ----------------------------------------------------------------------------------
@@ -289,6 +370,32 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore
     p = sub.add_parser("status", help="log size, anchored size, checkpoints")
     _common(p)
     p.set_defaults(func=_run(cmd_status))
+
+    p = sub.add_parser("file-org", help="file organisations (JSON: a filing or a list)")
+    _common(p)
+    p.add_argument("file", help="filing JSON (docs/FORMATS.md, Scope documents)")
+    p.add_argument("--actor", default="cli", help="the province operator (audit trail)")
+    p.set_defaults(func=_run(cmd_file_org))
+
+    org = sub.add_parser("org", help="change a filed organisation (mirrored to the contract)")
+    org_sub = org.add_subparsers(dest="org_command", required=True)
+    for verb in ("suspend", "reactivate", "terminate", "rotate-key", "revoke-key"):
+        p = org_sub.add_parser(verb)
+        _common(p)
+        p.add_argument("code", help="organisation code (13 characters)")
+        if verb in ("rotate-key", "revoke-key"):
+            if verb == "revoke-key":
+                p.add_argument("key_id", type=int)
+            else:
+                p.add_argument("--suite", required=True, choices=SUITE_NAMES)
+                p.add_argument("--public-key", required=True, help="hex")
+                p.add_argument(
+                    "--keep-previous", action="store_true", help="do not close the latest key"
+                )
+            p.add_argument("--effective-at", required=True, help="unix seconds or ISO date (UTC+8)")
+        p.add_argument("--actor", default="cli", help="the province operator (audit trail)")
+        p.add_argument("--note", help="why (audit trail; no personal data)")
+        p.set_defaults(func=_run(cmd_org))
 
     p = sub.add_parser("ingest", help="accept a CSV or JSON Lines file of signed certificates")
     _common(p)

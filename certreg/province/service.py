@@ -4,9 +4,8 @@
 the database (migrating it), connects to the chain as the province's operator, and offers:
 
 - ``intake`` (:class:`node.intake.IntakeService`): signed certificates in;
-- ``lifecycle`` (:class:`node.lifecycle.LifecycleService`): corrections, revocations, ...;
 - ``organisations`` (:class:`certreg.province.organisations.OrganisationService`): filing
-  mirrored to the contract;
+  mirrored to the contract (:meth:`reconcile` settles it with the chain);
 - :meth:`anchor_once` / :meth:`anchor_all` / :meth:`run`: the anchoring worker
   (:class:`anchor.worker.AnchoringWorker`) followed by the on-chain statuses
   (:class:`anchor.status.StatusSync`);
@@ -29,6 +28,7 @@ from anchor.manifest import IpfsManifestStore, LocalManifestStore, ManifestStore
 from anchor.status import StatusSync
 from anchor.worker import AnchoringWorker, AnchorOutcome
 from certreg.province.config import NodeConfig
+from certreg.province.organisations import OrganisationService
 from node.bundler import BundleFactory
 from node.errors import ChainError, ManifestStoreError
 from node.intake import IntakeService
@@ -90,6 +90,7 @@ class ProvinceNode:
         )
         self.statuses = StatusSync(db, province, client)
         self.bundles = BundleFactory(db, province, self.network, cipher, blind_index)
+        self.organisations = OrganisationService(db, province, client, store, clock=clock)
 
     def __repr__(self) -> str:
         return f"ProvinceNode(province={self.province!r})"
@@ -143,6 +144,18 @@ class ProvinceNode:
 
     # -- anchoring ------------------------------------------------------------------------
 
+    def reconcile(self) -> None:
+        """Settle the database with the chain after a crash or an outage: organisations
+        (filings, statuses, keys) and checkpoints. :meth:`anchor_once` does the checkpoint part
+        by itself; :meth:`run` calls this first.
+
+        Raises:
+            ChainError, ManifestStoreError: the chain or the store cannot be read.
+            InconsistencyError: they contradict the database (needs an operator).
+        """
+        self.organisations.reconcile()
+        self.worker.reconcile(self.clock())
+
     def anchor_once(self, *, force: bool = False) -> AnchorOutcome | None:
         """Anchor one checkpoint if the log is due (``force``: if it has anything new), then
         write pending statuses to the chain. Returns the checkpoint anchored, or None.
@@ -176,8 +189,12 @@ class ProvinceNode:
         ``poll_seconds``. A chain or IPFS outage is logged and retried with exponential backoff
         (entries queue meanwhile); an inconsistency stops the loop by raising."""
         backoff = poll_seconds
+        reconciled = False
         while not stop.is_set():
             try:
+                if not reconciled:
+                    self.reconcile()
+                    reconciled = True
                 outcome = self.anchor_once()
             except (ChainError, ManifestStoreError) as exc:
                 log.warning("anchoring of log %s paused: %s", self.province, exc)

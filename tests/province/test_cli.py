@@ -15,7 +15,8 @@ from certreg.province.service import ProvinceNode
 from node.bundle import Bundle
 from node.compact import decode_compact
 from node.merkle import verify_inclusion
-from tests.province.helpers import ON_TIME, file_sample_organisation
+from node.sample import KEY_VALID_FROM
+from tests.province.helpers import KEY, ON_TIME, ORG, SCOPE, SUITE
 from tests.province.submissions import write_submission
 
 pytestmark = pytest.mark.anvil
@@ -59,13 +60,19 @@ def test_node_commands_take_a_file_to_anchored_bundles(
     )  # fmt: skip
     assert status == 1 and "config.exists" in err
 
-    config = load_config(home)
-    node = ProvinceNode.open(config)
-    try:
-        file_sample_organisation(node.db, node.client)
-        network = node.network
-    finally:
-        node.close()
+    filing = tmp_path / "org.json"
+    filing.write_text(json.dumps({
+        "code": ORG, "name": "示例职业技能评价中心", "scope": SCOPE,
+        "keys": [{"suite": "ed25519", "public_key": SUITE.public_key(KEY).hex(),
+                  "valid_from": KEY_VALID_FROM}],
+    }, ensure_ascii=False), encoding="utf-8")  # fmt: skip
+    status, out, err = run(capsys, "node", "file-org", str(filing), "--dir", str(home), "--json")
+    assert status == 0, err
+    [change] = json.loads(out)["changes"]
+    assert change["code"] == ORG and change["written"] and len(change["transactions"]) == 1
+    client = RegistryClient.connect(anvil_node.url, contract)
+    assert client.organisation(ORG).status == 1  # active on chain
+    network = ProvinceNode.open(load_config(home)).network
     good = write_submission(tmp_path / "batch.jsonl", network, range(1, 10))
     with good.open("a", encoding="utf-8") as out_file:  # one broken row: not JSON
         out_file.write("{not json\n")
@@ -104,7 +111,6 @@ def test_node_commands_take_a_file_to_anchored_bundles(
         capsys, "node", "export", "--dir", str(home), "--out", str(bundles), "--json", "--quiet"
     )
     assert status == 0 and json.loads(out)["bundles"] == 9
-    client = RegistryClient.connect(anvil_node.url, contract)
     root = client.root_at(44, 9)
     assert root is not None
     for path in sorted(bundles.glob("*.json")):
@@ -116,6 +122,7 @@ def test_node_commands_take_a_file_to_anchored_bundles(
         capsys, "node", "export", "--dir", str(home), "--out", str(tmp_path / "qr"), "--compact",
         "--quiet", "--certificate-number", rows[0]["certificate_number"],
     )  # fmt: skip
+    assert status == 0
     [qr] = list((tmp_path / "qr").glob("*.qr.txt"))
     assert (
         decode_compact(qr.read_text().strip()).entry.certificate_number
@@ -128,3 +135,57 @@ def test_node_commands_need_a_configured_folder(
 ) -> None:
     status, _, err = run(capsys, "node", "status", "--dir", str(tmp_path))
     assert status == 1 and "config.missing" in err
+
+
+def test_org_commands_mirror_to_the_chain_and_gate_intake(
+    anvil_node: AnvilNode, contract: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = tmp_path / "node44"
+    assert run(
+        capsys, "node", "init", "--dir", str(home), "--province", "44", "--rpc", anvil_node.url,
+        "--contract", contract, "--operator-key", OPERATOR_KEY,
+    )[0] == 0  # fmt: skip
+    filing = tmp_path / "org.json"
+    filing.write_text(json.dumps([{
+        "code": ORG, "name": "示例", "scope": SCOPE,
+        "keys": [{"suite": "ed25519", "public_key": SUITE.public_key(KEY).hex(),
+                  "valid_from": "2025-01-01"}],
+    }]), encoding="utf-8")  # fmt: skip
+    assert run(capsys, "node", "file-org", str(filing), "--dir", str(home))[0] == 0
+    # Filing again sends nothing and changes nothing.
+    status, out, _ = run(capsys, "node", "file-org", str(filing), "--dir", str(home), "--json")
+    assert status == 0 and json.loads(out)["changes"][0]["transactions"] == []
+    client = RegistryClient.connect(anvil_node.url, contract)
+
+    status, _, _ = run(
+        capsys, "node", "org", "suspend", ORG, "--dir", str(home), "--note", "review"
+    )
+    assert status == 0 and client.organisation(ORG).status == 2
+    network = ProvinceNode.open(load_config(home)).network
+    batch = write_submission(tmp_path / "b.jsonl", network, range(1, 3))
+    status, _, err = run(
+        capsys, "node", "ingest", str(batch), "--dir", str(home), "--received-on",
+        ON_TIME.isoformat(), "--mode", "atomic", "--quiet",
+    )  # fmt: skip
+    assert status == 1 and "organisation.not_active" in err and "row 1" in err
+    assert run(capsys, "node", "org", "reactivate", ORG, "--dir", str(home))[0] == 0
+    assert client.organisation(ORG).status == 1
+
+    new_key = SUITE.public_key(SUITE.generate_private_key(bytes(range(5, 37))))
+    status, out, _ = run(
+        capsys, "node", "org", "rotate-key", ORG, "--dir", str(home), "--suite", "ed25519",
+        "--public-key", new_key.hex(), "--effective-at", "2027-01-01", "--json",
+    )  # fmt: skip
+    assert status == 0 and json.loads(out)["changes"][0]["key_id"] == 1
+    assert client.organisation_key(ORG, 1).public_key == new_key
+    assert client.organisation_key(ORG, 0).valid_until == client.organisation_key(ORG, 1).valid_from
+
+    status, _, err = run(
+        capsys, "node", "org", "rotate-key", ORG, "--dir", str(home), "--suite", "ed25519",
+        "--public-key", "zz", "--effective-at", "2027-01-01",
+    )  # fmt: skip
+    assert status == 1 and "public_key" in err
+    assert run(capsys, "node", "org", "terminate", ORG, "--dir", str(home))[0] == 0
+    assert client.organisation(ORG).status == 3
+    status, _, err = run(capsys, "node", "org", "reactivate", ORG, "--dir", str(home))
+    assert status == 1 and "organisation.terminated" in err
