@@ -1,0 +1,145 @@
+"""``certreg bench node``: a province node's throughput from intake to anchored, as figures.
+
+Set-up (not timed): the in-process EVM with the contract deployed, a node (SQLite in a temporary
+folder unless ``database`` is given, local manifest store) with one organisation filed, and a
+JSON Lines file of ``certificates`` certificates signed with ed25519, written in a stream.
+
+Timed: ``certreg node ingest``'s path (parse, every intake rule including the signature check,
+encrypted storage, log append) in per-row mode, anchoring a checkpoint every ``batch_size``
+entries along the way, and a final anchoring of the rest, so every certificate is anchored
+when the clock stops. Peak RSS is the process's high-water mark (it includes the set-up).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import random
+import resource
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from anchor.chain import RegistryClient, connect
+from anchor.manifest import LocalManifestStore
+from certreg.province.service import ProvinceNode
+from node.certificate import Certificate
+from node.intake_formats import parse_submission
+from node.issuer import sign_certificate, submission_line
+from node.privacy import BlindIndex, PersonalDataCipher
+from node.sample import synthetic_id_number
+from node.signatures import get_suite
+from node.storage import OrganisationRepository, open_database
+
+ORG = "S000144011001"
+ISSUED = dt.date(2025, 6, 18)
+RECEIVED = dt.date(2025, 6, 20)
+OCCUPATION = ("6-18-01-01", "6-18-01-01-02", "焊工", "电焊工")
+
+
+def _certificate(rng: random.Random, index: int) -> Certificate:
+    level = 1 + index % 5
+    serial = 1 + index // 5
+    return Certificate(
+        holder_name="测试" + "甲乙丙丁戊己庚辛"[index % 8] + "某",
+        id_type="resident_id",
+        id_number=synthetic_id_number(rng),
+        occupation_name=OCCUPATION[2],
+        occupation_code=OCCUPATION[0],
+        work_type_name=OCCUPATION[3],
+        work_type_code=OCCUPATION[1],
+        level=level,
+        certificate_number=f"{ORG}{ISSUED.year % 100:02d}{level}{serial:06d}",
+        issue_date=ISSUED.isoformat(),
+        organisation_name="基准测试职业技能评价中心",
+        organisation_code=ORG,
+    )
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench_node(
+    *, certificates: int, database: str | None = None, batch_size: int = 10_000
+) -> dict[str, Any]:
+    """Run the benchmark; return the figures (see the module docstring)."""
+    if certificates > 5 * 999_999:
+        raise ValueError("at most 4,999,995 certificates (serials per level run out)")
+    with tempfile.TemporaryDirectory(prefix="certreg-bench-node-") as tmp:
+        folder = Path(tmp)
+        url = database or f"sqlite:///{folder / 'node.db'}"
+        w3 = connect("memory")
+        client, _ = RegistryClient.deploy(w3, [(44, w3.eth.accounts[0])])
+        suite = get_suite("ed25519")
+        key = suite.generate_private_key(b"\x05" * 32)
+        db = open_database(url)
+        now = dt.datetime.now(dt.UTC)
+        with db.transaction() as session:
+            orgs = OrganisationRepository(session)
+            orgs.add(
+                code=ORG,
+                province="44",
+                name="基准测试职业技能评价中心",
+                scope=[{"occupation_code": OCCUPATION[0], "levels": [1, 2, 3, 4, 5]}],
+                now=now,
+            )
+            orgs.add_key(
+                ORG, suite="ed25519", public_key=suite.public_key(key), valid_from=0, now=now
+            )
+        node = ProvinceNode(
+            province="44",
+            db=db,
+            client=client,
+            store=LocalManifestStore(folder / "manifests"),
+            cipher=PersonalDataCipher({"k1": b"\x01" * 32}, "k1"),
+            blind_index=BlindIndex(b"\x02" * 32),
+            batch_size=batch_size,
+            max_age_seconds=1e9,
+        )
+        submission = folder / "submission.jsonl"
+        rng = random.Random(1)
+        with submission.open("w", encoding="utf-8") as out:
+            for index in range(certificates):
+                salted, signature = sign_certificate(
+                    _certificate(rng, index),
+                    node.network,
+                    suite="ed25519",
+                    private_key=key,
+                    key_id=0,
+                    random_bytes=rng.randbytes,
+                )
+                out.write(submission_line(salted, signature))
+
+        accepted = refused = 0
+        start = time.perf_counter()
+        with submission.open("rb") as stream:
+            rows = parse_submission(stream, "jsonl")
+            while chunk := list(itertools.islice(rows, batch_size)):
+                for outcome in node.intake.iter_per_row(
+                    chunk, received_on=RECEIVED, actor="bench", chunk_size=1000
+                ):
+                    accepted += outcome.ok
+                    refused += not outcome.ok
+                node.anchor_once()
+        node.anchor_all()
+        elapsed = time.perf_counter() - start
+        status = node.status()
+        node.close()
+        db_bytes = sum(p.stat().st_size for p in folder.glob("node.db*")) if database is None else 0
+        return {
+            "certificates": certificates,
+            "accepted": accepted,
+            "refused": refused,
+            "anchored": status.anchored_size,
+            "checkpoints": status.checkpoints,
+            "seconds": round(elapsed, 2),
+            "certificates_per_s": round(accepted / elapsed, 1) if elapsed else None,
+            "db_bytes_per_certificate": round(db_bytes / certificates, 1)
+            if certificates and db_bytes
+            else None,
+            "peak_rss_mb": round(_peak_rss_mb(), 1),
+            "database": "sqlite" if database is None else database.split(":", 1)[0],
+            "suite": "ed25519",
+        }
