@@ -8,18 +8,23 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import re
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
 from node.bundle import Bundle
 from node.compact import encode_compact, parse_bundle_text
 from node.errors import InvalidInput, RegistryError
 from node.signatures import SUITE_NAMES
 from node.snapshot import Snapshot, SnapshotTrustSource
-from node.verify import ResultCode, VerificationResult, verify_bundle_text
+from node.verify import CHECKS, Check, ResultCode, VerificationResult, verify_bundle_text
+
+_ADDRESS_RE = re.compile(r"0x[0-9a-fA-F]{40}")
 
 
 def _write_json(path: Path, value: Any) -> None:
@@ -61,16 +66,163 @@ def _print_result(result: VerificationResult, name: str) -> None:
             print(f"  {key}: {result.hashes[key]}")
 
 
+def _read_snapshot(path: str) -> Snapshot:
+    """Parse a snapshot file (``docs/FORMATS.md`` "Snapshot").
+
+    Raises OSError, ValueError (not JSON) or InvalidInput (not a snapshot).
+    """
+    return Snapshot.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def _contract_address(text: str) -> str:
+    """``--contract``: 0x and 40 hex digits (any case)."""
+    if not _ADDRESS_RE.fullmatch(text):
+        raise InvalidInput("--contract", "cli.address", "must be 0x followed by 40 hex digits")
+    return text
+
+
+def _registry(args: argparse.Namespace) -> Any:
+    """A read-only client of ``--contract`` on ``--rpc`` (``anchor.chain.RegistryClient``).
+
+    The zero address is the caller of views, so no account is needed on the node.
+    """
+    from anchor.chain import RegistryClient
+
+    address = _contract_address(args.contract)
+    return RegistryClient.connect(args.rpc, address, sender="0x" + "00" * 20)
+
+
+def _bar(args: argparse.Namespace, **kw: Any) -> tqdm[Any]:
+    """A progress bar on stderr, off with ``--quiet`` or when stderr is not a terminal."""
+    return tqdm(file=sys.stderr, disable=args.quiet or None, dynamic_ncols=True, **kw)
+
+
+def _chain_snapshot(
+    args: argparse.Namespace, client: Any, block: int | None, since: Snapshot | None
+) -> Snapshot:
+    """``anchor.snapshot.take_snapshot`` with a progress bar over the blocks replayed."""
+    from anchor.snapshot import take_snapshot
+
+    end = client.block_number() if block is None else block
+    start = client.options.from_block if since is None else since.block.number + 1
+    with _bar(args, total=max(0, end - start + 1), unit="block", desc="replaying") as bar:
+
+        def advance(number: int) -> None:
+            bar.update(max(0, number - start + 1 - bar.n))
+
+        snapshot: Snapshot = take_snapshot(client, block=end, since=since, progress=advance)
+    return snapshot
+
+
+def cmd_snapshot(args: argparse.Namespace) -> int:
+    """Write the contract's state at ``--block`` (default: the latest) to ``-o``; with
+    ``--since``, continue an older snapshot of the same network instead of replaying all."""
+    from anchor.snapshot import write_snapshot
+
+    since = None
+    if args.since is not None:
+        try:
+            since = _read_snapshot(args.since)
+        except (OSError, ValueError, InvalidInput) as exc:
+            print(f"error: cannot read snapshot {args.since}: {exc}", file=sys.stderr)
+            return 2
+    snapshot = _chain_snapshot(args, _registry(args), args.block, since)
+    write_snapshot(snapshot, args.out)
+    print(
+        f"wrote {args.out}: block {snapshot.block.number} (0x{snapshot.block.hash.hex()}), "
+        f"{len(snapshot.members)} members, {len(snapshot.organisations)} organisations, "
+        f"{len(snapshot.checkpoints)} checkpoints, {len(snapshot.statuses)} status records"
+    )
+    return 0
+
+
+def _trust_source(args: argparse.Namespace) -> SnapshotTrustSource:
+    """The snapshot file (offline: nothing touches the network), or a fresh snapshot of the
+    chain at its latest block (online; see docs/SNAPSHOT.md for why).
+
+    Raises OSError, ValueError, InvalidInput (a bad snapshot or flag), ChainError.
+    """
+    if args.snapshot is not None:
+        return SnapshotTrustSource(_read_snapshot(args.snapshot))
+    if args.contract is None:
+        raise InvalidInput("--contract", "cli.required", "--rpc needs --contract ADDRESS")
+    return SnapshotTrustSource(_chain_snapshot(args, _registry(args), None, None))
+
+
+def bundle_files(folder: Path) -> list[Path]:
+    """The bundle files of a folder, sorted by name: ``*.json`` and ``*.txt`` (which covers the
+    compact ``*.qr.txt``); sub-folders are not searched."""
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in (".json", ".txt"))
+
+
+def _verify_path(path: Path, trust: SnapshotTrustSource, at: int) -> VerificationResult:
+    """Verify one bundle file; a file that cannot be read as UTF-8 text is ``MALFORMED``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        checks: tuple[Check, ...] = (
+            Check("format", False, f"cannot read the file: {type(exc).__name__}"),
+        )
+        checks += tuple(Check(name, None, "skipped") for name, _ in CHECKS[1:])
+        return VerificationResult(ResultCode.MALFORMED, checks, {}, trust.block.number)
+    return verify_bundle_text(text, trust, at=at)
+
+
+def _first_failure(result: VerificationResult) -> str:
+    failed = next((c for c in result.checks if c.passed is False), None)
+    return "" if failed is None else f" ({failed.name}: {failed.detail})"
+
+
+def _verify_folder(
+    args: argparse.Namespace, folder: Path, trust: SnapshotTrustSource, at: int
+) -> int:
+    """Verify every bundle file of ``folder``; print each result and a summary (count per
+    result code); exit 0 only when every one is VALID."""
+    files = bundle_files(folder)
+    if not files:
+        print(f"error: no bundle files (*.json, *.txt) in {folder}", file=sys.stderr)
+        return 2
+    results: list[tuple[Path, VerificationResult]] = []
+    for path in _bar(args, iterable=files, unit="bundle", desc="verifying"):
+        results.append((path, _verify_path(path, trust, at)))
+    counts: dict[str, int] = {}
+    for _, result in results:
+        counts[result.code.value] = counts.get(result.code.value, 0) + 1
+    ordered = {code.value: counts[code.value] for code in ResultCode if code.value in counts}
+    valid = ordered.get(ResultCode.VALID.value, 0)
+    summary = {"total": len(results), "valid": valid, "counts": ordered}
+    if args.json:
+        report = {
+            "folder": str(folder),
+            "as_of_block": trust.block.number,
+            "results": [{"file": p.name, **r.to_json()} for p, r in results],
+            "summary": summary,
+        }
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        for path, result in results:
+            detail = "" if result.valid else _first_failure(result)
+            print(f"{path.name}: {result.code.value}{detail}")
+        shown = ", ".join(f"{code} {n}" for code, n in ordered.items())
+        print(f"{len(results)} bundles as of block {trust.block.number}: {shown}")
+    return 0 if valid == len(results) else 1
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
+    """Verify a bundle file, or every bundle of a folder, offline against ``--snapshot`` or
+    online against ``--rpc``/``--contract``; exit 0 only when all are VALID."""
     at = _parse_time(args.at)
     try:
-        snapshot = Snapshot.from_json(json.loads(Path(args.snapshot).read_text(encoding="utf-8")))
-    except (OSError, json.JSONDecodeError, InvalidInput) as exc:
-        print(f"error: cannot read snapshot {args.snapshot}: {exc}", file=sys.stderr)
+        trust = _trust_source(args)
+    except (OSError, ValueError, InvalidInput) as exc:
+        source = f"snapshot {args.snapshot}" if args.snapshot is not None else args.rpc
+        print(f"error: cannot use {source}: {exc}", file=sys.stderr)
         return 2
-    trust = SnapshotTrustSource(snapshot)
+    target = Path(args.bundle)
+    if target.is_dir():
+        return _verify_folder(args, target, trust, at)
     try:
-        text = Path(args.bundle).read_text(encoding="utf-8")
+        text = target.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         print(f"error: cannot read bundle {args.bundle}: {exc}", file=sys.stderr)
         return 2
@@ -119,12 +271,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--suite", choices=SUITE_NAMES, default="ed25519")
     p.set_defaults(func=cmd_sample)
 
-    p = sub.add_parser("verify", help="verify a bundle (JSON or compact QR text)")
-    p.add_argument("bundle", help="bundle file: JSON, or the compact CR1: text")
-    p.add_argument("--snapshot", required=True, help="snapshot JSON (offline verification)")
+    p = sub.add_parser("verify", help="verify a bundle (JSON or compact QR text) or a folder")
+    p.add_argument("bundle", help="bundle file (JSON or compact CR1: text), or a folder of them")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--snapshot", help="snapshot JSON (offline verification)")
+    source.add_argument("--rpc", help="JSON-RPC URL of the chain (online verification)")
+    p.add_argument("--contract", help="contract address (with --rpc)")
     p.add_argument("--at", help="verification time: unix seconds or ISO 8601 with zone")
     p.add_argument("--json", action="store_true", help="print a JSON object")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("snapshot", help="write the contract's state at a block to a file")
+    p.add_argument("--rpc", required=True, help="JSON-RPC URL of the chain")
+    p.add_argument("--contract", required=True, help="contract address")
+    p.add_argument("--block", type=int, help="block number (default: the latest)")
+    p.add_argument("-o", "--out", required=True, help="snapshot file to write")
+    p.add_argument("--since", help="an older snapshot of the same network to bring up to date")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_snapshot)
 
     p = sub.add_parser("qr", help="print the compact QR text of a bundle")
     p.add_argument("bundle")
