@@ -39,6 +39,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
+from web3.exceptions import BlockNotFound
+
 from anchor.audit_findings import FINDING_KINDS, Finding, FindingSink
 from anchor.audit_log import (
     ACTIVE,
@@ -1006,11 +1008,20 @@ class _SnapshotComparison:
 
     def _compare_block(self, snapshot: Snapshot) -> None:
         client = self.auditor.client
-        block = with_retries(
-            lambda: client.w3.eth.get_block(snapshot.block.number),
-            "get block",
-            client.options.retry,
-        )
+        try:
+            block = with_retries(
+                lambda: client.w3.eth.get_block(snapshot.block.number),
+                "get block",
+                client.options.retry,
+            )
+        except BlockNotFound:
+            self._rewritten(
+                None,
+                f"block {snapshot.block.number} of the snapshot is past the chain's head",
+                block=snapshot.block.number,
+                hashes={"snapshot_block": snapshot.block.hash.hex()},
+            )
+            return
         chain_hash = bytes(block["hash"])
         if chain_hash != snapshot.block.hash:
             self._rewritten(

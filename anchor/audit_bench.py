@@ -252,8 +252,8 @@ def bench_audit(entries: int = 1_000_000, *, checkpoint_size: int = 50_000) -> d
             ]
             serial = [0] * len(codes)
             done = 0
-            for job in jobs:
-                for commitment, value in job.result():
+            while jobs:
+                for commitment, value in jobs.pop(0).result():
                     org = done % len(codes)
                     serial[org] += 1
                     writer.issue(
@@ -267,7 +267,6 @@ def bench_audit(entries: int = 1_000_000, *, checkpoint_size: int = 50_000) -> d
                         writer.anchor()
         if writer.pending:
             writer.anchor()
-        del jobs
         started = time.perf_counter()
         report = audit(client, store, AuditOptions(workers=workers))
         seconds = time.perf_counter() - started
