@@ -246,6 +246,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     figures: dict[str, Any]
     if args.what == "core":
         figures = bench.bench_core(entries=args.entries)
+    elif args.what == "node":
+        from certreg.province.bench import bench_node
+
+        figures = bench_node(certificates=args.certificates, database=args.database)
     else:
         from anchor.cli import bench_contract
 
@@ -296,8 +300,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_qr)
 
     p = sub.add_parser("bench", help="benchmarks that print figures")
-    p.add_argument("what", choices=("core", "contract"))
+    p.add_argument("what", choices=("core", "contract", "node"))
     p.add_argument("--entries", type=int, default=1_000_000, help="log size for bench core")
+    p.add_argument(
+        "--certificates", type=int, default=100_000, help="bench node: certificates to take in"
+    )
+    p.add_argument("--database", help="bench node: database URL (default: a temporary SQLite)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench)
 

@@ -26,9 +26,11 @@ from certreg.province.organisations import OrganisationChange, parse_filing, par
 from certreg.province.service import ProvinceNode
 from node.compact import encode_compact
 from node.errors import InvalidInput, RegistryError
+from node.intake import salted_from_row
 from node.intake_formats import RowResult, parse_submission
+from node.lifecycle import LifecycleOutcome
 from node.signatures import SUITE_NAMES
-from node.storage import open_database
+from node.storage import CertificateRepository, open_database
 
 NODE_DIR_ENV = "CERTREG_NODE_DIR"
 CHINA = dt.timezone(dt.timedelta(hours=8))
@@ -171,6 +173,86 @@ def _hex_arg(text: str, field: str) -> bytes:
         return bytes.fromhex(text.removeprefix("0x"))
     except ValueError:
         raise InvalidInput(field, "cli.hex", "must be hexadecimal") from None
+
+
+# -- lifecycle -------------------------------------------------------------------------------
+
+
+def _target(node: ProvinceNode, args: argparse.Namespace) -> bytes:
+    """The commitment named by ``--commitment``, or the current version of
+    ``--certificate-number``."""
+    if args.commitment:
+        return _hex_arg(args.commitment, "commitment")
+    with node.db.transaction() as session:
+        record = CertificateRepository(session, node.cipher, node.blind_index).get_current(
+            args.certificate_number.strip().upper()
+        )
+    if record is None:
+        raise InvalidInput("certificate_number", "certificate.unknown", "no such certificate")
+    return record.commitment
+
+
+def _outcome_json(outcome: LifecycleOutcome) -> dict[str, Any]:
+    return {
+        "kind": outcome.kind,
+        "certificate_number": outcome.certificate_number,
+        "commitment": outcome.commitment.hex(),
+        "log_index": outcome.log_index,
+        "reason": int(outcome.reason),
+        "status": outcome.status,
+        "supersedes": None if outcome.supersedes is None else outcome.supersedes.hex(),
+    }
+
+
+def cmd_status_change(args: argparse.Namespace) -> int:
+    """Revoke, suspend, reinstate or (logically) delete a certificate; the entry is appended
+    now and reaches the chain with the next anchoring (``node anchor`` or ``node run``)."""
+    node = _open(args)
+    try:
+        change = getattr(node.lifecycle, args.node_command)
+        outcome = change(_target(node, args), reason=args.reason, actor=args.actor, note=args.note)
+    finally:
+        node.close()
+    _emit(
+        args,
+        _outcome_json(outcome),
+        f"{outcome.certificate_number}: {outcome.kind} (reason {int(outcome.reason)}), log entry "
+        f"{outcome.log_index}; run `certreg node anchor` to put it on chain",
+    )
+    return 0
+
+
+def cmd_correct(args: argparse.Namespace) -> int:
+    """Supersede a certificate by its corrected version (one signed submission row)."""
+    path = Path(args.file)
+    with path.open("rb") as stream:
+        rows = list(parse_submission(stream, "csv" if path.suffix.lower() == ".csv" else "jsonl"))
+    if len(rows) != 1:
+        raise InvalidInput("file", "correct.one_row", "give exactly one corrected certificate")
+    [row] = rows
+    if isinstance(row, InvalidInput):
+        raise row
+    salted, signature, _ = salted_from_row(row)
+    node = _open(args)
+    try:
+        outcome = node.lifecycle.correct(
+            _target(node, args),
+            salted,
+            signature,
+            reason=args.reason,
+            requested_by=args.requested_by,
+            confirmed_by=args.confirmed_by,
+            note=args.note,
+        )
+    finally:
+        node.close()
+    _emit(
+        args,
+        _outcome_json(outcome),
+        f"{outcome.certificate_number}: corrected (reason {int(outcome.reason)}), log entry "
+        f"{outcome.log_index}",
+    )
+    return 0
 
 
 # -- intake ----------------------------------------------------------------------------------
@@ -396,6 +478,29 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore
         p.add_argument("--actor", default="cli", help="the province operator (audit trail)")
         p.add_argument("--note", help="why (audit trail; no personal data)")
         p.set_defaults(func=_run(cmd_org))
+
+    for verb, what in (
+        ("revoke", "revoke a certificate (misconduct reason 1xx)"),
+        ("suspend", "suspend a certificate's query service pending review (2xx)"),
+        ("reinstate", "reinstate a suspended certificate after review (3xx)"),
+        ("delete", "delete a certificate logically at the province's request (5xx)"),
+        ("correct", "supersede a certificate by a corrected, signed version (4xx)"),
+    ):
+        p = sub.add_parser(verb, help=what)
+        _common(p)
+        which = p.add_mutually_exclusive_group(required=True)
+        which.add_argument("--certificate-number", help="the certificate's current version")
+        which.add_argument("--commitment", help="a certificate version by its commitment (hex)")
+        p.add_argument("--reason", type=int, required=True, help="reason code (node/reasons.py)")
+        p.add_argument("--note", help="why, in words (audit trail; no personal data)")
+        if verb == "correct":
+            p.add_argument("file", help="the corrected certificate: one signed JSONL/CSV row")
+            p.add_argument("--requested-by", required=True, help="the organisation's user")
+            p.add_argument("--confirmed-by", required=True, help="the province operator")
+            p.set_defaults(func=_run(cmd_correct))
+        else:
+            p.add_argument("--actor", default="cli", help="the province operator (audit trail)")
+            p.set_defaults(func=_run(cmd_status_change))
 
     p = sub.add_parser("ingest", help="accept a CSV or JSON Lines file of signed certificates")
     _common(p)

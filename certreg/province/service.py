@@ -4,6 +4,8 @@
 the database (migrating it), connects to the chain as the province's operator, and offers:
 
 - ``intake`` (:class:`node.intake.IntakeService`): signed certificates in;
+- ``lifecycle`` (:class:`node.lifecycle.LifecycleService`): corrections, revocations,
+  suspensions, reinstatements, logical deletions (entries now, on-chain statuses after anchoring);
 - ``organisations`` (:class:`certreg.province.organisations.OrganisationService`): filing
   mirrored to the contract (:meth:`reconcile` settles it with the chain);
 - :meth:`anchor_once` / :meth:`anchor_all` / :meth:`run`: the anchoring worker
@@ -32,6 +34,7 @@ from certreg.province.organisations import OrganisationService
 from node.bundler import BundleFactory
 from node.errors import ChainError, ManifestStoreError
 from node.intake import IntakeService
+from node.lifecycle import LifecycleService
 from node.privacy import BlindIndex, PersonalDataCipher
 from node.snapshot import Network
 from node.storage import CheckpointRepository, Database, ProvinceLog, open_database
@@ -91,6 +94,9 @@ class ProvinceNode:
         self.statuses = StatusSync(db, province, client)
         self.bundles = BundleFactory(db, province, self.network, cipher, blind_index)
         self.organisations = OrganisationService(db, province, client, store, clock=clock)
+        self.lifecycle = LifecycleService(
+            db, province, self.network, cipher, blind_index, clock=clock
+        )
 
     def __repr__(self) -> str:
         return f"ProvinceNode(province={self.province!r})"

@@ -16,7 +16,7 @@ from node.bundle import Bundle
 from node.compact import decode_compact
 from node.merkle import verify_inclusion
 from node.sample import KEY_VALID_FROM
-from tests.province.helpers import KEY, ON_TIME, ORG, SCOPE, SUITE
+from tests.province.helpers import KEY, ON_TIME, ORG, SCOPE, SUITE, file_sample_organisation
 from tests.province.submissions import write_submission
 
 pytestmark = pytest.mark.anvil
@@ -189,3 +189,40 @@ def test_org_commands_mirror_to_the_chain_and_gate_intake(
     assert client.organisation(ORG).status == 3
     status, _, err = run(capsys, "node", "org", "reactivate", ORG, "--dir", str(home))
     assert status == 1 and "organisation.terminated" in err
+
+
+def test_lifecycle_commands_reach_the_chain(
+    anvil_node: AnvilNode, contract: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = tmp_path / "node44"
+    assert run(
+        capsys, "node", "init", "--dir", str(home), "--province", "44", "--rpc", anvil_node.url,
+        "--contract", contract, "--operator-key", OPERATOR_KEY, "--quiet",
+    )[0] == 0  # fmt: skip
+    node = ProvinceNode.open(load_config(home))
+    file_sample_organisation(node.db, node.client)
+    network = node.network
+    node.close()
+    batch = write_submission(tmp_path / "b.jsonl", network, range(1, 3))
+    assert run(
+        capsys, "node", "ingest", str(batch), "--dir", str(home), "--received-on",
+        ON_TIME.isoformat(), "--quiet",
+    )[0] == 0  # fmt: skip
+    number = json.loads(batch.read_text().splitlines()[0])["certificate_number"]
+    status, out, err = run(
+        capsys, "node", "revoke", "--dir", str(home), "--certificate-number", number,
+        "--reason", "101", "--note", "cheating found", "--json",
+    )  # fmt: skip
+    assert status == 0, err
+    revoked = json.loads(out)
+    assert revoked["kind"] == "revoke" and revoked["status"] == "revoked"
+    # A wrong reason for the action is refused with the field and the rule.
+    status, _, err = run(
+        capsys, "node", "suspend", "--dir", str(home), "--certificate-number", number,
+        "--reason", "101",
+    )  # fmt: skip
+    assert status == 1 and "reason" in err
+    assert run(capsys, "node", "anchor", "--dir", str(home), "--quiet")[0] == 0
+    client = RegistryClient.connect(anvil_node.url, contract)
+    record = client.certificate_status(44, bytes.fromhex(revoked["commitment"]))
+    assert (record.status, record.reason) == (1, 101)
