@@ -206,6 +206,41 @@ class LifecycleService:
         with self._db.transaction() as own:
             return work(own)
 
+    def certificate(
+        self, commitment: bytes, *, session: Session | None = None, field: str = "commitment"
+    ) -> CertificateRecord:
+        """Return the certificate ``commitment`` of this province (no personal data).
+
+        Raises:
+            InvalidInput: ``field`` / ``certificate.unknown`` or ``certificate.province``.
+        """
+        return self._run(
+            session,
+            lambda s: self._current(
+                s, CertificateRepository(s, self._cipher, self._index), field, commitment
+            ),
+        )
+
+    def check_note(
+        self, commitment: bytes, note: str | None, *, session: Session | None = None
+    ) -> None:
+        """Refuse a note that holds the holder name or ID number of certificate
+        ``commitment`` (decrypts the record; nothing leaves).
+
+        Raises:
+            InvalidInput: ``note`` / ``note.personal_data``; the certificate rules of
+                :meth:`certificate`.
+        """
+        if note is None:
+            return
+
+        def work(s: Session) -> None:
+            certificates = CertificateRepository(s, self._cipher, self._index)
+            record = self._current(s, certificates, "commitment", commitment)
+            check_note(note, certificates.salted(record).certificate())
+
+        self._run(session, work)
+
     # ----------------------------------------------------------------------------------------
     # Status changes
 

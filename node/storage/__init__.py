@@ -26,6 +26,7 @@ from node.storage.repositories import (
     ProvinceLog,
     StoredEntry,
 )
+from node.storage.reviews import ReviewRecord, ReviewRepository, ScreeningData
 
 __all__ = [
     "AuditRecord",
@@ -40,6 +41,9 @@ __all__ = [
     "OrganisationRecord",
     "OrganisationRepository",
     "ProvinceLog",
+    "ReviewRecord",
+    "ReviewRepository",
+    "ScreeningData",
     "StoredEntry",
     "current_revision",
     "head_revision",
