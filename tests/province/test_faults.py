@@ -23,10 +23,13 @@ import pytest
 from anchor.anvil import AnvilNode
 from anchor.chain import RegistryClient, connect
 from anchor.manifest import LocalManifestStore, Manifest
+from anchor.snapshot import take_snapshot
 from certreg.province.config import load_config, new_config, write_config
 from certreg.province.service import ProvinceNode
 from node.merkle import verify_consistency, verify_inclusion
+from node.snapshot import SnapshotTrustSource
 from node.storage import CertificateRepository, CheckpointRepository, ProvinceLog
+from node.verify import ResultCode, verify_bundle
 from tests.conftest import ROOT
 from tests.province.helpers import file_sample_organisation
 from tests.province.submissions import write_submission
@@ -176,9 +179,14 @@ def _check_everything_once(node: ProvinceNode, home: Path, expected: int) -> Non
         previous = on_chain
     assert previous is not None and previous.size == expected
 
-    # Every certificate has a bundle that proves it into an anchored root.
+    # Every certificate has a bundle that verifies against a snapshot of the chain.
     bundles = list(node.bundles.iter_bundles())
     assert len(bundles) == expected
+    trust = SnapshotTrustSource(take_snapshot(client))
+    now = int(time.time()) + 60
+    for _, bundle in bundles:
+        result = verify_bundle(bundle, trust, at=now)
+        assert result.code is ResultCode.VALID, result.to_json()
     for record, bundle in bundles:
         root = client.root_at(44, bundle.proof.tree_size)
         assert root is not None and root == bundle.anchor.root
