@@ -199,3 +199,15 @@ def test_cli_unreachable_chain_exits_2(tmp_path: Path) -> None:
         ]
     )
     assert args.func(args) == 2
+
+
+def test_bench_audit_prints_its_figures() -> None:
+    from anchor.audit_cli import bench_audit
+
+    figures = bench_audit(300, checkpoint_size=100)
+    assert figures["entries"] == 300
+    assert figures["signatures"] == 300
+    assert figures["checkpoints"] == 3
+    assert figures["findings"] == 0
+    assert figures["entries_per_s"] > 0
+    assert 0 < figures["peak_rss_mb"] < 2_000
