@@ -30,7 +30,7 @@ from node.intake import salted_from_row
 from node.intake_formats import RowResult, parse_submission
 from node.lifecycle import LifecycleOutcome
 from node.signatures import SUITE_NAMES
-from node.storage import CertificateRepository, open_database
+from node.storage import CertificateRepository, ReviewRecord, open_database
 
 NODE_DIR_ENV = "CERTREG_NODE_DIR"
 CHINA = dt.timezone(dt.timedelta(hours=8))
@@ -252,6 +252,64 @@ def cmd_correct(args: argparse.Namespace) -> int:
         f"{outcome.certificate_number}: corrected (reason {int(outcome.reason)}), log entry "
         f"{outcome.log_index}",
     )
+    return 0
+
+
+# -- screening and review --------------------------------------------------------------------
+
+
+def _flag_json(flag: ReviewRecord) -> dict[str, Any]:
+    return {
+        "id": flag.id,
+        "target_type": flag.target_type,
+        "target_id": flag.target_id,
+        "code": flag.code,
+        "severity": flag.severity,
+        "message": flag.message,
+        "state": flag.state,
+        "query_suspended": flag.query_suspended,
+    }
+
+
+def cmd_screen(args: argparse.Namespace) -> int:
+    """Screen a certificate (or an organisation's pass rate) and record flags for review."""
+    node = _open(args)
+    try:
+        if args.organisation:
+            outcome = node.review.screen_organisation(
+                args.organisation, assessed=args.assessed, passed=args.passed, actor=args.actor
+            )
+        else:
+            outcome = node.review.screen_certificate(
+                _target(node, args), actor=args.actor, suspend_query=args.suspend_query
+            )
+    finally:
+        node.close()
+    flags = [_flag_json(f) for f in outcome.flags]
+    suspended = outcome.suspension is not None
+    lines = [f"flag {f['id']}: {f['code']} ({f['severity']}) {f['message']}" for f in flags]
+    lines.append("query service suspended" if suspended else f"{len(flags)} new flag(s)")
+    _emit(args, {"flags": flags, "suspended": suspended}, "\n".join(lines))
+    return 0
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    """List review flags (``--state``), or decide one (``--decide ID clear|uphold``)."""
+    node = _open(args)
+    try:
+        if args.decide:
+            flag_id, decision = args.decide
+            result = node.review.decide(
+                int(flag_id), decision, operator=args.actor, reason=args.reason, note=args.note
+            )
+            flags = [result.flag]
+        else:
+            flags = node.review.queue(args.state, limit=args.limit)
+    finally:
+        node.close()
+    shown = [_flag_json(f) for f in flags]
+    lines = [f"{f['id']}: [{f['state']}] {f['target_id'][:16]} {f['code']}" for f in shown]
+    _emit(args, {"flags": shown}, "\n".join(lines) or "no flags")
     return 0
 
 
@@ -501,6 +559,30 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore
         else:
             p.add_argument("--actor", default="cli", help="the province operator (audit trail)")
             p.set_defaults(func=_run(cmd_status_change))
+
+    p = sub.add_parser("screen", help="screen a certificate or an organisation for review")
+    _common(p)
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--certificate-number", help="screen this certificate's current version")
+    which.add_argument("--commitment", help="screen this certificate version")
+    which.add_argument("--organisation", help="screen an organisation's pass rate")
+    p.add_argument("--assessed", type=int, default=0, help="candidates assessed (pass rate)")
+    p.add_argument("--passed", type=int, default=0, help="candidates passed (pass rate)")
+    p.add_argument(
+        "--suspend-query", action="store_true", help="suspend a flagged certificate until review"
+    )
+    p.add_argument("--actor", default="cli", help="who screens (audit trail)")
+    p.set_defaults(func=_run(cmd_screen))
+
+    p = sub.add_parser("review", help="list review flags or decide one")
+    _common(p)
+    p.add_argument("--state", default="open", choices=("open", "cleared", "upheld"))
+    p.add_argument("--limit", type=int, default=100)
+    p.add_argument("--decide", nargs=2, metavar=("FLAG_ID", "clear|uphold"))
+    p.add_argument("--reason", type=int, help="reason code (uphold: the misconduct code)")
+    p.add_argument("--note", help="why (audit trail; no personal data)")
+    p.add_argument("--actor", default="cli", help="the province operator")
+    p.set_defaults(func=_run(cmd_review))
 
     p = sub.add_parser("ingest", help="accept a CSV or JSON Lines file of signed certificates")
     _common(p)

@@ -6,6 +6,8 @@ the database (migrating it), connects to the chain as the province's operator, a
 - ``intake`` (:class:`node.intake.IntakeService`): signed certificates in;
 - ``lifecycle`` (:class:`node.lifecycle.LifecycleService`): corrections, revocations,
   suspensions, reinstatements, logical deletions (entries now, on-chain statuses after anchoring);
+- ``review`` (:class:`node.review.ReviewService`): screening flags, optional suspension of the
+  query service, and the operator's decision;
 - ``organisations`` (:class:`certreg.province.organisations.OrganisationService`): filing
   mirrored to the contract (:meth:`reconcile` settles it with the chain);
 - :meth:`anchor_once` / :meth:`anchor_all` / :meth:`run`: the anchoring worker
@@ -36,6 +38,7 @@ from node.errors import ChainError, ManifestStoreError
 from node.intake import IntakeService
 from node.lifecycle import LifecycleService
 from node.privacy import BlindIndex, PersonalDataCipher
+from node.review import ReviewService
 from node.snapshot import Network
 from node.storage import CheckpointRepository, Database, ProvinceLog, open_database
 
@@ -97,6 +100,7 @@ class ProvinceNode:
         self.lifecycle = LifecycleService(
             db, province, self.network, cipher, blind_index, clock=clock
         )
+        self.review = ReviewService(db, province, self.lifecycle, clock=clock)
 
     def __repr__(self) -> str:
         return f"ProvinceNode(province={self.province!r})"

@@ -16,7 +16,16 @@ from node.bundle import Bundle
 from node.compact import decode_compact
 from node.merkle import verify_inclusion
 from node.sample import KEY_VALID_FROM
-from tests.province.helpers import KEY, ON_TIME, ORG, SCOPE, SUITE, file_sample_organisation
+from tests.province.helpers import (
+    KEY,
+    ON_TIME,
+    ORG,
+    SCOPE,
+    SUITE,
+    certificate,
+    file_sample_organisation,
+    issue,
+)
 from tests.province.submissions import write_submission
 
 pytestmark = pytest.mark.anvil
@@ -226,3 +235,51 @@ def test_lifecycle_commands_reach_the_chain(
     client = RegistryClient.connect(anvil_node.url, contract)
     record = client.certificate_status(44, bytes.fromhex(revoked["commitment"]))
     assert (record.status, record.reason) == (1, 101)
+
+
+def test_screening_suspends_the_query_service_until_review(
+    anvil_node: AnvilNode, contract: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = tmp_path / "node44"
+    assert run(
+        capsys, "node", "init", "--dir", str(home), "--province", "44", "--rpc", anvil_node.url,
+        "--contract", contract, "--operator-key", OPERATOR_KEY,
+    )[0] == 0  # fmt: skip
+    node = ProvinceNode.open(load_config(home))
+    file_sample_organisation(node.db, node.client)
+    same_id = certificate(1).id_number
+    accepted = [issue(node, serial, id_number=same_id) for serial in range(1, 6)]
+    node.close()
+    number = accepted[-1].certificate_number
+
+    status, out, err = run(
+        capsys, "node", "screen", "--dir", str(home), "--certificate-number", number,
+        "--suspend-query", "--json",
+    )  # fmt: skip
+    assert status == 0, err
+    screened = json.loads(out)
+    assert screened["suspended"] is True
+    codes = {f["code"] for f in screened["flags"]}
+    assert any("burst" in code for code in codes), codes
+    assert same_id not in out  # flags never carry the ID number
+    status, out, _ = run(capsys, "node", "review", "--dir", str(home), "--json")
+    holding = [f for f in json.loads(out)["flags"] if f["query_suspended"]]
+    assert holding and {f["target_id"] for f in holding} == {holding[0]["target_id"]}
+    flag = holding[0]
+
+    assert run(capsys, "node", "anchor", "--dir", str(home), "--quiet")[0] == 0
+    client = RegistryClient.connect(anvil_node.url, contract)
+    commitment = bytes.fromhex(flag["target_id"])
+    assert client.certificate_status(44, commitment).status == 2  # suspended on chain
+
+    # Cleared one by one: the certificate stays suspended until the last flag holding it goes.
+    for held in holding:
+        assert client.certificate_status(44, commitment).status == 2
+        status, out, err = run(
+            capsys, "node", "review", "--dir", str(home), "--decide", str(held["id"]), "clear",
+            "--reason", "301", "--json",
+        )  # fmt: skip
+        assert status == 0, err
+        assert json.loads(out)["flags"][0]["state"] == "cleared"
+        assert run(capsys, "node", "anchor", "--dir", str(home), "--quiet")[0] == 0
+    assert client.certificate_status(44, commitment).status == 0  # reinstated
