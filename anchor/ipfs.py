@@ -131,6 +131,17 @@ class IpfsDaemon:
         return f"http://127.0.0.1:{self.gateway_port}"
 
     @property
+    def repo(self) -> Path:
+        """The daemon's repository (``IPFS_PATH``; blocks under ``blocks/``), while running.
+
+        Raises:
+            ManifestStoreError: the daemon is not running.
+        """
+        if self._home is None:
+            raise ManifestStoreError("the IPFS daemon is not running")
+        return Path(self._home.name) / "repo"
+
+    @property
     def pid(self) -> int | None:
         """The daemon's process id (also its process group id) while running."""
         return self.process.pid if self.process is not None else None
@@ -171,7 +182,7 @@ class IpfsDaemon:
         return {
             **os.environ,
             "HOME": str(home),
-            "IPFS_PATH": str(home / "repo"),
+            "IPFS_PATH": str(home / "repo"),  # the ``repo`` property
             "NODE_OPTIONS": f"{options} {preload}".strip(),
         }
 

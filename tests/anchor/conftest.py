@@ -1,6 +1,7 @@
 """Chain fixtures of the contract suite, reused: every worker test runs on the in-process EVM
-and on a real anvil node (started and stopped by PID by ``tests/contract/conftest.py``)."""
+and on the run's one real anvil node (``anvil_node``, tests/servers.py, registered by the root
+conftest and so not imported here)."""
 
-from tests.contract.conftest import anvil_node, artifact, chain, deployed, reg
+from tests.contract.conftest import artifact, chain, deployed, reg
 
-__all__ = ["anvil_node", "artifact", "chain", "deployed", "reg"]
+__all__ = ["artifact", "chain", "deployed", "reg"]

@@ -1,5 +1,5 @@
 """Fixtures of the contract suite: every behaviour test runs on the in-process EVM and on a real
-anvil node that the suite starts (and stops, by PID)."""
+anvil node, the run's one ``anvil_node`` (tests/servers.py, started and stopped by PID)."""
 
 from __future__ import annotations
 
@@ -74,16 +74,6 @@ class Chain:
 @pytest.fixture(scope="session")
 def artifact() -> Artifact:
     return load_artifact()
-
-
-@pytest.fixture(scope="session")
-def anvil_node() -> Iterator[AnvilNode]:
-    node = AnvilNode(extra_args=["--accounts", "12"])
-    node.start()
-    try:
-        yield node
-    finally:
-        node.stop()
 
 
 @pytest.fixture(

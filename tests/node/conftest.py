@@ -1,5 +1,6 @@
 """Fixtures of the node tests: the storage suite's backends (SQLite temp file and PostgreSQL),
-reused from ``tests/storage/conftest.py`` rather than duplicated."""
+reused from ``tests/storage/conftest.py`` rather than duplicated. The PostgreSQL server itself
+(``postgres``) is the run's one instance from tests/servers.py, never imported here."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, event
 
-from tests.storage.conftest import backend, database, postgres
+from tests.storage.conftest import backend, database
 
-__all__ = ["backend", "database", "postgres"]
+__all__ = ["backend", "database"]
 
 _DELETES: list[str] = []
 

@@ -1,7 +1,9 @@
 """Fixtures of the province-node tests: both database backends (SQLite, a real PostgreSQL) and
-both chains (the in-process EVM, a real anvil), reused from the storage and contract suites."""
+both chains (the in-process EVM, a real anvil), reused from the storage and contract suites. The
+servers (``postgres``, ``anvil_node``, ``ipfs_daemon``) are the run's one instance each, from
+tests/servers.py via the root conftest, and must not be imported here."""
 
-from tests.contract.conftest import anvil_node, artifact, chain, deployed, reg
-from tests.storage.conftest import backend, database, postgres
+from tests.contract.conftest import artifact, chain, deployed, reg
+from tests.storage.conftest import backend, database
 
-__all__ = ["anvil_node", "artifact", "backend", "chain", "database", "deployed", "postgres", "reg"]
+__all__ = ["artifact", "backend", "chain", "database", "deployed", "reg"]

@@ -1,9 +1,9 @@
 """Fixtures of the storage behaviour suite: every test runs on SQLite and on PostgreSQL.
 
-PostgreSQL: ``CERTREG_TEST_POSTGRES_URL`` (a database the tests may fill; each test gets its
-own database created next to it), or else a throwaway cluster the suite starts itself from
-``initdb``/``pg_ctl`` and stops by PID. Without PostgreSQL binaries the PostgreSQL half fails
-under ``CI=true`` and is skipped elsewhere.
+PostgreSQL: the run's one server, the session fixture ``postgres`` of ``tests/servers.py``
+(``CERTREG_TEST_POSTGRES_URL``, or a throwaway cluster started from ``initdb``/``pg_ctl`` and
+stopped by PID); each test gets its own database created on it. Without PostgreSQL binaries the
+PostgreSQL half fails under ``CI=true`` and is skipped elsewhere.
 
 A hook on every engine fails any ``DELETE`` or ``TRUNCATE`` statement: nothing is ever
 physically deleted.
@@ -12,17 +12,13 @@ physically deleted.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
-import os
 import random
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
-import psycopg
 import pytest
 from sqlalchemy import Engine, event, insert
-from sqlalchemy.engine import make_url
 
 from node.certificate import Certificate
 from node.commitment import SaltedCertificate, salt_certificate
@@ -37,10 +33,11 @@ from node.storage import (
     OrganisationRepository,
     ProvinceLog,
     open_database,
-    upgrade,
 )
 from node.storage.schema import ReviewFlag, table_of
-from tests.storage.pgserver import PostgresServer, find_bindir, start_postgres
+from tests.servers import NO_POSTGRES as NO_POSTGRES  # re-exported for the storage tests
+from tests.servers import PostgresAdmin
+from tests.servers import no_postgres as no_postgres  # re-exported for the storage tests
 
 # ---------------------------------------------------------------------------------------------
 # No DELETE, ever
@@ -64,83 +61,7 @@ def _no_delete_hook() -> Iterator[None]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Servers and databases
-
-_counter = itertools.count()
-
-
-class PostgresAdmin:
-    """Creates databases on the test server: empty ones, or copies of a migrated template."""
-
-    def __init__(self, url: str) -> None:
-        self.url = make_url(url)
-        self.template = f"certreg_tpl_{os.getpid()}"
-        self._template_ready = False
-        self.created: list[str] = []
-
-    def _admin(self) -> psycopg.Connection[Any]:
-        u = self.url
-        return psycopg.connect(
-            host=u.host, port=u.port, user=u.username, password=u.password,
-            dbname=u.database or "postgres", autocommit=True,
-        )  # fmt: skip
-
-    def create(self, *, migrated: bool) -> str:
-        name = f"certreg_t{os.getpid()}_{next(_counter)}"
-        with self._admin() as conn:
-            if migrated and not self._template_ready:
-                conn.execute(f"CREATE DATABASE {self.template} TEMPLATE template0")
-                self.created.append(self.template)
-                upgrade(self._url(self.template))
-                self._template_ready = True
-            source = self.template if migrated else "template0"
-            conn.execute(f"CREATE DATABASE {name} TEMPLATE {source}")
-            self.created.insert(0, name)
-        return self._url(name)
-
-    def _url(self, name: str) -> str:
-        return self.url.set(database=name).render_as_string(hide_password=False)
-
-    def drop_created(self) -> None:
-        """Drop the scratch databases this run created (on a server the suite did not start).
-
-        Whole test databases, not rows: the registry's own code never deletes anything.
-        """
-        with self._admin() as conn:
-            for name in self.created:
-                conn.execute(f"DROP DATABASE IF EXISTS {name}")
-
-
-NO_POSTGRES = (
-    "PostgreSQL binaries (initdb, pg_ctl) not found on PATH or in /usr/lib/postgresql/*/bin: "
-    "run scripts/setup.sh as root (apt-get install postgresql) or set CERTREG_TEST_POSTGRES_URL"
-)
-
-
-def no_postgres(environ: Mapping[str, str]) -> NoReturn:
-    """Fail under ``CI=true`` (the PostgreSQL half must run there); skip elsewhere."""
-    if environ.get("CI", "").lower() == "true":
-        pytest.fail(NO_POSTGRES)
-    pytest.skip(NO_POSTGRES)
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresAdmin]:
-    url = os.environ.get("CERTREG_TEST_POSTGRES_URL")
-    if url:
-        admin = PostgresAdmin(url)
-        yield admin
-        admin.drop_created()
-        return
-    bindir = find_bindir()
-    if bindir is None:
-        no_postgres(os.environ)
-    assert bindir is not None
-    server: PostgresServer = start_postgres(bindir)
-    try:
-        yield PostgresAdmin(server.url("postgres"))
-    finally:
-        server.stop()
+# Databases (on the run's one PostgreSQL server, tests/servers.py)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
