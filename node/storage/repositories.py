@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -53,6 +53,11 @@ _ENTRIES = table_of(LogEntryRow)
 _CHECKPOINTS = table_of(CheckpointRow)
 _AUDIT = table_of(AuditEvent)
 _STATE = table_of(LogState)
+
+#: Rows per executemany batch and values per ``IN`` list in the bulk methods (well under every
+#: backend's bound-parameter limit).
+_BULK = 2000
+_IN_CHUNK = 500
 
 
 @contextmanager
@@ -483,6 +488,43 @@ class CertificateRepository:
         submitted_at: dt.datetime,
         late_reason: int | None,
     ) -> CertificateRecord:
+        values = self.new_row(
+            salted,
+            commitment=commitment,
+            signature=signature,
+            submitted_at=submitted_at,
+            late_reason=late_reason,
+        )
+        try:
+            result = self._db.execute(insert(_CERTS).values(**values))
+            row_id = result.inserted_primary_key[0]  # type: ignore[attr-defined]
+        except IntegrityError as exc:
+            # A concurrent writer stored the same number or commitment, or the organisation is
+            # not filed. The message names the constraint class only, never the values.
+            raise StorageError("certificate violates a table constraint") from exc
+        except SQLAlchemyError as exc:
+            raise StorageError(f"cannot store the certificate: {type(exc).__name__}") from exc
+        return _certificate(_Row(id=row_id, checkpoint_index=None, **values))
+
+    def new_row(
+        self,
+        salted: SaltedCertificate,
+        *,
+        commitment: bytes,
+        signature: Signature,
+        submitted_at: dt.datetime,
+        late_reason: int | None,
+        log_index: int | None = None,
+    ) -> dict[str, Any]:
+        """Return the column values of a new certificate row (status ``active``): the record
+        encrypted under the current key, the blind indexes, the codes. Touches no table, so a
+        bulk caller builds many and stores them with :meth:`add_many`.
+
+        ``commitment`` must be ``salted.commitment()`` (the caller computed it already).
+
+        Raises:
+            InvalidInput: a field is redacted, or the issue date is not ``YYYY-MM-DD``.
+        """
         certificate = salted.certificate()
         number = certificate.certificate_number
         try:
@@ -490,7 +532,7 @@ class CertificateRepository:
         except ValueError as exc:
             raise InvalidInput("issue_date", "date.format", "must be YYYY-MM-DD") from exc
         record = self._cipher.encrypt(encode_record(salted), _record_context(commitment))
-        values: dict[str, Any] = {
+        return {
             "commitment": commitment,
             "certificate_number": number,
             "province": number[5:7],
@@ -510,22 +552,83 @@ class CertificateRepository:
             "record_key_id": self._cipher.current_key_id,
             "holder_name_index": self._index.holder_name(certificate.holder_name),
             "id_number_index": self._index.id_number(certificate.id_number),
-            "log_index": None,
+            "log_index": log_index,
             "submitted_at": _aware(submitted_at),
             "late_reason": late_reason,
             "status_changed_at": submitted_at,
             "deleted_at": None,
         }
+
+    def add_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert rows built by :meth:`new_row` with one executemany-style statement per
+        ``_BULK`` rows (bulk intake). The caller has checked them (numbers and commitments
+        unique, organisation filed); the table's constraints remain the last guard.
+
+        Raises:
+            StorageError: a table constraint refused a row, or the database failed; the
+                caller's transaction must roll back.
+        """
         try:
-            result = self._db.execute(insert(_CERTS).values(**values))
-            row_id = result.inserted_primary_key[0]  # type: ignore[attr-defined]
+            for start in range(0, len(rows), _BULK):
+                self._db.execute(insert(_CERTS), list(rows[start : start + _BULK]))
         except IntegrityError as exc:
-            # A concurrent writer stored the same number or commitment, or the organisation is
-            # not filed. The message names the constraint class only, never the values.
             raise StorageError("certificate violates a table constraint") from exc
         except SQLAlchemyError as exc:
-            raise StorageError(f"cannot store the certificate: {type(exc).__name__}") from exc
-        return _certificate(_Row(id=row_id, checkpoint_index=None, **values))
+            raise StorageError(f"cannot store certificates: {type(exc).__name__}") from exc
+
+    def existing_commitments(self, commitments: Iterable[bytes]) -> set[bytes]:
+        """Return which of ``commitments`` are stored (any version), with ``IN`` queries of at
+        most ``_IN_CHUNK`` values (bulk intake's ``certificate.duplicate`` check)."""
+        found: set[bytes] = set()
+        wanted = sorted(set(commitments))
+        with _storage_errors("cannot read certificates"):
+            for start in range(0, len(wanted), _IN_CHUNK):
+                chunk = wanted[start : start + _IN_CHUNK]
+                rows = self._db.execute(
+                    select(_CERTS.c.commitment).where(_CERTS.c.commitment.in_(chunk))
+                )
+                found.update(bytes(row[0]) for row in rows)
+        return found
+
+    def current_numbers(self, numbers: Iterable[str]) -> set[str]:
+        """Return which of ``numbers`` have a current (not superseded) version stored."""
+        found: set[str] = set()
+        wanted = sorted(set(numbers))
+        with _storage_errors("cannot read certificates"):
+            for start in range(0, len(wanted), _IN_CHUNK):
+                chunk = wanted[start : start + _IN_CHUNK]
+                rows = self._db.execute(
+                    select(_CERTS.c.certificate_number).where(
+                        _CERTS.c.certificate_number.in_(chunk), _CERTS.c.superseded_by.is_(None)
+                    )
+                )
+                found.update(str(row[0]) for row in rows)
+        return found
+
+    def serial_state(
+        self, organisation_code: str, issue_year: int, level: int, serials: Iterable[int]
+    ) -> tuple[set[int], int]:
+        """Return which of ``serials`` are used by current versions of one organisation, year
+        and level, and the highest serial used there (0 if none): the bulk form of the serial
+        duplicate and gap checks (national rule positions 17-22), on ``ix_certificates_serial``.
+        """
+        same = (
+            _CERTS.c.organisation_code == organisation_code,
+            _CERTS.c.issue_year == issue_year,
+            _CERTS.c.level == level,
+            _CERTS.c.superseded_by.is_(None),
+        )
+        used: set[int] = set()
+        wanted = sorted(set(serials))
+        with _storage_errors("cannot read serials"):
+            for start in range(0, len(wanted), _IN_CHUNK):
+                chunk = wanted[start : start + _IN_CHUNK]
+                rows = self._db.execute(
+                    select(_CERTS.c.serial).where(*same, _CERTS.c.serial.in_(chunk))
+                )
+                used.update(int(row[0]) for row in rows)
+            top = self._db.execute(select(func.max(_CERTS.c.serial)).where(*same)).scalar()
+        return used, int(top or 0)
 
     def add_correction(
         self,
@@ -1108,6 +1211,20 @@ class AuditRecord:
     details: Any
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class NewAuditEvent:
+    """An event for :meth:`AuditTrail.record_many` (the fields of :meth:`AuditTrail.record`
+    but the time, which the batch shares)."""
+
+    actor: str
+    action: str
+    target_type: str
+    target_id: str
+    reason: int | None = None
+    note: str | None = None
+    details: Mapping[str, Any] | None = None
+
+
 class AuditTrail:
     """The append-only audit trail. Never put personal data in ``note`` or ``details``: use
     commitments, certificate numbers and organisation codes as targets."""
@@ -1143,6 +1260,31 @@ class AuditTrail:
             )
         return int(result.inserted_primary_key[0])  # type: ignore[attr-defined]
 
+    def record_many(self, events: Sequence[NewAuditEvent], *, now: dt.datetime) -> None:
+        """Append events in order, all at ``now``, with executemany-style statements (bulk
+        intake: one ``issue`` event per accepted certificate). Ids are not returned.
+
+        Raises:
+            StorageError: the database failed; the caller's transaction must roll back.
+        """
+        occurred_at = _aware(now)
+        rows = [
+            {
+                "occurred_at": occurred_at,
+                "actor": e.actor,
+                "action": e.action,
+                "target_type": e.target_type,
+                "target_id": e.target_id,
+                "reason": e.reason,
+                "note": e.note,
+                "details": None if e.details is None else dict(e.details),
+            }
+            for e in events
+        ]
+        with _storage_errors("cannot record the audit events"):
+            for start in range(0, len(rows), _BULK):
+                self._db.execute(insert(_AUDIT), rows[start : start + _BULK])
+
     def for_target(self, target_type: str, target_id: str) -> list[AuditRecord]:
         """Return the events about one target, oldest first."""
         with _storage_errors("cannot read the audit trail"):
@@ -1174,6 +1316,7 @@ __all__ = [
     "CertificateRepository",
     "CheckpointRecord",
     "CheckpointRepository",
+    "NewAuditEvent",
     "OrganisationKeyRecord",
     "OrganisationRecord",
     "OrganisationRepository",

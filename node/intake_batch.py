@@ -1,0 +1,369 @@
+"""Bulk intake a chunk at a time: the rules of :mod:`node.intake`, a few statements per chunk.
+
+:meth:`node.intake.IntakeService.submit_bulk` and ``iter_per_row`` hand each chunk of parsed
+rows to :func:`accept_chunk`, which gives exactly the outcomes the one-by-one path
+(:meth:`~node.intake.IntakeService.submit` per row, each in its own savepoint) would give, with
+the same field and rule ids, in the same order, but does the work in three phases:
+
+1. **pure checks** per row (:func:`prepare_row`): parse errors, signature and salts present,
+   checks 1-4 (:func:`node.intake.check_record`) and the upload timing (check 9, computed now,
+   raised in its turn);
+2. **database state** for the whole chunk (:class:`ChunkState`): the organisations and their
+   keys once per chunk, then ``IN`` queries for stored commitments, current certificate numbers
+   and used serials, and the top serial per organisation, year and level;
+3. **rule order** per row in memory: organisation (5), scope (6), serial and commitment (7),
+   signature (8), timing (9), number not stored; a row accepted updates the in-memory state, so
+   later rows of the chunk see it exactly as they would see a stored row (duplicates within a
+   chunk, serial gaps).
+
+The survivors are then written with executemany-style statements: one log append for the chunk
+(:meth:`node.storage.ProvinceLog.append`, entry rows and Merkle nodes), certificate rows with
+their log index (:meth:`~node.storage.CertificateRepository.add_many`) and the audit events
+(:meth:`~node.storage.AuditTrail.record_many`), all in the caller's one transaction. A refused
+row therefore leaves nothing behind without needing a savepoint. Messages never contain
+personal data (they come from the same checks as the one-by-one path).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Sequence
+
+from sqlalchemy.orm import Session
+
+from node.commitment import SaltedCertificate
+from node.entry import Attributes, LogEntry, Signature
+from node.errors import InvalidInput
+from node.intake import (
+    Accepted,
+    CheckedRecord,
+    RowOutcome,
+    active_organisation,
+    check_issuer_signature,
+    check_record,
+    check_scope,
+    filed_scope,
+    salted_from_row,
+    serial_gap,
+)
+from node.intake_formats import InvalidRow, RowResult
+from node.privacy import BlindIndex, PersonalDataCipher
+from node.reasons import ACTION_ISSUE
+from node.screening import Flag
+from node.snapshot import Network
+from node.storage import (
+    AuditTrail,
+    CertificateRepository,
+    OrganisationKeyRecord,
+    OrganisationRecord,
+    OrganisationRepository,
+    ProvinceLog,
+)
+from node.storage.nodestore import DatabaseNodeStore
+from node.storage.repositories import NewAuditEvent
+from node.workdays import UploadTiming, check_upload
+
+log = logging.getLogger("node.intake")
+
+SerialGroup = tuple[str, int, int]
+"""Organisation code, issue year and level: the scope of a serial (positions 17-22)."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PreparedRow:
+    """A row that passed the pure checks (1-4); ``timing`` is the upload timing or the error
+    check 9 will raise when the row gets that far."""
+
+    row_number: int
+    salted: SaltedCertificate
+    signature: Signature
+    record: CheckedRecord
+    timing: UploadTiming | InvalidInput
+
+
+def prepare_row(row: RowResult, *, province: str, received_on: dt.date) -> PreparedRow | InvalidRow:
+    """Run the checks of one bulk row that need no database; return the row ready for the
+    database checks, or its error as an :class:`InvalidRow` (the one-by-one path's error)."""
+    if isinstance(row, InvalidRow):
+        return row
+    try:
+        salted, signature, late_reason = salted_from_row(row)
+    except InvalidRow as exc:
+        return exc
+    try:
+        record = check_record(salted, signature, received_on, province)
+    except InvalidInput as exc:
+        return InvalidRow(row.row_number, exc.field, exc.rule, exc.message)
+    timing: UploadTiming | InvalidInput
+    try:
+        timing = check_upload(record.issue_date, received_on, late_reason)
+    except InvalidInput as exc:
+        timing = exc
+    return PreparedRow(row.row_number, salted, signature, record, timing)
+
+
+class _ChunkOrganisations(OrganisationRepository):
+    """An :class:`OrganisationRepository` that reads each organisation and its keys once per
+    chunk (one transaction), so :func:`node.intake.active_organisation` and
+    :func:`node.intake.check_issuer_signature` run unchanged without a query per row."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(session)
+        self._records: dict[str, OrganisationRecord | None] = {}
+        self._keys: dict[str, list[OrganisationKeyRecord]] = {}
+
+    def get(self, code: str) -> OrganisationRecord | None:
+        if code not in self._records:
+            self._records[code] = super().get(code)
+        return self._records[code]
+
+    def keys(self, code: str) -> list[OrganisationKeyRecord]:
+        if code not in self._keys:
+            self._keys[code] = super().keys(code)
+        return self._keys[code]
+
+
+class ChunkState:
+    """What the database says about one chunk's rows, read with a few queries, and kept up to
+    date in memory as rows are accepted (so later rows see earlier ones as stored)."""
+
+    def __init__(
+        self,
+        session: Session,
+        certificates: CertificateRepository,
+        rows: Sequence[PreparedRow],
+    ) -> None:
+        self.organisations = _ChunkOrganisations(session)
+        self._scopes: dict[str, dict[str, frozenset[int]]] = {}
+        self.commitments = certificates.existing_commitments(r.record.commitment for r in rows)
+        self.numbers = certificates.current_numbers(
+            r.record.certificate.certificate_number for r in rows
+        )
+        wanted: dict[SerialGroup, set[int]] = {}
+        for r in rows:
+            wanted.setdefault(_group(r.record), set()).add(r.record.number.serial)
+        self.used: dict[SerialGroup, set[int]] = {}
+        self.top: dict[SerialGroup, int] = {}
+        for group, serials in wanted.items():
+            self.used[group], self.top[group] = certificates.serial_state(*group, serials)
+
+    def scope(self, organisation: OrganisationRecord) -> dict[str, frozenset[int]]:
+        if organisation.code not in self._scopes:
+            self._scopes[organisation.code] = filed_scope(organisation.scope)
+        return self._scopes[organisation.code]
+
+    def stored(self, record: CheckedRecord) -> None:
+        """Record that ``record`` is now (to be) stored."""
+        group = _group(record)
+        self.used[group].add(record.number.serial)
+        self.top[group] = max(self.top[group], record.number.serial)
+        self.commitments.add(record.commitment)
+        self.numbers.add(record.certificate.certificate_number)
+
+
+def _group(record: CheckedRecord) -> SerialGroup:
+    return (record.certificate.organisation_code, record.issue_date.year, record.certificate.level)
+
+
+def check_in_order(
+    row: PreparedRow, state: ChunkState, province: str, network: Network
+) -> tuple[UploadTiming, tuple[Flag, ...]]:
+    """Checks 5-9 of :mod:`node.intake` for one prepared row against the chunk state, in the
+    one-by-one path's order; return the upload timing and the warnings (``serial.gap``).
+
+    Raises:
+        InvalidInput: the first broken rule (field and rule id as the one-by-one path).
+    """
+    record = row.record
+    certificate = record.certificate
+    # 5. Organisation filed here and active.
+    organisation = active_organisation(state.organisations, certificate.organisation_code, province)
+    # 6. Filed scope.
+    check_scope(certificate, state.scope(organisation))
+    # 7. Serial and commitment unique; gaps are warnings.
+    group = (organisation.code, record.issue_date.year, certificate.level)
+    if record.number.serial in state.used[group]:
+        raise InvalidInput(
+            "certificate_number",
+            "serial.duplicate",
+            "this serial is already used by the organisation for this year and level",
+        )
+    warnings = tuple(serial_gap(state.top[group], record.number.serial))
+    if record.commitment in state.commitments:
+        raise InvalidInput("commitment", "certificate.duplicate", "commitment already stored")
+    # 8. Signature by a key of the organisation valid on the issue date.
+    check_issuer_signature(
+        state.organisations, organisation, row.signature, certificate, record.commitment, network
+    )
+    # 9. Upload deadline.
+    if isinstance(row.timing, InvalidInput):
+        raise row.timing
+    # What CertificateRepository.add refuses last.
+    if certificate.certificate_number in state.numbers:
+        raise InvalidInput(
+            "certificate_number", "certificate.duplicate", "certificate number already stored"
+        )
+    return row.timing, warnings
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Survivor:
+    """A row that passed every check: its place among the chunk's outcomes, and its results."""
+
+    position: int
+    row: PreparedRow
+    timing: UploadTiming
+    warnings: tuple[Flag, ...]
+
+
+def accept_chunk(
+    session: Session,
+    rows: Sequence[RowResult],
+    *,
+    province: str,
+    network: Network,
+    cipher: PersonalDataCipher,
+    blind_index: BlindIndex,
+    received_on: dt.date,
+    actor: str,
+    now: dt.datetime,
+    stop_at_error: bool = False,
+) -> list[RowOutcome]:
+    """Accept one chunk of parsed rows in the caller's transaction; return an outcome per row,
+    in order (see the module docstring for the phases).
+
+    With ``stop_at_error`` (atomic mode) the first refused row is raised before anything of the
+    chunk is written.
+
+    Raises:
+        InvalidRow: ``stop_at_error`` and a row was refused.
+        StorageError: the database failed; the caller's transaction must roll back.
+    """
+    prepared = [prepare_row(row, province=province, received_on=received_on) for row in rows]
+    certificates = CertificateRepository(session, cipher, blind_index)
+    province_log = ProvinceLog(session, province)
+    checked = [p for p in prepared if isinstance(p, PreparedRow)]
+    if checked:
+        # Take the log's row lock (PostgreSQL) before reading, as the one-by-one path holds it
+        # from its first append on: concurrent appenders queue and the state read below stays
+        # true until the commit. SQLite serialises writers anyway.
+        DatabaseNodeStore(session, province).lock()
+    state = ChunkState(session, certificates, checked)
+    outcomes: list[RowOutcome | None] = []
+    survivors: list[_Survivor] = []
+    for p in prepared:
+        if isinstance(p, InvalidRow):
+            if stop_at_error:
+                raise p
+            outcomes.append(RowOutcome(p.row_number, error=p))
+            continue
+        try:
+            timing, warnings = check_in_order(p, state, province, network)
+        except InvalidInput as exc:
+            error = InvalidRow(p.row_number, exc.field, exc.rule, exc.message)
+            if stop_at_error:
+                raise error from None
+            outcomes.append(RowOutcome(p.row_number, error=error))
+            continue
+        state.stored(p.record)
+        survivors.append(_Survivor(len(outcomes), p, timing, warnings))
+        outcomes.append(None)
+    if survivors:
+        accepted = _write(
+            province_log,
+            certificates,
+            AuditTrail(session),
+            survivors,
+            province=province,
+            received_on=received_on,
+            actor=actor,
+            now=now,
+        )
+        for survivor, result in zip(survivors, accepted, strict=True):
+            outcomes[survivor.position] = RowOutcome(survivor.row.row_number, accepted=result)
+    return [o for o in outcomes if o is not None]
+
+
+def _write(
+    province_log: ProvinceLog,
+    certificates: CertificateRepository,
+    audit: AuditTrail,
+    survivors: Sequence[_Survivor],
+    *,
+    province: str,
+    received_on: dt.date,
+    actor: str,
+    now: dt.datetime,
+) -> list[Accepted]:
+    """Append the survivors' ``issue`` entries, store their rows with their log indexes and
+    record an audit event each: the writes of :meth:`node.intake.IntakeService.submit`, in
+    bulk. Returns what each survivor's :class:`~node.intake.Accepted` is."""
+    entries = [
+        LogEntry(
+            kind="issue",
+            province=province,
+            organisation_code=s.row.record.certificate.organisation_code,
+            certificate_number=s.row.record.certificate.certificate_number,
+            commitment=s.row.record.commitment,
+            reason=s.timing.late_reason,
+            attributes=Attributes.of(s.row.record.certificate),
+            signature=s.row.signature,
+        )
+        for s in survivors
+    ]
+    indexes = province_log.append(entries, now=now)
+    certificates.add_many(
+        [
+            certificates.new_row(
+                s.row.salted,
+                commitment=s.row.record.commitment,
+                signature=s.row.signature,
+                submitted_at=now,
+                late_reason=s.timing.late_reason,
+                log_index=index,
+            )
+            for s, index in zip(survivors, indexes, strict=True)
+        ]
+    )
+    audit.record_many(
+        [
+            NewAuditEvent(
+                actor=actor,
+                action=ACTION_ISSUE,
+                target_type="certificate",
+                target_id=s.row.record.commitment.hex(),
+                reason=s.timing.late_reason,
+                details={
+                    "certificate_number": s.row.record.certificate.certificate_number,
+                    "log_index": index,
+                    "received_on": received_on.isoformat(),
+                    "working_days": s.timing.working_days,
+                    "warnings": [w.code for w in s.warnings],
+                },
+            )
+            for s, index in zip(survivors, indexes, strict=True)
+        ],
+        now=now,
+    )
+    accepted = []
+    for s, index in zip(survivors, indexes, strict=True):
+        number = s.row.record.certificate.certificate_number
+        log.info(
+            "accepted certificate %s at log index %d of province %s",
+            number,
+            index,
+            province,
+        )
+        accepted.append(
+            Accepted(
+                certificate_number=number,
+                commitment=s.row.record.commitment,
+                log_index=index,
+                late_reason=s.timing.late_reason,
+                working_days=s.timing.working_days,
+                warnings=s.warnings,
+            )
+        )
+    return accepted
