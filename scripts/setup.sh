@@ -18,6 +18,10 @@ fi
 python3 -m venv .venv
 .venv/bin/pip install --quiet --upgrade pip
 .venv/bin/pip install --quiet -e '.[dev]'
+# npm tools: solc, anvil, and js-ipfs with the libp2p `overrides` of package.json (docs/IPFS.md;
+# ~290 MB and ~3 min of the first install). `npm ci` refuses our lockfile with npm 11 ("Missing:
+# @foundry-rs/anvil-darwin-amd64@ from lock file": npm records only this platform's optional
+# packages); `npm install` then installs the same locked versions, overrides included.
 if [ -f package.json ]; then
   npm ci --no-audit --no-fund --loglevel=error || npm install --no-audit --no-fund --loglevel=error
 fi
