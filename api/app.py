@@ -1,0 +1,154 @@
+"""The HTTP API's app factory (issue 5): ``create_app(node, settings)``.
+
+Layers, outermost first: access log (one JSON line per request, path templates only), size
+limits (413), then FastAPI's routers (:mod:`api.reads`, :mod:`api.writes`). Errors are RFC 9457
+problem details chosen in one place (:mod:`api.problems`). The web page is ``api/static/``:
+``GET /`` serves its ``index.html`` and ``/static`` the folder.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import FileResponse, Response
+from starlette.staticfiles import StaticFiles
+
+from api import reads, writes
+from api.context import ApiContext, ApiSettings
+from api.middleware import AccessLog, SizeLimit
+from api.problems import TITLES, Problem, problem, problem_for
+from certreg.province.service import ProvinceNode
+from node.errors import RegistryError
+
+log = logging.getLogger(__name__)
+
+BULK_PATH = "/v1/certificates/bulk"
+DESCRIPTION = """\
+certreg province node API: public reads of the log, checkpoints, proofs, the organisation
+registry and certificate statuses; the two-of-three search and the holder's bundle; online
+verification; and writes by API key (`Authorization: Bearer <key>`) bound to a role (operator of
+a province, issuer for an organisation, auditor, public). Errors are RFC 9457
+`application/problem+json` objects naming the `field` and the `rule`. See docs/API.md.
+"""
+
+
+def _validation_problem(exc: RequestValidationError) -> Problem:
+    """FastAPI's request validation error as a problem naming the first bad field."""
+    errors = exc.errors()
+    first: dict[str, Any] = errors[0] if errors else {}
+    location = [str(part) for part in first.get("loc", ())]
+    field = ".".join(location[1:]) if len(location) > 1 else ".".join(location) or None
+    kind = str(first.get("type", "invalid"))
+    return problem(422, str(first.get("msg", "invalid request")), field, f"request.{kind}")
+
+
+def _install_errors(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(_request: Request, exc: Problem) -> Response:
+        return exc.response()
+
+    @app.exception_handler(RegistryError)
+    async def _registry(_request: Request, exc: RegistryError) -> Response:
+        found = problem_for(exc)
+        if found.status >= 500:
+            log.error("request failed: %s", type(exc).__name__)
+        return found.response()
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> Response:
+        return _validation_problem(exc).response()
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> Response:
+        status = exc.status_code
+        found = Problem(
+            status, TITLES.get(status, "Error"), str(exc.detail), None, f"http.{status}"
+        )
+        found.headers = dict(exc.headers or {})
+        return found.response()
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> Response:
+        log.error("unexpected %s", type(exc).__name__)  # never the message: it may hold data
+        return problem(500, "the node failed", None, "node.error").response()
+
+
+def _install_static(app: FastAPI, settings: ApiSettings) -> None:
+    index = settings.static_dir / "index.html"
+
+    @app.get("/", include_in_schema=False)
+    def _index() -> Response:
+        if not index.is_file():
+            raise problem(404, "no web page installed", None, "http.404")
+        return FileResponse(index, media_type="text/html; charset=utf-8")
+
+    if settings.static_dir.is_dir():
+        app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
+
+
+def _install_pdf(app: FastAPI) -> None:
+    """``GET /v1/certificates/{commitment}/pdf`` when ``api/pdf.py`` provides
+    ``render_certificate_pdf(bundle) -> bytes`` (built by the web page's engineer)."""
+    try:
+        from api.pdf import render_certificate_pdf  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return
+
+    from api.context import Caller, Context
+    from api.reads import _commitment, _may_read_bundle, _record
+
+    @app.get(
+        "/v1/certificates/{commitment}/pdf",
+        summary="The certificate as a PDF (its province's operator or its issuer)",
+        tags=["certificates"],
+        response_class=Response,
+        responses={200: {"content": {"application/pdf": {}}}},
+    )
+    def _pdf(ctx: Context, who: Caller, commitment: str) -> Response:
+        record = _record(ctx, _commitment(commitment))
+        _may_read_bundle(who, record)
+        data = render_certificate_pdf(ctx.node.bundles.bundle(record.commitment))
+        return Response(bytes(data), media_type="application/pdf")
+
+
+def create_app(node: ProvinceNode, settings: ApiSettings | None = None) -> FastAPI:
+    """The API over an open province node (the caller closes the node after the app stops).
+
+    ``settings``: see :class:`api.context.ApiSettings`.
+    """
+    settings = settings or ApiSettings()
+    context = ApiContext(node, settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        context.jobs.close()
+
+    app = FastAPI(
+        title="certreg",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/v1/openapi.json",
+        docs_url="/v1/docs",
+        redoc_url=None,
+    )
+    app.state.context = context
+    _install_errors(app)
+    app.include_router(reads.router)
+    app.include_router(writes.router)
+    _install_pdf(app)
+    _install_static(app, settings)
+
+    def limit_for(path: str) -> int:
+        return settings.max_bulk_bytes if path == BULK_PATH else settings.max_body_bytes
+
+    app.add_middleware(SizeLimit, limit_for=limit_for)
+    app.add_middleware(AccessLog)
+    return app

@@ -1,0 +1,98 @@
+"""What every endpoint shares: the node, the settings, the rate limiter, the snapshot cache and
+the bulk job runner, plus the FastAPI dependencies that read them and the caller's key."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from api.auth import Principal, authenticate
+from api.jobs import JobRunner
+from api.problems import Problem
+from api.ratelimit import RateLimiter
+from api.snapshots import SnapshotCache
+from certreg.province.service import ProvinceNode
+
+KIB = 1024
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ApiSettings:
+    """Knobs of the API, read once by ``certreg serve`` and passed to ``create_app``.
+
+    ``search_rate`` / ``search_burst``: the token bucket of the two-of-three queries (search
+    and holder bundle), per client address and per key. ``max_body_bytes`` /
+    ``max_bulk_bytes``: request size limits (413). ``clock``: unix seconds, the default
+    verification time of ``POST /v1/verify``. ``static_dir``: the web page's folder.
+    """
+
+    search_rate: float = 1.0
+    search_burst: int = 10
+    max_body_bytes: int = 64 * KIB
+    max_bulk_bytes: int = 16 * KIB * KIB
+    clock: Callable[[], float] = time.time
+    static_dir: Path = Path(__file__).resolve().parent / "static"
+
+
+class ApiContext:
+    """The app's shared parts (one per app, on ``app.state.context``)."""
+
+    def __init__(self, node: ProvinceNode, settings: ApiSettings) -> None:
+        self.node = node
+        self.settings = settings
+        self.search_limiter = RateLimiter(settings.search_rate, settings.search_burst)
+        self.snapshots = SnapshotCache(node.client)
+        self.jobs = JobRunner(node.db, node.intake, node.province)
+
+
+def context(request: Request) -> ApiContext:
+    ctx: ApiContext = request.app.state.context
+    return ctx
+
+
+Context = Annotated[ApiContext, Depends(context)]
+
+
+def principal(
+    request: Request,
+    ctx: Context,
+    authorization: Annotated[
+        str | None,
+        Header(description="`Bearer <API key>`; without it the caller is `public`"),
+    ] = None,
+) -> Principal:
+    """The caller (401 problems for a malformed or unknown key); its role goes to the access
+    log."""
+    try:
+        who = authenticate(ctx.node.db, authorization)
+    except Problem:
+        request.state.role = "invalid-key"
+        raise
+    request.state.role = who.role
+    return who
+
+
+Caller = Annotated[Principal, Depends(principal)]
+
+
+def rate_limit(request: Request, ctx: ApiContext, who: Principal) -> None:
+    """Take a search token for the client's address and key; 429 ``rate.limited`` with
+    ``Retry-After`` when either bucket is empty (data guide art. 20: against enumeration)."""
+    clients = ["ip:" + (request.client.host if request.client else "unknown")]
+    if who.key_id is not None:
+        clients.append(f"key:{who.key_id}")
+    wait = ctx.search_limiter.take(*clients)
+    if wait is not None:
+        raise Problem(
+            429,
+            "Too many requests",
+            f"too many queries; retry in {wait} s",
+            None,
+            "rate.limited",
+            headers={"Retry-After": str(wait)},
+        )

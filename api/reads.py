@@ -1,0 +1,372 @@
+"""Public reads (issue 5 items 4, 5): search, bundles, checkpoints, proofs, the organisation
+registry, certificate status, the snapshot and verification.
+
+Only the two-of-three search and the holder's bundle show personal data, and only to someone who
+already knows two of certificate number, holder name and ID number (data guide art. 20); both
+are rate limited per client. Everything else is public data of the log and the chain.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+
+from api import views
+from api.auth import Principal, require_writer
+from api.context import ApiContext, Caller, Context, rate_limit
+from api.problems import problem
+from api.vc import MEDIA_TYPE as VC_MEDIA_TYPE
+from api.vc import credential_of
+from node.bundle import MEDIA_TYPE as BUNDLE_MEDIA_TYPE
+from node.bundle import Bundle
+from node.compact import encode_compact
+from node.errors import InvalidInput
+from node.snapshot import SnapshotTrustSource
+from node.storage import (
+    CertificateRecord,
+    CertificateRepository,
+    CheckpointRepository,
+    OrganisationRepository,
+    ProvinceLog,
+)
+from node.verify import verify_bundle_text
+
+router = APIRouter(prefix="/v1")
+
+BundleFormat = Literal["json", "compact", "vc"]
+Commitment = Annotated[
+    str, Query(pattern=r"^[0-9a-fA-F]{64}$", description="certificate commitment, 64 hex digits")
+]
+MAX_PAGE = 1000
+
+
+def _commitment(text: str) -> bytes:
+    """A commitment named in the path: 32 bytes in hex (422 ``commitment.hex``)."""
+    try:
+        value = bytes.fromhex(text)
+    except ValueError:
+        value = b""
+    if len(value) != 32:
+        raise InvalidInput("commitment", "commitment.hex", "must be 64 hex digits")
+    return value
+
+
+def bundle_response(bundle: Bundle, fmt: BundleFormat) -> Response:
+    """The bundle as JSON, compact QR text (``CR1:``) or a Verifiable Credential."""
+    if fmt == "compact":
+        return PlainTextResponse(encode_compact(bundle))
+    if fmt == "vc":
+        return JSONResponse(credential_of(bundle), media_type=VC_MEDIA_TYPE)
+    return JSONResponse(bundle.to_json(), media_type=BUNDLE_MEDIA_TYPE)
+
+
+def _record(ctx: ApiContext, commitment: bytes) -> CertificateRecord:
+    """This node's certificate version ``commitment`` (404 ``certificate.unknown``)."""
+    node = ctx.node
+    with node.db.transaction() as session:
+        record = CertificateRepository(session, node.cipher, node.blind_index).get(commitment)
+    if record is None or record.province != node.province:
+        raise InvalidInput("commitment", "certificate.unknown", "certificate is unknown")
+    return record
+
+
+# -- two of three ------------------------------------------------------------------------------
+
+
+def _two_of_three(
+    ctx: ApiContext, certificate_number: str | None, name: str | None, id_number: str | None
+) -> list[tuple[CertificateRecord, Any]]:
+    """The current, not deleted certificates matching at least two of the three, each with its
+    decrypted certificate (422 ``query.two_of_three`` when fewer than two are given)."""
+    node = ctx.node
+    with node.db.transaction() as session:
+        certificates = CertificateRepository(session, node.cipher, node.blind_index)
+        records = certificates.find_by_two_of_three(
+            certificate_number=certificate_number, name=name, id_number=id_number
+        )
+        return [
+            (r, certificates.salted(r).certificate() if r.status == "active" else None)
+            for r in records
+            if r.status != "deleted"
+        ]
+
+
+TwoOfThree = {
+    "certificate_number": "certificate number (22 characters)",
+    "name": "holder name",
+    "id_number": "ID number",
+}
+
+
+@router.get(
+    "/certificates/search",
+    summary="Find a certificate by two of certificate number, holder name and ID number",
+    description=(
+        "At least two of the three query parameters are required (data guide art. 20); one "
+        "alone is refused with 422 `query.two_of_three`. An active certificate is returned with "
+        "its fields and the ID number masked (first four and last four characters kept); a "
+        "suspended, revoked or superseded one with its status only. Rate limited per client "
+        "address and per key (429 with `Retry-After`)."
+    ),
+    tags=["public"],
+)
+def search(
+    request: Request,
+    ctx: Context,
+    who: Caller,
+    certificate_number: Annotated[str | None, Query(max_length=64)] = None,
+    name: Annotated[str | None, Query(max_length=64)] = None,
+    id_number: Annotated[str | None, Query(max_length=64)] = None,
+) -> dict[str, Any]:
+    rate_limit(request, ctx, who)
+    matches = _two_of_three(ctx, certificate_number, name, id_number)
+    return {"matches": [views.search_match(r, c) for r, c in matches]}
+
+
+@router.get(
+    "/holder/bundle",
+    summary="A holder's bundle, found by two of certificate number, holder name and ID number",
+    description=(
+        "The same two-of-three rule and rate limit as the search. `format`: `json` (the "
+        "bundle), `compact` (the `CR1:` QR text) or `vc` (a W3C Verifiable Credential 2.0 "
+        "carrying the same proof). Only an active certificate's bundle is given."
+    ),
+    tags=["public"],
+    response_class=Response,
+    responses={200: {"content": {BUNDLE_MEDIA_TYPE: {}, "text/plain": {}, VC_MEDIA_TYPE: {}}}},
+)
+def holder_bundle(
+    request: Request,
+    ctx: Context,
+    who: Caller,
+    certificate_number: Annotated[str | None, Query(max_length=64)] = None,
+    name: Annotated[str | None, Query(max_length=64)] = None,
+    id_number: Annotated[str | None, Query(max_length=64)] = None,
+    format: BundleFormat = "json",
+) -> Response:
+    rate_limit(request, ctx, who)
+    matches = [(r, c) for r, c in _two_of_three(ctx, certificate_number, name, id_number) if c]
+    if not matches:
+        raise problem(404, "no active certificate matches", "query", "certificate.unknown")
+    if len(matches) > 1:
+        raise InvalidInput(
+            "certificate_number", "query.ambiguous", "several certificates match; give its number"
+        )
+    return bundle_response(ctx.node.bundles.bundle(matches[0][0].commitment), format)
+
+
+# -- certificates ------------------------------------------------------------------------------
+
+
+@router.get(
+    "/certificates/{commitment}/bundle",
+    summary="The bundle of a certificate version (its province's operator or its issuer)",
+    tags=["certificates"],
+    response_class=Response,
+    responses={200: {"content": {BUNDLE_MEDIA_TYPE: {}, "text/plain": {}, VC_MEDIA_TYPE: {}}}},
+)
+def certificate_bundle(
+    ctx: Context, who: Caller, commitment: str, format: BundleFormat = "json"
+) -> Response:
+    record = _record(ctx, _commitment(commitment))
+    _may_read_bundle(who, record)
+    return bundle_response(ctx.node.bundles.bundle(record.commitment), format)
+
+
+def _may_read_bundle(who: Principal, record: CertificateRecord) -> None:
+    """A bundle carries personal data: only the operator of the certificate's province and its
+    issuer read it by commitment (holders use ``/v1/holder/bundle``)."""
+    require_writer(
+        who,
+        province=record.province,
+        organisation_code=record.organisation_code,
+        field="commitment",
+    )
+
+
+@router.get(
+    "/certificates/{commitment}/status",
+    summary="A certificate version's status (no personal data)",
+    tags=["public"],
+)
+def certificate_status(ctx: Context, commitment: str) -> dict[str, Any]:
+    return views.certificate_status(_record(ctx, _commitment(commitment)))
+
+
+# -- log ---------------------------------------------------------------------------------------
+
+
+@router.get("/status", summary="The node's log and anchoring progress", tags=["public"])
+def node_status(ctx: Context) -> dict[str, Any]:
+    return ctx.node.status().to_json()
+
+
+@router.get("/checkpoints", summary="The province log's checkpoints, oldest first", tags=["log"])
+def checkpoints(
+    ctx: Context,
+    offset: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+) -> dict[str, Any]:
+    node = ctx.node
+    with node.db.transaction() as session:
+        repo = CheckpointRepository(session, node.province)
+        latest = repo.latest()
+        end = 0 if latest is None else latest.index + 1
+        found = [repo.get(i) for i in range(offset, min(end, offset + limit))]
+    return {"total": end, "checkpoints": [views.checkpoint(c) for c in found if c is not None]}
+
+
+@router.get("/checkpoints/{index}", summary="One checkpoint", tags=["log"])
+def checkpoint(ctx: Context, index: int) -> dict[str, Any]:
+    node = ctx.node
+    with node.db.transaction() as session:
+        found = CheckpointRepository(session, node.province).get(index) if index >= 0 else None
+    if found is None:
+        raise problem(404, "no such checkpoint", "index", "checkpoint.unknown")
+    return views.checkpoint(found)
+
+
+@router.get(
+    "/proofs/inclusion",
+    summary="RFC 9162 inclusion proof of a log entry",
+    description="Give `leaf_index`, or `commitment` (its first entry); `tree_size` defaults to "
+    "the latest confirmed checkpoint's size.",
+    tags=["log"],
+)
+def inclusion_proof(
+    ctx: Context,
+    leaf_index: Annotated[int | None, Query(ge=0, le=2**62)] = None,
+    commitment: Annotated[str | None, Query(max_length=64)] = None,
+    tree_size: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+) -> dict[str, Any]:
+    node = ctx.node
+    with node.db.transaction() as session:
+        log = ProvinceLog(session, node.province)
+        if leaf_index is None:
+            if commitment is None:
+                raise InvalidInput("leaf_index", "proof.target", "give leaf_index or commitment")
+            indexes = log.indexes_of(_commitment(commitment))
+            if not indexes:
+                raise problem(404, "no entry has this commitment", "commitment", "entry.unknown")
+            leaf_index = indexes[0]
+        size = tree_size if tree_size is not None else _anchored_size(session, node.province)
+        hashes = log.merkle.inclusion_proof(leaf_index, size)
+        return {
+            "leaf_index": leaf_index,
+            "tree_size": size,
+            "leaf_hash": log.entry(leaf_index).leaf_hash.hex(),
+            "root": log.merkle.root(size).hex(),
+            "hashes": [h.hex() for h in hashes],
+        }
+
+
+def _anchored_size(session: Any, province: str) -> int:
+    confirmed = CheckpointRepository(session, province).latest("confirmed")
+    if confirmed is None:
+        raise InvalidInput("tree_size", "proof.not_anchored", "no checkpoint is anchored yet")
+    return confirmed.tree_size
+
+
+@router.get("/proofs/consistency", summary="RFC 9162 consistency proof", tags=["log"])
+def consistency_proof(
+    ctx: Context,
+    first: Annotated[int, Query(ge=1, le=2**62)],
+    second: Annotated[int, Query(ge=1, le=2**62)],
+) -> dict[str, Any]:
+    node = ctx.node
+    with node.db.transaction() as session:
+        merkle = ProvinceLog(session, node.province).merkle
+        if first > second:
+            raise InvalidInput("first", "merkle.size_range", "first must not exceed second")
+        hashes = merkle.consistency_proof(first, second)
+        return {
+            "first": first,
+            "second": second,
+            "first_root": merkle.root(first).hex(),
+            "second_root": merkle.root(second).hex(),
+            "hashes": [h.hex() for h in hashes],
+        }
+
+
+# -- organisations -----------------------------------------------------------------------------
+
+
+@router.get("/organisations", summary="The province's organisation registry", tags=["public"])
+def organisations(ctx: Context) -> dict[str, Any]:
+    with ctx.node.db.transaction() as session:
+        repo = OrganisationRepository(session)
+        found = [views.organisation(o, repo.keys(o.code)) for o in repo.all(ctx.node.province)]
+    return {"organisations": found}
+
+
+@router.get("/organisations/{code}", summary="One organisation and its keys", tags=["public"])
+def organisation(ctx: Context, code: str) -> dict[str, Any]:
+    with ctx.node.db.transaction() as session:
+        repo = OrganisationRepository(session)
+        found = repo.get(code.strip().upper()[:13])
+        if found is None:
+            raise problem(404, "no such organisation", "code", "organisation.unknown")
+        return views.organisation(found, repo.keys(found.code))
+
+
+# -- snapshot and verification -----------------------------------------------------------------
+
+
+@router.get(
+    "/snapshot",
+    summary="A snapshot of the chain at its head block (the in-browser verifier's trust source)",
+    tags=["public"],
+)
+def snapshot(ctx: Context) -> dict[str, Any]:
+    result: dict[str, Any] = ctx.snapshots.current().to_json()
+    return result
+
+
+VERIFY_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": {"type": "object", "description": "a bundle"}},
+        "text/plain": {
+            "schema": {"type": "string", "description": "compact `CR1:` text or bundle JSON"}
+        },
+    },
+}
+
+
+@router.post(
+    "/verify",
+    summary="Verify a bundle (JSON or compact QR text) against the chain now",
+    description=(
+        "The trust source is a snapshot of the chain taken at request time (cached per block). "
+        "Returns the result code (`VALID`, `TAMPERED`, `NOT_ANCHORED`, `UNKNOWN_ISSUER`, "
+        "`KEY_NOT_VALID_AT_TIME`, `REVOKED`, `SUSPENDED`, `SUPERSEDED`, `WRONG_NETWORK`, "
+        "`MALFORMED`), each check's outcome and the computed hashes. `at`: verification time "
+        "in unix seconds (default: now, or the head block's time if the chain runs ahead)."
+    ),
+    tags=["public"],
+    openapi_extra={"requestBody": VERIFY_BODY},
+)
+async def verify(
+    request: Request,
+    ctx: Context,
+    at: Annotated[int | None, Query(ge=0, le=2**62)] = None,
+) -> dict[str, Any]:
+    raw = await request.body()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput("body", "verify.encoding", "the body must be UTF-8 text") from None
+
+    def work() -> dict[str, Any]:
+        snapshot = ctx.snapshots.current()
+        # Now, or the head block's time when the chain's clock runs ahead of ours (a
+        # checkpoint of the head block is in force as of that block).
+        when = max(int(ctx.settings.clock()), snapshot.block.timestamp) if at is None else at
+        trust = SnapshotTrustSource(snapshot)
+        result: dict[str, Any] = verify_bundle_text(text, trust, at=when).to_json()
+        return result
+
+    return await run_in_threadpool(work)

@@ -1,0 +1,122 @@
+"""JSON views of the node's records for the API: what each public resource shows.
+
+None of these shows personal data except :func:`search_match`, which shows a certificate to
+someone who already knows two of number, holder name and ID number (data guide art. 20), with
+the ID number masked by :func:`mask_id_number`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from node.certificate import Certificate
+from node.intake import Accepted
+from node.lifecycle import LifecycleOutcome
+from node.storage import (
+    CertificateRecord,
+    CheckpointRecord,
+    OrganisationKeyRecord,
+    OrganisationRecord,
+)
+
+
+def mask_id_number(id_number: str) -> str:
+    """Keep the first four characters (the province and city of a resident ID) and the last
+    four, mask the rest: ``440106199001011234`` → ``4401**********1234``. Numbers of eight
+    characters or fewer keep only their last two."""
+    if len(id_number) > 8:
+        return id_number[:4] + "*" * (len(id_number) - 8) + id_number[-4:]
+    return "*" * max(0, len(id_number) - 2) + id_number[-2:]
+
+
+def certificate_status(record: CertificateRecord) -> dict[str, Any]:
+    """A certificate version's public status (no personal data)."""
+    return {
+        "commitment": record.commitment.hex(),
+        "certificate_number": record.certificate_number,
+        "province": record.province,
+        "organisation_code": record.organisation_code,
+        "status": record.status,
+        "superseded_by": None if record.superseded_by is None else record.superseded_by.hex(),
+        "log_index": record.log_index,
+        "checkpoint_index": record.checkpoint_index,
+        "status_changed_at": record.status_changed_at.isoformat(),
+    }
+
+
+def search_match(record: CertificateRecord, certificate: Certificate | None) -> dict[str, Any]:
+    """A search hit: the status, and for an active certificate its fields with the ID number
+    masked (a suspended one's query service is suspended, data guide art. 17)."""
+    view: dict[str, Any] = {
+        "certificate_number": record.certificate_number,
+        "commitment": record.commitment.hex(),
+        "status": record.status,
+    }
+    if certificate is not None and record.status == "active":
+        fields: dict[str, Any] = dict(certificate.fields())
+        fields["id_number"] = mask_id_number(certificate.id_number)
+        view["certificate"] = fields
+    return view
+
+
+def organisation(record: OrganisationRecord, keys: list[OrganisationKeyRecord]) -> dict[str, Any]:
+    """An organisation of the registry, with its keys."""
+    return {
+        "code": record.code,
+        "province": record.province,
+        "name": record.name,
+        "org_class": record.org_class,
+        "category": record.category,
+        "scope": record.scope,
+        "scope_hash": None if record.scope_hash is None else record.scope_hash.hex(),
+        "status": record.status,
+        "keys": [
+            {
+                "key_id": k.key_id,
+                "suite": k.suite,
+                "public_key": k.public_key.hex(),
+                "valid_from": k.valid_from,
+                "valid_until": k.valid_until,
+            }
+            for k in keys
+        ],
+    }
+
+
+def checkpoint(record: CheckpointRecord) -> dict[str, Any]:
+    """A checkpoint of the province log and its anchoring."""
+    return {
+        "province": record.province,
+        "index": record.index,
+        "tree_size": record.tree_size,
+        "root": record.root.hex(),
+        "state": record.state,
+        "manifest_cid": record.manifest_cid,
+        "transaction_hash": record.transaction_hash,
+        "block_number": record.block_number,
+    }
+
+
+def accepted(result: Accepted) -> dict[str, Any]:
+    """An accepted certificate (no personal data)."""
+    return {
+        "certificate_number": result.certificate_number,
+        "commitment": result.commitment.hex(),
+        "log_index": result.log_index,
+        "late_reason": result.late_reason,
+        "working_days": result.working_days,
+        "warnings": [w.code for w in result.warnings],
+    }
+
+
+def lifecycle(outcome: LifecycleOutcome) -> dict[str, Any]:
+    """A lifecycle change (no personal data)."""
+    return {
+        "kind": outcome.kind,
+        "certificate_number": outcome.certificate_number,
+        "commitment": outcome.commitment.hex(),
+        "log_index": outcome.log_index,
+        "reason": int(outcome.reason),
+        "status": outcome.status,
+        "supersedes": None if outcome.supersedes is None else outcome.supersedes.hex(),
+    }

@@ -1,0 +1,359 @@
+"""Writes (issue 5 items 2, 3): organisations, certificates (one, or a bulk job), lifecycle
+changes and checkpoints. Every write checks the caller's role and ownership first
+(:mod:`api.auth`), then runs the node's service, which checks every domain rule in one database
+transaction (nothing half-written). Writes run in the thread pool (the node's code is sync)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import JSONResponse
+
+from api import views
+from api.auth import Principal, require_key, require_operator, require_submitter, require_writer
+from api.context import ApiContext, Caller, Context
+from api.jobs import filtered
+from api.problems import Problem, problem
+from api.reads import _commitment, _record
+from certreg.province.organisations import OrganisationChange, parse_filing, parse_time
+from node.errors import InvalidInput
+from node.intake import salted_from_row
+from node.intake_formats import ParsedRow, RowResult, parse_submission
+
+router = APIRouter(prefix="/v1")
+
+CHINA = dt.timezone(dt.timedelta(hours=8))
+
+
+def _today(ctx: ApiContext) -> dt.date:
+    """Receipt date: the node's today in China (docs/INTAKE.md "Timing")."""
+    return ctx.node.clock().astimezone(CHINA).date()
+
+
+def _change(change: OrganisationChange) -> dict[str, Any]:
+    return {
+        "code": change.code,
+        "action": change.action,
+        "transactions": list(change.transactions),
+        "written": change.written,
+        "scope_cid": change.scope_cid,
+        "key_id": change.key_id,
+    }
+
+
+class Note(BaseModel):
+    """An optional free-text note (recorded in the audit trail; no personal data)."""
+
+    model_config = ConfigDict(extra="forbid")
+    note: Annotated[str | None, Field(max_length=1000)] = None
+
+
+class KeyRotation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    suite: Annotated[str, Field(max_length=32)]
+    public_key: Annotated[str, Field(max_length=200, description="hex")]
+    effective_at: Annotated[int | str, Field(description="unix seconds or ISO date (UTC+8)")]
+    valid_until: int | str = 0
+    close_previous: bool = True
+    note: Annotated[str | None, Field(max_length=1000)] = None
+
+
+class KeyRevocation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    effective_at: Annotated[int | str, Field(description="unix seconds or ISO date (UTC+8)")]
+    note: Annotated[str | None, Field(max_length=1000)] = None
+
+
+class StatusChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Annotated[int, Field(ge=0, le=65535, description="reason code (node/reasons.py)")]
+    note: Annotated[str | None, Field(max_length=1000)] = None
+
+
+class Correction(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    row: Annotated[dict[str, Any], Field(description="the corrected, signed submission row")]
+    reason: Annotated[int, Field(ge=0, le=65535, description="a 4xx correction reason")]
+    requested_by: Annotated[str, Field(max_length=128, description="who at the organisation")]
+    note: Annotated[str | None, Field(max_length=1000)] = None
+
+
+# -- organisations -----------------------------------------------------------------------------
+
+
+@router.post(
+    "/organisations",
+    status_code=201,
+    summary="File an organisation (备案), mirrored to the contract (operator)",
+    tags=["organisations"],
+)
+def file_organisation(ctx: Context, who: Caller, filing: dict[str, Any]) -> dict[str, Any]:
+    require_operator(who, ctx.node.province)
+    return _change(ctx.node.organisations.file(parse_filing(filing), actor=who.actor))
+
+
+@router.post(
+    "/organisations/{code}/keys",
+    status_code=201,
+    summary="Rotate an organisation's key: add one, closing the latest (operator)",
+    tags=["organisations"],
+)
+def rotate_key(ctx: Context, who: Caller, code: str, body: KeyRotation) -> dict[str, Any]:
+    require_operator(who, ctx.node.province)
+    try:
+        public_key = bytes.fromhex(body.public_key.removeprefix("0x"))
+    except ValueError:
+        raise InvalidInput("public_key", "key.public_key", "must be hexadecimal") from None
+    change = ctx.node.organisations.rotate_key(
+        code.strip().upper(),
+        suite=body.suite,
+        public_key=public_key,
+        effective_at=parse_time(body.effective_at, "effective_at"),
+        valid_until=0 if body.valid_until == 0 else parse_time(body.valid_until, "valid_until"),
+        close_previous=body.close_previous,
+        actor=who.actor,
+        note=body.note,
+    )
+    return _change(change)
+
+
+@router.post(
+    "/organisations/{code}/keys/{key_id}/revoke",
+    summary="Revoke an organisation's key from a time on (operator)",
+    tags=["organisations"],
+)
+def revoke_key(
+    ctx: Context, who: Caller, code: str, key_id: int, body: KeyRevocation
+) -> dict[str, Any]:
+    require_operator(who, ctx.node.province)
+    change = ctx.node.organisations.revoke_key(
+        code.strip().upper(),
+        key_id,
+        effective_at=parse_time(body.effective_at, "effective_at"),
+        actor=who.actor,
+        note=body.note,
+    )
+    return _change(change)
+
+
+@router.post(
+    "/organisations/{code}/{action}",
+    summary="Suspend, reactivate or terminate an organisation (operator)",
+    tags=["organisations"],
+)
+def organisation_status(
+    ctx: Context,
+    who: Caller,
+    code: str,
+    action: Literal["suspend", "reactivate", "terminate"],
+    body: Note | None = None,
+) -> dict[str, Any]:
+    require_operator(who, ctx.node.province)
+    service = ctx.node.organisations
+    change = getattr(service, action)(
+        code.strip().upper(), actor=who.actor, note=None if body is None else body.note
+    )
+    return _change(change)
+
+
+# -- certificates ------------------------------------------------------------------------------
+
+
+def _one_row(row: dict[str, Any]) -> ParsedRow:
+    """Parse one submission row (docs/INTAKE.md columns, as a JSON object)."""
+    line = json.dumps(row, ensure_ascii=False).encode("utf-8") + b"\n"
+    rows: list[RowResult] = list(parse_submission(io.BytesIO(line), "jsonl"))
+    if len(rows) != 1:
+        raise InvalidInput("row", "intake.json", "give one submission row")
+    [parsed] = rows
+    if isinstance(parsed, InvalidInput):
+        raise parsed
+    return parsed
+
+
+def _row_owner(ctx: ApiContext, who: Principal, row: ParsedRow) -> None:
+    require_writer(
+        who,
+        province=ctx.node.province,
+        organisation_code=str(row.fields.get("organisation_code", "")),
+        field="organisation_code",
+    )
+
+
+@router.post(
+    "/certificates",
+    status_code=201,
+    summary="Submit one signed certificate (its issuer, or its province's operator)",
+    description="The body is one submission row as a JSON object (docs/INTAKE.md): the twelve "
+    "fields, `signature_suite`, `key_id`, `signature`, `salts` and optionally `late_reason`.",
+    tags=["certificates"],
+)
+def submit_certificate(ctx: Context, who: Caller, row: dict[str, Any]) -> dict[str, Any]:
+    require_key(who)
+    parsed = _one_row(row)
+    _row_owner(ctx, who, parsed)
+    salted, signature, late_reason = salted_from_row(parsed)
+    accepted = ctx.node.intake.submit(
+        salted, signature, received_on=_today(ctx), late_reason=late_reason, actor=who.actor
+    )
+    return views.accepted(accepted)
+
+
+BULK_BODY = {
+    "required": True,
+    "content": {
+        "text/csv": {"schema": {"type": "string"}},
+        "application/x-ndjson": {"schema": {"type": "string"}},
+    },
+}
+
+
+@router.post(
+    "/certificates/bulk",
+    status_code=202,
+    summary="Upload many signed certificates (CSV or JSON Lines); returns a job",
+    description="`format` defaults from the Content-Type (`text/csv`, else JSON Lines). "
+    "`mode`: `per_row` keeps the good rows and reports each bad one; `atomic` takes all rows or "
+    "none. Poll the job (`GET /v1/jobs/{id}`) for progress and per-row results. An issuer's "
+    "rows of another organisation are refused with `auth.organisation`.",
+    tags=["certificates"],
+    openapi_extra={"requestBody": BULK_BODY},
+)
+async def submit_bulk(
+    request: Request,
+    ctx: Context,
+    who: Caller,
+    format: Literal["csv", "jsonl"] | None = None,
+    mode: Literal["per_row", "atomic"] = "per_row",
+) -> JSONResponse:
+    require_submitter(who, ctx.node.province)
+    body = await request.body()
+    content_type = request.headers.get("content-type", "")
+    fmt = format or ("csv" if content_type.startswith("text/csv") else "jsonl")
+
+    def parse() -> list[RowResult]:
+        def owner(row: ParsedRow) -> InvalidInput | None:
+            try:
+                _row_owner(ctx, who, row)
+            except Problem as exc:
+                return InvalidInput(exc.field or "organisation_code", exc.rule or "", exc.detail)
+            return None
+
+        return list(filtered(parse_submission(io.BytesIO(body), fmt), owner))
+
+    rows = await run_in_threadpool(parse)
+    if not rows:
+        raise InvalidInput("body", "intake.empty_file", "the upload holds no rows")
+    assert who.key_id is not None
+    job_id = await run_in_threadpool(
+        lambda: ctx.jobs.start(
+            rows,
+            mode=mode,
+            received_on=_today(ctx),
+            actor=who.actor,
+            owner_key=who.key_id or 0,
+            now=dt.datetime.now(dt.UTC),
+        )
+    )
+    job = await run_in_threadpool(ctx.jobs.get, job_id)
+    return JSONResponse(job, status_code=202, headers={"Location": f"/v1/jobs/{job_id}"})
+
+
+@router.get("/jobs/{job_id}", summary="A bulk job: progress and per-row results", tags=["jobs"])
+def bulk_job(ctx: Context, who: Caller, job_id: str) -> dict[str, Any]:
+    require_key(who)
+    job = ctx.jobs.get(job_id[:64])
+    if job is None:
+        raise problem(404, "no such job", "job_id", "job.unknown")
+    owner = who.key_id == job["owner_key"]
+    operator = who.role == "operator" and who.scope == job["province"]
+    if not (owner or operator or who.role == "auditor"):
+        raise problem(
+            403,
+            "only its submitter, its province's operators and auditors read a job",
+            "authorization",
+            "auth.job",
+        )
+    return job
+
+
+@router.post(
+    "/certificates/{commitment}/correct",
+    status_code=201,
+    summary="Supersede a certificate by its corrected, re-signed version (operator confirms)",
+    tags=["certificates"],
+)
+def correct(ctx: Context, who: Caller, commitment: str, body: Correction) -> dict[str, Any]:
+    require_key(who)
+    record = _record(ctx, _commitment(commitment))
+    require_operator(who, record.province)
+    parsed = _one_row(body.row)
+    salted, signature, _ = salted_from_row(parsed)
+    outcome = ctx.node.lifecycle.correct(
+        record.commitment,
+        salted,
+        signature,
+        reason=body.reason,
+        requested_by=body.requested_by,
+        confirmed_by=who.actor,
+        note=body.note,
+    )
+    return views.lifecycle(outcome)
+
+
+@router.post(
+    "/certificates/{commitment}/{action}",
+    summary="Revoke or suspend (issuer or operator), reinstate (operator) a certificate",
+    description="The change is logged now and reaches the chain with the next checkpoint.",
+    tags=["certificates"],
+)
+def change_status(
+    ctx: Context,
+    who: Caller,
+    commitment: str,
+    action: Literal["revoke", "suspend", "reinstate"],
+    body: StatusChange,
+) -> dict[str, Any]:
+    require_key(who)
+    record = _record(ctx, _commitment(commitment))
+    if action == "reinstate":
+        require_operator(who, record.province)
+    else:
+        require_writer(
+            who,
+            province=record.province,
+            organisation_code=record.organisation_code,
+            field="commitment",
+        )
+    change = getattr(ctx.node.lifecycle, action)
+    return views.lifecycle(
+        change(record.commitment, reason=body.reason, actor=who.actor, note=body.note)
+    )
+
+
+@router.post(
+    "/checkpoints",
+    summary="Anchor a checkpoint now and write pending statuses (operator)",
+    tags=["log"],
+)
+def anchor_now(ctx: Context, who: Caller) -> dict[str, Any]:
+    require_operator(who, ctx.node.province)
+    outcome = ctx.node.anchor_once(force=True)
+    if outcome is None:
+        return {"anchored": None}
+    return {
+        "anchored": {
+            "index": outcome.index,
+            "tree_size": outcome.tree_size,
+            "root": outcome.root.hex(),
+            "manifest_cid": outcome.manifest_cid,
+            "transaction_hash": outcome.transaction_hash,
+            "block_number": outcome.block_number,
+        }
+    }
