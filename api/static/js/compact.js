@@ -1,0 +1,221 @@
+// The compact QR form of a bundle (docs/FORMATS.md "Compact form", node/compact.py):
+// "CR1:" + Base64url (no padding) of raw DEFLATE of a CBOR array of the bundle's values in a fixed
+// order, hex strings as byte strings. Decoding rebuilds the bundle's JSON object, which then goes
+// through the same strict reader as a JSON bundle.
+
+import { fromBase64Url, fromHex, toBase64Url, toHex } from './bytes.js';
+import { decodeCbor, encodeCbor } from './cbor.js';
+import { ENTRY_KINDS, FIELD_NAMES, FormatError, SUITES } from './formats.js';
+
+export const PREFIX = 'CR1:';
+const MAX_COMPRESSED = 16 * 1024;
+const MAX_DECOMPRESSED = 64 * 1024;
+
+async function pump(stream, input, limit) {
+  const writer = stream.writable.getWriter();
+  writer.write(input).catch(() => {});
+  writer.close().catch(() => {});
+  const reader = stream.readable.getReader();
+  const chunks = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > limit) {
+      await reader.cancel();
+      throw new Error('too large');
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/** Raw DEFLATE decompression with the browser's DecompressionStream, at most ``limit`` bytes. */
+export function inflateRaw(bytes, limit = MAX_DECOMPRESSED) {
+  return pump(new DecompressionStream('deflate-raw'), bytes, limit);
+}
+
+/** Raw DEFLATE compression with CompressionStream (its bytes may differ from zlib's; the data do not). */
+export function deflateRaw(bytes) {
+  return pump(new CompressionStream('deflate-raw'), bytes, Infinity);
+}
+
+function fail(message, rule = 'compact.structure') {
+  throw new FormatError('compact', rule, message);
+}
+
+function bytesOf(value, size) {
+  if (!(value instanceof Uint8Array) || (size !== undefined && value.length !== size)) {
+    fail('expected a byte string');
+  }
+  return value;
+}
+
+function intOf(value) {
+  if (typeof value !== 'number' || !Number.isInteger(value)) fail('expected an integer');
+  return value;
+}
+
+function strOf(value) {
+  if (typeof value !== 'string') fail('expected a string');
+  return value;
+}
+
+function arrayOf(value, length) {
+  if (!Array.isArray(value) || (length !== undefined && value.length !== length)) {
+    fail('unexpected structure');
+  }
+  return value;
+}
+
+function option(options, value) {
+  const index = intOf(value);
+  if (index < 0 || index >= options.length) fail('unknown enumeration value');
+  return options[index];
+}
+
+/** Rebuild the bundle's JSON object from the decoded CBOR array (node/compact.py ``_from_array``). */
+function fromArray(array) {
+  const [version, chainId, contract, fields, entry, proof, anchor] = arrayOf(array, 7);
+  if (version !== 1) fail('unsupported version', 'compact.version');
+  if (arrayOf(fields).length !== FIELD_NAMES.length) fail('wrong number of fields');
+  const fieldsJson = {};
+  FIELD_NAMES.forEach((name, i) => {
+    const item = fields[i];
+    if (item instanceof Uint8Array) {
+      fieldsJson[name] = { hash: toHex(bytesOf(item, 32)) };
+    } else {
+      const [value, salt] = arrayOf(item, 2);
+      fieldsJson[name] = {
+        value: name === 'level' ? intOf(value) : strOf(value),
+        salt: toHex(bytesOf(salt, 32)),
+      };
+    }
+  });
+  const [kind, province, org, number, commitment, links, reason, attributes, signature] = arrayOf(entry, 9);
+  const [leafIndex, treeSize, hashes] = arrayOf(proof, 3);
+  const [aProvince, cpIndex, aSize, root, block, tx] = arrayOf(anchor, 6);
+  return {
+    type: 'certreg.bundle',
+    version: 1,
+    network: { chain_id: intOf(chainId), contract: `0x${toHex(bytesOf(contract, 20))}` },
+    fields: fieldsJson,
+    entry: {
+      v: 1,
+      kind: option(ENTRY_KINDS, kind),
+      province: strOf(province),
+      organisation_code: strOf(org),
+      certificate_number: strOf(number),
+      commitment: toHex(bytesOf(commitment, 32)),
+      links: arrayOf(links).map((link) => toHex(bytesOf(link, 32))),
+      reason: reason === null ? null : intOf(reason),
+      attributes:
+        attributes === null
+          ? null
+          : (() => {
+              const [date, level, occupation, workType] = arrayOf(attributes, 4);
+              return {
+                issue_date: strOf(date),
+                level: intOf(level),
+                occupation_code: strOf(occupation),
+                work_type_code: strOf(workType),
+              };
+            })(),
+      signature:
+        signature === null
+          ? null
+          : (() => {
+              const [suite, keyId, value] = arrayOf(signature, 3);
+              return { suite: option(SUITES, suite), key_id: intOf(keyId), value: toHex(bytesOf(value)) };
+            })(),
+    },
+    proof: {
+      leaf_index: intOf(leafIndex),
+      tree_size: intOf(treeSize),
+      hashes: arrayOf(hashes).map((h) => toHex(bytesOf(h, 32))),
+    },
+    anchor: {
+      province: strOf(aProvince),
+      checkpoint_index: intOf(cpIndex),
+      tree_size: intOf(aSize),
+      root: toHex(bytesOf(root, 32)),
+      block_number: intOf(block),
+      transaction_hash: `0x${toHex(bytesOf(tx, 32))}`,
+    },
+  };
+}
+
+/** Decode compact text into the bundle's JSON object; throws FormatError (field ``compact``). */
+export async function decodeCompact(text) {
+  text = text.trim();
+  if (!text.startsWith(PREFIX)) fail(`must start with '${PREFIX}'`, 'compact.prefix');
+  const body = text.slice(PREFIX.length);
+  if (body.length > MAX_COMPRESSED * 2) fail('too long', 'compact.size');
+  let array;
+  try {
+    array = decodeCbor(await inflateRaw(fromBase64Url(body)));
+  } catch (exc) {
+    fail(`cannot decode: ${exc.message}`, 'compact.encoding');
+  }
+  return fromArray(array);
+}
+
+/** Encode a bundle's JSON object (already checked by parseBundle) as compact text. */
+export async function encodeCompact(json) {
+  const e = json.entry;
+  const array = [
+    1,
+    json.network.chain_id,
+    fromHex(json.network.contract.slice(2)),
+    FIELD_NAMES.map((name) => {
+      const f = json.fields[name];
+      return 'hash' in f ? fromHex(f.hash) : [f.value, fromHex(f.salt)];
+    }),
+    [
+      ENTRY_KINDS.indexOf(e.kind),
+      e.province,
+      e.organisation_code,
+      e.certificate_number,
+      fromHex(e.commitment),
+      e.links.map(fromHex),
+      e.reason,
+      e.attributes === null
+        ? null
+        : [e.attributes.issue_date, e.attributes.level, e.attributes.occupation_code, e.attributes.work_type_code],
+      e.signature === null
+        ? null
+        : [SUITES.indexOf(e.signature.suite), e.signature.key_id, fromHex(e.signature.value)],
+    ],
+    [json.proof.leaf_index, json.proof.tree_size, json.proof.hashes.map(fromHex)],
+    [
+      json.anchor.province,
+      json.anchor.checkpoint_index,
+      json.anchor.tree_size,
+      fromHex(json.anchor.root),
+      json.anchor.block_number,
+      fromHex(json.anchor.transaction_hash.slice(2)),
+    ],
+  ];
+  return PREFIX + toBase64Url(await deflateRaw(encodeCbor(array)));
+}
+
+/**
+ * A bundle's JSON object from JSON text or compact text (node/compact.py ``parse_bundle_text``).
+ * Throws FormatError with field ``bundle`` or ``compact``.
+ */
+export async function parseBundleText(text) {
+  const stripped = text.trim();
+  if (stripped.startsWith(PREFIX)) return decodeCompact(stripped);
+  try {
+    return JSON.parse(stripped);
+  } catch {
+    throw new FormatError('bundle', 'bundle.json', 'neither JSON nor compact text');
+  }
+}
