@@ -246,6 +246,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     figures: dict[str, Any]
     if args.what == "core":
         figures = bench.bench_core(entries=args.entries)
+    elif args.what == "audit":
+        from anchor.audit_cli import bench_audit
+
+        figures = bench_audit(entries=args.entries)
     elif args.what == "node":
         from certreg.province.bench import bench_node
 
@@ -300,8 +304,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_qr)
 
     p = sub.add_parser("bench", help="benchmarks that print figures")
-    p.add_argument("what", choices=("core", "contract", "node"))
-    p.add_argument("--entries", type=int, default=1_000_000, help="log size for bench core")
+    p.add_argument("what", choices=("core", "contract", "node", "audit"))
+    p.add_argument(
+        "--entries", type=int, default=1_000_000, help="log size for bench core and bench audit"
+    )
     p.add_argument(
         "--certificates", type=int, default=100_000, help="bench node: certificates to take in"
     )
@@ -310,6 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_bench)
 
     try:
+        from anchor.audit_cli import add_parsers as add_audit_parsers
         from anchor.cli import add_parsers
         from certreg.province.cli import add_parsers as add_node_parsers
     except ImportError:  # the chain adapter is optional for offline verification
@@ -317,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     else:
         add_parsers(sub)
         add_node_parsers(sub)
+        add_audit_parsers(sub)
     return parser
 
 
