@@ -35,7 +35,7 @@ import dataclasses
 import datetime as dt
 import itertools
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final, Literal
 
 from sqlalchemy import func, select
@@ -222,10 +222,16 @@ def check_issuer_signature(
     certificate: Certificate,
     commitment: bytes,
     network: Network,
+    *,
+    verified_keys: Collection[bytes] = (),
 ) -> None:
     """Check that ``signature`` is by a key of ``organisation`` of the signature's suite, valid
     on the certificate's issue date (:func:`node.verify.key_valid_on`), over
     ``signing_message(chain_id, contract, commitment)`` (docs/FORMATS.md "Signatures").
+
+    ``verified_keys`` are public keys under which this very signature was already verified over
+    this very message (by a worker process of :mod:`node.intake_batch`); the cryptographic
+    check is skipped for them, every other check is made.
 
     Raises:
         InvalidInput: ``key_id`` / ``signature.unknown_key``, ``signature_suite`` /
@@ -253,6 +259,8 @@ def check_issuer_signature(
             "signature.key_not_valid",
             "the key was not valid on the issue date (docs/FORMATS.md, Signatures)",
         )
+    if key.public_key in verified_keys:
+        return
     message = signing_message(network.chain_id, network.contract, commitment)
     try:
         get_suite(key.suite).verify(key.public_key, message, signature.value)
@@ -575,16 +583,58 @@ class IntakeService:
         received_on: dt.date,
         actor: str,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
+        workers: int = 0,
     ) -> Iterator[RowOutcome]:
         """Yield an outcome per row, one transaction per chunk of ``chunk_size`` rows (checked
         and written by :mod:`node.intake_batch`); outcomes of a chunk are yielded after it
-        commits, before the next chunk is read."""
+        commits, before the next chunk is read.
+
+        With ``workers`` > 0, that many worker processes make the pure checks and the signature
+        verification (:class:`node.intake_batch.PreparePool`) while this process writes; up to
+        ``workers + 1`` chunks are then read ahead. Outcomes are the same."""
         if chunk_size < 1:
             raise ValueError("chunk_size must be positive")
+        if workers:
+            yield from self._pipelined(rows, received_on, actor, chunk_size, workers)
+            return
         for chunk in _chunks(rows, chunk_size):
             with self._db.transaction() as session:
                 outcomes = self._chunk(session, chunk, received_on, actor, atomic=False)
             yield from outcomes
+
+    def _pipelined(
+        self,
+        rows: Iterable[RowResult],
+        received_on: dt.date,
+        actor: str,
+        chunk_size: int,
+        workers: int,
+    ) -> Iterator[RowOutcome]:
+        from node.intake_batch import PreparePool  # it imports this module's checks
+
+        with PreparePool(workers) as pool:
+            for chunk, prepared in pool.run(
+                _chunks(rows, chunk_size),
+                province=self._province,
+                received_on=received_on,
+                network=self._network,
+                keys=self._key_snapshot,
+            ):
+                with self._db.transaction() as session:
+                    outcomes = self._chunk(
+                        session, chunk, received_on, actor, atomic=False, prepared=prepared
+                    )
+                yield from outcomes
+
+    def _key_snapshot(self) -> dict[tuple[str, int], tuple[str, bytes]]:
+        """Every key of this province's organisations: (code, key id) -> (suite, public key)."""
+        with self._db.transaction() as session:
+            organisations = OrganisationRepository(session)
+            return {
+                (key.organisation_code, key.key_id): (key.suite, key.public_key)
+                for organisation in organisations.all(self._province)
+                for key in organisations.keys(organisation.code)
+            }
 
     def _chunk(
         self,
@@ -594,6 +644,7 @@ class IntakeService:
         actor: str,
         *,
         atomic: bool,
+        prepared: Sequence[Any] | None = None,
     ) -> list[RowOutcome]:
         """Check and store one chunk with :func:`node.intake_batch.accept_chunk`: the rules and
         outcomes of :meth:`_accept` row by row, a few statements per chunk."""
@@ -610,6 +661,7 @@ class IntakeService:
             actor=actor,
             now=self._clock(),
             stop_at_error=atomic,
+            prepared=prepared,
         )
 
     def iter_one_by_one(

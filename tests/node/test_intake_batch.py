@@ -348,3 +348,26 @@ def test_personal_data_never_in_batch_errors(twins: list[Database]) -> None:
             assert not any(secret in text for secret in secrets)
     for event in snapshot(db)["audit"]:
         assert not any(secret in json.dumps(event["details"]) for secret in secrets)
+
+
+def test_worker_processes_give_the_same_result(twins: list[Database]) -> None:
+    """``workers=2``: pure checks and signature verification in worker processes."""
+    pooled_db, reference_db = twins
+    for db in twins:
+        store_beforehand(db)
+    data = mixed_file()
+    pooled = list(
+        service_for(pooled_db).iter_per_row(
+            parse_submission(io.BytesIO(data), "jsonl"), received_on=ON_TIME, actor=ACTOR,
+            chunk_size=4, workers=2,
+        )
+    )  # fmt: skip
+    reference = list(
+        service_for(reference_db).iter_one_by_one(
+            parse_submission(io.BytesIO(data), "jsonl"), received_on=ON_TIME, actor=ACTOR,
+            chunk_size=4,
+        )
+    )  # fmt: skip
+    assert [described(o) for o in pooled] == [described(o) for o in reference]
+    assert sum(o.ok for o in pooled) == 5
+    assert snapshot(pooled_db) == snapshot(reference_db)
