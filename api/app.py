@@ -20,7 +20,7 @@ from starlette.responses import FileResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from api import reads, writes
-from api.context import ApiContext, ApiSettings
+from api.context import ApiContext, ApiSettings, Caller, Context
 from api.middleware import AccessLog, SizeLimit
 from api.problems import TITLES, Problem, problem, problem_for
 from certreg.province.service import ProvinceNode
@@ -100,7 +100,6 @@ def _install_pdf(app: FastAPI) -> None:
     except ImportError:
         return
 
-    from api.context import Caller, Context
     from api.reads import _commitment, _may_read_bundle, _record
 
     @app.get(
