@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
@@ -220,7 +220,7 @@ def checkpoints(
 
 
 @router.get("/checkpoints/{index}", summary="One checkpoint", tags=["log"])
-def checkpoint(ctx: Context, index: int) -> dict[str, Any]:
+def checkpoint(ctx: Context, index: Annotated[int, Path(ge=0, le=2**62)]) -> dict[str, Any]:
     node = ctx.node
     with node.db.transaction() as session:
         found = CheckpointRepository(session, node.province).get(index) if index >= 0 else None

@@ -10,7 +10,7 @@ import io
 import json
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import JSONResponse
@@ -129,7 +129,11 @@ def rotate_key(ctx: Context, who: Caller, code: str, body: KeyRotation) -> dict[
     tags=["organisations"],
 )
 def revoke_key(
-    ctx: Context, who: Caller, code: str, key_id: int, body: KeyRevocation
+    ctx: Context,
+    who: Caller,
+    code: str,
+    key_id: Annotated[int, Path(ge=0, le=2**31)],
+    body: KeyRevocation,
 ) -> dict[str, Any]:
     require_operator(who, ctx.node.province)
     change = ctx.node.organisations.revoke_key(
