@@ -3,7 +3,7 @@
 Layers, outermost first: access log (one JSON line per request, path templates only), size
 limits (413), then FastAPI's routers (:mod:`api.reads`, :mod:`api.writes`). Errors are RFC 9457
 problem details chosen in one place (:mod:`api.problems`). The web page is ``api/static/``:
-``GET /`` serves its ``index.html`` and ``/static`` the folder.
+``GET /`` redirects to ``/static/index.html``; ``/static`` serves the folder.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import FileResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from api import reads, writes
@@ -84,9 +84,11 @@ def _install_static(app: FastAPI, settings: ApiSettings) -> None:
 
     @app.get("/", include_in_schema=False)
     def _index() -> Response:
+        # A redirect, not the file itself: the page loads its scripts and styles by paths
+        # relative to /static/index.html.
         if not index.is_file():
             raise problem(404, "no web page installed", None, "http.404")
-        return FileResponse(index, media_type="text/html; charset=utf-8")
+        return RedirectResponse("/static/index.html", status_code=307)
 
     if settings.static_dir.is_dir():
         app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")

@@ -631,6 +631,7 @@ def test_web_page_and_static_files(database: Database, reg: Registry, tmp_path: 
     for api in make_api(database, reg, tmp_path, ApiSettings(static_dir=static)):
         page = api.client.get("/")
         assert page.status_code == 200 and "certreg" in page.text
+        assert str(page.url).endswith("/static/index.html")  # relative asset paths resolve
         assert api.client.get("/static/app.js").text == "1"
         spec = api.client.get("/v1/openapi.json").json()
         assert "/v1/certificates/search" in spec["paths"]
