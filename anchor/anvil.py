@@ -12,16 +12,11 @@ from __future__ import annotations
 import os
 import platform
 import shutil
-import signal
-import socket
-import subprocess
-import tempfile
-import time
 from pathlib import Path
-from types import TracebackType
 
 import requests
 
+from anchor.process import LocalServer, free_port
 from node.errors import ChainError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,19 +52,15 @@ def find_anvil(root: Path = ROOT) -> Path:
     raise ChainError(f"anvil not found (looked for {candidate}); run npm install")
 
 
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class AnvilNode:
+class AnvilNode(LocalServer):
     """A running anvil process; use as a context manager or call :meth:`start` / :meth:`stop`.
 
     ``extra_args`` go to anvil unchanged (for example ``["--state", path]`` to persist, or
-    ``["--hardfork", "paris"]``).
+    ``["--hardfork", "paris"]``). Stopping sends SIGTERM first, which also dumps ``--state``.
     """
+
+    name = "anvil"
+    error = ChainError
 
     def __init__(
         self,
@@ -79,23 +70,15 @@ class AnvilNode:
         startup_timeout: float = 15.0,
         binary: Path | None = None,
     ) -> None:
+        super().__init__(startup_timeout=startup_timeout)
         self.port = port or free_port()
         self.extra_args = list(extra_args or [])
-        self.startup_timeout = startup_timeout
         self.binary = binary or find_anvil()
-        self.process: subprocess.Popen[bytes] | None = None
-        self._home: tempfile.TemporaryDirectory[str] | None = None
-        self._log: Path | None = None
 
     @property
     def url(self) -> str:
         """The JSON-RPC URL."""
         return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def pid(self) -> int | None:
-        """The process id while running."""
-        return self.process.pid if self.process is not None else None
 
     def start(self) -> AnvilNode:
         """Start anvil and wait until it answers ``eth_chainId``.
@@ -104,9 +87,7 @@ class AnvilNode:
         """
         if self.process is not None:
             return self
-        self._home = tempfile.TemporaryDirectory(prefix="certreg-anvil-")
-        home = Path(self._home.name)
-        self._log = home / "anvil.log"
+        home = self._make_home("certreg-anvil-")
         env = {**os.environ, "HOME": str(home)}
         args = [
             str(self.binary),
@@ -117,21 +98,9 @@ class AnvilNode:
             "--prune-history",
             *self.extra_args,
         ]
-        with self._log.open("wb") as log:
-            self.process = subprocess.Popen(
-                args, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=home
-            )
-        deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                output = self._log.read_text(errors="replace")[-2000:]
-                self._cleanup()
-                raise ChainError(f"anvil exited at start: {output}")
-            if self._answers():
-                return self
-            time.sleep(0.05)
-        self.stop()
-        raise ChainError(f"anvil did not answer on {self.url} in {self.startup_timeout} s")
+        self._spawn(args, home, env, "anvil.log")
+        self._wait_ready(self.url)
+        return self
 
     def _answers(self) -> bool:
         try:
@@ -143,33 +112,3 @@ class AnvilNode:
             return reply.ok and "result" in reply.json()
         except (requests.RequestException, ValueError):
             return False
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop anvil by its PID (SIGTERM, which also dumps ``--state``; SIGKILL after
-        ``timeout``) and remove its private HOME."""
-        process = self.process
-        if process is not None and process.poll() is None:
-            os.kill(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                os.kill(process.pid, signal.SIGKILL)
-                process.wait(timeout=timeout)
-        self._cleanup()
-
-    def _cleanup(self) -> None:
-        self.process = None
-        if self._home is not None:
-            self._home.cleanup()
-            self._home = None
-
-    def __enter__(self) -> AnvilNode:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

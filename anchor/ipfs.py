@@ -17,21 +17,16 @@ its own process group, which :meth:`IpfsDaemon.stop` signals by id.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
-import signal
 import subprocess
-import tempfile
-import time
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import requests
 
-from anchor.anvil import free_port
+from anchor.process import LocalServer, free_port
 from node.errors import ManifestStoreError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,12 +87,17 @@ def offline_config(config: dict[str, Any], api: int, gateway: int, grpc: int) ->
     return {**config, "Addresses": addresses, "Discovery": discovery, "Bootstrap": []}
 
 
-class IpfsDaemon:
+class IpfsDaemon(LocalServer):
     """A running js-ipfs daemon; use as a context manager or call :meth:`start` / :meth:`stop`.
 
     ``api_url`` (``http://127.0.0.1:<port>``) is what :class:`anchor.manifest.IpfsManifestStore`
     takes; ``api_multiaddr`` is the same endpoint as ``ipfshttpclient.Client`` wants it.
     """
+
+    name = "IPFS daemon"
+    error = ManifestStoreError
+    group = True  # node spawns workers: the daemon runs in its own session, stopped as a whole
+    poll_interval = 0.1
 
     def __init__(
         self,
@@ -106,14 +106,11 @@ class IpfsDaemon:
         script: Path | None = None,
         node: Path | None = None,
     ) -> None:
-        self.startup_timeout = startup_timeout
+        super().__init__(startup_timeout=startup_timeout)
         self.script = script or find_ipfs()
         self.node = node or find_node()
         self.api_port = 0
         self.gateway_port = 0
-        self.process: subprocess.Popen[bytes] | None = None
-        self._home: tempfile.TemporaryDirectory[str] | None = None
-        self._log: Path | None = None
 
     @property
     def api_url(self) -> str:
@@ -141,11 +138,6 @@ class IpfsDaemon:
             raise ManifestStoreError("the IPFS daemon is not running")
         return Path(self._home.name) / "repo"
 
-    @property
-    def pid(self) -> int | None:
-        """The daemon's process id (also its process group id) while running."""
-        return self.process.pid if self.process is not None else None
-
     def start(self) -> IpfsDaemon:
         """Initialise a repository in a temp dir, start the daemon and wait until it answers.
 
@@ -155,25 +147,17 @@ class IpfsDaemon:
         """
         if self.process is not None:
             return self
-        self._home = tempfile.TemporaryDirectory(prefix="certreg-ipfs-")
-        home = Path(self._home.name)
+        home = self._make_home("certreg-ipfs-")
         env = self._environment(home)
         try:
             self._init_repository(home, env)
         except BaseException:
             self._cleanup()
             raise
-        self._log = home / "daemon.log"
-        with self._log.open("wb") as log:
-            self.process = subprocess.Popen(
-                [str(self.node), str(self.script), "daemon", "--offline"],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-                cwd=home,
-                start_new_session=True,  # its own process group, stopped as a whole
-            )
-        self._wait_ready()
+        self._spawn(
+            [str(self.node), str(self.script), "daemon", "--offline"], home, env, "daemon.log"
+        )
+        self._wait_ready(self.api_url)
         return self
 
     def _environment(self, home: Path) -> dict[str, str]:
@@ -206,58 +190,9 @@ class IpfsDaemon:
         config = offline_config(config, self.api_port, self.gateway_port, free_port())
         path.write_text(json.dumps(config, indent=2))
 
-    def _wait_ready(self) -> None:
-        assert self.process is not None and self._log is not None
-        deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                output = self._log.read_text(errors="replace")[-2000:]
-                self._cleanup()
-                raise ManifestStoreError(f"IPFS daemon exited at start: {output}")
-            if self._answers():
-                return
-            time.sleep(0.1)
-        output = self._log.read_text(errors="replace")[-2000:]
-        self.stop()
-        raise ManifestStoreError(
-            f"IPFS daemon did not answer on {self.api_url} in {self.startup_timeout} s: {output}"
-        )
-
     def _answers(self) -> bool:
         try:
             reply = requests.post(f"{self.api_url}/api/v0/version", timeout=1.0)
             return reply.ok and "Version" in reply.json()
         except (requests.RequestException, ValueError):
             return False
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop the daemon's process group by id (SIGTERM; SIGKILL after ``timeout``) and
-        remove its repository and HOME."""
-        process = self.process
-        if process is not None and process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=timeout)
-        self._cleanup()
-
-    def _cleanup(self) -> None:
-        self.process = None
-        if self._home is not None:
-            self._home.cleanup()
-            self._home = None
-
-    def __enter__(self) -> IpfsDaemon:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

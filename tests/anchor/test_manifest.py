@@ -167,7 +167,7 @@ def test_local_store_unwritable_directory(tmp_path: Path) -> None:
 
 
 def test_ipfs_store_unreachable_fails_closed() -> None:
-    from anchor.anvil import free_port
+    from anchor.process import free_port
 
     store = IpfsManifestStore(f"http://127.0.0.1:{free_port()}", timeout=2.0)
     with pytest.raises(ManifestStoreError):

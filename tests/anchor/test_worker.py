@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from anchor.anvil import free_port
 from anchor.chain import AnchorResult, ClientOptions, RegistryClient, RetryPolicy
 from anchor.manifest import LocalManifestStore, Manifest
+from anchor.process import free_port
 from anchor.worker import AnchoringWorker
 from node.entry import LogEntry
 from node.errors import ChainError, InconsistencyError, ManifestStoreError

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from anchor import cli
-from anchor.anvil import ANVIL_DEV_KEYS, AnvilNode, free_port
+from anchor.anvil import ANVIL_DEV_KEYS, AnvilNode
 from anchor.chain import (
     ClientOptions,
     RegistryClient,
@@ -26,6 +26,7 @@ from anchor.chain import (
     with_retries,
 )
 from anchor.errors import ContractRevert
+from anchor.process import free_port
 from node.errors import ChainError
 from tests.contract.conftest import Chain, Registry
 from tests.contract.helpers import reverts
