@@ -20,6 +20,7 @@ from node.snapshot import Network
 from node.storage import (
     CertificateRecord,
     CertificateRepository,
+    CheckpointRecord,
     CheckpointRepository,
     Database,
     ProvinceLog,
@@ -62,7 +63,7 @@ class BundleFactory:
             record = certificates.get(commitment)
             if record is None or record.province != self._province:
                 raise InvalidInput("commitment", "certificate.unknown", "certificate is unknown")
-            return self._make(session, certificates, record)
+            return self._make(session, certificates, record, {})
 
     def iter_bundles(self, *, after_id: int = 0) -> Iterator[tuple[CertificateRecord, Bundle]]:
         """Yield every anchored certificate version with its bundle, in storage order, one page
@@ -72,20 +73,32 @@ class BundleFactory:
             with self._db.transaction() as session:
                 certificates = CertificateRepository(session, self._cipher, self._index)
                 page = certificates.anchored(self._province, after_id=after_id, limit=PAGE_SIZE)
-                made = [(record, self._make(session, certificates, record)) for record in page]
+                checkpoints: dict[int, CheckpointRecord] = {}  # a page shares a few checkpoints
+                made = [
+                    (record, self._make(session, certificates, record, checkpoints))
+                    for record in page
+                ]
             if not made:
                 return
             yield from made
             after_id = made[-1][0].id
 
     def _make(
-        self, session: Session, certificates: CertificateRepository, record: CertificateRecord
+        self,
+        session: Session,
+        certificates: CertificateRepository,
+        record: CertificateRecord,
+        checkpoints: dict[int, CheckpointRecord],
     ) -> Bundle:
         if record.checkpoint_index is None or record.log_index is None:
             raise InvalidInput(
                 "commitment", "bundle.not_anchored", "no confirmed checkpoint holds it yet"
             )
-        checkpoint = CheckpointRepository(session, self._province).get(record.checkpoint_index)
+        checkpoint = checkpoints.get(record.checkpoint_index)
+        if checkpoint is None:
+            checkpoint = CheckpointRepository(session, self._province).get(record.checkpoint_index)
+            if checkpoint is not None:
+                checkpoints[record.checkpoint_index] = checkpoint
         if (
             checkpoint is None
             or checkpoint.state != "confirmed"

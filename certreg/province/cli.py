@@ -222,11 +222,18 @@ def cmd_status_change(args: argparse.Namespace) -> int:
     return 0
 
 
+def _submission_format(path: Path, given: str | None) -> Literal["csv", "jsonl"]:
+    """The submission format: the one given, else ``csv`` for a ``.csv`` file, else JSON Lines."""
+    if given is not None:
+        return cast(Literal["csv", "jsonl"], given)
+    return "csv" if path.suffix.lower() == ".csv" else "jsonl"
+
+
 def cmd_correct(args: argparse.Namespace) -> int:
     """Supersede a certificate by its corrected version (one signed submission row)."""
     path = Path(args.file)
     with path.open("rb") as stream:
-        rows = list(parse_submission(stream, "csv" if path.suffix.lower() == ".csv" else "jsonl"))
+        rows = list(parse_submission(stream, _submission_format(path, None)))
     if len(rows) != 1:
         raise InvalidInput("file", "correct.one_row", "give exactly one corrected certificate")
     [row] = rows
@@ -325,9 +332,7 @@ def _counted(rows: Iterator[RowResult], bar: tqdm[Any]) -> Iterator[RowResult]:
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Check and accept a CSV or JSON Lines file of signed certificates."""
     path = Path(args.file)
-    fmt = cast(
-        Literal["csv", "jsonl"], args.format or ("csv" if path.suffix == ".csv" else "jsonl")
-    )
+    fmt = _submission_format(path, args.format)
     received_on = (
         dt.date.fromisoformat(args.received_on)
         if args.received_on

@@ -194,17 +194,7 @@ class OrganisationRepository:
         """
         if status not in ORGANISATION_STATUSES:
             raise InvalidInput("status", "organisation.status", f"one of {ORGANISATION_STATUSES}")
-        current = self.get(code)
-        if current is None:
-            raise InvalidInput("code", "organisation.unknown", "organisation is not filed")
-        if current.status == "terminated":
-            raise InvalidInput("status", "organisation.terminated", "terminated is final")
-        with _storage_errors("cannot update the organisation"):
-            self._db.execute(
-                update(_ORGS)
-                .where(_ORGS.c.code == code)
-                .values(status=status, updated_at=_aware(now))
-            )
+        self._update_live(code, now, status=status)
 
     def set_scope(self, code: str, scope: Any, scope_hash: bytes, *, now: dt.datetime) -> None:
         """Replace an organisation's filed scope and its published hash.
@@ -212,6 +202,10 @@ class OrganisationRepository:
         Raises:
             InvalidInput: unknown organisation, or it is terminated (nothing changes after).
         """
+        self._update_live(code, now, scope=scope, scope_hash=scope_hash)
+
+    def _update_live(self, code: str, now: dt.datetime, **values: Any) -> None:
+        """Update a filed organisation that is not terminated (nothing changes after that)."""
         current = self.get(code)
         if current is None:
             raise InvalidInput("code", "organisation.unknown", "organisation is not filed")
@@ -219,9 +213,7 @@ class OrganisationRepository:
             raise InvalidInput("status", "organisation.terminated", "terminated is final")
         with _storage_errors("cannot update the organisation"):
             self._db.execute(
-                update(_ORGS)
-                .where(_ORGS.c.code == code)
-                .values(scope=scope, scope_hash=scope_hash, updated_at=_aware(now))
+                update(_ORGS).where(_ORGS.c.code == code).values(updated_at=_aware(now), **values)
             )
 
     def close_key(self, code: str, key_id: int, valid_until: int) -> None:
@@ -408,6 +400,24 @@ def decode_record(data: bytes) -> SaltedCertificate:
         if not isinstance(proof, Disclosed) or len(proof.salt) != SALT_SIZE:
             raise StorageError("stored certificate record is malformed")
     return salted
+
+
+def current_serials(db: Executor, organisation_code: str, issue_year: int, level: int) -> list[int]:
+    """The serials of an organisation's current (not superseded) certificates of one issue
+    year and level, ascending (national rule positions 17-22: sequential per organisation,
+    year and level)."""
+    with _storage_errors("cannot read serials"):
+        rows = db.execute(
+            select(_CERTS.c.serial)
+            .where(
+                _CERTS.c.organisation_code == organisation_code,
+                _CERTS.c.issue_year == issue_year,
+                _CERTS.c.level == level,
+                _CERTS.c.superseded_by.is_(None),
+            )
+            .order_by(_CERTS.c.serial)
+        )
+        return [int(r[0]) for r in rows]
 
 
 class CertificateRepository:
@@ -805,18 +815,7 @@ class CertificateRepository:
     def serials(self, organisation_code: str, issue_year: int, level: int) -> list[int]:
         """Return the serials stored for one organisation, year and level, ascending (for gap
         and duplicate checks; national rule positions 17-22)."""
-        with _storage_errors("cannot read serials"):
-            rows = self._db.execute(
-                select(_CERTS.c.serial)
-                .where(
-                    _CERTS.c.organisation_code == organisation_code,
-                    _CERTS.c.issue_year == issue_year,
-                    _CERTS.c.level == level,
-                    _CERTS.c.superseded_by.is_(None),
-                )
-                .order_by(_CERTS.c.serial)
-            )
-            return [int(r[0]) for r in rows]
+        return current_serials(self._db, organisation_code, issue_year, level)
 
     def rotate_records(self, *, limit: int = 1000) -> int:
         """Re-encrypt up to ``limit`` records that use an old key with the current key.

@@ -21,7 +21,7 @@ from sqlalchemy import insert, select, update
 
 from node.errors import InvalidInput
 from node.screening import Flag
-from node.storage.repositories import Executor, _aware, _storage_errors
+from node.storage.repositories import Executor, _aware, _storage_errors, current_serials
 from node.storage.schema import REVIEW_STATES, CertificateRow, ReviewFlag, table_of
 
 _FLAGS: Final = table_of(ReviewFlag)
@@ -236,18 +236,7 @@ class ScreeningData:
     def serials(self, organisation_code: str, issue_year: int, level: int) -> list[int]:
         """Return the serials of the organisation's current certificates of one year and level,
         ascending (national rule positions 17-22: sequential per organisation, year, level)."""
-        with _storage_errors("cannot read serials"):
-            rows = self._db.execute(
-                select(_CERTS.c.serial)
-                .where(
-                    _CERTS.c.organisation_code == organisation_code,
-                    _CERTS.c.issue_year == issue_year,
-                    _CERTS.c.level == level,
-                    _CERTS.c.superseded_by.is_(None),
-                )
-                .order_by(_CERTS.c.serial)
-            )
-            return [int(r[0]) for r in rows]
+        return current_serials(self._db, organisation_code, issue_year, level)
 
 
 __all__ = ["TARGET_TYPES", "ReviewRecord", "ReviewRepository", "ScreeningData"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from anchor.anvil import AnvilNode
+from anchor.anvil import ANVIL_DEV_KEYS, AnvilNode
 from anchor.chain import RegistryClient, connect
 from certreg.cli import main
 from certreg.province.config import load_config
@@ -30,8 +30,7 @@ from tests.province.submissions import write_submission
 
 pytestmark = pytest.mark.anvil
 
-#: anvil's first development account (its well-known test key), operator of province 44.
-OPERATOR_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+OPERATOR_KEY = ANVIL_DEV_KEYS[0]  # anvil account 0, operator of province 44
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

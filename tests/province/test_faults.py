@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from anchor.anvil import AnvilNode
+from anchor.anvil import ANVIL_DEV_KEYS, AnvilNode
 from anchor.chain import RegistryClient, connect
 from anchor.manifest import LocalManifestStore, Manifest
 from anchor.snapshot import take_snapshot
@@ -38,7 +38,7 @@ pytestmark = pytest.mark.anvil
 
 PER_RUN = 30
 KILLS = 22
-OPERATOR_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+OPERATOR_KEY = ANVIL_DEV_KEYS[0]  # anvil account 0, operator of province 44
 
 
 def _start(home: Path, submission: Path) -> subprocess.Popen[str]:
