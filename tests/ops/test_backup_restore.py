@@ -1,0 +1,424 @@
+"""Backup and restore of a province node, done the way docs/OPERATIONS.md ("Backups and
+restore") says: SQLite, the in-process EVM and a local manifest store; and the PostgreSQL
+``pg_dump`` / ``pg_restore`` round trip of the same document.
+
+The documented outcome, checked here:
+
+- an online backup (SQLite's backup API, ``node.json``, the manifests folder) restores to a
+  node that opens and whose organisations are settled with the chain by ``reconcile``;
+- what was anchored after the backup is on the chain and in the manifests but not in the
+  restored database, so the restored node **refuses to anchor** (its log is behind the chain)
+  until the lost entries are replayed, in manifest order, from the organisations' own signed
+  submissions and the same lifecycle commands; then ``reconcile`` adopts the chain's
+  checkpoints, nothing is anchored or set on chain twice, the bundles are byte-identical to the
+  ones made before the loss and verify, and the auditor finds nothing;
+- what was taken in but never anchored (on no chain, in no manifest) must be re-submitted;
+- replaying anything else is refused as a fork; without ``node.json``'s keys the encrypted
+  records cannot be read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import json
+import shutil
+import sqlite3
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from anchor.audit import audit
+from anchor.chain import RegistryClient, connect
+from anchor.manifest import Manifest, ManifestStore
+from anchor.snapshot import take_snapshot
+from certreg.province.config import load_config, new_config, write_config
+from certreg.province.organisations import parse_filing
+from certreg.province.service import ProvinceNode
+from node.commitment import SaltedCertificate
+from node.entry import LogEntry, Signature
+from node.errors import InconsistencyError
+from node.intake import Accepted
+from node.privacy import DecryptionError
+from node.reasons import Reason
+from node.snapshot import SnapshotTrustSource
+from node.storage import OrganisationRepository
+from node.verify import ResultCode, verify_bundle
+from tests.province.helpers import ACTOR, KEY, ORG, SCOPE, SUITE, certificate, salted, sign
+from tests.servers import PostgresAdmin
+from tests.storage.pgserver import find_bindir
+
+CHINA = dt.timezone(dt.timedelta(hours=8))
+PROVINCE = "44"
+#: A second signing key of the organisation, registered after the backup.
+KEY_2 = SUITE.generate_private_key(bytes(range(1, 33)))
+
+
+@dataclasses.dataclass(frozen=True)
+class Consortium:
+    """The contract on an in-process EVM, and the day the node works on."""
+
+    client: RegistryClient
+    today: dt.date
+    now: dt.datetime
+
+
+@pytest.fixture
+def consortium() -> Consortium:
+    w3 = connect("memory")
+    accounts = list(w3.eth.accounts)
+    client, _ = RegistryClient.deploy(w3, [(44, accounts[0]), (41, accounts[1]), (43, accounts[2])])
+    today = dt.datetime.fromtimestamp(w3.eth.get_block("latest")["timestamp"], CHINA).date()
+    if today.year > 2026:
+        pytest.skip("chinese-calendar 1.11.0 knows working days up to 2026 only")
+    return Consortium(client, today, dt.datetime.now(dt.UTC))
+
+
+def open_node(directory: Path, consortium: Consortium) -> ProvinceNode:
+    """Open the node a folder's ``node.json`` describes (the chain client is the test's
+    in-process EVM, which another process could not reach)."""
+    return ProvinceNode.open(
+        load_config(directory), client=consortium.client, clock=lambda: consortium.now
+    )
+
+
+def set_up_node(
+    directory: Path, consortium: Consortium, database: str | None = None
+) -> ProvinceNode:
+    """``certreg node init`` and ``certreg node file-org``: node.json with fresh keys, the
+    database, and the sample organisation filed (its scope document in the manifest store)."""
+    config = new_config(
+        directory,
+        province=PROVINCE,
+        rpc="memory",
+        contract=consortium.client.address,
+        operator_key=None,
+        database=database,
+    )
+    write_config(config, directory)
+    node = open_node(directory, consortium)
+    filing = {
+        "code": ORG, "name": "广州市示例职业技能评价中心有限公司", "scope": SCOPE,
+        "keys": [{"suite": "ed25519", "public_key": SUITE.public_key(KEY).hex(),
+                  "valid_from": "2025-01-01"}],
+    }  # fmt: skip
+    node.organisations.file(parse_filing(filing), actor=ACTOR)
+    return node
+
+
+def submission(
+    node: ProvinceNode, serial: int, today: dt.date
+) -> tuple[SaltedCertificate, Signature]:
+    """The organisation's signed submission ``serial`` (issued two days ago). Deterministic, so
+    calling it again stands for the organisation's own copy of what it sent."""
+    issued = today - dt.timedelta(days=2)
+    number = f"{ORG}{issued.year % 100:02d}3{serial:06d}"
+    s = salted(certificate(serial, issue_date=issued.isoformat(), certificate_number=number))
+    return s, sign(node, s)
+
+
+def submit(node: ProvinceNode, serial: int, today: dt.date) -> Accepted:
+    s, signature = submission(node, serial, today)
+    return node.intake.submit(s, signature, received_on=today, late_reason=None, actor=ACTOR)
+
+
+def online_backup(node_dir: Path, backup_dir: Path) -> None:
+    """The documented online backup of a SQLite node: the database through SQLite's backup API
+    (a consistent copy while the node runs: what ``sqlite3 node.db ".backup FILE"`` does), then
+    ``node.json`` and the manifests folder."""
+    backup_dir.mkdir(parents=True)
+    with (
+        contextlib.closing(sqlite3.connect(node_dir / "node.db")) as source,
+        contextlib.closing(sqlite3.connect(backup_dir / "node.db")) as target,
+    ):
+        source.backup(target)
+    shutil.copy2(node_dir / "node.json", backup_dir / "node.json")
+    shutil.copytree(node_dir / "manifests", backup_dir / "manifests")
+
+
+def sync_manifests(source: Path, replica: Path) -> None:
+    """Copy the manifests ``replica`` lacks (the folder is content-addressed and append-only:
+    ``rsync --ignore-existing``, never ``--delete``)."""
+    replica.mkdir(parents=True, exist_ok=True)
+    for path in source.iterdir():
+        if not (replica / path.name).exists():
+            shutil.copy2(path, replica / path.name)
+
+
+def restore(backup_dir: Path, node_dir: Path, manifest_replica: Path) -> None:
+    """The documented restore: the backup into an empty folder, then the manifests the backup
+    lacks from the surviving replica (or the IPFS network)."""
+    shutil.copytree(backup_dir, node_dir)
+    sync_manifests(manifest_replica, node_dir / "manifests")
+
+
+def entries_after(
+    client: RegistryClient, store: ManifestStore, checkpoints: int
+) -> list[tuple[int, LogEntry]]:
+    """The entries of the province's checkpoints from index ``checkpoints`` on, with their leaf
+    index: what ``certreg snapshot`` lists (checkpoint, manifest CID) and the manifests hold."""
+    lost: list[tuple[int, LogEntry]] = []
+    for checkpoint in take_snapshot(client).checkpoints:
+        if checkpoint.province == PROVINCE and checkpoint.index >= checkpoints:
+            manifest = Manifest.from_bytes(store.get(checkpoint.manifest_cid))
+            lost.extend(enumerate(manifest.entries, start=manifest.previous_size))
+    return lost
+
+
+def bundles(node: ProvinceNode) -> dict[str, Any]:
+    """Every exported bundle as ``certreg node export`` names it, by file name."""
+    return {
+        f"{r.certificate_number}-{r.commitment.hex()[:12]}": bundle.to_json()
+        for r, bundle in node.bundles.iter_bundles()
+    }
+
+
+def anchored_sizes(client: RegistryClient) -> list[int]:
+    return [
+        int(e.args["size"])
+        for e in client.iter_events(0, names=["CheckpointAnchored"])
+        if int(e.args["province"]) == int(PROVINCE)
+    ]
+
+
+def status_changes(client: RegistryClient) -> int:
+    return sum(1 for _ in client.iter_events(0, names=["CertificateStatusChanged"]))
+
+
+# -- the documented procedure ---------------------------------------------------------------
+
+
+def test_restore_replays_the_lost_entries_and_anchors_nothing_twice(
+    consortium: Consortium, tmp_path: Path
+) -> None:
+    client, today = consortium.client, consortium.today
+    live, backup, replica = tmp_path / "live", tmp_path / "backup", tmp_path / "replica"
+    node = set_up_node(live, consortium)
+    accepted = {serial: submit(node, serial, today) for serial in range(1, 6)}
+    node.anchor_all()  # checkpoint 0: size 5
+
+    online_backup(live, backup)  # while the node is open
+
+    # The node keeps working: a key rotation, three certificates, a revocation, all anchored;
+    # then one more certificate that is taken in but not yet anchored.
+    node.organisations.rotate_key(
+        ORG, suite="ed25519", public_key=SUITE.public_key(KEY_2),
+        effective_at=int(consortium.now.timestamp()), close_previous=False, actor=ACTOR,
+    )  # fmt: skip
+    accepted |= {serial: submit(node, serial, today) for serial in range(6, 9)}
+    node.anchor_all()  # checkpoint 1: size 8
+    node.lifecycle.revoke(accepted[2].commitment, reason=Reason.CANDIDATE_CHEATING, actor=ACTOR)
+    node.anchor_all()  # checkpoint 2: size 9, and the revocation on chain
+    submit(node, 9, today)  # log size 10, never anchored
+    before = bundles(node)
+    assert len(before) == 8
+    sync_manifests(live / "manifests", replica)  # the continuous replica has caught up
+    node.close()
+    assert anchored_sizes(client) == [5, 8, 9] and status_changes(client) == 1
+
+    # The database is lost; restore the backup into a new folder.
+    restored = tmp_path / "restored"
+    restore(backup, restored, replica)
+    node = open_node(restored, consortium)
+    status = node.status()
+    assert (status.log_size, status.anchored_size, status.checkpoints) == (5, 5, 1)
+
+    # Reconcile adopts the organisation's new key, then stops: the chain is past the log.
+    with pytest.raises(InconsistencyError, match="past our log"):
+        node.reconcile()
+    with node.db.transaction() as session:
+        keys = OrganisationRepository(session).keys(ORG)
+    assert [k.public_key for k in keys] == [SUITE.public_key(KEY), SUITE.public_key(KEY_2)]
+    with pytest.raises(InconsistencyError):
+        node.anchor_once(force=True)
+    assert anchored_sizes(client) == [5, 8, 9]  # nothing sent
+
+    # Replay the lost entries in manifest order: the organisation's own signed submissions
+    # for issues, the same command and reason for the revocation.
+    lost = entries_after(client, node.store, status.checkpoints)
+    assert [(i, e.kind) for i, e in lost] == [
+        (5, "issue"), (6, "issue"), (7, "issue"), (8, "revoke"),
+    ]  # fmt: skip
+    by_commitment = {a.commitment: serial for serial, a in accepted.items()}
+    for leaf_index, entry in lost:
+        if entry.kind == "issue":
+            again = submit(node, by_commitment[entry.commitment], today)
+            assert (again.commitment, again.log_index) == (entry.commitment, leaf_index)
+        else:
+            assert entry.kind == "revoke" and entry.reason is not None
+            outcome = node.lifecycle.revoke(entry.commitment, reason=entry.reason, actor=ACTOR)
+            assert outcome.log_index == leaf_index
+
+    node.reconcile()  # adopts checkpoints 1 and 2: the log now has the chain's roots
+    status = node.status()
+    assert (status.log_size, status.anchored_size, status.checkpoints) == (9, 9, 3)
+    # The certificate taken in but never anchored is in no manifest: it is re-submitted.
+    assert submit(node, 9, today).log_index == 9
+    node.anchor_all()
+
+    assert anchored_sizes(client) == [5, 8, 9, 10]  # each checkpoint once
+    assert status_changes(client) == 1  # the revocation was not sent again
+    after = bundles(node)
+    assert len(after) == 9
+    assert {name: after[name] for name in before} == before  # the same bytes as before
+    snapshot = take_snapshot(client)
+    trust, at = SnapshotTrustSource(snapshot), snapshot.block.timestamp
+    codes = {name: verify_bundle(b, trust, at=at).code for name, b in after.items()}
+    revoked = f"{accepted[2].certificate_number}-{accepted[2].commitment.hex()[:12]}"
+    assert codes.pop(revoked) == ResultCode.REVOKED
+    assert set(codes.values()) == {ResultCode.VALID}
+    report = audit(client, node.store)
+    assert report.clean, report.to_json()
+    node.close()
+
+
+def test_a_stopped_node_copied_as_files_restores_as_it_was(
+    consortium: Consortium, tmp_path: Path
+) -> None:
+    """Nothing anchored after the backup: restore, re-submit what was taken in since, go on."""
+    live = tmp_path / "live"
+    node = set_up_node(live, consortium)
+    for serial in range(1, 4):
+        submit(node, serial, consortium.today)
+    node.anchor_all()
+    before = bundles(node)
+    node.close()
+    copy = tmp_path / "copy"
+    shutil.copytree(live, copy)  # the node is stopped: a file copy is consistent
+    node = open_node(live, consortium)
+    submit(node, 4, consortium.today)  # taken in after the copy, then lost with the database
+    node.close()
+
+    restored = tmp_path / "restored"
+    shutil.copytree(copy, restored)
+    node = open_node(restored, consortium)
+    node.reconcile()  # nothing to settle
+    assert bundles(node) == before
+    assert submit(node, 4, consortium.today).log_index == 3
+    node.anchor_all()
+    assert anchored_sizes(consortium.client) == [3, 4]
+    assert audit(consortium.client, node.store).clean
+    node.close()
+
+
+# -- refusals -------------------------------------------------------------------------------
+
+
+def test_replaying_out_of_order_is_refused_as_a_fork(
+    consortium: Consortium, tmp_path: Path
+) -> None:
+    live, backup = tmp_path / "live", tmp_path / "backup"
+    node = set_up_node(live, consortium)
+    submit(node, 1, consortium.today)
+    node.anchor_all()
+    online_backup(live, backup)
+    for serial in (2, 3):
+        submit(node, serial, consortium.today)
+    node.anchor_all()
+    node.close()
+
+    restored = tmp_path / "restored"
+    restore(backup, restored, live / "manifests")
+    node = open_node(restored, consortium)
+    for serial in (3, 2):  # the manifest says 2, then 3
+        submit(node, serial, consortium.today)
+    with pytest.raises(InconsistencyError, match="different roots at size 3"):
+        node.reconcile()
+    with pytest.raises(InconsistencyError):
+        node.anchor_once(force=True)
+    assert anchored_sizes(consortium.client) == [1, 3]  # the chain keeps the true log
+    node.close()
+
+
+def test_without_the_backed_up_keys_the_records_cannot_be_read(
+    consortium: Consortium, tmp_path: Path
+) -> None:
+    """The database alone is not a backup: node.json holds the personal-data keys."""
+    live = tmp_path / "live"
+    node = set_up_node(live, consortium)
+    submit(node, 1, consortium.today)
+    node.anchor_all()
+    node.close()
+
+    restored = tmp_path / "restored"
+    restored.mkdir()
+    shutil.copy2(live / "node.db", restored / "node.db")
+    shutil.copytree(live / "manifests", restored / "manifests")
+    # A fresh node.json (new keys under the same key id), as `certreg node init` would write.
+    fresh = new_config(
+        restored, province=PROVINCE, rpc="memory", contract=consortium.client.address,
+        operator_key=None,
+    )  # fmt: skip
+    write_config(fresh, restored)
+    node = open_node(restored, consortium)
+    assert node.status().anchored_size == 1  # the public part is all there
+    with pytest.raises(DecryptionError) as caught:
+        bundles(node)
+    assert "k1" in str(caught.value)  # names the key id, nothing personal
+    node.close()
+
+
+# -- PostgreSQL -----------------------------------------------------------------------------
+
+
+def _libpq(url: str) -> str:
+    """A SQLAlchemy URL as the libpq URI pg_dump and pg_restore take."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def pg_tools(postgres: PostgresAdmin) -> Iterator[Path]:
+    bindir = find_bindir()
+    if bindir is None:
+        pytest.skip("PostgreSQL client tools not found")
+    yield bindir
+
+
+def test_postgres_dump_restores_with_its_triggers(
+    consortium: Consortium, tmp_path: Path, postgres: PostgresAdmin, pg_tools: Path
+) -> None:
+    """``pg_dump -Fc`` of a live node, ``pg_restore`` into an empty database: the same log and
+    records, the no-DELETE triggers in force, and the node goes on anchoring."""
+    source = postgres.create(migrated=False)
+    live = tmp_path / "live"
+    node = set_up_node(live, consortium, database=source)
+    for serial in range(1, 4):
+        submit(node, serial, consortium.today)
+    node.anchor_all()
+    before = bundles(node)
+    dump = tmp_path / "node.dump"
+    subprocess.run(
+        [str(pg_tools / "pg_dump"), "--format=custom", f"--file={dump}", _libpq(source)],
+        check=True,
+    )
+    node.close()
+
+    target = postgres.create(migrated=False)
+    subprocess.run(
+        [str(pg_tools / "pg_restore"), "--no-owner", "--exit-on-error",
+         f"--dbname={_libpq(target)}", str(dump)],
+        check=True,
+    )  # fmt: skip
+    config = json.loads((live / "node.json").read_text(encoding="utf-8"))
+    config["database"] = target
+    restored = tmp_path / "restored"
+    restored.mkdir()
+    (restored / "node.json").write_text(json.dumps(config), encoding="utf-8")
+    shutil.copytree(live / "manifests", restored / "manifests")
+    node = open_node(restored, consortium)
+    assert bundles(node) == before
+    with psycopg.connect(_libpq(target), autocommit=True) as conn:
+        for table in ("certificates", "log_entries", "audit_events"):
+            with pytest.raises(psycopg.errors.RaiseException):
+                conn.execute(f"DELETE FROM {table}")
+    node.reconcile()
+    submit(node, 4, consortium.today)
+    node.anchor_all()
+    assert anchored_sizes(consortium.client) == [3, 4]
+    node.close()
