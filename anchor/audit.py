@@ -37,7 +37,8 @@ import datetime
 import functools
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from typing import Any, Final
+from hashlib import sha256 as _sha256
+from typing import Any, Final, NamedTuple
 
 from web3.exceptions import BlockNotFound
 
@@ -52,14 +53,14 @@ from anchor.audit_log import (
     SUSPENDED,
     ExpectedStatus,
     ProvinceLog,
-    leaf_of_text,
     read_manifest,
 )
+from anchor.audit_parse import AuditEntry, to_log_entry
 from anchor.audit_sigs import SignatureChecker
 from anchor.chain import ChainEvent, RegistryClient, with_retries
 from anchor.manifest import ManifestStore
 from anchor.status import status_change
-from node.entry import LogEntry
+from node.entry import CERTIFICATE_KINDS
 from node.errors import InvalidInput, ManifestStoreError, VerificationError
 from node.intake import filed_scope
 from node.merkle import verify_consistency
@@ -68,7 +69,7 @@ from node.scope import cid_of_scope_hash, parse_scope_document
 from node.screening import flag_scope
 from node.signatures import get_suite_by_id
 from node.snapshot import OrganisationKey, Snapshot
-from node.verify import CHINA_STANDARD_TIME, key_valid_on
+from node.verify import CHINA_STANDARD_TIME, day_bounds
 from node.workdays import check_upload
 
 ORGANISATION_ACTIVE: Final = 1
@@ -200,6 +201,30 @@ class _Anchor:
             "leaf_index": leaf_index,
             "hashes": {name: value.hex() for name, value in hashes.items()},
         }
+
+
+class _At(NamedTuple):
+    """Where an entry is (its checkpoint, leaf index, leaf hash, commitment and number): its
+    finding evidence is built from this only when there is a finding."""
+
+    anchor: _Anchor
+    leaf_index: int
+    leaf: bytes
+    commitment: bytes
+    number: str
+
+    def evidence(self, **hashes: bytes) -> dict[str, Any]:
+        evidence = self.anchor.evidence(
+            self.leaf_index, leaf=self.leaf, commitment=self.commitment, **hashes
+        )
+        evidence["certificate_number"] = self.number
+        return evidence
+
+
+@functools.lru_cache(maxsize=65_536)
+def _day_bounds(issue_date: str) -> tuple[int, int]:
+    """``node.verify.day_bounds``, cached (one computation per issue date, not per entry)."""
+    return day_bounds(issue_date)
 
 
 def _code(raw: Any) -> str:
@@ -574,15 +599,14 @@ class Auditor:
                 return
             leaf_index = previous_size
             rebuild = log.rebuildable and log.frontier.size == previous_size
-            for position, (text, value) in enumerate(entries):
-                entry = LogEntry.from_json(value, f"manifest.entries[{position}]")
+            for text, entry in entries:
                 if entry.province != province:
                     raise InvalidInput(
-                        f"manifest.entries[{position}].province",
+                        f"manifest.entries[{leaf_index - previous_size}].province",
                         "manifest.province",
                         "entry of another province",
                     )
-                leaf = leaf_of_text(text)
+                leaf = _sha256(b"\x00" + text.encode("ascii")).digest()
                 if rebuild:
                     log.frontier.append(leaf)
                 self.counts["entries"] += 1
@@ -617,41 +641,38 @@ class Auditor:
     # -- entries -------------------------------------------------------------------------
 
     def check_entry(
-        self, log: ProvinceLog, anchor: _Anchor, entry: LogEntry, leaf_index: int, leaf: bytes
+        self, log: ProvinceLog, anchor: _Anchor, entry: AuditEntry, leaf_index: int, leaf: bytes
     ) -> None:
         """Every check of one replayed entry against the chain state at its anchoring."""
-        evidence = anchor.evidence(leaf_index, leaf=leaf, commitment=entry.commitment)
-        evidence["certificate_number"] = entry.certificate_number
-        if entry.kind in ("issue", "correct"):
-            self._check_certificate(log, anchor, entry, evidence)
+        at = _At(anchor, leaf_index, leaf, entry.commitment, entry.certificate_number)
+        if entry.kind in CERTIFICATE_KINDS:
+            self._check_certificate(log, entry, at)
         else:
-            self._check_status_entry(log, anchor, entry, leaf_index, evidence)
+            self._check_status_entry(log, entry, at)
 
-    def _check_certificate(
-        self, log: ProvinceLog, anchor: _Anchor, entry: LogEntry, evidence: dict[str, Any]
-    ) -> None:
+    def _check_certificate(self, log: ProvinceLog, entry: AuditEntry, at: _At) -> None:
         province, number = log.province, entry.certificate_number
-        attributes, signature = entry.attributes, entry.signature
-        assert attributes is not None and signature is not None  # LogEntry's rule
-        self._check_issuer(province, entry, evidence)
+        attributes = entry.attributes
+        assert attributes is not None  # LogEntry's rule, kept by the lean reader
+        self._check_issuer(province, entry, at)
         if number[13:15] != attributes.issue_date[2:4] or number[15] != str(attributes.level):
             self.findings(
                 "entry.number_mismatch",
                 province,
                 f"certificate number {number} does not carry issue year "
                 f"{attributes.issue_date[:4]} and level {attributes.level}",
-                **evidence,
+                **at.evidence(),
             )
         if entry.kind == "issue":
-            late = _deadline(attributes.issue_date, anchor.day, entry.reason)
+            late = _deadline(attributes.issue_date, at.anchor.day, entry.reason)
             if late is not None:
-                self.findings(late[0], province, late[1], **evidence)
+                self.findings(late[0], province, late[1], **at.evidence())
         if entry.commitment in log.certificates:
             self.findings(
                 "commitment.duplicate",
                 province,
                 f"commitment {entry.commitment.hex()} was logged before",
-                **evidence,
+                **at.evidence(),
             )
             return
         if entry.kind == "issue":
@@ -660,13 +681,13 @@ class Auditor:
                     "certificate.duplicate_number",
                     province,
                     f"certificate number {number} was issued before",
-                    **evidence,
+                    **at.evidence(),
                 )
         else:
-            self._check_correction(log, anchor, entry, evidence)
+            self._check_correction(log, entry, at)
         log.set_state(entry.commitment, number, ACTIVE)
 
-    def _check_issuer(self, province: str, entry: LogEntry, evidence: dict[str, Any]) -> None:
+    def _check_issuer(self, province: str, entry: AuditEntry, at: _At) -> None:
         """Organisation filed here and active, scope, key and signature."""
         code = entry.organisation_code
         org = self.organisations.get(code)
@@ -675,7 +696,7 @@ class Auditor:
                 "organisation.unknown",
                 province,
                 f"organisation {code} was not filed by province {province}",
-                **evidence,
+                **at.evidence(),
             )
             return
         if org.status != ORGANISATION_ACTIVE:
@@ -683,20 +704,20 @@ class Auditor:
                 "organisation.not_active",
                 province,
                 f"organisation {code} was {_ORG_STATUS_NAMES.get(org.status, org.status)}",
-                **evidence,
+                **at.evidence(),
             )
         attributes, signature = entry.attributes, entry.signature
         assert attributes is not None and signature is not None
         scope = self._scope(code, org)
         if scope is not None:
             for flag in flag_scope(attributes, scope):
-                self.findings("scope.outside", province, flag.detail, **evidence)
+                self.findings("scope.outside", province, flag.detail, **at.evidence())
         if signature.key_id >= len(org.keys):
             self.findings(
                 "entry.key_unknown",
                 province,
                 f"organisation {code} has no key {signature.key_id}",
-                **evidence,
+                **at.evidence(),
             )
             return
         key = org.keys[signature.key_id]
@@ -705,34 +726,33 @@ class Auditor:
                 "entry.key_suite",
                 province,
                 f"key {key.key_id} of {code} is {key.suite}, the signature {signature.suite}",
-                **evidence,
+                **at.evidence(),
             )
             return
-        if not key_valid_on(key, attributes.issue_date):
+        start, end = _day_bounds(attributes.issue_date)
+        if not (key.valid_from < end and (key.valid_until == 0 or key.valid_until > start)):
             self.findings(
                 "entry.key_not_valid",
                 province,
                 f"key {key.key_id} of {code} ([{key.valid_from}, {key.valid_until or 'open'}))"
                 f" was not valid on the issue date {attributes.issue_date}",
-                **evidence,
+                **at.evidence(),
             )
         self._signatures.add(
             (signature.suite, key.public_key, entry.commitment, signature.value),
-            (province, evidence),
+            (province, at),
         )
 
     def _signature_failed(self, context: Any) -> None:
-        province, evidence = context
+        province, at = context
         self.findings(
             "entry.signature",
             province,
             "the issuer's signature does not verify over the commitment",
-            **evidence,
+            **at.evidence(),
         )
 
-    def _check_correction(
-        self, log: ProvinceLog, anchor: _Anchor, entry: LogEntry, evidence: dict[str, Any]
-    ) -> None:
+    def _check_correction(self, log: ProvinceLog, entry: AuditEntry, at: _At) -> None:
         """Data guide art. 14 as far as public data shows it: a correction supersedes a
         logged certificate of this province that is not final, keeps its number, and gives a
         correction reason (node/reasons.py 4xx)."""
@@ -756,33 +776,26 @@ class Auditor:
                 "correction.rule",
                 log.province,
                 f"correction {rule}: {message}",
-                **{**evidence, "hashes": {**evidence["hashes"], "target": target.hex()}},
+                **at.evidence(target=target),
                 rule=rule,
             )
         if known is not None and known[1] not in FINAL_STATES:
             log.set_state(target, known[0], SUPERSEDED)
-        self._expect(log, anchor, entry, evidence["leaf_index"])
+        self._expect(log, entry, at)
 
-    def _check_status_entry(
-        self,
-        log: ProvinceLog,
-        anchor: _Anchor,
-        entry: LogEntry,
-        leaf_index: int,
-        evidence: dict[str, Any],
-    ) -> None:
+    def _check_status_entry(self, log: ProvinceLog, entry: AuditEntry, at: _At) -> None:
         province = log.province
         try:
             check_reason(entry.kind, entry.reason if entry.reason is not None else -1)
         except InvalidInput as exc:
-            self.findings("entry.reason", province, exc.message, **evidence, rule=exc.rule)
+            self.findings("entry.reason", province, exc.message, **at.evidence(), rule=exc.rule)
         known = log.state_of(entry.commitment)
         if known is None or known[0] != entry.certificate_number:
             self.findings(
                 "entry.unknown_target",
                 province,
                 f"{entry.kind} of a certificate not logged under {entry.certificate_number}",
-                **evidence,
+                **at.evidence(),
             )
         else:
             allowed, new_state = _TRANSITIONS[entry.kind]
@@ -791,14 +804,16 @@ class Auditor:
                     "entry.transition",
                     province,
                     f"{entry.kind} of a certificate that is {STATE_NAMES[known[1]]}",
-                    **evidence,
+                    **at.evidence(),
                 )
             else:
                 log.set_state(entry.commitment, known[0], new_state)
-        self._expect(log, anchor, entry, leaf_index)
+        self._expect(log, entry, at)
 
-    def _expect(self, log: ProvinceLog, anchor: _Anchor, entry: LogEntry, leaf_index: int) -> None:
-        change = status_change(entry)
+    def _expect(self, log: ProvinceLog, entry: AuditEntry, at: _At) -> None:
+        """Queue the status change the entry asks the chain for (``anchor/status.py``'s own
+        mapping, on the entry as a ``LogEntry``: status and correction entries are few)."""
+        change = status_change(to_log_entry(entry))
         if change is None:
             return
         log.expect(
@@ -807,9 +822,9 @@ class Auditor:
                 change.status,
                 change.reason,
                 change.successor,
-                leaf_index,
-                anchor.index,
-                anchor.block,
+                at.leaf_index,
+                at.anchor.index,
+                at.anchor.block,
             ),
         )
 

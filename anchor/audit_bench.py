@@ -13,6 +13,7 @@ import concurrent.futures
 import datetime
 import itertools
 import multiprocessing
+import os
 import random
 import resource
 import tempfile
@@ -202,30 +203,75 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def rss_mb() -> float:
-    """Current resident memory of this process, in MB (``/proc/self/statm``)."""
-    with open("/proc/self/statm", encoding="ascii") as statm:
-        pages = int(statm.read().split()[1])
+def rss_mb(pid: int | str = "self") -> float:
+    """Current resident memory of a process (this one by default), in MB
+    (``/proc/PID/statm``); 0 when it has gone."""
+    try:
+        with open(f"/proc/{pid}/statm", encoding="ascii") as statm:
+            pages = int(statm.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0.0
     return pages * resource.getpagesize() / 1024 / 1024
 
 
+def child_pids() -> list[int]:
+    """The PIDs of this process's children (``/proc/*/stat`` field 4 is the parent PID):
+    the signature workers, which ``peak_rss_mb`` counts."""
+    me = os.getpid()
+    children = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", encoding="ascii", errors="replace") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == me:
+            children.append(int(name))
+    return children
+
+
 class _RssSampler(threading.Thread):
-    """Samples this process's resident memory every 20 ms; ``peak_mb`` is the highest seen
-    (the kernel's peak counter cannot be reset, and the bench's history writer came first)."""
+    """Samples the resident memory of this process plus its child processes (the signature
+    workers) every 20 ms; ``peak_mb`` is the highest sum seen, ``peak_self_mb`` the highest of
+    this process alone (the kernel's peak counter cannot be reset, and the bench's history
+    writer came first). Children are looked up every 0.5 s. A sum of RSS counts the pages
+    the processes share (the interpreter's libraries) once per process, so it overstates
+    slightly: the figure is an upper bound."""
 
     def __init__(self) -> None:
         super().__init__(daemon=True)
-        self.peak_mb = rss_mb()
+        self.peak_self_mb = self.peak_mb = rss_mb()
+        self.peak_children = 0
         self._stop_event = threading.Event()
+        self._children: list[int] = []
+
+    def sample(self) -> None:
+        own = rss_mb()
+        self.peak_self_mb = max(self.peak_self_mb, own)
+        self.peak_mb = max(self.peak_mb, own + sum(rss_mb(pid) for pid in self._children))
 
     def run(self) -> None:
+        ticks = 0
         while not self._stop_event.wait(0.02):
-            self.peak_mb = max(self.peak_mb, rss_mb())
+            if ticks % 25 == 0:
+                self._children = child_pids()
+                self.peak_children = max(self.peak_children, len(self._children))
+            ticks += 1
+            self.sample()
 
     def stop(self) -> None:
         self._stop_event.set()
         self.join()
-        self.peak_mb = max(self.peak_mb, rss_mb())
+        self.sample()
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of this process's children that have ended and been
+    waited for: the signature workers once the audit's pool has shut down."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _sign_range(
@@ -249,10 +295,15 @@ def bench_audit(entries: int = 1_000_000, *, checkpoint_size: int = 50_000) -> d
     temporary :class:`LocalManifestStore`) and time a full audit of it, signature checks
     included, on every core.
 
-    Returns ``entries``, ``checkpoints``, ``entries_per_s``, ``seconds``, ``findings`` (0
-    expected), ``peak_rss_mb`` (the highest resident memory of this process sampled during
-    the audit: the auditor plus the in-process EVM; each signature worker holds only a batch)
-    and ``build_peak_rss_mb`` (while writing the history).
+    Returns ``entries``, ``checkpoints``, ``entries_per_s``, ``seconds``, ``cpu_seconds``
+    (this process's CPU time during the audit), ``workers_cpu_seconds`` (the signature
+    workers'), ``cpu_us_per_entry`` (both, per entry: the figure a shared, noisy machine
+    does not distort; two idle cores give at most 2 / that entries per µs), ``findings`` (0
+    expected), ``peak_rss_mb`` (the highest sum of the resident memory of this process and
+    its signature worker processes sampled during the audit: auditor, in-process EVM and
+    workers), ``peak_rss_main_mb`` (this process alone), ``processes`` (this one plus the
+    workers seen), ``load_average`` (1-minute, at the end: the machine is shared) and
+    ``build_peak_rss_mb`` (while writing the history).
     """
     w3 = connect("memory")
     operator = w3.eth.accounts[0]
@@ -315,19 +366,28 @@ def bench_audit(entries: int = 1_000_000, *, checkpoint_size: int = 50_000) -> d
         writer.log = MerkleLog()  # the writer's copy of the log is not the auditor's memory
         sampler = _RssSampler()
         sampler.start()
-        started = time.perf_counter()
+        children_before = _children_cpu()
+        started, cpu_started = time.perf_counter(), time.process_time()
         report = audit(client, store, AuditOptions(workers=workers))
         seconds = time.perf_counter() - started
+        cpu_seconds = time.process_time() - cpu_started
+        workers_cpu = _children_cpu() - children_before
         sampler.stop()
     return {
         "entries": report.counts["entries"],
         "checkpoints": report.counts["checkpoints"],
         "signatures": report.counts["signatures"],
         "seconds": round(seconds, 2),
+        "cpu_seconds": round(cpu_seconds, 2),
+        "workers_cpu_seconds": round(workers_cpu, 2),
+        "cpu_us_per_entry": round((cpu_seconds + workers_cpu) / max(1, entries) * 1e6, 1),
+        "load_average": round(os.getloadavg()[0], 2),
         "entries_per_s": round(report.counts["entries"] / seconds),
         "findings": sum(report.finding_counts.values()),
         "workers": workers,
         "peak_rss_mb": round(sampler.peak_mb, 1),
+        "peak_rss_main_mb": round(sampler.peak_self_mb, 1),
+        "processes": 1 + sampler.peak_children,
         "build_peak_rss_mb": round(build_peak, 1),
     }
 

@@ -18,8 +18,9 @@ import json
 import re
 from collections import deque
 from collections.abc import Iterator
-from typing import Any, Final
+from typing import Final
 
+from anchor.audit_parse import AuditEntry, canonical_text, read_entries
 from node.errors import InvalidInput
 from node.merkle import EMPTY_ROOT, node_hash
 
@@ -34,13 +35,6 @@ _TAIL_MARK = '],"previous_size":'
 _HEADER_KEYS: Final = frozenset(
     {"checkpoint_index", "previous_size", "province", "root", "tree_size", "type", "version"}
 )
-_DECODER = json.JSONDecoder()
-
-
-def canonical_text(value: Any) -> str:
-    """RFC 8785 text of a plain ASCII JSON value (no floats): ``json.dumps`` with sorted keys
-    and no spaces equals JCS for such values (``node.canonical.canonical_json_fast``)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 class Frontier:
@@ -90,10 +84,10 @@ class ManifestHeader:
     root: bytes
 
 
-def read_manifest(data: bytes) -> tuple[ManifestHeader, Iterator[tuple[str, dict[str, Any]]]]:
+def read_manifest(data: bytes) -> tuple[ManifestHeader, Iterator[tuple[str, AuditEntry]]]:
     """Parse the header of manifest ``data`` and return it with an iterator over its entries,
-    each as (canonical text, parsed object), decoded one at a time so a large manifest never
-    exists as a list of objects.
+    each as (canonical text, checked entry), read one at a time by the lean reader
+    (``anchor/audit_parse.py``) so a large manifest never exists as a list of objects.
 
     The bytes must be exactly the canonical form (docs/FORMATS.md "Manifests"), which for the
     canonical key order means: ``{"checkpoint_index":…,"entries":[…],"previous_size":…,
@@ -102,7 +96,8 @@ def read_manifest(data: bytes) -> tuple[ManifestHeader, Iterator[tuple[str, dict
     Raises:
         InvalidInput: ``manifest`` / ``manifest.json``, ``manifest.keys``,
             ``manifest.version``, ``manifest.type``, ``manifest.root``,
-            ``manifest.canonical`` (the header at once, entries while iterating).
+            ``manifest.canonical`` (the header at once); while iterating, those and every
+            rule of ``LogEntry.from_json`` at ``manifest.entries[i]…``.
     """
     try:
         text = data.decode("ascii")
@@ -139,32 +134,7 @@ def read_manifest(data: bytes) -> tuple[ManifestHeader, Iterator[tuple[str, dict
         tree_size=header["tree_size"],
         root=bytes.fromhex(root),
     )
-    return parsed, _entries(text, prefix.end(), tail_at)
-
-
-def _entries(text: str, start: int, end: int) -> Iterator[tuple[str, dict[str, Any]]]:
-    """The entry objects of ``text[start:end]`` (a JSON array body), checked canonical."""
-    pos = start
-    index = 0
-    while pos < end:
-        try:
-            value, stop = _DECODER.raw_decode(text, pos)
-        except ValueError as exc:
-            raise InvalidInput(
-                f"manifest.entries[{index}]", "manifest.json", "not a JSON value"
-            ) from exc
-        piece = text[pos:stop]
-        if not isinstance(value, dict) or canonical_text(value) != piece:
-            raise InvalidInput(
-                f"manifest.entries[{index}]", "manifest.canonical", "not in canonical form"
-            )
-        yield piece, value
-        index += 1
-        if stop == end:
-            return
-        if text[stop] != "," or stop + 1 == end:
-            raise InvalidInput("manifest.entries", "manifest.canonical", "not in canonical form")
-        pos = stop + 1
+    return parsed, read_entries(text, prefix.end(), tail_at)
 
 
 def pack_number(certificate_number: str) -> int:
