@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from node.canonical import canonical_json
-from node.entry import LogEntry
+from node.entry import PROVINCE_RE, LogEntry
 from node.errors import InvalidInput, ManifestStoreError
 
 MANIFEST_TYPE = "certreg.manifest"
@@ -150,6 +150,44 @@ def build_manifest(
 ) -> Manifest:
     """Return the manifest of checkpoint ``checkpoint_index`` (entries in log order)."""
     return Manifest(province, checkpoint_index, previous_size, tree_size, root, tuple(entries))
+
+
+def manifest_bytes(
+    province: str,
+    checkpoint_index: int,
+    previous_size: int,
+    tree_size: int,
+    root: bytes,
+    entries: Sequence[bytes],
+) -> bytes:
+    """Return ``Manifest(...).to_bytes()`` from entries already in canonical form.
+
+    ``entries`` are the ``JCS(entry)`` bytes the log stored and hashed (``log_entries.entry``),
+    in log order. RFC 8785 of the manifest object is its keys in sorted order with each value
+    canonical, and a canonical entry is already its own JCS, so the document is the fixed
+    frame around the entry bytes joined by commas: no entry is parsed or re-encoded (the
+    anchoring worker's main cost before, ``docs/NODE-BENCH.md``). ``tests/anchor/
+    test_manifest.py`` holds this equal to :meth:`Manifest.to_bytes`.
+
+    Raises:
+        InvalidInput: the same range and shape rules as :class:`Manifest`.
+    """
+    if checkpoint_index < 0 or previous_size < 0:
+        raise InvalidInput("manifest", "manifest.range", "negative index or size")
+    if tree_size <= previous_size:
+        raise InvalidInput("manifest", "manifest.range", "tree_size must grow")
+    if len(entries) != tree_size - previous_size:
+        raise InvalidInput("manifest.entries", "manifest.count", "wrong number of entries")
+    if len(root) != 32:
+        raise InvalidInput("manifest.root", "manifest.root", "must be 32 bytes")
+    if not PROVINCE_RE.fullmatch(province):
+        raise InvalidInput("manifest.province", "manifest.province", "two-digit province code")
+    head = f'{{"checkpoint_index":{checkpoint_index},"entries":['.encode()
+    tail = (
+        f'],"previous_size":{previous_size},"province":"{province}","root":"{root.hex()}",'
+        f'"tree_size":{tree_size},"type":"{MANIFEST_TYPE}","version":{MANIFEST_VERSION}}}'
+    ).encode()
+    return head + b",".join(entries) + tail
 
 
 # --------------------------------------------------------------------------------------------

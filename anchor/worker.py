@@ -29,7 +29,7 @@ import dataclasses
 import datetime as dt
 
 from anchor.chain import Checkpoint, RegistryClient
-from anchor.manifest import ManifestStore, build_manifest
+from anchor.manifest import ManifestStore, manifest_bytes
 from node.errors import InconsistencyError, InvalidInput
 from node.storage import CheckpointRecord, CheckpointRepository, Database, ProvinceLog
 
@@ -150,7 +150,7 @@ class AnchoringWorker:
         previous = self._previous_size(record)
         with self.db.transaction() as session:
             log = ProvinceLog(session, self.province)
-            entries = [stored.entry for stored in log.entries(previous, record.tree_size)]
+            entries = list(log.entry_bytes(previous, record.tree_size))
             if log.merkle.root(record.tree_size) != record.root:
                 raise InconsistencyError(
                     f"log {self.province} no longer has checkpoint {record.index}'s root",
@@ -159,10 +159,11 @@ class AnchoringWorker:
                     size2=record.tree_size,
                     root2=log.merkle.root(record.tree_size),
                 )
-        manifest = build_manifest(
+        # The stored canonical entry bytes, framed: no entry is parsed or re-encoded.
+        data = manifest_bytes(
             self.province, record.index, previous, record.tree_size, record.root, entries
         )
-        return self.store.put(manifest.to_bytes())
+        return self.store.put(data)
 
     def _anchor(self, record: CheckpointRecord, now: dt.datetime) -> AnchorOutcome:
         previous = self._previous_size(record)

@@ -976,6 +976,39 @@ class ProvinceLog:
                 )
             position = rows[-1].leaf_index + 1
 
+    def entry_bytes(self, start: int, end: int) -> Iterator[bytes]:
+        """Yield ``JCS(entry)`` of the entries ``[start, end)`` as stored, in order, in pages of
+        10,000, without parsing them (the anchoring worker's manifest,
+        :func:`anchor.manifest.manifest_bytes`).
+
+        Raises:
+            StorageError: an entry is missing, or its bytes do not hash to its stored leaf
+                hash (the row was altered).
+        """
+        page = 10_000
+        position = start
+        while position < end:
+            with _storage_errors(f"cannot read log {self._province}"):
+                rows = self._db.execute(
+                    select(_ENTRIES.c.leaf_index, _ENTRIES.c.entry, _ENTRIES.c.leaf_hash)
+                    .where(
+                        _ENTRIES.c.province == self._province,
+                        _ENTRIES.c.leaf_index >= position,
+                        _ENTRIES.c.leaf_index < min(end, position + page),
+                    )
+                    .order_by(_ENTRIES.c.leaf_index)
+                ).all()
+            for leaf_index, text, stored_leaf in rows:
+                data = text.encode("utf-8")
+                if leaf_index != position or leaf_hash(data) != bytes(stored_leaf):
+                    raise StorageError(
+                        f"log {self._province} entry {position} is missing or altered"
+                    )
+                position += 1
+                yield data
+            if not rows:
+                raise StorageError(f"log {self._province} entry {position} is missing")
+
     def entry(self, leaf_index: int) -> StoredEntry:
         """Return the entry at ``leaf_index``.
 

@@ -16,6 +16,7 @@ from anchor.manifest import (
     base58btc,
     build_manifest,
     cid_v0,
+    manifest_bytes,
 )
 from node.errors import InvalidInput, ManifestStoreError
 from node.merkle import MerkleLog
@@ -124,6 +125,35 @@ def test_manifest_parse_is_strict() -> None:
         Manifest.from_bytes(data[:-1] + b',"extra":1}')
     with pytest.raises(InvalidInput):
         build_manifest("44", 0, 0, 3, bytes(32), manifest.entries)  # wrong count
+
+
+@pytest.mark.parametrize(("count", "previous", "index"), [(1, 0, 0), (4, 3, 1), (40, 9, 12)])
+def test_manifest_bytes_equal_the_canonical_document(count: int, previous: int, index: int) -> None:
+    entries = make_entries(previous + count)[previous:]
+    root = hashlib.sha256(f"{count}/{previous}".encode()).digest()
+    expected = build_manifest("44", index, previous, previous + count, root, entries).to_bytes()
+    data = manifest_bytes(
+        "44", index, previous, previous + count, root, [e.canonical_bytes() for e in entries]
+    )
+    assert data == expected
+    assert Manifest.from_bytes(data).entries == tuple(entries)
+
+
+def test_manifest_bytes_refuses_what_manifest_refuses() -> None:
+    entries = [e.canonical_bytes() for e in make_entries(2)]
+    cases = [
+        ((-1, 0, 2, bytes(32), entries), "manifest.range"),
+        ((0, 2, 2, bytes(32), []), "manifest.range"),
+        ((0, 0, 3, bytes(32), entries), "manifest.count"),
+        ((0, 0, 2, bytes(31), entries), "manifest.root"),
+    ]
+    for (index, previous, size, root, items), rule in cases:
+        with pytest.raises(InvalidInput) as caught:
+            manifest_bytes("44", index, previous, size, root, items)
+        assert caught.value.rule == rule
+    with pytest.raises(InvalidInput) as caught:
+        manifest_bytes('4"', 0, 0, 2, bytes(32), entries)
+    assert (caught.value.field, caught.value.rule) == ("manifest.province", "manifest.province")
 
 
 def test_local_store_put_get(tmp_path: Path) -> None:

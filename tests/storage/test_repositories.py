@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text, update
 
 from node.commitment import Disclosed
 from node.errors import InvalidInput, StorageError
@@ -221,6 +221,31 @@ def test_log_append_entries_and_proofs(db: Database) -> None:
             .log_index
             == 6
         )  # type: ignore[union-attr]
+
+
+def test_entry_bytes_are_the_hashed_bytes_and_alteration_is_caught(db: Database) -> None:
+    entries = [issue_entry(salted(make_certificate(i))) for i in range(1, 5)]
+    with db.transaction() as session:
+        ProvinceLog(session, PROVINCE).append(entries, now=NOW)
+    with db.transaction() as session:
+        log = ProvinceLog(session, PROVINCE)
+        assert list(log.entry_bytes(1, 4)) == [e.canonical_bytes() for e in entries[1:]]
+        with pytest.raises(StorageError, match="entry 4 is missing"):
+            list(log.entry_bytes(2, 5))
+    with db.transaction() as session:
+        # Only an operator bypassing the no-update trigger can do this; the reader notices.
+        on = "" if session.get_bind().dialect.name == "sqlite" else " ON log_entries"
+        session.execute(text(f"DROP TRIGGER log_entries_no_update{on}"))
+        session.execute(
+            update(LogEntryRow)
+            .where(LogEntryRow.leaf_index == 2)
+            .values(entry=entries[3].canonical_bytes().decode())
+        )
+    with db.transaction() as session:
+        log = ProvinceLog(session, PROVINCE)
+        assert len(list(log.entry_bytes(0, 2))) == 2
+        with pytest.raises(StorageError, match="entry 2 is missing or altered"):
+            list(log.entry_bytes(0, 4))
 
 
 def test_failed_transaction_leaves_nothing(db: Database) -> None:
