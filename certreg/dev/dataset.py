@@ -15,7 +15,8 @@ occupations of one line of business (certreg/dev/occupations.py, transcribed fro
 social organisation for at most three occupations (seeds/002, 湖南 notice §二: 每个社会培训评价组织
 申报职业不超过3个), with the levels of each line. The first organisation of every province is
 filed for 钳工 at all five levels, so a province's data holds every level. One signing key each
-(key id 0), valid from :data:`KEY_VALID_FROM`, well before any issue date the calendar covers.
+(key id 0), valid from :data:`KEY_VALID_FROM` (2020-01-01); no row is issued before the day its
+organisations' keys became valid.
 
 **Submissions** (:func:`synthetic_submissions`): a stream of signed JSON Lines rows
 (node/issuer.py ``submission_line``) that the province node's intake accepts on
@@ -666,10 +667,19 @@ def _allocate(total: int, weights: Sequence[float]) -> list[int]:
 
 
 def _day_plan(
-    received_on: dt.date, count: int, late_share: float, rng: random.Random
+    received_on: dt.date, count: int, late_share: float, rng: random.Random, earliest: dt.date
 ) -> list[tuple[dt.date, int, bool]]:
-    """(issue date, rows, late) in date order; rest days get :data:`REST_DAY_WEIGHT`."""
+    """(issue date, rows, late) in date order, none before ``earliest``; rest days get
+    :data:`REST_DAY_WEIGHT`."""
     on_time, late = issue_days(received_on)
+    on_time = [day for day in on_time if day >= earliest]
+    late = [day for day in late if day >= earliest]
+    if not on_time:
+        raise InvalidInput(
+            "received_on",
+            "dataset.before_keys",
+            "no on-time issue date falls after the organisations' keys became valid",
+        )
     late_count = round(count * late_share) if late else 0
 
     def weights(days: list[dt.date]) -> list[float]:
@@ -794,7 +804,8 @@ def synthetic_submissions(
         InvalidInput: ``count`` / ``dataset.count``; ``organisations`` /
             ``dataset.organisations``; ``province_weights`` / ``dataset.province_weights``;
             ``late_share`` / ``dataset.late_share``; ``received_on`` /
-            ``workdays.calendar_range``; ``certificate_number`` / ``dataset.serials_exhausted``
+            ``workdays.calendar_range`` or ``dataset.before_keys`` (no on-time day after the
+            keys' start); ``certificate_number`` / ``dataset.serials_exhausted``
             (more than 999999 in one organisation, year and level). Raised on the first
             ``next()``.
     """
@@ -815,7 +826,11 @@ def synthetic_submissions(
     }
     serials: dict[tuple[str, int, int], int] = dict(start_serials or {})
     signing = (network.chain_id, network.contract)
-    for day, rows, late in _day_plan(received_on, count, late_share, rng):
+    # Key 0 of every organisation signs on every issue date (node/verify.py key_valid_on).
+    earliest = max(
+        dt.datetime.fromtimestamp(o.filing.keys[0].valid_from, _CHINA).date() for o in organisations
+    )
+    for day, rows, late in _day_plan(received_on, count, late_share, rng, earliest):
         issue_date = day.isoformat()
         for _ in range(rows):
             province = provinces[

@@ -250,6 +250,14 @@ def test_deterministic_for_a_seed() -> None:
     assert lines(1) != lines(2)
 
 
+def test_no_issue_date_before_the_keys() -> None:
+    received_on = dt.date(2020, 2, 20)  # the late window would reach back to August 2019
+    rows = synthetic_submissions(
+        organisations(2), NETWORK, 400, seed=1, received_on=received_on, late_share=0.2
+    )
+    assert min(r.issue_date for r in rows) >= dt.date(2020, 1, 1)
+
+
 def test_province_weights_and_network() -> None:
     orgs = organisations(3)
     rows = list(
@@ -275,6 +283,7 @@ def test_submission_refusals() -> None:
         ({"province_weights": {"44": 0.0}}, ("province_weights", "dataset.province_weights")),
         ({"late_share": 1.5}, ("late_share", "dataset.late_share")),
         ({"received_on": dt.date(2031, 3, 1)}, ("received_on", "workdays.calendar_range")),
+        ({"received_on": dt.date(2019, 12, 20)}, ("received_on", "dataset.before_keys")),
     ]
     for changes, expected in cases:
         kwargs: dict[str, Any] = {
