@@ -30,6 +30,7 @@ import secrets
 from typing import Final
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from api.models import ROLES, ApiKey
 from api.problems import Problem
@@ -124,15 +125,16 @@ def revoke_api_key(db: Database, key: str, *, now: dt.datetime | None = None) ->
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def authenticate(db: Database, authorization: str | None) -> Principal:
-    """The principal of an ``Authorization`` header value; :data:`PUBLIC` without one.
+def bearer_token(authorization: str | None) -> str | None:
+    """The key in an ``Authorization`` header value, checked for form only (no database);
+    ``None`` without a header (the caller is :data:`PUBLIC`).
 
     Raises:
-        Problem: 401 ``auth.scheme`` (not ``Bearer <key>``), ``auth.unknown_key`` (no such
-            active key).
+        Problem: 401 ``auth.scheme`` (not ``Bearer <key>``), ``auth.unknown_key`` (not the
+            form of a key, so no such key).
     """
     if authorization is None or not authorization.strip():
-        return PUBLIC
+        return None
     scheme, _, token = authorization.strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
@@ -140,20 +142,48 @@ def authenticate(db: Database, authorization: str | None) -> Principal:
             401, "Unauthorised", "use 'Authorization: Bearer <key>'", "authorization", "auth.scheme"
         )
     if not _KEY_RE.fullmatch(token):
-        raise Problem(
-            401, "Unauthorised", "unknown or revoked API key", "authorization", "auth.unknown_key"
+        raise _unknown_key()
+    return token
+
+
+def principal_of(session: Session, token: str | None) -> Principal:
+    """The principal of a key found by :func:`bearer_token`, read in the caller's transaction
+    (so a hot endpoint checks the key and reads its data in one round of the database). Keys
+    are never cached: a revoked key stops working at once, whichever process revoked it.
+
+    Raises:
+        Problem: 401 ``auth.unknown_key`` (no such active key).
+    """
+    if token is None:
+        return PUBLIC
+    row = session.execute(
+        select(_KEYS.c.id, _KEYS.c.role, _KEYS.c.scope).where(
+            _KEYS.c.key_hash == key_hash(token), _KEYS.c.revoked_at.is_(None)
         )
-    with db.transaction() as session:
-        row = session.execute(
-            select(_KEYS.c.id, _KEYS.c.role, _KEYS.c.scope).where(
-                _KEYS.c.key_hash == key_hash(token), _KEYS.c.revoked_at.is_(None)
-            )
-        ).first()
+    ).first()
     if row is None:
-        raise Problem(
-            401, "Unauthorised", "unknown or revoked API key", "authorization", "auth.unknown_key"
-        )
+        raise _unknown_key()
     return Principal(role=row.role, scope=row.scope, key_id=int(row.id))
+
+
+def _unknown_key() -> Problem:
+    return Problem(
+        401, "Unauthorised", "unknown or revoked API key", "authorization", "auth.unknown_key"
+    )
+
+
+def authenticate(db: Database, authorization: str | None) -> Principal:
+    """The principal of an ``Authorization`` header value; :data:`PUBLIC` without one.
+
+    Raises:
+        Problem: 401 ``auth.scheme`` (not ``Bearer <key>``), ``auth.unknown_key`` (no such
+            active key).
+    """
+    token = bearer_token(authorization)
+    if token is None:
+        return PUBLIC
+    with db.transaction() as session:
+        return principal_of(session, token)
 
 
 # -- role and ownership rules ------------------------------------------------------------------

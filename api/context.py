@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from fastapi.concurrency import run_in_threadpool
 
-from api.auth import Principal, authenticate
+from api.auth import PUBLIC, Principal, bearer_token, principal_of
+from api.cache import BoundedCache
 from api.jobs import JobRunner
 from api.problems import Problem
 from api.ratelimit import RateLimiter
@@ -29,6 +31,8 @@ class ApiSettings:
     and holder bundle), per client address and per key. ``max_body_bytes`` /
     ``max_bulk_bytes``: request size limits (413). ``clock``: unix seconds, the default
     verification time of ``POST /v1/verify``. ``static_dir``: the web page's folder.
+    ``cache_entries``: the size of each cache of immutable responses (bundles, inclusion
+    proofs; :mod:`api.cache`), 0 for none.
     """
 
     search_rate: float = 1.0
@@ -37,6 +41,7 @@ class ApiSettings:
     max_bulk_bytes: int = 16 * KIB * KIB
     clock: Callable[[], float] = time.time
     static_dir: Path = Path(__file__).resolve().parent / "static"
+    cache_entries: int = 2048
 
 
 class ApiContext:
@@ -48,9 +53,17 @@ class ApiContext:
         self.search_limiter = RateLimiter(settings.search_rate, settings.search_burst)
         self.snapshots = SnapshotCache(node.client)
         self.jobs = JobRunner(node.db, node.intake, node.province)
+        size = settings.cache_entries
+        #: ``(commitment, checkpoint index, format)`` → the response body (api/cache.py).
+        self.bundle_cache: BoundedCache[tuple[bytes, int, str], bytes] = BoundedCache(size)
+        #: ``(leaf index, tree size)`` → the inclusion proof's response body.
+        self.proof_cache: BoundedCache[tuple[int, int], bytes] = BoundedCache(size)
+        #: commitment → the leaf index of its first entry.
+        self.first_leaf: BoundedCache[bytes, int] = BoundedCache(size)
 
 
-def context(request: Request) -> ApiContext:
+async def context(request: Request) -> ApiContext:
+    """The app's context (``async``: no work, so no hop to the thread pool)."""
     ctx: ApiContext = request.app.state.context
     return ctx
 
@@ -58,23 +71,31 @@ def context(request: Request) -> ApiContext:
 Context = Annotated[ApiContext, Depends(context)]
 
 
-def principal(
-    request: Request,
-    ctx: Context,
-    authorization: Annotated[
-        str | None,
-        Header(description="`Bearer <API key>`; without it the caller is `public`"),
-    ] = None,
+Authorization = Annotated[
+    str | None,
+    Header(description="`Bearer <API key>`; without it the caller is `public`"),
+]
+
+
+async def principal(
+    request: Request, ctx: Context, authorization: Authorization = None
 ) -> Principal:
     """The caller (401 problems for a malformed or unknown key); its role goes to the access
-    log."""
+    log. Without a key nothing is read (no hop to the thread pool); a key is looked up in the
+    database on a worker thread."""
     try:
-        who = authenticate(ctx.node.db, authorization)
+        token = bearer_token(authorization)
+        who = PUBLIC if token is None else await run_in_threadpool(_lookup, ctx, token)
     except Problem:
         request.state.role = "invalid-key"
         raise
     request.state.role = who.role
     return who
+
+
+def _lookup(ctx: ApiContext, token: str) -> Principal:
+    with ctx.node.db.transaction() as session:
+        return principal_of(session, token)
 
 
 Caller = Annotated[Principal, Depends(principal)]

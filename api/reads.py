@@ -8,16 +8,18 @@ are rate limited per client. Everything else is public data of the log and the c
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from sqlalchemy.orm import Session
+from starlette.responses import Response
 
 from api import views
-from api.auth import Principal, require_writer
-from api.context import ApiContext, Caller, Context, rate_limit
-from api.problems import problem
+from api.auth import Principal, bearer_token, principal_of, require_writer
+from api.context import ApiContext, Authorization, Caller, Context, rate_limit
+from api.problems import Problem, problem
 from api.vc import MEDIA_TYPE as VC_MEDIA_TYPE
 from api.vc import credential_of
 from node.bundle import MEDIA_TYPE as BUNDLE_MEDIA_TYPE
@@ -54,13 +56,63 @@ def _commitment(text: str) -> bytes:
     return value
 
 
-def bundle_response(bundle: Bundle, fmt: BundleFormat) -> Response:
+JSON_MEDIA_TYPE = "application/json"
+MEDIA_TYPES: dict[str, str] = {
+    "json": BUNDLE_MEDIA_TYPE,
+    "compact": "text/plain; charset=utf-8",
+    "vc": VC_MEDIA_TYPE,
+}
+
+
+def json_body(value: Any) -> bytes:
+    """``value`` as the bytes FastAPI's ``JSONResponse`` would send (UTF-8, compact)."""
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return text.encode("utf-8")
+
+
+def render_bundle(bundle: Bundle, fmt: BundleFormat) -> bytes:
     """The bundle as JSON, compact QR text (``CR1:``) or a Verifiable Credential."""
     if fmt == "compact":
-        return PlainTextResponse(encode_compact(bundle))
+        return encode_compact(bundle).encode("utf-8")
     if fmt == "vc":
-        return JSONResponse(credential_of(bundle), media_type=VC_MEDIA_TYPE)
-    return JSONResponse(bundle.to_json(), media_type=BUNDLE_MEDIA_TYPE)
+        return json_body(credential_of(bundle))
+    return json_body(bundle.to_json())
+
+
+def bundle_response(bundle: Bundle, fmt: BundleFormat) -> Response:
+    """The bundle as JSON, compact QR text (``CR1:``) or a Verifiable Credential."""
+    return Response(render_bundle(bundle, fmt), media_type=MEDIA_TYPES[fmt])
+
+
+def cached_bundle(ctx: ApiContext, record: CertificateRecord, fmt: BundleFormat) -> Response:
+    """The bundle of ``record`` from the bundle cache, made and kept on a miss (api/cache.py:
+    a bundle never changes once its certificate's first checkpoint is confirmed).
+
+    Raises:
+        InvalidInput: ``bundle.not_anchored`` (no confirmed checkpoint holds it yet).
+    """
+    if record.checkpoint_index is not None:
+        body = ctx.bundle_cache.get((record.commitment, record.checkpoint_index, fmt))
+        if body is not None:
+            return Response(body, media_type=MEDIA_TYPES[fmt])
+    bundle = ctx.node.bundles.bundle(record.commitment)
+    body = render_bundle(bundle, fmt)
+    # Keyed by the checkpoint the bundle was made for (it may have been confirmed since the
+    # record was read).
+    ctx.bundle_cache.put((record.commitment, bundle.anchor.checkpoint_index, fmt), body)
+    return Response(body, media_type=MEDIA_TYPES[fmt])
+
+
+def caller_in(request: Request, session: Session, authorization: str | None) -> Principal:
+    """The caller, read in the endpoint's own transaction (as :func:`api.context.principal`
+    does in its own), its role noted for the access log."""
+    try:
+        who = principal_of(session, bearer_token(authorization))
+    except Problem:
+        request.state.role = "invalid-key"
+        raise
+    request.state.role = who.role
+    return who
 
 
 def _record(ctx: ApiContext, commitment: bytes) -> CertificateRecord:
@@ -155,7 +207,7 @@ def holder_bundle(
         raise InvalidInput(
             "certificate_number", "query.ambiguous", "several certificates match; give its number"
         )
-    return bundle_response(ctx.node.bundles.bundle(matches[0][0].commitment), format)
+    return cached_bundle(ctx, matches[0][0], format)
 
 
 # -- certificates ------------------------------------------------------------------------------
@@ -169,11 +221,22 @@ def holder_bundle(
     responses={200: {"content": {BUNDLE_MEDIA_TYPE: {}, "text/plain": {}, VC_MEDIA_TYPE: {}}}},
 )
 def certificate_bundle(
-    ctx: Context, who: Caller, commitment: str, format: BundleFormat = "json"
+    request: Request,
+    ctx: Context,
+    commitment: str,
+    authorization: Authorization = None,
+    format: BundleFormat = "json",
 ) -> Response:
-    record = _record(ctx, _commitment(commitment))
+    # One transaction for the key and the record; the bundle itself from the cache.
+    node = ctx.node
+    with node.db.transaction() as session:
+        who = caller_in(request, session, authorization)
+        wanted = _commitment(commitment)
+        record = CertificateRepository(session, node.cipher, node.blind_index).get(wanted)
+    if record is None or record.province != node.province:
+        raise InvalidInput("commitment", "certificate.unknown", "certificate is unknown")
     _may_read_bundle(who, record)
-    return bundle_response(ctx.node.bundles.bundle(record.commitment), format)
+    return cached_bundle(ctx, record, format)
 
 
 def _may_read_bundle(who: Principal, record: CertificateRecord) -> None:
@@ -233,34 +296,54 @@ def checkpoint(ctx: Context, index: Annotated[int, Path(ge=0, le=2**62)]) -> dic
     "/proofs/inclusion",
     summary="RFC 9162 inclusion proof of a log entry",
     description="Give `leaf_index`, or `commitment` (its first entry); `tree_size` defaults to "
-    "the latest confirmed checkpoint's size.",
+    "the latest confirmed checkpoint's size. Returns `leaf_index`, `tree_size`, `leaf_hash`, "
+    "`root` and `hashes` (hex).",
     tags=["log"],
+    response_class=Response,
+    responses={200: {"content": {JSON_MEDIA_TYPE: {"schema": {"type": "object"}}}}},
 )
 def inclusion_proof(
     ctx: Context,
     leaf_index: Annotated[int | None, Query(ge=0, le=2**62)] = None,
     commitment: Annotated[str | None, Query(max_length=64)] = None,
     tree_size: Annotated[int | None, Query(ge=1, le=2**62)] = None,
-) -> dict[str, Any]:
+) -> Response:
     node = ctx.node
     with node.db.transaction() as session:
-        log = ProvinceLog(session, node.province)
         if leaf_index is None:
             if commitment is None:
                 raise InvalidInput("leaf_index", "proof.target", "give leaf_index or commitment")
-            indexes = log.indexes_of(_commitment(commitment))
-            if not indexes:
-                raise problem(404, "no entry has this commitment", "commitment", "entry.unknown")
-            leaf_index = indexes[0]
+            leaf_index = _first_leaf(ctx, session, _commitment(commitment))
         size = tree_size if tree_size is not None else _anchored_size(session, node.province)
-        hashes = log.merkle.inclusion_proof(leaf_index, size)
-        return {
-            "leaf_index": leaf_index,
-            "tree_size": size,
-            "leaf_hash": log.entry(leaf_index).leaf_hash.hex(),
-            "root": log.merkle.root(size).hex(),
-            "hashes": [h.hex() for h in hashes],
-        }
+        body = ctx.proof_cache.get((leaf_index, size))
+        if body is None:
+            body = json_body(_inclusion(ProvinceLog(session, node.province), leaf_index, size))
+            # The log is append-only: a proof the log could give never changes (api/cache.py).
+            ctx.proof_cache.put((leaf_index, size), body)
+    return Response(body, media_type=JSON_MEDIA_TYPE)
+
+
+def _first_leaf(ctx: ApiContext, session: Session, commitment: bytes) -> int:
+    """The leaf index of the first entry about ``commitment`` (404 ``entry.unknown``)."""
+    found = ctx.first_leaf.get(commitment)
+    if found is None:
+        indexes = ProvinceLog(session, ctx.node.province).indexes_of(commitment)
+        if not indexes:
+            raise problem(404, "no entry has this commitment", "commitment", "entry.unknown")
+        found = indexes[0]
+        ctx.first_leaf.put(commitment, found)
+    return found
+
+
+def _inclusion(log: ProvinceLog, leaf_index: int, size: int) -> dict[str, Any]:
+    hashes = log.merkle.inclusion_proof(leaf_index, size)
+    return {
+        "leaf_index": leaf_index,
+        "tree_size": size,
+        "leaf_hash": log.entry(leaf_index).leaf_hash.hex(),
+        "root": log.merkle.root(size).hex(),
+        "hashes": [h.hex() for h in hashes],
+    }
 
 
 def _anchored_size(session: Any, province: str) -> int:

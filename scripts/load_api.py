@@ -1,36 +1,51 @@
 """Load benchmark of the HTTP API on loopback (issue 5): p50 / p99 latency and throughput for
 bundle fetch, proof fetch, search and verify.
 
-Starts ``certreg serve --demo`` (uvicorn, one process) on a free 127.0.0.1 port, then drives each
-endpoint in turn with an open-loop load: requests are *sent* at ``--rate`` per second whatever
-the server's speed (a closed loop would hide queueing), for ``--seconds``, over ``--connections``
-keep-alive connections. Latency is measured from each request's scheduled send time, so time
-spent waiting for a free connection counts. Prints one JSON object; exits 1 when a request
-failed. The target (issue 5) is p99 < 50 ms at 300 requests/s for bundle and proof fetch.
+Starts ``certreg serve --demo`` (uvicorn, one process, ``--certificates`` anchored) on a free
+127.0.0.1 port, then drives each endpoint in turn with an **open-loop** load: requests are
+*sent* at ``--rate`` per second whatever the server's speed (a closed loop such as ``wrk``
+would slow down with the server and hide queueing), for ``--seconds``, over ``--connections``
+keep-alive HTTP/1.1 connections. Latency is measured from each request's *scheduled* send time,
+so time spent waiting for a free connection counts.
+
+The generator is deliberately light so that it does not take the server's CPU on a 2-core
+machine: raw asyncio protocols, request bytes built before the clock starts, responses parsed
+only as far as the status line and ``Content-Length`` (about 0.1 ms of CPU per request, against
+several for an httpx client). ``--pin`` pins it to one CPU (``os.sched_setaffinity``) and the
+server to the others. Besides the latencies it reports the CPU the server and the generator
+spent per request (``/proc``; robust on a shared machine, where wall-clock figures are noisy)
+and the load average before and after each run.
+
+Prints one JSON object: per endpoint ``p50_ms``, ``p99_ms``, ``throughput_rps`` (completed
+requests per second of the run), ``max_ms``, ``failures``, ``server_cpu_ms_per_request``; exits
+1 when a request failed. Target (issue 5): p99 < 50 ms at 300 requests/s for bundle and proof
+fetch. The server process is stopped by its PID at the end.
 
     .venv/bin/python scripts/load_api.py [--rate 300] [--seconds 10] [--certificates 200]
+        [--connections 16] [--only bundle_fetch] [--pin]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
+import contextlib
 import json
 import os
 import random
+import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import httpx
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -40,13 +55,13 @@ def free_port() -> int:
         return port
 
 
+# -- the server --------------------------------------------------------------------------------
+
+
 def start_server(port: int, info: Path, certificates: int) -> subprocess.Popen[bytes]:
-    """``certreg serve --demo`` (``python -m api.cli`` until ``serve`` is registered)."""
+    """``certreg serve --demo`` in its own session (stopped by PID at the end)."""
     certreg = ROOT / ".venv" / "bin" / "certreg"
     command = [str(certreg)] if certreg.exists() else [sys.executable, "-m", "api.cli"]
-    probe = subprocess.run([*command, "serve", "--help"], capture_output=True, cwd=ROOT)
-    if probe.returncode != 0:
-        command = [sys.executable, "-m", "api.cli"]
     args = [
         *command,
         "serve",
@@ -63,126 +78,299 @@ def start_server(port: int, info: Path, certificates: int) -> subprocess.Popen[b
         "1000000",
         "--no-access-log",
     ]
-    return subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL)
+    return subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, start_new_session=True)
 
 
-def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the server's process group (the one we started), SIGKILL after 30 s."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+
+
+def wait_ready(port: int, process: subprocess.Popen[bytes], info: Path) -> None:
+    """Until the demo wrote its info file and ``GET /v1/status`` answers 200."""
+    deadline = time.monotonic() + 180.0
+    request = b"GET /v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise SystemExit(f"server exited with {process.returncode}")
-        try:
-            if httpx.get(url + "/v1/status", timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
+        if info.exists():
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=2.0) as s:
+                    s.sendall(request)
+                    if s.recv(64).startswith(b"HTTP/1.1 200"):
+                        return
+            except OSError:
+                pass
         time.sleep(0.2)
     raise SystemExit("server did not start")
 
 
-Request = Callable[[httpx.AsyncClient], Any]
+def _processes() -> dict[int, tuple[int, float]]:
+    """Every process: pid → (parent pid, user + system CPU seconds), from ``/proc``."""
+    found: dict[int, tuple[int, float]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(b")") + 2 :].split()
+        found[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
+    return found
+
+
+def tree(pid: int) -> dict[int, float]:
+    """``pid`` and its descendants: pid → CPU seconds so far."""
+    table = _processes()
+    found: dict[int, float] = {}
+    todo = [pid]
+    while todo:
+        current = todo.pop()
+        found[current] = table.get(current, (0, 0.0))[1]
+        todo.extend(child for child, (parent, _) in table.items() if parent == current)
+    return found
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU of ``pid`` and its descendants, in seconds."""
+    return sum(tree(pid).values())
+
+
+# -- the generator -----------------------------------------------------------------------------
+
+
+class Connection(asyncio.Protocol):
+    """One keep-alive HTTP/1.1 connection: one request at a time, the response read as far as
+    its status and ``Content-Length`` body (uvicorn always sends a length here)."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.waiter: asyncio.Future[int] | None = None
+        self.closed = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(ConnectionError("connection lost"))
+
+    def request(self, data: bytes) -> asyncio.Future[int]:
+        assert self.transport is not None
+        self.waiter = asyncio.get_running_loop().create_future()
+        self.transport.write(data)
+        return self.waiter
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        end = self.buffer.find(b"\r\n\r\n")
+        if end < 0:
+            return
+        head = bytes(self.buffer[:end]).lower()
+        start = head.find(b"content-length:")
+        length = 0
+        if start >= 0:
+            stop = head.find(b"\r\n", start)
+            length = int(head[start + 15 : stop if stop >= 0 else None])
+        if len(self.buffer) < end + 4 + length:
+            return
+        status = int(self.buffer[9:12])
+        del self.buffer[: end + 4 + length]
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(status)
 
 
 async def drive(
-    url: str, make: Request, rate: float, seconds: float, connections: int
+    port: int, requests: list[bytes], rate: float, seconds: float, connections: int
 ) -> dict[str, Any]:
-    """Send ``make`` requests at ``rate``/s for ``seconds``; return the figures."""
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    """Send ``requests`` (cycled) at ``rate``/s for ``seconds``; return the figures."""
+    loop = asyncio.get_running_loop()
+    idle: collections.deque[Connection] = collections.deque()
+    for _ in range(connections):
+        _, protocol = await loop.create_connection(Connection, "127.0.0.1", port)
+        idle.append(protocol)
+    # Warm up: every connection once, every distinct request once.
+    for i, data in enumerate(requests):
+        await idle[i % connections].request(data)
+
+    free = asyncio.Condition()
     latencies: list[float] = []
     failures = 0
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30.0) as client:
-        # Warm up: open the connections and the server's caches.
-        await asyncio.gather(*(make(client) for _ in range(connections)))
 
-        async def one(scheduled: float) -> None:
-            nonlocal failures
-            try:
-                response = await make(client)
-                if response.status_code >= 400:
-                    failures += 1
-            except httpx.HTTPError:
+    async def one(data: bytes, scheduled: float) -> None:
+        nonlocal failures
+        async with free:
+            await free.wait_for(lambda: bool(idle))
+            connection = idle.popleft()
+        try:
+            status = await connection.request(data)
+            if status >= 400:
                 failures += 1
-            latencies.append(time.perf_counter() - scheduled)
+        except ConnectionError:
+            failures += 1
+        latencies.append(time.perf_counter() - scheduled)
+        if not connection.closed:
+            async with free:
+                idle.append(connection)
+                free.notify()
 
-        tasks = []
-        start = time.perf_counter()
-        total = int(rate * seconds)
-        for i in range(total):
-            scheduled = start + i / rate
-            delay = scheduled - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(scheduled)))
-        await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - start
+    total = int(rate * seconds)
+    tasks = []
+    start = time.perf_counter()
+    for i in range(total):
+        scheduled = start + i / rate
+        delay = scheduled - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(requests[i % len(requests)], scheduled)))
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - start
+    for connection in idle:
+        assert connection.transport is not None
+        connection.transport.close()
     ordered = sorted(latencies)
     return {
         "requests": total,
         "failures": failures,
         "offered_rate": rate,
         "throughput_rps": round(total / elapsed, 1),
-        "p50_ms": round(1000 * statistics.median(ordered), 2),
+        "p50_ms": round(1000 * ordered[len(ordered) // 2], 2),
         "p99_ms": round(1000 * ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 2),
         "max_ms": round(1000 * ordered[-1], 2),
     }
 
 
-def scenarios(info: dict[str, Any]) -> dict[str, Request]:
-    certificates = info["certificates"]
-    operator = {"Authorization": f"Bearer {info['keys']['operator']}"}
-    rng = random.Random(1)
-    bundle_text = httpx.get(
-        f"{info['url']}/v1/certificates/{certificates[0]['commitment']}/bundle", headers=operator
-    ).text
+def http_get(path: str, query: dict[str, str] | None = None, **headers: str) -> bytes:
+    target = path + ("?" + urlencode(query) if query else "")
+    lines = [f"GET {target} HTTP/1.1", "Host: 127.0.0.1"]
+    lines += [f"{k.replace('_', '-')}: {v}" for k, v in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
-    def bundle(client: httpx.AsyncClient) -> Any:
-        c = rng.choice(certificates)["commitment"]
-        return client.get(f"/v1/certificates/{c}/bundle", headers=operator)
 
-    def proof(client: httpx.AsyncClient) -> Any:
-        c = rng.choice(certificates)["commitment"]
-        return client.get("/v1/proofs/inclusion", params={"commitment": c})
+def http_post(path: str, body: bytes, content_type: str) -> bytes:
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
 
-    def search(client: httpx.AsyncClient) -> Any:
-        c = rng.choice(certificates)
-        query = {"certificate_number": c["certificate_number"], "id_number": c["id_number"]}
-        return client.get("/v1/certificates/search", params=query)
 
-    def verify(client: httpx.AsyncClient) -> Any:
-        return client.post(
-            "/v1/verify", content=bundle_text, headers={"content-type": "application/json"}
+def fetch(port: int, data: bytes) -> bytes:
+    """One blocking request (setup only): the response body."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30.0) as s:
+        s.sendall(data.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n", 1))
+        chunks = []
+        while chunk := s.recv(65536):
+            chunks.append(chunk)
+    response = b"".join(chunks)
+    head, _, body = response.partition(b"\r\n\r\n")
+    if not head.startswith(b"HTTP/1.1 200"):
+        raise SystemExit(f"setup request failed: {head[:200]!r}")
+    return body
+
+
+def scenarios(port: int, info: dict[str, Any]) -> dict[str, list[bytes]]:
+    """The request bytes of each scenario, one per sample certificate, in a random order."""
+    certificates = list(info["certificates"])
+    random.Random(1).shuffle(certificates)
+    auth = f"Bearer {info['keys']['operator']}"
+    bundle = [
+        http_get(f"/v1/certificates/{c['commitment']}/bundle", authorization=auth)
+        for c in certificates
+    ]
+    proof = [
+        http_get("/v1/proofs/inclusion", {"commitment": c["commitment"]}) for c in certificates
+    ]
+    search = [
+        http_get(
+            "/v1/certificates/search",
+            {"certificate_number": c["certificate_number"], "id_number": c["id_number"]},
         )
-
+        for c in certificates
+    ]
+    verify = [
+        http_post("/v1/verify", fetch(port, bundle[i]), "application/json")
+        for i in range(min(20, len(bundle)))
+    ]
     return {"bundle_fetch": bundle, "proof_fetch": proof, "search": search, "verify": verify}
 
 
+def run(
+    port: int, name: str, requests: list[bytes], args: argparse.Namespace, server: int
+) -> dict[str, Any]:
+    load_before = os.getloadavg()[0]
+    server_cpu = tree_cpu_seconds(server)
+    own_cpu = time.process_time()
+    figures = asyncio.run(drive(port, requests, args.rate, args.seconds, args.connections))
+    served = figures["requests"] + len(requests)  # with the warm-up
+    figures["server_cpu_ms_per_request"] = round(
+        1000 * (tree_cpu_seconds(server) - server_cpu) / served, 3
+    )
+    figures["generator_cpu_ms_per_request"] = round(
+        1000 * (time.process_time() - own_cpu) / served, 3
+    )
+    figures["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+    print(f"{name}: {json.dumps(figures)}", file=sys.stderr, flush=True)
+    return figures
+
+
+def pin(server: int) -> dict[str, list[int]]:
+    """The generator on the last CPU, the server on the others (when there are two or more)."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return {}
+    mine, theirs = cpus[-1:], cpus[:-1]
+    os.sched_setaffinity(0, mine)
+    for pid in tree(server):
+        with contextlib.suppress(OSError):
+            for thread in os.listdir(f"/proc/{pid}/task"):  # every thread, not only the first
+                os.sched_setaffinity(int(thread), theirs)
+    return {"generator": mine, "server": theirs}
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--rate", type=float, default=300.0, help="requests per second")
     parser.add_argument("--seconds", type=float, default=10.0, help="per endpoint")
-    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--certificates", type=int, default=200)
     parser.add_argument("--only", action="append", help="run only this scenario (repeatable)")
+    parser.add_argument("--pin", action="store_true", help="generator and server on own CPUs")
     args = parser.parse_args(argv)
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="certreg-load-") as tmp:
         info_path = Path(tmp) / "demo.json"
         process = start_server(port, info_path, args.certificates)
         try:
-            wait_ready(url, process)
+            wait_ready(port, process, info_path)
             info = json.loads(info_path.read_text("utf-8"))
-            info["url"] = url
-            figures: dict[str, Any] = {"cpus": os.cpu_count(), "seconds": args.seconds}
-            for name, make in scenarios(info).items():
+            figures: dict[str, Any] = {
+                "cpus": os.cpu_count(),
+                "seconds": args.seconds,
+                "connections": args.connections,
+                "certificates": args.certificates,
+                "generator": "asyncio open loop",
+            }
+            if args.pin:
+                figures["pinned"] = pin(process.pid)
+            for name, requests in scenarios(port, info).items():
                 if args.only and name not in args.only:
                     continue
-                figures[name] = asyncio.run(
-                    drive(url, make, args.rate, args.seconds, args.connections)
-                )
+                figures[name] = run(port, name, requests, args, process.pid)
         finally:
-            process.terminate()
-            process.wait(timeout=30)
+            stop_server(process)
     print(json.dumps(figures, indent=2))
     failed = any(isinstance(v, dict) and v.get("failures") for v in figures.values())
     return 1 if failed else 0

@@ -10,8 +10,10 @@ import logging
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.auth import revoke_api_key
 from api.context import ApiSettings
 from api.vc import bundle_from_credential
 from node.bundle import Bundle
@@ -641,3 +643,75 @@ def test_create_app_twice_on_one_node_is_independent(api: Api) -> None:
     other = create_app(api.node, ApiSettings(search_burst=1))
     assert other.state.context.search_limiter.burst == 1
     assert dataclasses.is_dataclass(ApiSettings())
+
+
+# -- end to end on both chains, and the caches of immutable responses ------------------------------
+
+
+def test_write_anchor_fetch_status_change_and_verify_on_each_chain(
+    api: Api, reg: Registry, tmp_path: Path
+) -> None:
+    """The whole path over HTTP, on the in-process EVM and on a real anvil (``reg``): issue by
+    POST, anchor, fetch the bundle and the proof (a second fetch from the caches, the same
+    bytes), revoke, anchor again, verify. The cached bundle stays right after the status change
+    (statuses are not in a bundle); a revoked key is refused at once (keys are not cached)."""
+    c = api.client
+    ctx = c.app.state.context  # type: ignore[attr-defined]
+    issued = c.post("/v1/certificates", json=row(api.node, 4), headers=api.auth("issuer"))
+    assert issued.status_code == 201, issued.text
+    target = issued.json()["commitment"]
+    path = f"/v1/certificates/{target}/bundle"
+    refused(c.get(path, headers=api.auth("issuer")), 422, "commitment", "bundle.not_anchored")
+
+    anchored = c.post("/v1/checkpoints", headers=api.auth("operator")).json()["anchored"]
+    assert (anchored["index"], anchored["tree_size"]) == (1, 4)
+    root = bytes.fromhex(anchored["root"])
+    assert reg.as_(0).is_anchored(44, 4, root)  # on the chain under test, not only in the DB
+
+    first = c.get(path, headers=api.auth("issuer"))
+    hits = ctx.bundle_cache.hits
+    again = c.get(path, headers=api.auth("operator"))
+    assert ctx.bundle_cache.hits == hits + 1 and again.content == first.content
+    bundle = Bundle.from_json(first.json())
+    assert (bundle.anchor.checkpoint_index, bundle.proof.tree_size) == (1, 4)
+
+    proof = c.get("/v1/proofs/inclusion", params={"commitment": target})
+    assert proof.headers["content-type"] == "application/json"
+    body = proof.json()
+    assert (body["leaf_index"], body["tree_size"], body["root"]) == (3, 4, anchored["root"])
+    assert [bytes.fromhex(h) for h in body["hashes"]] == list(bundle.proof.hashes)
+    verify_inclusion(
+        bytes.fromhex(body["leaf_hash"]), 3, 4, [bytes.fromhex(h) for h in body["hashes"]], root
+    )
+    hits = ctx.proof_cache.hits
+    assert c.get("/v1/proofs/inclusion", params={"leaf_index": 3, "tree_size": 4}).content == (
+        proof.content
+    )
+    assert ctx.proof_cache.hits == hits + 1
+    assert c.post("/v1/verify", content=first.content).json()["result"] == "VALID"
+
+    revoked = c.post(
+        f"/v1/certificates/{target}/revoke", json={"reason": 101}, headers=api.auth("issuer")
+    )
+    assert revoked.json()["status"] == "revoked", revoked.text
+    c.post("/v1/checkpoints", headers=api.auth("operator")).raise_for_status()
+    assert c.post("/v1/verify", content=first.content).json()["result"] == "REVOKED"
+    assert c.get(f"/v1/certificates/{target}/status").json()["status"] == "revoked"
+    # The bundle still points at its first checkpoint: the same bytes, cached or not.
+    assert c.get(path, headers=api.auth("issuer")).content == first.content
+    uncached = create_app(api.node, ApiSettings(cache_entries=0, static_dir=tmp_path))
+    with TestClient(uncached) as fresh:
+        assert fresh.get(path, headers=api.auth("issuer")).content == first.content
+        assert fresh.get("/v1/proofs/inclusion", params={"commitment": target}).json() != body
+    # The default size moved with the new checkpoint: a new proof, not the cached one.
+    later = c.get("/v1/proofs/inclusion", params={"commitment": target}).json()
+    assert (later["leaf_index"], later["tree_size"]) == (3, 5)
+    refused(
+        c.get("/v1/proofs/inclusion", params={"leaf_index": 3, "tree_size": 9}),
+        422,
+        "size",
+        "merkle.size_range",
+    )
+
+    assert revoke_api_key(api.node.db, api.keys["issuer"])
+    refused(c.get(path, headers=api.auth("issuer")), 401, "authorization", "auth.unknown_key")
