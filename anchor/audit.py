@@ -36,12 +36,13 @@ import dataclasses
 import datetime
 import functools
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from hashlib import sha256 as _sha256
 from typing import Any, Final, NamedTuple
 
 from web3.exceptions import BlockNotFound
 
+from anchor.audit_api import ApiComparison, ApiTarget, CertificateSample, ChainCheckpoint
 from anchor.audit_findings import FINDING_KINDS, Finding, FindingSink
 from anchor.audit_log import (
     ACTIVE,
@@ -107,7 +108,9 @@ class AuditOptions:
     their on-chain change (``StatusSync`` writes after confirmation), so they are not reported.
     ``keep_per_kind``: findings of one kind kept in full (all are counted). ``snapshot``: an
     older snapshot of this contract to compare with. ``to_block``: audit up to this block
-    (default the head). ``manifest_timeout``: seconds per manifest fetch.
+    (default the head). ``manifest_timeout``: seconds per manifest fetch. ``apis``: node APIs
+    to compare with the replayed state, each asked about at most ``api_sample`` certificates
+    of its province and every checkpoint (``anchor/audit_api.py``).
     """
 
     workers: int = 1
@@ -118,6 +121,9 @@ class AuditOptions:
     to_block: int | None = None
     page_size: int | None = None
     manifest_timeout: float = 10.0
+    apis: tuple[ApiTarget, ...] = ()
+    api_sample: int = 100
+    api_timeout: float = 10.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -277,11 +283,18 @@ class Auditor:
             batch_size=self.options.signature_batch,
         )
         self._snapshot = _SnapshotComparison(self.options.snapshot, self)
+        #: For the API comparison only: sampled certificates and the chain's checkpoints.
+        self._sample = CertificateSample(self.options.api_sample) if self.options.apis else None
+        self._chain_checkpoints: dict[str, list[ChainCheckpoint]] = {}
 
     # -- driving ---------------------------------------------------------------------------
 
-    def run(self) -> AuditReport:
+    def run(self, events: Iterable[ChainEvent] | None = None) -> AuditReport:
         """Replay every event up to the head (or ``options.to_block``) and return the report.
+
+        ``events`` replaces the contract's own events (read with :meth:`chain_events`): the
+        same replay of events from elsewhere, e.g. a test that hands it the chain's real
+        events with one field altered, for faults the contract itself refuses to record.
 
         Raises:
             ChainError: the chain cannot be read.
@@ -292,15 +305,35 @@ class Auditor:
             head = self.client.block_number()
         try:
             self._snapshot.check_network()
-            for event in self.client.iter_events(
-                0, head, page_size=self.options.page_size or self.client.options.log_page_size
-            ):
+            for event in self.chain_events(head) if events is None else events:
                 self.handle(event)
             self._signatures.finish()
         finally:
             self._signatures.close()
         self._finish(head)
+        self._compare_apis()
         return self.report(head)
+
+    def _compare_apis(self) -> None:
+        """Ask each node API of ``options.apis`` about the replayed state."""
+        if self._sample is None:
+            return
+
+        def state_of(province: str, commitment: bytes) -> tuple[str, int] | None:
+            log = self.logs.get(province)
+            return None if log is None else log.state_of(commitment)
+
+        roots = {province: log.roots for province, log in self.logs.items()}
+        for target in self.options.apis:
+            ApiComparison(target, self.findings, self.options.api_timeout).run(
+                self._chain_checkpoints, roots, self._sample, state_of
+            )
+
+    def chain_events(self, head: int) -> Iterator[ChainEvent]:
+        """The contract's events from genesis up to block ``head``, in chain order."""
+        return self.client.iter_events(
+            0, head, page_size=self.options.page_size or self.client.options.log_page_size
+        )
 
     def report(self, head: int) -> AuditReport:
         """The report of what has been replayed so far."""
@@ -481,6 +514,10 @@ class Auditor:
         }
         timestamp = self._block_time(event.block_number)
         self._snapshot.checkpoint(province, index, size, root, cid, event)
+        if self._sample is not None:
+            self._chain_checkpoints.setdefault(province, []).append(
+                ChainCheckpoint(index, size, root, cid, event.transaction_hash, event.block_number)
+            )
         previous_size, previous_root = log.last_size, log.last_root
         self.check_checkpoint(log, index, size, root, evidence)
         if previous_root is not None and size > previous_size:
@@ -686,6 +723,8 @@ class Auditor:
         else:
             self._check_correction(log, entry, at)
         log.set_state(entry.commitment, number, ACTIVE)
+        if self._sample is not None:
+            self._sample.offer(province, entry.commitment, at.leaf_index, at.leaf)
 
     def _check_issuer(self, province: str, entry: AuditEntry, at: _At) -> None:
         """Organisation filed here and active, scope, key and signature."""

@@ -20,7 +20,7 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from anchor.audit import AuditOptions, audit
@@ -177,10 +177,19 @@ class HistoryWriter:
         manifest = build_manifest(self.province, self.checkpoints, previous, size, root, listed)
         return manifest.to_bytes(), previous, root
 
-    def anchor(self, *, entries: Sequence[LogEntry] | None = None, publish: bool = True) -> str:
+    def anchor(
+        self,
+        *,
+        entries: Sequence[LogEntry] | None = None,
+        publish: bool = True,
+        alter: Callable[[bytes], bytes] | None = None,
+    ) -> str:
         """Publish the manifest of the pending entries and anchor the checkpoint; return the
-        manifest CID. ``publish=False`` anchors a CID that is not in the store."""
+        manifest CID. ``publish=False`` anchors a CID that is not in the store; ``alter``
+        changes the manifest bytes before they are published (a malformed manifest)."""
         data, previous, root = self.manifest_bytes(entries)
+        if alter is not None:
+            data = alter(data)
         cid = self.store.put(data) if publish else _unpublished_cid(data)
         proof = self.log.consistency_proof(previous) if previous else []
         self.client.anchor(self.log.size, root, proof, cid)

@@ -1,7 +1,8 @@
 """``certreg audit`` and ``certreg bench audit``.
 
 ``certreg audit --rpc URL --contract ADDRESS [--ipfs URL | --manifests DIR] [--json]
-[--report FILE] [--snapshot FILE] [--workers N] [--status-grace-blocks N]`` replays the
+[--report FILE] [--snapshot FILE] [--workers N] [--status-grace-blocks N] [--api [P=]URL …
+--api-key K --api-sample N]`` replays the
 contract from genesis (``anchor/audit.py``), prints a human summary (the JSON report with
 ``--json``), writes the JSON report to ``--report`` when given, and exits 0 on a clean history,
 1 when it found anything and 2 when it could not audit (chain or store unreachable, bad
@@ -18,6 +19,7 @@ import sys
 from pathlib import Path
 
 from anchor.audit import AuditOptions, audit
+from anchor.audit_api import ApiTarget
 from anchor.audit_bench import bench_audit
 from anchor.chain import RegistryClient
 from anchor.manifest import IpfsManifestStore, LocalManifestStore, ManifestStore
@@ -53,6 +55,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
             workers=args.workers,
             status_grace_blocks=args.status_grace_blocks,
             snapshot=_snapshot(args.snapshot),
+            apis=tuple(ApiTarget.parse(text, args.api_key) for text in args.api or ()),
+            api_sample=args.api_sample,
         )
         report = audit(client, _store(args), options)
     except RegistryError as exc:
@@ -94,5 +98,18 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore
         type=int,
         default=0,
         help="do not report status entries anchored this many blocks before the head",
+    )
+    p.add_argument(
+        "--api",
+        action="append",
+        metavar="[PROVINCE=]URL",
+        help="a node API to compare with the replayed state (repeatable, one per province)",
+    )
+    p.add_argument("--api-key", help="API key sent to every --api (the endpoints are public)")
+    p.add_argument(
+        "--api-sample",
+        type=int,
+        default=100,
+        help="certificates per province asked of each --api (a seeded sample; default 100)",
     )
     p.set_defaults(func=cmd_audit)

@@ -46,6 +46,11 @@ FINDING_KINDS: Final[dict[str, str]] = {
     "correction.rule": "a correction breaks the correction rule",
     "status.no_entry": "an on-chain status change with no matching log entry",
     "history.rewritten": "the chain disagrees with an older snapshot of it",
+    "api.unreachable": "a node's API gave no usable answer",
+    "api.certificate_missing": "a node's API does not know an anchored certificate",
+    "api.status_mismatch": "a node's API gives another status, number or log index",
+    "api.proof_invalid": "a node's API serves an inclusion proof that does not check",
+    "api.checkpoint_mismatch": "a node's API lists a checkpoint unlike the chain's",
 }
 
 

@@ -1,0 +1,252 @@
+"""The finding kinds test_audit.py does not plant, each planted on a history written through
+the real contract (in-process EVM and anvil), with the auditor reporting exactly that kind;
+and a check that every kind of ``FINDING_KINDS`` is planted by some test.
+
+The contract refuses out-of-order, conflicting and inconsistent checkpoints, so those three
+are planted by handing the auditor's one replay (``Auditor.run(events)``) the chain's real
+events with one of them re-delivered or one field altered: the same code that replays the
+chain's own events, on a history the contract cannot hold."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from pathlib import Path
+
+import pytest
+
+from anchor.audit import Auditor, AuditReport
+from anchor.audit_findings import FINDING_KINDS
+from anchor.chain import ChainEvent
+from node.entry import Signature
+from tests.audit import test_audit, test_audit_api, test_audit_more
+from tests.audit.histories import ACTIVE, ORG, REVOKED, ZERO, Clean, clean_history, run
+from tests.contract.conftest import Registry
+
+
+@pytest.fixture
+def clean(reg: Registry, tmp_path: Path) -> Clean:
+    return clean_history(reg, tmp_path)
+
+
+def kinds(report: AuditReport) -> dict[str, int]:
+    return dict(report.finding_counts)
+
+
+def number(clean: Clean, day: datetime.date, level: int, serial: int = 1) -> str:
+    return f"{ORG}{day.year % 100:02d}{level}{serial:06d}"
+
+
+# -- manifests and entries -------------------------------------------------------------------
+
+
+def test_malformed_manifest(clean: Clean) -> None:
+    clean.writer.issue(ORG, 7)
+    clean.writer.anchor(alter=lambda data: data.replace(b'"level":4', b'"level":9', 1))
+    report = run(clean)
+    assert kinds(report) == {"manifest.malformed": 1}
+    [finding] = report.findings
+    assert finding.evidence["rule"] == "schema.range"
+    assert finding.evidence["checkpoint_index"] == 2
+
+
+def test_key_id_the_organisation_does_not_have(clean: Clean) -> None:
+    clean.writer.issue(ORG, 7, signature=Signature("ed25519", 5, b"\x01" * 64))
+    clean.writer.anchor()
+    report = run(clean)
+    assert kinds(report) == {"entry.key_unknown": 1}
+    assert report.findings[0].evidence["leaf_index"] == 12
+
+
+def test_signature_of_another_suite_than_the_key(clean: Clean) -> None:
+    clean.writer.issue(ORG, 7, signature=Signature("sm2-sm3", 0, b"\x01" * 64))
+    clean.writer.anchor()
+    assert kinds(run(clean)) == {"entry.key_suite": 1}
+
+
+def test_number_whose_level_differs_from_the_attributes(clean: Clean) -> None:
+    day = clean.writer.today - datetime.timedelta(days=2)
+    entry = clean.writer.issue(ORG, 1, level=4, number=number(clean, day, 5))
+    clean.writer.anchor()
+    report = run(clean)
+    assert kinds(report) == {"entry.number_mismatch": 1}
+    assert report.findings[0].evidence["certificate_number"] == entry.certificate_number
+
+
+def test_status_entry_for_a_certificate_never_logged(clean: Clean) -> None:
+    ghost = dataclasses.replace(clean.issued[0], commitment=b"\x77" * 32)
+    clean.writer.change("revoke", ghost, 101)
+    clean.writer.anchor()
+    clean.writer.client.set_status(44, ghost.commitment, REVOKED, 101, ZERO)
+    assert kinds(run(clean)) == {"entry.unknown_target": 1}
+
+
+def test_transition_the_rules_forbid(clean: Clean) -> None:
+    """Reinstating an active certificate: the contract refuses the change too, so the entry's
+    change never reaches the chain (reported unless within the grace blocks)."""
+    clean.writer.change("reinstate", clean.issued[0], 301)
+    clean.writer.anchor()
+    assert kinds(run(clean)) == {"entry.transition": 1, "entry.status_not_on_chain": 1}
+    assert kinds(run(clean, status_grace_blocks=10)) == {"entry.transition": 1}
+
+
+def test_status_entry_with_a_reason_of_another_action(clean: Clean) -> None:
+    clean.writer.change("revoke", clean.issued[0], 201)  # 2xx: a suspension reason
+    clean.writer.anchor()
+    clean.writer.client.set_status(44, clean.issued[0].commitment, REVOKED, 201, ZERO)
+    report = run(clean)
+    assert kinds(report) == {"entry.reason": 1}
+    assert report.findings[0].evidence["rule"] == "reason.not_for_action"
+
+
+def test_reinstatement_reason_matches_and_is_clean(clean: Clean) -> None:
+    """Control for the two above: a suspension then reinstatement with their own reasons."""
+    clean.writer.change("suspend", clean.issued[0], 201)
+    clean.writer.change("reinstate", clean.issued[0], 301)
+    clean.writer.anchor()
+    client = clean.writer.client
+    client.set_status(44, clean.issued[0].commitment, 2, 201, ZERO)
+    client.set_status(44, clean.issued[0].commitment, ACTIVE, 301, ZERO)
+    assert run(clean).clean
+
+
+# -- deadlines ---------------------------------------------------------------------------------
+
+
+def test_anchored_more_than_six_months_after_issue(clean: Clean) -> None:
+    day = clean.writer.today - datetime.timedelta(days=200)
+    clean.writer.issue(ORG, 1, issue_date=day, level=5, reason=602)
+    clean.writer.anchor()
+    assert kinds(run(clean)) == {"deadline.over_six_months": 1}
+
+
+def test_issue_date_after_the_anchoring_day(clean: Clean) -> None:
+    day = clean.writer.today + datetime.timedelta(days=3)
+    clean.writer.issue(ORG, 1, issue_date=day, level=5)
+    clean.writer.anchor()
+    assert kinds(run(clean)) == {"deadline.issue_after_anchor": 1}
+
+
+def test_late_with_a_reason_that_is_not_a_late_reason(clean: Clean) -> None:
+    day = clean.writer.today - datetime.timedelta(days=70)
+    clean.writer.issue(ORG, 1, issue_date=day, level=5, reason=101)
+    clean.writer.anchor()
+    assert kinds(run(clean)) == {"deadline.late_reason": 1}
+
+
+def test_dates_beyond_the_working_day_calendar(reg: Registry, clean: Clean) -> None:
+    """Anchored in a year the calendar (2004-2026) does not cover: the chain's clock is moved
+    into 2027 (rolled back with the test's evm_revert)."""
+    target = datetime.datetime(2027, 3, 1, 12, tzinfo=datetime.UTC).timestamp()
+    now = reg.chain.w3.eth.get_block("latest")["timestamp"]
+    reg.chain.advance_time(int(target) - int(now))
+    day = clean.writer.chain_day() - datetime.timedelta(days=3)
+    assert day.year == 2027
+    clean.writer.issue(ORG, 1, issue_date=day, level=5)
+    clean.writer.anchor()
+    assert kinds(run(clean)) == {"deadline.calendar": 1}
+
+
+# -- checkpoints the contract refuses, through the auditor's replay of real events -----------
+
+
+def replay(clean: Clean, events: list[ChainEvent]) -> AuditReport:
+    return Auditor(clean.writer.client, clean.store).run(events)
+
+
+def checkpoint_events(events: list[ChainEvent]) -> list[ChainEvent]:
+    return [e for e in events if e.name == "CheckpointAnchored"]
+
+
+def test_replaying_the_real_events_is_clean(clean: Clean) -> None:
+    assert replay(clean, list(clean.writer.client.iter_events())).clean
+
+
+def test_checkpoint_delivered_again_out_of_order(clean: Clean) -> None:
+    events = list(clean.writer.client.iter_events())
+    first, second = checkpoint_events(events)
+    events.insert(events.index(second) + 1, first)
+    report = replay(clean, events)
+    assert kinds(report) == {"checkpoint.order": 1}
+    assert report.findings[0].evidence["checkpoint_index"] == 0
+
+
+def test_one_size_anchored_with_two_roots(clean: Clean) -> None:
+    events = list(clean.writer.client.iter_events())
+    first, second = checkpoint_events(events)
+    forged = dataclasses.replace(first, args={**first.args, "root": b"\x05" * 32})
+    events.insert(events.index(second) + 1, forged)
+    report = replay(clean, events)
+    assert kinds(report) == {"checkpoint.conflict": 1}
+    hashes = report.findings[0].evidence["hashes"]
+    assert hashes == {"root": "05" * 32, "earlier": bytes(first.args["root"]).hex()}
+
+
+def test_consistency_proof_that_does_not_verify(clean: Clean) -> None:
+    """The second checkpoint's event pointing at the first anchoring transaction, whose
+    (empty) proof does not lead from size 7 to size 12."""
+    events = list(clean.writer.client.iter_events())
+    first, second = checkpoint_events(events)
+    events[events.index(second)] = dataclasses.replace(
+        second, transaction_hash=first.transaction_hash
+    )
+    report = replay(clean, events)
+    assert kinds(report) == {"checkpoint.inconsistent": 1}
+    assert report.findings[0].evidence["previous_size"] == 7
+    assert report.findings[0].evidence["transaction"] == first.transaction_hash
+
+
+# -- every kind is planted somewhere ------------------------------------------------------------
+
+#: Finding kind -> the test that plants it (module, function).
+PLANTED = {
+    "checkpoint.order": "test_checkpoint_delivered_again_out_of_order",
+    "checkpoint.conflict": "test_one_size_anchored_with_two_roots",
+    "checkpoint.inconsistent": "test_consistency_proof_that_does_not_verify",
+    "manifest.missing": "test_audit.test_manifest_not_in_store_is_missing",
+    "manifest.malformed": "test_malformed_manifest",
+    "manifest.mismatch": "test_audit.test_manifest_whose_entries_do_not_hash_to_the_root",
+    "organisation.unknown": "test_audit.test_unknown_organisation",
+    "organisation.not_active": "test_audit.test_suspended_organisation",
+    "scope.missing": "test_audit.test_unpublished_scope_document",
+    "scope.outside": "test_audit.test_outside_the_filed_scope",
+    "entry.key_unknown": "test_key_id_the_organisation_does_not_have",
+    "entry.key_suite": "test_signature_of_another_suite_than_the_key",
+    "entry.key_not_valid": "test_audit.test_key_not_valid_on_the_issue_date",
+    "entry.signature": "test_audit.test_bad_signature",
+    "entry.number_mismatch": "test_number_whose_level_differs_from_the_attributes",
+    "entry.unknown_target": "test_status_entry_for_a_certificate_never_logged",
+    "entry.transition": "test_transition_the_rules_forbid",
+    "entry.reason": "test_status_entry_with_a_reason_of_another_action",
+    "entry.status_not_on_chain": "test_audit.test_status_entry_never_set_on_chain",
+    "deadline.late": "test_audit.test_late_issue_date_without_reason",
+    "deadline.over_six_months": "test_anchored_more_than_six_months_after_issue",
+    "deadline.issue_after_anchor": "test_issue_date_after_the_anchoring_day",
+    "deadline.late_reason": "test_late_with_a_reason_that_is_not_a_late_reason",
+    "deadline.calendar": "test_dates_beyond_the_working_day_calendar",
+    "certificate.duplicate_number": "test_audit.test_duplicate_certificate_number",
+    "commitment.duplicate": "test_audit.test_duplicate_commitment",
+    "serial.gap": "test_audit.test_serial_gap",
+    "correction.rule": "test_audit.test_correction_that_changes_the_number",
+    "status.no_entry": "test_audit.test_status_with_no_entry",
+    "history.rewritten": "test_audit_more.test_rewritten_history_is_detected",
+    "api.unreachable": "test_audit_api.test_unreachable_api",
+    "api.status_mismatch": "test_audit_api.test_node_that_lies_about_a_status",
+    "api.proof_invalid": "test_audit_api.test_node_that_serves_a_tampered_proof",
+    "api.checkpoint_mismatch": "test_audit_api.test_node_that_lies_about_a_checkpoint",
+    "api.certificate_missing": "test_audit_api.test_node_that_lost_a_certificate",
+}
+
+
+def test_every_finding_kind_is_planted_by_a_test() -> None:
+    assert set(PLANTED) == set(FINDING_KINDS)
+    modules = {
+        "test_audit": test_audit,
+        "test_audit_more": test_audit_more,
+        "test_audit_api": test_audit_api,
+    }
+    for where in PLANTED.values():
+        module_name, _, name = where.rpartition(".")
+        module = modules[module_name] if module_name else globals()
+        test = module[name] if isinstance(module, dict) else getattr(module, name)
+        assert callable(test), where
