@@ -35,7 +35,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import hashlib
 import os
 import resource
 import tempfile
@@ -50,7 +49,7 @@ from anchor.chain import ClientOptions, RegistryClient
 from anchor.manifest import LocalManifestStore
 from anchor.snapshot import take_snapshot, write_snapshot
 from certreg.province.service import ProvinceNode
-from certreg.scale_bundles import export_bundles, verify_bundles
+from certreg.scale_bundles import ExportJob, export_all, node_keys, verify_bundles
 from certreg.scale_chain import (
     FOUNDERS,
     Consortium,
@@ -68,7 +67,6 @@ from certreg.scale_input import (
 from certreg.scale_peer import PEER_NAME, comparable_ours, peer_version, run_peer
 from node.errors import InvalidInput
 from node.intake_formats import parse_submission
-from node.privacy import BlindIndex, PersonalDataCipher
 from node.snapshot import Network
 from node.storage import open_database
 from node.verify import CHINA_STANDARD_TIME
@@ -147,15 +145,15 @@ def _node(
 ) -> ProvinceNode:
     """Province ``province``'s node: its own SQLite database and data keys (derived from the
     province code: benchmark keys, never used elsewhere), its operator's chain client."""
-    secret = hashlib.sha256(f"certreg bench scale|{province}".encode()).digest()
+    cipher, blind_index = node_keys(province)
     (folder / province).mkdir()
     return ProvinceNode(
         province=province,
         db=open_database(f"sqlite:///{folder / province / 'node.db'}"),
         client=chain.operator_client(province),
         store=store,
-        cipher=PersonalDataCipher({"k1": hashlib.sha256(secret + b"cipher").digest()}, "k1"),
-        blind_index=BlindIndex(hashlib.sha256(secret + b"index").digest()),
+        cipher=cipher,
+        blind_index=blind_index,
         batch_size=batch,
         max_age_seconds=1e9,
     )
@@ -215,6 +213,7 @@ class ScaleOptions:
     batch_size: int = 10_000
     chunk_size: int = 2_000
     intake_workers: int = 0
+    bundle_workers: int = max(1, os.cpu_count() or 1)
     verify_workers: int = max(1, os.cpu_count() or 1)
     audit_workers: int = max(1, os.cpu_count() or 1)
     peer_documents: int | None = 100_000
@@ -356,15 +355,26 @@ def _after_anchoring(
     with clock.stage("snapshot"):
         snapshot = take_snapshot(reader)
         write_snapshot(snapshot, snapshot_path)
-    bundles_path = folder / "bundles.jsonl"
+    jobs = [
+        ExportJob(
+            p,
+            f"sqlite:///{folder / p / 'node.db'}",
+            snapshot.network.chain_id,
+            snapshot.network.contract,
+            folder / f"bundles-{p}.jsonl",
+        )
+        for p in nodes
+    ]
     with clock.stage("bundles"):
-        bundles = export_bundles(((p, n.bundles) for p, n in nodes.items()), bundles_path)
+        bundles = export_all(jobs, workers=opts.bundle_workers)
+    paths = [job.path for job in jobs]
     with clock.stage("verification"):
         results = verify_bundles(
-            bundles_path, snapshot_path, at=snapshot.block.timestamp, workers=opts.verify_workers
+            paths, snapshot_path, at=snapshot.block.timestamp, workers=opts.verify_workers
         )
-    bundle_bytes = bundles_path.stat().st_size
-    bundles_path.unlink()
+    bundle_bytes = sum(path.stat().st_size for path in paths)
+    for path in paths:
+        path.unlink()
     with clock.stage("audit"):
         report = audit(reader, store, AuditOptions(workers=opts.audit_workers))
     head = reader.block_number()

@@ -1,11 +1,12 @@
-"""The bundle and verification stages of ``certreg bench scale``, streamed through one file.
+"""The bundle and verification stages of ``certreg bench scale``, streamed through files.
 
-Export (:func:`export_bundles`): every anchored certificate of every node becomes its bundle
+Export (:func:`export_all`): every anchored certificate of every node becomes its bundle
 (:meth:`node.bundler.BundleFactory.iter_bundles`, one page per transaction), written as one line
-of compact JSON to a JSON Lines file, with its compact QR form (``CR1:``, :mod:`node.compact`)
-computed for its size only. Sizes are counted as the lines go; nothing is kept.
+of compact JSON to the province's JSON Lines file (provinces in parallel worker processes,
+as on their own machines), with its compact QR form (``CR1:``, :mod:`node.compact`) computed
+for its size only. Sizes are counted as the lines go; nothing is kept.
 
-Verification (:func:`verify_bundles`): every line of that file is verified offline
+Verification (:func:`verify_bundles`): every line of those files is verified offline
 (:func:`node.verify.verify_bundle_text`) against a snapshot file taken after the last
 checkpoint, in worker processes that each load the snapshot once and get chunks of lines, at
 most two chunks per worker in flight (memory stays flat whatever N is). The workers return only
@@ -16,16 +17,18 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import hashlib
 import json
 import multiprocessing
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 from node.bundler import BundleFactory
 from node.compact import encode_compact
-from node.snapshot import Snapshot, SnapshotTrustSource
+from node.privacy import BlindIndex, PersonalDataCipher
+from node.snapshot import Network, Snapshot, SnapshotTrustSource
+from node.storage import open_database
 from node.verify import verify_bundle_text
 
 #: Bundle lines per verification task.
@@ -45,6 +48,11 @@ class SizeFigure:
         self.total += value
         self.largest = max(self.largest, value)
 
+    def merge(self, other: SizeFigure) -> None:
+        self.count += other.count
+        self.total += other.total
+        self.largest = max(self.largest, other.largest)
+
     def to_json(self) -> dict[str, float | int]:
         mean = self.total / self.count if self.count else 0.0
         return {"mean": round(mean, 1), "max": self.largest}
@@ -58,6 +66,12 @@ class BundleFigures:
     json_bytes: SizeFigure = dataclasses.field(default_factory=SizeFigure)
     compact_chars: SizeFigure = dataclasses.field(default_factory=SizeFigure)
     proof_length: SizeFigure = dataclasses.field(default_factory=SizeFigure)
+
+    def merge(self, other: BundleFigures) -> None:
+        self.per_province.update(other.per_province)
+        self.json_bytes.merge(other.json_bytes)
+        self.compact_chars.merge(other.compact_chars)
+        self.proof_length.merge(other.proof_length)
 
     @property
     def count(self) -> int:
@@ -88,6 +102,54 @@ def export_bundles(factories: Iterable[tuple[str, BundleFactory]], path: Path) -
     return figures
 
 
+def node_keys(province: str) -> tuple[PersonalDataCipher, BlindIndex]:
+    """The benchmark node's data keys, derived from the province code (benchmark keys, never
+    used elsewhere), so a worker process can open the same node's store."""
+    secret = hashlib.sha256(f"certreg bench scale|{province}".encode()).digest()
+    cipher = PersonalDataCipher({"k1": hashlib.sha256(secret + b"cipher").digest()}, "k1")
+    return cipher, BlindIndex(hashlib.sha256(secret + b"index").digest())
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ExportJob:
+    """One province's export: its database, the network, and the bundle file to write."""
+
+    province: str
+    database_url: str
+    chain_id: int
+    contract: bytes
+    path: Path
+
+
+def export_province(job: ExportJob) -> BundleFigures:
+    """Open ``job``'s node store (no chain needed) and export its bundles to ``job.path``."""
+    cipher, index = node_keys(job.province)
+    db = open_database(job.database_url)
+    try:
+        factory = BundleFactory(
+            db, job.province, Network(job.chain_id, job.contract), cipher, index
+        )
+        return export_bundles([(job.province, factory)], job.path)
+    finally:
+        db.dispose()
+
+
+def export_all(jobs: Sequence[ExportJob], *, workers: int) -> BundleFigures:
+    """Export every province, ``workers`` provinces at a time in worker processes (the
+    provinces' nodes are independent, as on their own machines); ``0``: in this process."""
+    figures = BundleFigures()
+    if workers <= 0:
+        for job in jobs:
+            figures.merge(export_province(job))
+        return figures
+    with concurrent.futures.ProcessPoolExecutor(
+        min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn")
+    ) as pool:
+        for done in pool.map(export_province, jobs):
+            figures.merge(done)
+    return figures
+
+
 # ---------------------------------------------------------------------------------------------
 # Verification
 
@@ -110,22 +172,28 @@ def _verify_lines(lines: list[str], at: int) -> dict[str, int]:
     return dict(codes)
 
 
-def _chunks(path: Path, size: int) -> Iterator[list[str]]:
-    with path.open(encoding="utf-8") as lines:
-        chunk: list[str] = []
-        for line in lines:
-            chunk.append(line)
-            if len(chunk) == size:
-                yield chunk
-                chunk = []
-        if chunk:
-            yield chunk
+def _chunks(paths: Sequence[Path], size: int) -> Iterator[list[str]]:
+    chunk: list[str] = []
+    for path in paths:
+        with path.open(encoding="utf-8") as lines:
+            for line in lines:
+                chunk.append(line)
+                if len(chunk) == size:
+                    yield chunk
+                    chunk = []
+    if chunk:
+        yield chunk
 
 
 def verify_bundles(
-    bundles: Path, snapshot: Path, *, at: int, workers: int, chunk_size: int = VERIFY_CHUNK
+    bundles: Sequence[Path],
+    snapshot: Path,
+    *,
+    at: int,
+    workers: int,
+    chunk_size: int = VERIFY_CHUNK,
 ) -> Counter[str]:
-    """Verify every line of ``bundles`` against the snapshot file at unix time ``at`` in
+    """Verify every line of the ``bundles`` files against the snapshot file at unix time ``at`` in
     ``workers`` processes (``0``: in this process); return the count of each result code."""
     codes: Counter[str] = Counter()
     if workers <= 0:
@@ -149,9 +217,13 @@ def verify_bundles(
     return codes
 
 
-def json_figures(codes: Counter[str]) -> dict[str, Any]:
-    """Result codes as a plain, sorted dict."""
-    return dict(sorted(codes.items()))
-
-
-__all__ = ["BundleFigures", "SizeFigure", "export_bundles", "json_figures", "verify_bundles"]
+__all__ = [
+    "BundleFigures",
+    "ExportJob",
+    "SizeFigure",
+    "export_all",
+    "export_bundles",
+    "export_province",
+    "node_keys",
+    "verify_bundles",
+]

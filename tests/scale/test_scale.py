@@ -20,6 +20,7 @@ def figures(anvil_node: AnvilNode) -> dict[str, Any]:
     options = ScaleOptions(
         batch_size=10,
         chunk_size=4,
+        bundle_workers=0,
         verify_workers=1,
         audit_workers=1,
         peer_documents=None,
