@@ -7,9 +7,11 @@ One run, in a temporary folder that is removed at the end:
   (:mod:`certreg.scale_chain`, which says why anvil), one :class:`ProvinceNode` per province
   with its own SQLite database and keys, one manifest store they share (content-addressed, as
   IPFS would be);
-- ``generation``: the issuers' side, N signed certificates spread over the provinces'
-  organisations, written as one JSON Lines file per province (:mod:`certreg.scale_input`);
-  timed, but not the registry's work;
+- ``generation``: the issuers' side, the synthetic data set's N signed certificates
+  (:mod:`certreg.dev.dataset`: organisations of both classes, Chinese names, valid ID
+  numbers, issue dates over six months across holidays, ~2 % late with a reason), written as
+  one JSON Lines file per province (:mod:`certreg.scale_input`); timed, but not the
+  registry's work;
 - ``filing``: each node files its organisations (database and contract, scope document
   published);
 - ``intake``: each node ingests its file (every intake rule, signature check, encrypted record,
@@ -48,6 +50,11 @@ from anchor.audit import AuditOptions, audit
 from anchor.chain import ClientOptions, RegistryClient
 from anchor.manifest import LocalManifestStore
 from anchor.snapshot import take_snapshot, write_snapshot
+from certreg.dev.dataset import (
+    SyntheticOrganisation,
+    synthetic_organisations,
+    synthetic_submissions,
+)
 from certreg.province.service import ProvinceNode
 from certreg.scale_bundles import ExportJob, export_all, node_keys, verify_bundles
 from certreg.scale_chain import (
@@ -58,12 +65,7 @@ from certreg.scale_chain import (
     process_cpu_seconds,
     process_peak_rss_mb,
 )
-from certreg.scale_input import (
-    ScaleOrganisation,
-    scale_organisations,
-    scale_submissions,
-    write_inputs,
-)
+from certreg.scale_input import write_inputs
 from certreg.scale_peer import PEER_NAME, comparable_ours, peer_version, run_peer
 from node.errors import InvalidInput
 from node.intake_formats import parse_submission
@@ -278,7 +280,8 @@ def _run_consortium(
     nodes = {p: _node(p, folder, chain, store, opts.batch_size) for p in FOUNDERS}
     network = Network(chain.client.chain_id(), bytes.fromhex(chain.client.address[2:]))
     organisations = {
-        p: scale_organisations(p, opts.organisations_per_province, seed=opts.seed) for p in FOUNDERS
+        p: synthetic_organisations(p, opts.organisations_per_province, seed=opts.seed)
+        for p in FOUNDERS
     }
     received_on = _chain_day(chain.client)
     files = {p: folder / f"submissions-{p}.jsonl" for p in FOUNDERS}
@@ -286,7 +289,7 @@ def _run_consortium(
     peer_documents = certificates if opts.peer_documents is None else opts.peer_documents
     with clock.stage("generation"):
         rows = write_inputs(
-            scale_submissions(
+            synthetic_submissions(
                 everyone, network, certificates, seed=opts.seed, received_on=received_on
             ),
             files,
@@ -435,7 +438,7 @@ def _end_to_end(clock: StageClock, certificates: int) -> dict[str, Any]:
 
 def _peer(
     folder: Path,
-    organisations: dict[str, ScaleOrganisation],
+    organisations: dict[str, SyntheticOrganisation],
     network: Network,
     opts: ScaleOptions,
 ) -> dict[str, Any]:

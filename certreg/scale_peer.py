@@ -21,11 +21,10 @@ import json
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from certreg.scale_input import ScaleOrganisation
 from node.certificate import Certificate
 from node.entry import Attributes, LogEntry
 from node.issuer import sign_certificate
@@ -36,6 +35,16 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "peer" / "openattestation.js"
 PACKAGE = ROOT / "node_modules" / "@govtechsg" / "open-attestation" / "package.json"
 PEER_NAME = "@govtechsg/open-attestation"
+
+
+class Issuer(Protocol):
+    """An organisation's signing key (``certreg.dev.dataset.SyntheticOrganisation``)."""
+
+    @property
+    def suite(self) -> str: ...
+
+    @property
+    def private_key(self) -> bytes: ...
 
 
 def peer_version() -> str | None:
@@ -79,7 +88,7 @@ def _documents(fields: Path) -> Iterator[Certificate]:
 
 def comparable_ours(
     fields: Path,
-    organisations: dict[str, ScaleOrganisation],
+    organisations: Mapping[str, Issuer],
     network: Network,
     batch_size: int,
 ) -> dict[str, Any]:
@@ -134,4 +143,4 @@ def comparable_ours(
     }
 
 
-__all__ = ["PEER_NAME", "comparable_ours", "peer_version", "run_peer"]
+__all__ = ["PEER_NAME", "Issuer", "comparable_ours", "peer_version", "run_peer"]
