@@ -25,9 +25,10 @@ anchored root, and every entry is checked against the chain state *at its anchor
 Optionally an older :class:`node.snapshot.Snapshot` is compared with the chain: a checkpoint,
 status change, key or block hash that differs means the history was rewritten.
 
-Findings (``anchor/audit_findings.py``) carry evidence and no personal data. The replay keeps
-its own event handling; ``anchor/snapshot.py`` (being written) replays events into a
-Snapshot, and the two should share it once both have landed.
+Findings (``anchor/audit_findings.py``) carry evidence and no personal data. The replay shares
+the decoding of event arguments (province, organisation code, keys, status names) with the
+snapshot's replay (``anchor/snapshot.py``); the folding differs on purpose: the snapshot
+refuses events that do not fit its state, the auditor reports or tolerates them.
 """
 
 from __future__ import annotations
@@ -60,6 +61,14 @@ from anchor.audit_parse import AuditEntry, to_log_entry
 from anchor.audit_sigs import SignatureChecker
 from anchor.chain import ChainEvent, RegistryClient, with_retries
 from anchor.manifest import ManifestStore
+from anchor.snapshot import (
+    CERTIFICATE_STATUS_NAMES,
+    ORGANISATION_STATUS_NAMES,
+    key_of_event,
+    organisation_code_of,
+    province_of,
+    shorten_key,
+)
 from anchor.status import status_change
 from node.entry import CERTIFICATE_KINDS
 from node.errors import InvalidInput, ManifestStoreError, VerificationError
@@ -68,15 +77,15 @@ from node.merkle import verify_consistency
 from node.reasons import check_reason
 from node.scope import cid_of_scope_hash, parse_scope_document
 from node.screening import flag_scope
-from node.signatures import get_suite_by_id
 from node.snapshot import OrganisationKey, Snapshot
 from node.verify import CHINA_STANDARD_TIME, day_bounds
 from node.workdays import check_upload
 
 ORGANISATION_ACTIVE: Final = 1
-_ORG_STATUS_NAMES: Final = {0: "none", 1: "active", 2: "suspended", 3: "terminated"}
-#: Contract status codes → snapshot status names; a change to 0 is a reinstatement.
-_CHAIN_STATUS_NAMES: Final = {0: "reinstated", 1: "revoked", 2: "suspended", 3: "superseded"}
+#: Contract status codes → snapshot status names (a change to 0 is a reinstatement), as the
+#: snapshot's replay names them.
+_ORG_STATUS_NAMES: Final = ORGANISATION_STATUS_NAMES
+_CHAIN_STATUS_NAMES: Final = CERTIFICATE_STATUS_NAMES
 ZERO32: Final = b"\x00" * 32
 
 #: Log state a status entry may start from, and the state it leaves (docs/CONTRACT.md
@@ -233,12 +242,8 @@ def _day_bounds(issue_date: str) -> tuple[int, int]:
     return day_bounds(issue_date)
 
 
-def _code(raw: Any) -> str:
-    return bytes(raw).decode("ascii")
-
-
-def _province(raw: Any) -> str:
-    return f"{int(raw):02d}"
+#: Event argument decoding shared with the snapshot's replay (anchor/snapshot.py).
+_code, _province = organisation_code_of, province_of
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -406,21 +411,8 @@ class Auditor:
 
     def _on_KeyAdded(self, event: ChainEvent) -> None:
         org = self.organisations.get(_code(event.args["code"]))
-        if org is None:
-            return
-        key_id = int(event.args["keyId"])
-        try:
-            suite = get_suite_by_id(int(event.args["suite"])).name
-        except InvalidInput:
-            suite = f"unknown-{int(event.args['suite'])}"
-        key = OrganisationKey(
-            key_id,
-            suite,
-            bytes(event.args["publicKey"]),
-            int(event.args["validFrom"]),
-            int(event.args["validUntil"]),
-        )
-        if key_id == len(org.keys):
+        key = key_of_event(event.args)
+        if org is not None and key.key_id == len(org.keys):
             org.keys.append(key)
 
     def _on_KeyClosed(self, event: ChainEvent) -> None:
@@ -431,11 +423,8 @@ class Auditor:
 
     def _shorten_key(self, event: ChainEvent) -> None:
         org = self.organisations.get(_code(event.args["code"]))
-        key_id = int(event.args["keyId"])
-        if org is not None and key_id < len(org.keys):
-            org.keys[key_id] = dataclasses.replace(
-                org.keys[key_id], valid_until=int(event.args["validUntil"])
-            )
+        if org is not None:
+            shorten_key(org.keys, event.args)
 
     def _scope(self, code: str, org: _Organisation) -> Mapping[str, frozenset[int]] | None:
         """The filed scope behind ``org``'s scope hash, fetched and parsed once per hash; None

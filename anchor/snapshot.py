@@ -19,7 +19,7 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -167,27 +167,15 @@ class _State:
 
     def _on_KeyAdded(self, args: dict[str, Any], event: ChainEvent, ts: int) -> None:
         org = self._org(args, event)
-        suite = SUITE_NAMES_BY_ID.get(int(args["suite"]))
-        if suite is None or int(args["keyId"]) != len(org.keys):
+        key = key_of_event(args)
+        if key.suite not in SUITE_IDS or key.key_id != len(org.keys):
             raise ChainError(f"{_where(event)}: key {args['keyId']} does not follow the state")
-        org.keys.append(
-            OrganisationKey(
-                key_id=int(args["keyId"]),
-                suite=suite,
-                public_key=bytes(args["publicKey"]),
-                valid_from=int(args["validFrom"]),
-                valid_until=int(args["validUntil"]),
-            )
-        )
+        org.keys.append(key)
 
     def _on_KeyClosed(self, args: dict[str, Any], event: ChainEvent, ts: int) -> None:
         org = self._org(args, event)
-        key_id = int(args["keyId"])
-        if key_id >= len(org.keys):
-            raise ChainError(f"{_where(event)}: unknown key {key_id}")
-        org.keys[key_id] = dataclasses.replace(
-            org.keys[key_id], valid_until=int(args["validUntil"])
-        )
+        if not shorten_key(org.keys, args):
+            raise ChainError(f"{_where(event)}: unknown key {args['keyId']}")
 
     def _on_KeyRevoked(self, args: dict[str, Any], event: ChainEvent, ts: int) -> None:
         self._on_KeyClosed(args, event, ts)
@@ -243,12 +231,40 @@ class _State:
         return org
 
 
-def _province(value: Any) -> str:
+def province_of(value: Any) -> str:
+    """The two-digit province of an event's ``province`` (uint8)."""
     return f"{int(value):02d}"
 
 
-def _org_code(value: Any) -> str:
+def organisation_code_of(value: Any) -> str:
+    """The organisation code of an event's ``code`` (bytes13)."""
     return bytes(value).decode("ascii")
+
+
+def key_of_event(args: Mapping[str, Any]) -> OrganisationKey:
+    """The key a ``KeyAdded`` event adds; a suite id no suite has is named ``unknown-N`` (the
+    snapshot refuses it; the auditor keeps it, so entries signed under it are found)."""
+    suite_id = int(args["suite"])
+    return OrganisationKey(
+        key_id=int(args["keyId"]),
+        suite=SUITE_NAMES_BY_ID.get(suite_id, f"unknown-{suite_id}"),
+        public_key=bytes(args["publicKey"]),
+        valid_from=int(args["validFrom"]),
+        valid_until=int(args["validUntil"]),
+    )
+
+
+def shorten_key(keys: list[OrganisationKey], args: Mapping[str, Any]) -> bool:
+    """Apply a ``KeyClosed`` / ``KeyRevoked`` event (its ``validUntil``) to ``keys``; False
+    when the key id is unknown."""
+    key_id = int(args["keyId"])
+    if key_id >= len(keys):
+        return False
+    keys[key_id] = dataclasses.replace(keys[key_id], valid_until=int(args["validUntil"]))
+    return True
+
+
+_province, _org_code = province_of, organisation_code_of
 
 
 def _addresses(values: Any) -> tuple[bytes, ...]:
