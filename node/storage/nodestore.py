@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from node.errors import StorageError
 from node.merkle import HASH_SIZE, NodeId
+from node.storage.bulk import insert_rows
 from node.storage.schema import LogState, MerkleNode, table_of
 
 Executor = Session | Connection
@@ -154,8 +155,7 @@ class DatabaseNodeStore:
             for (level, index), value in nodes
         ]
         try:
-            for start in range(0, len(rows), _CHUNK):
-                self._db.execute(insert(_NODES), rows[start : start + _CHUNK])
+            insert_rows(self._db, _NODES, rows, _CHUNK)
             statement = update(_STATE).where(_STATE.c.province == self._province)
             if old_size is not None:
                 statement = statement.where(_STATE.c.size == old_size)

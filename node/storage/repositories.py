@@ -30,6 +30,7 @@ from node.entry import STATUS_KINDS, LogEntry, Signature
 from node.errors import InvalidInput, StorageError
 from node.merkle import MerkleLog, leaf_hash
 from node.privacy import BlindIndex, PersonalDataCipher
+from node.storage.bulk import insert_rows
 from node.storage.nodestore import DatabaseNodeStore
 from node.storage.schema import (
     CERTIFICATE_STATUSES,
@@ -579,8 +580,7 @@ class CertificateRepository:
                 caller's transaction must roll back.
         """
         try:
-            for start in range(0, len(rows), _BULK):
-                self._db.execute(insert(_CERTS), list(rows[start : start + _BULK]))
+            insert_rows(self._db, _CERTS, rows, _BULK)
         except IntegrityError as exc:
             raise StorageError("certificate violates a table constraint") from exc
         except SQLAlchemyError as exc:
@@ -943,7 +943,7 @@ class ProvinceLog:
             for i, (entry, data, leaf) in enumerate(zip(entries, encoded, leaves, strict=True))
         ]
         with _storage_errors(f"cannot append to log {self._province}"):
-            self._db.execute(insert(_ENTRIES), rows)
+            insert_rows(self._db, _ENTRIES, rows, _BULK)
         indexes = self.merkle.append_many(leaves)
         if indexes[0] != first:
             raise StorageError(f"log {self._province} moved during the append")
@@ -1314,8 +1314,7 @@ class AuditTrail:
             for e in events
         ]
         with _storage_errors("cannot record the audit events"):
-            for start in range(0, len(rows), _BULK):
-                self._db.execute(insert(_AUDIT), rows[start : start + _BULK])
+            insert_rows(self._db, _AUDIT, rows, _BULK)
 
     def for_target(self, target_type: str, target_id: str) -> list[AuditRecord]:
         """Return the events about one target, oldest first."""

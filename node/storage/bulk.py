@@ -1,0 +1,103 @@
+"""Bulk inserts: executemany with the driver's own values on SQLite, Core elsewhere.
+
+Bulk intake writes four rows per certificate (certificate, log entry, audit event, Merkle
+nodes). Through SQLAlchemy Core every value of every row goes through a type processor
+(``UtcDateTime`` converts and reformats each timestamp, ``JSON`` encodes each audit detail),
+which cost about as much as SQLite's own insert (``docs/NODE-BENCH.md``). On SQLite,
+:func:`insert_rows` converts the values once, exactly as those processors would, and hands the
+rows to ``executemany`` of the connection in the caller's transaction; the stored bytes are
+the same (``tests/storage/test_bulk.py`` compares the raw rows of both paths). PostgreSQL keeps
+the Core statement: psycopg adapts the values itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import JSON, Connection, Date, Table, TypeDecorator, insert
+from sqlalchemy.orm import Session
+
+from node.errors import InvalidInput
+
+Executor = Session | Connection
+Converter = Callable[[Any], Any]
+
+
+def _sqlite_timestamp(value: Any) -> str | None:
+    """What ``UtcDateTime`` and SQLite's ``DATETIME`` store: naive UTC, microseconds."""
+    if value is None:
+        return None
+    if not isinstance(value, dt.datetime) or value.tzinfo is None:
+        raise InvalidInput("now", "time.aware", "timestamps must be timezone-aware")
+    utc = value.astimezone(dt.UTC)
+    return (
+        f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d} "
+        f"{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}.{utc.microsecond:06d}"
+    )
+
+
+def _sqlite_date(value: Any) -> str | None:
+    """What SQLite's ``DATE`` stores."""
+    if value is None:
+        return None
+    return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+
+
+def _sqlite_json(value: Any) -> str:
+    """What ``JSON`` stores on SQLite (``json.dumps``; ``None`` is the JSON ``null``)."""
+    return json.dumps(value)
+
+
+def _converter(column_type: Any) -> Converter | None:
+    if isinstance(column_type, TypeDecorator):
+        # UtcDateTime is the only decorator in the schema (node.storage.schema).
+        return _sqlite_timestamp
+    if isinstance(column_type, JSON):
+        return _sqlite_json
+    if isinstance(column_type, Date):
+        return _sqlite_date
+    return None  # integers, strings, bytes, booleans: sqlite3 takes them as they are
+
+
+@lru_cache(maxsize=64)
+def _plan(table: Table, columns: tuple[str, ...]) -> tuple[str, tuple[Converter | None, ...]]:
+    """The statement and the per-column converters for inserting ``columns`` into ``table``."""
+    for name in columns:
+        if name not in table.c:
+            raise KeyError(f"{table.name} has no column {name}")
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "
+        f"VALUES ({', '.join('?' for _ in columns)})"
+    )
+    return sql, tuple(_converter(table.c[name].type) for name in columns)
+
+
+def insert_rows(db: Executor, table: Table, rows: Sequence[Mapping[str, Any]], batch: int) -> None:
+    """Insert ``rows`` (each with the same keys, column names of ``table``) in the caller's
+    transaction, ``batch`` rows per statement.
+
+    Raises:
+        InvalidInput: a timestamp is naive (SQLite path; Core raises its own error).
+        SQLAlchemyError: the database refused a row or failed (the caller turns it into a
+            ``StorageError`` and rolls back).
+    """
+    if not rows:
+        return
+    connection = db.connection() if isinstance(db, Session) else db
+    if connection.dialect.name != "sqlite":
+        for start in range(0, len(rows), batch):
+            db.execute(insert(table), list(rows[start : start + batch]))
+        return
+    columns = tuple(rows[0])
+    sql, converters = _plan(table, columns)
+    pairs = tuple(zip(columns, converters, strict=True))
+    params = [
+        tuple(row[name] if convert is None else convert(row[name]) for name, convert in pairs)
+        for row in rows
+    ]
+    for start in range(0, len(params), batch):
+        connection.exec_driver_sql(sql, params[start : start + batch])
