@@ -487,6 +487,7 @@ def _write(
                 submitted_at=now,
                 late_reason=s.timing.late_reason,
                 log_index=index,
+                certificate=s.row.record.certificate,
             )
             for s, index in zip(survivors, indexes, strict=True)
         ]
