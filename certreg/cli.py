@@ -319,6 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
         from anchor.audit_cli import add_parsers as add_audit_parsers
         from anchor.cli import add_parsers
         from api.cli import add_parsers as add_api_parsers
+        from certreg.dev.cli import add_parsers as add_dev_parsers
         from certreg.province.cli import add_parsers as add_node_parsers
     except ImportError:  # the chain adapter is optional for offline verification
         pass
@@ -327,6 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
         add_node_parsers(sub)
         add_audit_parsers(sub)
         add_api_parsers(sub)
+        add_dev_parsers(sub)
     return parser
 
 

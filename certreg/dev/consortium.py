@@ -1,0 +1,734 @@
+"""``certreg dev up`` / ``certreg dev down``: a local three-province consortium on one machine.
+
+``up`` starts, with no configuration (docs/DEV.md):
+
+- a chain: anvil with its state in ``DIR/chain/state.json`` (``--state``, dumped on SIGTERM and
+  every few seconds by ``--state-interval``), or with ``ephemeral`` the in-process EVM behind a
+  loopback JSON-RPC endpoint (:mod:`certreg.dev.memchain`; nothing persists);
+- the consortium contract, deployed with the three founding provinces of the data set
+  (44 广东, 41 河南, 43 湖南), each with its own freshly generated operator account (funded from
+  the chain's first development account);
+- the manifest store: an offline js-ipfs daemon with its repository in ``DIR/ipfs`` when Node.js
+  and the npm package are there (``anchor/ipfs.py``), else one local content-addressed folder
+  ``DIR/manifests`` shared by the three nodes (same CIDs either way, docs/IPFS.md);
+- one node per province in ``DIR/nodes/<code>`` (``node.json`` as ``certreg node init`` writes it,
+  its own SQLite database, privacy keys and API port), its organisations filed and the synthetic
+  data set (:mod:`certreg.dev.dataset`) taken in and anchored;
+- per province an API server (``certreg serve``) and an anchoring worker (``certreg node run``)
+  in the background, on 127.0.0.1, recorded by PID in ``DIR/pids.json``
+  (:mod:`certreg.dev.processes`);
+- API keys per province (operator, an issuer, auditor) in ``DIR/api-keys.json`` (mode 0600) and a
+  sample bundle with a snapshot in ``DIR/sample/``.
+
+Run again on the same folder after ``down``, it restarts the processes on the same ports with
+every piece of state kept (chain, databases, manifests) and generates nothing. ``down`` stops the
+processes by their recorded PIDs (workers and servers first, the chain last, so that anvil dumps
+its state after the last write).
+
+The data set is synthetic (made-up names, ID numbers that are nobody's); the keys in
+``DIR/api-keys.json`` and each ``node.json`` are development keys for this machine only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import os
+import secrets
+import shutil
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TextIO
+
+import requests
+from tqdm import tqdm
+
+from certreg.dev.processes import (
+    DevError,
+    ProcessRecord,
+    is_ours,
+    read_records,
+    require_ports_free,
+    spawn,
+    stop,
+    wait_until,
+    write_records,
+)
+
+STATE_NAME = "dev.json"
+KEYS_NAME = "api-keys.json"
+STATE_TYPE = "certreg.dev-consortium"
+DEFAULT_DIR = ".certreg-dev"
+DEFAULT_CERTIFICATES = 3000
+PROVINCE_NAMES = {"44": "广东", "41": "河南", "43": "湖南"}
+CHINA = dt.timezone(dt.timedelta(hours=8))
+#: What ``up`` creates in DIR; a failed or ephemeral consortium's leftovers are these only.
+CREATED = (
+    "chain",
+    "ipfs",
+    "nodes",
+    "data",
+    "manifests",
+    "sample",
+    "logs",
+    "walkthrough",
+    STATE_NAME,
+    KEYS_NAME,
+    "pids.json",
+)
+#: Development funds for each operator account (wei): gas for years of dev use.
+OPERATOR_FUNDS = 1000 * 10**18
+#: Anchoring of the dev nodes: a checkpoint at 1000 entries or after 2 s (DOMAIN.md allows a
+#: node to anchor at any time; short ages keep the walkthrough quick).
+BATCH_SIZE = 1000
+MAX_AGE_SECONDS = 2.0
+SERVICE_START_SECONDS = 60.0
+
+
+@dataclasses.dataclass
+class DevOptions:
+    """What ``certreg dev up`` was asked for."""
+
+    directory: Path = Path(DEFAULT_DIR)
+    certificates: int = DEFAULT_CERTIFICATES
+    seed: int = 1
+    ephemeral: bool = False
+    ipfs: bool = True
+    quiet: bool = False
+    organisations_per_province: int | None = None
+
+
+@dataclasses.dataclass
+class DevState:
+    """``DIR/dev.json``: the consortium's layout (ports, contract); no secrets."""
+
+    ephemeral: bool
+    seed: int
+    certificates: int
+    organisations_per_province: int
+    chain_port: int
+    api_ports: dict[str, int]
+    ipfs_ports: dict[str, int] | None
+    chain_id: int = 0
+    contract_address: str = ""
+    deployment_block: int = 0
+    issuers: dict[str, str] = dataclasses.field(default_factory=dict)
+    sample_bundle: str = ""
+    ready: bool = False
+
+    @property
+    def chain_url(self) -> str:
+        return f"http://127.0.0.1:{self.chain_port}"
+
+    @property
+    def ipfs_url(self) -> str | None:
+        return None if self.ipfs_ports is None else f"http://127.0.0.1:{self.ipfs_ports['api']}"
+
+    def api_url(self, province: str) -> str:
+        return f"http://127.0.0.1:{self.api_ports[province]}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": STATE_TYPE, "version": 1, **dataclasses.asdict(self)}
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any]) -> DevState:
+        fields = {f.name for f in dataclasses.fields(cls)}
+        if value.get("type") != STATE_TYPE:
+            raise DevError(f"not a {STATE_TYPE} file")
+        return cls(**{k: v for k, v in value.items() if k in fields})
+
+
+def node_dir(directory: Path, province: str) -> Path:
+    """The folder of a province's node (``node.json``, ``node.db``)."""
+    return directory / "nodes" / province
+
+
+def load_state(directory: Path) -> DevState | None:
+    """``DIR/dev.json``, or None when there is none."""
+    path = directory / STATE_NAME
+    try:
+        return DevState.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        return None
+    except (ValueError, TypeError) as exc:
+        raise DevError(
+            f"{path} is unreadable ({exc}); remove {directory} to start afresh"
+        ) from None
+
+
+def save_state(directory: Path, state: DevState) -> None:
+    path = directory / STATE_NAME
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(state.to_json(), indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def load_keys(directory: Path) -> dict[str, dict[str, str]]:
+    """``DIR/api-keys.json``: per province the operator, issuer and auditor API keys."""
+    value: dict[str, dict[str, str]] = json.loads(
+        (directory / KEYS_NAME).read_text(encoding="utf-8")
+    )
+    return value
+
+
+def summary(directory: Path, state: DevState, status: str) -> dict[str, Any]:
+    """The JSON object ``dev up --json`` prints (docs/DEV.md)."""
+    return {
+        "chain_url": state.chain_url,
+        "contract_address": state.contract_address,
+        "chain_id": state.chain_id,
+        "provinces": {
+            p: {
+                "api_url": state.api_url(p),
+                "web_url": state.api_url(p) + "/",
+                "dir": str(node_dir(directory, p)),
+            }
+            for p in state.api_ports
+        },
+        "sample_bundle": state.sample_bundle,
+        "dir": str(directory),
+        "ipfs_url": state.ipfs_url,
+        "keys_file": str(directory / KEYS_NAME),
+        "ephemeral": state.ephemeral,
+        "status": status,
+    }
+
+
+class _Say:
+    """Messages to stderr (stdout is kept for ``--json``); silent with ``quiet``."""
+
+    def __init__(self, quiet: bool, stream: TextIO | None = None) -> None:
+        self.quiet = quiet
+        self.stream = stream or sys.stderr
+
+    def __call__(self, text: str) -> None:
+        if not self.quiet:
+            print(text, file=self.stream, flush=True)
+
+
+# -- up --------------------------------------------------------------------------------------
+
+
+def dev_up(options: DevOptions) -> dict[str, Any]:
+    """Bring the consortium in ``options.directory`` up (see the module docstring) and return
+    :func:`summary`; ``status`` is ``started``, ``restarted`` or ``already_up``.
+
+    Raises:
+        DevError: it could not start (the message says why); whatever this call started is
+            stopped again first.
+    """
+    directory = options.directory.resolve()
+    directory.mkdir(parents=True, exist_ok=True)
+    say = _Say(options.quiet)
+    records = read_records(directory)
+    alive = [r for r in records if is_ours(r)]
+    state = load_state(directory)
+    if alive:
+        if state is not None and state.ready and len(alive) == len(records):
+            say(f"the consortium in {directory} is already up")
+            return summary(directory, state, "already_up")
+        names = ", ".join(r.name for r in alive)
+        raise DevError(f"part of the consortium in {directory} runs ({names}): run dev down first")
+    if state is not None and state.ready and not state.ephemeral:
+        if options.ephemeral:
+            raise DevError(
+                f"{directory} holds a persistent consortium; use another --dir for --ephemeral"
+            )
+        return _restart(directory, state, say)
+    if state is not None:
+        why = "ephemeral" if state.ephemeral else "never finished starting"
+        say(f"{directory}: the previous consortium was {why}; starting afresh")
+        wipe(directory)
+    return _start_fresh(directory, options, say)
+
+
+def wipe(directory: Path) -> None:
+    """Remove what ``up`` created in ``directory`` (and nothing else)."""
+    for name in CREATED:
+        path = directory / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
+def _new_ports(want_ipfs: bool) -> tuple[int, dict[str, int], dict[str, int] | None]:
+    from anchor.process import free_port
+
+    chosen: set[int] = set()
+
+    def pick() -> int:
+        while (port := free_port()) in chosen:
+            pass
+        chosen.add(port)
+        return port
+
+    chain = pick()
+    apis = {p: pick() for p in PROVINCE_NAMES}
+    ipfs = {"api": pick(), "gateway": pick(), "grpc": pick()} if want_ipfs else None
+    return chain, apis, ipfs
+
+
+def _ipfs_available() -> bool:
+    from anchor.ipfs import find_ipfs, find_node
+    from node.errors import ManifestStoreError
+
+    try:
+        find_ipfs()
+        find_node()
+    except ManifestStoreError:
+        return False
+    return True
+
+
+class _Run:
+    """The processes one ``up`` started: recorded in ``pids.json`` as they start, stopped
+    again if the run fails."""
+
+    def __init__(self, directory: Path, state: DevState, say: _Say) -> None:
+        self.directory = directory
+        self.state = state
+        self.say = say
+        self.records: list[ProcessRecord] = []
+        self.logs = directory / "logs"
+
+    def add(self, record: ProcessRecord) -> ProcessRecord:
+        self.records.append(record)
+        write_records(self.directory, self.records)
+        return record
+
+    def abort(self) -> None:
+        stop(reversed(self.records), grace=10.0)
+        write_records(self.directory, [])
+
+    # -- the chain ----------------------------------------------------------------------
+
+    def start_chain(self) -> None:
+        url = self.state.chain_url
+        if self.state.ephemeral:
+            argv = [
+                sys.executable,
+                "-m",
+                "certreg.dev.memchain",
+                "--port",
+                str(self.state.chain_port),
+            ]
+            record = self.add(spawn("chain", argv, logs=self.logs))
+            what = "the in-process EVM"
+        else:
+            from anchor.anvil import find_anvil
+
+            home = self.directory / "chain" / "home"
+            home.mkdir(parents=True, exist_ok=True)
+            argv = [
+                str(find_anvil()),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.state.chain_port),
+                "--prune-history",  # shared/ENVIRONMENT.md: else ~0.5 MB per block in HOME
+                "--state",
+                str(self.directory / "chain" / "state.json"),
+                "--state-interval",
+                "5",
+            ]
+            env = {**os.environ, "HOME": str(home)}
+            record = self.add(spawn("chain", argv, logs=self.logs, env=env, cwd=home))
+            what = "anvil"
+        wait_until(lambda: _rpc_answers(url), record=record, what=what, timeout=30.0)
+        self.say(f"chain: {what} on {url}")
+
+    # -- IPFS ---------------------------------------------------------------------------
+
+    def start_ipfs(self, *, init: bool) -> None:
+        from anchor.ipfs import POLYFILL, find_ipfs, find_node, offline_config
+
+        ports = self.state.ipfs_ports
+        assert ports is not None
+        home = self.directory / "ipfs"
+        repo = home / "repo"
+        options = os.environ.get("NODE_OPTIONS", "")
+        env = {
+            **os.environ,
+            "HOME": str(home),
+            "IPFS_PATH": str(repo),
+            "NODE_OPTIONS": f"{options} --require {POLYFILL}".strip(),
+        }
+        node, script = str(find_node()), str(find_ipfs())
+        if init:
+            import subprocess
+
+            home.mkdir(parents=True, exist_ok=True)
+            done = subprocess.run(
+                [node, script, "init", "--profile=test"],
+                env=env,
+                cwd=home,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            if done.returncode != 0:
+                raise DevError(f"jsipfs init failed: {(done.stdout + done.stderr)[-1500:]}")
+            config_path = repo / "config"
+            config = offline_config(
+                json.loads(config_path.read_text()), ports["api"], ports["gateway"], ports["grpc"]
+            )
+            config_path.write_text(json.dumps(config, indent=2))
+        argv = [node, script, "daemon", "--offline"]
+        record = self.add(spawn("ipfs", argv, logs=self.logs, env=env, cwd=home))
+        url = self.state.ipfs_url
+        assert url is not None
+        wait_until(lambda: _ipfs_answers(url), record=record, what="the IPFS daemon", timeout=90.0)
+        self.say(f"manifests: IPFS daemon (js-ipfs, offline) on {url}")
+
+    # -- province services ----------------------------------------------------------------
+
+    def start_services(self) -> None:
+        """Each province's API server and anchoring worker; wait until every API answers."""
+        started: list[tuple[str, ProcessRecord]] = []
+        for province in PROVINCE_NAMES:
+            started.append((province, self.start_api(province)))
+            self.start_worker(province)
+        for province, record in started:
+            self.wait_api(province, record)
+
+    def start_api(self, province: str) -> ProcessRecord:
+        folder = node_dir(self.directory, province)
+        argv = [
+            sys.executable, "-m", "certreg", "serve", "--dir", str(folder),
+            "--host", "127.0.0.1", "--port", str(self.state.api_ports[province]),
+        ]  # fmt: skip
+        return self.add(spawn(f"api-{province}", argv, logs=self.logs))
+
+    def wait_api(self, province: str, record: ProcessRecord) -> None:
+        url = self.state.api_url(province)
+        wait_until(
+            lambda: _http_ok(f"{url}/v1/status"),
+            record=record,
+            what=f"the API of {province}",
+            timeout=SERVICE_START_SECONDS,
+        )
+
+    def start_worker(self, province: str) -> ProcessRecord:
+        folder = node_dir(self.directory, province)
+        argv = [
+            sys.executable, "-m", "certreg", "node", "run", "--dir", str(folder),
+            "--poll", "0.5",
+        ]  # fmt: skip
+        return self.add(spawn(f"worker-{province}", argv, logs=self.logs))
+
+
+def _rpc_answers(url: str) -> bool:
+    try:
+        reply = requests.post(
+            url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}, timeout=1
+        )
+        return reply.ok and "result" in reply.json()
+    except (requests.RequestException, ValueError):
+        return False
+
+
+def _ipfs_answers(url: str) -> bool:
+    try:
+        reply = requests.post(f"{url}/api/v0/version", timeout=1)
+        return reply.ok and "Version" in reply.json()
+    except (requests.RequestException, ValueError):
+        return False
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).ok
+    except requests.RequestException:
+        return False
+
+
+def _all_ports(state: DevState) -> dict[str, int]:
+    ports = {"chain": state.chain_port}
+    ports.update({f"API of {p}": port for p, port in state.api_ports.items()})
+    if state.ipfs_ports is not None:
+        ports.update({f"IPFS {k}": v for k, v in state.ipfs_ports.items()})
+    return ports
+
+
+def _restart(directory: Path, state: DevState, say: _Say) -> dict[str, Any]:
+    """Start the processes of a consortium that was up before, with all its state."""
+    require_ports_free(_all_ports(state))
+    if not state.ephemeral and not (directory / "chain" / "state.json").is_file():
+        raise DevError(f"{directory}/chain/state.json is missing: the chain's state is lost")
+    run = _Run(directory, state, say)
+    try:
+        run.start_chain()
+        _check_contract(state)
+        if state.ipfs_ports is not None:
+            run.start_ipfs(init=False)
+        run.start_services()
+    except BaseException:
+        run.abort()
+        raise
+    say(f"restarted the consortium in {directory} (state kept)")
+    return summary(directory, state, "restarted")
+
+
+def _check_contract(state: DevState) -> None:
+    """Refuse a chain that lost the contract (e.g. a state file from another run)."""
+    from anchor.chain import connect
+
+    code = connect(state.chain_url).eth.get_code(state.contract_address)  # type: ignore[arg-type]
+    if not code:
+        raise DevError(
+            f"the chain has no contract at {state.contract_address}: its state was lost; "
+            "remove the folder to start afresh"
+        )
+
+
+def _start_fresh(directory: Path, options: DevOptions, say: _Say) -> dict[str, Any]:
+    if options.certificates < 1:
+        raise DevError("--certificates must be at least 1")
+    want_ipfs = options.ipfs and _ipfs_available()
+    if options.ipfs and not want_ipfs:
+        say("IPFS (npm ipfs and Node.js) not found: manifests go to a local folder")
+    chain_port, api_ports, ipfs_ports = _new_ports(want_ipfs)
+    per_province = options.organisations_per_province or min(
+        20, max(3, options.certificates // 1000)
+    )
+    state = DevState(
+        ephemeral=options.ephemeral,
+        seed=options.seed,
+        certificates=options.certificates,
+        organisations_per_province=per_province,
+        chain_port=chain_port,
+        api_ports=api_ports,
+        ipfs_ports=ipfs_ports,
+    )
+    save_state(directory, state)
+    run = _Run(directory, state, say)
+    try:
+        run.start_chain()
+        if ipfs_ports is not None:
+            run.start_ipfs(init=True)
+        operator_keys = _deploy(state, say)
+        save_state(directory, state)
+        _set_up_nodes(directory, state, operator_keys, options, say)
+        save_state(directory, state)
+        run.start_services()
+        state.ready = True
+        save_state(directory, state)
+    except BaseException:
+        run.abort()
+        raise
+    say(f"the consortium is up in {directory}")
+    return summary(directory, state, "started")
+
+
+def _deploy(state: DevState, say: _Say) -> dict[str, str]:
+    """Deploy the contract with one fresh, funded operator account per founding province;
+    return the operators' private keys (hex) by province."""
+    from eth_account import Account
+    from web3.types import Wei
+
+    from anchor.chain import RegistryClient, connect
+
+    w3 = connect(state.chain_url)
+    funder = w3.eth.accounts[0]
+    keys = {p: "0x" + secrets.token_bytes(32).hex() for p in PROVINCE_NAMES}
+    for key in keys.values():
+        address = Account.from_key(key).address
+        tx = w3.eth.send_transaction({"from": funder, "to": address, "value": Wei(OPERATOR_FUNDS)})
+        w3.eth.wait_for_transaction_receipt(tx, timeout=60)
+    founders = [(int(p), Account.from_key(k).address) for p, k in keys.items()]
+    client, result = RegistryClient.deploy(w3, founders, sender=funder)
+    state.chain_id = int(w3.eth.chain_id)
+    state.contract_address = client.address
+    state.deployment_block = result.block_number
+    names = ", ".join(f"{p} {n}" for p, n in PROVINCE_NAMES.items())
+    say(f"contract {client.address} deployed (chain {state.chain_id}), founders {names}")
+    return keys
+
+
+def _set_up_nodes(
+    directory: Path,
+    state: DevState,
+    operator_keys: Mapping[str, str],
+    options: DevOptions,
+    say: _Say,
+) -> None:
+    """``node init`` for each province, the data set filed, taken in and anchored, API keys,
+    and the sample bundle."""
+    from certreg.dev import dataset
+    from certreg.province.config import load_config, new_config, write_config
+    from certreg.province.service import ProvinceNode
+    from node.snapshot import Network
+
+    network = Network(chain_id=state.chain_id, contract=bytes.fromhex(state.contract_address[2:]))
+    today = dt.datetime.now(CHINA).date()
+    counts = _split(options.certificates, len(PROVINCE_NAMES))
+    keys: dict[str, dict[str, str]] = {}
+    for (province, count), index in zip(counts.items(), range(len(counts)), strict=True):
+        folder = node_dir(directory, province)
+        config = new_config(
+            folder,
+            province=province,
+            rpc=state.chain_url,
+            contract=state.contract_address,
+            operator_key=operator_keys[province],
+            ipfs=state.ipfs_url,
+            batch_size=BATCH_SIZE,
+            max_age_seconds=MAX_AGE_SECONDS,
+        )
+        if config.manifest_directory is not None:  # one shared content-addressed folder
+            config = dataclasses.replace(config, manifest_directory=directory / "manifests")
+        write_config(config, folder)
+        organisations = dataset.synthetic_organisations(
+            province, state.organisations_per_province, seed=options.seed + index
+        )
+        submissions = _write_submissions(
+            directory / "data" / province,
+            organisations,
+            network,
+            count,
+            options.seed + index,
+            today,
+        )
+        node = ProvinceNode.open(load_config(folder))
+        try:
+            for organisation in organisations:
+                node.organisations.file(organisation.filing, actor="dev")
+            _ingest(node, submissions, count, today, say)
+            node.anchor_all()
+            issuer = organisations[0].filing.code
+            state.issuers[province] = issuer
+            keys[province] = _create_keys(node, province, issuer)
+            if province == "44":
+                state.sample_bundle = str(_write_sample(node, directory / "sample"))
+            status = node.status()
+        finally:
+            node.close()
+        say(
+            f"node {province} {PROVINCE_NAMES[province]}: {len(organisations)} organisations, "
+            f"{status.log_size} certificates, anchored up to {status.anchored_size}"
+        )
+    _write_secret(directory / KEYS_NAME, keys)
+
+
+def _write_submissions(
+    folder: Path,
+    organisations: list[Any],
+    network: Any,
+    count: int,
+    seed: int,
+    received_on: dt.date,
+) -> Path:
+    """The province's part of the data set (:mod:`certreg.dev.dataset`): each organisation's
+    filing in ``organisations/<code>.json`` and the signed rows in ``submissions.jsonl``
+    (synthetic personal data: the file is the issuers' upload, readable by its owner only)."""
+    from certreg.dev.dataset import synthetic_submissions
+
+    (folder / "organisations").mkdir(parents=True, exist_ok=True)
+    for organisation in organisations:
+        path = folder / "organisations" / f"{organisation.filing.code}.json"
+        path.write_text(json.dumps(organisation.filing_json(), ensure_ascii=False, indent=2) + "\n")
+    path = folder / "submissions.jsonl"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        for row in synthetic_submissions(
+            organisations, network, count, seed=seed, received_on=received_on
+        ):
+            out.write(row.line)
+    return path
+
+
+def _split(total: int, parts: int) -> dict[str, int]:
+    """``total`` certificates over the provinces, the first ones taking the remainder."""
+    base, extra = divmod(total, parts)
+    return {p: base + (1 if i < extra else 0) for i, p in enumerate(PROVINCE_NAMES)}
+
+
+def _ingest(node: Any, path: Path, count: int, received_on: dt.date, say: _Say) -> None:
+    """Take in a province's submissions (one transaction per chunk, node/intake.py); a refused
+    row is a bug of the data set and stops ``up`` (naming the row's field and rule only)."""
+    from node.intake_formats import parse_submission
+
+    with (
+        path.open("rb") as stream,
+        tqdm(
+            total=count,
+            desc=f"intake {node.province}",
+            unit="cert",
+            file=sys.stderr,
+            disable=say.quiet or None,
+            dynamic_ncols=True,
+        ) as bar,
+    ):
+        rows = parse_submission(stream, "jsonl")
+        for outcome in node.intake.iter_per_row(rows, received_on=received_on, actor="dev"):
+            if outcome.error is not None:
+                error = outcome.error
+                raise DevError(
+                    f"the data set's row {outcome.row_number} of {node.province} was refused: "
+                    f"field {error.field}, rule {error.rule}"
+                )
+            bar.update(1)
+
+
+def _create_keys(node: Any, province: str, issuer: str) -> dict[str, str]:
+    from api.auth import create_api_key
+
+    return {
+        "operator": create_api_key(node.db, "operator", province, label="dev operator"),
+        "issuer": create_api_key(node.db, "issuer", issuer, label="dev issuer"),
+        "issuer_organisation": issuer,
+        "auditor": create_api_key(node.db, "auditor", label="dev auditor"),
+    }
+
+
+def _write_secret(path: Path, value: Any) -> None:
+    """Write JSON readable by its owner only (0600 from creation on)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        json.dump(value, out, indent=2)
+        out.write("\n")
+
+
+def _write_sample(node: Any, folder: Path) -> Path:
+    """The first anchored certificate's bundle, and a snapshot of the chain to verify it
+    offline (``certreg verify BUNDLE --snapshot SNAPSHOT``)."""
+    from anchor.snapshot import take_snapshot, write_snapshot
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for record, bundle in node.bundles.iter_bundles():
+        path = folder / f"{record.certificate_number}.json"
+        text = json.dumps(bundle.to_json(), ensure_ascii=False, indent=2)
+        path.write_text(text + "\n", encoding="utf-8")
+        write_snapshot(take_snapshot(node.client), folder / "snapshot.json")
+        return path
+    raise DevError("no anchored certificate to export as the sample bundle")
+
+
+# -- down ------------------------------------------------------------------------------------
+
+
+def dev_down(directory: Path, *, say: Callable[[str], None] | None = None) -> list[str]:
+    """Stop every process ``up`` recorded in ``directory`` (workers and servers first, the
+    chain last so that anvil dumps its state after the last write); return one line per
+    process. An ephemeral consortium's files are removed as well (nothing of it persists)."""
+    directory = directory.resolve()
+    records = read_records(directory)
+    order = {"worker": 0, "api": 1, "ipfs": 2, "chain": 3}
+    report: list[str] = []
+    for rank in sorted(set(order.values())):
+        group = [r for r in records if order.get(r.name.split("-")[0], 1) == rank]
+        report.extend(stop(group))
+    if records:
+        write_records(directory, [])
+    state = load_state(directory)
+    if state is not None and state.ephemeral:
+        wipe(directory)
+        report.append(f"ephemeral consortium: removed its files from {directory}")
+    for line in report:
+        if say is not None:
+            say(line)
+    return report
