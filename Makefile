@@ -1,18 +1,28 @@
 # The two front-door commands (see README):
-#   make demo   set up, then create a sample bundle and verify it
+#   make up     set up, then bring up the local three-province consortium (certreg dev up)
 #   make test   set up, then lint, type-check and run every test
+# Also: make down (stop the consortium), make walkthrough, make demo (a sample bundle, verified offline)
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint typecheck pytest vectors contracts bench clean
+.PHONY: setup up down walkthrough demo test lint typecheck pytest vectors contracts bench clean
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml package.json scripts/setup.sh
 	bash scripts/setup.sh
 	touch $(STAMP)
+
+up: setup
+	$(VENV)/bin/certreg dev up
+
+down: setup
+	$(VENV)/bin/certreg dev down
+
+walkthrough: setup
+	$(VENV)/bin/certreg dev walkthrough
 
 demo: setup
 	$(VENV)/bin/certreg sample --out out/sample
@@ -41,4 +51,4 @@ bench: setup
 	$(VENV)/bin/certreg bench core --json
 
 clean:
-	rm -rf $(VENV) node_modules out
+	rm -rf $(VENV) node_modules out .certreg-dev
