@@ -215,7 +215,9 @@ class ScaleOptions:
     batch_size: int = 10_000
     chunk_size: int = 2_000
     intake_workers: int = 0
-    bundle_workers: int = max(1, os.cpu_count() or 1)
+    #: One process per province: three jobs on two workers would leave one core idle for the
+    #: last third of the stage.
+    bundle_workers: int = len(FOUNDERS)
     verify_workers: int = max(1, os.cpu_count() or 1)
     audit_workers: int = max(1, os.cpu_count() or 1)
     peer_documents: int | None = 100_000
