@@ -254,6 +254,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from certreg.province.bench import bench_node
 
         figures = bench_node(certificates=args.certificates, database=args.database)
+    elif args.what == "scale":
+        from certreg.scale import ScaleOptions, bench_scale, format_table
+
+        options = ScaleOptions(peer_documents=args.peer_documents or None, rpc=args.rpc)
+        figures = bench_scale(
+            certificates=args.certificates, peer=not args.no_peer, options=options
+        )
+        if args.json:
+            print(format_table(figures), file=sys.stderr)
+            print(json.dumps(figures, ensure_ascii=False))
+        else:
+            print(format_table(figures))
+        return 0
     else:
         from anchor.cli import bench_contract
 
@@ -304,13 +317,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_qr)
 
     p = sub.add_parser("bench", help="benchmarks that print figures")
-    p.add_argument("what", choices=("core", "contract", "node", "audit"))
+    p.add_argument("what", choices=("core", "contract", "node", "audit", "scale"))
     p.add_argument(
         "--entries", type=int, default=1_000_000, help="log size for bench core and bench audit"
     )
     p.add_argument(
-        "--certificates", type=int, default=100_000, help="bench node: certificates to take in"
+        "--certificates", type=int, default=100_000, help="bench node, bench scale: certificates"
     )
+    p.add_argument(
+        "--peer-documents",
+        type=int,
+        default=100_000,
+        help="bench scale: documents for the peer (OpenAttestation); 0 = as many as --certificates",
+    )
+    p.add_argument("--no-peer", action="store_true", help="bench scale: skip the peer")
+    p.add_argument("--rpc", help="bench scale: an existing chain's JSON-RPC URL (default: anvil)")
     p.add_argument("--database", help="bench node: database URL (default: a temporary SQLite)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench)
