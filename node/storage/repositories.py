@@ -953,22 +953,26 @@ class ProvinceLog:
             raise StorageError(f"log {self._province} moved during the append")
         return indexes
 
+    def _entry_page(self, columns: Any, start: int, end: int) -> Sequence[Any]:
+        """The stored entry rows ``[start, end)`` of this log (``columns`` of them), in order."""
+        with _storage_errors(f"cannot read log {self._province}"):
+            return self._db.execute(
+                select(*columns)
+                .where(
+                    _ENTRIES.c.province == self._province,
+                    _ENTRIES.c.leaf_index >= start,
+                    _ENTRIES.c.leaf_index < end,
+                )
+                .order_by(_ENTRIES.c.leaf_index)
+            ).all()
+
     def entries(self, start: int = 0, end: int | None = None) -> Iterator[StoredEntry]:
         """Yield the entries ``[start, end)`` in order, streaming in pages of 1,000."""
         end = self.size if end is None else end
         page = 1000
         position = start
         while position < end:
-            with _storage_errors(f"cannot read log {self._province}"):
-                rows = self._db.execute(
-                    select(_ENTRIES)
-                    .where(
-                        _ENTRIES.c.province == self._province,
-                        _ENTRIES.c.leaf_index >= position,
-                        _ENTRIES.c.leaf_index < min(end, position + page),
-                    )
-                    .order_by(_ENTRIES.c.leaf_index)
-                ).all()
+            rows = self._entry_page(_ENTRIES.c, position, min(end, position + page))
             if not rows:
                 return
             for row in rows:
@@ -992,16 +996,8 @@ class ProvinceLog:
         page = 10_000
         position = start
         while position < end:
-            with _storage_errors(f"cannot read log {self._province}"):
-                rows = self._db.execute(
-                    select(_ENTRIES.c.leaf_index, _ENTRIES.c.entry, _ENTRIES.c.leaf_hash)
-                    .where(
-                        _ENTRIES.c.province == self._province,
-                        _ENTRIES.c.leaf_index >= position,
-                        _ENTRIES.c.leaf_index < min(end, position + page),
-                    )
-                    .order_by(_ENTRIES.c.leaf_index)
-                ).all()
+            columns = (_ENTRIES.c.leaf_index, _ENTRIES.c.entry, _ENTRIES.c.leaf_hash)
+            rows = self._entry_page(columns, position, min(end, position + page))
             for leaf_index, text, stored_leaf in rows:
                 data = text.encode("utf-8")
                 if leaf_index != position or leaf_hash(data) != bytes(stored_leaf):
