@@ -502,6 +502,7 @@ class RegistryClient:
         self.codec = AbiCodec(self.artifact.abi)
         self.address = to_checksum_address(address)
         self.contract: Contract = w3.eth.contract(address=self.address, abi=self.artifact.abi)
+        self._legacy_fees: bool | None = None  # decided on the first transaction
         # eth-tester's in-process EVM is not thread-safe (a gas estimate racing a mined block
         # sees a stale nonce), so every request to it is serialised; JSON-RPC nodes need no lock.
         self._evm_lock: AbstractContextManager[Any] = (
@@ -602,8 +603,17 @@ class RegistryClient:
         return isinstance(self.w3.provider, EthereumTesterProvider)
 
     def _fee_fields(self) -> dict[str, Any]:
+        """The fee fields of a transaction: the fixed ``gas_price`` when one is configured;
+        on a chain without EIP-1559 (no ``baseFeePerGas`` in its blocks: pre-London rules, as
+        some Besu and FISCO BCOS networks run) the chain's legacy ``eth_gasPrice``; otherwise
+        none, so web3 fills the EIP-1559 fields."""
         if self.options.gas_price is not None:
             return {"gasPrice": self.options.gas_price}
+        if self._legacy_fees is None:
+            latest = self._retry(lambda: self.w3.eth.get_block("latest"), "read the latest block")
+            self._legacy_fees = "baseFeePerGas" not in latest
+        if self._legacy_fees:
+            return {"gasPrice": self._retry(lambda: self.w3.eth.gas_price, "read the gas price")}
         return {}
 
     def _transact(self, fn: Any, gas: int | None = None) -> tuple[TxResult, dict[str, Any]]:
