@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import tempfile
+import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -396,6 +397,13 @@ class IpfsManifestStore:
     def __init__(self, url: str, *, timeout: float = 30.0) -> None:
         import ipfshttpclient  # type: ignore[import-untyped]
 
+        # ipfshttpclient 0.7.0 passes urllib3 a parameter urllib3 2 merely warns about; the
+        # warning says nothing to an operator, so this one (and only it) is silenced.
+        warnings.filterwarnings(
+            "ignore",
+            message="The 'strict' parameter is no longer needed",
+            category=FutureWarning,
+        )
         self.url = url
         self.timeout = timeout
         self._errors: tuple[type[BaseException], ...] = (
