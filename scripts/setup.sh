@@ -17,16 +17,21 @@ else
 fi
 # Browser tests (tests/web, docs/WEB.md): Debian's headless Chromium with its driver, poppler
 # (pdftoppm, pdftotext) and zbar (zbarimg) to read the printed certificate, a Kai font for the page.
+# poppler-data holds the Adobe-GB1 CMaps: without it pdftotext cannot read the PDF's Chinese
+# (STSong-Light) text; it is only a Recommends of poppler-utils, so it is named here.
 if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 \
-  && command -v pdftoppm >/dev/null 2>&1 && command -v zbarimg >/dev/null 2>&1; then
-  echo "setup: chromium, chromium-driver, poppler-utils and zbar-tools found"
+  && command -v pdftoppm >/dev/null 2>&1 && command -v zbarimg >/dev/null 2>&1 \
+  && [ -d /usr/share/poppler/cMap/Adobe-GB1 ]; then
+  echo "setup: chromium, chromium-driver, poppler-utils, poppler-data and zbar-tools found"
 elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-  echo "setup: installing chromium chromium-driver poppler-utils zbar-tools fonts-arphic-ukai"
+  echo "setup: installing chromium chromium-driver poppler-utils poppler-data zbar-tools" \
+    "fonts-arphic-ukai"
   apt-get update
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-    chromium chromium-driver poppler-utils zbar-tools fonts-arphic-ukai
+    chromium chromium-driver poppler-utils poppler-data zbar-tools fonts-arphic-ukai
 else
-  echo "setup: not root: install chromium chromium-driver poppler-utils zbar-tools for tests/web" >&2
+  echo "setup: not root: install chromium chromium-driver poppler-utils poppler-data zbar-tools" \
+    "for tests/web" >&2
 fi
 python3 -m venv .venv
 .venv/bin/pip install --quiet --upgrade pip
