@@ -33,16 +33,14 @@ import datetime as dt
 import logging
 import multiprocessing
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.orm import Session
 
-from node.commitment import SaltedCertificate
 from node.entry import Attributes, LogEntry, Signature
 from node.errors import InvalidInput, VerificationError
 from node.intake import (
     Accepted,
-    CheckedRecord,
     RowOutcome,
     active_organisation,
     check_issuer_signature,
@@ -52,7 +50,8 @@ from node.intake import (
     salted_from_row,
     serial_gap,
 )
-from node.intake_formats import InvalidRow, ParsedRow, RowResult
+from node.intake_formats import InvalidRow, ParsedRow, RawRow, RowResult, parse_raw_row
+from node.merkle import leaf_hash
 from node.privacy import BlindIndex, PersonalDataCipher
 from node.reasons import ACTION_ISSUE
 from node.screening import Flag
@@ -67,7 +66,13 @@ from node.storage import (
     ProvinceLog,
 )
 from node.storage.nodestore import DatabaseNodeStore
-from node.storage.repositories import NewAuditEvent
+from node.storage.repositories import (
+    EncodedEntry,
+    NewAuditEvent,
+    SealedRecord,
+    certificate_row,
+    seal_record,
+)
 from node.workdays import UploadTiming, check_upload
 
 log = logging.getLogger("node.intake")
@@ -76,23 +81,47 @@ SerialGroup = tuple[str, int, int]
 """Organisation code, issue year and level: the scope of a serial (positions 17-22)."""
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class PreparedRow:
-    """A row that passed the pure checks (1-4); ``timing`` is the upload timing or the error
+class Sealer(NamedTuple):
+    """What turns a checked row into the columns the writer stores: the province, the record
+    cipher and the blind index (a worker process gets them once, when it starts)."""
+
+    province: str
+    cipher: PersonalDataCipher
+    blind_index: BlindIndex
+
+
+class PreparedRow(NamedTuple):
+    """A row that passed the pure checks (1-4), with all the writer stores for it computed
+    already: the encrypted record and blind indexes (no personal data in clear), and the
+    ``issue`` log entry's bytes and leaf hash. ``timing`` is the upload timing or the error
     check 9 will raise when the row gets that far."""
 
     row_number: int
-    salted: SaltedCertificate
+    commitment: bytes
+    certificate_number: str
+    organisation_code: str
+    attributes: Attributes
+    """Issue date, level, occupation and work type codes: what scope and key checks read."""
+    issue_date: dt.date
+    serial: int
     signature: Signature
-    record: CheckedRecord
     timing: UploadTiming | InvalidInput
-    verified_keys: frozenset[bytes] = frozenset()
-    """Public keys under which a worker verified the signature (see :func:`prepare_chunk`)."""
+    verified_key: bytes | None
+    """The public key under which a worker verified the signature (see :func:`prepare_chunk`),
+    or ``None``: the writer then verifies it."""
+    sealed: SealedRecord
+    entry: EncodedEntry
 
 
-def prepare_row(row: RowResult, *, province: str, received_on: dt.date) -> PreparedRow | InvalidRow:
-    """Run the checks of one bulk row that need no database; return the row ready for the
-    database checks, or its error as an :class:`InvalidRow` (the one-by-one path's error)."""
+def prepare_row(
+    row: RowResult | RawRow, *, sealer: Sealer, received_on: dt.date
+) -> PreparedRow | InvalidRow:
+    """Run the checks of one bulk row that need no database (parsing it first when it is a
+    :class:`~node.intake_formats.RawRow`) and compute its columns; return the row ready for
+    the database checks, or its error as an :class:`InvalidRow` (the one-by-one path's
+    error)."""
+    if isinstance(row, RawRow):
+        row = parse_raw_row(row)
     if isinstance(row, InvalidRow):
         return row
     try:
@@ -100,7 +129,7 @@ def prepare_row(row: RowResult, *, province: str, received_on: dt.date) -> Prepa
     except InvalidRow as exc:
         return exc
     try:
-        record = check_record(salted, signature, received_on, province)
+        record = check_record(salted, signature, received_on, sealer.province)
     except InvalidInput as exc:
         return InvalidRow(row.row_number, exc.field, exc.rule, exc.message)
     timing: UploadTiming | InvalidInput
@@ -108,7 +137,41 @@ def prepare_row(row: RowResult, *, province: str, received_on: dt.date) -> Prepa
         timing = check_upload(record.issue_date, received_on, late_reason)
     except InvalidInput as exc:
         timing = exc
-    return PreparedRow(row.row_number, salted, signature, record, timing)
+    certificate = record.certificate
+    attributes = Attributes.of(certificate)
+    try:
+        entry = LogEntry(
+            kind="issue",
+            province=sealer.province,
+            organisation_code=certificate.organisation_code,
+            certificate_number=certificate.certificate_number,
+            commitment=record.commitment,
+            reason=None if isinstance(timing, InvalidInput) else timing.late_reason,
+            attributes=attributes,
+            signature=signature,
+        )
+        sealed = seal_record(
+            sealer.cipher, sealer.blind_index, salted, record.commitment, certificate
+        )
+    except InvalidInput as exc:
+        return InvalidRow(row.row_number, exc.field, exc.rule, exc.message)
+    data = entry.canonical_bytes()
+    return PreparedRow(
+        row.row_number,
+        record.commitment,
+        certificate.certificate_number,
+        certificate.organisation_code,
+        attributes,
+        record.issue_date,
+        record.number.serial,
+        signature,
+        timing,
+        None,
+        sealed,
+        EncodedEntry(
+            "issue", record.commitment, certificate.certificate_number, data, leaf_hash(data)
+        ),
+    )
 
 
 KeySnapshot = Mapping[tuple[str, int], tuple[str, bytes]]
@@ -116,81 +179,122 @@ KeySnapshot = Mapping[tuple[str, int], tuple[str, bytes]]
 
 
 def prepare_chunk(
-    rows: Sequence[RowResult],
+    rows: Sequence[RowResult | RawRow],
     *,
-    province: str,
+    sealer: Sealer,
     received_on: dt.date,
     network: Network,
-    keys: KeySnapshot,
+    keys: KeySnapshot | None,
 ) -> list[PreparedRow | InvalidRow]:
-    """:func:`prepare_row` for a chunk, plus the signature's cryptographic check against the
-    key the snapshot ``keys`` names (made in a worker process, so both cores work: it is the
-    costliest step). The main process still checks, against the database, that the key is the
-    organisation's, of that suite, valid on the issue date; a key changed since the snapshot
-    is simply verified again there (:func:`node.intake.check_issuer_signature`)."""
+    """:func:`prepare_row` for a chunk, plus, with a key snapshot ``keys``, the signature's
+    cryptographic check against the key the snapshot names (made in a worker process, so both
+    cores work: it is the costliest step). The writer still checks, against the database,
+    that the key is the organisation's, of that suite, valid on the issue date; a key changed
+    since the snapshot is simply verified again there
+    (:func:`node.intake.check_issuer_signature`)."""
     out: list[PreparedRow | InvalidRow] = []
     for row in rows:
-        prepared = prepare_row(row, province=province, received_on=received_on)
-        if isinstance(prepared, PreparedRow):
+        prepared = prepare_row(row, sealer=sealer, received_on=received_on)
+        if keys is not None and isinstance(prepared, PreparedRow):
             prepared = _preverified(prepared, network, keys)
         out.append(prepared)
     return out
 
 
 def _preverified(row: PreparedRow, network: Network, keys: KeySnapshot) -> PreparedRow:
-    key = keys.get((row.record.certificate.organisation_code, row.signature.key_id))
+    key = keys.get((row.organisation_code, row.signature.key_id))
     if key is None or key[0] != row.signature.suite:
         return row
-    message = signing_message(network.chain_id, network.contract, row.record.commitment)
+    message = signing_message(network.chain_id, network.contract, row.commitment)
     try:
         get_suite(key[0]).verify(key[1], message, row.signature.value)
     except (VerificationError, InvalidInput):
         return row
-    return dataclasses.replace(row, verified_keys=frozenset({key[1]}))
+    return row._replace(verified_key=key[1])
 
 
 Packed = tuple[Any, ...]
 
 
 def _pack(item: PreparedRow | InvalidRow) -> Packed:
-    """A picklable form (exceptions with keyword-only constructors do not unpickle)."""
+    """A flat picklable form: plain values only, cheap to send between processes (exceptions
+    with keyword-only constructors do not unpickle, and dataclasses pickle slowly)."""
     if isinstance(item, InvalidRow):
         message = item.message.removeprefix(f"row {item.row_number}: ")
         return ("refused", item.row_number, item.field, item.rule, message)
-    timing: Any = item.timing
-    if isinstance(timing, InvalidInput):
-        timing = (timing.field, timing.rule, timing.message)
-    return ("prepared", item.row_number, item.salted, item.signature, item.record, timing,
-            item.verified_keys)  # fmt: skip
+    timing = item.timing
+    packed_timing = (
+        (timing.field, timing.rule, timing.message)
+        if isinstance(timing, InvalidInput)
+        else (timing.status, timing.working_days, timing.late_reason)
+    )
+    a, sig, entry = item.attributes, item.signature, item.entry
+    return ("prepared", item.row_number, item.commitment, item.certificate_number,
+            item.organisation_code, a.issue_date, a.level, a.occupation_code, a.work_type_code,
+            item.serial, sig.suite, sig.key_id, sig.value, isinstance(timing, InvalidInput),
+            packed_timing, item.verified_key, *item.sealed, entry.data, entry.leaf)  # fmt: skip
 
 
 def _unpack(packed: Packed) -> PreparedRow | InvalidRow:
     if packed[0] == "refused":
         return InvalidRow(*packed[1:])
-    _, row_number, salted, signature, record, timing, verified_keys = packed
-    if isinstance(timing, tuple):
-        timing = InvalidInput(*timing)
-    return PreparedRow(row_number, salted, signature, record, timing, verified_keys)
+    (_, row_number, commitment, number, organisation_code, issue_date, level, occupation_code,
+     work_type_code, serial, suite, key_id, value, timing_failed, packed_timing, verified_key,
+     record, record_key_id, name_index, id_index, data, leaf) = packed  # fmt: skip
+    timing: UploadTiming | InvalidInput = (
+        InvalidInput(*packed_timing) if timing_failed else UploadTiming(*packed_timing)
+    )
+    return PreparedRow(
+        row_number,
+        commitment,
+        number,
+        organisation_code,
+        Attributes(issue_date, level, occupation_code, work_type_code),
+        dt.date.fromisoformat(issue_date),
+        serial,
+        Signature(suite, key_id, value),
+        timing,
+        verified_key,
+        SealedRecord(record, record_key_id, name_index, id_index),
+        EncodedEntry("issue", commitment, number, data, leaf),
+    )
 
 
-def _pack_row(row: RowResult) -> ParsedRow | Packed:
+def _pack_row(row: RowResult | RawRow) -> Any:
+    if isinstance(row, RawRow):
+        return tuple(row)
     return _pack(row) if isinstance(row, InvalidRow) else row
 
 
+def _unpack_row(row: Any) -> RowResult | RawRow:
+    if isinstance(row, ParsedRow):
+        return row
+    if row[0] == "refused":
+        return InvalidRow(*row[1:])
+    return RawRow(*row)
+
+
+_WORKER_SEALER: Sealer | None = None
+
+
+def _start_worker(sealer: Sealer) -> None:
+    global _WORKER_SEALER
+    _WORKER_SEALER = sealer
+
+
 def _prepare_packed(
-    rows: Sequence[ParsedRow | Packed],
-    province: str,
-    received_on: dt.date,
-    network: Network,
-    keys: KeySnapshot,
+    rows: Sequence[Any], received_on: dt.date, network: Network, keys: KeySnapshot
 ) -> list[Packed]:
-    """:func:`prepare_chunk` as a worker process runs it (rows in are parsed rows, which
-    pickle; results go back packed)."""
-    parsed: list[RowResult] = [
-        row if isinstance(row, ParsedRow) else InvalidRow(*row[1:]) for row in rows
-    ]
+    """:func:`prepare_chunk` as a worker process runs it: rows come in as
+    :func:`_pack_row` sent them and go back packed (:func:`_pack`)."""
+    if _WORKER_SEALER is None:
+        raise RuntimeError("the worker was not started by PreparePool")
     prepared = prepare_chunk(
-        parsed, province=province, received_on=received_on, network=network, keys=keys
+        [_unpack_row(row) for row in rows],
+        sealer=_WORKER_SEALER,
+        received_on=received_on,
+        network=network,
+        keys=keys,
     )
     return [_pack(item) for item in prepared]
 
@@ -200,16 +304,21 @@ class PreparePool:
 
     :meth:`run` yields ``(chunk, prepared)`` in input order while at most ``workers + 1``
     chunks are in flight, so memory stays bounded whatever the input size. Workers get no
-    database access and return no more than the rows they were sent (personal data travels
-    only over the local pipes of this machine's own processes).
+    database access; they get the record cipher and blind index (``sealer``) once, when they
+    start, and send back no personal data in clear: codes, hashes, ciphertexts and the
+    entries' bytes (rows travel only over the local pipes of this machine's own processes).
     """
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, sealer: Sealer) -> None:
         if workers < 1:
             raise ValueError("workers must be positive")
         self._workers = workers
+        self._sealer = sealer
         self._pool = concurrent.futures.ProcessPoolExecutor(
-            max_workers=workers, mp_context=multiprocessing.get_context("spawn")
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(sealer,),
         )
 
     def __enter__(self) -> PreparePool:
@@ -224,17 +333,16 @@ class PreparePool:
 
     def run(
         self,
-        chunks: Iterator[list[RowResult]],
+        chunks: Iterator[list[RowResult | RawRow]],
         *,
-        province: str,
         received_on: dt.date,
         network: Network,
         keys: Callable[[], KeySnapshot],
-    ) -> Iterator[tuple[list[RowResult], list[PreparedRow | InvalidRow]]]:
+    ) -> Iterator[tuple[list[RowResult | RawRow], list[PreparedRow | InvalidRow]]]:
         """Yield each chunk with its prepared rows, in order; ``keys`` is called for a fresh
         snapshot each time a chunk is sent out."""
         pending: collections.deque[
-            tuple[list[RowResult], concurrent.futures.Future[list[Packed]]]
+            tuple[list[RowResult | RawRow], concurrent.futures.Future[list[Packed]]]
         ] = collections.deque()
 
         def send() -> bool:
@@ -242,9 +350,8 @@ class PreparePool:
             if chunk is None:
                 return False
             future = self._pool.submit(
-                _prepare_packed, [_pack_row(row) for row in chunk], province, received_on,
-                network, keys(),
-            )  # fmt: skip
+                _prepare_packed, [_pack_row(row) for row in chunk], received_on, network, keys()
+            )
             pending.append((chunk, future))
             return True
 
@@ -290,13 +397,11 @@ class ChunkState:
     ) -> None:
         self.organisations = _ChunkOrganisations(session)
         self._scopes: dict[str, dict[str, frozenset[int]]] = {}
-        self.commitments = certificates.existing_commitments(r.record.commitment for r in rows)
-        self.numbers = certificates.current_numbers(
-            r.record.certificate.certificate_number for r in rows
-        )
+        self.commitments = certificates.existing_commitments(r.commitment for r in rows)
+        self.numbers = certificates.current_numbers(r.certificate_number for r in rows)
         wanted: dict[SerialGroup, set[int]] = {}
         for r in rows:
-            wanted.setdefault(_group(r.record), set()).add(r.record.number.serial)
+            wanted.setdefault(_group(r), set()).add(r.serial)
         self.used: dict[SerialGroup, set[int]] = {}
         self.top: dict[SerialGroup, int] = {}
         for group, serials in wanted.items():
@@ -307,17 +412,17 @@ class ChunkState:
             self._scopes[organisation.code] = filed_scope(organisation.scope)
         return self._scopes[organisation.code]
 
-    def stored(self, record: CheckedRecord) -> None:
-        """Record that ``record`` is now (to be) stored."""
-        group = _group(record)
-        self.used[group].add(record.number.serial)
-        self.top[group] = max(self.top[group], record.number.serial)
-        self.commitments.add(record.commitment)
-        self.numbers.add(record.certificate.certificate_number)
+    def stored(self, row: PreparedRow) -> None:
+        """Record that ``row`` is now (to be) stored."""
+        group = _group(row)
+        self.used[group].add(row.serial)
+        self.top[group] = max(self.top[group], row.serial)
+        self.commitments.add(row.commitment)
+        self.numbers.add(row.certificate_number)
 
 
-def _group(record: CheckedRecord) -> SerialGroup:
-    return (record.certificate.organisation_code, record.issue_date.year, record.certificate.level)
+def _group(row: PreparedRow) -> SerialGroup:
+    return (row.organisation_code, row.issue_date.year, row.attributes.level)
 
 
 def check_in_order(
@@ -329,38 +434,37 @@ def check_in_order(
     Raises:
         InvalidInput: the first broken rule (field and rule id as the one-by-one path).
     """
-    record = row.record
-    certificate = record.certificate
+    attributes = row.attributes
     # 5. Organisation filed here and active.
-    organisation = active_organisation(state.organisations, certificate.organisation_code, province)
+    organisation = active_organisation(state.organisations, row.organisation_code, province)
     # 6. Filed scope.
-    check_scope(certificate, state.scope(organisation))
+    check_scope(attributes, state.scope(organisation))
     # 7. Serial and commitment unique; gaps are warnings.
-    group = (organisation.code, record.issue_date.year, certificate.level)
-    if record.number.serial in state.used[group]:
+    group = (organisation.code, row.issue_date.year, attributes.level)
+    if row.serial in state.used[group]:
         raise InvalidInput(
             "certificate_number",
             "serial.duplicate",
             "this serial is already used by the organisation for this year and level",
         )
-    warnings = tuple(serial_gap(state.top[group], record.number.serial))
-    if record.commitment in state.commitments:
+    warnings = tuple(serial_gap(state.top[group], row.serial))
+    if row.commitment in state.commitments:
         raise InvalidInput("commitment", "certificate.duplicate", "commitment already stored")
     # 8. Signature by a key of the organisation valid on the issue date.
     check_issuer_signature(
         state.organisations,
         organisation,
         row.signature,
-        certificate,
-        record.commitment,
+        attributes,
+        row.commitment,
         network,
-        verified_keys=row.verified_keys,
+        verified_keys=() if row.verified_key is None else (row.verified_key,),
     )
     # 9. Upload deadline.
     if isinstance(row.timing, InvalidInput):
         raise row.timing
     # What CertificateRepository.add refuses last.
-    if certificate.certificate_number in state.numbers:
+    if row.certificate_number in state.numbers:
         raise InvalidInput(
             "certificate_number", "certificate.duplicate", "certificate number already stored"
         )
@@ -379,7 +483,7 @@ class _Survivor:
 
 def accept_chunk(
     session: Session,
-    rows: Sequence[RowResult],
+    rows: Sequence[RowResult | RawRow],
     *,
     province: str,
     network: Network,
@@ -391,8 +495,9 @@ def accept_chunk(
     stop_at_error: bool = False,
     prepared: Sequence[PreparedRow | InvalidRow] | None = None,
 ) -> list[RowOutcome]:
-    """Accept one chunk of parsed rows in the caller's transaction; return an outcome per row,
-    in order (see the module docstring for the phases).
+    """Accept one chunk of rows (parsed, or raw as :func:`node.intake_formats.read_submission`
+    yields them) in the caller's transaction; return an outcome per row, in order (see the
+    module docstring for the phases).
 
     With ``stop_at_error`` (atomic mode) the first refused row is raised before anything of the
     chunk is written. ``prepared`` is what :func:`prepare_chunk` returned for ``rows`` (in a
@@ -403,7 +508,10 @@ def accept_chunk(
         StorageError: the database failed; the caller's transaction must roll back.
     """
     if prepared is None:
-        prepared = [prepare_row(row, province=province, received_on=received_on) for row in rows]
+        sealer = Sealer(province, cipher, blind_index)
+        prepared = prepare_chunk(
+            rows, sealer=sealer, received_on=received_on, network=network, keys=None
+        )
     elif len(prepared) != len(rows):
         raise ValueError("prepared must have one item per row")
     certificates = CertificateRepository(session, cipher, blind_index)
@@ -431,7 +539,7 @@ def accept_chunk(
                 raise error from None
             outcomes.append(RowOutcome(p.row_number, error=error))
             continue
-        state.stored(p.record)
+        state.stored(p)
         survivors.append(_Survivor(len(outcomes), p, timing, warnings))
         outcomes.append(None)
     if survivors:
@@ -463,47 +571,41 @@ def _write(
 ) -> list[Accepted]:
     """Append the survivors' ``issue`` entries, store their rows with their log indexes and
     record an audit event each: the writes of :meth:`node.intake.IntakeService.submit`, in
-    bulk. Returns what each survivor's :class:`~node.intake.Accepted` is."""
-    entries = [
-        LogEntry(
-            kind="issue",
-            province=province,
-            organisation_code=s.row.record.certificate.organisation_code,
-            certificate_number=s.row.record.certificate.certificate_number,
-            commitment=s.row.record.commitment,
-            reason=s.timing.late_reason,
-            attributes=Attributes.of(s.row.record.certificate),
-            signature=s.row.signature,
-        )
-        for s in survivors
-    ]
-    indexes = province_log.append(entries, now=now)
+    bulk, from the columns :func:`prepare_row` computed. Returns what each survivor's
+    :class:`~node.intake.Accepted` is."""
+    indexes = province_log.append_encoded([s.row.entry for s in survivors], now=now)
     certificates.add_many(
         [
-            certificates.new_row(
-                s.row.salted,
-                commitment=s.row.record.commitment,
+            certificate_row(
+                commitment=s.row.commitment,
+                certificate_number=s.row.certificate_number,
+                organisation_code=s.row.organisation_code,
+                level=s.row.attributes.level,
+                issue_date=s.row.issue_date,
+                occupation_code=s.row.attributes.occupation_code,
+                work_type_code=s.row.attributes.work_type_code,
                 signature=s.row.signature,
+                sealed=s.row.sealed,
+                log_index=index,
                 submitted_at=now,
                 late_reason=s.timing.late_reason,
-                log_index=index,
-                certificate=s.row.record.certificate,
             )
             for s, index in zip(survivors, indexes, strict=True)
         ]
     )
+    received = received_on.isoformat()
     audit.record_many(
         [
             NewAuditEvent(
                 actor=actor,
                 action=ACTION_ISSUE,
                 target_type="certificate",
-                target_id=s.row.record.commitment.hex(),
+                target_id=s.row.commitment.hex(),
                 reason=s.timing.late_reason,
                 details={
-                    "certificate_number": s.row.record.certificate.certificate_number,
+                    "certificate_number": s.row.certificate_number,
                     "log_index": index,
-                    "received_on": received_on.isoformat(),
+                    "received_on": received,
                     "working_days": s.timing.working_days,
                     "warnings": [w.code for w in s.warnings],
                 },
@@ -513,18 +615,17 @@ def _write(
         now=now,
     )
     accepted = []
+    info = log.isEnabledFor(logging.INFO)
     for s, index in zip(survivors, indexes, strict=True):
-        number = s.row.record.certificate.certificate_number
-        log.info(
-            "accepted certificate %s at log index %d of province %s",
-            number,
-            index,
-            province,
-        )
+        number = s.row.certificate_number
+        if info:
+            log.info(
+                "accepted certificate %s at log index %d of province %s", number, index, province
+            )
         accepted.append(
             Accepted(
                 certificate_number=number,
-                commitment=s.row.record.commitment,
+                commitment=s.row.commitment,
                 log_index=index,
                 late_reason=s.timing.late_reason,
                 working_days=s.timing.working_days,

@@ -40,12 +40,13 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime
+import functools
 import json
 import re
 import unicodedata
 from collections.abc import Iterator, Mapping
 from types import MappingProxyType
-from typing import Any, Final, Literal, Protocol
+from typing import Any, Final, Literal, NamedTuple, Protocol
 
 from node.certificate import FIELD_NAMES, PERSONAL_FIELDS, FieldValue
 from node.codes import ID_TYPES, LEVELS
@@ -123,6 +124,14 @@ _COLUMN_LOOKUP: Final[Mapping[str, str]] = MappingProxyType(
     }
 )
 
+
+@functools.lru_cache(maxsize=1024)
+def _column_of(key: str) -> str | None:
+    """The column a header name or JSON key spells, or ``None`` (each row of a JSON Lines file
+    repeats the same keys, so answers are kept)."""
+    return _COLUMN_LOOKUP.get(_header_key(key))
+
+
 #: Spellings of the skill level (人社鉴发〔2019〕2号 table 5): ``3``, ``3级``, ``三级``,
 #: ``三级/高级工``, ``高级工`` (after NFKC, so ``三级／高级工`` and ``３`` work too).
 _LEVEL_LOOKUP: Final[Mapping[str, int]] = MappingProxyType(
@@ -158,7 +167,6 @@ _DATE_PATTERNS: Final = (
     re.compile(r"([0-9]{4})/([0-9]{1,2})/([0-9]{1,2})"),
     re.compile(r"([0-9]{4})年([0-9]{1,2})月([0-9]{1,2})日"),
 )
-_HEX: Final = re.compile(r"[0-9a-fA-F]*")
 _DIGITS: Final = re.compile(r"[0-9]+")
 
 
@@ -201,6 +209,33 @@ class ParsedRow:
 
 
 RowResult = ParsedRow | InvalidRow
+
+
+class RawRow(NamedTuple):
+    """A row read from a submission but not parsed yet (:func:`read_submission`): the text of
+    a JSON Lines line, or a CSV record as column name to cell. :func:`parse_raw_row` turns it
+    into what :func:`parse_submission` yields for it; bulk intake does that in its worker
+    processes, so the writer only reads lines."""
+
+    row_number: int
+    data: str | dict[str, str]
+
+    def __repr__(self) -> str:
+        # Never show personal data, even in tracebacks or debug logs.
+        return f"RawRow(row_number={self.row_number}, data=...)"
+
+
+ReadRow = RawRow | InvalidRow
+"""What :func:`read_submission` yields: a row to parse, or a row already refused (a line too
+long or not in the file's encoding, malformed CSV, a record of the wrong length)."""
+
+
+def parse_raw_row(row: RawRow) -> RowResult:
+    """Parse a row of :func:`read_submission`: exactly what :func:`parse_submission` yields
+    for it."""
+    if isinstance(row.data, str):
+        return _jsonl_row(row.row_number, row.data)
+    return _row(row.row_number, row.data)
 
 
 # --------------------------------------------------------------------------------------------
@@ -362,17 +397,27 @@ def _integer(field: str, rule: str, value: object, maximum: int) -> int:
 
 def _hex_bytes(field: str, rule: str, value: object, length: int) -> bytes:
     text = value.strip() if isinstance(value, str) else None
-    if text is None or len(text) != 2 * length or _HEX.fullmatch(text) is None:
-        raise _CellError(field, rule, f"must be {2 * length} hexadecimal digits")
-    return bytes.fromhex(text)
+    if text is not None and len(text) == 2 * length:
+        # fromhex refuses anything but hex digits and ASCII whitespace; whitespace inside the
+        # text leaves fewer than ``length`` bytes, so the length check refuses it too.
+        try:
+            data = bytes.fromhex(text)
+        except ValueError:
+            pass
+        else:
+            if len(data) == length:
+                return data
+    raise _CellError(field, rule, f"must be {2 * length} hexadecimal digits")
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _DuplicateKey(key)
-        result[key] = value
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
     return result
 
 
@@ -547,6 +592,20 @@ def _csv_reader(lines: _Lines) -> Iterator[list[str]]:
 
 
 def parse_csv(stream: BinaryReadable) -> Iterator[RowResult]:
+    """Parse a CSV submission: :func:`read_csv` with each row parsed (:func:`parse_raw_row`).
+
+    Raises:
+        InvalidInput: a bad header (see :func:`read_csv`), before any row is read.
+    """
+    return _parsed(read_csv(stream))
+
+
+def _parsed(rows: Iterator[ReadRow]) -> Iterator[RowResult]:
+    for row in rows:
+        yield parse_raw_row(row) if isinstance(row, RawRow) else row
+
+
+def read_csv(stream: BinaryReadable) -> Iterator[ReadRow]:
     """Parse a CSV submission (RFC 4180 / Excel dialect, comma-separated).
 
     Reads and checks the header now; returns an iterator over the rows, read lazily. Blank lines
@@ -554,7 +613,7 @@ def parse_csv(stream: BinaryReadable) -> Iterator[RowResult]:
     (spreadsheets write trailing commas).
 
     Returns:
-        An iterator of :class:`ParsedRow` and :class:`InvalidRow`, in file order.
+        An iterator of :class:`RawRow` and :class:`InvalidRow`, in file order.
 
     Raises:
         InvalidInput: a bad header, before any row is read: field ``header`` with rule
@@ -579,9 +638,7 @@ def parse_csv(stream: BinaryReadable) -> Iterator[RowResult]:
     return _csv_rows(lines, reader, columns)
 
 
-def _csv_rows(
-    lines: _Lines, reader: Iterator[list[str]], columns: list[str]
-) -> Iterator[RowResult]:
+def _csv_rows(lines: _Lines, reader: Iterator[list[str]], columns: list[str]) -> Iterator[ReadRow]:
     width = len(columns)
     while True:
         row_number = lines.line_number + 1
@@ -607,7 +664,7 @@ def _csv_rows(
                 f"has {len(record)} cells, the header has {width}",
             )
             continue
-        yield _row(row_number, dict(zip(columns, record, strict=False)))
+        yield RawRow(row_number, dict(zip(columns, record, strict=False)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -626,10 +683,14 @@ def parse_jsonl(stream: BinaryReadable) -> Iterator[RowResult]:
     Returns:
         An iterator of :class:`ParsedRow` and :class:`InvalidRow`, in file order.
     """
-    return _jsonl_rows(_Lines(stream, allow_gb18030=False))
+    return _parsed(read_jsonl(stream))
 
 
-def _jsonl_rows(lines: _Lines) -> Iterator[RowResult]:
+def read_jsonl(stream: BinaryReadable) -> Iterator[ReadRow]:
+    """Read a JSON Lines submission a line at a time without parsing the lines: each non-blank
+    line is a :class:`RawRow` holding its text (:func:`parse_raw_row` parses it), a line too
+    long or not UTF-8 an :class:`InvalidRow`."""
+    lines = _Lines(stream, allow_gb18030=False)
     while True:
         try:
             line = next(lines)
@@ -638,51 +699,63 @@ def _jsonl_rows(lines: _Lines) -> Iterator[RowResult]:
         except _BadLine as exc:
             yield InvalidRow(exc.line_number, "row", exc.rule, exc.message)
             continue
-        row_number = lines.line_number
-        if not line.strip():
-            continue
-        try:
-            value = json.loads(
-                line, object_pairs_hook=_no_duplicate_keys, parse_constant=_refuse_constant
+        if line.strip():
+            yield RawRow(lines.line_number, line)
+
+
+def _jsonl_row(row_number: int, line: str) -> RowResult:
+    """Parse one JSON Lines line (not blank)."""
+    try:
+        value = json.loads(
+            line, object_pairs_hook=_no_duplicate_keys, parse_constant=_refuse_constant
+        )
+    except _DuplicateKey as exc:
+        return InvalidRow(
+            row_number,
+            exc.key if exc.key in _BY_NAME else "row",
+            "intake.duplicate_column",
+            f"key {_shown(exc.key)} appears twice",
+        )
+    except ValueError:
+        return InvalidRow(row_number, "row", "intake.json", "not valid JSON")
+    if not isinstance(value, dict):
+        return InvalidRow(row_number, "row", "intake.json", "must be a JSON object")
+    cells: dict[str, object] = {}
+    for key, cell in value.items():
+        column = _column_of(key)
+        if column is None:
+            return InvalidRow(
+                row_number, key, "intake.unknown_column", f"unknown key {_shown(key)}"
             )
-        except _DuplicateKey as exc:
-            yield InvalidRow(
+        if column in cells:
+            return InvalidRow(
                 row_number,
-                exc.key if exc.key in _BY_NAME else "row",
+                column,
                 "intake.duplicate_column",
-                f"key {_shown(exc.key)} appears twice",
+                f"column {column} ({_BY_NAME[column].zh}) is given twice",
             )
-            continue
-        except ValueError:
-            yield InvalidRow(row_number, "row", "intake.json", "not valid JSON")
-            continue
-        if not isinstance(value, dict):
-            yield InvalidRow(row_number, "row", "intake.json", "must be a JSON object")
-            continue
-        cells: dict[str, object] = {}
-        problem: InvalidRow | None = None
-        for key, cell in value.items():
-            column = _COLUMN_LOOKUP.get(_header_key(key))
-            if column is None:
-                problem = InvalidRow(
-                    row_number, key, "intake.unknown_column", f"unknown key {_shown(key)}"
-                )
-                break
-            if column in cells:
-                problem = InvalidRow(
-                    row_number,
-                    column,
-                    "intake.duplicate_column",
-                    f"column {column} ({_BY_NAME[column].zh}) is given twice",
-                )
-                break
-            cells[column] = cell
-        if problem is None:
-            try:
-                _check_columns(list(cells), row_number)
-            except InvalidRow as exc:
-                problem = exc
-        yield problem if problem is not None else _row(row_number, cells)
+        cells[column] = cell
+    try:
+        _check_columns(list(cells), row_number)
+    except InvalidRow as exc:
+        return exc
+    return _row(row_number, cells)
+
+
+def read_submission(stream: BinaryReadable, fmt: Literal["csv", "jsonl"]) -> Iterator[ReadRow]:
+    """Read a submission in format ``csv`` (:func:`read_csv`) or ``jsonl`` (:func:`read_jsonl`)
+    without parsing its rows; bulk intake (:meth:`node.intake.IntakeService.iter_per_row`)
+    takes these and parses them where it checks them.
+
+    Raises:
+        ValueError: an unknown format.
+        InvalidInput: a bad CSV header (see :func:`read_csv`).
+    """
+    if fmt == "csv":
+        return read_csv(stream)
+    if fmt == "jsonl":
+        return read_jsonl(stream)
+    raise ValueError(f"unknown submission format {fmt!r}")
 
 
 def parse_submission(stream: BinaryReadable, fmt: Literal["csv", "jsonl"]) -> Iterator[RowResult]:

@@ -264,37 +264,43 @@ class MerkleLog:
     def append_many(self, leaf_hashes: Iterable[bytes]) -> list[int]:
         """Append leaf hashes in order, atomically, and return their indexes.
 
+        Keeps the right edge of the tree (the complete subtrees that end at the last leaf, one
+        per set bit of the size, read with one batch at the start): a new leaf at an odd index
+        completes a subtree with the edge's subtree of the same level, and so on upwards
+        (RFC 9162 §2.1.1), so no node is read twice.
+
         Raises:
             InvalidInput: a leaf hash is not 32 bytes.
         """
-        size = self._store.get_size()
-        first = size
-        new_nodes: list[tuple[NodeId, bytes]] = []
-        # Hashes written in this batch, so completed subtrees can be combined without a read.
-        pending: dict[NodeId, bytes] = {}
-        for leaf in leaf_hashes:
+        leaves = [bytes(leaf) for leaf in leaf_hashes]
+        for leaf in leaves:
             if len(leaf) != HASH_SIZE:
                 raise InvalidInput("leaf_hash", "merkle.hash_size", "leaf hash must be 32 bytes")
+        size = first = self._store.get_size()
+        if not leaves:
+            return []
+        edge_ids = [
+            (level, (size >> level) - 1) for level in range(size.bit_length()) if size >> level & 1
+        ]
+        edge = {
+            level: value
+            for (level, _), value in zip(edge_ids, self._store.get_nodes(edge_ids), strict=True)
+        }
+        new_nodes: list[tuple[NodeId, bytes]] = []
+        append = new_nodes.append
+        for value in leaves:
             index = size
-            value = bytes(leaf)
             level = 0
-            new_nodes.append(((0, index), value))
-            pending[(0, index)] = value
-            # Each odd index completes a subtree with its left sibling (RFC 9162 §2.1.1).
+            append(((0, index), value))
             while index & 1:
-                left_id = (level, index - 1)
-                left = pending.get(left_id)
-                if left is None:
-                    left = self._store.get_nodes([left_id])[0]
-                value = node_hash(left, value)
+                value = _sha256(NODE_PREFIX + edge[level] + value).digest()
                 level += 1
                 index >>= 1
-                new_nodes.append(((level, index), value))
-                pending[(level, index)] = value
+                append(((level, index), value))
+            edge[level] = value
             size += 1
-        if size != first:
-            # Within each level the nodes come out in increasing index order.
-            self._store.put_nodes(new_nodes, size)
+        # Within each level the nodes come out in increasing index order.
+        self._store.put_nodes(new_nodes, size)
         return list(range(first, size))
 
     def _resolve_size(self, size: int | None, name: str = "size") -> int:

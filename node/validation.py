@@ -29,10 +29,11 @@ from __future__ import annotations
 import datetime
 import re
 import unicodedata
-from typing import Final
+from typing import Final, NamedTuple
 
 from node.certificate import NO_WORK_TYPE, Certificate
 from node.certnum import (
+    CertificateNumber,
     check_issuer,
     check_level,
     check_year,
@@ -119,8 +120,18 @@ def parse_issue_date(value: str) -> datetime.date:
         ) from None
 
 
-def validate_certificate(cert: Certificate, *, today: datetime.date | None = None) -> None:
-    """Check every field rule of a certificate; return ``None`` when all hold.
+class ValidatedFields(NamedTuple):
+    """What :func:`validate_certificate` parsed on the way (callers need not parse again)."""
+
+    certificate_number: CertificateNumber
+    issue_date: datetime.date
+
+
+def validate_certificate(
+    cert: Certificate, *, today: datetime.date | None = None
+) -> ValidatedFields:
+    """Check every field rule of a certificate; return the parsed certificate number and issue
+    date when all hold.
 
     ``today``, when given, bounds the issue date and birth dates in ID numbers (neither may
     be in the future). Without it no check depends on the date.
@@ -188,3 +199,4 @@ def validate_certificate(cert: Certificate, *, today: datetime.date | None = Non
     check_level(certificate_number, cert.level)
     check_year(certificate_number, issue_date)
     check_issuer(certificate_number, organisation_code.format())
+    return ValidatedFields(certificate_number, issue_date)

@@ -263,6 +263,27 @@ class UploadTiming:
 def check_upload(
     issue_date: datetime.date, received_on: datetime.date, late_reason: int | None
 ) -> UploadTiming:
+    """Judge the timing of an upload (:func:`_check_upload`, whose docstring has the rules).
+
+    The answer depends on the three arguments only, and a bulk file has few distinct issue
+    dates, so answers are kept (a bounded cache; errors are not kept, they are raised anew).
+    """
+    if late_reason is None or type(late_reason) is int:
+        # (True == 1 as a cache key: anything but a plain int or None skips the cache.)
+        return _check_upload_memo(issue_date, received_on, late_reason)
+    return _check_upload(issue_date, received_on, late_reason)
+
+
+@functools.lru_cache(maxsize=4096)
+def _check_upload_memo(
+    issue_date: datetime.date, received_on: datetime.date, late_reason: int | None
+) -> UploadTiming:
+    return _check_upload(issue_date, received_on, late_reason)
+
+
+def _check_upload(
+    issue_date: datetime.date, received_on: datetime.date, late_reason: int | None
+) -> UploadTiming:
     """Judge the timing of an upload against data guide arts. 10 and 12.
 
     Checks, in this order:

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Date, Table, TypeDecorator, insert
+from sqlalchemy import JSON, ColumnElement, Connection, Date, Table, TypeDecorator, insert, select
 from sqlalchemy.orm import Session
 
 from node.errors import InvalidInput
@@ -76,6 +76,23 @@ def _plan(table: Table, columns: tuple[str, ...]) -> tuple[str, tuple[Converter 
     return sql, tuple(_converter(table.c[name].type) for name in columns)
 
 
+def _remembering(convert: Converter) -> Converter:
+    """``convert`` that gives back its last answer when handed the very same object again (a
+    bulk insert repeats one ``now`` on every row)."""
+    last: list[Any] = [_NOTHING, None]
+
+    def converted(value: Any) -> Any:
+        if value is not last[0]:
+            last[1] = convert(value)
+            last[0] = value
+        return last[1]
+
+    return converted
+
+
+_NOTHING = object()
+
+
 def insert_rows(db: Executor, table: Table, rows: Sequence[Mapping[str, Any]], batch: int) -> None:
     """Insert ``rows`` (each with the same keys, column names of ``table``) in the caller's
     transaction, ``batch`` rows per statement.
@@ -87,17 +104,93 @@ def insert_rows(db: Executor, table: Table, rows: Sequence[Mapping[str, Any]], b
     """
     if not rows:
         return
+    columns = tuple(rows[0])
+    insert_tuples(db, table, columns, [tuple(row[name] for name in columns) for row in rows], batch)
+
+
+def insert_tuples(
+    db: Executor,
+    table: Table,
+    columns: tuple[str, ...],
+    rows: Sequence[tuple[Any, ...]],
+    batch: int,
+) -> None:
+    """:func:`insert_rows` for rows given as tuples of the values of ``columns``, in that order
+    (bulk intake builds them so, without a dict per row).
+
+    Raises:
+        InvalidInput: a timestamp is naive (SQLite path; Core raises its own error).
+        SQLAlchemyError: the database refused a row or failed.
+    """
+    if not rows:
+        return
     connection = db.connection() if isinstance(db, Session) else db
     if connection.dialect.name != "sqlite":
         for start in range(0, len(rows), batch):
-            db.execute(insert(table), list(rows[start : start + batch]))
+            db.execute(
+                insert(table),
+                [dict(zip(columns, row, strict=True)) for row in rows[start : start + batch]],
+            )
         return
-    columns = tuple(rows[0])
     sql, converters = _plan(table, columns)
-    pairs = tuple(zip(columns, converters, strict=True))
-    params = [
-        tuple(row[name] if convert is None else convert(row[name]) for name, convert in pairs)
-        for row in rows
-    ]
+    if any(convert is not None for convert in converters):
+        plan = [
+            (i, _remembering(convert))
+            for i, convert in enumerate(converters)
+            if convert is not None
+        ]
+        params: Sequence[tuple[Any, ...]] = [_converted(row, plan) for row in rows]
+    else:
+        params = rows
     for start in range(0, len(params), batch):
         connection.exec_driver_sql(sql, params[start : start + batch])
+
+
+def _converted(row: tuple[Any, ...], plan: Sequence[tuple[int, Converter]]) -> tuple[Any, ...]:
+    values = list(row)
+    for i, convert in plan:
+        values[i] = convert(values[i])
+    return tuple(values)
+
+
+def select_in(
+    db: Executor,
+    table: Table,
+    name: str,
+    column: ColumnElement[Any],
+    values: Collection[Any],
+    batch: int,
+    *,
+    where: Sequence[ColumnElement[bool]] = (),
+    sqlite_where: str = "",
+    sqlite_params: tuple[Any, ...] = (),
+) -> Iterator[tuple[Any, ...]]:
+    """Yield the rows ``(column,)`` of ``table`` whose ``column`` is one of ``values``, with
+    ``IN`` lists of at most ``batch`` values, under the extra conditions ``where`` (Core) or,
+    on SQLite, ``sqlite_where`` with its parameters ``sqlite_params`` (the same conditions
+    written in SQL).
+
+    Bulk intake asks this for thousands of commitments, numbers and serials per chunk: on
+    SQLite the statement is written directly with ``?`` placeholders, which costs far less than
+    compiling an expanding ``IN`` and running every value through its bind processor.
+    PostgreSQL keeps the Core statement.
+
+    Raises:
+        SQLAlchemyError: the database failed.
+    """
+    wanted = sorted(values)
+    if not wanted:
+        return
+    connection = db.connection() if isinstance(db, Session) else db
+    sqlite = connection.dialect.name == "sqlite"
+    for start in range(0, len(wanted), batch):
+        chunk = wanted[start : start + batch]
+        if sqlite:
+            condition = f" AND {sqlite_where}" if sqlite_where else ""
+            sql = (
+                f"SELECT {name} FROM {table.name} WHERE {name} IN "
+                f"({', '.join('?' for _ in chunk)}){condition}"
+            )
+            yield from connection.exec_driver_sql(sql, (*chunk, *sqlite_params))
+        else:
+            yield from db.execute(select(column).where(column.in_(chunk), *where))

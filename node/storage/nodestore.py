@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from node.errors import StorageError
 from node.merkle import HASH_SIZE, NodeId
-from node.storage.bulk import insert_rows
+from node.storage.bulk import insert_tuples
 from node.storage.schema import LogState, MerkleNode, table_of
 
 Executor = Session | Connection
@@ -150,12 +150,12 @@ class DatabaseNodeStore:
         """
         leaves = [index for (level, index), _ in nodes if level == 0]
         old_size = leaves[0] if leaves else None
-        rows = [
-            {"province": self._province, "level": level, "node_index": index, "hash": value}
-            for (level, index), value in nodes
-        ]
+        province = self._province
+        rows = [(province, level, index, value) for (level, index), value in nodes]
         try:
-            insert_rows(self._db, _NODES, rows, _CHUNK)
+            insert_tuples(
+                self._db, _NODES, ("province", "level", "node_index", "hash"), rows, _CHUNK
+            )
             statement = update(_STATE).where(_STATE.c.province == self._province)
             if old_size is not None:
                 statement = statement.where(_STATE.c.size == old_size)
