@@ -253,7 +253,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     elif args.what == "node":
         from certreg.province.bench import bench_node
 
-        figures = bench_node(certificates=args.certificates, database=args.database)
+        figures = bench_node(
+            certificates=args.certificates,
+            database=args.database,
+            workers=args.workers,
+            chunk_size=args.chunk_size,
+        )
     elif args.what == "scale":
         from certreg.scale import ScaleOptions, bench_scale, format_table
 
@@ -333,6 +338,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-peer", action="store_true", help="bench scale: skip the peer")
     p.add_argument("--rpc", help="bench scale: an existing chain's JSON-RPC URL (default: anvil)")
     p.add_argument("--database", help="bench node: database URL (default: a temporary SQLite)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="bench node: intake worker processes (default: the machine's cores; 0 = none)",
+    )
+    p.add_argument("--chunk-size", type=int, default=5000, help="bench node: rows per transaction")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench)
 

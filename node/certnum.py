@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Final, Protocol
@@ -64,12 +65,10 @@ SPECIAL_ABILITY_NUMBER_LENGTH: Final = 15
 CERTIFICATE_NUMBER_FIELD: Final = "certificate_number"
 ORGANISATION_CODE_FIELD: Final = "organisation_code"
 
-_DIGITS: Final = frozenset("0123456789")
-
-
 def _is_digits(text: str) -> bool:
-    # ASCII digits only: str.isdigit() would accept full-width and other Unicode digits.
-    return bool(text) and all(c in _DIGITS for c in text)
+    # ASCII digits only: str.isdigit() alone would accept full-width and other Unicode digits;
+    # on ASCII text it accepts exactly 0-9 (and refuses the empty string).
+    return text.isascii() and text.isdigit()
 
 
 # --------------------------------------------------------------------------------------------
@@ -335,6 +334,21 @@ def _parse_positions_1_13(
     text: str, field: str, refinements: Mapping[str, RefinementParser]
 ) -> OrganisationCode:
     """Check positions 1-13 of ``text`` (at least 13 characters long)."""
+    if refinements is SITE_REFINEMENTS:
+        return _parse_default_positions_1_13(text[:13], field)
+    return _parse_organisation_part(text, field, refinements)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_default_positions_1_13(text: str, field: str) -> OrganisationCode:
+    # An organisation's code repeats on every certificate it issues: answers under the default
+    # refinements are kept (errors are not, they are raised anew).
+    return _parse_organisation_part(text, field, SITE_REFINEMENTS)
+
+
+def _parse_organisation_part(
+    text: str, field: str, refinements: Mapping[str, RefinementParser]
+) -> OrganisationCode:
     class_code, ministry_code = text[0], text[1:5]
     province, site_sequence = text[5:7], text[7:13]
     # 人社鉴发〔2019〕2号 §二(一), table 2: one uppercase letter, Y or S.

@@ -15,6 +15,7 @@ Rule ids are ``id_type.known`` and ``id_number.<id_type>.<check>``, where ``<che
 from __future__ import annotations
 
 import datetime
+import operator
 import re
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
@@ -65,7 +66,8 @@ _FOREIGN_PERMANENT_RESIDENCE_OLD: Final = re.compile(r"[A-Z]{3}[0-9]{12}")
 
 
 def _is_digits(text: str) -> bool:
-    return bool(text) and all(c in _DIGITS for c in text)
+    # ASCII digits only (on ASCII text, isdigit accepts exactly 0-9 and refuses "").
+    return text.isascii() and text.isdigit()
 
 
 def resident_id_check_character(first17: str) -> str:
@@ -82,7 +84,7 @@ def resident_id_check_character(first17: str) -> str:
         raise InvalidInput(
             FIELD, f"{FIELD}.{ID_RESIDENT}.format", "the first 17 characters must be digits"
         )
-    total = sum(int(c) * w for c, w in zip(first17, _WEIGHTS, strict=True))
+    total = sum(map(operator.mul, map(int, first17), _WEIGHTS))
     return _CHECK_CHARACTERS[total % 11]
 
 

@@ -30,6 +30,7 @@ import collections
 import concurrent.futures
 import dataclasses
 import datetime as dt
+import gc
 import logging
 import multiprocessing
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -280,6 +281,9 @@ _WORKER_SEALER: Sealer | None = None
 def _start_worker(sealer: Sealer) -> None:
     global _WORKER_SEALER
     _WORKER_SEALER = sealer
+    # The modules are imported by now and live as long as the worker: keep the collector's
+    # full passes off them (see node.intake.old_objects_left_alone).
+    gc.freeze()
 
 
 def _prepare_packed(

@@ -30,6 +30,7 @@ plaintext or keys.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
@@ -63,9 +64,16 @@ class DecryptionError(StorageError):
     """A stored ciphertext could not be decrypted (unknown key, tampered, or moved)."""
 
 
+@functools.lru_cache(maxsize=64)
+def _aesgcm(key: bytes) -> AESGCM:
+    # Building the AEAD object sets up the key schedule; intake encrypts one record per
+    # certificate with the same key, so the object is kept (keys are few: the configured ones).
+    return AESGCM(key)
+
+
 def _encrypt_raw(profile: str, key: bytes, nonce: bytes, plaintext: bytes, ad: bytes) -> bytes:
     if profile == "aes-256-gcm":
-        return AESGCM(key).encrypt(nonce, plaintext, ad)
+        return _aesgcm(key).encrypt(nonce, plaintext, ad)
     encryptor = Cipher(algorithms.SM4(key), modes.GCM(nonce)).encryptor()
     encryptor.authenticate_additional_data(ad)
     body = encryptor.update(plaintext) + encryptor.finalize()
@@ -74,7 +82,7 @@ def _encrypt_raw(profile: str, key: bytes, nonce: bytes, plaintext: bytes, ad: b
 
 def _decrypt_raw(profile: str, key: bytes, nonce: bytes, data: bytes, ad: bytes) -> bytes:
     if profile == "aes-256-gcm":
-        return AESGCM(key).decrypt(nonce, data, ad)
+        return _aesgcm(key).decrypt(nonce, data, ad)
     if len(data) < TAG_SIZE:
         raise InvalidTag
     decryptor = Cipher(algorithms.SM4(key), modes.GCM(nonce, data[-TAG_SIZE:])).decryptor()
@@ -269,7 +277,7 @@ class BlindIndex:
 
     def _mac(self, column: str, value: str) -> bytes:
         data = b"certreg/v1/blind-index/" + column.encode() + b"\x00" + value.encode("utf-8")
-        return hmac.new(self._key, data, self._digest).digest()
+        return hmac.digest(self._key, data, self._digest)
 
     def holder_name(self, value: str) -> bytes:
         """Return the 32-byte index value of a holder name (see :func:`normalise_name`)."""

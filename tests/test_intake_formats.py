@@ -25,10 +25,13 @@ from node.intake_formats import (
     MAX_LINE_BYTES,
     InvalidRow,
     ParsedRow,
+    RawRow,
     RowResult,
     parse_csv,
     parse_jsonl,
+    parse_raw_row,
     parse_submission,
+    read_submission,
 )
 from node.validation import validate_certificate
 
@@ -94,7 +97,20 @@ def csv_bytes(rows: list[list[str]], encoding: str = "utf-8") -> bytes:
 def results(data: bytes, fmt: str = "csv") -> list[RowResult]:
     rows = list(parse_submission(io.BytesIO(data), fmt))  # type: ignore[arg-type]
     SEEN_ERRORS.extend(r for r in rows if isinstance(r, InvalidInput))
+    # Every test also holds the writer's path to the same answers: rows read raw
+    # (read_submission, what bulk intake takes) and parsed where they are checked.
+    raw = [
+        parse_raw_row(r) if isinstance(r, RawRow) else r
+        for r in read_submission(io.BytesIO(data), fmt)  # type: ignore[arg-type]
+    ]
+    assert [_shape(r) for r in raw] == [_shape(r) for r in rows]
     return rows
+
+
+def _shape(row: RowResult) -> object:
+    if isinstance(row, InvalidRow):
+        return ("refused", row.row_number, row.field, row.rule, row.message)
+    return row
 
 
 def only_row(data: bytes, fmt: str = "csv") -> RowResult:
@@ -106,6 +122,9 @@ def only_row(data: bytes, fmt: str = "csv") -> RowResult:
 def header_error(data: bytes, fmt: str = "csv") -> InvalidInput:
     with pytest.raises(InvalidInput) as caught:
         parse_submission(io.BytesIO(data), fmt)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput) as read:  # the same refusal before any row is read
+        read_submission(io.BytesIO(data), fmt)  # type: ignore[arg-type]
+    assert (read.value.field, read.value.rule) == (caught.value.field, caught.value.rule)
     SEEN_ERRORS.append(caught.value)
     return caught.value
 

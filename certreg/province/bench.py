@@ -69,16 +69,19 @@ def bench_node(
     certificates: int,
     database: str | None = None,
     batch_size: int = 10_000,
-    chunk_size: int = 2_000,
-    workers: int = 0,
+    chunk_size: int = 5_000,
+    workers: int | None = None,
 ) -> dict[str, Any]:
     """Run the benchmark; return the figures (see the module docstring).
 
     ``chunk_size`` rows go through intake per transaction (:mod:`node.intake_batch`);
-    ``workers`` > 0 runs the pure checks and signature verification in that many worker
-    processes (:class:`node.intake_batch.PreparePool`). A checkpoint is anchored every
+    ``workers`` > 0 runs the parsing, the pure checks, the signature verification and the
+    encryption in that many worker processes (:class:`node.intake_batch.PreparePool`); the
+    default is one per core, 0 runs everything in this process. A checkpoint is anchored every
     ``batch_size`` rows (a multiple of ``chunk_size`` keeps that exact).
     """
+    if workers is None:
+        workers = os.cpu_count() or 1
     if certificates > 5 * 999_999:
         raise ValueError("at most 4,999,995 certificates (serials per level run out)")
     with tempfile.TemporaryDirectory(prefix="certreg-bench-node-") as tmp:

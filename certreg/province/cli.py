@@ -26,8 +26,8 @@ from certreg.province.organisations import OrganisationChange, parse_filing, par
 from certreg.province.service import ProvinceNode
 from node.compact import encode_compact
 from node.errors import InvalidInput, RegistryError
-from node.intake import salted_from_row
-from node.intake_formats import RowResult, parse_submission
+from node.intake import DEFAULT_CHUNK_SIZE, salted_from_row
+from node.intake_formats import ReadRow, parse_submission, read_submission
 from node.lifecycle import LifecycleOutcome
 from node.signatures import SUITE_NAMES
 from node.storage import CertificateRepository, ReviewRecord, open_database
@@ -161,6 +161,23 @@ def cmd_org(args: argparse.Namespace) -> int:
     finally:
         node.close()
     return _report_changes(args, [change])
+
+
+def _positive(text: str) -> int:
+    value = _non_negative(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must not be negative")
+    return value
 
 
 def _time_arg(text: str) -> int:
@@ -323,7 +340,7 @@ def cmd_review(args: argparse.Namespace) -> int:
 # -- intake ----------------------------------------------------------------------------------
 
 
-def _counted(rows: Iterator[RowResult], bar: tqdm[Any]) -> Iterator[RowResult]:
+def _counted(rows: Iterator[ReadRow], bar: tqdm[Any]) -> Iterator[ReadRow]:
     for row in rows:
         bar.update(1)
         yield row
@@ -344,14 +361,25 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     first_error: InvalidInput | None = None
     try:
         with path.open("rb") as stream, _bar(args, desc="ingest", unit="row") as bar:
-            rows = _counted(parse_submission(stream, fmt), bar)
+            # Rows are read here and parsed where they are checked (in the workers, if any).
+            rows = _counted(read_submission(stream, fmt), bar)
             if args.mode == "atomic":
                 result = node.intake.submit_bulk(
-                    rows, mode="atomic", received_on=received_on, actor=args.actor
+                    rows,
+                    mode="atomic",
+                    received_on=received_on,
+                    actor=args.actor,
+                    chunk_size=args.chunk_size,
                 )
                 outcomes = iter(result.outcomes)
             else:
-                outcomes = node.intake.iter_per_row(rows, received_on=received_on, actor=args.actor)
+                outcomes = node.intake.iter_per_row(
+                    rows,
+                    received_on=received_on,
+                    actor=args.actor,
+                    chunk_size=args.chunk_size,
+                    workers=args.workers,
+                )
             for outcome in outcomes:
                 if outcome.accepted is not None:
                     accepted += 1
@@ -602,6 +630,19 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore
     p.add_argument("--received-on", help="receipt date (default: today in China)")
     p.add_argument("--actor", default="cli", help="who submits (recorded in the audit trail)")
     p.add_argument("--report", help="write one JSON line per row (results, errors) here")
+    p.add_argument(
+        "--chunk-size",
+        type=_positive,
+        default=DEFAULT_CHUNK_SIZE,
+        help=f"rows per transaction (default {DEFAULT_CHUNK_SIZE}; 5000 for large files)",
+    )
+    p.add_argument(
+        "--workers",
+        type=_non_negative,
+        default=0,
+        help="per_row mode: worker processes that parse, check and verify signatures while "
+        "this one writes (default 0; the machine's cores for large files, docs/NODE-BENCH.md)",
+    )
     p.set_defaults(func=_run(cmd_ingest))
 
     p = sub.add_parser("anchor", help="anchor everything logged so far, now")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 
 from node.certificate import Certificate
 from node.intake import IntakeService, RowOutcome
-from node.intake_formats import InvalidRow, parse_submission
+from node.intake_formats import InvalidRow, parse_submission, read_submission
 from node.storage import CertificateRepository, Database, open_database
 from node.storage.schema import (
     AuditEvent,
@@ -350,15 +350,19 @@ def test_personal_data_never_in_batch_errors(twins: list[Database]) -> None:
         assert not any(secret in json.dumps(event["details"]) for secret in secrets)
 
 
-def test_worker_processes_give_the_same_result(twins: list[Database]) -> None:
-    """``workers=2``: pure checks and signature verification in worker processes."""
+@pytest.mark.parametrize("read", [parse_submission, read_submission])
+def test_worker_processes_give_the_same_result(
+    twins: list[Database], read: Callable[[io.BytesIO, str], Iterator[Any]]
+) -> None:
+    """``workers=2``: parsing (rows read raw), pure checks, signature verification and the
+    sealed columns in worker processes, against the one-by-one path on parsed rows."""
     pooled_db, reference_db = twins
     for db in twins:
         store_beforehand(db)
     data = mixed_file()
     pooled = list(
         service_for(pooled_db).iter_per_row(
-            parse_submission(io.BytesIO(data), "jsonl"), received_on=ON_TIME, actor=ACTOR,
+            read(io.BytesIO(data), "jsonl"), received_on=ON_TIME, actor=ACTOR,
             chunk_size=4, workers=2,
         )
     )  # fmt: skip

@@ -98,12 +98,12 @@ def test_node_commands_take_a_file_to_anchored_bundles(
     assert len(rows) == 10 and rows[-1]["row"] == 10 and rows[-1]["rule"].startswith("intake.")
     assert all("commitment" in r for r in rows[:9])
 
-    # Ingesting the same file again accepts nothing twice.
+    # Ingesting the same file again accepts nothing twice (here through worker processes).
     status, out, _ = run(
         capsys, "node", "ingest", str(good), "--dir", str(home), "--received-on",
-        ON_TIME.isoformat(), "--json", "--quiet",
+        ON_TIME.isoformat(), "--json", "--quiet", "--workers", "2", "--chunk-size", "4",
     )  # fmt: skip
-    assert json.loads(out)["accepted"] == 0
+    assert json.loads(out)["accepted"] == 0 and json.loads(out)["refused"] == 10
 
     status, out, _ = run(capsys, "node", "anchor", "--dir", str(home), "--json")
     assert status == 0

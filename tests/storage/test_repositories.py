@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import func, select, text, update
 
-from node.commitment import Disclosed
+from node.certificate import FIELD_NAMES
+from node.commitment import Disclosed, SaltedCertificate
 from node.errors import InvalidInput, StorageError
 from node.merkle import verify_inclusion
 from node.privacy import BlindIndex, DecryptionError, PersonalDataCipher
@@ -19,6 +23,7 @@ from node.storage import (
     OrganisationRepository,
     ProvinceLog,
 )
+from node.storage.repositories import decode_record, encode_record
 from node.storage.schema import CertificateRow, LogEntryRow, LogState, MerkleNode
 from tests.storage.conftest import (
     NOW,
@@ -391,3 +396,28 @@ def test_redacted_records_are_refused(db: Database) -> None:
             s, signature=SIGNATURE, submitted_at=NOW
         )
     assert isinstance(salted(make_certificate(1)).fields["holder_name"], Disclosed)
+
+
+_TEXT = st.text(
+    st.sampled_from(["a", '"', "\\", "\n", "\x00", "\x1f", "\x7f", "张", "\u2028", "😀", " ", "é"]),
+    max_size=8,
+)
+
+
+@given(values=st.lists(_TEXT, min_size=11, max_size=11), level=st.integers(1, 5))
+def test_record_plaintext_is_json_dumps_of_the_record(values: list[str], level: int) -> None:
+    # encode_record formats the record directly; it must stay the text json.dumps gives (the
+    # stored plaintext of every record before the direct formatter, and what decode reads).
+    names = [n for n in FIELD_NAMES if n != "level"]
+    fields = {
+        n: Disclosed(v, bytes([i]) * 32) for i, (n, v) in enumerate(zip(names, values, strict=True))
+    }
+    fields["level"] = Disclosed(level, b"\xff" * 32)
+    record = SaltedCertificate(fields)
+    reference = json.dumps(
+        {"v": 1, "fields": {n: [p.value, p.salt.hex()] for n, p in fields.items()}},
+        ensure_ascii=False,
+        sort_keys=True,
+    ).encode()
+    assert encode_record(record) == reference
+    assert decode_record(reference) == record
