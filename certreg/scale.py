@@ -68,7 +68,7 @@ from certreg.scale_chain import (
 from certreg.scale_input import write_inputs
 from certreg.scale_peer import PEER_NAME, comparable_ours, peer_version, run_peer
 from node.errors import InvalidInput
-from node.intake_formats import parse_submission
+from node.intake_formats import read_submission
 from node.snapshot import Network
 from node.storage import open_database
 from node.verify import CHINA_STANDARD_TIME
@@ -183,7 +183,7 @@ def _ingest(
     anchoring = clock.seconds["anchoring"], clock.cpu["anchoring"]
     with clock.stage("intake"), path.open("rb") as stream:
         outcomes = node.intake.iter_per_row(
-            parse_submission(stream, "jsonl"),
+            read_submission(stream, "jsonl"),
             received_on=received_on,
             actor=ACTOR,
             chunk_size=chunk_size,
@@ -213,8 +213,10 @@ class ScaleOptions:
 
     organisations_per_province: int = 3
     batch_size: int = 10_000
-    chunk_size: int = 2_000
-    intake_workers: int = 0
+    chunk_size: int = 5_000
+    #: As ``certreg bench node``: a worker per core parses, checks and seals while the writer
+    #: writes (docs/NODE-BENCH.md).
+    intake_workers: int = max(1, os.cpu_count() or 1)
     #: One process per province: three jobs on two workers would leave one core idle for the
     #: last third of the stage.
     bundle_workers: int = len(FOUNDERS)

@@ -65,6 +65,7 @@ SPECIAL_ABILITY_NUMBER_LENGTH: Final = 15
 CERTIFICATE_NUMBER_FIELD: Final = "certificate_number"
 ORGANISATION_CODE_FIELD: Final = "organisation_code"
 
+
 def _is_digits(text: str) -> bool:
     # ASCII digits only: str.isdigit() alone would accept full-width and other Unicode digits;
     # on ASCII text it accepts exactly 0-9 (and refuses the empty string).

@@ -29,6 +29,8 @@ HASH_SIZE = 32
 RandomBytes = Callable[[int], bytes]
 
 _sha256 = hashlib.sha256
+#: ``["field_path","`` of every field, the start of its JCS pair.
+_PAIR_OPENINGS = {name: f'["{name}","'.encode() for name in FIELD_NAMES}
 
 
 def field_hash(field_path: str, value: FieldValue, salt: bytes) -> bytes:
@@ -99,14 +101,16 @@ class SaltedCertificate:
             if isinstance(proof, Disclosed):
                 value, salt = proof.value, proof.salt
                 # The common case inline (what field_hash and canonical_pair do for a string
-                # with nothing to escape; field names never need escaping).
+                # with nothing to escape, ``["name","value"]``; field names need no escaping).
                 if type(value) is str and len(salt) == SALT_SIZE and _ESCAPED.search(value) is None:
                     try:
-                        pair = f'["{name}","{value}"]'.encode()
+                        encoded = value.encode()
                     except UnicodeEncodeError:
                         pass
                     else:
-                        out[name] = _sha256(FIELD_HASH_PREFIX + salt + pair).digest()
+                        out[name] = _sha256(
+                            FIELD_HASH_PREFIX + salt + _PAIR_OPENINGS[name] + encoded + b'"]'
+                        ).digest()
                         continue
                 out[name] = field_hash(name, value, salt)
             else:

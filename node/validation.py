@@ -88,7 +88,12 @@ def _check_text(field: str, value: object, max_length: int | None = None) -> str
         raise InvalidInput(field, f"{field}.empty", "must not be empty")
     if max_length is not None and len(value) > max_length:
         raise InvalidInput(field, f"{field}.length", f"must be 1-{max_length} characters")
-    if any(unicodedata.category(c) in _REFUSED_CATEGORIES for c in value):
+    # str.isprintable() is false for every character of the categories Other (Cc, Cf, Cs, Co,
+    # Cn) and Separator (Zs but the ASCII space, Zl, Zp): a printable value has none of the
+    # refused ones, and only the others need the character-by-character look.
+    if not value.isprintable() and any(
+        unicodedata.category(c) in _REFUSED_CATEGORIES for c in value
+    ):
         raise InvalidInput(
             field, f"{field}.control_character", "must not contain control or invisible characters"
         )

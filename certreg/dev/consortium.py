@@ -650,7 +650,7 @@ def _split(total: int, parts: int) -> dict[str, int]:
 def _ingest(node: Any, path: Path, count: int, received_on: dt.date, say: _Say) -> None:
     """Take in a province's submissions (one transaction per chunk, node/intake.py); a refused
     row is a bug of the data set and stops ``up`` (naming the row's field and rule only)."""
-    from node.intake_formats import parse_submission
+    from node.intake_formats import read_submission
 
     with (
         path.open("rb") as stream,
@@ -663,7 +663,7 @@ def _ingest(node: Any, path: Path, count: int, received_on: dt.date, say: _Say) 
             dynamic_ncols=True,
         ) as bar,
     ):
-        rows = parse_submission(stream, "jsonl")
+        rows = read_submission(stream, "jsonl")
         for outcome in node.intake.iter_per_row(rows, received_on=received_on, actor="dev"):
             if outcome.error is not None:
                 error = outcome.error

@@ -7,11 +7,6 @@ needed) and returns a :class:`Database`. Nothing is built at import time.
 
 from __future__ import annotations
 
-import logging
-import os
-import sqlite3
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,17 +24,13 @@ from node.errors import StorageError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
-log = logging.getLogger(__name__)
 
-
-def _configure_sqlite(engine: Engine, *, background_checkpoints: bool = False) -> None:
+def _configure_sqlite(engine: Engine) -> None:
     """Make pysqlite transactional in the way SQLAlchemy documents for SQLite.
 
     Python's ``sqlite3`` (3.11) starts transactions only before DML, so a read-then-write would
     not be one transaction. We switch the driver to autocommit and emit ``BEGIN`` ourselves
     when SQLAlchemy begins; WAL lets readers run while one writer appends; foreign keys on.
-    With ``background_checkpoints`` the connections leave the WAL checkpoints to
-    :class:`WalCheckpointer` (``wal_autocheckpoint = 0``).
     """
 
     @event.listens_for(engine, "connect")
@@ -50,8 +41,6 @@ def _configure_sqlite(engine: Engine, *, background_checkpoints: bool = False) -
         cursor.execute("PRAGMA busy_timeout = 10000")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = FULL")
-        if background_checkpoints:
-            cursor.execute("PRAGMA wal_autocheckpoint = 0")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -59,13 +48,11 @@ def _configure_sqlite(engine: Engine, *, background_checkpoints: bool = False) -
         connection.exec_driver_sql("BEGIN")
 
 
-def make_engine(url: str, *, background_checkpoints: bool = False, **kwargs: Any) -> Engine:
+def make_engine(url: str, **kwargs: Any) -> Engine:
     """Return an engine for ``url`` (``sqlite:///path.db`` or ``postgresql+psycopg://...``).
 
     Statement parameters are hidden from errors and logs (``hide_parameters``): they hold
     ciphertexts and blind indexes, never plaintext personal data, but need not travel either.
-    ``background_checkpoints``: see :class:`WalCheckpointer` (SQLite files only; whoever sets
-    it must register the file with :data:`CHECKPOINTER`, as :func:`open_database` does).
 
     Raises:
         StorageError: the URL is not usable.
@@ -75,99 +62,8 @@ def make_engine(url: str, *, background_checkpoints: bool = False, **kwargs: Any
     except (SQLAlchemyError, ValueError, ImportError) as exc:
         raise StorageError(f"cannot create a database engine: {type(exc).__name__}") from exc
     if engine.dialect.name == "sqlite":
-        _configure_sqlite(
-            engine,
-            background_checkpoints=background_checkpoints and _sqlite_file(engine) is not None,
-        )
+        _configure_sqlite(engine)
     return engine
-
-
-def _sqlite_file(engine: Engine) -> str | None:
-    """The file of a SQLite engine, or ``None`` for an in-memory database."""
-    path = engine.url.database
-    if (
-        engine.dialect.name != "sqlite"
-        or not path
-        or path == ":memory:"
-        or path.startswith("file:")
-    ):
-        return None
-    return os.path.abspath(path)
-
-
-class WalCheckpointer:
-    """Checkpoints the write-ahead logs of this process's SQLite databases from one thread.
-
-    By default SQLite checkpoints inside a commit, once the WAL passes 1,000 pages: the
-    committing writer then copies the WAL into the database file and waits for its fsync
-    before it goes on. A bulk intake commits about 20 MB per chunk, so nearly every commit paid
-    for a checkpoint (about a fifth of the writer's time per certificate at 10^6,
-    docs/NODE-BENCH.md). Databases opened by :func:`open_database` switch that off
-    (``wal_autocheckpoint = 0``) and register here; a daemon thread looks at each registered
-    file's WAL every ``interval`` seconds and, past ``threshold_bytes``, runs a ``PASSIVE``
-    checkpoint on a connection of its own. SQLite does the copying with the GIL released, so
-    the writer goes on meanwhile; a passive checkpoint never blocks readers or the writer.
-
-    Durability is unchanged: commits still fsync the WAL (``synchronous = FULL``), and a
-    process killed with a long WAL leaves nothing behind that the next open does not read.
-    When the last connection to a file closes, SQLite itself folds the WAL back.
-    """
-
-    def __init__(self, *, interval: float = 0.2, threshold_bytes: int = 8 << 20) -> None:
-        self.interval = interval
-        self.threshold_bytes = threshold_bytes
-        self._lock = threading.Lock()
-        self._users: dict[str, int] = {}
-        self._thread: threading.Thread | None = None
-
-    def register(self, path: str) -> None:
-        """Checkpoint ``path``'s WAL from now on (counted: one :meth:`unregister` per call)."""
-        with self._lock:
-            self._users[path] = self._users.get(path, 0) + 1
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(
-                    target=self._run, name="certreg-wal-checkpointer", daemon=True
-                )
-                self._thread.start()
-
-    def unregister(self, path: str) -> None:
-        """Stop checkpointing ``path`` (after one last checkpoint) when no user is left."""
-        with self._lock:
-            left = self._users.get(path, 0) - 1
-            if left > 0:
-                self._users[path] = left
-                return
-            self._users.pop(path, None)
-        checkpoint_wal(path)
-
-    def _run(self) -> None:
-        while True:
-            time.sleep(self.interval)
-            with self._lock:
-                paths = list(self._users)
-            for path in paths:
-                try:
-                    if os.path.getsize(path + "-wal") >= self.threshold_bytes:
-                        checkpoint_wal(path)
-                except OSError:
-                    continue
-
-
-def checkpoint_wal(path: str, mode: str = "PASSIVE") -> None:
-    """Run one WAL checkpoint on the SQLite file ``path`` with a connection of its own;
-    failures are logged and ignored (the next one catches up)."""
-    try:
-        connection = sqlite3.connect(path, timeout=10, isolation_level=None)
-        try:
-            connection.execute(f"PRAGMA wal_checkpoint({mode})").fetchall()
-        finally:
-            connection.close()
-    except sqlite3.Error as exc:
-        log.warning("WAL checkpoint of a node database failed: %s", type(exc).__name__)
-
-
-#: The process's one :class:`WalCheckpointer`.
-CHECKPOINTER = WalCheckpointer()
 
 
 def _alembic_config(connection: Connection) -> Config:
@@ -224,12 +120,9 @@ class Database:
             ProvinceLog(session, "44").append([entry], now=now)
     """
 
-    def __init__(self, engine: Engine, *, checkpointed_file: str | None = None) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
-        self._checkpointed = checkpointed_file
-        if checkpointed_file is not None:
-            CHECKPOINTER.register(checkpointed_file)
 
     def __repr__(self) -> str:
         return f"Database(dialect={self.engine.dialect.name!r})"
@@ -257,11 +150,8 @@ class Database:
             raise StorageError(f"database transaction failed: {type(exc).__name__}") from exc
 
     def dispose(self) -> None:
-        """Close every pooled connection (and checkpoint the WAL, see :class:`WalCheckpointer`)."""
+        """Close every pooled connection."""
         self.engine.dispose()
-        if self._checkpointed is not None:
-            path, self._checkpointed = self._checkpointed, None
-            CHECKPOINTER.unregister(path)
 
 
 def open_database(url: str, *, migrate: bool = True, **engine_kwargs: Any) -> Database:
@@ -270,11 +160,11 @@ def open_database(url: str, *, migrate: bool = True, **engine_kwargs: Any) -> Da
     Raises:
         StorageError: the database cannot be opened or migrated.
     """
-    engine = make_engine(url, background_checkpoints=True, **engine_kwargs)
+    engine = make_engine(url, **engine_kwargs)
     if migrate:
         try:
             upgrade(engine)
         except BaseException:
             engine.dispose()
             raise
-    return Database(engine, checkpointed_file=_sqlite_file(engine))
+    return Database(engine)
