@@ -18,6 +18,7 @@ from typing import Any
 from anchor.chain import RegistryClient, connect
 from anchor.manifest import LocalManifestStore
 from api.auth import create_api_key
+from certreg.calendars import provisional_calendars
 from certreg.province.organisations import KeySpec, OrganisationFiling
 from certreg.province.service import ProvinceNode
 from node.certificate import Certificate
@@ -100,6 +101,9 @@ def make_demo(folder: Path, *, certificates: int = 20, seed: int = 1) -> Demo:
     node.organisations.file(filing, actor="demo")
     rng = random.Random(seed)
     today = dt.datetime.now(CHINA).date()
+    # A throw-away province of synthetic data: when no calendar covers this year yet, count
+    # Monday-Friday as working days (certreg/calendars.py; never on a real node).
+    provisional_calendars(today)
     issued: list[dict[str, Any]] = []
     for serial in range(1, certificates + 1):
         certificate = demo_certificate(rng, serial, today)

@@ -17,6 +17,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from certreg.calendars import ENVIRONMENT, use_calendars_from_environment
 from node.bundle import Bundle
 from node.compact import encode_compact, parse_bundle_text
 from node.errors import InvalidInput, RegistryError
@@ -369,6 +370,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the process exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    try:
+        # Working-day calendar years published after chinese-calendar's (certreg/calendars.py).
+        use_calendars_from_environment()
+    except InvalidInput as exc:
+        print(f"error: {ENVIRONMENT}: {exc}", file=sys.stderr)
+        return 2
     try:
         status: int = args.func(args)
     except RegistryError as exc:

@@ -74,7 +74,13 @@ from node.storage.repositories import (
     certificate_row,
     seal_record,
 )
-from node.workdays import UploadTiming, check_upload
+from node.workdays import (
+    CalendarYear,
+    UploadTiming,
+    add_calendar_year,
+    added_calendar_years,
+    check_upload,
+)
 
 log = logging.getLogger("node.intake")
 
@@ -278,9 +284,13 @@ def _unpack_row(row: Any) -> RowResult | RawRow:
 _WORKER_SEALER: Sealer | None = None
 
 
-def _start_worker(sealer: Sealer) -> None:
+def _start_worker(sealer: Sealer, calendar: tuple[CalendarYear, ...]) -> None:
     global _WORKER_SEALER
     _WORKER_SEALER = sealer
+    # The calendar years this process added (node.workdays.add_calendar_year): upload
+    # deadlines are judged here, so the worker must count the same working days.
+    for year in calendar:
+        add_calendar_year(year)
     # The modules are imported by now and live as long as the worker: keep the collector's
     # full passes off them (see node.intake.old_objects_left_alone).
     gc.freeze()
@@ -322,7 +332,7 @@ class PreparePool:
             max_workers=workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker,
-            initargs=(sealer,),
+            initargs=(sealer, added_calendar_years()),
         )
 
     def __enter__(self) -> PreparePool:

@@ -11,8 +11,12 @@ or bridging days off (调休), and a Saturday or Sunday is a working day when it
 version 1.11.0 that is 2004-2026 (read from the package at first use, see
 :func:`calendar_years`). Anything that needs a day outside that range raises
 :class:`~node.errors.InvalidInput` with rule ``workdays.calendar_range`` instead of guessing
-Monday-Friday: a new year's arrangement is published each November and arrives with a new
-package version.
+Monday-Friday. A new year's arrangement is published each November (国务院办公厅关于部分节假日
+安排的通知) and may reach PyPI late: :func:`parse_calendar_year` reads it from a small JSON
+document and :func:`add_calendar_year` extends the covered years with it, in order
+(docs/NODE.md "Working-day calendar"; ``CERTREG_CALENDAR`` or ``node.json``'s ``calendars``
+load files at start-up). :func:`provisional_year` makes a Monday-Friday year with no holidays,
+marked provisional, for synthetic data only (``certreg dev up``, ``serve --demo``, tests).
 
 **Counting convention.** As in Civil Code art. 201 (开始的当日不计入，自下一日开始计算), the
 start day never counts. :func:`working_days_between` ``(start, end)`` is the number of
@@ -65,14 +69,162 @@ LATE_LIMIT_MONTHS: Final = 6
 _CALENDAR_RANGE_RULE: Final = "workdays.calendar_range"
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class CalendarYear:
+    """One year's official arrangement of public holidays and swapped working days.
+
+    A day of the year is a working day when it is Monday-Friday and not in ``holidays``, or
+    when it is in ``working_weekends`` (调休上班). ``source`` names the notice it comes from;
+    ``provisional`` marks a year made up for synthetic data (:func:`provisional_year`).
+    """
+
+    year: int
+    holidays: frozenset[datetime.date]
+    working_weekends: frozenset[datetime.date]
+    source: str
+    provisional: bool = False
+
+    def is_working_day(self, day: datetime.date) -> bool:
+        if day in self.working_weekends:
+            return True
+        return day.weekday() < 5 and day not in self.holidays
+
+    def to_json(self) -> dict[str, object]:
+        """The document :func:`parse_calendar_year` reads."""
+        return {
+            "version": 1,
+            "year": self.year,
+            "source": self.source,
+            "provisional": self.provisional,
+            "holidays": sorted(d.isoformat() for d in self.holidays),
+            "working_weekends": sorted(d.isoformat() for d in self.working_weekends),
+        }
+
+
+def parse_calendar_year(value: object) -> CalendarYear:
+    """Read a calendar document::
+
+        {"version": 1, "year": 2027, "source": "国务院办公厅关于2027年部分节假日安排的通知 …",
+         "holidays": ["2027-01-01", …], "working_weekends": ["2027-02-20", …]}
+
+    ``holidays`` lists every day off of the arrangement (weekends inside a holiday may be
+    listed or not); ``working_weekends`` the Saturdays and Sundays worked. ``provisional``
+    (optional, default false) marks made-up data.
+
+    Raises:
+        InvalidInput: field ``calendar`` (or the named key) with rule ``workdays.calendar_file``
+            and what is wrong.
+    """
+
+    def bad(field: str, message: str) -> InvalidInput:
+        return InvalidInput(field, "workdays.calendar_file", message)
+
+    if not isinstance(value, dict):
+        raise bad("calendar", "must be a JSON object")
+    unknown = sorted(set(value) - {"version", "year", "source", "provisional", "holidays",
+                                   "working_weekends"})  # fmt: skip
+    if unknown:
+        raise bad(unknown[0], "unknown key")
+    if value.get("version") != 1:
+        raise bad("version", "must be 1")
+    year = value.get("year")
+    if isinstance(year, bool) or not isinstance(year, int) or not 2000 <= year <= 2200:
+        raise bad("year", "must be a year 2000-2200")
+    source = value.get("source")
+    if not isinstance(source, str) or not source.strip():
+        raise bad("source", "must name the notice the arrangement comes from")
+    provisional = value.get("provisional", False)
+    if not isinstance(provisional, bool):
+        raise bad("provisional", "must be true or false")
+
+    def days(key: str) -> frozenset[datetime.date]:
+        items = value.get(key)
+        if not isinstance(items, list):
+            raise bad(key, "must be a list of dates YYYY-MM-DD")
+        out = set()
+        for item in items:
+            try:
+                day = datetime.date.fromisoformat(item) if isinstance(item, str) else None
+            except ValueError:
+                day = None
+            if day is None or len(item) != 10 or day.year != year:
+                raise bad(key, f"must hold dates YYYY-MM-DD of {year}")
+            out.add(day)
+        return frozenset(out)
+
+    holidays, weekends = days("holidays"), days("working_weekends")
+    if any(day.weekday() < 5 for day in weekends):
+        raise bad("working_weekends", "must hold Saturdays and Sundays only")
+    if holidays & weekends:
+        raise bad("working_weekends", "a day cannot be both a holiday and a working day")
+    return CalendarYear(year, holidays, weekends, source.strip(), provisional)
+
+
+def provisional_year(year: int) -> CalendarYear:
+    """A Monday-Friday year with no holidays, marked provisional: for synthetic data (the local
+    demo consortium, tests) when the official arrangement of ``year`` is not at hand. Never
+    configure it on a node that takes real certificates."""
+    return CalendarYear(
+        year,
+        frozenset(),
+        frozenset(),
+        "provisional: Monday-Friday, no holidays (synthetic data only, not an official "
+        "arrangement)",
+        provisional=True,
+    )
+
+
+_ADDED: dict[int, CalendarYear] = {}
+
+
+def add_calendar_year(year: CalendarYear) -> None:
+    """Cover ``year.year`` with ``year`` (the year after the last covered one, or one already
+    added with the same days; process-wide).
+
+    Raises:
+        InvalidInput: field ``year``, rule ``workdays.calendar_file``: the year is already
+            covered differently, or would leave a gap after the last covered year.
+    """
+    if _ADDED.get(year.year) == year:
+        return
+    first, last = calendar_years()
+    if first <= year.year <= last:
+        raise InvalidInput(
+            "year",
+            "workdays.calendar_file",
+            f"{year.year} is already covered ({first}-{last}); a year is added once",
+        )
+    if year.year != last + 1:
+        raise InvalidInput(
+            "year",
+            "workdays.calendar_file",
+            f"the next year to add is {last + 1}; years are added in order, without gaps",
+        )
+    _ADDED[year.year] = year
+    calendar_years.cache_clear()
+    _working_days.cache_clear()
+
+
+def added_calendar_years() -> tuple[CalendarYear, ...]:
+    """The years added with :func:`add_calendar_year`, in order (worker processes get them)."""
+    return tuple(_ADDED[y] for y in sorted(_ADDED))
+
+
 @functools.cache
 def calendar_years() -> tuple[int, int]:
-    """Return the first and last year (inclusive) the installed ``chinese-calendar`` covers.
-
-    2004-2026 for the pinned version 1.11.0.
-    """
+    """Return the first and last year (inclusive) the working-day data covers: the installed
+    ``chinese-calendar`` (2004-2026 for the pinned version 1.11.0) and the years added with
+    :func:`add_calendar_year` after it."""
     years = {day.year for day in chinese_calendar_constants.holidays}
-    return min(years), max(years)
+    first, last = min(years), max(years)
+    while last + 1 in _ADDED:
+        last += 1
+    return first, last
+
+
+def _is_working_day_data(day: datetime.date) -> bool:
+    added = _ADDED.get(day.year)
+    return added.is_working_day(day) if added is not None else chinese_calendar.is_workday(day)
 
 
 @functools.cache
@@ -84,7 +236,7 @@ def _working_days() -> tuple[datetime.date, ...]:
     end = datetime.date(last, 12, 31)
     days = []
     while day <= end:
-        if chinese_calendar.is_workday(day):
+        if _is_working_day_data(day):
             days.append(day)
         day += datetime.timedelta(days=1)
     return tuple(days)
@@ -96,8 +248,8 @@ def _check_covered(day: datetime.date, field: str) -> None:
         raise InvalidInput(
             field,
             _CALENDAR_RANGE_RULE,
-            f"working days are known for {first}-{last} only (chinese-calendar data); "
-            f"the date falls in {day.year}",
+            f"working days are known for {first}-{last} only (chinese-calendar data and "
+            f"added calendar years, docs/NODE.md); the date falls in {day.year}",
         )
 
 
@@ -161,7 +313,7 @@ def _add_working_days(start: datetime.date, n: int, field: str) -> datetime.date
             field,
             _CALENDAR_RANGE_RULE,
             f"the result falls after {last}; working days are known for {first}-{last} only "
-            "(chinese-calendar data)",
+            "(chinese-calendar data and added calendar years, docs/NODE.md)",
         )
     return days[index]
 

@@ -222,6 +222,7 @@ def dev_up(options: DevOptions) -> dict[str, Any]:
     directory = options.directory.resolve()
     directory.mkdir(parents=True, exist_ok=True)
     say = _Say(options.quiet)
+    _provisional_calendar(directory, say)
     records = read_records(directory)
     alive = [r for r in records if is_ours(r)]
     state = load_state(directory)
@@ -242,6 +243,22 @@ def dev_up(options: DevOptions) -> dict[str, Any]:
         say(f"{directory}: the previous consortium was {why}; starting afresh")
         wipe(directory)
     return _start_fresh(directory, options, say)
+
+
+def _provisional_calendar(directory: Path, say: _Say) -> None:
+    """The data set is received today: when no calendar covers this year yet (chinese-calendar
+    reaches 2026), the synthetic consortium counts Monday-Friday as working days, in this
+    process and the ones it starts (certreg/calendars.py). Real nodes load the official
+    arrangement instead (docs/NODE.md "Working-day calendar")."""
+    from certreg.calendars import provisional_calendars
+
+    added = provisional_calendars(dt.datetime.now(CHINA).date(), directory / "calendar")
+    if added:
+        years = ", ".join(str(y.year) for y in added)
+        say(
+            f"note: no working-day calendar covers {years} yet; this synthetic consortium "
+            "counts Monday-Friday as working days there (provisional)"
+        )
 
 
 def wipe(directory: Path) -> None:

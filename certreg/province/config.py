@@ -9,14 +9,16 @@
   "manifests": {"directory": "/srv/certreg/44/manifests"}       (or {"ipfs": "http://127.0.0.1:5001"})
   "privacy": {"profile": "aes-256-gcm", "current_key": "k1", "keys": {"k1": "<hex>"},
               "blind_index_key": "<hex>"},
-  "anchoring": {"batch_size": 1000, "max_age_seconds": 60}
+  "anchoring": {"batch_size": 1000, "max_age_seconds": 60},
+  "calendars": ["calendar-2027.json"]                           (optional, docs/NODE.md)
 }
 ```
 
 Secrets (``operator_key``, the ``keys`` and ``blind_index_key``) may be written as
 ``"env:NAME"`` to read them from the environment when the node opens; ``certreg node init``
 writes generated keys into the file itself and makes it readable by its owner only (0600).
-Relative paths (a ``sqlite:///`` path, the manifest directory) are relative to the file.
+Relative paths (a ``sqlite:///`` path, the manifest directory, calendar files) are relative to
+the file.
 """
 
 from __future__ import annotations
@@ -78,6 +80,8 @@ class NodeConfig:
     blind_index_key: str
     batch_size: int = DEFAULT_BATCH_SIZE
     max_age_seconds: float = DEFAULT_MAX_AGE_SECONDS
+    #: Working-day calendar files of years after chinese-calendar's (certreg/calendars.py).
+    calendars: tuple[Path, ...] = ()
     #: Where the file was read from (relative paths resolve against its folder).
     path: Path | None = None
 
@@ -129,6 +133,7 @@ class NodeConfig:
                 "blind_index_key": self.blind_index_key,
             },
             "anchoring": {"batch_size": self.batch_size, "max_age_seconds": self.max_age_seconds},
+            **({"calendars": [str(p) for p in self.calendars]} if self.calendars else {}),
         }
 
     @classmethod
@@ -149,7 +154,8 @@ class NodeConfig:
                 "manifests",
                 "privacy",
                 "anchoring",
-            }
+            },
+            {"calendars"},
         )
         if r.raw("type") != CONFIG_TYPE or r.raw("version") != CONFIG_VERSION:
             raise InvalidInput("config.type", "config.type", f"not a {CONFIG_TYPE} version 1 file")
@@ -192,6 +198,13 @@ class NodeConfig:
             raise InvalidInput(
                 "config.anchoring.max_age_seconds", "config.max_age", "a non-negative number"
             )
+        calendars = r.raw("calendars") if "calendars" in r.value else []
+        if not isinstance(calendars, list) or not all(
+            isinstance(c, str) and c.strip() for c in calendars
+        ):
+            raise InvalidInput(
+                "config.calendars", "config.calendars", "a list of calendar file paths"
+            )
         return cls(
             province=province,
             database=database,
@@ -206,6 +219,7 @@ class NodeConfig:
             blind_index_key=privacy.string("blind_index_key"),
             batch_size=batch_size,
             max_age_seconds=float(max_age),
+            calendars=tuple(base / c for c in calendars),
             path=path,
         )
 

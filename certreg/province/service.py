@@ -31,6 +31,7 @@ from anchor.chain import ClientOptions, RegistryClient
 from anchor.manifest import IpfsManifestStore, LocalManifestStore, ManifestStore
 from anchor.status import StatusSync
 from anchor.worker import AnchoringWorker, AnchorOutcome
+from certreg.calendars import use_calendar_files
 from certreg.province.config import NodeConfig
 from certreg.province.organisations import OrganisationService
 from node.bundler import BundleFactory
@@ -118,10 +119,12 @@ class ProvinceNode:
         e.g. an in-process EVM shared with a test).
 
         Raises:
-            InvalidInput: a configuration value is wrong (e.g. a key of the wrong size).
+            InvalidInput: a configuration value is wrong (e.g. a key of the wrong size, or a
+                calendar file).
             StorageError: the database cannot be opened or migrated.
             ChainError, ManifestStoreError: the chain or the IPFS node cannot be reached.
         """
+        use_calendar_files(config.calendars)
         cipher, blind_index = config.cipher(), config.blind_index()
         if client is None:
             client = RegistryClient.connect(

@@ -187,7 +187,7 @@ class CertificateRow(Base):
     #: Position in the province log once appended.
     log_index: Mapped[int | None] = mapped_column(BigInteger)
     #: The first confirmed checkpoint whose tree holds the entry: the bundle can be made.
-    checkpoint_index: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    checkpoint_index: Mapped[int | None] = mapped_column(BigInteger)
     submitted_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     #: Late-upload reason code (``node.reasons``), when uploaded after the deadline.
     late_reason: Mapped[int | None] = mapped_column(Integer)

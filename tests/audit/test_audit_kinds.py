@@ -19,6 +19,7 @@ from anchor.audit import Auditor, AuditReport
 from anchor.audit_findings import FINDING_KINDS
 from anchor.chain import ChainEvent
 from node.entry import Signature
+from node.workdays import calendar_years
 from tests.audit import test_audit, test_audit_api, test_audit_more
 from tests.audit.histories import ACTIVE, ORG, REVOKED, ZERO, Clean, clean_history, run
 from tests.contract.conftest import Registry
@@ -135,13 +136,14 @@ def test_late_with_a_reason_that_is_not_a_late_reason(clean: Clean) -> None:
 
 
 def test_dates_beyond_the_working_day_calendar(reg: Registry, clean: Clean) -> None:
-    """Anchored in a year the calendar (2004-2026) does not cover: the chain's clock is moved
-    into 2027 (rolled back with the test's evm_revert)."""
-    target = datetime.datetime(2027, 3, 1, 12, tzinfo=datetime.UTC).timestamp()
+    """Anchored in a year the calendar (2004-2026, and any year added) does not cover: the
+    chain's clock is moved into the next year (rolled back with the test's evm_revert)."""
+    uncovered = calendar_years()[1] + 1
+    target = datetime.datetime(uncovered, 3, 1, 12, tzinfo=datetime.UTC).timestamp()
     now = reg.chain.w3.eth.get_block("latest")["timestamp"]
     reg.chain.advance_time(int(target) - int(now))
     day = clean.writer.chain_day() - datetime.timedelta(days=3)
-    assert day.year == 2027
+    assert day.year == uncovered
     clean.writer.issue(ORG, 1, issue_date=day, level=5)
     clean.writer.anchor()
     assert kinds(run(clean)) == {"deadline.calendar": 1}

@@ -118,3 +118,10 @@ def test_bulk_intake_state_queries_are_found_by_index(db: Database) -> None:
         certificates.serial_state(ORG, 2025, 5, [1, 2, 3])
 
     _assert_no_scan(_plans(db, run))
+
+
+def test_anchoring_and_export_pages_are_found_by_index(db: Database) -> None:
+    def run(session: Any) -> None:
+        CertificateRepository(session, cipher(), blind_index()).anchored("44", after_id=10)
+
+    _assert_no_scan(_plans(db, run))

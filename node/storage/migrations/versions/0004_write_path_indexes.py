@@ -15,6 +15,9 @@ such indexes were not needed for any query in the form they had:
   per certificate accepted): an ``issue`` event is found through its certificate, whose
   ``submitted_at`` is the event's ``occurred_at`` (``ix_audit_events_occurred_at``).
 
+And one that no query used: ``ix_certificates_checkpoint_index`` (the column is only ever
+tested for ``NULL`` beside an indexed log range or id), which every anchoring also rewrote.
+
 Revision ID: 0004
 Revises: 0003
 Create Date: 2026-12-02
@@ -36,6 +39,7 @@ _NOT_ISSUE_EVENT = "action <> 'issue'"
 
 def upgrade() -> None:
     op.drop_index("ix_certificates_holder_name_index", table_name="certificates")
+    op.drop_index("ix_certificates_checkpoint_index", table_name="certificates")
     op.drop_index("ix_log_entries_commitment", table_name="log_entries")
     op.create_index(
         "ix_log_entries_status_commitment",
@@ -60,3 +64,4 @@ def downgrade() -> None:
     op.drop_index("ix_log_entries_status_commitment", table_name="log_entries")
     op.create_index("ix_log_entries_commitment", "log_entries", ["commitment"])
     op.create_index("ix_certificates_holder_name_index", "certificates", ["holder_name_index"])
+    op.create_index("ix_certificates_checkpoint_index", "certificates", ["checkpoint_index"])
