@@ -41,9 +41,16 @@ KILLS = 22
 OPERATOR_KEY = ANVIL_DEV_KEYS[0]  # anvil account 0, operator of province 44
 
 
-def _start(home: Path, submission: Path) -> subprocess.Popen[str]:
+def _start(home: Path, submission: Path, workers: int = 0) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.province.fault_driver", str(home), str(submission)],
+        [
+            sys.executable,
+            "-m",
+            "tests.province.fault_driver",
+            str(home),
+            str(submission),
+            str(workers),
+        ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -91,11 +98,14 @@ def test_sigkill_at_random_points_loses_and_duplicates_nothing(
         write_submission(submission, network, range(written + 1, written + PER_RUN + 1),
                          append=True)  # fmt: skip
         written += PER_RUN
-        child = _start(home, submission)
+        # Every third run takes the file in through worker processes, as `node ingest
+        # --workers` does; the kill (of the process group) then lands with chunks in flight.
+        pooled = runs % 3 == 0
+        child = _start(home, submission, workers=2 if pooled else 0)
         assert child.stdout is not None and child.stderr is not None
         ready = child.stdout.readline()
         assert ready.strip() == "ready", child.stderr.read()[-2000:]
-        time.sleep(rng.uniform(0.0, 0.8))
+        time.sleep(rng.uniform(0.0, 0.3 if pooled else 0.8))
         if child.poll() is None:
             os.killpg(child.pid, signal.SIGKILL)
             child.wait()
