@@ -35,9 +35,9 @@ from node.verify import CHINA_STANDARD_TIME
 #: What the writer's organisations are filed for (node.sample's occupations, levels 3-5).
 DEFAULT_SCOPE: tuple[dict[str, Any], ...] = tuple(
     {"occupation_code": code, "levels": [3, 4, 5]}
-    for code in ("4-03-02-01", "6-18-01-01", "6-29-01-03", "6-31-01-03")
+    for code in ("4-03-02-01", "6-18-01-01", "6-20-01-01", "6-31-01-03")
 )
-_WORK_TYPES = {"6-18-01-01": "6-18-01-01-02", "6-31-01-03": "6-31-01-03-01"}
+_WORK_TYPES = {"6-18-01-01": "6-18-01-01-02"}
 
 
 class HistoryWriter:

@@ -499,7 +499,7 @@ def test_organisation_writes_are_for_the_province_operator(api: Api) -> None:
     filing = {
         "code": "S000144011003",
         "name": "广州市另一评价中心",
-        "scope": [{"occupation_code": "6-29-01-03", "levels": [4, 5]}],
+        "scope": [{"occupation_code": "6-20-01-01", "levels": [4, 5]}],
         "keys": [{"suite": "ed25519", "public_key": new_key, "valid_from": "2025-01-01"}],
     }
     for role, status, field, rule in (

@@ -41,7 +41,7 @@ def clean_history(reg: Registry, tmp_path: Path) -> Clean:
     issued = [w.issue(ORG, serial) for serial in range(1, 7)]
     issued.append(w.issue(ORG2, 1))
     w.anchor()
-    issued.append(w.issue(ORG, 1, level=3, occupation_code="6-29-01-03"))
+    issued.append(w.issue(ORG, 1, level=3, occupation_code="6-20-01-01"))
     revoke = w.change("revoke", issued[1], 101)
     correction = w.correct(issued[2], 403)
     suspend = w.change("suspend", issued[3], 201)

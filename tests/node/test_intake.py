@@ -42,7 +42,7 @@ LATE = dt.date(2025, 9, 1)  # > 30 working days, < 6 months
 TOO_LATE = dt.date(2025, 12, 19)  # > 6 months
 SCOPE = [
     {"occupation_code": code, "levels": [3, 4, 5]}
-    for code in ("6-18-01-01", "6-29-01-03", "4-03-02-01", "6-31-01-03")
+    for code in ("6-18-01-01", "6-20-01-01", "4-03-02-01", "6-31-01-03")
 ]
 SUITE = get_suite("ed25519")
 KEY = SUITE.generate_private_key(bytes(range(32)))
@@ -333,7 +333,7 @@ def test_tampered_value_after_signing_refused(db: Database, service: IntakeServi
     fields = dict(s.fields)
     original = fields["occupation_name"]
     assert isinstance(original, Disclosed)
-    fields["occupation_name"] = Disclosed("钳工", original.salt)
+    fields["occupation_name"] = Disclosed(original.value + "（改）", original.salt)
     refused(
         db, service, SaltedCertificate(fields), signature, field="signature",
         rule="signature.invalid",

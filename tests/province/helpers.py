@@ -26,7 +26,7 @@ NOW = dt.datetime(2025, 6, 20, 2, 0, tzinfo=dt.UTC)
 ON_TIME = dt.date(2025, 6, 20)  # two days after node.sample's issue date
 SCOPE = [
     {"occupation_code": code, "levels": [3, 4, 5]}
-    for code in ("6-18-01-01", "6-29-01-03", "4-03-02-01", "6-31-01-03")
+    for code in ("6-18-01-01", "6-20-01-01", "4-03-02-01", "6-31-01-03")
 ]
 SUITE = get_suite("ed25519")
 KEY = SUITE.generate_private_key(bytes(range(32)))
