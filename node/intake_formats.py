@@ -766,8 +766,4 @@ def parse_submission(stream: BinaryReadable, fmt: Literal["csv", "jsonl"]) -> It
         ValueError: an unknown format.
         InvalidInput: a bad CSV header (see :func:`parse_csv`).
     """
-    if fmt == "csv":
-        return parse_csv(stream)
-    if fmt == "jsonl":
-        return parse_jsonl(stream)
-    raise ValueError(f"unknown submission format {fmt!r}")
+    return _parsed(read_submission(stream, fmt))
