@@ -33,6 +33,9 @@ import datetime as dt
 import gc
 import logging
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -287,6 +290,11 @@ _WORKER_SEALER: Sealer | None = None
 def _start_worker(sealer: Sealer, calendar: tuple[CalendarYear, ...]) -> None:
     global _WORKER_SEALER
     _WORKER_SEALER = sealer
+    # A writer killed outright (SIGKILL, the OOM killer) cannot stop its workers, and they
+    # would wait on their queue for ever: each one leaves when its parent is gone.
+    threading.Thread(
+        target=_exit_with_parent, args=(os.getppid(),), name="parent-watch", daemon=True
+    ).start()
     # The calendar years this process added (node.workdays.add_calendar_year): upload
     # deadlines are judged here, so the worker must count the same working days.
     for year in calendar:
@@ -294,6 +302,12 @@ def _start_worker(sealer: Sealer, calendar: tuple[CalendarYear, ...]) -> None:
     # The modules are imported by now and live as long as the worker: keep the collector's
     # full passes off them (see node.intake.old_objects_left_alone).
     gc.freeze()
+
+
+def _exit_with_parent(parent: int, interval: float = 1.0) -> None:
+    while os.getppid() == parent:
+        time.sleep(interval)
+    os._exit(0)
 
 
 def _prepare_packed(

@@ -12,6 +12,10 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +35,7 @@ from node.storage.schema import (
     MerkleNode,
     table_of,
 )
+from tests.conftest import ROOT
 from tests.node.test_intake import (
     ACTOR,
     KEY,
@@ -375,3 +380,48 @@ def test_worker_processes_give_the_same_result(
     assert [described(o) for o in pooled] == [described(o) for o in reference]
     assert sum(o.ok for o in pooled) == 5
     assert snapshot(pooled_db) == snapshot(reference_db)
+
+
+_POOL_HOLDER = """
+import sys, time
+from node.intake_batch import PreparePool, Sealer
+from tests.node.test_intake_batch import blind_index, cipher
+if __name__ == "__main__":
+    pool = PreparePool(2, Sealer("44", cipher(), blind_index()))
+    futures = [pool._pool.submit(time.sleep, 0.1) for _ in range(4)]
+    for f in futures:
+        f.result()
+    print(" ".join(str(pid) for pid in pool._pool._processes), flush=True)
+    time.sleep(600)
+"""
+
+
+def test_workers_leave_when_the_writer_is_killed_outright(tmp_path: Path) -> None:
+    """A writer killed with SIGKILL alone (not its process group) cannot stop its pool: the
+    workers watch their parent and exit, instead of waiting on their queue for ever."""
+    script = tmp_path / "holder.py"
+    script.write_text(_POOL_HOLDER, encoding="utf-8")
+    holder = subprocess.Popen(
+        [sys.executable, str(script)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None
+    workers = [int(pid) for pid in holder.stdout.readline().split()]
+    assert len(workers) == 2 and all(_alive(pid) for pid in workers)
+    holder.kill()
+    holder.wait()
+    deadline = time.monotonic() + 15
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in workers)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().split(") ", 1)[1][0] != "Z"
+    except OSError:
+        return False
