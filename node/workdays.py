@@ -47,6 +47,7 @@ import calendar
 import dataclasses
 import datetime
 import functools
+from collections.abc import Iterable
 from typing import Final, Literal
 
 import chinese_calendar
@@ -201,8 +202,22 @@ def add_calendar_year(year: CalendarYear) -> None:
             f"the next year to add is {last + 1}; years are added in order, without gaps",
         )
     _ADDED[year.year] = year
+    _forget_derived()
+
+
+def _forget_derived() -> None:
+    """Drop what was computed from the covered years (after they change)."""
     calendar_years.cache_clear()
     _working_days.cache_clear()
+    _check_upload_memo.cache_clear()
+
+
+def restore_calendar_years(years: Iterable[CalendarYear]) -> None:
+    """Make ``years`` the added years again, exactly (for tests that put back what they had;
+    a node only ever adds, :func:`add_calendar_year`)."""
+    _ADDED.clear()
+    _ADDED.update((year.year, year) for year in years)
+    _forget_derived()
 
 
 def added_calendar_years() -> tuple[CalendarYear, ...]:

@@ -6,13 +6,11 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-import node.workdays as workdays
 from certreg.calendars import (
     ENVIRONMENT,
     load_calendar_file,
@@ -30,6 +28,7 @@ from node.workdays import (
     is_working_day,
     parse_calendar_year,
     provisional_year,
+    restore_calendar_years,
     working_days_between,
 )
 
@@ -37,23 +36,10 @@ D = datetime.date
 PACKAGE_LAST = 2026  # chinese-calendar 1.11.0
 
 
-@pytest.fixture(autouse=True)
-def _calendar_restored() -> Iterator[None]:
-    """Each test starts and ends with the years the session had (added years are global)."""
-    saved = dict(workdays._ADDED)
-    yield
-    workdays._ADDED.clear()
-    workdays._ADDED.update(saved)
-    workdays.calendar_years.cache_clear()
-    workdays._working_days.cache_clear()
-
-
 @pytest.fixture
 def bare() -> None:
-    """No added years: the package's data only."""
-    workdays._ADDED.clear()
-    workdays.calendar_years.cache_clear()
-    workdays._working_days.cache_clear()
+    """No added years: the package's data only (tests/conftest.py puts them back)."""
+    restore_calendar_years(())
 
 
 def document(year: int = PACKAGE_LAST + 1, **changes: Any) -> dict[str, Any]:
