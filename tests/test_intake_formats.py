@@ -15,7 +15,7 @@ import tracemalloc
 from collections.abc import Iterator
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from node.certificate import FIELD_NAMES, Certificate
@@ -676,6 +676,10 @@ def test_refusals_never_echo_personal_data(
     values = list(VALUES)
     values[0], values[2] = name, id_number
     values[column] = bad
+    # A name that is also part of other text (广东 in the organisation's name, 证书 in a column
+    # name) would be found there, not echoed: such names test nothing.
+    others = [VALUES[1], *VALUES[3:], bad, *ENGLISH, *CHINESE]
+    assume(not any(name in text for text in others))
     for data in (csv_bytes([ENGLISH, values], encoding), csv_bytes([values, values], encoding)):
         try:
             rows = list(parse_csv(io.BytesIO(data)))
