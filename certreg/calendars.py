@@ -50,14 +50,27 @@ def load_calendar_file(path: str | os.PathLike[str]) -> CalendarYear:
         raise InvalidInput(exc.field, exc.rule, f"{path}: {exc.message}") from None
 
 
-def use_calendar_files(paths: Iterable[str | os.PathLike[str]]) -> list[CalendarYear]:
+def use_calendar_files(
+    paths: Iterable[str | os.PathLike[str]], *, official_only: bool = False
+) -> list[CalendarYear]:
     """Load the files and add their years, in year order (:func:`add_calendar_year`).
+    ``official_only`` refuses a provisional year (a node's own ``node.json``: real
+    certificates are judged on the State Council's arrangement only).
 
     Raises:
-        InvalidInput: a file is unreadable or malformed, or its year does not follow the
-            covered ones.
+        InvalidInput: a file is unreadable or malformed, or provisional where only official
+            years may be, or its year does not follow the covered ones.
     """
-    years = sorted((load_calendar_file(path) for path in paths), key=lambda y: y.year)
+    loaded = [(Path(path), load_calendar_file(path)) for path in paths]
+    for path, year in loaded:
+        if official_only and year.provisional:
+            raise InvalidInput(
+                "provisional",
+                "workdays.calendar_file",
+                f"{path}: {year.year} is a provisional year (synthetic data only); a node "
+                "judges deadlines on the State Council's arrangement (docs/NODE.md)",
+            )
+    years = sorted((year for _, year in loaded), key=lambda y: y.year)
     for year in years:
         add_calendar_year(year)
     return years

@@ -203,3 +203,37 @@ def test_calendar_year_is_frozen() -> None:
     with pytest.raises(AttributeError):
         year.year = 2031  # type: ignore[misc]
     assert isinstance(year, CalendarYear)
+
+
+def test_a_node_loads_the_calendars_its_node_json_names_but_never_a_provisional_one(
+    bare: None, tmp_path: Path
+) -> None:
+    from anchor.chain import RegistryClient, connect
+    from certreg.province.config import load_config, new_config, write_config
+    from certreg.province.service import ProvinceNode
+
+    w3 = connect("memory")
+    client, _ = RegistryClient.deploy(w3, [(44, w3.eth.accounts[0])])
+
+    def node_folder(name: str, calendar: dict[str, Any]) -> Path:
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "calendar.json").write_text(json.dumps(calendar), encoding="utf-8")
+        config = new_config(
+            folder, province="44", rpc="memory", contract=client.address, operator_key=None
+        )
+        write_config(dataclasses.replace(config, calendars=(folder / "calendar.json",)), folder)
+        return folder
+
+    official = load_config(node_folder("official", document()))
+    assert official.calendars == (tmp_path / "official" / "calendar.json",)
+    ProvinceNode.open(official, client=client).close()
+    assert calendar_years() == (2004, 2027)
+    assert check_upload(D(2026, 12, 21), D(2027, 1, 12), None).working_days == 14
+
+    made_up = load_config(node_folder("made-up", provisional_year(2028).to_json()))
+    with pytest.raises(InvalidInput) as caught:
+        ProvinceNode.open(made_up, client=client)
+    assert (caught.value.field, caught.value.rule) == ("provisional", "workdays.calendar_file")
+    assert str(tmp_path / "made-up" / "calendar.json") in caught.value.message
+    assert calendar_years() == (2004, 2027)  # nothing added

@@ -124,7 +124,7 @@ class ProvinceNode:
             StorageError: the database cannot be opened or migrated.
             ChainError, ManifestStoreError: the chain or the IPFS node cannot be reached.
         """
-        use_calendar_files(config.calendars)
+        use_calendar_files(config.calendars, official_only=True)
         cipher, blind_index = config.cipher(), config.blind_index()
         if client is None:
             client = RegistryClient.connect(
