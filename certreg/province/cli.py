@@ -69,6 +69,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         profile=args.profile,
         batch_size=args.batch_size,
         max_age_seconds=args.max_age,
+        gas_price=args.gas_price,
     )
     path = write_config(config, directory)
     open_database(config.database).dispose()  # creates and migrates it
@@ -538,6 +539,11 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore
     p.add_argument("--profile", choices=("aes-256-gcm", "sm4-gcm"), default="aes-256-gcm")
     p.add_argument("--batch-size", type=int, default=1000, help="entries per checkpoint")
     p.add_argument("--max-age", type=float, default=60.0, help="seconds before a checkpoint")
+    p.add_argument(
+        "--gas-price",
+        type=int,
+        help="a fixed gas price in wei (0 on a free-gas consortium chain; default: the chain's)",
+    )
     p.set_defaults(func=_run(cmd_init))
 
     p = sub.add_parser("status", help="log size, anchored size, checkpoints")

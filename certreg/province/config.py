@@ -5,7 +5,8 @@
   "type": "certreg.node-config", "version": 1,
   "province": "44",
   "database": "sqlite:////srv/certreg/44/node.db",
-  "chain": {"rpc": "http://127.0.0.1:8545", "contract": "0x…", "operator_key": "0x…"},
+  "chain": {"rpc": "http://127.0.0.1:8545", "contract": "0x…", "operator_key": "0x…",
+            "gas_price": 0},                                    (gas_price optional: wei)
   "manifests": {"directory": "/srv/certreg/44/manifests"}       (or {"ipfs": "http://127.0.0.1:5001"})
   "privacy": {"profile": "aes-256-gcm", "current_key": "k1", "keys": {"k1": "<hex>"},
               "blind_index_key": "<hex>"},
@@ -80,6 +81,9 @@ class NodeConfig:
     blind_index_key: str
     batch_size: int = DEFAULT_BATCH_SIZE
     max_age_seconds: float = DEFAULT_MAX_AGE_SECONDS
+    #: A fixed gas price in wei (0 on a free-gas consortium chain); None: the chain's fees
+    #: (EIP-1559 fields, or its legacy gas price), anchor/chain.py ClientOptions.
+    gas_price: int | None = None
     #: Working-day calendar files of years after chinese-calendar's (certreg/calendars.py).
     calendars: tuple[Path, ...] = ()
     #: Where the file was read from (relative paths resolve against its folder).
@@ -119,6 +123,8 @@ class NodeConfig:
         chain: dict[str, Any] = {"rpc": self.rpc, "contract": self.contract}
         if self.operator_key is not None:
             chain["operator_key"] = self.operator_key
+        if self.gas_price is not None:
+            chain["gas_price"] = self.gas_price
         return {
             "type": CONFIG_TYPE,
             "version": CONFIG_VERSION,
@@ -163,9 +169,10 @@ class NodeConfig:
         base = Path(".") if path is None else path.parent
         database = _resolve_sqlite(r.string("database"), base)
         chain = r.obj("chain")
-        chain.keys({"rpc", "contract"}, {"operator_key"})
+        chain.keys({"rpc", "contract"}, {"operator_key", "gas_price"})
         contract = chain.string("contract", ADDRESS_RE)
         operator_key = chain.string("operator_key") if "operator_key" in chain.value else None
+        gas_price = chain.integer("gas_price") if "gas_price" in chain.value else None
         manifests = r.obj("manifests")
         manifests.keys(set(), {"directory", "ipfs"})
         if len(manifests.value) != 1:
@@ -219,6 +226,7 @@ class NodeConfig:
             blind_index_key=privacy.string("blind_index_key"),
             batch_size=batch_size,
             max_age_seconds=float(max_age),
+            gas_price=gas_price,
             calendars=tuple(base / c for c in calendars),
             path=path,
         )
@@ -262,6 +270,7 @@ def new_config(
     profile: str = "aes-256-gcm",
     batch_size: int = DEFAULT_BATCH_SIZE,
     max_age_seconds: float = DEFAULT_MAX_AGE_SECONDS,
+    gas_price: int | None = None,
 ) -> NodeConfig:
     """A configuration with freshly generated privacy keys (a SQLite file and a local manifest
     directory inside ``directory`` unless told otherwise)."""
@@ -274,7 +283,8 @@ def new_config(
         "province": province,
         "database": database or "sqlite:///node.db",
         "chain": {"rpc": rpc, "contract": contract}
-        | ({} if operator_key is None else {"operator_key": operator_key}),
+        | ({} if operator_key is None else {"operator_key": operator_key})
+        | ({} if gas_price is None else {"gas_price": gas_price}),
         "manifests": {"ipfs": ipfs} if ipfs else {"directory": "manifests"},
         "privacy": {
             "profile": profile,

@@ -127,6 +127,10 @@ class ProvinceNode:
         use_calendar_files(config.calendars, official_only=True)
         cipher, blind_index = config.cipher(), config.blind_index()
         if client is None:
+            if config.gas_price is not None:
+                options = dataclasses.replace(
+                    options or ClientOptions(), gas_price=config.gas_price
+                )
             client = RegistryClient.connect(
                 config.rpc,
                 config.contract,

@@ -14,6 +14,7 @@ from certreg.province.config import load_config
 from certreg.province.service import ProvinceNode
 from node.bundle import Bundle
 from node.compact import decode_compact
+from node.errors import InvalidInput
 from node.merkle import verify_inclusion
 from node.sample import KEY_VALID_FROM
 from tests.province.helpers import (
@@ -282,3 +283,37 @@ def test_screening_suspends_the_query_service_until_review(
         assert json.loads(out)["flags"][0]["state"] == "cleared"
         assert run(capsys, "node", "anchor", "--dir", str(home), "--quiet")[0] == 0
     assert client.certificate_status(44, commitment).status == 0  # reinstated
+
+
+def test_a_fixed_gas_price_in_node_json_is_what_the_node_pays(
+    anvil_node: AnvilNode, contract: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = tmp_path / "node44"
+    price = 3_000_000_007  # wei; anvil's own price is near 1 gwei and never this odd number
+    status, _, err = run(
+        capsys, "node", "init", "--dir", str(home), "--province", "44", "--rpc", anvil_node.url,
+        "--contract", contract, "--operator-key", OPERATOR_KEY, "--gas-price", str(price),
+    )  # fmt: skip
+    assert status == 0, err
+    assert json.loads((home / "node.json").read_text())["chain"]["gas_price"] == price
+    filing = tmp_path / "org.json"
+    filing.write_text(json.dumps({
+        "code": ORG, "name": "示例职业技能评价中心", "scope": SCOPE,
+        "keys": [{"suite": "ed25519", "public_key": SUITE.public_key(KEY).hex(),
+                  "valid_from": KEY_VALID_FROM}],
+    }, ensure_ascii=False), encoding="utf-8")  # fmt: skip
+    status, out, err = run(capsys, "node", "file-org", str(filing), "--dir", str(home), "--json")
+    assert status == 0, err
+    [change] = json.loads(out)["changes"]
+    w3 = connect(anvil_node.url)
+    [transaction] = change["transactions"]
+    assert w3.eth.get_transaction(transaction)["gasPrice"] == price
+
+    # A gas price must be a whole, non-negative number of wei.
+    config = json.loads((home / "node.json").read_text())
+    for bad in (-1, 1.5, "1"):
+        config["chain"]["gas_price"] = bad
+        (home / "node.json").write_text(json.dumps(config))
+        with pytest.raises(InvalidInput) as caught:
+            load_config(home)
+        assert caught.value.field == "config.chain.gas_price", caught.value
