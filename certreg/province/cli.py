@@ -23,6 +23,12 @@ from tqdm import tqdm
 
 from certreg.province.config import load_config, new_config, write_config
 from certreg.province.organisations import OrganisationChange, parse_filing, parse_time
+from certreg.province.rekey import (
+    add_cipher_key,
+    records_per_key,
+    reencrypt,
+    retire_unused_keys,
+)
 from certreg.province.service import ProvinceNode
 from node.compact import encode_compact
 from node.errors import InvalidInput, RegistryError
@@ -469,6 +475,49 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- personal-data key ----------------------------------------------------------------------
+
+
+def cmd_rekey(args: argparse.Namespace) -> int:
+    """Rotate the personal-data key: add one and make it current (unless ``--resume``),
+    re-encrypt every record under an older key, and with ``--retire`` drop the keys no record
+    uses any more (certreg/province/rekey.py)."""
+    directory = _dir(args)
+    if args.batch < 1:  # before anything changes
+        raise InvalidInput("--batch", "rekey.batch", "must be at least 1")
+    added = None
+    if not args.resume:
+        new_key = None if args.new_key_env is None else f"env:{args.new_key_env}"
+        _, added = add_cipher_key(directory, new_key)
+    config = load_config(directory)
+    db = open_database(config.database)
+    try:
+        with _bar(args, desc="re-encrypt", unit="record") as bar:
+            done = reencrypt(db, config, batch=args.batch, on_batch=bar.update)
+        if args.retire:
+            config, retired, still = retire_unused_keys(directory, db)
+        else:
+            retired, still = [], {}
+        per_key = records_per_key(db, config)
+    finally:
+        db.dispose()
+    text = [f"current key {config.current_key}" + (" (added)" if added else "")]
+    text.append(f"re-encrypted {done} record(s)")
+    if args.retire:
+        text.append(f"retired: {', '.join(retired) or 'none'}")
+        text += [f"kept {k}: {n} record(s) still use it" for k, n in sorted(still.items())]
+    value = {
+        "added_key": added,
+        "current_key": config.current_key,
+        "reencrypted": done,
+        "retired": retired,
+        "keys": sorted(config.keys),
+        "records_per_key": per_key,
+    }
+    _emit(args, value, "\n".join(text))
+    return 0
+
+
 # -- bundles ---------------------------------------------------------------------------------
 
 
@@ -545,6 +594,30 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore
         help="a fixed gas price in wei (0 on a free-gas consortium chain; default: the chain's)",
     )
     p.set_defaults(func=_run(cmd_init))
+
+    p = sub.add_parser(
+        "rekey",
+        help="rotate the personal-data key: add one, re-encrypt the records, retire old ones",
+    )
+    _common(p)
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--new-key-env",
+        metavar="NAME",
+        help="the new key is in environment variable NAME (node.json says env:NAME); "
+        "default: generate one into node.json",
+    )
+    mode.add_argument(
+        "--resume",
+        action="store_true",
+        help="add no key: re-encrypt what is not under the current key (after an interruption, "
+        "or after restarting processes that still had the old key)",
+    )
+    p.add_argument(
+        "--retire", action="store_true", help="then drop from node.json the keys no record uses"
+    )
+    p.add_argument("--batch", type=int, default=1000, help="records per transaction")
+    p.set_defaults(func=_run(cmd_rekey))
 
     p = sub.add_parser("status", help="log size, anchored size, checkpoints")
     _common(p)

@@ -305,10 +305,6 @@ def write_config(config: NodeConfig, directory: Path) -> Path:
     """
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / CONFIG_NAME
-    value = config.to_json()
-    value["database"] = _relative_sqlite(config.database, directory)
-    if config.manifest_directory is not None:
-        value["manifests"] = {"directory": os.path.relpath(config.manifest_directory, directory)}
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -316,9 +312,42 @@ def write_config(config: NodeConfig, directory: Path) -> Path:
             "dir", "config.exists", f"{path} exists; a node is set up there"
         ) from None
     with os.fdopen(fd, "w", encoding="utf-8") as out:
-        json.dump(value, out, indent=2)
-        out.write("\n")
+        out.write(_file_text(config, directory))
     return path
+
+
+def replace_config(config: NodeConfig, directory: Path) -> Path:
+    """Replace ``node.json`` with ``config`` at once: a complete new file (owner only, synced)
+    renamed over the old one, so a crash leaves the old file or the new one, never a mix."""
+    path = directory / CONFIG_NAME
+    temporary = directory / f".{CONFIG_NAME}.{os.getpid()}.tmp"
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(_file_text(config, directory))
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    folder = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(folder)  # the rename itself
+    finally:
+        os.close(folder)
+    return path
+
+
+def _file_text(config: NodeConfig, directory: Path) -> str:
+    """``config`` as ``node.json`` text, paths relative to ``directory`` where they were."""
+    value = config.to_json()
+    value["database"] = _relative_sqlite(config.database, directory)
+    if config.manifest_directory is not None:
+        value["manifests"] = {"directory": os.path.relpath(config.manifest_directory, directory)}
+    if config.calendars:
+        value["calendars"] = [os.path.relpath(p, directory) for p in config.calendars]
+    return json.dumps(value, indent=2) + "\n"
 
 
 def _relative_sqlite(url: str, directory: Path) -> str:

@@ -953,6 +953,15 @@ class CertificateRepository:
         and duplicate checks; national rule positions 17-22)."""
         return current_serials(self._db, organisation_code, issue_year, level)
 
+    def records_per_key(self) -> dict[str, int]:
+        """How many records each personal-data key id encrypts (by the indexed
+        ``record_key_id``): a key no record uses can be retired."""
+        with _storage_errors("cannot count records per key"):
+            rows = self._db.execute(
+                select(_CERTS.c.record_key_id, func.count()).group_by(_CERTS.c.record_key_id)
+            ).all()
+        return {str(key_id): int(count) for key_id, count in rows}
+
     def rotate_records(self, *, limit: int = 1000) -> int:
         """Re-encrypt up to ``limit`` records that use an old key with the current key.
 

@@ -20,110 +20,36 @@ The documented outcome, checked here:
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import datetime as dt
 import json
 import shutil
 import sqlite3
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
 from anchor.audit import audit
-from anchor.chain import RegistryClient, connect
+from anchor.chain import RegistryClient
 from anchor.manifest import Manifest, ManifestStore
 from anchor.snapshot import take_snapshot
-from certreg.province.config import load_config, new_config, write_config
-from certreg.province.organisations import parse_filing
-from certreg.province.service import ProvinceNode
-from node.commitment import SaltedCertificate
-from node.entry import LogEntry, Signature
+from certreg.province.config import new_config, write_config
+from node.entry import LogEntry
 from node.errors import InconsistencyError
-from node.intake import Accepted
 from node.privacy import DecryptionError
 from node.reasons import Reason
 from node.snapshot import SnapshotTrustSource
 from node.storage import OrganisationRepository
 from node.verify import ResultCode, verify_bundle
-from tests.province.helpers import ACTOR, KEY, ORG, SCOPE, SUITE, certificate, salted, sign
+from tests.ops.nodes import PROVINCE, Consortium, bundles, open_node, set_up_node, submit
+from tests.province.helpers import ACTOR, KEY, ORG, SUITE
 from tests.servers import PostgresAdmin
 from tests.storage.pgserver import find_bindir
 
-CHINA = dt.timezone(dt.timedelta(hours=8))
-PROVINCE = "44"
 #: A second signing key of the organisation, registered after the backup.
 KEY_2 = SUITE.generate_private_key(bytes(range(1, 33)))
-
-
-@dataclasses.dataclass(frozen=True)
-class Consortium:
-    """The contract on an in-process EVM, and the day the node works on."""
-
-    client: RegistryClient
-    today: dt.date
-    now: dt.datetime
-
-
-@pytest.fixture
-def consortium() -> Consortium:
-    w3 = connect("memory")
-    accounts = list(w3.eth.accounts)
-    client, _ = RegistryClient.deploy(w3, [(44, accounts[0]), (41, accounts[1]), (43, accounts[2])])
-    today = dt.datetime.fromtimestamp(w3.eth.get_block("latest")["timestamp"], CHINA).date()
-    return Consortium(client, today, dt.datetime.now(dt.UTC))
-
-
-def open_node(directory: Path, consortium: Consortium) -> ProvinceNode:
-    """Open the node a folder's ``node.json`` describes (the chain client is the test's
-    in-process EVM, which another process could not reach)."""
-    return ProvinceNode.open(
-        load_config(directory), client=consortium.client, clock=lambda: consortium.now
-    )
-
-
-def set_up_node(
-    directory: Path, consortium: Consortium, database: str | None = None
-) -> ProvinceNode:
-    """``certreg node init`` and ``certreg node file-org``: node.json with fresh keys, the
-    database, and the sample organisation filed (its scope document in the manifest store)."""
-    config = new_config(
-        directory,
-        province=PROVINCE,
-        rpc="memory",
-        contract=consortium.client.address,
-        operator_key=None,
-        database=database,
-    )
-    write_config(config, directory)
-    node = open_node(directory, consortium)
-    filing = {
-        "code": ORG, "name": "广州市示例职业技能评价中心有限公司", "scope": SCOPE,
-        "keys": [{"suite": "ed25519", "public_key": SUITE.public_key(KEY).hex(),
-                  "valid_from": "2025-01-01"}],
-    }  # fmt: skip
-    node.organisations.file(parse_filing(filing), actor=ACTOR)
-    return node
-
-
-def submission(
-    node: ProvinceNode, serial: int, today: dt.date
-) -> tuple[SaltedCertificate, Signature]:
-    """The organisation's signed submission ``serial`` (issued two days ago). Deterministic, so
-    calling it again stands for the organisation's own copy of what it sent."""
-    issued = today - dt.timedelta(days=2)
-    number = f"{ORG}{issued.year % 100:02d}3{serial:06d}"
-    s = salted(certificate(serial, issue_date=issued.isoformat(), certificate_number=number))
-    return s, sign(node, s)
-
-
-def submit(node: ProvinceNode, serial: int, today: dt.date) -> Accepted:
-    s, signature = submission(node, serial, today)
-    return node.intake.submit(s, signature, received_on=today, late_reason=None, actor=ACTOR)
 
 
 def online_backup(node_dir: Path, backup_dir: Path) -> None:
@@ -167,14 +93,6 @@ def entries_after(
             manifest = Manifest.from_bytes(store.get(checkpoint.manifest_cid))
             lost.extend(enumerate(manifest.entries, start=manifest.previous_size))
     return lost
-
-
-def bundles(node: ProvinceNode) -> dict[str, Any]:
-    """Every exported bundle as ``certreg node export`` names it, by file name."""
-    return {
-        f"{r.certificate_number}-{r.commitment.hex()[:12]}": bundle.to_json()
-        for r, bundle in node.bundles.iter_bundles()
-    }
 
 
 def anchored_sizes(client: RegistryClient) -> list[int]:
