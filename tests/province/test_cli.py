@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -40,6 +41,20 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return status, out, err
 
 
+def file_org(capsys: pytest.CaptureFixture[str], home: Path, tmp_path: Path) -> dict[str, Any]:
+    """``certreg node file-org`` of the sample organisation; its one change."""
+    filing = tmp_path / "org.json"
+    filing.write_text(json.dumps({
+        "code": ORG, "name": "示例职业技能评价中心", "scope": SCOPE,
+        "keys": [{"suite": "ed25519", "public_key": SUITE.public_key(KEY).hex(),
+                  "valid_from": KEY_VALID_FROM}],
+    }, ensure_ascii=False), encoding="utf-8")  # fmt: skip
+    status, out, err = run(capsys, "node", "file-org", str(filing), "--dir", str(home), "--json")
+    assert status == 0, err
+    [change] = json.loads(out)["changes"]
+    return dict(change)
+
+
 @pytest.fixture
 def contract(anvil_node: AnvilNode) -> str:
     w3 = connect(anvil_node.url)
@@ -69,15 +84,7 @@ def test_node_commands_take_a_file_to_anchored_bundles(
     )  # fmt: skip
     assert status == 1 and "config.exists" in err
 
-    filing = tmp_path / "org.json"
-    filing.write_text(json.dumps({
-        "code": ORG, "name": "示例职业技能评价中心", "scope": SCOPE,
-        "keys": [{"suite": "ed25519", "public_key": SUITE.public_key(KEY).hex(),
-                  "valid_from": KEY_VALID_FROM}],
-    }, ensure_ascii=False), encoding="utf-8")  # fmt: skip
-    status, out, err = run(capsys, "node", "file-org", str(filing), "--dir", str(home), "--json")
-    assert status == 0, err
-    [change] = json.loads(out)["changes"]
+    change = file_org(capsys, home, tmp_path)
     assert change["code"] == ORG and change["written"] and len(change["transactions"]) == 1
     client = RegistryClient.connect(anvil_node.url, contract)
     assert client.organisation(ORG).status == 1  # active on chain
@@ -296,15 +303,7 @@ def test_a_fixed_gas_price_in_node_json_is_what_the_node_pays(
     )  # fmt: skip
     assert status == 0, err
     assert json.loads((home / "node.json").read_text())["chain"]["gas_price"] == price
-    filing = tmp_path / "org.json"
-    filing.write_text(json.dumps({
-        "code": ORG, "name": "示例职业技能评价中心", "scope": SCOPE,
-        "keys": [{"suite": "ed25519", "public_key": SUITE.public_key(KEY).hex(),
-                  "valid_from": KEY_VALID_FROM}],
-    }, ensure_ascii=False), encoding="utf-8")  # fmt: skip
-    status, out, err = run(capsys, "node", "file-org", str(filing), "--dir", str(home), "--json")
-    assert status == 0, err
-    [change] = json.loads(out)["changes"]
+    change = file_org(capsys, home, tmp_path)
     w3 = connect(anvil_node.url)
     [transaction] = change["transactions"]
     assert w3.eth.get_transaction(transaction)["gasPrice"] == price
