@@ -25,9 +25,11 @@ from certreg.province.config import load_config, new_config, write_config
 from certreg.province.organisations import OrganisationChange, parse_filing, parse_time
 from certreg.province.rekey import (
     add_cipher_key,
+    finish_reindex,
     records_per_key,
     reencrypt,
     retire_unused_keys,
+    start_reindex,
 )
 from certreg.province.service import ProvinceNode
 from node.compact import encode_compact
@@ -485,6 +487,9 @@ def cmd_rekey(args: argparse.Namespace) -> int:
     directory = _dir(args)
     if args.batch < 1:  # before anything changes
         raise InvalidInput("--batch", "rekey.batch", "must be at least 1")
+    if args.blind_index:
+        return _rekey_blind_index(args, directory)
+    load_config(directory).blind_index()  # refused while a blind-index re-key is unfinished
     added = None
     if not args.resume:
         new_key = None if args.new_key_env is None else f"env:{args.new_key_env}"
@@ -515,6 +520,28 @@ def cmd_rekey(args: argparse.Namespace) -> int:
         "records_per_key": per_key,
     }
     _emit(args, value, "\n".join(text))
+    return 0
+
+
+def _rekey_blind_index(args: argparse.Namespace, directory: Path) -> int:
+    if args.retire:
+        raise InvalidInput("--retire", "rekey.retire", "retires personal-data keys only")
+    if not args.resume:
+        new_key = None if args.new_key_env is None else f"env:{args.new_key_env}"
+        start_reindex(directory, new_key)
+    config = load_config(directory)
+    db = open_database(config.database)
+    try:
+        total = sum(records_per_key(db, config, config.next_blind_index()).values())
+        with _bar(args, desc="re-index", unit="record", total=total) as bar:
+            config, done = finish_reindex(directory, db, batch=args.batch, on_batch=bar.update)
+    finally:
+        db.dispose()
+    _emit(
+        args,
+        {"blind_index": "replaced", "reindexed": done},
+        f"blind-index key replaced; {done} record(s) re-indexed",
+    )
     return 0
 
 
@@ -611,10 +638,17 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore
         "--resume",
         action="store_true",
         help="add no key: re-encrypt what is not under the current key (after an interruption, "
-        "or after restarting processes that still had the old key)",
+        "or after restarting processes that still had the old key); with --blind-index, "
+        "finish an interrupted re-index",
     )
     p.add_argument(
         "--retire", action="store_true", help="then drop from node.json the keys no record uses"
+    )
+    p.add_argument(
+        "--blind-index",
+        action="store_true",
+        help="replace the blind-index key instead (re-index every record in one transaction; "
+        "stop the node's processes first)",
     )
     p.add_argument("--batch", type=int, default=1000, help="records per transaction")
     p.set_defaults(func=_run(cmd_rekey))

@@ -9,15 +9,17 @@
             "gas_price": 0},                                    (gas_price optional: wei)
   "manifests": {"directory": "/srv/certreg/44/manifests"}       (or {"ipfs": "http://127.0.0.1:5001"})
   "privacy": {"profile": "aes-256-gcm", "current_key": "k1", "keys": {"k1": "<hex>"},
-              "blind_index_key": "<hex>"},
+              "blind_index_key": "<hex>"},                      (and, only while `certreg node
+                                   rekey --blind-index` runs, "next_blind_index_key": "<hex>")
   "anchoring": {"batch_size": 1000, "max_age_seconds": 60},
   "calendars": ["calendar-2027.json"]                           (optional, docs/NODE.md)
 }
 ```
 
-Secrets (``operator_key``, the ``keys`` and ``blind_index_key``) may be written as
-``"env:NAME"`` to read them from the environment when the node opens; ``certreg node init``
-writes generated keys into the file itself and makes it readable by its owner only (0600).
+Secrets (``operator_key``, the ``keys``, ``blind_index_key`` and ``next_blind_index_key``) may
+be written as ``"env:NAME"`` to read them from the environment when the node opens; ``certreg
+node init`` writes generated keys into the file itself and makes it readable by its owner only
+(0600).
 Relative paths (a ``sqlite:///`` path, the manifest directory, calendar files) are relative to
 the file.
 """
@@ -84,6 +86,9 @@ class NodeConfig:
     #: A fixed gas price in wei (0 on a free-gas consortium chain); None: the chain's fees
     #: (EIP-1559 fields, or its legacy gas price), anchor/chain.py ClientOptions.
     gas_price: int | None = None
+    #: The blind-index key being rolled in by ``certreg node rekey --blind-index``; while it is
+    #: set the node does not open (queries would miss rows re-indexed with it).
+    next_blind_index_key: str | None = None
     #: Working-day calendar files of years after chinese-calendar's (certreg/calendars.py).
     calendars: tuple[Path, ...] = ()
     #: Where the file was read from (relative paths resolve against its folder).
@@ -102,11 +107,31 @@ class NodeConfig:
         return PersonalDataCipher(keys, self.current_key, profile=self.privacy_profile)
 
     def blind_index(self) -> BlindIndex:
-        """The keyed hash index for two-of-three queries (secret resolved)."""
-        key = _hex_bytes(
-            _secret(self.blind_index_key, "privacy.blind_index_key"), "privacy.blind_index_key"
-        )
-        return BlindIndex(key, profile=self.privacy_profile)
+        """The keyed hash index for two-of-three queries (secret resolved).
+
+        Raises:
+            InvalidInput: rule ``privacy.reindex_unfinished`` while a re-key of the index is
+                under way (``next_blind_index_key`` set), or a secret does not resolve.
+        """
+        if self.next_blind_index_key is not None:
+            raise InvalidInput(
+                "config.privacy.next_blind_index_key",
+                "privacy.reindex_unfinished",
+                "a blind-index re-key is unfinished; finish it with `certreg node rekey "
+                "--blind-index --resume` (docs/OPERATIONS.md)",
+            )
+        return self._blind_index(self.blind_index_key, "privacy.blind_index_key")
+
+    def next_blind_index(self) -> BlindIndex:
+        """The index under the key being rolled in (``next_blind_index_key``)."""
+        if self.next_blind_index_key is None:
+            raise InvalidInput(
+                "config.privacy.next_blind_index_key", "privacy.reindex", "no re-key under way"
+            )
+        return self._blind_index(self.next_blind_index_key, "privacy.next_blind_index_key")
+
+    def _blind_index(self, value: str, field: str) -> BlindIndex:
+        return BlindIndex(_hex_bytes(_secret(value, field), field), profile=self.privacy_profile)
 
     def operator_private_key(self) -> str | None:
         """The operator account's private key, or None to use the node's unlocked account."""
@@ -137,6 +162,11 @@ class NodeConfig:
                 "current_key": self.current_key,
                 "keys": dict(self.keys),
                 "blind_index_key": self.blind_index_key,
+                **(
+                    {"next_blind_index_key": self.next_blind_index_key}
+                    if self.next_blind_index_key is not None
+                    else {}
+                ),
             },
             "anchoring": {"batch_size": self.batch_size, "max_age_seconds": self.max_age_seconds},
             **({"calendars": [str(p) for p in self.calendars]} if self.calendars else {}),
@@ -182,7 +212,9 @@ class NodeConfig:
         directory = manifests.string("directory") if "directory" in manifests.value else None
         ipfs = manifests.string("ipfs") if "ipfs" in manifests.value else None
         privacy = r.obj("privacy")
-        privacy.keys({"profile", "current_key", "keys", "blind_index_key"})
+        privacy.keys(
+            {"profile", "current_key", "keys", "blind_index_key"}, {"next_blind_index_key"}
+        )
         profile = privacy.string("profile")
         if profile not in PROFILES:
             raise InvalidInput(
@@ -224,6 +256,11 @@ class NodeConfig:
             current_key=privacy.string("current_key"),
             keys=dict(keys),
             blind_index_key=privacy.string("blind_index_key"),
+            next_blind_index_key=(
+                privacy.string("next_blind_index_key")
+                if "next_blind_index_key" in privacy.value
+                else None
+            ),
             batch_size=batch_size,
             max_age_seconds=float(max_age),
             gas_price=gas_price,

@@ -10,10 +10,18 @@ Three steps, each safe to interrupt and to run again:
 3. :func:`retire_unused_keys`: the keys no record uses any more leave ``node.json`` (a key
    still in use is kept and reported, never dropped).
 
+The blind-index key (the HMAC key of the two-of-three query columns) rolls differently,
+because a query must find every certificate under one key: :func:`start_reindex` writes the
+new key as ``privacy.next_blind_index_key`` (the node refuses to open while it is set), then
+:func:`finish_reindex` recomputes both index columns of every row in **one** transaction and
+makes the new key the key. Interrupted, the same command with ``--resume`` finishes it; the
+node's processes must be stopped meanwhile.
+
 Processes that had the node open before step 1 (the API server, the worker) keep writing
 with the old key until they restart: restart them, then run step 2 again (``--resume``).
-Backups taken before step 3 still need the retired keys. Nothing here reads or prints a
-record's plaintext; the blind-index key is not rotated (docs/OPERATIONS.md says why).
+Backups taken before step 3 still need the retired keys. Nothing here prints or keeps a
+record's plaintext (the re-index decrypts each record in memory to hash its name and ID
+number).
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ from pathlib import Path
 
 from certreg.province.config import NodeConfig, load_config, replace_config
 from node.errors import InvalidInput
-from node.privacy import PROFILES
+from node.privacy import PROFILES, BlindIndex
 from node.storage import CertificateRepository, Database
 
 _NUMBERED = re.compile(r"k(\d+)")
@@ -78,10 +86,15 @@ def reencrypt(
         on_batch(done)
 
 
-def records_per_key(db: Database, config: NodeConfig) -> dict[str, int]:
-    """How many records each key id encrypts."""
+def records_per_key(
+    db: Database, config: NodeConfig, index: BlindIndex | None = None
+) -> dict[str, int]:
+    """How many records each key id encrypts (``index``: the blind index to open the
+    repository with, the node's by default)."""
     with db.transaction() as session:
-        repository = CertificateRepository(session, config.cipher(), config.blind_index())
+        repository = CertificateRepository(
+            session, config.cipher(), config.blind_index() if index is None else index
+        )
         return repository.records_per_key()
 
 
@@ -100,3 +113,62 @@ def retire_unused_keys(
         config = dataclasses.replace(config, keys=kept)
         replace_config(config, directory)
     return config, retired, still
+
+
+def start_reindex(directory: Path, new_key: str | None = None) -> NodeConfig:
+    """Write a new blind-index key into ``node.json`` as ``privacy.next_blind_index_key``
+    (``env:NAME`` or hex; None generates one). From here until :func:`finish_reindex` the node
+    does not open.
+
+    Raises:
+        InvalidInput: a re-key is already under way (``rekey.reindex_pending``), or the key
+            does not resolve or is shorter than 32 bytes; ``node.json`` is then left as it was.
+    """
+    config = load_config(directory)
+    if config.next_blind_index_key is not None:
+        raise InvalidInput(
+            "--blind-index",
+            "rekey.reindex_pending",
+            "a blind-index re-key is under way; finish it with --resume",
+        )
+    written = secrets.token_bytes(32).hex() if new_key is None else new_key
+    changed = dataclasses.replace(config, next_blind_index_key=written)
+    changed.next_blind_index()  # resolves and checks the key before anything is written
+    replace_config(changed, directory)
+    return changed
+
+
+def finish_reindex(
+    directory: Path,
+    db: Database,
+    *,
+    batch: int = 1000,
+    on_batch: Callable[[int], object] = lambda done: None,
+) -> tuple[NodeConfig, int]:
+    """Recompute the blind indexes of every record with the next key, in one transaction,
+    then make it the node's key; return the new configuration and the rows re-indexed.
+    Running it again after an interruption is safe (the same values are written again).
+
+    Raises:
+        InvalidInput: no re-key is under way (``privacy.reindex``).
+        DecryptionError: a record cannot be decrypted (nothing is changed).
+    """
+    if batch < 1:
+        raise InvalidInput("batch", "rekey.batch", "must be at least 1")
+    config = load_config(directory)
+    new_index, cipher = config.next_blind_index(), config.cipher()
+    total, after = 0, 0
+    with db.transaction() as session:
+        repository = CertificateRepository(session, cipher, new_index)
+        while True:
+            done, after = repository.reindex(new_index, after=after, limit=batch)
+            if done == 0:
+                break
+            total += done
+            on_batch(done)
+    assert config.next_blind_index_key is not None
+    config = dataclasses.replace(
+        config, blind_index_key=config.next_blind_index_key, next_blind_index_key=None
+    )
+    replace_config(config, directory)
+    return config, total

@@ -953,6 +953,39 @@ class CertificateRepository:
         and duplicate checks; national rule positions 17-22)."""
         return current_serials(self._db, organisation_code, issue_year, level)
 
+    def reindex(
+        self, new_index: BlindIndex, *, after: int = 0, limit: int = 1000
+    ) -> tuple[int, int]:
+        """Recompute both blind indexes of up to ``limit`` rows with id above ``after`` from the
+        decrypted records, with ``new_index``; return how many rows and the last id done
+        (``(0, after)`` when none was left).
+
+        The caller runs every batch in one transaction, so that the table is re-keyed whole or
+        not at all (a query with either key must find every certificate).
+
+        Raises:
+            DecryptionError: a record's key is not configured or the record was altered.
+        """
+        with _storage_errors("cannot re-index records"):
+            rows = self._db.execute(
+                select(_CERTS.c.id, _CERTS.c.commitment, _CERTS.c.record)
+                .where(_CERTS.c.id > after)
+                .order_by(_CERTS.c.id)
+                .limit(limit)
+            ).all()
+            for row_id, commitment, blob in rows:
+                plain = self._cipher.decrypt(bytes(blob), _record_context(bytes(commitment)))
+                certificate = decode_record(plain).certificate()
+                self._db.execute(
+                    update(_CERTS)
+                    .where(_CERTS.c.id == row_id)
+                    .values(
+                        holder_name_index=new_index.holder_name(certificate.holder_name),
+                        id_number_index=new_index.id_number(certificate.id_number),
+                    )
+                )
+        return len(rows), int(rows[-1][0]) if rows else after
+
     def records_per_key(self) -> dict[str, int]:
         """How many records each personal-data key id encrypts (by the indexed
         ``record_key_id``): a key no record uses can be retired."""

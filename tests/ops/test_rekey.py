@@ -13,11 +13,12 @@ import pytest
 
 from certreg.cli import main
 from certreg.province.config import load_config
-from certreg.province.rekey import retire_unused_keys
+from certreg.province.rekey import retire_unused_keys, start_reindex
+from node.certificate import Certificate
 from node.errors import InvalidInput
-from node.privacy import DecryptionError
-from node.storage import open_database
-from tests.ops.nodes import Consortium, bundles, open_node, set_up_node, submit
+from node.privacy import BlindIndex, DecryptionError
+from node.storage import CertificateRepository, open_database
+from tests.ops.nodes import Consortium, bundles, open_node, set_up_node, submission, submit
 
 
 def rekey(capsys: pytest.CaptureFixture[str], home: Path, *flags: str) -> dict[str, Any]:
@@ -158,3 +159,112 @@ def test_a_key_from_the_environment_stays_out_of_the_file(
     with pytest.raises(InvalidInput) as caught:
         open_node(home, consortium)  # the node needs the variable from now on
     assert caught.value.rule == "config.env" and secret not in str(caught.value)
+
+
+def indexes(home: Path) -> dict[str, tuple[bytes, bytes]]:
+    """Each certificate's two blind-index values, read from the file itself."""
+    with contextlib.closing(sqlite3.connect(home / "node.db")) as db:
+        rows = db.execute(
+            "SELECT certificate_number, holder_name_index, id_number_index FROM certificates"
+        )
+        return {number: (bytes(name), bytes(id_)) for number, name, id_ in rows}
+
+
+def found(home: Path, index: BlindIndex, holder: Certificate) -> list[str]:
+    """The two-of-three query by name and ID number (art. 19), through ``index``."""
+    config = load_config(home)
+    db = open_database(config.database)
+    try:
+        with db.transaction() as session:
+            matches = CertificateRepository(session, config.cipher(), index).find_by_two_of_three(
+                name=holder.holder_name, id_number=holder.id_number
+            )
+    finally:
+        db.dispose()
+    return [m.certificate_number for m in matches]
+
+
+def test_the_blind_index_key_is_replaced_for_every_record_at_once(
+    consortium: Consortium, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = tmp_path / "node44"
+    node = set_up_node(home, consortium)
+    holders = [submission(node, serial, consortium.today)[0].certificate() for serial in (1, 2, 3)]
+    for serial in (1, 2, 3):
+        submit(node, serial, consortium.today)
+    node.anchor_all()
+    before = bundles(node)
+    node.close()
+    old_index, old_columns = load_config(home).blind_index(), indexes(home)
+    assert [found(home, old_index, h) for h in holders] == [[h.certificate_number] for h in holders]
+
+    result = rekey(capsys, home, "--blind-index")
+    assert result == {"blind_index": "replaced", "reindexed": 3}
+    config = load_config(home)
+    assert config.next_blind_index_key is None
+    new_columns = indexes(home)
+    assert all(set(new_columns[n]).isdisjoint(old_columns[n]) for n in old_columns)
+    assert [found(home, config.blind_index(), h) for h in holders] == [
+        [h.certificate_number] for h in holders
+    ]
+    assert [found(home, old_index, h) for h in holders] == [[], [], []]
+    node = open_node(home, consortium)
+    assert bundles(node) == before
+    node.close()
+
+
+def test_an_unfinished_reindex_blocks_the_node_until_it_is_finished(
+    consortium: Consortium, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = tmp_path / "node44"
+    node = set_up_node(home, consortium)
+    holder = submission(node, 1, consortium.today)[0].certificate()
+    submit(node, 1, consortium.today)
+    submit(node, 2, consortium.today)
+    node.close()
+    columns = indexes(home)
+
+    # Killed after the new key was written, before the records were re-indexed.
+    start_reindex(home)
+    with pytest.raises(InvalidInput) as caught:
+        open_node(home, consortium)
+    assert caught.value.rule == "privacy.reindex_unfinished"
+    for flags, rule in [
+        ((), "privacy.reindex_unfinished"),
+        (("--blind-index",), "rekey.reindex_pending"),
+    ]:
+        status = main(["node", "rekey", "--dir", str(home), "--quiet", *flags])
+        assert status == 1 and rule in capsys.readouterr().err
+
+    # The last record cannot be decrypted: the re-index stops with nothing changed, the
+    # first record included although its batch (of one) was done.
+    last = "SELECT id, record FROM certificates ORDER BY id DESC LIMIT 1"
+    with contextlib.closing(sqlite3.connect(home / "node.db")) as db, db:
+        row_id, blob = db.execute(last).fetchone()
+        broken = bytes(blob)[:-1] + bytes([blob[-1] ^ 1])
+        db.execute("UPDATE certificates SET record = ? WHERE id = ?", (broken, row_id))
+    status = main(
+        [
+            "node",
+            "rekey",
+            "--dir",
+            str(home),
+            "--quiet",
+            "--blind-index",
+            "--resume",
+            "--batch",
+            "1",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert status == 2 and "failed authentication" in err, err
+    assert holder.holder_name not in err and holder.id_number not in err
+    assert indexes(home) == columns and load_config(home).next_blind_index_key is not None
+    with contextlib.closing(sqlite3.connect(home / "node.db")) as db, db:
+        db.execute("UPDATE certificates SET record = ? WHERE id = ?", (bytes(blob), row_id))
+
+    result = rekey(capsys, home, "--blind-index", "--resume")
+    assert result == {"blind_index": "replaced", "reindexed": 2}
+    config = load_config(home)
+    assert found(home, config.blind_index(), holder) == [holder.certificate_number]
+    open_node(home, consortium).close()
