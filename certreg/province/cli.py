@@ -9,6 +9,7 @@ Messages name fields and rules, never personal data.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -31,6 +32,7 @@ from certreg.province.rekey import (
     retire_unused_keys,
     start_reindex,
 )
+from certreg.province.replay import read_submissions, replay
 from certreg.province.service import ProvinceNode
 from node.compact import encode_compact
 from node.errors import InvalidInput, RegistryError
@@ -477,6 +479,31 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- restore ---------------------------------------------------------------------------------
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    """After a restore from a backup the chain is ahead of: replay the entries the chain's
+    checkpoints hold past the log, from the organisations' signed submissions and the
+    manifests, then adopt the checkpoints (certreg/province/replay.py)."""
+    files = [Path(f) for f in args.files]
+    rows = read_submissions(files, lambda path: _submission_format(path, args.format))
+    node = _open(args)
+    try:
+        with _bar(args, desc="replay", unit="entry") as bar:
+            result = replay(node, rows, actor=args.actor, on_entry=lambda _: bar.update(1))
+    finally:
+        node.close()
+    done = ", ".join(f"{n} {kind}" for kind, n in sorted(result.replayed.items())) or "nothing"
+    _emit(
+        args,
+        dataclasses.asdict(result),
+        f"replayed {done}; log {result.log_size} entries, {result.anchored_size} anchored in "
+        f"{result.checkpoints} checkpoint(s)",
+    )
+    return 0
+
+
 # -- personal-data key ----------------------------------------------------------------------
 
 
@@ -729,6 +756,17 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore
     p.add_argument("--note", help="why (audit trail; no personal data)")
     p.add_argument("--actor", default="cli", help="the province operator")
     p.set_defaults(func=_run(cmd_review))
+
+    p = sub.add_parser(
+        "replay",
+        help="after a restore: replay the anchored entries the log lost, from the "
+        "organisations' signed submissions (docs/OPERATIONS.md)",
+    )
+    _common(p)
+    p.add_argument("files", nargs="*", help="the organisations' signed submission files")
+    p.add_argument("--format", choices=("csv", "jsonl"), help="default: from each file name")
+    p.add_argument("--actor", default="cli", help="the province operator (audit trail)")
+    p.set_defaults(func=_run(cmd_replay))
 
     p = sub.add_parser("ingest", help="accept a CSV or JSON Lines file of signed certificates")
     _common(p)

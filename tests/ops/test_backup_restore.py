@@ -33,17 +33,24 @@ from sqlalchemy.engine import make_url
 
 from anchor.audit import audit
 from anchor.chain import RegistryClient
-from anchor.manifest import Manifest, ManifestStore
 from anchor.snapshot import take_snapshot
 from certreg.province.config import new_config, write_config
-from node.entry import LogEntry
-from node.errors import InconsistencyError
+from certreg.province.replay import ReplayResult, Submitted, lost_entries, replay
+from node.errors import InconsistencyError, InvalidInput
 from node.privacy import DecryptionError
 from node.reasons import Reason
 from node.snapshot import SnapshotTrustSource
 from node.storage import OrganisationRepository
 from node.verify import ResultCode, verify_bundle
-from tests.ops.nodes import PROVINCE, Consortium, bundles, open_node, set_up_node, submit
+from tests.ops.nodes import (
+    PROVINCE,
+    Consortium,
+    bundles,
+    open_node,
+    set_up_node,
+    submission,
+    submit,
+)
 from tests.province.helpers import ACTOR, KEY, ORG, SUITE
 from tests.servers import PostgresAdmin
 from tests.storage.pgserver import find_bindir
@@ -80,19 +87,6 @@ def restore(backup_dir: Path, node_dir: Path, manifest_replica: Path) -> None:
     lacks from the surviving replica (or the IPFS network)."""
     shutil.copytree(backup_dir, node_dir)
     sync_manifests(manifest_replica, node_dir / "manifests")
-
-
-def entries_after(
-    client: RegistryClient, store: ManifestStore, checkpoints: int
-) -> list[tuple[int, LogEntry]]:
-    """The entries of the province's checkpoints from index ``checkpoints`` on, with their leaf
-    index: what ``certreg snapshot`` lists (checkpoint, manifest CID) and the manifests hold."""
-    lost: list[tuple[int, LogEntry]] = []
-    for checkpoint in take_snapshot(client).checkpoints:
-        if checkpoint.province == PROVINCE and checkpoint.index >= checkpoints:
-            manifest = Manifest.from_bytes(store.get(checkpoint.manifest_cid))
-            lost.extend(enumerate(manifest.entries, start=manifest.previous_size))
-    return lost
 
 
 def anchored_sizes(client: RegistryClient) -> list[int]:
@@ -155,25 +149,27 @@ def test_restore_replays_the_lost_entries_and_anchors_nothing_twice(
         node.anchor_once(force=True)
     assert anchored_sizes(client) == [5, 8, 9]  # nothing sent
 
-    # Replay the lost entries in manifest order: the organisation's own signed submissions
-    # for issues, the same command and reason for the revocation.
-    lost = entries_after(client, node.store, status.checkpoints)
-    assert [(i, e.kind) for i, e in lost] == [
+    # Replay the lost entries in manifest order (`certreg node replay`): the organisation's
+    # own signed submissions for issues, the same action and reason for the revocation.
+    lost = lost_entries(node)
+    assert [(x.leaf_index, x.entry.kind) for x in lost] == [
         (5, "issue"), (6, "issue"), (7, "issue"), (8, "revoke"),
     ]  # fmt: skip
-    by_commitment = {a.commitment: serial for serial, a in accepted.items()}
-    for leaf_index, entry in lost:
-        if entry.kind == "issue":
-            again = submit(node, by_commitment[entry.commitment], today)
-            assert (again.commitment, again.log_index) == (entry.commitment, leaf_index)
-        else:
-            assert entry.kind == "revoke" and entry.reason is not None
-            outcome = node.lifecycle.revoke(entry.commitment, reason=entry.reason, actor=ACTOR)
-            assert outcome.log_index == leaf_index
-
-    node.reconcile()  # adopts checkpoints 1 and 2: the log now has the chain's roots
-    status = node.status()
-    assert (status.log_size, status.anchored_size, status.checkpoints) == (9, 9, 3)
+    assert lost[-1].entry.commitment == accepted[2].commitment
+    # The organisation kept what it sent (serials 6-8 after the backup; one more does no harm).
+    rows = {s.commitment(): Submitted(s, signature, None) for s, signature in (
+        submission(node, serial, today) for serial in range(1, 10)
+    )}  # fmt: skip
+    missing = {k: v for k, v in rows.items() if k != lost[1].entry.commitment}
+    with pytest.raises(InvalidInput) as caught:
+        replay(node, missing, actor=ACTOR)
+    assert caught.value.rule == "replay.missing_submission"
+    assert "log entry 6" in caught.value.message and lost[1].entry.certificate_number in (
+        caught.value.message
+    )
+    assert node.status().log_size == 6  # entry 5 stays replayed; the run goes on from here
+    result = replay(node, rows, actor=ACTOR)  # adopts checkpoints 1 and 2: the chain's roots
+    assert result == ReplayResult({"issue": 2, "revoke": 1}, 9, 9, 3)
     # The certificate taken in but never anchored is in no manifest: it is re-submitted.
     assert submit(node, 9, today).log_index == 9
     node.anchor_all()

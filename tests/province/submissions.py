@@ -2,24 +2,37 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import random
 from pathlib import Path
 
 from node.issuer import sign_certificate, submission_line
 from node.sample import sample_certificate
 from node.snapshot import Network
-from tests.province.helpers import KEY
+from tests.province.helpers import KEY, ORG
 
 
 def write_submission(
-    path: Path, network: Network, serials: range, *, seed: int = 7, append: bool = False
+    path: Path,
+    network: Network,
+    serials: range,
+    *,
+    seed: int = 7,
+    append: bool = False,
+    issued: dt.date | None = None,
 ) -> Path:
     """Write (or append) JSON Lines rows for the sample certificates ``serials`` signed for
-    ``network``."""
+    ``network`` (``issued``: on that day instead of the sample's, numbered for its year)."""
     rng = random.Random(f"{seed}/{serials.start}")
     with path.open("a" if append else "w", encoding="utf-8") as out:
         for serial in serials:
             certificate = sample_certificate(random.Random(serial), serial)
+            if issued is not None:
+                number = f"{ORG}{issued.year % 100:02d}3{serial:06d}"
+                certificate = dataclasses.replace(
+                    certificate, issue_date=issued.isoformat(), certificate_number=number
+                )
             salted, signature = sign_certificate(
                 certificate, network, suite="ed25519", private_key=KEY, key_id=0,
                 random_bytes=rng.randbytes,

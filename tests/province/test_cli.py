@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +35,7 @@ from tests.province.submissions import write_submission
 
 pytestmark = pytest.mark.anvil
 
+CHINA = dt.timezone(dt.timedelta(hours=8))
 OPERATOR_KEY = ANVIL_DEV_KEYS[0]  # anvil account 0, operator of province 44
 
 
@@ -316,3 +320,71 @@ def test_a_fixed_gas_price_in_node_json_is_what_the_node_pays(
         with pytest.raises(InvalidInput) as caught:
             load_config(home)
         assert caught.value.field == "config.chain.gas_price", caught.value
+
+
+def test_replay_after_a_restore_brings_back_what_the_chain_holds(
+    anvil_node: AnvilNode, contract: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = tmp_path / "node44"
+    status, _, err = run(
+        capsys, "node", "init", "--dir", str(home), "--province", "44", "--rpc", anvil_node.url,
+        "--contract", contract, "--operator-key", OPERATOR_KEY,
+    )  # fmt: skip
+    assert status == 0, err
+    file_org(capsys, home, tmp_path)
+    node = ProvinceNode.open(load_config(home))
+    network = node.network
+    node.close()
+    today = dt.datetime.now(CHINA).date()
+    issued = today - dt.timedelta(days=2)
+    before = write_submission(tmp_path / "before.jsonl", network, range(1, 4), issued=issued)
+    after = write_submission(tmp_path / "after.jsonl", network, range(4, 7), issued=issued)
+
+    def node_cli(*argv: str) -> tuple[int, dict[str, Any], str]:
+        status, out, err = run(capsys, "node", *argv, "--dir", str(home), "--json", "--quiet")
+        return status, (json.loads(out) if out.strip() else {}), err
+
+    assert node_cli("ingest", str(before))[0] == 0
+    assert node_cli("anchor")[0] == 0
+    backup = tmp_path / "backup.db"
+    with (
+        contextlib.closing(sqlite3.connect(home / "node.db")) as live,
+        contextlib.closing(sqlite3.connect(backup)) as copy,
+    ):
+        live.backup(copy)  # the documented online backup
+
+    assert node_cli("ingest", str(after))[0] == 0
+    assert node_cli("anchor")[0] == 0
+    number = f"{ORG}{issued.year % 100:02d}3{5:06d}"
+    assert node_cli("revoke", "--certificate-number", number, "--reason", "101")[0] == 0
+    assert node_cli("anchor")[0] == 0
+    _, lived, _ = node_cli("status")
+    assert (lived["log_size"], lived["anchored_size"], lived["checkpoints"]) == (7, 7, 3)
+
+    # The database is lost and the backup restored: the chain is ahead, the node refuses.
+    with (
+        contextlib.closing(sqlite3.connect(backup)) as copy,
+        contextlib.closing(sqlite3.connect(home / "node.db")) as restored,
+    ):
+        copy.backup(restored)
+    status, _, err = node_cli("anchor")
+    assert status == 2 and "past our log" in err
+
+    # Without the organisation's rows the replay stops at the first entry and says which.
+    status, _, err = node_cli("replay")
+    assert status == 1 and "replay.missing_submission" in err and "log entry 3" in err
+
+    status, result, err = node_cli("replay", str(before), str(after))
+    assert status == 0, err
+    assert result == {
+        "replayed": {"issue": 3, "revoke": 1}, "log_size": 7, "anchored_size": 7,
+        "checkpoints": 3,
+    }  # fmt: skip
+    _, anchored, _ = node_cli("anchor")
+    assert anchored["anchored"] == []  # nothing anchored twice
+    client = RegistryClient.connect(anvil_node.url, contract)
+    events = list(client.iter_events(0, names=["CheckpointAnchored", "CertificateStatusChanged"]))
+    assert (
+        sorted(e.name for e in events) == ["CertificateStatusChanged"] + ["CheckpointAnchored"] * 3
+    )
+    assert node_cli("replay", str(before))[1]["replayed"] == {}  # again: nothing to do
