@@ -188,7 +188,9 @@ def _replay_one(
         row.salted,
         row.signature,
         reason=entry.reason,
-        requested_by=actor,
+        # The correction was requested and confirmed before the loss (data guide art. 14);
+        # the audit trail records the replay by its organisation and operator.
+        requested_by=f"organisation {entry.organisation_code} (replayed)",
         confirmed_by=actor,
         note=note,
     )

@@ -20,6 +20,7 @@ The documented outcome, checked here:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import shutil
 import sqlite3
@@ -51,7 +52,7 @@ from tests.ops.nodes import (
     submission,
     submit,
 )
-from tests.province.helpers import ACTOR, KEY, ORG, SUITE
+from tests.province.helpers import ACTOR, KEY, ORG, SUITE, salted, sign
 from tests.servers import PostgresAdmin
 from tests.storage.pgserver import find_bindir
 
@@ -115,8 +116,8 @@ def test_restore_replays_the_lost_entries_and_anchors_nothing_twice(
 
     online_backup(live, backup)  # while the node is open
 
-    # The node keeps working: a key rotation, three certificates, a revocation, all anchored;
-    # then one more certificate that is taken in but not yet anchored.
+    # The node keeps working: a key rotation, three certificates, a revocation and a
+    # correction, all anchored; then one more certificate taken in but not yet anchored.
     node.organisations.rotate_key(
         ORG, suite="ed25519", public_key=SUITE.public_key(KEY_2),
         effective_at=int(consortium.now.timestamp()), close_previous=False, actor=ACTOR,
@@ -124,13 +125,19 @@ def test_restore_replays_the_lost_entries_and_anchors_nothing_twice(
     accepted |= {serial: submit(node, serial, today) for serial in range(6, 9)}
     node.anchor_all()  # checkpoint 1: size 8
     node.lifecycle.revoke(accepted[2].commitment, reason=Reason.CANDIDATE_CHEATING, actor=ACTOR)
-    node.anchor_all()  # checkpoint 2: size 9, and the revocation on chain
-    submit(node, 9, today)  # log size 10, never anchored
+    renamed = dataclasses.replace(submission(node, 3, today)[0].certificate(), holder_name="李四")
+    corrected = salted(renamed)  # the organisation's signed, corrected row
+    node.lifecycle.correct(
+        accepted[3].commitment, corrected, sign(node, corrected),
+        reason=Reason.HOLDER_NAME_ERROR, requested_by="org-clerk", confirmed_by=ACTOR,
+    )  # fmt: skip
+    node.anchor_all()  # checkpoint 2: size 10, the revocation and the correction on chain
+    submit(node, 9, today)  # log size 11, never anchored
     before = bundles(node)
-    assert len(before) == 8
+    assert len(before) == 9
     sync_manifests(live / "manifests", replica)  # the continuous replica has caught up
     node.close()
-    assert anchored_sizes(client) == [5, 8, 9] and status_changes(client) == 1
+    assert anchored_sizes(client) == [5, 8, 10] and status_changes(client) == 2
 
     # The database is lost; restore the backup into a new folder.
     restored = tmp_path / "restored"
@@ -147,18 +154,22 @@ def test_restore_replays_the_lost_entries_and_anchors_nothing_twice(
     assert [k.public_key for k in keys] == [SUITE.public_key(KEY), SUITE.public_key(KEY_2)]
     with pytest.raises(InconsistencyError):
         node.anchor_once(force=True)
-    assert anchored_sizes(client) == [5, 8, 9]  # nothing sent
+    assert anchored_sizes(client) == [5, 8, 10]  # nothing sent
 
     # Replay the lost entries in manifest order (`certreg node replay`): the organisation's
-    # own signed submissions for issues, the same action and reason for the revocation.
+    # own signed rows for issues and the correction, the same action and reason for the
+    # revocation.
     lost = lost_entries(node)
     assert [(x.leaf_index, x.entry.kind) for x in lost] == [
-        (5, "issue"), (6, "issue"), (7, "issue"), (8, "revoke"),
+        (5, "issue"), (6, "issue"), (7, "issue"), (8, "revoke"), (9, "correct"),
     ]  # fmt: skip
-    assert lost[-1].entry.commitment == accepted[2].commitment
-    # The organisation kept what it sent (serials 6-8 after the backup; one more does no harm).
+    assert lost[3].entry.commitment == accepted[2].commitment
+    assert lost[4].entry.links == (accepted[3].commitment,)
+    # The organisation kept what it sent (serials 6-8 and the corrected row after the backup;
+    # more does no harm).
     rows = {s.commitment(): Submitted(s, signature, None) for s, signature in (
-        submission(node, serial, today) for serial in range(1, 10)
+        *(submission(node, serial, today) for serial in range(1, 10)),
+        (corrected, sign(node, corrected)),
     )}  # fmt: skip
     missing = {k: v for k, v in rows.items() if k != lost[1].entry.commitment}
     with pytest.raises(InvalidInput) as caught:
@@ -169,21 +180,23 @@ def test_restore_replays_the_lost_entries_and_anchors_nothing_twice(
     )
     assert node.status().log_size == 6  # entry 5 stays replayed; the run goes on from here
     result = replay(node, rows, actor=ACTOR)  # adopts checkpoints 1 and 2: the chain's roots
-    assert result == ReplayResult({"issue": 2, "revoke": 1}, 9, 9, 3)
+    assert result == ReplayResult({"issue": 2, "revoke": 1, "correct": 1}, 10, 10, 3)
     # The certificate taken in but never anchored is in no manifest: it is re-submitted.
-    assert submit(node, 9, today).log_index == 9
+    assert submit(node, 9, today).log_index == 10
     node.anchor_all()
 
-    assert anchored_sizes(client) == [5, 8, 9, 10]  # each checkpoint once
-    assert status_changes(client) == 1  # the revocation was not sent again
+    assert anchored_sizes(client) == [5, 8, 10, 11]  # each checkpoint once
+    assert status_changes(client) == 2  # the revocation and correction were not sent again
     after = bundles(node)
-    assert len(after) == 9
+    assert len(after) == 10
     assert {name: after[name] for name in before} == before  # the same bytes as before
     snapshot = take_snapshot(client)
     trust, at = SnapshotTrustSource(snapshot), snapshot.block.timestamp
     codes = {name: verify_bundle(b, trust, at=at).code for name, b in after.items()}
     revoked = f"{accepted[2].certificate_number}-{accepted[2].commitment.hex()[:12]}"
     assert codes.pop(revoked) == ResultCode.REVOKED
+    superseded = f"{accepted[3].certificate_number}-{accepted[3].commitment.hex()[:12]}"
+    assert codes.pop(superseded) == ResultCode.SUPERSEDED
     assert set(codes.values()) == {ResultCode.VALID}
     report = audit(client, node.store)
     assert report.clean, report.to_json()
