@@ -26,6 +26,7 @@ from certreg.province.config import load_config, new_config, write_config
 from certreg.province.organisations import OrganisationChange, parse_filing, parse_time
 from certreg.province.rekey import (
     add_cipher_key,
+    check_batch,
     finish_reindex,
     records_per_key,
     reencrypt,
@@ -512,14 +513,13 @@ def cmd_rekey(args: argparse.Namespace) -> int:
     re-encrypt every record under an older key, and with ``--retire`` drop the keys no record
     uses any more (certreg/province/rekey.py)."""
     directory = _dir(args)
-    if args.batch < 1:  # before anything changes
-        raise InvalidInput("--batch", "rekey.batch", "must be at least 1")
+    check_batch(args.batch, "--batch")  # before anything changes
+    new_key = None if args.new_key_env is None else f"env:{args.new_key_env}"
     if args.blind_index:
-        return _rekey_blind_index(args, directory)
+        return _rekey_blind_index(args, directory, new_key)
     load_config(directory).blind_index()  # refused while a blind-index re-key is unfinished
     added = None
     if not args.resume:
-        new_key = None if args.new_key_env is None else f"env:{args.new_key_env}"
         _, added = add_cipher_key(directory, new_key)
     config = load_config(directory)
     db = open_database(config.database)
@@ -550,11 +550,10 @@ def cmd_rekey(args: argparse.Namespace) -> int:
     return 0
 
 
-def _rekey_blind_index(args: argparse.Namespace, directory: Path) -> int:
+def _rekey_blind_index(args: argparse.Namespace, directory: Path, new_key: str | None) -> int:
     if args.retire:
         raise InvalidInput("--retire", "rekey.retire", "retires personal-data keys only")
     if not args.resume:
-        new_key = None if args.new_key_env is None else f"env:{args.new_key_env}"
         start_reindex(directory, new_key)
     config = load_config(directory)
     db = open_database(config.database)

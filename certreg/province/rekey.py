@@ -46,6 +46,12 @@ def next_key_id(keys: dict[str, str] | list[str]) -> str:
     return f"k{max(numbers, default=0) + 1}"
 
 
+def check_batch(batch: int, field: str = "batch") -> None:
+    """Refuse a batch size below 1 (rule ``rekey.batch``)."""
+    if batch < 1:
+        raise InvalidInput(field, "rekey.batch", "must be at least 1")
+
+
 def add_cipher_key(directory: Path, new_key: str | None = None) -> tuple[NodeConfig, str]:
     """Add a key to the node's ``node.json`` and make it current; return the new
     configuration and the key id. ``new_key`` is how the file names the key (``env:NAME``,
@@ -73,8 +79,7 @@ def reencrypt(
     on_batch: Callable[[int], object] = lambda done: None,
 ) -> int:
     """Re-encrypt every record that is not under the current key; return how many."""
-    if batch < 1:
-        raise InvalidInput("batch", "rekey.batch", "must be at least 1")
+    check_batch(batch)
     cipher, index = config.cipher(), config.blind_index()
     total = 0
     while True:
@@ -153,8 +158,7 @@ def finish_reindex(
         InvalidInput: no re-key is under way (``privacy.reindex``).
         DecryptionError: a record cannot be decrypted (nothing is changed).
     """
-    if batch < 1:
-        raise InvalidInput("batch", "rekey.batch", "must be at least 1")
+    check_batch(batch)
     config = load_config(directory)
     new_index, cipher = config.next_blind_index(), config.cipher()
     total, after = 0, 0

@@ -33,15 +33,11 @@ from anchor.chain import Checkpoint
 from anchor.manifest import Manifest
 from certreg.province.service import ProvinceNode
 from node.commitment import SaltedCertificate
-from node.entry import LogEntry, Signature
+from node.entry import STATUS_KINDS, LogEntry, Signature
 from node.errors import InvalidInput, StorageError, VerificationError
 from node.intake import salted_from_row
 from node.intake_formats import parse_submission
-
-CHINA = dt.timezone(dt.timedelta(hours=8))
-
-#: Status-changing kinds and the lifecycle action that writes each.
-_ACTIONS = {"revoke": "revoke", "suspend": "suspend", "reinstate": "reinstate", "delete": "delete"}
+from node.verify import CHINA_STANDARD_TIME
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -159,9 +155,9 @@ def _replay_one(
 ) -> int:
     entry = lost.entry
     note = f"replayed from checkpoint {lost.checkpoint.index} ({lost.checkpoint.manifest_cid})"
-    if entry.kind in _ACTIONS:
+    if entry.kind in STATUS_KINDS:
         assert entry.reason is not None  # status entries always carry their reason
-        action = getattr(node.lifecycle, _ACTIONS[entry.kind])
+        action = getattr(node.lifecycle, entry.kind)  # the lifecycle action of that name
         return int(action(entry.commitment, reason=entry.reason, actor=actor, note=note).log_index)
     row = submissions.get(entry.commitment)
     if row is None:
@@ -173,7 +169,8 @@ def _replay_one(
             f"submission file: ask organisation {entry.organisation_code} for its signed row",
         )
     if entry.kind == "issue":
-        received_on = dt.datetime.fromtimestamp(lost.checkpoint.timestamp, CHINA).date()
+        anchored = dt.datetime.fromtimestamp(lost.checkpoint.timestamp, CHINA_STANDARD_TIME)
+        received_on = anchored.date()
         accepted = node.intake.submit(
             row.salted,
             row.signature,
