@@ -34,6 +34,7 @@ from tests.province.helpers import (
     SCOPE,
     SUITE,
     certificate,
+    certificate_number,
     make_node,
     salted,
     sign,
@@ -92,7 +93,7 @@ def write_history(reg: Registry, tmp_path: Path) -> tuple[ProvinceNode, Path, li
             certificate(
                 serial,
                 issue_date=issued.isoformat(),
-                certificate_number=f"{ORG}{issued.year % 100:02d}3{serial:06d}",
+                certificate_number=certificate_number(serial, issued),
             )
         )
         accepted.append(

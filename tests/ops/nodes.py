@@ -16,7 +16,17 @@ from certreg.province.service import ProvinceNode
 from node.commitment import SaltedCertificate
 from node.entry import Signature
 from node.intake import Accepted
-from tests.province.helpers import ACTOR, KEY, ORG, SCOPE, SUITE, certificate, salted, sign
+from tests.province.helpers import (
+    ACTOR,
+    KEY,
+    ORG,
+    SCOPE,
+    SUITE,
+    certificate,
+    certificate_number,
+    salted,
+    sign,
+)
 
 CHINA = dt.timezone(dt.timedelta(hours=8))
 PROVINCE = "44"
@@ -78,7 +88,7 @@ def submission(
     """The organisation's signed submission ``serial`` (issued two days ago). Deterministic, so
     calling it again stands for the organisation's own copy of what it sent."""
     issued = today - dt.timedelta(days=2)
-    number = f"{ORG}{issued.year % 100:02d}3{serial:06d}"
+    number = certificate_number(serial, issued)
     s = salted(certificate(serial, issue_date=issued.isoformat(), certificate_number=number))
     return s, sign(node, s)
 

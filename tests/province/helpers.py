@@ -61,6 +61,12 @@ def make_node(
     )
 
 
+def certificate_number(serial: int, issued: dt.date) -> str:
+    """The sample organisation's level-3 certificate number ``serial`` issued in ``issued``'s
+    year (node/certnum.py positions: organisation, year, level, serial)."""
+    return f"{ORG}{issued.year % 100:02d}3{serial:06d}"
+
+
 def certificate(serial: int, **changes: Any) -> Certificate:
     return dataclasses.replace(sample_certificate(random.Random(serial), serial), **changes)
 

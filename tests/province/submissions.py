@@ -10,7 +10,7 @@ from pathlib import Path
 from node.issuer import sign_certificate, submission_line
 from node.sample import sample_certificate
 from node.snapshot import Network
-from tests.province.helpers import KEY, ORG
+from tests.province.helpers import KEY, certificate_number
 
 
 def write_submission(
@@ -29,7 +29,7 @@ def write_submission(
         for serial in serials:
             certificate = sample_certificate(random.Random(serial), serial)
             if issued is not None:
-                number = f"{ORG}{issued.year % 100:02d}3{serial:06d}"
+                number = certificate_number(serial, issued)
                 certificate = dataclasses.replace(
                     certificate, issue_date=issued.isoformat(), certificate_number=number
                 )

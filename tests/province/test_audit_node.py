@@ -18,6 +18,7 @@ from tests.province.helpers import (
     SCOPE,
     SUITE,
     certificate,
+    certificate_number,
     make_node,
     salted,
     sign,
@@ -47,7 +48,7 @@ def test_a_node_history_audits_clean_and_a_rogue_status_is_found(tmp_path: Path)
         return certificate(
             serial,
             issue_date=issued.isoformat(),
-            certificate_number=f"{ORG}{issued.year % 100:02d}3{serial:06d}",
+            certificate_number=certificate_number(serial, issued),
             **changes,
         )
 
