@@ -12,7 +12,7 @@ every certificate is anchored when the clock stops.
 
 Figures: ``certificates_per_s`` over the whole run and ``last_tenth_certificates_per_s`` over
 its last tenth (the database at its largest: what the node sustains); ``main_cpu_us_per_
-certificate``, the writer process's CPU (its WAL checkpoint thread included), and
+certificate``, the writer process's CPU (SQLite's own WAL checkpoints included), and
 ``workers_cpu_us_per_certificate``, the worker processes' (start-up included);
 ``db_bytes_per_certificate``, the database files (WAL included) over the certificates. Peak RSS
 is the writer process's high-water mark (it includes the set-up; each worker process adds about
