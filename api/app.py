@@ -19,10 +19,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from api import reads, writes
+from api import holder, reads, writes
 from api.context import ApiContext, ApiSettings, Caller, Context
 from api.middleware import AccessLog, SizeLimit
+from api.pdf import render_certificate_pdf
 from api.problems import TITLES, Problem, problem, problem_for
+from api.reads import _commitment, _may_read_bundle, _record
 from certreg.province.service import ProvinceNode
 from node.errors import RegistryError
 
@@ -95,14 +97,8 @@ def _install_static(app: FastAPI, settings: ApiSettings) -> None:
 
 
 def _install_pdf(app: FastAPI) -> None:
-    """``GET /v1/certificates/{commitment}/pdf`` when ``api/pdf.py`` provides
-    ``render_certificate_pdf(bundle) -> bytes`` (built by the web page's engineer)."""
-    try:
-        from api.pdf import render_certificate_pdf  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return
-
-    from api.reads import _commitment, _may_read_bundle, _record
+    """``GET /v1/certificates/{commitment}/pdf``: the certificate's province operator or its
+    issuer (holders use ``GET /v1/holder/pdf``)."""
 
     @app.get(
         "/v1/certificates/{commitment}/pdf",
@@ -143,6 +139,7 @@ def create_app(node: ProvinceNode, settings: ApiSettings | None = None) -> FastA
     app.state.context = context
     _install_errors(app)
     app.include_router(reads.router)
+    app.include_router(holder.router)
     app.include_router(writes.router)
     _install_pdf(app)
     _install_static(app, settings)

@@ -16,7 +16,7 @@ from api.auth import PUBLIC, Principal, bearer_token, principal_of
 from api.cache import BoundedCache
 from api.jobs import JobRunner
 from api.problems import Problem
-from api.ratelimit import RateLimiter
+from api.ratelimit import FailureCounter, RateLimiter
 from api.snapshots import SnapshotCache
 from certreg.province.service import ProvinceNode
 
@@ -28,7 +28,9 @@ class ApiSettings:
     """Knobs of the API, read once by ``certreg serve`` and passed to ``create_app``.
 
     ``search_rate`` / ``search_burst``: the token bucket of the two-of-three queries (search
-    and holder bundle), per client address and per key. ``max_body_bytes`` /
+    and holder reads), per client address and per key. ``holder_failures_per_day``: failed
+    matches allowed per certificate number and China day on the holder's reads, whoever
+    asks (:mod:`api.holder`). ``max_body_bytes`` /
     ``max_bulk_bytes``: request size limits (413). ``clock``: unix seconds, the default
     verification time of ``POST /v1/verify``. ``static_dir``: the web page's folder.
     ``cache_entries``: the size of each cache of immutable responses (bundles, inclusion
@@ -37,6 +39,7 @@ class ApiSettings:
 
     search_rate: float = 1.0
     search_burst: int = 10
+    holder_failures_per_day: int = 5
     max_body_bytes: int = 64 * KIB
     max_bulk_bytes: int = 16 * KIB * KIB
     clock: Callable[[], float] = time.time
@@ -51,6 +54,7 @@ class ApiContext:
         self.node = node
         self.settings = settings
         self.search_limiter = RateLimiter(settings.search_rate, settings.search_burst)
+        self.holder_failures = FailureCounter(settings.holder_failures_per_day)
         self.snapshots = SnapshotCache(node.client)
         self.jobs = JobRunner(node.db, node.intake, node.province)
         size = settings.cache_entries

@@ -1,9 +1,11 @@
-"""Public reads (issue 5 items 4, 5): search, bundles, checkpoints, proofs, the organisation
-registry, certificate status, the snapshot and verification.
+"""Reads: search, bundles, checkpoints, proofs, the organisation registry, certificate status,
+the snapshot and verification.
 
-Only the two-of-three search and the holder's bundle show personal data, and only to someone who
-already knows two of certificate number, holder name and ID number (data guide art. 20); both
-are rate limited per client. Everything else is public data of the log and the chain.
+The two-of-three search shows an active certificate's fields with the ID number masked to
+someone who knows two of certificate number, holder name and ID number (data guide art. 20),
+rate limited per client. Full bundles carry personal data: the holder's come from
+:mod:`api.holder` (all three fields), others only to the certificate's province operator or
+issuer. Everything else is public data of the log and the chain.
 """
 
 from __future__ import annotations
@@ -57,6 +59,10 @@ def _commitment(text: str) -> bytes:
 
 
 JSON_MEDIA_TYPE = "application/json"
+#: The OpenAPI ``responses`` of an endpoint that answers a bundle in one of its formats.
+BUNDLE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {BUNDLE_MEDIA_TYPE: {}, "text/plain": {}, VC_MEDIA_TYPE: {}}}
+}
 MEDIA_TYPES: dict[str, str] = {
     "json": BUNDLE_MEDIA_TYPE,
     "compact": "text/plain; charset=utf-8",
@@ -146,13 +152,6 @@ def _two_of_three(
         ]
 
 
-TwoOfThree = {
-    "certificate_number": "certificate number (22 characters)",
-    "name": "holder name",
-    "id_number": "ID number",
-}
-
-
 @router.get(
     "/certificates/search",
     summary="Find a certificate by two of certificate number, holder name and ID number",
@@ -178,38 +177,6 @@ def search(
     return {"matches": [views.search_match(r, c) for r, c in matches]}
 
 
-@router.get(
-    "/holder/bundle",
-    summary="A holder's bundle, found by two of certificate number, holder name and ID number",
-    description=(
-        "The same two-of-three rule and rate limit as the search. `format`: `json` (the "
-        "bundle), `compact` (the `CR1:` QR text) or `vc` (a W3C Verifiable Credential 2.0 "
-        "carrying the same proof). Only an active certificate's bundle is given."
-    ),
-    tags=["public"],
-    response_class=Response,
-    responses={200: {"content": {BUNDLE_MEDIA_TYPE: {}, "text/plain": {}, VC_MEDIA_TYPE: {}}}},
-)
-def holder_bundle(
-    request: Request,
-    ctx: Context,
-    who: Caller,
-    certificate_number: Annotated[str | None, Query(max_length=64)] = None,
-    name: Annotated[str | None, Query(max_length=64)] = None,
-    id_number: Annotated[str | None, Query(max_length=64)] = None,
-    format: BundleFormat = "json",
-) -> Response:
-    rate_limit(request, ctx, who)
-    matches = [(r, c) for r, c in _two_of_three(ctx, certificate_number, name, id_number) if c]
-    if not matches:
-        raise problem(404, "no active certificate matches", "query", "certificate.unknown")
-    if len(matches) > 1:
-        raise InvalidInput(
-            "certificate_number", "query.ambiguous", "several certificates match; give its number"
-        )
-    return cached_bundle(ctx, matches[0][0], format)
-
-
 # -- certificates ------------------------------------------------------------------------------
 
 
@@ -218,7 +185,7 @@ def holder_bundle(
     summary="The bundle of a certificate version (its province's operator or its issuer)",
     tags=["certificates"],
     response_class=Response,
-    responses={200: {"content": {BUNDLE_MEDIA_TYPE: {}, "text/plain": {}, VC_MEDIA_TYPE: {}}}},
+    responses=BUNDLE_RESPONSES,
 )
 def certificate_bundle(
     request: Request,
@@ -241,7 +208,7 @@ def certificate_bundle(
 
 def _may_read_bundle(who: Principal, record: CertificateRecord) -> None:
     """A bundle carries personal data: only the operator of the certificate's province and its
-    issuer read it by commitment (holders use ``/v1/holder/bundle``)."""
+    issuer read it by commitment (holders use ``/v1/holder/bundle`` with all three fields)."""
     require_writer(
         who,
         province=record.province,

@@ -23,13 +23,10 @@ from node.compact import encode_compact, parse_bundle_text
 from node.errors import InvalidInput, RegistryError
 from node.signatures import SUITE_NAMES
 from node.snapshot import Snapshot, SnapshotTrustSource
+from node.storage.files import write_private, write_private_json
 from node.verify import CHECKS, Check, ResultCode, VerificationResult, verify_bundle_text
 
 _ADDRESS_RE = re.compile(r"0x[0-9a-fA-F]{40}")
-
-
-def _write_json(path: Path, value: Any) -> None:
-    path.write_text(json.dumps(value, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -38,10 +35,11 @@ def cmd_sample(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     sample = make_sample(args.seed, args.suite)
-    _write_json(out / "bundle.json", sample.bundle.to_json())
-    _write_json(out / "bundle-redacted.json", sample.redacted.to_json())
-    _write_json(out / "snapshot.json", sample.snapshot.to_json())
-    (out / "bundle.qr.txt").write_text(encode_compact(sample.bundle) + "\n", encoding="ascii")
+    # The sample's holder is invented, but its bundles are written as real ones are (0600).
+    write_private_json(out / "bundle.json", sample.bundle.to_json())
+    write_private_json(out / "bundle-redacted.json", sample.redacted.to_json())
+    write_private_json(out / "snapshot.json", sample.snapshot.to_json())
+    write_private(out / "bundle.qr.txt", encode_compact(sample.bundle) + "\n", "ascii")
     print(f"wrote {out}/bundle.json, bundle-redacted.json, bundle.qr.txt and snapshot.json")
     return 0
 

@@ -56,6 +56,7 @@ from certreg.dev.processes import (
     wait_until,
     write_records,
 )
+from node.storage.files import open_private, write_private_json
 
 STATE_NAME = "dev.json"
 KEYS_NAME = "api-keys.json"
@@ -628,7 +629,7 @@ def _set_up_nodes(
             f"node {province} {PROVINCE_NAMES[province]}: {len(organisations)} organisations, "
             f"{status.log_size} certificates, anchored up to {status.anchored_size}"
         )
-    _write_secret(directory / KEYS_NAME, keys)
+    write_private_json(directory / KEYS_NAME, keys)
 
 
 def _write_submissions(
@@ -649,8 +650,7 @@ def _write_submissions(
         path = folder / "organisations" / f"{organisation.filing.code}.json"
         path.write_text(json.dumps(organisation.filing_json(), ensure_ascii=False, indent=2) + "\n")
     path = folder / "submissions.jsonl"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
+    with open_private(path) as out:
         for row in synthetic_submissions(
             organisations, network, count, seed=seed, received_on=received_on
         ):
@@ -702,14 +702,6 @@ def _create_keys(node: Any, province: str, issuer: str) -> dict[str, str]:
     }
 
 
-def _write_secret(path: Path, value: Any) -> None:
-    """Write JSON readable by its owner only (0600 from creation on)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        json.dump(value, out, indent=2)
-        out.write("\n")
-
-
 def _write_sample(node: Any, folder: Path) -> Path:
     """The first anchored certificate's bundle, and a snapshot of the chain to verify it
     offline (``certreg verify BUNDLE --snapshot SNAPSHOT``)."""
@@ -718,8 +710,7 @@ def _write_sample(node: Any, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for record, bundle in node.bundles.iter_bundles():
         path = folder / f"{record.certificate_number}.json"
-        text = json.dumps(bundle.to_json(), ensure_ascii=False, indent=2)
-        path.write_text(text + "\n", encoding="utf-8")
+        write_private_json(path, bundle.to_json())
         write_snapshot(take_snapshot(node.client), folder / "snapshot.json")
         return path
     raise DevError("no anchored certificate to export as the sample bundle")

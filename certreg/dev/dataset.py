@@ -49,7 +49,6 @@ import datetime as dt
 import hashlib
 import itertools
 import json
-import os
 import random
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -86,6 +85,7 @@ from node.issuer import submission_line
 from node.reasons import Reason
 from node.signatures import get_suite, signing_message
 from node.snapshot import Network
+from node.storage.files import write_private
 from node.workdays import check_upload, is_working_day
 
 #: The founding provinces of the local consortium: 广东, 河南, 湖南 (issue 7).
@@ -942,14 +942,6 @@ class DatasetFiles:
         return sum(files.certificates for files in self.provinces.values())
 
 
-def _write_private(path: Path, text: str) -> None:
-    """Write ``text`` to a file only the owner can read (mode 0600 from creation on)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(text)
-    os.chmod(path, 0o600)  # An existing file keeps its mode through O_CREAT.
-
-
 def issuer_keys_json(organisations: Sequence[SyntheticOrganisation]) -> dict[str, Any]:
     """The content of ``issuer-keys.json``: per organisation code, key 0's suite, key id,
     public key and private key (hex)::
@@ -1034,7 +1026,7 @@ def write_dataset(
             path.write_text(text + "\n", encoding="utf-8")
             filings[province].append(path)
         keys = json.dumps(issuer_keys_json(group), indent=2)
-        _write_private(folder / province / ISSUER_KEYS_FILE, keys + "\n")
+        write_private(folder / province / ISSUER_KEYS_FILE, keys + "\n")
     counts = dict.fromkeys(by_province, 0)
     last_serials: dict[tuple[str, int, int], int] = dict(start_serials or {})
     outputs = {

@@ -45,6 +45,7 @@ import requests
 
 from certreg.dev.consortium import CHINA, DevState, _Run, _Say, load_keys, load_state, node_dir
 from certreg.dev.processes import DevError, ProcessRecord, is_ours, read_records, stop
+from node.storage.files import write_private_json
 
 ISSUER_PROVINCE = "44"
 VERIFIER_PROVINCE = "41"
@@ -154,7 +155,7 @@ class Walkthrough:
 
     def _verify_offline(self, bundle: dict[str, Any], name: str, snapshot: Path) -> str:
         path = self.out / name
-        path.write_text(json.dumps(bundle, ensure_ascii=False, indent=2) + "\n", "utf-8")
+        write_private_json(path, bundle)
         done = self._certreg("verify", str(path), "--snapshot", str(snapshot), "--json", "--quiet")
         if done.returncode not in (0, 1):
             raise StepFailed(f"certreg verify exited {done.returncode}: {done.stderr[-500:]}")

@@ -42,6 +42,7 @@ from node.intake_formats import ReadRow, parse_submission, read_submission
 from node.lifecycle import LifecycleOutcome
 from node.signatures import SUITE_NAMES
 from node.storage import CertificateRepository, ReviewRecord, open_database
+from node.storage.files import write_private, write_private_json
 
 NODE_DIR_ENV = "CERTREG_NODE_DIR"
 CHINA = dt.timezone(dt.timedelta(hours=8))
@@ -587,11 +588,11 @@ def cmd_export(args: argparse.Namespace) -> int:
                 if wanted and record.certificate_number not in wanted:
                     continue
                 name = f"{record.certificate_number}-{record.commitment.hex()[:12]}"
+                # Bundles hold names, ID numbers and salts: owner-only files (mode 0600).
                 if args.compact:
-                    (out / f"{name}.qr.txt").write_text(encode_compact(bundle) + "\n", "ascii")
+                    write_private(out / f"{name}.qr.txt", encode_compact(bundle) + "\n", "ascii")
                 else:
-                    text = json.dumps(bundle.to_json(), ensure_ascii=False, indent=2)
-                    (out / f"{name}.json").write_text(text + "\n", encoding="utf-8")
+                    write_private_json(out / f"{name}.json", bundle.to_json())
                 written += 1
                 bar.update(1)
     finally:

@@ -17,6 +17,8 @@ from api.auth import revoke_api_key
 from api.context import ApiSettings
 from api.vc import bundle_from_credential
 from node.bundle import Bundle
+from node.certificate import Certificate
+from node.commitment import Disclosed
 from node.compact import decode_compact
 from node.merkle import verify_consistency, verify_inclusion
 from node.storage import Database
@@ -165,7 +167,12 @@ def test_suspended_certificate_shows_its_status_only(api: Api) -> None:
     query = {"certificate_number": person.certificate_number, "name": person.holder_name}
     [match] = api.client.get("/v1/certificates/search", params=query).json()["matches"]
     assert match["status"] == "suspended" and "certificate" not in match
-    refused(api.client.get("/v1/holder/bundle", params=query), 404, "query", "certificate.unknown")
+    refused(
+        api.client.get("/v1/holder/bundle", params=three_fields(person)),
+        404,
+        "query",
+        "certificate.unknown",
+    )
 
 
 def test_search_is_rate_limited(database: Database, reg: Registry, tmp_path: Path) -> None:
@@ -178,15 +185,86 @@ def test_search_is_rate_limited(database: Database, reg: Registry, tmp_path: Pat
         limited = api.client.get("/v1/certificates/search", params=query)
         refused(limited, 429, None, "rate.limited")
         assert int(limited.headers["Retry-After"]) >= 1
-        # The holder's bundle shares the bucket; a refused query (one of three) costs a token too.
-        refused(api.client.get("/v1/holder/bundle", params=query), 429, None, "rate.limited")
+        # The holder's bundle shares the bucket.
+        refused(
+            api.client.get("/v1/holder/bundle", params=three_fields(person)),
+            429,
+            None,
+            "rate.limited",
+        )
         # Public reads other than the two-of-three are not limited.
         assert api.client.get("/v1/status").status_code == 200
 
 
+def three_fields(person: Certificate) -> dict[str, str]:
+    """The holder's query: certificate number, name and ID number."""
+    return {
+        "certificate_number": person.certificate_number,
+        "name": person.holder_name,
+        "id_number": person.id_number,
+    }
+
+
+def test_holder_reads_need_all_three_fields_and_two_reveal_nothing(api: Api) -> None:
+    """Regression: two of three (both printed on the paper certificate) gave anyone the full
+    bundle, with the unmasked ID number and every salt."""
+    person = holder(3)
+    full = three_fields(person)
+    salted = api.node.bundles.bundle(api.issued[2].commitment).certificate
+    salts = [p.salt.hex().encode() for p in salted.fields.values() if isinstance(p, Disclosed)]
+    secrets = [person.id_number.encode(), *salts]
+    for path in ("/v1/holder/bundle", "/v1/holder/pdf"):
+        for missing in full:
+            two = {k: v for k, v in full.items() if k != missing}
+            for fmt in ("json", "compact", "vc"):
+                got = api.client.get(path, params={**two, "format": fmt})
+                refused(got, 422, missing, "holder.three_fields")
+                assert not any(secret in got.content for secret in secrets)
+        blank = api.client.get(path, params={**full, "name": " "})
+        refused(blank, 422, "name", "holder.three_fields")
+    pdf = api.client.get("/v1/holder/pdf", params=full)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    bundle = api.client.get("/v1/holder/bundle", params=full)
+    assert person.id_number.encode() in bundle.content
+
+
+def test_failed_holder_matches_are_limited_per_certificate_number_per_day(
+    database: Database, reg: Registry, tmp_path: Path
+) -> None:
+    now = [1_780_000_000.0]  # 2026-05-28 20:26:40 UTC, 04:26:40 on the 29th in China
+    settings = ApiSettings(
+        search_burst=1000, holder_failures_per_day=3, clock=lambda: now[0], static_dir=tmp_path
+    )
+    for api in make_api(database, reg, tmp_path, settings):
+        person = holder(1)
+        other = holder(2)
+        guess = dict(three_fields(person), id_number=other.id_number)
+        # Whoever asks (no key, a public key), failures count against the number.
+        for headers in ({}, api.auth("public")):
+            got = api.client.get("/v1/holder/bundle", params=guess, headers=headers)
+            refused(got, 404, "query", "certificate.unknown")
+        exhausted = api.client.get("/v1/holder/bundle", params=guess)
+        refused(exhausted, 429, "certificate_number", "holder.attempts_exhausted")
+        # The rest of the China day (until 16:00 UTC), then the number may be tried again.
+        assert int(exhausted.headers["Retry-After"]) == 19 * 3600 + 33 * 60 + 20
+        # Exhausted: the right three fields are refused too, so the third cannot be guessed.
+        right = api.client.get("/v1/holder/bundle", params=three_fields(person))
+        refused(right, 429, "certificate_number", "holder.attempts_exhausted")
+        refused(
+            api.client.get("/v1/holder/pdf", params=three_fields(person)),
+            429,
+            "certificate_number",
+            "holder.attempts_exhausted",
+        )
+        # Another certificate number is not affected.
+        assert api.client.get("/v1/holder/bundle", params=three_fields(other)).status_code == 200
+        now[0] += 19 * 3600 + 33 * 60 + 20
+        assert api.client.get("/v1/holder/bundle", params=three_fields(person)).status_code == 200
+
+
 def test_holder_bundle_in_three_forms_with_the_same_proof(api: Api) -> None:
     person = holder(3)
-    query = {"certificate_number": person.certificate_number, "id_number": person.id_number}
+    query = three_fields(person)
     c = api.client
     as_json = c.get("/v1/holder/bundle", params=query)
     assert as_json.headers["content-type"].startswith("application/vnd.certreg.bundle+json")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import stat
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -135,6 +136,8 @@ def test_node_commands_take_a_file_to_anchored_bundles(
     root = client.root_at(44, 9)
     assert root is not None
     for path in sorted(bundles.glob("*.json")):
+        # Bundles hold names, ID numbers and salts: readable by the owner only.
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
         bundle = Bundle.from_json(json.loads(path.read_text(encoding="utf-8")))
         verify_inclusion(
             bundle.entry.leaf_hash(), bundle.proof.leaf_index, 9, bundle.proof.hashes, root
@@ -145,6 +148,7 @@ def test_node_commands_take_a_file_to_anchored_bundles(
     )  # fmt: skip
     assert status == 0
     [qr] = list((tmp_path / "qr").glob("*.qr.txt"))
+    assert stat.S_IMODE(qr.stat().st_mode) == 0o600
     assert (
         decode_compact(qr.read_text().strip()).entry.certificate_number
         == rows[0]["certificate_number"]
