@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import stat
 import sqlite3
+import stat
 from pathlib import Path
 from typing import Any
 
