@@ -1,1 +1,3 @@
-"""The chain adapter: deploys, reads and writes the consortium contract through web3.py."""
+"""The chain adapter: the JSON-RPC transport and the typed binding of the consortium contract
+(web3.py), manifests on IPFS, snapshots from the chain's events, on-chain statuses and the
+anchoring worker."""

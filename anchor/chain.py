@@ -9,7 +9,8 @@ account the node holds unlocked (sent with ``eth_sendTransaction``). Nonces are 
 the node's pending count and then handed out from a lock-protected counter, so concurrent threads
 never reuse or skip one; a nonce error resynchronises the counter from the node and retries.
 Transport errors are retried with exponential backoff and then raised as
-:class:`node.errors.ChainError`; contract reverts are decoded from the ABI's error selectors into
+:class:`node.core.errors.ChainError`; contract reverts are decoded from the ABI's error selectors
+into
 :class:`anchor.errors.ContractRevert`.
 """
 
@@ -47,7 +48,7 @@ from web3.exceptions import (
 from web3.types import RPCEndpoint
 
 from anchor.errors import CheckpointNotFound, ContractRevert, TransactionTimeout
-from node.errors import ChainError
+from node.core.errors import ChainError
 
 ARTIFACT_PATH = (
     Path(__file__).resolve().parent.parent / "contracts" / "artifacts" / "CertificateRegistry.json"

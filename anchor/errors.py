@@ -1,10 +1,10 @@
-"""Errors of the chain adapter, all under :class:`node.errors.ChainError`."""
+"""Errors of the chain adapter, all under :class:`node.core.errors.ChainError`."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from node.errors import ChainError
+from node.core.errors import ChainError
 
 
 class ContractRevert(ChainError):

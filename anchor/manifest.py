@@ -26,9 +26,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from node.canonical import canonical_json
-from node.entry import PROVINCE_RE, LogEntry
-from node.errors import InvalidInput, ManifestStoreError
+from node.core.canonical import canonical_json
+from node.core.errors import InvalidInput, ManifestStoreError
+from node.core.formats.entry import PROVINCE_RE, LogEntry
 
 MANIFEST_TYPE = "certreg.manifest"
 MANIFEST_VERSION = 1

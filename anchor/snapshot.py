@@ -3,8 +3,8 @@
 :func:`take_snapshot` reads the contract's events (``RegistryClient.iter_events``, which pages
 ``eth_getLogs`` by block range) from the deployment — or, incrementally, from the block after an
 older snapshot of the same network — up to block N, folds them into the state the snapshot
-format holds (``docs/FORMATS.md`` "Snapshot", ``node.snapshot``) and checks the result against
-the contract's views at block N. Only the state is kept in memory, never the event history
+format holds (``docs/FORMATS.md`` "Snapshot", ``node.core.formats.snapshot``) and checks the result
+against the contract's views at block N. Only the state is kept in memory, never the event history
 (except the certificate status history, which the format itself holds).
 
 :func:`write_snapshot` writes a snapshot in its one canonical layout (:func:`snapshot_text`),
@@ -26,9 +26,9 @@ from typing import IO, Any
 from web3.exceptions import Web3RPCError
 
 from anchor.chain import ChainEvent, RegistryClient, RetryPolicy, with_retries
-from node.errors import ChainError, InvalidInput
-from node.signatures import SUITE_IDS
-from node.snapshot import (
+from node.core.crypto.signatures import SUITE_IDS
+from node.core.errors import ChainError, InvalidInput
+from node.core.formats.snapshot import (
     SNAPSHOT_TYPE,
     SNAPSHOT_VERSION,
     BlockRef,

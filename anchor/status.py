@@ -1,9 +1,10 @@
 """On-chain certificate statuses from a province log's status-changing entries.
 
 A correction, revocation, suspension, reinstatement or deletion is first an entry in the
-province log (``node.lifecycle``); once a confirmed checkpoint holds the entry, :class:`StatusSync`
-writes the matching status to the contract (docs/FORMATS.md "On-chain encodings"), so a status
-on chain always has an anchored entry behind it (the auditor checks both ways).
+province log (``node.services.lifecycle``); once a confirmed checkpoint holds the entry,
+:class:`StatusSync` writes the matching status to the contract (docs/FORMATS.md "On-chain
+encodings"), so a status on chain always has an anchored entry behind it (the auditor checks both
+ways).
 
 =============  =====================================================================
 entry kind     status change on chain, keyed by (province, commitment)
@@ -27,7 +28,7 @@ from __future__ import annotations
 import dataclasses
 
 from anchor.chain import RegistryClient, StatusChange
-from node.entry import LogEntry
+from node.core.formats.entry import LogEntry
 from node.storage import CheckpointRepository, Database, ProvinceLog
 
 STATUS_ACTIVE, STATUS_REVOKED, STATUS_SUSPENDED, STATUS_SUPERSEDED = 0, 1, 2, 3

@@ -15,7 +15,7 @@ Steps of one checkpoint (:meth:`AnchoringWorker.run_once`):
    is already anchored returns its index without a second transaction.
 4. In one DB transaction, mark it ``submitted`` (transaction hash, CID) and ``confirmed``
    (block); confirming records the checkpoint on the certificates it adds, whose bundles can be
-   made from then on (``node.bundler``). Status entries then go to the contract through
+   made from then on (``node.services.bundler``). Status entries then go to the contract through
    ``anchor.status.StatusSync``.
 
 A ``ChainError`` or ``ManifestStoreError`` propagates from ``run_once`` and leaves the
@@ -30,7 +30,7 @@ import datetime as dt
 
 from anchor.chain import Checkpoint, RegistryClient
 from anchor.manifest import ManifestStore, manifest_bytes
-from node.errors import InconsistencyError, InvalidInput
+from node.core.errors import InconsistencyError, InvalidInput
 from node.storage import CheckpointRecord, CheckpointRepository, Database, ProvinceLog
 
 _OPEN_STATES = ("submitted", "pending")

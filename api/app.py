@@ -25,8 +25,8 @@ from api.middleware import AccessLog, SizeLimit
 from api.pdf import render_certificate_pdf
 from api.problems import TITLES, Problem, problem, problem_for
 from api.reads import _commitment, _may_read_bundle, _record
-from certreg.province.service import ProvinceNode
-from node.errors import RegistryError
+from node.core.errors import RegistryError
+from province.node import ProvinceNode
 
 log = logging.getLogger(__name__)
 

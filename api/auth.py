@@ -1,8 +1,8 @@
 """API keys and roles (issue 5 item 2).
 
 A key is ``crk_`` followed by 43 base64url characters (32 random bytes). Only its SHA-256 is
-stored (:class:`api.models.ApiKey`); the text is shown once, by :func:`create_api_key`. Each key
-is bound to one role and its scope:
+stored (:class:`node.storage.schema.ApiKey`); the text is shown once, by :func:`create_api_key`.
+Each key is bound to one role and its scope:
 
 ==========  ===================  ===============================================================
 role        scope                may write
@@ -32,11 +32,11 @@ from typing import Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.models import ROLES, ApiKey
 from api.problems import Problem
-from node.errors import InvalidInput
+from node.core.errors import InvalidInput
 from node.storage import Database
-from node.storage.schema import table_of
+from node.storage.schema import API_ROLES as ROLES
+from node.storage.schema import ApiKey, table_of
 
 _KEYS: Final = table_of(ApiKey)
 KEY_PREFIX: Final = "crk_"

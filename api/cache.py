@@ -6,8 +6,8 @@ so no entry ever needs invalidating:
 - **Bundles**, keyed by ``(commitment, checkpoint index, format)``. A bundle is made from the
   certificate version (fixed by its commitment: the commitment covers every field and salt),
   its first log entry, and the inclusion proof into the certificate's *first confirmed*
-  checkpoint, which :mod:`node.bundler` always targets and which the node records once and never
-  moves (``certificates.checkpoint_index``). Statuses are not part of a bundle
+  checkpoint, which :mod:`node.services.bundler` always targets and which the node records once and
+  never moves (``certificates.checkpoint_index``). Statuses are not part of a bundle
   (docs/FORMATS.md "Bundle": network, certificate, entry, proof, anchor); a verifier reads them
   from the chain. The checkpoint index in the key is the one the request reads from the
   database, so a certificate anchored after a miss is looked up afresh.

@@ -18,7 +18,7 @@ from api.jobs import JobRunner
 from api.problems import Problem
 from api.ratelimit import FailureCounter, RateLimiter
 from api.snapshots import SnapshotCache
-from certreg.province.service import ProvinceNode
+from province.node import ProvinceNode
 
 KIB = 1024
 

@@ -1,9 +1,9 @@
 """Bulk upload jobs (issue 5 item 3): a resource with progress and per-row results.
 
 The upload is parsed when it arrives (a bad header refuses the whole file at once, docs/INTAKE.md
-"Errors"); the rows then go through :meth:`node.intake.IntakeService.submit_bulk` /
-:meth:`~node.intake.IntakeService.iter_per_row` on one background thread per app, so uploads
-run one after another and never starve the request threads. Progress is written to
+"Errors"); the rows then go through :meth:`node.services.intake.IntakeService.submit_bulk` /
+:meth:`~node.services.intake.IntakeService.iter_per_row` on one background thread per app, so
+uploads run one after another and never starve the request threads. Progress is written to
 ``api_jobs`` after every chunk; results hold row numbers, certificate numbers, commitments and
 rule ids only (row error messages never hold a cell's value).
 """
@@ -20,12 +20,12 @@ from typing import Any, Final
 from sqlalchemy import select
 
 from api import views
-from api.models import BulkJob
-from node.errors import InvalidInput, RegistryError
-from node.intake import BulkMode, IntakeService, RowOutcome
-from node.intake_formats import InvalidRow, ParsedRow, RowResult
+from node.core.errors import InvalidInput, RegistryError
+from node.core.formats.submissions import InvalidRow, ParsedRow, RowResult
+from node.services.intake import IntakeService
+from node.services.intake_checks import BulkMode, RowOutcome
 from node.storage import Database
-from node.storage.schema import table_of
+from node.storage.schema import BulkJob, table_of
 
 log = logging.getLogger(__name__)
 

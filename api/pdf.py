@@ -29,10 +29,10 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont  # type: ignore[import-unt
 from reportlab.pdfgen.canvas import Canvas  # type: ignore[import-untyped]
 from reportlab.platypus import Paragraph  # type: ignore[import-untyped]
 
-from node.bundle import Bundle
-from node.commitment import Disclosed
-from node.compact import encode_compact
-from node.errors import InvalidInput
+from node.core.errors import InvalidInput
+from node.core.formats.bundle import Bundle
+from node.core.formats.commitment import Disclosed
+from node.core.formats.compact import encode_compact
 
 CJK_FONT = "STSong-Light"
 LATIN_FONT = "Times-Roman"

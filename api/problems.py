@@ -1,6 +1,6 @@
 """Errors as RFC 9457 problem details (``application/problem+json``), chosen in one place.
 
-Every refusal names the ``field`` and the dotted ``rule``, as :class:`node.errors.InvalidInput`
+Every refusal names the ``field`` and the dotted ``rule``, as :class:`node.core.errors.InvalidInput`
 does, so clients can show both. Domain code never raises HTTP errors: :class:`Problem` is
 raised by the API layer only, and :func:`problem_for` maps domain errors to statuses:
 
@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from starlette.responses import JSONResponse
 
-from node.errors import (
+from node.core.errors import (
     ChainError,
     InconsistencyError,
     InvalidInput,

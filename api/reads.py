@@ -24,11 +24,12 @@ from api.context import ApiContext, Authorization, Caller, Context, rate_limit
 from api.problems import Problem, problem
 from api.vc import MEDIA_TYPE as VC_MEDIA_TYPE
 from api.vc import credential_of
-from node.bundle import MEDIA_TYPE as BUNDLE_MEDIA_TYPE
-from node.bundle import Bundle
-from node.compact import encode_compact
-from node.errors import InvalidInput
-from node.snapshot import SnapshotTrustSource
+from node.core.errors import InvalidInput
+from node.core.formats.bundle import MEDIA_TYPE as BUNDLE_MEDIA_TYPE
+from node.core.formats.bundle import Bundle
+from node.core.formats.compact import encode_compact
+from node.core.formats.snapshot import SnapshotTrustSource
+from node.core.verify import verify_bundle_text
 from node.storage import (
     CertificateRecord,
     CertificateRepository,
@@ -36,7 +37,6 @@ from node.storage import (
     OrganisationRepository,
     ProvinceLog,
 )
-from node.verify import verify_bundle_text
 
 router = APIRouter(prefix="/v1")
 

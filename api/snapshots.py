@@ -9,7 +9,7 @@ import threading
 
 from anchor.chain import RegistryClient
 from anchor.snapshot import take_snapshot
-from node.snapshot import Snapshot
+from node.core.formats.snapshot import Snapshot
 
 
 class SnapshotCache:

@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from node.bundle import Bundle
-from node.commitment import Disclosed
-from node.errors import InvalidInput
+from node.core.errors import InvalidInput
+from node.core.formats.bundle import Bundle
+from node.core.formats.commitment import Disclosed
 
 VC_CONTEXT: Final = "https://www.w3.org/ns/credentials/v2"
 VOCABULARY: Final = "urn:certreg:vocab#"

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from node.certificate import Certificate
-from node.intake import Accepted
-from node.lifecycle import LifecycleOutcome
+from node.core.certificate import Certificate
+from node.services.intake_checks import Accepted
+from node.services.lifecycle import LifecycleOutcome
 from node.storage import (
     CertificateRecord,
     CheckpointRecord,

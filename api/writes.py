@@ -21,10 +21,10 @@ from api.context import ApiContext, Caller, Context
 from api.jobs import filtered
 from api.problems import Problem, problem
 from api.reads import _commitment, _record
-from certreg.province.organisations import OrganisationChange, parse_filing, parse_time
-from node.errors import InvalidInput
-from node.intake import salted_from_row
-from node.intake_formats import ParsedRow, RowResult, parse_submission
+from node.core.errors import InvalidInput
+from node.core.formats.submissions import ParsedRow, RowResult, parse_submission
+from node.core.records import salted_from_row
+from province.organisations import OrganisationChange, parse_filing, parse_time
 
 router = APIRouter(prefix="/v1")
 
@@ -72,7 +72,9 @@ class KeyRevocation(BaseModel):
 
 class StatusChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: Annotated[int, Field(ge=0, le=65535, description="reason code (node/reasons.py)")]
+    reason: Annotated[
+        int, Field(ge=0, le=65535, description="reason code (node/core/rules/reasons.py)")
+    ]
     note: Annotated[str | None, Field(max_length=1000)] = None
 
 

@@ -1,6 +1,9 @@
-"""certreg's pure core: certificate rules, canonical encoding, commitments, signatures,
-the Merkle log, bundles, snapshots and the offline verifier.
+"""The province node's lower layers, each a package of its own (docs/ARCHITECTURE.md):
 
-Nothing in this package reads the clock, the environment or the network: time comes in as an
-argument, so a verifier can run it fully offline.
+- :mod:`node.core`: pure certificate rules, formats, cryptography, the Merkle log and the
+  verifier (no I/O, no clock, no process-wide state);
+- :mod:`node.storage`: the SQLAlchemy schema, migrations and repositories (SQLite, PostgreSQL);
+- :mod:`node.services`: database-bound, chain-free services (intake, lifecycle, review, bundles).
+
+Dependencies point down only (core <- storage <- services), enforced by import-linter.
 """

@@ -61,7 +61,7 @@ def free_port() -> int:
 def start_server(port: int, info: Path, certificates: int) -> subprocess.Popen[bytes]:
     """``certreg serve --demo`` in its own session (stopped by PID at the end)."""
     certreg = ROOT / ".venv" / "bin" / "certreg"
-    command = [str(certreg)] if certreg.exists() else [sys.executable, "-m", "api.cli"]
+    command = [str(certreg)] if certreg.exists() else [sys.executable, "-m", "certreg"]
     args = [
         *command,
         "serve",

@@ -1,8 +1,8 @@
 """Write certreg's own test vectors (Wycheproof style) into tests/vectors/.
 
 Every file derives from fixed seeds, so running this again reproduces the committed files byte
-for byte (``tests/test_vectors.py`` checks that). The contract's tests and the browser verifier
-read the same files.
+for byte (``tests/node/core/test_vectors.py`` checks that). The contract's tests and the browser
+verifier read the same files.
 
     .venv/bin/python scripts/make_vectors.py
 """
@@ -21,12 +21,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from node.certificate import FIELD_NAMES  # noqa: E402
-from node.commitment import Disclosed, SaltedCertificate, salt_certificate  # noqa: E402
-from node.compact import encode_compact  # noqa: E402
-from node.sample import SampleSet, make_sample, sample_certificate  # noqa: E402
-from node.snapshot import Snapshot, SnapshotTrustSource, StatusRecord  # noqa: E402
-from node.verify import verify_bundle_text  # noqa: E402
+from certreg.dev.sample import SampleSet, make_sample, sample_certificate  # noqa: E402
+from node.core.certificate import FIELD_NAMES  # noqa: E402
+from node.core.formats.commitment import Disclosed, SaltedCertificate, salt_certificate  # noqa: E402
+from node.core.formats.compact import encode_compact  # noqa: E402
+from node.core.formats.snapshot import Snapshot, SnapshotTrustSource, StatusRecord  # noqa: E402
+from node.core.verify import verify_bundle_text  # noqa: E402
 
 AT = 1_900_000_000
 

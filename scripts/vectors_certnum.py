@@ -18,8 +18,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from node.certnum import parse_certificate_number, parse_special_ability_number
-from node.idnumber import resident_id_check_character
+from node.core.rules.certnum import parse_certificate_number, parse_special_ability_number
+from node.core.rules.idnumber import resident_id_check_character
 
 VECTORS = Path(__file__).resolve().parent.parent / "tests" / "vectors"
 CERTIFICATE_NUMBERS_OUTPUT = VECTORS / "certificate-numbers.json"

@@ -22,8 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from gmalglib.sm2 import SM2
 from gmalglib.sm3 import SM3
 
-from node.errors import InvalidInput
-from node.signatures import (
+from node.core.crypto.signatures import (
     SIGNING_DOMAIN,
     SM2_USER_ID,
     SUITE_NAMES,
@@ -31,6 +30,7 @@ from node.signatures import (
     get_suite,
     signing_message,
 )
+from node.core.errors import InvalidInput
 
 OUTPUT = Path(__file__).resolve().parent.parent / "tests" / "vectors" / "signatures.json"
 

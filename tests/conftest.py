@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from certreg.calendars import ENVIRONMENT as CALENDAR_ENVIRONMENT
-from certreg.calendars import provisional_calendars
-from node.workdays import added_calendar_years, restore_calendar_years
+from node.core.rules.workdays import added_calendar_years, restore_calendar_years
+from province.calendars import ENVIRONMENT as CALENDAR_ENVIRONMENT
+from province.calendars import provisional_calendars
 from tests.servers import anvil_node, ipfs_daemon, postgres
 
 __all__ = ["anvil_node", "ipfs_daemon", "postgres"]
@@ -40,7 +40,7 @@ provisional_calendars(
 
 @pytest.fixture(autouse=True)
 def _calendar_restored() -> Iterator[None]:
-    """Added calendar years are process-wide (node/workdays.py) and CERTREG_CALENDAR adds
+    """Added calendar years are process-wide (node/core/rules/workdays.py) and CERTREG_CALENDAR adds
     more in whatever runs `certreg` in-process: put both back after each test, so no test
     sees the years another one added."""
     years = added_calendar_years()

@@ -24,11 +24,11 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from anchor.anvil import AnvilNode, find_anvil
-from anchor.ipfs import IpfsDaemon, find_ipfs, find_node
-from node.errors import ChainError, ManifestStoreError
+from certreg.dev.anvil import AnvilNode, find_anvil
+from certreg.dev.ipfs import IpfsDaemon, find_ipfs, find_node
+from node.core.errors import ChainError, ManifestStoreError
 from node.storage import upgrade
-from tests.storage.pgserver import PostgresServer, find_bindir, start_postgres
+from tests.node.storage.pgserver import PostgresServer, find_bindir, start_postgres
 
 #: How many times each server was started in this process (one run: at most 1 each).
 STARTS: collections.Counter[str] = collections.Counter()

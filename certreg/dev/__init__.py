@@ -1,1 +1,2 @@
-"""Development tooling: the synthetic consortium data set and the local consortium (issue 7)."""
+"""Development tooling: the local consortium (``certreg dev up``), the synthetic data set, the
+walkthrough, the demo and the sample, and launchers of the local servers (anvil, js-ipfs)."""

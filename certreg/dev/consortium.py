@@ -9,7 +9,7 @@
   (44 广东, 41 河南, 43 湖南), each with its own freshly generated operator account (funded from
   the chain's first development account);
 - the manifest store: an offline js-ipfs daemon with its repository in ``DIR/ipfs`` when Node.js
-  and the npm package are there (``anchor/ipfs.py``), else one local content-addressed folder
+  and the npm package are there (``certreg/dev/ipfs.py``), else one local content-addressed folder
   ``DIR/manifests`` shared by the three nodes (same CIDs either way, docs/IPFS.md);
 - one node per province in ``DIR/nodes/<code>`` (``node.json`` as ``certreg node init`` writes it,
   its own SQLite database, privacy keys and API port), its organisations filed and the synthetic
@@ -249,9 +249,9 @@ def dev_up(options: DevOptions) -> dict[str, Any]:
 def _provisional_calendar(directory: Path, say: _Say) -> None:
     """The data set is received today: when no calendar covers this year yet (chinese-calendar
     reaches 2026), the synthetic consortium counts Monday-Friday as working days, in this
-    process and the ones it starts (certreg/calendars.py). Real nodes load the official
+    process and the ones it starts (province/calendars.py). Real nodes load the official
     arrangement instead (docs/NODE.md "Working-day calendar")."""
-    from certreg.calendars import provisional_calendars
+    from province.calendars import provisional_calendars
 
     added = provisional_calendars(dt.datetime.now(CHINA).date(), directory / "calendar")
     if added:
@@ -273,7 +273,7 @@ def wipe(directory: Path) -> None:
 
 
 def _new_ports(want_ipfs: bool) -> tuple[int, dict[str, int], dict[str, int] | None]:
-    from anchor.process import free_port
+    from certreg.dev.servers import free_port
 
     chosen: set[int] = set()
 
@@ -290,8 +290,8 @@ def _new_ports(want_ipfs: bool) -> tuple[int, dict[str, int], dict[str, int] | N
 
 
 def _ipfs_available() -> bool:
-    from anchor.ipfs import find_ipfs, find_node
-    from node.errors import ManifestStoreError
+    from certreg.dev.ipfs import find_ipfs, find_node
+    from node.core.errors import ManifestStoreError
 
     try:
         find_ipfs()
@@ -336,7 +336,7 @@ class _Run:
             record = self.add(spawn("chain", argv, logs=self.logs))
             what = "the in-process EVM"
         else:
-            from anchor.anvil import find_anvil
+            from certreg.dev.anvil import find_anvil
 
             home = self.directory / "chain" / "home"
             home.mkdir(parents=True, exist_ok=True)
@@ -361,7 +361,7 @@ class _Run:
     # -- IPFS ---------------------------------------------------------------------------
 
     def start_ipfs(self, *, init: bool) -> None:
-        from anchor.ipfs import POLYFILL, find_ipfs, find_node, offline_config
+        from certreg.dev.ipfs import POLYFILL, find_ipfs, find_node, offline_config
 
         ports = self.state.ipfs_ports
         assert ports is not None
@@ -577,9 +577,9 @@ def _set_up_nodes(
     """``node init`` for each province, the data set filed, taken in and anchored, API keys,
     and the sample bundle."""
     from certreg.dev import dataset
-    from certreg.province.config import load_config, new_config, write_config
-    from certreg.province.service import ProvinceNode
-    from node.snapshot import Network
+    from node.core.formats.snapshot import Network
+    from province.config import load_config, new_config, write_config
+    from province.node import ProvinceNode
 
     network = Network(chain_id=state.chain_id, contract=bytes.fromhex(state.contract_address[2:]))
     today = dt.datetime.now(CHINA).date()
@@ -665,9 +665,9 @@ def _split(total: int, parts: int) -> dict[str, int]:
 
 
 def _ingest(node: Any, path: Path, count: int, received_on: dt.date, say: _Say) -> None:
-    """Take in a province's submissions (one transaction per chunk, node/intake.py); a refused
-    row is a bug of the data set and stops ``up`` (naming the row's field and rule only)."""
-    from node.intake_formats import read_submission
+    """Take in a province's submissions (one transaction per chunk, node/services/intake.py); a
+    refused row is a bug of the data set and stops ``up`` (naming the row's field and rule only)."""
+    from node.core.formats.submissions import read_submission
 
     with (
         path.open("rb") as stream,

@@ -6,9 +6,9 @@ signs with a random nonce, so only its signature bytes differ between runs).
 
 **Organisations** (:func:`synthetic_organisations`) of both classes, ``Y`` 用人单位 and ``S``
 社会培训评价组织, alternating, with codes valid under the national rule 人社鉴发〔2019〕2号 and
-the province's refinement (node/certnum.py): Guangdong city, category and serial (seeds/003),
-Henan city and sequence with position 10 = 9 for technical schools certifying their own students
-(class Y, seeds/001); Hunan, which has no provincial rule in the seeds, city (GB/T 2260
+the province's refinement (node/core/rules/certnum.py): Guangdong city, category and serial
+(seeds/003), Henan city and sequence with position 10 = 9 for technical schools certifying their own
+students (class Y, seeds/001); Hunan, which has no provincial rule in the seeds, city (GB/T 2260
 prefecture) and a four-digit sequence, as Henan. Positions 2-5 are ``0000`` (filed with the
 province) for most and a Ministry code for about one in ten. Each organisation is filed for the
 occupations of one line of business (certreg/dev/occupations.py, transcribed from the seeds), a
@@ -19,22 +19,23 @@ filed for 钳工 at all five levels, so a province's data holds every level. One
 organisations' keys became valid.
 
 **Submissions** (:func:`synthetic_submissions`): a stream of signed JSON Lines rows
-(node/issuer.py ``submission_line``) that the province node's intake accepts on
+(node/core/issuer.py ``submission_line``) that the province node's intake accepts on
 ``received_on``. Provinces by weight (even by default), organisations by a skewed size, scope
 line at random, level weighted towards 3-5; serials sequential per organisation, issue year and
 level from ``start_serials`` (national rule positions 17-22), in issue-date order. Holders have
 Chinese names (surname and one or two given characters) and, mostly, a synthetic resident ID
-(GB 11643, check character of node/idnumber.py) with an area code of the province or, for
+(GB 11643, check character of node/core/rules/idnumber.py) with an area code of the province or, for
 migrant workers, of another, and a birth date making them 18-60 on the issue date; a few hold a
 Hong Kong / Macao or Taiwan permit, a residence permit, a passport or a foreigner's permanent
 residence card (docs/FORMATS.md "ID types").
 
 Issue dates: every day from six months before ``received_on`` to ``received_on`` that
-:func:`node.workdays.check_upload` accepts, working days weighted far above rest days, so the
-spread crosses the public holidays of those months (chinese-calendar via node/workdays.py).
-About :data:`LATE_SHARE` of the rows are issued after the 30-working-day upload deadline (data
-guide 中就培发〔2022〕1号 arts. 10, 12) and carry a late-upload reason (6xx, node/reasons.py); the
-rest are on time. None is more than 6 months old or after ``received_on``.
+:func:`node.core.rules.workdays.check_upload` accepts, working days weighted far above rest days, so
+the spread crosses the public holidays of those months (chinese-calendar via
+node/core/rules/workdays.py). About :data:`LATE_SHARE` of the rows are issued after the
+30-working-day upload deadline (data guide 中就培发〔2022〕1号 arts. 10, 12) and carry a late-upload
+reason (6xx, node/core/rules/reasons.py); the rest are on time. None is more than 6 months old or
+after ``received_on``.
 
 Personal data (holder names, ID numbers) exists only inside the submission lines, which are the
 issuer's input; nothing here logs it, and :class:`SyntheticSubmission`'s ``repr`` leaves the
@@ -58,9 +59,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from tqdm import tqdm
 
 from certreg.dev.occupations import OCCUPATIONS, SECTORS, Occupation, Sector
-from certreg.province.organisations import KeySpec, OrganisationFiling
-from node.certificate import Certificate
-from node.codes import (
+from node.core.certificate import Certificate
+from node.core.crypto.signatures import get_suite, signing_message
+from node.core.errors import InvalidInput
+from node.core.formats.commitment import SALT_SIZE, salt_certificate
+from node.core.formats.entry import Signature
+from node.core.formats.snapshot import Network
+from node.core.issuer import submission_line
+from node.core.rules.codes import (
     CLASS_EMPLOYER,
     CLASS_SOCIAL,
     GUANGDONG_CITIES,
@@ -77,16 +83,11 @@ from node.codes import (
     PROVINCES,
     RESIDENT_ID_PROVINCES,
 )
-from node.commitment import SALT_SIZE, salt_certificate
-from node.entry import Signature
-from node.errors import InvalidInput
-from node.idnumber import resident_id_check_character
-from node.issuer import submission_line
-from node.reasons import Reason
-from node.signatures import get_suite, signing_message
-from node.snapshot import Network
+from node.core.rules.idnumber import resident_id_check_character
+from node.core.rules.reasons import Reason
+from node.core.rules.workdays import check_upload, is_working_day
 from node.storage.files import write_private
-from node.workdays import check_upload, is_working_day
+from province.organisations import KeySpec, OrganisationFiling
 
 #: The founding provinces of the local consortium: 广东, 河南, 湖南 (issue 7).
 FOUNDERS: tuple[str, ...] = ("44", "41", "43")
@@ -108,7 +109,7 @@ REST_DAY_WEIGHT: Final = 0.08
 #: 五级/四级/三级; 技师 and 高级技师 are rare).
 LEVEL_WEIGHTS: Final[Mapping[int, float]] = {1: 2.0, 2: 6.0, 3: 27.0, 4: 35.0, 5: 30.0}
 
-#: Late-upload reasons (node/reasons.py, data guide art. 12) and their weights.
+#: Late-upload reasons (node/core/rules/reasons.py, data guide art. 12) and their weights.
 LATE_REASONS: Final[tuple[tuple[Reason, float], ...]] = (
     (Reason.LATE_ORGANISATION_DELAY, 50.0),
     (Reason.LATE_SYSTEM_FAILURE, 20.0),
@@ -303,7 +304,7 @@ def _profile(province: str) -> _Province:
         raise InvalidInput(
             "province",
             "dataset.province",
-            "must be a mainland province code (node/codes.py RESIDENT_ID_PROVINCES)",
+            "must be a mainland province code (node/core/rules/codes.py RESIDENT_ID_PROVINCES)",
         )
     name = PROVINCES[province]
     return _Province(province, name, (("01", 1),), {"01": name}, (f"{province}0102",), 0.05, 0.003)
@@ -327,7 +328,7 @@ _BRANDS: Final[tuple[str, ...]] = tuple(
 
 @dataclasses.dataclass(frozen=True)
 class SyntheticOrganisation:
-    """A synthetic assessment organisation: its filing (certreg/province/organisations.py) and
+    """A synthetic assessment organisation: its filing (province/organisations.py) and
     the private key of its key 0."""
 
     province: str
@@ -344,7 +345,7 @@ class SyntheticOrganisation:
 
     def filing_json(self) -> dict[str, Any]:
         """The JSON object ``certreg node file-org FILE`` reads
-        (:func:`certreg.province.organisations.parse_filing`)."""
+        (:func:`province.organisations.parse_filing`)."""
         return {
             "code": self.filing.code,
             "name": self.filing.name,
@@ -625,8 +626,8 @@ def _holder(profile: _Province, issue_date: dt.date, rng: random.Random) -> tupl
 
 def issue_days(received_on: dt.date) -> tuple[list[dt.date], list[dt.date]]:
     """Every day an upload received on ``received_on`` accepts as an issue date, split into
-    (on time, late) by :func:`node.workdays.check_upload` itself: on time within 30 working
-    days (data guide art. 10), late up to 6 months (art. 12). Ascending.
+    (on time, late) by :func:`node.core.rules.workdays.check_upload` itself: on time within 30
+    working days (data guide art. 10), late up to 6 months (art. 12). Ascending.
 
     Raises:
         InvalidInput: field ``received_on``, rule ``workdays.calendar_range`` when the calendar
@@ -826,7 +827,7 @@ def synthetic_submissions(
     }
     serials: dict[tuple[str, int, int], int] = dict(start_serials or {})
     signing = (network.chain_id, network.contract)
-    # Key 0 of every organisation signs on every issue date (node/verify.py key_valid_on).
+    # Key 0 of every organisation signs on every issue date (node/core/verify.py key_valid_on).
     earliest = max(
         dt.datetime.fromtimestamp(o.filing.keys[0].valid_from, _CHINA).date() for o in organisations
     )

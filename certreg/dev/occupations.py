@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
 
-from node.certificate import NO_WORK_TYPE
+from node.core.certificate import NO_WORK_TYPE
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -49,11 +49,12 @@ class Occupation:
 
     @property
     def key(self) -> str:
-        """The scope key intake matches (node.intake.filed_scope): work type, else occupation."""
+        """The scope key intake matches (node.services.intake.filed_scope): work type, else
+        occupation."""
         return self.occupation_code if self.work_type_code == NO_WORK_TYPE else self.work_type_code
 
     def scope_item(self) -> dict[str, object]:
-        """The filing's scope item (certreg/province/organisations.py ``parse_filing``)."""
+        """The filing's scope item (province/organisations.py ``parse_filing``)."""
         item: dict[str, object] = {"occupation_code": self.occupation_code}
         if self.work_type_code != NO_WORK_TYPE:
             item["work_type_code"] = self.work_type_code

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from node.errors import RegistryError
+from node.core.errors import RegistryError
 
 PIDS_NAME = "pids.json"
 #: Environment variable carrying each record's tag (checked in ``/proc/PID/environ``).

@@ -49,7 +49,7 @@ from node.storage.files import write_private_json
 
 ISSUER_PROVINCE = "44"
 VERIFIER_PROVINCE = "41"
-REVOKE_REASON = 106  # ERRONEOUS_UPLOAD (node/reasons.py, misconduct guide)
+REVOKE_REASON = 106  # ERRONEOUS_UPLOAD (node/core/rules/reasons.py, misconduct guide)
 CORRECT_REASON = 401  # HOLDER_NAME_ERROR (data guide art. 14)
 WAIT_SECONDS = 90.0
 UNAVAILABLE_RETRIES = 20
@@ -210,7 +210,7 @@ class Walkthrough:
         )
         [organisation] = [o for o in organisations if o.filing.code == code]
         served = self._get(ISSUER_PROVINCE, f"/v1/organisations/{code}").json()
-        from node.signatures import get_suite
+        from node.core.crypto.signatures import get_suite
 
         public = get_suite(organisation.suite).public_key(organisation.private_key).hex()
         if public not in json.dumps(served):
@@ -222,7 +222,7 @@ class Walkthrough:
     def _template(self, code: str) -> tuple[dict[str, Any], dict[tuple[int, int], int]]:
         """A data-set row of ``code`` (for its scope and names) and its highest serial per
         (year, level)."""
-        from node.certnum import parse_certificate_number
+        from node.core.rules.certnum import parse_certificate_number
 
         template: dict[str, Any] | None = None
         top: dict[tuple[int, int], int] = {}
@@ -244,10 +244,10 @@ class Walkthrough:
         """Sign a new certificate of ``organisation`` issued today and submit it through
         Guangdong's API; the serial is the next free one (a used serial is refused with
         ``serial.duplicate`` and the next is tried, so no serial is skipped)."""
-        from node.certificate import Certificate
-        from node.issuer import sign_certificate, submission_row
-        from node.sample import synthetic_id_number
-        from node.snapshot import Network
+        from certreg.dev.sample import synthetic_id_number
+        from node.core.certificate import Certificate
+        from node.core.formats.snapshot import Network
+        from node.core.issuer import sign_certificate, submission_row
 
         code = organisation.filing.code
         template, top = self._template(code)
@@ -312,7 +312,7 @@ class Walkthrough:
         )
 
     def _database(self) -> Path:
-        from certreg.province.config import load_config
+        from province.config import load_config
 
         url = load_config(node_dir(self.directory, ISSUER_PROVINCE)).database
         if not url.startswith("sqlite:///"):
@@ -405,9 +405,9 @@ class Walkthrough:
         )
 
     def correct(self) -> str:
-        from node.certificate import FIELD_NAMES, Certificate
-        from node.issuer import sign_certificate, submission_row
-        from node.snapshot import Network
+        from node.core.certificate import FIELD_NAMES, Certificate
+        from node.core.formats.snapshot import Network
+        from node.core.issuer import sign_certificate, submission_row
 
         assert self.second is not None and self.second.bundle is not None
         organisation = self._issuer()
@@ -510,9 +510,9 @@ def run_walkthrough(
     """Run the walkthrough against the consortium in ``directory``; return its steps (it stops
     at the first step that does not hold). Raises DevError when no consortium is up there."""
     # The provisional calendar years `dev up` made for the synthetic data, if any, so this
-    # process's auditor counts the same working days as the nodes (certreg/calendars.py).
-    from certreg.calendars import use_calendar_files
-    from node.workdays import calendar_years
+    # process's auditor counts the same working days as the nodes (province/calendars.py).
+    from node.core.rules.workdays import calendar_years
+    from province.calendars import use_calendar_files
 
     made = sorted((directory / "calendar").glob("provisional-*.json"))
     use_calendar_files(p for p in made if int(p.stem.rsplit("-", 1)[1]) > calendar_years()[1])

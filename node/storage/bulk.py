@@ -6,7 +6,7 @@ nodes). Through SQLAlchemy Core every value of every row goes through a type pro
 which cost about as much as SQLite's own insert (``docs/NODE-BENCH.md``). On SQLite,
 :func:`insert_rows` converts the values once, exactly as those processors would, and hands the
 rows to ``executemany`` of the connection in the caller's transaction; the stored bytes are
-the same (``tests/storage/test_bulk.py`` compares the raw rows of both paths). PostgreSQL keeps
+the same (``tests/node/storage/test_bulk.py`` compares the raw rows of both paths). PostgreSQL keeps
 the Core statement: psycopg adapts the values itself.
 """
 
@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import JSON, ColumnElement, Connection, Date, Table, TypeDecorator, insert, select
 from sqlalchemy.orm import Session
 
-from node.errors import InvalidInput
+from node.core.errors import InvalidInput
 
 Executor = Session | Connection
 Converter = Callable[[Any], Any]

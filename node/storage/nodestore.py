@@ -1,6 +1,6 @@
 """``DatabaseNodeStore``: the Merkle log's complete-subtree hashes in the node database.
 
-Implements :class:`node.merkle.NodeStore` over the ``merkle_nodes`` and ``log_state`` tables.
+Implements :class:`node.core.merkle.NodeStore` over the ``merkle_nodes`` and ``log_state`` tables.
 It works inside the caller's transaction: it executes on the :class:`~sqlalchemy.orm.Session`
 or :class:`~sqlalchemy.Connection` it is given and never commits, so log entries, Merkle nodes
 and certificate updates of one append commit together (or roll back together).
@@ -8,7 +8,7 @@ and certificate updates of one append commit together (or roll back together).
 Appends write each new leaf and every subtree it completes with one multi-row ``INSERT``
 (about two rows per leaf), and move the size with one guarded ``UPDATE``: if another writer
 appended meanwhile, the ``UPDATE`` matches nothing (or the primary key refuses a duplicate node)
-and the append fails with :class:`~node.errors.StorageError` instead of forking the log.
+and the append fails with :class:`~node.core.errors.StorageError` instead of forking the log.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from sqlalchemy import Connection, TextClause, insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from node.errors import StorageError
-from node.merkle import HASH_SIZE, NodeId
+from node.core.errors import StorageError
+from node.core.merkle import HASH_SIZE, NodeId
 from node.storage.bulk import insert_tuples
 from node.storage.schema import LogState, MerkleNode, table_of
 
@@ -53,7 +53,7 @@ def _select_nodes(count: int) -> TextClause:
 
 
 class DatabaseNodeStore:
-    """A :class:`node.merkle.NodeStore` for one province log, on the caller's transaction.
+    """A :class:`node.core.merkle.NodeStore` for one province log, on the caller's transaction.
 
     Usage (the caller owns the transaction)::
 

@@ -24,12 +24,12 @@ from sqlalchemy import Connection, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from node.certificate import FIELD_NAMES, Certificate, FieldValue
-from node.commitment import SALT_SIZE, Disclosed, SaltedCertificate
-from node.entry import STATUS_KINDS, LogEntry, Signature
-from node.errors import InvalidInput, StorageError
-from node.merkle import MerkleLog, leaf_hash
-from node.privacy import BlindIndex, PersonalDataCipher
+from node.core.certificate import FIELD_NAMES, Certificate, FieldValue
+from node.core.crypto.privacy import BlindIndex, PersonalDataCipher
+from node.core.errors import InvalidInput, StorageError
+from node.core.formats.commitment import SALT_SIZE, Disclosed, SaltedCertificate
+from node.core.formats.entry import STATUS_KINDS, LogEntry, Signature
+from node.core.merkle import MerkleLog, leaf_hash
 from node.storage.bulk import insert_tuples, select_in
 from node.storage.nodestore import DatabaseNodeStore
 from node.storage.schema import (
@@ -376,7 +376,7 @@ def encode_record(salted: SaltedCertificate) -> bytes:
     """Return the plaintext of an encrypted record: every field's value and salt.
 
     Version 2 (written since migration 0004's release): the byte ``0x02``, the twelve 32-byte
-    salts in :data:`~node.certificate.FIELD_NAMES` order, then the values as a compact JSON
+    salts in :data:`~node.core.certificate.FIELD_NAMES` order, then the values as a compact JSON
     array in the same order (UTF-8). About 560 bytes where version 1 (a JSON object with the
     salts in hex, still read) took about 1,250: the record is the largest column a certificate
     writes (docs/STORAGE.md "Personal data").
@@ -453,7 +453,7 @@ class SealedRecord(NamedTuple):
     clear. Bulk intake computes them in its worker processes."""
 
     record: bytes
-    """The full salted record, encrypted (:class:`~node.privacy.PersonalDataCipher`)."""
+    """The full salted record, encrypted (:class:`~node.core.crypto.privacy.PersonalDataCipher`)."""
     record_key_id: str
     holder_name_index: bytes
     id_number_index: bytes
@@ -604,8 +604,8 @@ class CertificateRepository:
     ) -> CertificateRecord:
         """Store a new certificate (status ``active``), encrypted, with its blind indexes.
 
-        The certificate must already be validated (``node.validation``); this checks only what
-        the table needs: a full record and no duplicate commitment or current number.
+        The certificate must already be validated (``node.core.rules.validation``); this checks only
+        what the table needs: a full record and no duplicate commitment or current number.
 
         Raises:
             InvalidInput: a field is redacted, or the commitment or the certificate number is
@@ -788,7 +788,7 @@ class CertificateRepository:
 
         The old row becomes ``superseded`` with a link to the new commitment; both keep the
         certificate number. Checking which fields changed (one of name and ID number at most)
-        is ``node.reasons.check_correction``'s job, before this call.
+        is ``node.core.rules.reasons.check_correction``'s job, before this call.
 
         Raises:
             InvalidInput: the old certificate is unknown, not current, deleted, or has another

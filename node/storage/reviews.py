@@ -4,8 +4,8 @@
 A flag targets a certificate (``target_type = "certificate"``, ``target_id`` the commitment in
 hex) or an organisation (``"organisation"``, its code). It is ``open`` until an operator
 ``clear``s it (nothing wrong) or ``uphold``s it; decided flags stay (rows are never deleted).
-Flags carry no personal data: the message is a :class:`node.screening.Flag` detail (counts,
-dates, codes).
+Flags carry no personal data: the message is a :class:`node.core.rules.screening.Flag` detail
+(counts, dates, codes).
 
 :class:`ScreeningData` holds the read-only queries the screening rules need that the certificate
 repository does not offer (issue dates under one ID number, through its blind index only).
@@ -19,8 +19,8 @@ from typing import Any, Final
 
 from sqlalchemy import insert, select, update
 
-from node.errors import InvalidInput
-from node.screening import Flag
+from node.core.errors import InvalidInput
+from node.core.rules.screening import Flag
 from node.storage.repositories import Executor, _aware, _storage_errors, current_serials
 from node.storage.schema import REVIEW_STATES, CertificateRow, ReviewFlag, table_of
 

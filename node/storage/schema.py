@@ -177,7 +177,7 @@ class CertificateRow(Base):
     signature_suite: Mapped[str] = mapped_column(String(32))
     signature_key_id: Mapped[int] = mapped_column(Integer)
     signature: Mapped[bytes] = mapped_column(LargeBinary)
-    #: The full salted record (every value and salt), encrypted; see ``node.privacy``.
+    #: The full salted record (every value and salt), encrypted; see ``node.core.crypto.privacy``.
     record: Mapped[bytes] = mapped_column(LargeBinary)
     #: Key id of ``record`` (also in its header), so rotation can find old rows by index.
     record_key_id: Mapped[str] = mapped_column(String(64), index=True)
@@ -189,7 +189,7 @@ class CertificateRow(Base):
     #: The first confirmed checkpoint whose tree holds the entry: the bundle can be made.
     checkpoint_index: Mapped[int | None] = mapped_column(BigInteger)
     submitted_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
-    #: Late-upload reason code (``node.reasons``), when uploaded after the deadline.
+    #: Late-upload reason code (``node.core.rules.reasons``), when uploaded after the deadline.
     late_reason: Mapped[int | None] = mapped_column(Integer)
     status_changed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     deleted_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
@@ -326,6 +326,55 @@ class ReviewFlag(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     decided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     decided_by: Mapped[str | None] = mapped_column(String(128))
+
+
+# -- the HTTP API's tables (migration 0003): hashed API keys and bulk upload jobs ---------------
+# Neither holds personal data: keys are stored as the SHA-256 of a 32-byte random secret, and job
+# results carry row numbers, certificate numbers, commitments and rule ids only. Rows are never
+# deleted: a key is revoked by setting ``revoked_at``.
+
+API_ROLES = ("operator", "issuer", "auditor", "public")
+JOB_STATES = ("queued", "running", "done", "failed")
+
+
+class ApiKey(Base):
+    """An API key bound to a role and its scope (a province code for ``operator``, an
+    organisation code for ``issuer``, empty for ``auditor`` and ``public``)."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (CheckConstraint(_in("role", API_ROLES), name="role"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    #: SHA-256 of the key's text; the key itself is shown once and never stored.
+    key_hash: Mapped[bytes] = mapped_column(Hash, unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    scope: Mapped[str] = mapped_column(String(13))
+    label: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+
+class BulkJob(Base):
+    """A bulk upload: its progress and one result per row (no personal data)."""
+
+    __tablename__ = "api_jobs"
+    __table_args__ = (CheckConstraint(_in("state", JOB_STATES), name="state"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    province: Mapped[str] = mapped_column(String(2))
+    #: The key that submitted it (``api_keys.id``); it and the province's operators may read it.
+    owner_key: Mapped[int] = mapped_column(Integer)
+    mode: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    total: Mapped[int] = mapped_column(Integer)
+    processed: Mapped[int] = mapped_column(Integer)
+    accepted: Mapped[int] = mapped_column(Integer)
+    refused: Mapped[int] = mapped_column(Integer)
+    #: ``[{"row", "certificate_number", "commitment", "log_index"} | {"row", "field", "rule",
+    #: "message"}]``.
+    results: Mapped[Any] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 
 def table_of(model: type[Base]) -> Table:

@@ -1,12 +1,12 @@
-"""Log entries for the anchoring tests, built the way ``node/sample.py`` builds them."""
+"""Log entries for the anchoring tests, built the way ``certreg/dev/sample.py`` builds them."""
 
 from __future__ import annotations
 
 import random
 
-from node.entry import LogEntry
-from node.sample import sample_entry, sample_network
-from node.signatures import get_suite
+from certreg.dev.sample import sample_entry, sample_network
+from node.core.crypto.signatures import get_suite
+from node.core.formats.entry import LogEntry
 
 _SUITE = get_suite("ed25519")
 _KEY = _SUITE.generate_private_key(b"\x07" * 32)

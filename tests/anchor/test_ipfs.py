@@ -16,7 +16,6 @@ import ipfshttpclient  # type: ignore[import-untyped]
 import pytest
 import requests
 
-from anchor.ipfs import IpfsDaemon
 from anchor.manifest import (
     CHUNK_SIZE,
     MAX_LINKS,
@@ -26,8 +25,9 @@ from anchor.manifest import (
     build_manifest,
     cid_v0,
 )
-from node.errors import ManifestStoreError
-from node.merkle import MerkleLog
+from certreg.dev.ipfs import IpfsDaemon
+from node.core.errors import ManifestStoreError
+from node.core.merkle import MerkleLog
 from node.storage import Database, open_database
 from tests.anchor.entries import make_entries
 from tests.anchor.test_manifest import EMPTY_CID, HELLO_CID, ZEROS_1MIB_CID

@@ -18,8 +18,8 @@ from anchor.manifest import (
     cid_v0,
     manifest_bytes,
 )
-from node.errors import InvalidInput, ManifestStoreError
-from node.merkle import MerkleLog
+from node.core.errors import InvalidInput, ManifestStoreError
+from node.core.merkle import MerkleLog
 from tests.anchor.entries import make_entries
 
 # Published CIDv0 values of ``ipfs add`` with default settings:
@@ -197,7 +197,7 @@ def test_local_store_unwritable_directory(tmp_path: Path) -> None:
 
 
 def test_ipfs_store_unreachable_fails_closed() -> None:
-    from anchor.process import free_port
+    from certreg.dev.servers import free_port
 
     store = IpfsManifestStore(f"http://127.0.0.1:{free_port()}", timeout=2.0)
     with pytest.raises(ManifestStoreError):

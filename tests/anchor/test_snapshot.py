@@ -18,19 +18,19 @@ from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
 from anchor.chain import RegistryClient, TxResult
 from anchor.snapshot import snapshot_text, take_snapshot, write_snapshot
-from node.bundle import AnchorRef, Bundle, InclusionProof
-from node.commitment import SaltedCertificate
-from node.entry import LogEntry
-from node.errors import ChainError, InvalidInput
-from node.merkle import MerkleLog
-from node.sample import KEY_VALID_FROM, sample_entry
-from node.signatures import get_suite
-from node.snapshot import BlockRef, Network, Snapshot, SnapshotTrustSource
-from node.verify import ResultCode, verify_bundle
+from certreg.dev.sample import KEY_VALID_FROM, sample_entry
+from node.core.crypto.signatures import get_suite
+from node.core.errors import ChainError, InvalidInput
+from node.core.formats.bundle import AnchorRef, Bundle, InclusionProof
+from node.core.formats.commitment import SaltedCertificate
+from node.core.formats.entry import LogEntry
+from node.core.formats.snapshot import BlockRef, Network, Snapshot, SnapshotTrustSource
+from node.core.merkle import MerkleLog
+from node.core.verify import ResultCode, verify_bundle
 from tests.contract.conftest import ORG_41, ORG_44, Registry
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-ORG = "S000144011001"  # the sample organisation (node/sample.py), province 44
+ROOT = Path(__file__).resolve().parents[2]
+ORG = "S000144011001"  # the sample organisation (certreg/dev/sample.py), province 44
 SUITE = get_suite("ed25519")
 KEY = SUITE.generate_private_key(b"\x05" * 32)
 OTHER_KEYS = [SUITE.public_key(SUITE.generate_private_key(bytes([i]) * 32)) for i in (6, 7, 8)]

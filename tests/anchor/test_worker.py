@@ -11,11 +11,11 @@ import pytest
 
 from anchor.chain import AnchorResult, ClientOptions, RegistryClient, RetryPolicy
 from anchor.manifest import LocalManifestStore, Manifest
-from anchor.process import free_port
 from anchor.worker import AnchoringWorker
-from node.entry import LogEntry
-from node.errors import ChainError, InconsistencyError, ManifestStoreError
-from node.merkle import MerkleLog
+from certreg.dev.servers import free_port
+from node.core.errors import ChainError, InconsistencyError, ManifestStoreError
+from node.core.formats.entry import LogEntry
+from node.core.merkle import MerkleLog
 from node.storage import CheckpointRepository, Database, ProvinceLog, open_database
 from tests.anchor.entries import make_entries
 from tests.contract.conftest import Registry

@@ -15,12 +15,12 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.auth import create_api_key
 from api.context import ApiSettings
-from certreg.province.service import ProvinceNode
-from node.intake import Accepted
+from node.services.intake_checks import Accepted
 from node.storage import Database
+from province.node import ProvinceNode
 from tests.contract.conftest import Registry, artifact, chain, deployed, reg
+from tests.node.storage.conftest import backend, database
 from tests.province.helpers import ORG, file_sample_organisation, issue, make_node
-from tests.storage.conftest import backend, database
 
 __all__ = ["artifact", "backend", "chain", "database", "deployed", "reg"]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from certreg.province.service import ProvinceNode
-from node.certificate import Certificate
-from node.issuer import submission_row
+from node.core.certificate import Certificate
+from node.core.issuer import submission_row
+from province.node import ProvinceNode
 from tests.province.helpers import certificate, salted, sign
 
 

@@ -16,11 +16,11 @@ from api.app import create_app
 from api.auth import revoke_api_key
 from api.context import ApiSettings
 from api.vc import bundle_from_credential
-from node.bundle import Bundle
-from node.certificate import Certificate
-from node.commitment import Disclosed
-from node.compact import decode_compact
-from node.merkle import verify_consistency, verify_inclusion
+from node.core.certificate import Certificate
+from node.core.formats.bundle import Bundle
+from node.core.formats.commitment import Disclosed
+from node.core.formats.compact import decode_compact
+from node.core.merkle import verify_consistency, verify_inclusion
 from node.storage import Database
 from tests.api.conftest import Api, make_api
 from tests.api.helpers import holder, row

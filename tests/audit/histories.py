@@ -6,11 +6,11 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from anchor.audit import AuditOptions, AuditReport, audit
-from anchor.audit_bench import HistoryWriter
 from anchor.manifest import LocalManifestStore
-from node.entry import LogEntry
-from node.signatures import get_suite
+from audit.auditor import AuditOptions, AuditReport, audit
+from certreg.bench.audit import HistoryWriter
+from node.core.crypto.signatures import get_suite
+from node.core.formats.entry import LogEntry
 from tests.contract.conftest import Registry
 
 ORG = "S000144011001"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from node.entry import Signature
+from node.core.formats.entry import Signature
 from tests.audit.histories import (
     KEY,
     ORG,
@@ -169,8 +169,8 @@ def test_correction_that_changes_the_number(clean: Clean) -> None:
 
 
 def test_unpublished_scope_document(reg: Registry, tmp_path: Path) -> None:
-    from anchor.audit_bench import HistoryWriter
     from anchor.manifest import LocalManifestStore
+    from certreg.bench.audit import HistoryWriter
 
     store = LocalManifestStore(tmp_path / "m")
     w = HistoryWriter(reg.as_(0), store, "44")

@@ -16,16 +16,16 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from anchor.audit import AuditOptions, AuditReport, audit
-from anchor.audit_api import ApiTarget
-from anchor.process import free_port
 from api.app import create_app
 from api.context import ApiSettings
-from certreg.province.organisations import parse_filing
-from certreg.province.service import ProvinceNode
-from node.intake import Accepted
-from node.reasons import Reason
+from audit.auditor import AuditOptions, AuditReport, audit
+from audit.node_api import ApiTarget
+from certreg.dev.servers import free_port
+from node.core.rules.reasons import Reason
+from node.services.intake_checks import Accepted
 from node.storage import open_database
+from province.node import ProvinceNode
+from province.organisations import parse_filing
 from tests.contract.conftest import Registry
 from tests.province.helpers import (
     ACTOR,
@@ -180,7 +180,7 @@ def test_unreachable_api(served: Served) -> None:
 
 
 def test_api_target_parsing() -> None:
-    from node.errors import InvalidInput
+    from node.core.errors import InvalidInput
 
     assert ApiTarget.parse("44=http://h:1/", "k") == ApiTarget("http://h:1", "44", "k")
     assert ApiTarget.parse("http://h:1") == ApiTarget("http://h:1")

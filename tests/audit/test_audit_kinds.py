@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from anchor.audit import Auditor, AuditReport
-from anchor.audit_findings import FINDING_KINDS
 from anchor.chain import ChainEvent
-from node.entry import Signature
-from node.workdays import calendar_years
+from audit.auditor import Auditor, AuditReport
+from audit.findings import FINDING_KINDS
+from node.core.formats.entry import Signature
+from node.core.rules.workdays import calendar_years
 from tests.audit import test_audit, test_audit_api, test_audit_more
 from tests.audit.histories import ACTIVE, ORG, REVOKED, ZERO, Clean, clean_history, run
 from tests.contract.conftest import Registry

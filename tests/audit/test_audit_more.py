@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from anchor.audit import Auditor
-from anchor.audit_bench import HistoryWriter
-from anchor.audit_cli import add_parsers
-from anchor.audit_log import Frontier, ProvinceLog
 from anchor.chain import RegistryClient
 from anchor.manifest import LocalManifestStore
-from node.merkle import MerkleLog
-from node.snapshot import BlockRef, Checkpoint, Member, Network, Snapshot, StatusRecord
+from audit.auditor import Auditor
+from audit.log import Frontier, ProvinceLog
+from certreg.bench.audit import HistoryWriter
+from certreg.cli.audit import add_parsers
+from node.core.formats.snapshot import BlockRef, Checkpoint, Member, Network, Snapshot, StatusRecord
+from node.core.merkle import MerkleLog
 from tests.audit.histories import KEY, KEY2, ORG, ORG2, Clean, clean_history, run
 from tests.contract.conftest import Registry
 
@@ -92,7 +92,7 @@ def test_rewritten_history_is_detected(reg: Registry, tmp_path: Path) -> None:
 
 
 def test_a_snapshot_of_another_network_is_refused(reg: Registry, tmp_path: Path) -> None:
-    from node.errors import InvalidInput
+    from node.core.errors import InvalidInput
 
     clean = clean_history(reg, tmp_path)
     snapshot = snapshot_of(clean.writer.client)
@@ -202,7 +202,7 @@ def test_cli_unreachable_chain_exits_2(tmp_path: Path) -> None:
 
 
 def test_bench_audit_prints_its_figures() -> None:
-    from anchor.audit_cli import bench_audit
+    from certreg.cli.audit import bench_audit
 
     figures = bench_audit(300, checkpoint_size=100)
     assert figures["entries"] == 300

@@ -1,4 +1,4 @@
-"""The auditor's lean entry reader (``anchor/audit_parse.py``) against the strict one it
+"""The auditor's lean entry reader (``audit/parse.py``) against the strict one it
 replaces: ``json`` decoding, the canonical-form check and ``LogEntry.from_json``. On valid
 entries of every kind it must give the same fields (by its lean path); on malformed ones it
 must refuse with the same field and rule."""
@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from anchor.audit_log import read_manifest
-from anchor.audit_parse import ENTRY_TEXT, AuditEntry, of_log_entry, read_entry
 from anchor.manifest import build_manifest
-from node.entry import Attributes, LogEntry, Signature
-from node.errors import InvalidInput
+from audit.log import read_manifest
+from audit.parse import ENTRY_TEXT, AuditEntry, of_log_entry, read_entry
+from node.core.errors import InvalidInput
+from node.core.formats.entry import Attributes, LogEntry, Signature
 
 PATH = "manifest.entries[3]"
 NUMBER = "S000144011001244000007"

@@ -11,8 +11,8 @@ import pytest
 from web3 import Web3
 from web3.types import RPCEndpoint
 
-from anchor.anvil import AnvilNode
 from anchor.chain import Artifact, ClientOptions, RegistryClient, connect, load_artifact
+from certreg.dev.anvil import AnvilNode
 
 # Founding members used throughout: Guangdong 44, Henan 41, Hunan 43, one operator each
 # (accounts 0, 1, 2); account 3 is a second operator of 44; accounts 6+ belong to nobody.

@@ -1,6 +1,6 @@
 """A tiny RFC 9162 reference (tree hash and proof generation) for building test logs.
 
-Deliberately independent of node/merkle.py: these tests pin the contract to the shared vectors
+Deliberately independent of node/core/merkle.py: these tests pin the contract to the shared vectors
 and to this direct transcription of RFC 9162 §2.1.
 """
 

@@ -15,8 +15,6 @@ from pathlib import Path
 import pytest
 import requests
 
-from anchor import cli
-from anchor.anvil import ANVIL_DEV_KEYS, AnvilNode
 from anchor.chain import (
     ClientOptions,
     RegistryClient,
@@ -26,8 +24,10 @@ from anchor.chain import (
     with_retries,
 )
 from anchor.errors import ContractRevert
-from anchor.process import free_port
-from node.errors import ChainError
+from certreg.cli import contract as cli
+from certreg.dev.anvil import ANVIL_DEV_KEYS, AnvilNode
+from certreg.dev.servers import free_port
+from node.core.errors import ChainError
 from tests.contract.conftest import Chain, Registry
 from tests.contract.helpers import reverts
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from anchor.bench import (
+from certreg.bench.contract import (
     BENCH_CID,
     BENCH_SIZE1,
     BENCH_SIZE2,

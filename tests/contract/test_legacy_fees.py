@@ -10,8 +10,8 @@ import os
 
 from web3 import Web3
 
-from anchor.anvil import AnvilNode, find_anvil
 from anchor.chain import ChainError, RegistryClient, connect
+from certreg.dev.anvil import AnvilNode, find_anvil
 from tests.servers import missing
 
 

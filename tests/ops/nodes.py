@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from anchor.chain import RegistryClient, connect
-from certreg.province.config import load_config, new_config, write_config
-from certreg.province.organisations import parse_filing
-from certreg.province.service import ProvinceNode
-from node.commitment import SaltedCertificate
-from node.entry import Signature
-from node.intake import Accepted
+from node.core.formats.commitment import SaltedCertificate
+from node.core.formats.entry import Signature
+from node.services.intake_checks import Accepted
+from province.config import load_config, new_config, write_config
+from province.node import ProvinceNode
+from province.organisations import parse_filing
 from tests.province.helpers import (
     ACTOR,
     KEY,

@@ -32,17 +32,18 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from anchor.audit import audit
 from anchor.chain import RegistryClient
 from anchor.snapshot import take_snapshot
-from certreg.province.config import new_config, write_config
-from certreg.province.replay import ReplayResult, Submitted, lost_entries, replay
-from node.errors import InconsistencyError, InvalidInput
-from node.privacy import DecryptionError
-from node.reasons import Reason
-from node.snapshot import SnapshotTrustSource
+from audit.auditor import audit
+from node.core.crypto.privacy import DecryptionError
+from node.core.errors import InconsistencyError, InvalidInput
+from node.core.formats.snapshot import SnapshotTrustSource
+from node.core.rules.reasons import Reason
+from node.core.verify import ResultCode, verify_bundle
 from node.storage import OrganisationRepository
-from node.verify import ResultCode, verify_bundle
+from province.config import new_config, write_config
+from province.replay import ReplayResult, Submitted, lost_entries, replay
+from tests.node.storage.pgserver import find_bindir
 from tests.ops.nodes import (
     PROVINCE,
     Consortium,
@@ -54,7 +55,6 @@ from tests.ops.nodes import (
 )
 from tests.province.helpers import ACTOR, KEY, ORG, SUITE, salted, sign
 from tests.servers import PostgresAdmin
-from tests.storage.pgserver import find_bindir
 
 #: A second signing key of the organisation, registered after the backup.
 KEY_2 = SUITE.generate_private_key(bytes(range(1, 33)))

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 
 from certreg.cli import main
-from certreg.province.config import load_config
-from certreg.province.rekey import retire_unused_keys, start_reindex
-from node.certificate import Certificate
-from node.errors import InvalidInput
-from node.privacy import BlindIndex, DecryptionError
+from node.core.certificate import Certificate
+from node.core.crypto.privacy import BlindIndex, DecryptionError
+from node.core.errors import InvalidInput
 from node.storage import CertificateRepository, open_database
+from province.config import load_config
+from province.rekey import retire_unused_keys, start_reindex
 from tests.ops.nodes import Consortium, bundles, open_node, set_up_node, submission, submit
 
 

@@ -4,6 +4,6 @@ servers (``postgres``, ``anvil_node``, ``ipfs_daemon``) are the run's one instan
 tests/servers.py via the root conftest, and must not be imported here."""
 
 from tests.contract.conftest import artifact, chain, deployed, reg
-from tests.storage.conftest import backend, database
+from tests.node.storage.conftest import backend, database
 
 __all__ = ["artifact", "backend", "chain", "database", "deployed", "reg"]

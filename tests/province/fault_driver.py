@@ -15,9 +15,9 @@ import itertools
 import sys
 from pathlib import Path
 
-from certreg.province.config import load_config
-from certreg.province.service import ProvinceNode
-from node.intake_formats import parse_submission, read_submission
+from node.core.formats.submissions import parse_submission, read_submission
+from province.config import load_config
+from province.node import ProvinceNode
 from tests.province.helpers import ON_TIME
 
 

@@ -11,19 +11,19 @@ from typing import Any
 
 from anchor.chain import RegistryClient
 from anchor.manifest import LocalManifestStore
-from certreg.province.service import ProvinceNode
-from node.certificate import Certificate
-from node.commitment import SaltedCertificate, salt_certificate
-from node.entry import Signature
-from node.intake import Accepted
-from node.sample import KEY_VALID_FROM, sample_certificate
-from node.signatures import get_suite, signing_message
+from certreg.dev.sample import KEY_VALID_FROM, sample_certificate
+from node.core.certificate import Certificate
+from node.core.crypto.signatures import get_suite, signing_message
+from node.core.formats.commitment import SaltedCertificate, salt_certificate
+from node.core.formats.entry import Signature
+from node.services.intake_checks import Accepted
 from node.storage import Database, OrganisationRepository
-from tests.storage.conftest import blind_index, cipher
+from province.node import ProvinceNode
+from tests.node.storage.conftest import blind_index, cipher
 
-ORG = "S000144011001"  # the sample organisation (node.sample)
+ORG = "S000144011001"  # the sample organisation (certreg.dev.sample)
 NOW = dt.datetime(2025, 6, 20, 2, 0, tzinfo=dt.UTC)
-ON_TIME = dt.date(2025, 6, 20)  # two days after node.sample's issue date
+ON_TIME = dt.date(2025, 6, 20)  # two days after certreg.dev.sample's issue date
 SCOPE = [
     {"occupation_code": code, "levels": [3, 4, 5]}
     for code in ("6-18-01-01", "6-20-01-01", "4-03-02-01", "6-31-01-03")
@@ -63,7 +63,7 @@ def make_node(
 
 def certificate_number(serial: int, issued: dt.date) -> str:
     """The sample organisation's level-3 certificate number ``serial`` issued in ``issued``'s
-    year (node/certnum.py positions: organisation, year, level, serial)."""
+    year (node/core/rules/certnum.py positions: organisation, year, level, serial)."""
     return f"{ORG}{issued.year % 100:02d}3{serial:06d}"
 
 

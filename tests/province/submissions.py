@@ -7,9 +7,9 @@ import datetime as dt
 import random
 from pathlib import Path
 
-from node.issuer import sign_certificate, submission_line
-from node.sample import sample_certificate
-from node.snapshot import Network
+from certreg.dev.sample import sample_certificate
+from node.core.formats.snapshot import Network
+from node.core.issuer import sign_certificate, submission_line
 from tests.province.helpers import KEY, certificate_number
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from anchor.audit import AuditOptions, audit
 from anchor.chain import RegistryClient, connect
-from certreg.province.organisations import parse_filing
-from node.reasons import Reason
+from audit.auditor import AuditOptions, audit
+from node.core.rules.reasons import Reason
 from node.storage import open_database
+from province.organisations import parse_filing
 from tests.province.helpers import (
     ACTOR,
     KEY,

@@ -12,16 +12,16 @@ from typing import Any
 
 import pytest
 
-from anchor.anvil import ANVIL_DEV_KEYS, AnvilNode
 from anchor.chain import RegistryClient, connect
 from certreg.cli import main
-from certreg.province.config import load_config
-from certreg.province.service import ProvinceNode
-from node.bundle import Bundle
-from node.compact import decode_compact
-from node.errors import InvalidInput
-from node.merkle import verify_inclusion
-from node.sample import KEY_VALID_FROM
+from certreg.dev.anvil import ANVIL_DEV_KEYS, AnvilNode
+from certreg.dev.sample import KEY_VALID_FROM
+from node.core.errors import InvalidInput
+from node.core.formats.bundle import Bundle
+from node.core.formats.compact import decode_compact
+from node.core.merkle import verify_inclusion
+from province.config import load_config
+from province.node import ProvinceNode
 from tests.province.helpers import (
     KEY,
     ON_TIME,

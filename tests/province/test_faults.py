@@ -20,16 +20,16 @@ from pathlib import Path
 
 import pytest
 
-from anchor.anvil import ANVIL_DEV_KEYS, AnvilNode
 from anchor.chain import RegistryClient, connect
 from anchor.manifest import LocalManifestStore, Manifest
 from anchor.snapshot import take_snapshot
-from certreg.province.config import load_config, new_config, write_config
-from certreg.province.service import ProvinceNode
-from node.merkle import verify_consistency, verify_inclusion
-from node.snapshot import SnapshotTrustSource
+from certreg.dev.anvil import ANVIL_DEV_KEYS, AnvilNode
+from node.core.formats.snapshot import SnapshotTrustSource
+from node.core.merkle import verify_consistency, verify_inclusion
+from node.core.verify import ResultCode, verify_bundle
 from node.storage import CertificateRepository, CheckpointRepository, ProvinceLog
-from node.verify import ResultCode, verify_bundle
+from province.config import load_config, new_config, write_config
+from province.node import ProvinceNode
 from tests.conftest import ROOT
 from tests.province.helpers import file_sample_organisation
 from tests.province.submissions import write_submission

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from anchor.status import STATUS_ACTIVE, STATUS_REVOKED, STATUS_SUPERSEDED, STATUS_SUSPENDED
-from node.reasons import Reason
+from node.core.rules.reasons import Reason
 from node.storage import AuditTrail, Database, ProvinceLog
 from tests.contract.conftest import Registry
 from tests.province.helpers import (

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from node.reasons import Reason
+from node.core.rules.reasons import Reason
 from node.storage import open_database
 from tests.contract.conftest import Registry
 from tests.province.helpers import ACTOR, certificate, file_sample_organisation, issue, make_node

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from anchor.status import StatusSync
-from node.bundle import Bundle
-from node.entry import LogEntry
-from node.errors import ChainError, InvalidInput
-from node.merkle import verify_inclusion
+from node.core.errors import ChainError, InvalidInput
+from node.core.formats.bundle import Bundle
+from node.core.formats.entry import LogEntry
+from node.core.merkle import verify_inclusion
 from node.storage import Database, ProvinceLog
 from tests.contract.conftest import Registry
 from tests.province.helpers import NOW, file_sample_organisation, issue, make_node

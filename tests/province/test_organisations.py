@@ -18,7 +18,11 @@ import pytest
 
 from anchor.chain import RegistryClient
 from anchor.manifest import LocalManifestStore
-from certreg.province.organisations import (
+from node.core.crypto.signatures import SUITE_IDS, get_suite
+from node.core.errors import InvalidInput
+from node.core.rules.scope import cid_of_scope_hash, parse_scope_document, scope_hash_of_cid
+from node.storage import AuditTrail, Database, OrganisationRepository
+from province.organisations import (
     CHINA_TZ,
     KeySpec,
     OrganisationFiling,
@@ -26,10 +30,6 @@ from certreg.province.organisations import (
     OrganisationService,
     parse_filing,
 )
-from node.errors import InvalidInput
-from node.scope import cid_of_scope_hash, parse_scope_document, scope_hash_of_cid
-from node.signatures import SUITE_IDS, get_suite
-from node.storage import AuditTrail, Database, OrganisationRepository
 from tests.contract.conftest import Registry
 
 ORG = "S000144002009"  # Guangdong, category 2 (技工院校)

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import segno
 
-from node.verify import CHECKS
+from node.core.verify import CHECKS
 from tests.conftest import OUR_VECTORS, ROOT
 
 CHECK_NAMES = [name for name, _ in CHECKS]

@@ -17,8 +17,8 @@ import pytest
 from PIL import Image
 
 from api.pdf import render_certificate_pdf
-from node.bundle import Bundle
-from node.errors import InvalidInput
+from node.core.errors import InvalidInput
+from node.core.formats.bundle import Bundle
 from tests.servers import missing
 from tests.web.test_page import (
     FAR_FUTURE,

@@ -1,8 +1,6 @@
-"""The HTTP API's tables (api/models.py): ``api_keys`` (SHA-256 hashes of API keys bound to a
-role and scope) and ``api_jobs`` (bulk upload jobs with per-row results). No personal data.
-
-Importing :mod:`api.models` registers the two models on the node's metadata, so whoever loads
-the migrations (``node.storage.upgrade``) also compares and sees them as models.
+"""The HTTP API's tables (``ApiKey`` and ``BulkJob`` in node/storage/schema.py): ``api_keys``
+(SHA-256 hashes of API keys bound to a role and scope) and ``api_jobs`` (bulk upload jobs with
+per-row results). No personal data.
 
 Revision ID: 0003
 Revises: 0002
@@ -13,8 +11,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-
-import api.models  # noqa: F401  (registers the API tables on Base.metadata)
 
 revision = "0003"
 down_revision = "0002"

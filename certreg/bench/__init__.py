@@ -1,0 +1,1 @@
+"""Benchmarks: commands that print figures (``certreg bench …``), never run by the tests."""

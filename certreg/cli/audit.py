@@ -1,0 +1,115 @@
+"""``certreg audit`` and ``certreg bench audit``.
+
+``certreg audit --rpc URL --contract ADDRESS [--ipfs URL | --manifests DIR] [--json]
+[--report FILE] [--snapshot FILE] [--workers N] [--status-grace-blocks N] [--api [P=]URL …
+--api-key K --api-sample N]`` replays the
+contract from genesis (``audit/auditor.py``), prints a human summary (the JSON report with
+``--json``), writes the JSON report to ``--report`` when given, and exits 0 on a clean history,
+1 when it found anything and 2 when it could not audit (chain or store unreachable, bad
+arguments). The lead registers :func:`add_parsers` in ``certreg/cli/``; ``bench audit`` calls
+:func:`bench_audit`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from anchor.chain import RegistryClient
+from anchor.manifest import IpfsManifestStore, LocalManifestStore, ManifestStore
+from audit.auditor import AuditOptions, audit
+from audit.node_api import ApiTarget
+from certreg.bench.audit import bench_audit
+from node.core.errors import InvalidInput, RegistryError
+from node.core.formats.snapshot import Snapshot
+
+__all__ = ["add_parsers", "bench_audit", "cmd_audit"]
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def _store(args: argparse.Namespace) -> ManifestStore:
+    if args.ipfs:
+        return IpfsManifestStore(args.ipfs)
+    return LocalManifestStore(args.manifests)
+
+
+def _snapshot(path: str | None) -> Snapshot | None:
+    if path is None:
+        return None
+    try:
+        value = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InvalidInput("--snapshot", "audit.snapshot_file", f"cannot read: {exc}") from exc
+    return Snapshot.from_json(value)
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    """Run the audit; print the summary or JSON; return the exit code."""
+    try:
+        client = RegistryClient.connect(args.rpc, args.contract)
+        options = AuditOptions(
+            workers=args.workers,
+            status_grace_blocks=args.status_grace_blocks,
+            snapshot=_snapshot(args.snapshot),
+            apis=tuple(ApiTarget.parse(text, args.api_key) for text in args.api or ()),
+            api_sample=args.api_sample,
+        )
+        report = audit(client, _store(args), options)
+    except RegistryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    document = report.to_json()
+    if args.report:
+        Path(args.report).write_text(
+            json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
+    if args.json:
+        print(json.dumps(document, ensure_ascii=False))
+    else:
+        print(report.summary())
+    return EXIT_CLEAN if report.clean else EXIT_FINDINGS
+
+
+def add_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register the ``audit`` command."""
+    p = subparsers.add_parser(
+        "audit", help="replay the chain from genesis and check every province log"
+    )
+    p.add_argument("--rpc", required=True, help="'memory' or http(s):// JSON-RPC URL")
+    p.add_argument("--contract", required=True, help="contract address 0x…")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--ipfs", help="IPFS HTTP API URL (http://host:port)")
+    source.add_argument("--manifests", help="local content-addressed manifest directory")
+    p.add_argument("--json", action="store_true", help="print the JSON report")
+    p.add_argument("--report", help="also write the JSON report to this file")
+    p.add_argument("--snapshot", help="an older snapshot JSON to compare the chain with")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="processes for signature checks (default: every core)",
+    )
+    p.add_argument(
+        "--status-grace-blocks",
+        type=int,
+        default=0,
+        help="do not report status entries anchored this many blocks before the head",
+    )
+    p.add_argument(
+        "--api",
+        action="append",
+        metavar="[PROVINCE=]URL",
+        help="a node API to compare with the replayed state (repeatable, one per province)",
+    )
+    p.add_argument("--api-key", help="API key sent to every --api (the endpoints are public)")
+    p.add_argument(
+        "--api-sample",
+        type=int,
+        default=100,
+        help="certificates per province asked of each --api (a seeded sample; default 100)",
+    )
+    p.set_defaults(func=cmd_audit)

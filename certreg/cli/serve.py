@@ -1,0 +1,127 @@
+"""``certreg serve``: run the HTTP API (docs/API.md).
+
+- ``certreg serve --demo [--port P]``: a fresh throw-away province (:mod:`certreg.dev.demo`),
+  printing
+  its API keys and sample certificates (synthetic), then serving at once.
+- ``certreg serve --dir D [--host H] [--port P]``: the API over the node in ``D``
+  (``node.json``, docs/NODE.md).
+- ``certreg serve --dir D --create-key ROLE[:SCOPE] [--label L]``: create an API key (printed
+  once; only its hash is kept) and exit; ``--revoke-key KEY`` revokes one.
+
+Access logs go to stderr as JSON lines (``--no-access-log`` to silence them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+NODE_DIR_ENV = "CERTREG_NODE_DIR"
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from api.context import ApiSettings
+
+    return ApiSettings(search_rate=args.search_rate, search_burst=args.search_burst)
+
+
+def _serve(app: Any, args: argparse.Namespace) -> None:
+    import uvicorn
+
+    if not args.no_access_log:
+        handler = logging.StreamHandler(sys.stderr)
+        access = logging.getLogger("api.access")
+        access.addHandler(handler)
+        access.setLevel(logging.INFO)
+        access.propagate = False
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the API (or create / revoke a key); see the module docstring."""
+    from api.app import create_app
+    from api.auth import create_api_key, revoke_api_key
+    from province.config import load_config
+    from province.node import ProvinceNode
+
+    if args.demo:
+        from certreg.dev.demo import make_demo, next_row
+
+        with tempfile.TemporaryDirectory(prefix="certreg-demo-") as tmp:
+            demo = make_demo(Path(tmp), certificates=args.certificates)
+            info = {
+                **demo.info(),
+                "url": f"http://{args.host}:{args.port}",
+                "next_row": next_row(demo, 900_000),
+            }
+            if args.info:
+                Path(args.info).write_text(json.dumps(info, ensure_ascii=False), "utf-8")
+            print(json.dumps({k: info[k] for k in ("url", "keys", "organisation")}), flush=True)
+            try:
+                _serve(create_app(demo.node, _settings(args)), args)
+            finally:
+                demo.node.close()
+        return 0
+
+    config = load_config(Path(args.dir or os.environ.get(NODE_DIR_ENV) or "."))
+    if args.create_key or args.revoke_key:
+        from node.storage import open_database
+
+        db = open_database(config.database)
+        try:
+            if args.revoke_key:
+                done = revoke_api_key(db, args.revoke_key)
+                print("revoked" if done else "no such active key")
+                return 0 if done else 1
+            role, _, scope = args.create_key.partition(":")
+            print(create_api_key(db, role, scope, label=args.label))
+        finally:
+            db.dispose()
+        return 0
+    node = ProvinceNode.open(config)
+    try:
+        _serve(create_app(node, _settings(args)), args)
+    finally:
+        node.close()
+    return 0
+
+
+def add_parsers(subparsers: Any) -> None:
+    """Register ``serve`` on the ``certreg`` command line (certreg/cli/)."""
+    p = subparsers.add_parser("serve", help="run the HTTP API (or --demo: a throw-away province)")
+    p.add_argument("--dir", help=f"the node's folder (default ${NODE_DIR_ENV}, else .)")
+    p.add_argument("--demo", action="store_true", help="a fresh throw-away demo province")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--certificates", type=int, default=20, help="--demo: how many to issue")
+    p.add_argument("--info", help="--demo: write keys and sample certificates (JSON) here")
+    p.add_argument("--search-rate", type=float, default=1.0, help="search tokens per second")
+    p.add_argument("--search-burst", type=int, default=10, help="search bucket size")
+    p.add_argument("--create-key", metavar="ROLE[:SCOPE]", help="create an API key and exit")
+    p.add_argument("--label", default="", help="--create-key: a label for the key")
+    p.add_argument("--revoke-key", metavar="KEY", help="revoke an API key and exit")
+    p.add_argument("--no-access-log", action="store_true", help="no JSON access log on stderr")
+    p.set_defaults(func=_run(cmd_serve))
+
+
+def _run(func: Any) -> Any:
+    """Refused input exits 1 with the field and rule; other registry errors exit 2."""
+    from node.core.errors import InvalidInput, RegistryError
+
+    def wrapped(args: argparse.Namespace) -> int:
+        try:
+            return int(func(args))
+        except InvalidInput as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        except RegistryError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+
+    return wrapped

@@ -1,0 +1,204 @@
+"""The compact text form of a bundle, for QR codes.
+
+``CR1:`` + Base64url (no padding) of raw DEFLATE (level 9) of a CBOR array holding the bundle's
+values in a fixed order, hex strings as byte strings. Decoding gives back the identical bundle.
+A bundle with every field disclosed and a 24-hash proof fits a version 40 QR code at error
+correction level M (2,331 bytes in byte mode).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import zlib
+from typing import Any
+
+import cbor2
+
+from node.core.certificate import FIELD_NAMES, FieldValue
+from node.core.errors import InvalidInput
+from node.core.formats.bundle import AnchorRef, Bundle, InclusionProof
+from node.core.formats.commitment import Disclosed, FieldProof, Redacted, SaltedCertificate
+from node.core.formats.entry import ENTRY_KINDS, SUITES, Attributes, LogEntry, Signature
+from node.core.formats.snapshot import Network
+
+PREFIX = "CR1:"
+QR_CAPACITY_M = 2331  # bytes, QR version 40, error correction level M, byte mode
+MAX_COMPRESSED = 16 * 1024
+MAX_DECOMPRESSED = 64 * 1024
+
+
+def encode_compact(bundle: Bundle) -> str:
+    """Return the compact text form of a bundle."""
+    entry = bundle.entry
+    fields: list[Any] = []
+    for name in FIELD_NAMES:
+        proof = bundle.certificate.fields[name]
+        fields.append(proof.hash if isinstance(proof, Redacted) else [proof.value, proof.salt])
+    attributes = entry.attributes
+    signature = entry.signature
+    array = [
+        1,
+        bundle.network.chain_id,
+        bundle.network.contract,
+        fields,
+        [
+            ENTRY_KINDS.index(entry.kind),
+            entry.province,
+            entry.organisation_code,
+            entry.certificate_number,
+            entry.commitment,
+            list(entry.links),
+            entry.reason,
+            None
+            if attributes is None
+            else [
+                attributes.issue_date,
+                attributes.level,
+                attributes.occupation_code,
+                attributes.work_type_code,
+            ],
+            None
+            if signature is None
+            else [SUITES.index(signature.suite), signature.key_id, signature.value],
+        ],
+        [bundle.proof.leaf_index, bundle.proof.tree_size, list(bundle.proof.hashes)],
+        [
+            bundle.anchor.province,
+            bundle.anchor.checkpoint_index,
+            bundle.anchor.tree_size,
+            bundle.anchor.root,
+            bundle.anchor.block_number,
+            bundle.anchor.transaction_hash,
+        ],
+    ]
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    packed = compressor.compress(cbor2.dumps(array)) + compressor.flush()
+    return PREFIX + base64.urlsafe_b64encode(packed).rstrip(b"=").decode("ascii")
+
+
+def decode_compact(text: str) -> Bundle:
+    """Parse the compact text form back into a bundle.
+
+    Raises:
+        InvalidInput: the text is not a valid compact bundle (field ``compact``).
+    """
+    text = text.strip()
+    if not text.startswith(PREFIX):
+        raise InvalidInput("compact", "compact.prefix", f"must start with {PREFIX!r}")
+    body = text[len(PREFIX) :]
+    if len(body) > MAX_COMPRESSED * 2:
+        raise InvalidInput("compact", "compact.size", "too long")
+    try:
+        packed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+        inflater = zlib.decompressobj(-15)
+        raw = inflater.decompress(packed, MAX_DECOMPRESSED)
+        if inflater.unconsumed_tail or not inflater.eof:
+            raise InvalidInput("compact", "compact.deflate", "truncated or too large")
+        array = cbor2.loads(raw)
+    except InvalidInput:
+        raise
+    except (binascii.Error, ValueError, zlib.error, cbor2.CBORDecodeError) as exc:
+        raise InvalidInput("compact", "compact.encoding", f"cannot decode: {exc}") from exc
+    try:
+        bundle = _from_array(array)
+    except InvalidInput as exc:
+        if exc.field.startswith("compact"):
+            raise
+        raise InvalidInput(f"compact.{exc.field}", exc.rule, exc.message) from exc
+    except (TypeError, ValueError, IndexError, KeyError) as exc:
+        raise InvalidInput("compact", "compact.structure", f"unexpected structure: {exc}") from exc
+    # Re-read through the strict JSON parser so both forms obey exactly the same rules.
+    return Bundle.from_json(bundle.to_json())
+
+
+def _bytes(value: Any, size: int | None = None) -> bytes:
+    if not isinstance(value, bytes) or (size is not None and len(value) != size):
+        raise InvalidInput("compact", "compact.structure", "expected a byte string")
+    return value
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput("compact", "compact.structure", "expected an integer")
+    return value
+
+
+def _str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput("compact", "compact.structure", "expected a string")
+    return value
+
+
+def _index(options: tuple[str, ...], value: Any) -> str:
+    index = _int(value)
+    if not 0 <= index < len(options):
+        raise InvalidInput("compact", "compact.structure", "unknown enumeration value")
+    return options[index]
+
+
+def _from_array(array: Any) -> Bundle:
+    version, chain_id, contract, fields, entry, proof, anchor = array
+    if version != 1:
+        raise InvalidInput("compact", "compact.version", "unsupported version")
+    if len(fields) != len(FIELD_NAMES):
+        raise InvalidInput("compact", "compact.structure", "wrong number of fields")
+    proofs: dict[str, FieldProof] = {}
+    for name, item in zip(FIELD_NAMES, fields, strict=True):
+        if isinstance(item, bytes):
+            proofs[name] = Redacted(_bytes(item, 32))
+        else:
+            value, salt = item
+            typed: FieldValue = _int(value) if name == "level" else _str(value)
+            proofs[name] = Disclosed(typed, _bytes(salt, 32))
+    kind, province, org, number, commitment, links, reason, attributes, signature = entry
+    leaf_index, tree_size, hashes = proof
+    a_province, cp_index, a_size, root, block, tx = anchor
+    return Bundle(
+        network=Network(_int(chain_id), _bytes(contract, 20)),
+        certificate=SaltedCertificate(proofs),
+        entry=LogEntry(
+            kind=_index(ENTRY_KINDS, kind),
+            province=_str(province),
+            organisation_code=_str(org),
+            certificate_number=_str(number),
+            commitment=_bytes(commitment, 32),
+            links=tuple(_bytes(link, 32) for link in links),
+            reason=None if reason is None else _int(reason),
+            attributes=None
+            if attributes is None
+            else Attributes(
+                _str(attributes[0]), _int(attributes[1]), _str(attributes[2]), _str(attributes[3])
+            ),
+            signature=None
+            if signature is None
+            else Signature(_index(SUITES, signature[0]), _int(signature[1]), _bytes(signature[2])),
+        ),
+        proof=InclusionProof(
+            _int(leaf_index), _int(tree_size), tuple(_bytes(h, 32) for h in hashes)
+        ),
+        anchor=AnchorRef(
+            _str(a_province),
+            _int(cp_index),
+            _int(a_size),
+            _bytes(root, 32),
+            _int(block),
+            _bytes(tx, 32),
+        ),
+    )
+
+
+def parse_bundle_text(text: str) -> Any:
+    """Return a bundle's JSON object from its JSON text or its compact form.
+
+    Raises:
+        InvalidInput: the text is neither (field ``bundle`` or ``compact``).
+    """
+    stripped = text.strip()
+    if stripped.startswith(PREFIX):
+        return decode_compact(stripped).to_json()
+    try:
+        return json.loads(stripped)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise InvalidInput("bundle", "bundle.json", "neither JSON nor compact text") from exc

@@ -1,0 +1,253 @@
+"""One province node: its store, its chain client, its manifest store and the services over them.
+
+:class:`ProvinceNode` is what the CLI (``certreg node …``), the API and the tests use. It opens
+the database (migrating it), connects to the chain as the province's operator, and offers:
+
+- ``intake`` (:class:`node.services.intake.IntakeService`): signed certificates in;
+- ``lifecycle`` (:class:`node.services.lifecycle.LifecycleService`): corrections, revocations,
+  suspensions, reinstatements, logical deletions (entries now, on-chain statuses after anchoring);
+- ``review`` (:class:`node.services.review.ReviewService`): screening flags, optional suspension of
+  the
+  query service, and the operator's decision;
+- ``organisations`` (:class:`province.organisations.OrganisationService`): filing
+  mirrored to the contract (:meth:`reconcile` settles it with the chain);
+- :meth:`anchor_once` / :meth:`anchor_all` / :meth:`run`: the anchoring worker
+  (:class:`anchor.worker.AnchoringWorker`) followed by the on-chain statuses
+  (:class:`anchor.status.StatusSync`);
+- ``bundles`` (:class:`node.services.bundler.BundleFactory`): bundles of anchored certificates.
+
+Every step is crash-safe on its own (see each module), so a node killed at any point and opened
+again continues where it stopped: :meth:`anchor_once` first settles the database with the chain.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable
+
+from anchor.chain import ClientOptions, RegistryClient
+from anchor.manifest import IpfsManifestStore, LocalManifestStore, ManifestStore
+from anchor.status import StatusSync
+from anchor.worker import AnchoringWorker, AnchorOutcome
+from node.core.crypto.privacy import BlindIndex, PersonalDataCipher
+from node.core.errors import ChainError, ManifestStoreError
+from node.core.formats.snapshot import Network
+from node.services.bundler import BundleFactory
+from node.services.intake import IntakeService
+from node.services.lifecycle import LifecycleService
+from node.services.review import ReviewService
+from node.storage import CheckpointRepository, Database, ProvinceLog, open_database
+from province.calendars import use_calendar_files
+from province.config import NodeConfig
+from province.organisations import OrganisationService
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class NodeStatus:
+    """What a node holds and how far anchoring has got (no personal data)."""
+
+    province: str
+    log_size: int
+    anchored_size: int
+    checkpoints: int
+    open_checkpoint: int | None
+    status_synced: int
+
+    def to_json(self) -> dict[str, object]:
+        return dataclasses.asdict(self)
+
+
+class ProvinceNode:
+    """A province node over an open database, chain client and manifest store."""
+
+    def __init__(
+        self,
+        *,
+        province: str,
+        db: Database,
+        client: RegistryClient,
+        store: ManifestStore,
+        cipher: PersonalDataCipher,
+        blind_index: BlindIndex,
+        batch_size: int,
+        max_age_seconds: float,
+        clock: Callable[[], dt.datetime] = utc_now,
+    ) -> None:
+        self.province = province
+        self.db = db
+        self.client = client
+        self.store = store
+        self.cipher = cipher
+        self.blind_index = blind_index
+        self.clock = clock
+        self.network = Network(
+            chain_id=client.chain_id(), contract=bytes.fromhex(client.address[2:])
+        )
+        self.intake = IntakeService(db, province, self.network, cipher, blind_index, clock=clock)
+        self.worker = AnchoringWorker(
+            db, province, client, store, batch_size=batch_size, max_age_seconds=max_age_seconds
+        )
+        self.statuses = StatusSync(db, province, client)
+        self.bundles = BundleFactory(db, province, self.network, cipher, blind_index)
+        self.organisations = OrganisationService(db, province, client, store, clock=clock)
+        self.lifecycle = LifecycleService(
+            db, province, self.network, cipher, blind_index, clock=clock
+        )
+        self.review = ReviewService(db, province, self.lifecycle, clock=clock)
+
+    def __repr__(self) -> str:
+        return f"ProvinceNode(province={self.province!r})"
+
+    @classmethod
+    def open(
+        cls,
+        config: NodeConfig,
+        *,
+        client: RegistryClient | None = None,
+        clock: Callable[[], dt.datetime] = utc_now,
+        options: ClientOptions | None = None,
+    ) -> ProvinceNode:
+        """Open the node a configuration describes (``client`` overrides the chain settings,
+        e.g. an in-process EVM shared with a test).
+
+        Raises:
+            InvalidInput: a configuration value is wrong (e.g. a key of the wrong size, or a
+                calendar file).
+            StorageError: the database cannot be opened or migrated.
+            ChainError, ManifestStoreError: the chain or the IPFS node cannot be reached.
+        """
+        use_calendar_files(config.calendars, official_only=True)
+        cipher, blind_index = config.cipher(), config.blind_index()
+        if client is None:
+            if config.gas_price is not None:
+                options = dataclasses.replace(
+                    options or ClientOptions(), gas_price=config.gas_price
+                )
+            client = RegistryClient.connect(
+                config.rpc,
+                config.contract,
+                private_key=config.operator_private_key(),
+                options=options,
+            )
+        store: ManifestStore
+        if config.ipfs is not None:
+            store = IpfsManifestStore(config.ipfs)
+        else:
+            assert config.manifest_directory is not None
+            store = LocalManifestStore(config.manifest_directory)
+        db = open_database(config.database)
+        return cls(
+            province=config.province,
+            db=db,
+            client=client,
+            store=store,
+            cipher=cipher,
+            blind_index=blind_index,
+            batch_size=config.batch_size,
+            max_age_seconds=config.max_age_seconds,
+            clock=clock,
+        )
+
+    def close(self) -> None:
+        self.db.dispose()
+
+    # -- anchoring ------------------------------------------------------------------------
+
+    def reconcile(self) -> None:
+        """Settle the database with the chain after a crash or an outage: organisations
+        (filings, statuses, keys) and checkpoints. :meth:`anchor_once` does the checkpoint part
+        by itself; :meth:`run` calls this first.
+
+        Raises:
+            ChainError, ManifestStoreError: the chain or the store cannot be read.
+            InconsistencyError: they contradict the database (needs an operator).
+        """
+        self.organisations.reconcile()
+        self.worker.reconcile(self.clock())
+
+    def anchor_once(self, *, force: bool = False) -> AnchorOutcome | None:
+        """Anchor one checkpoint if the log is due (``force``: if it has anything new), then
+        write pending statuses to the chain. Returns the checkpoint anchored, or None.
+
+        Raises:
+            ChainError, ManifestStoreError: the chain or the manifest store failed; the work
+                stays pending and the next call resumes it.
+            InconsistencyError: the chain contradicts this node's log (needs an operator).
+        """
+        outcome = self.worker.run_once(self.clock(), force=force)
+        self.statuses.run_once()
+        return outcome
+
+    def anchor_all(self) -> list[AnchorOutcome]:
+        """Anchor everything logged so far, whatever the batch size and age, and write every
+        pending status; return the checkpoints anchored."""
+        outcomes: list[AnchorOutcome] = []
+        while (outcome := self.anchor_once(force=True)) is not None:
+            outcomes.append(outcome)
+        return outcomes
+
+    def run(
+        self,
+        stop: threading.Event,
+        *,
+        poll_seconds: float = 1.0,
+        max_backoff_seconds: float = 60.0,
+        on_anchor: Callable[[AnchorOutcome], None] | None = None,
+    ) -> None:
+        """Anchor until ``stop`` is set: a checkpoint whenever the log is due, polling every
+        ``poll_seconds``. A chain or IPFS outage is logged and retried with exponential backoff
+        (entries queue meanwhile); an inconsistency stops the loop by raising."""
+        backoff = poll_seconds
+        reconciled = False
+        while not stop.is_set():
+            try:
+                if not reconciled:
+                    self.reconcile()
+                    reconciled = True
+                outcome = self.anchor_once()
+            except (ChainError, ManifestStoreError) as exc:
+                log.warning("anchoring of log %s paused: %s", self.province, exc)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, max_backoff_seconds)
+                continue
+            backoff = poll_seconds
+            if outcome is not None:
+                log.info(
+                    "anchored checkpoint %d of log %s (size %d) in block %d",
+                    outcome.index,
+                    self.province,
+                    outcome.tree_size,
+                    outcome.block_number,
+                )
+                if on_anchor is not None:
+                    on_anchor(outcome)
+                continue  # more may be due at once
+            stop.wait(poll_seconds)
+
+    # -- state ----------------------------------------------------------------------------
+
+    def status(self) -> NodeStatus:
+        """Log size, anchored size, checkpoints and status progress."""
+        with self.db.transaction() as session:
+            log_ = ProvinceLog(session, self.province)
+            checkpoints = CheckpointRepository(session, self.province)
+            latest = checkpoints.latest()
+            confirmed = checkpoints.latest("confirmed")
+            open_ = [*checkpoints.in_state("pending"), *checkpoints.in_state("submitted")]
+            return NodeStatus(
+                province=self.province,
+                log_size=log_.size,
+                anchored_size=0 if confirmed is None else confirmed.tree_size,
+                checkpoints=0 if latest is None else latest.index + 1,
+                open_checkpoint=open_[0].index if open_ else None,
+                status_synced=log_.status_synced,
+            )

@@ -1,0 +1,153 @@
+"""``certreg dev up`` / ``down`` / ``walkthrough`` end to end: real anvil (and the real js-ipfs
+daemon when it is installed), real API servers and workers in the background, the walkthrough
+through them, every process gone after ``down``, and a restart that keeps the state.
+
+Each ``certreg`` call is a separate process, as a user runs it, so the background processes
+must outlive the command that started them. N is small (60 certificates) to stay fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from certreg.dev.anvil import find_anvil
+from certreg.dev.processes import is_running, read_records
+from node.core.errors import ChainError
+from tests.servers import missing
+
+CERTIFICATES = 60
+
+
+def certreg(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "certreg", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def up(folder: Path, *extra: str) -> dict[str, Any]:
+    done = certreg("dev", "up", "--dir", str(folder), "--certificates", str(CERTIFICATES),
+                   "--json", "--quiet", *extra)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    [line] = done.stdout.splitlines()  # exactly one JSON object on stdout
+    result: dict[str, Any] = json.loads(line)
+    return result
+
+
+def down(folder: Path) -> list[int]:
+    """Stop the consortium; return the PIDs it had recorded, all checked to be gone."""
+    pids = [r.pid for r in read_records(folder)]
+    done = certreg("dev", "down", "--dir", str(folder))
+    assert done.returncode == 0, done.stderr
+    assert pids and not [p for p in pids if is_running(p)]
+    return pids
+
+
+def certificate_count(result: dict[str, Any]) -> int:
+    return sum(
+        requests.get(p["api_url"] + "/v1/status", timeout=10).json()["log_size"]
+        for p in result["provinces"].values()
+    )
+
+
+def block_number(url: str) -> int:
+    reply = requests.post(
+        url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber", "params": []}, timeout=5
+    )
+    return int(reply.json()["result"], 16)
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Iterator[Path]:
+    try:
+        find_anvil()
+    except ChainError as exc:
+        missing(os.environ, str(exc))
+    path = tmp_path / "consortium"
+    yield path
+    if path.exists():  # whatever a failed test left running
+        certreg("dev", "down", "--dir", str(path))
+
+
+def test_up_walkthrough_down_up_again(folder: Path) -> None:
+    result = up(folder)
+    assert result["status"] == "started"
+    assert set(result["provinces"]) == {"44", "41", "43"}
+    assert result["chain_id"] == 31337  # anvil, not the in-process EVM
+    for code, province in result["provinces"].items():
+        status = requests.get(province["api_url"] + "/v1/status", timeout=10).json()
+        assert status["province"] == code
+        assert status["anchored_size"] == status["log_size"] == CERTIFICATES // 3
+        page = requests.get(province["web_url"], timeout=10)
+        assert page.status_code == 200 and "<html" in page.text.lower()
+    assert Path(result["sample_bundle"]).is_file()
+    assert (folder / "api-keys.json").stat().st_mode & 0o777 == 0o600
+    verified = certreg("verify", result["sample_bundle"], "--snapshot",
+                       str(folder / "sample" / "snapshot.json"), "--json")  # fmt: skip
+    assert json.loads(verified.stdout)["result"] == "VALID"
+
+    again = up(folder)
+    assert again["status"] == "already_up"
+
+    walk = certreg("dev", "walkthrough", "--dir", str(folder), "--json")
+    assert walk.returncode == 0, walk.stdout + walk.stderr[-3000:]
+    steps = json.loads(walk.stdout.splitlines()[-1])
+    assert [s["name"] for s in steps if s["ok"]] == [
+        "issue in Guangdong", "isolate Guangdong", "verify through Henan", "verify offline",
+        "Guangdong untouched, restored", "revoke", "correct", "audit",
+    ]  # fmt: skip
+    count, height = certificate_count(result), block_number(result["chain_url"])
+    assert count == CERTIFICATES + 4  # log entries: two issued, a revocation, a correction
+
+    pids = down(folder)
+    with pytest.raises(requests.ConnectionError):
+        requests.get(result["provinces"]["41"]["api_url"] + "/v1/status", timeout=2)
+
+    restarted = up(folder)
+    assert restarted["status"] == "restarted"
+    assert restarted["contract_address"] == result["contract_address"]
+    assert restarted["provinces"] == result["provinces"]
+    assert certificate_count(restarted) == count
+    assert block_number(restarted["chain_url"]) >= height
+    assert not set(pids) & {r.pid for r in read_records(folder)}
+    down(folder)
+
+
+def test_ephemeral_up_and_down(folder: Path) -> None:
+    result = up(folder, "--ephemeral", "--no-ipfs")
+    assert result["chain_id"] != 31337 and result["ephemeral"] and result["ipfs_url"] is None
+    assert certificate_count(result) == CERTIFICATES
+    # the in-process EVM serves JSON-RPC: the online verifier reads it like any chain
+    verified = certreg("verify", result["sample_bundle"], "--rpc", result["chain_url"],
+                       "--contract", result["contract_address"], "--json", "--quiet")  # fmt: skip
+    assert json.loads(verified.stdout)["result"] == "VALID", verified.stderr[-2000:]
+    down(folder)
+    assert not (folder / "nodes").exists()  # nothing of an ephemeral consortium persists
+
+
+def test_up_refuses_a_taken_port(folder: Path) -> None:
+    import socket
+
+    # a persistent consortium whose API port is then taken by another program
+    result = up(folder, "--no-ipfs")
+    down(folder)
+    port = int(result["provinces"]["43"]["api_url"].rsplit(":", 1)[1])
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", port))
+        blocker.listen()
+        done = certreg("dev", "up", "--dir", str(folder), "--quiet")
+    assert done.returncode == 2
+    assert f"API of 43 {port}" in done.stderr and "port(s) taken" in done.stderr
+    assert read_records(folder) == []  # nothing was left running

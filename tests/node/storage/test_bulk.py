@@ -1,0 +1,143 @@
+"""``node.storage.bulk.insert_rows``: the SQLite fast path stores what SQLAlchemy Core stores."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import insert, select
+
+from node.core.errors import InvalidInput
+from node.storage import Database, open_database
+from node.storage.bulk import insert_rows
+from node.storage.schema import AuditEvent, CertificateRow, Organisation, table_of
+
+CST = dt.timezone(dt.timedelta(hours=8))
+WHEN = [
+    dt.datetime(2025, 6, 20, 1, 2, 3, 456789, tzinfo=dt.UTC),
+    dt.datetime(2025, 6, 20, 9, 2, 3, tzinfo=CST),  # another offset: stored as UTC
+    dt.datetime(1999, 12, 31, 23, 59, 59, 1, tzinfo=dt.UTC),
+]
+
+
+def _organisation() -> dict[str, Any]:
+    return {
+        "code": "S000144011001",
+        "province": "44",
+        "name": "机构",
+        "org_class": "S",
+        "category": None,
+        "scope": [{"occupation_code": "6-18-01-01", "levels": [5]}],
+        "scope_hash": None,
+        "status": "active",
+        "created_at": WHEN[0],
+        "updated_at": WHEN[1],
+    }
+
+
+def _certificates() -> list[dict[str, Any]]:
+    return [
+        {
+            "commitment": bytes([i]) * 32,
+            "certificate_number": f"S000144011001255{i:06d}",
+            "province": "44",
+            "organisation_code": "S000144011001",
+            "level": 5,
+            "issue_year": 2025,
+            "serial": i,
+            "issue_date": dt.date(2025, 6, 18 - i),
+            "occupation_code": "6-18-01-01",
+            "work_type_code": "--",
+            "status": "active",
+            "superseded_by": None,
+            "signature_suite": "ed25519",
+            "signature_key_id": 0,
+            "signature": b"\x05" * 64,
+            "record": b"\x00ciphertext" * i,
+            "record_key_id": "k1",
+            "holder_name_index": bytes([i + 1]) * 32,
+            "id_number_index": bytes([i + 2]) * 32,
+            "log_index": i if i % 2 else None,
+            "submitted_at": WHEN[i % 3],
+            "late_reason": None if i % 2 else 101,
+            "status_changed_at": WHEN[(i + 1) % 3],
+            "deleted_at": None if i % 2 else WHEN[2],
+        }
+        for i in range(1, 6)
+    ]
+
+
+def _events() -> list[dict[str, Any]]:
+    details: list[Any] = [
+        {"certificate_number": "S000144011001255000001", "warnings": ["serial.gap"], "n": 1},
+        None,
+        {"中文": "值", "nested": {"a": [1, 2.5, None, True]}},
+    ]
+    return [
+        {
+            "occurred_at": WHEN[i],
+            "actor": "bench",
+            "action": "issue",
+            "target_type": "certificate",
+            "target_id": f"{i:064x}",
+            "reason": None if i else 7,
+            "note": None,
+            "details": details[i],
+        }
+        for i in range(3)
+    ]
+
+
+def _raw(path: Path, table: str) -> list[tuple[Any, ...]]:
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        return connection.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
+
+
+def test_sqlite_fast_path_stores_the_bytes_core_stores(tmp_path: Path) -> None:
+    paths = {name: tmp_path / f"{name}.db" for name in ("core", "fast")}
+    for name, path in paths.items():
+        db = open_database(f"sqlite:///{path}")
+        with db.transaction() as session:
+            session.execute(insert(table_of(Organisation)).values(**_organisation()))
+            for model, rows in ((CertificateRow, _certificates()), (AuditEvent, _events())):
+                if name == "core":
+                    session.execute(insert(table_of(model)), rows)
+                else:
+                    insert_rows(session, table_of(model), rows, batch=2)
+        db.dispose()
+    for table in ("certificates", "audit_events"):
+        core, fast = _raw(paths["core"], table), _raw(paths["fast"], table)
+        assert len(fast) == {"certificates": 5, "audit_events": 3}[table]
+        assert fast == core
+
+
+def test_rows_read_back_on_both_backends(database: Database) -> None:
+    with database.transaction() as session:
+        session.execute(insert(table_of(Organisation)).values(**_organisation()))
+        insert_rows(session, table_of(CertificateRow), _certificates(), batch=3)
+        insert_rows(session, table_of(AuditEvent), _events(), batch=500)
+    certs = table_of(CertificateRow)
+    with database.transaction() as session:
+        rows = session.execute(select(certs).order_by(certs.c.serial)).all()
+        events = session.execute(select(table_of(AuditEvent))).all()
+    expected = _certificates()
+    assert [r.submitted_at for r in rows] == [e["submitted_at"] for e in expected]
+    assert [r.issue_date for r in rows] == [e["issue_date"] for e in expected]
+    assert [r.deleted_at for r in rows] == [e["deleted_at"] for e in expected]
+    assert [bytes(r.record) for r in rows] == [e["record"] for e in expected]
+    assert [r.details for r in events] == [e["details"] for e in _events()]
+
+
+def test_naive_timestamps_are_refused_and_nothing_is_written(tmp_path: Path) -> None:
+    db = open_database(f"sqlite:///{tmp_path / 'node.db'}")
+    events = _events()
+    events[2]["occurred_at"] = dt.datetime(2025, 6, 20, 1, 2, 3)  # naive
+    with pytest.raises(InvalidInput) as caught, db.transaction() as session:
+        insert_rows(session, table_of(AuditEvent), events, batch=1)
+    assert (caught.value.field, caught.value.rule) == ("now", "time.aware")
+    assert _raw(tmp_path / "node.db", "audit_events") == []
+    db.dispose()
