@@ -22,8 +22,8 @@ from tests.servers import anvil_node, ipfs_daemon, postgres
 __all__ = ["anvil_node", "ipfs_daemon", "postgres"]
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-TLOG_VECTORS = SHARED / "vectors" / "tlog"
+#: The transparency-dev/merkle conformance corpus (Apache 2.0), kept in tests/vectors/tlog.
+TLOG_VECTORS = ROOT / "tests" / "vectors" / "tlog"
 OUR_VECTORS = ROOT / "tests" / "vectors"
 
 # Tests that take certificates in "today" (the API, the demo, the local consortium) need today's

@@ -3,7 +3,8 @@
 Hashes: leaf ``SHA-256(0x00 || data)``, interior node ``SHA-256(0x01 || left || right)``, the empty
 tree ``SHA-256("")``. The verification functions follow the RFC's algorithms step by step
 (§2.1.3.2 inclusion, §2.1.4.2 consistency); the Solidity ``MerkleVerifier`` in ``contracts/``
-implements the same algorithms and both are pinned by ``../shared/vectors/tlog``.
+implements the same algorithms and both are pinned by ``tests/vectors/tlog`` (the
+transparency-dev/merkle conformance corpus).
 
 :class:`MerkleLog` keeps the hash of every *complete* subtree (a perfect subtree of ``2**level``
 leaves starting at ``index * 2**level``). An append stores the leaf and the subtrees it completes,

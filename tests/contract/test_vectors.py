@@ -1,5 +1,5 @@
 """The contract's verifyInclusion / verifyConsistency agree with every file of the shared
-Merkle conformance corpus (shared/vectors/tlog), on both backends, as eth_call (nothing mined).
+Merkle conformance corpus (tests/vectors/tlog), on both backends, as eth_call (nothing mined).
 
 ABI encoding: the contract takes ``bytes32``. A vector value of another length (the corpus's
 "wrong leaf", "garbage" and "don't care" values) is right-padded with zeros to 32 bytes, which

@@ -1,6 +1,6 @@
 """The JavaScript verifier (api/static/js/) passes the same vectors as the Python core.
 
-tests/vectors/ (commitments, signatures, bundles) and ../shared/vectors/tlog/ (inclusion and
+tests/vectors/ (commitments, signatures, bundles) and tests/vectors/tlog/ (inclusion and
 consistency), run by tests/web/vectors.mjs in Node and in headless Chromium; Ed25519 both
 through WebCrypto and through @noble/curves. A deliberately wrong expectation must be reported,
 so the runner can fail.

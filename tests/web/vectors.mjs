@@ -1,5 +1,5 @@
 // Runs the JavaScript verifier (api/static/js/) over the vectors the Python core passes:
-// tests/vectors/{commitments,signatures,bundles}.json and ../shared/vectors/tlog/ (inclusion and
+// tests/vectors/{commitments,signatures,bundles}.json and tests/vectors/tlog/ (inclusion and
 // consistency). The same module runs in Node (run_vectors_node.mjs) and in headless Chromium
 // (runner.html), fed one payload built by tests/web/conftest.py (tlog integers as decimal strings,
 // since they reach 2^64 - 1).

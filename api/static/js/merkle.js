@@ -71,7 +71,7 @@ export async function verifyInclusion(leaf, index, treeSize, proof, root) {
 
 /**
  * Verify that the tree of ``size2``/``root2`` extends the tree of ``size1``/``root1``. As in the
- * conformance corpus (shared/vectors/tlog/README.md): a proof from size 0 is refused, equal sizes
+ * conformance corpus (tests/vectors/tlog/README.md): a proof from size 0 is refused, equal sizes
  * need an empty proof and equal roots.
  */
 export async function verifyConsistency(size1, size2, proof, root1, root2) {
