@@ -23,6 +23,7 @@ from province.organisations.mirror import (
     Mirror,
     OrganisationChange,
     OrganisationMismatch,
+    add_key,
     log,
     same_key,
     show_key,
@@ -70,14 +71,7 @@ def file(mirror: Mirror, filing: OrganisationFiling, *, actor: str) -> Organisat
             scope_hash=scope_hash,
         )
         for key in filing.keys:
-            repo.add_key(
-                code,
-                suite=key.suite,
-                public_key=key.public_key,
-                valid_from=key.valid_from,
-                valid_until=key.valid_until,
-                now=now,
-            )
+            add_key(repo, code, key, now=now)
         mirror.audit(
             session,
             ACTION_FILE,

@@ -19,6 +19,7 @@ from province.organisations.mirror import (
     Mirror,
     OrganisationChange,
     OrganisationMismatch,
+    add_key,
     same_key,
     show_key,
 )
@@ -27,22 +28,13 @@ from province.organisations.mirror import (
 def rotate_key(
     mirror: Mirror,
     code: str,
+    key: KeySpec,
     *,
-    suite: str,
-    public_key: bytes,
-    effective_at: int | dt.datetime,
-    valid_until: int | dt.datetime = 0,
-    close_previous: bool = True,
+    close_previous: bool,
     actor: str,
-    note: str | None = None,
+    note: str | None,
 ) -> OrganisationChange:
-    """Add a key to ``code`` (:meth:`OrganisationService.rotate_key`)."""
-    key = KeySpec(
-        suite,
-        public_key,
-        parse_time(effective_at, "effective_at"),
-        0 if valid_until == 0 else parse_time(valid_until, "valid_until"),
-    )
+    """Add ``key`` to ``code`` (:meth:`OrganisationService.rotate_key`)."""
     check_key(key, "key")
     _, keys = mirror.own(code, live=True)
     if not keys:  # Unreachable for filings made here: the contract files with a key.
@@ -87,14 +79,7 @@ def rotate_key(
         repo = OrganisationRepository(session)
         if closes:
             repo.close_key(code, key_id - 1, key.valid_from)
-        repo.add_key(
-            code,
-            suite=key.suite,
-            public_key=key.public_key,
-            valid_from=key.valid_from,
-            valid_until=key.valid_until,
-            now=now,
-        )
+        add_key(repo, code, key, now=now)
         mirror.audit(
             session,
             ACTION_ROTATE_KEY,

@@ -108,6 +108,25 @@ def show_key(key: OrganisationKey | KeySpec | OrganisationKeyRecord) -> dict[str
     }
 
 
+def add_key(
+    repo: OrganisationRepository,
+    code: str,
+    key: KeySpec | OrganisationKey,
+    *,
+    now: dt.datetime,
+) -> OrganisationKeyRecord:
+    """Store ``key`` (filed, rotated in, or read from the chain) as ``code``'s next key."""
+    return repo.add_key(
+        code,
+        suite=SUITE_NAMES[key.suite] if isinstance(key.suite, int) else key.suite,
+        public_key=key.public_key,
+        valid_from=key.valid_from,
+        valid_until=key.valid_until,
+        now=now,
+    )
+
+
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
 class Mirror:
     """The organisations of one province on the chain (through ``client``, an operator of
     ``province``) and in the database, with what every change reads and writes: ``store``
@@ -118,22 +137,15 @@ class Mirror:
         InvalidInput: ``province`` is not a province code (``organisation.province``).
     """
 
-    def __init__(
-        self,
-        db: Database,
-        province: str,
-        client: RegistryClient,
-        store: ManifestStore,
-        *,
-        clock: Callable[[], dt.datetime],
-    ) -> None:
-        if province not in PROVINCES:
+    db: Database
+    province: str
+    client: RegistryClient
+    store: ManifestStore
+    clock: Callable[[], dt.datetime] = dataclasses.field(kw_only=True)
+
+    def __post_init__(self) -> None:
+        if self.province not in PROVINCES:
             raise InvalidInput("province", "organisation.province", "must be a province code")
-        self.db = db
-        self.province = province
-        self.client = client
-        self.store = store
-        self.clock = clock
 
     def __repr__(self) -> str:
         return f"Mirror(province={self.province!r})"
@@ -210,6 +222,7 @@ __all__ = [
     "Mirror",
     "OrganisationChange",
     "OrganisationMismatch",
+    "add_key",
     "same_key",
     "show_key",
 ]

@@ -20,6 +20,7 @@ from province.organisations.mirror import (
     Mirror,
     OrganisationChange,
     OrganisationMismatch,
+    add_key,
     log,
     show_key,
 )
@@ -113,14 +114,7 @@ def _reconcile_one(mirror: Mirror, code: str, actor: str) -> OrganisationChange 
         for key_id, end in ends.items():
             repo.close_key(code, key_id, end)
         for key in new_keys:
-            repo.add_key(
-                code,
-                suite=SUITE_NAMES[key.suite],
-                public_key=key.public_key,
-                valid_from=key.valid_from,
-                valid_until=key.valid_until,
-                now=now,
-            )
+            add_key(repo, code, key, now=now)
         # The status last: set_scope refuses a terminated organisation.
         if chain_status != (record.status if record is not None else "active"):
             repo.set_status(code, chain_status, now=now)

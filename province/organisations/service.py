@@ -15,7 +15,7 @@ from anchor.chain import RegistryClient
 from anchor.manifest import ManifestStore
 from node.storage import Database
 from province.organisations import changes, keys, reconcile
-from province.organisations.filing import OrganisationFiling
+from province.organisations.filing import KeySpec, OrganisationFiling, parse_time
 from province.organisations.mirror import (
     ACTION_REACTIVATE,
     ACTION_SUSPEND,
@@ -156,16 +156,14 @@ class OrganisationService:
                 closing the latest key before it starts.
             OrganisationMismatch: the chain holds other keys than the database.
         """
+        key = KeySpec(
+            suite,
+            public_key,
+            parse_time(effective_at, "effective_at"),
+            0 if valid_until == 0 else parse_time(valid_until, "valid_until"),
+        )
         return keys.rotate_key(
-            self.mirror,
-            code,
-            suite=suite,
-            public_key=public_key,
-            effective_at=effective_at,
-            valid_until=valid_until,
-            close_previous=close_previous,
-            actor=actor,
-            note=note,
+            self.mirror, code, key, close_previous=close_previous, actor=actor, note=note
         )
 
     def revoke_key(
