@@ -25,7 +25,9 @@ from typing import IO, Any
 
 from web3.exceptions import Web3RPCError
 
-from anchor.chain import ChainEvent, RegistryClient, RetryPolicy, with_retries
+from anchor.codec import ChainEvent
+from anchor.registry import RegistryClient
+from anchor.transport import RetryPolicy, with_retries
 from node.core.crypto.signatures import SUITE_IDS
 from node.core.errors import ChainError, InvalidInput
 from node.core.formats.snapshot import (
@@ -293,7 +295,7 @@ class _ChainAt:
 
     def header(self, number: int) -> BlockRef:
         """Number, hash and timestamp of block ``number``; ChainError when the node lacks it."""
-        raw = self.client._retry(lambda: self.client.w3.eth.get_block(number), "get block")
+        raw = self.client.transport.retry(lambda: self.client.w3.eth.get_block(number), "get block")
         if raw is None or raw.get("hash") is None:
             raise ChainError(f"block {number} is not on this chain")
         return BlockRef(number, bytes(raw["hash"]), int(raw["timestamp"]))
@@ -328,7 +330,9 @@ class _ChainAt:
         """Call view ``function`` of the contract on the state of ``block``."""
         fn = getattr(self.client.contract.functions, function)(*args)
         sender = {"from": self.client.sender}
-        return self.client._retry(lambda: fn.call(sender, block_identifier=self.block), function)
+        return self.client.transport.retry(
+            lambda: fn.call(sender, block_identifier=self.block), function
+        )
 
 
 def _check_views(chain: _ChainAt, state: _State) -> None:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from anchor.chain import RegistryClient, StatusChange
+from anchor.registry import RegistryClient, StatusChange
 from node.core.formats.entry import LogEntry
 from node.storage import CheckpointRepository, Database, ProvinceLog
 

@@ -28,8 +28,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from anchor.chain import Checkpoint, RegistryClient
 from anchor.manifest import ManifestStore, manifest_bytes
+from anchor.registry import Checkpoint, RegistryClient
 from node.core.errors import InconsistencyError, InvalidInput
 from node.storage import CheckpointRecord, CheckpointRepository, Database, ProvinceLog
 

@@ -3,7 +3,7 @@ documents, appends signed entries to province logs, publishes manifests and anch
 checkpoints through the real contract; and ``bench_audit`` built on it.
 
 The writer does what a province node does on the chain (``anchor/worker.py``,
-``province/organisations.py``) without the node's database, so tests can also write
+``province/organisations/``) without the node's database, so tests can also write
 what a node never would (the faults the auditor must find).
 """
 

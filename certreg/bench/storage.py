@@ -24,8 +24,8 @@ from sqlalchemy import text
 from node.core.formats.entry import Attributes, LogEntry, Signature
 from node.core.merkle import MerkleLog
 from node.storage.database import Database, open_database
+from node.storage.log import ProvinceLog
 from node.storage.nodestore import DatabaseNodeStore
-from node.storage.repositories import ProvinceLog
 
 _NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 _ATTRIBUTES = Attributes("2025-03-14", 5, "6-18-01-01", "6-18-01-01-02")

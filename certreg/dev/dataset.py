@@ -328,7 +328,7 @@ _BRANDS: Final[tuple[str, ...]] = tuple(
 
 @dataclasses.dataclass(frozen=True)
 class SyntheticOrganisation:
-    """A synthetic assessment organisation: its filing (province/organisations.py) and
+    """A synthetic assessment organisation: its filing (province/organisations/filing.py) and
     the private key of its key 0."""
 
     province: str

@@ -25,7 +25,7 @@ from typing import Any
 from web3 import EthereumTesterProvider, Web3
 from web3.exceptions import ContractLogicError
 
-from anchor.chain import _is_tester_revert, _revert_bytes
+from anchor.chain import is_tester_revert, revert_bytes
 
 MAX_BODY = 8 * 1024 * 1024
 ZERO_ADDRESS = "0x" + "00" * 20
@@ -74,10 +74,10 @@ class MemoryChain:
             with self._lock:
                 result = self.w3.manager.request_blocking(request["method"], params)
         except Exception as exc:  # every failure is the request's error, not the server's
-            if isinstance(exc, ContractLogicError) or _is_tester_revert(exc):
+            if isinstance(exc, ContractLogicError) or is_tester_revert(exc):
                 # A revert, with its data as a JSON-RPC node sends it (code 3, hex data), so that
                 # the client decodes the contract's custom error.
-                return _error(ident, 3, "execution reverted", "0x" + _revert_bytes(exc).hex())
+                return _error(ident, 3, "execution reverted", "0x" + revert_bytes(exc).hex())
             return _error(ident, -32000, f"{type(exc).__name__}: {exc}")
         return {"jsonrpc": "2.0", "id": ident, "result": to_wire(result)}
 

@@ -54,7 +54,7 @@ class Occupation:
         return self.occupation_code if self.work_type_code == NO_WORK_TYPE else self.work_type_code
 
     def scope_item(self) -> dict[str, object]:
-        """The filing's scope item (province/organisations.py ``parse_filing``)."""
+        """The filing's scope item (province/organisations/filing.py ``parse_filing``)."""
         item: dict[str, object] = {"occupation_code": self.occupation_code}
         if self.work_type_code != NO_WORK_TYPE:
             item["work_type_code"] = self.work_type_code

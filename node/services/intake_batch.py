@@ -75,14 +75,11 @@ from node.storage import (
     OrganisationRepository,
     ProvinceLog,
 )
+from node.storage.audit_trail import NewAuditEvent
+from node.storage.certificates import certificate_row
+from node.storage.log import EncodedEntry
 from node.storage.nodestore import DatabaseNodeStore
-from node.storage.repositories import (
-    EncodedEntry,
-    NewAuditEvent,
-    SealedRecord,
-    certificate_row,
-    seal_record,
-)
+from node.storage.sealing import SealedRecord, seal_record
 
 log = logging.getLogger("node.services.intake")
 

@@ -21,7 +21,8 @@ from sqlalchemy import insert, select, update
 
 from node.core.errors import InvalidInput
 from node.core.rules.screening import Flag
-from node.storage.repositories import Executor, _aware, _storage_errors, current_serials
+from node.storage.certificates import current_serials
+from node.storage.common import Executor, aware, storage_errors
 from node.storage.schema import REVIEW_STATES, CertificateRow, ReviewFlag, table_of
 
 _FLAGS: Final = table_of(ReviewFlag)
@@ -111,24 +112,24 @@ class ReviewRepository:
             "message": flag.detail,
             "state": "open",
             "query_suspended": query_suspended,
-            "created_at": _aware(now),
+            "created_at": aware(now),
             "decided_at": None,
             "decided_by": None,
         }
-        with _storage_errors("cannot add the review flag"):
+        with storage_errors("cannot add the review flag"):
             result = self._db.execute(insert(_FLAGS).values(**values))
         flag_id = int(result.inserted_primary_key[0])  # type: ignore[attr-defined]
         return ReviewRecord(id=flag_id, **values)
 
     def get(self, flag_id: int) -> ReviewRecord | None:
         """Return flag ``flag_id``, or ``None``."""
-        with _storage_errors("cannot read the review flag"):
+        with storage_errors("cannot read the review flag"):
             row = self._db.execute(select(_FLAGS).where(_FLAGS.c.id == flag_id)).first()
         return None if row is None else _review(row)
 
     def open_for(self, target_type: str, target_id: str) -> list[ReviewRecord]:
         """Return the open flags on one target, oldest first."""
-        with _storage_errors("cannot read review flags"):
+        with storage_errors("cannot read review flags"):
             rows = self._db.execute(
                 select(_FLAGS)
                 .where(
@@ -153,7 +154,7 @@ class ReviewRepository:
             raise InvalidInput("state", "review.state", f"one of {REVIEW_STATES}")
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
             raise InvalidInput("limit", "review.limit", f"must be 1-{MAX_PAGE}")
-        with _storage_errors("cannot list review flags"):
+        with storage_errors("cannot list review flags"):
             rows = self._db.execute(
                 select(_FLAGS)
                 .where(
@@ -175,11 +176,11 @@ class ReviewRepository:
         """
         if state not in ("cleared", "upheld"):
             raise InvalidInput("decision", "review.decision", "cleared or upheld")
-        with _storage_errors("cannot decide the review flag"):
+        with storage_errors("cannot decide the review flag"):
             result = self._db.execute(
                 update(_FLAGS)
                 .where(_FLAGS.c.id == flag_id, _FLAGS.c.state == "open")
-                .values(state=state, decided_at=_aware(now), decided_by=operator)
+                .values(state=state, decided_at=aware(now), decided_by=operator)
             )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             if self.get(flag_id) is None:
@@ -205,7 +206,7 @@ class ScreeningData:
             .where(_CERTS.c.commitment == commitment)
             .scalar_subquery()
         )
-        with _storage_errors("cannot read certificates"):
+        with storage_errors("cannot read certificates"):
             rows = self._db.execute(
                 select(_CERTS.c.issue_date)
                 .where(
@@ -220,7 +221,7 @@ class ScreeningData:
     def issue_years(self, organisation_code: str, since_year: int) -> list[int]:
         """Return the issue years from ``since_year`` in which the organisation has current
         certificates, ascending."""
-        with _storage_errors("cannot read certificates"):
+        with storage_errors("cannot read certificates"):
             rows = self._db.execute(
                 select(_CERTS.c.issue_year)
                 .where(

@@ -23,8 +23,8 @@ from node.storage import (
     OrganisationRepository,
     ProvinceLog,
 )
-from node.storage.repositories import decode_record, encode_record
 from node.storage.schema import CertificateRow, LogEntryRow, LogState, MerkleNode
+from node.storage.sealing import decode_record, encode_record
 from tests.node.storage.conftest import (
     NOW,
     ORG,

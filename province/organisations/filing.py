@@ -1,0 +1,238 @@
+"""Filings read and checked: a filing (备案) as JSON or Python values becomes an
+:class:`OrganisationFiling` (code, name, category, normalised scope, keys) or raises
+:class:`~node.core.errors.InvalidInput` naming the field and the rule. Nothing here reads the
+database or the chain.
+
+Rule ids (field in brackets): ``filing.type`` / ``filing.keys`` (``filing``); ``keys.type``,
+``keys.empty``, ``keys.too_many`` (``keys``); ``key.type``, ``key.keys``, ``key.suite``,
+``key.public_key``, ``key.time``, ``key.validity`` (``keys[i].…`` or the argument); the rules of
+:mod:`node.core.rules.scope` and :func:`node.core.rules.certnum.parse_organisation_code`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Final
+
+from node.core.crypto.signatures import SUITE_IDS
+from node.core.errors import InvalidInput
+from node.core.rules.certnum import parse_organisation_code
+from node.core.rules.scope import (
+    ScopeDocument,
+    ScopeItem,
+    build_scope_document,
+    check_name,
+    code_category,
+    normalise_scope,
+)
+
+#: Keys one filing may carry (the first is filed, the others rotated in without closing).
+MAX_FILING_KEYS: Final = 16
+
+#: China Standard Time: dates in filings are days in China (DOMAIN.md, README "Key validity").
+CHINA_TZ: Final = dt.timezone(dt.timedelta(hours=8))
+
+_UINT64_MAX: Final = 2**64 - 1
+_FILING_KEYS: Final = frozenset({"code", "name", "category", "scope", "keys"})
+_KEY_KEYS: Final = frozenset({"suite", "public_key", "valid_from", "valid_until"})
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class KeySpec:
+    """A signing key to register: suite name, encoded public key, validity
+    ``[valid_from, valid_until)`` in unix seconds, ``valid_until`` 0 open."""
+
+    suite: str
+    public_key: bytes
+    valid_from: int
+    valid_until: int = 0
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OrganisationFiling:
+    """A checked filing; build it with :func:`parse_filing` or :meth:`OrganisationFiling.of`."""
+
+    code: str
+    name: str
+    category: str | None
+    scope: tuple[ScopeItem, ...]
+    """The scope items, normalised (sorted, levels sorted)."""
+    keys: tuple[KeySpec, ...]
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        code: str,
+        name: str,
+        scope: object,
+        keys: Sequence[KeySpec],
+        category: str | None = None,
+    ) -> OrganisationFiling:
+        """Check a filing given as Python values (``category`` None takes the code's).
+
+        Raises:
+            InvalidInput: a rule of the module docstring.
+        """
+        parse_organisation_code(code)
+        derived = code_category(code)
+        if category is None:
+            category = derived
+        if not keys:
+            raise InvalidInput("keys", "keys.empty", "an organisation is filed with a key")
+        if len(keys) > MAX_FILING_KEYS:
+            raise InvalidInput("keys", "keys.too_many", f"at most {MAX_FILING_KEYS} keys")
+        for i, key in enumerate(keys):
+            check_key(key, f"keys[{i}]")
+        filing = cls(code, check_name(name), category, normalise_scope(scope), tuple(keys))
+        filing.document(code[5:7])  # Checks class and category against the code.
+        return filing
+
+    def document(self, province: str) -> ScopeDocument:
+        """The scope document of this filing.
+
+        Raises:
+            InvalidInput: a rule of :func:`node.core.rules.scope.build_scope_document`.
+        """
+        return build_scope_document(
+            province=province,
+            organisation_code=self.code,
+            name=self.name,
+            org_class=self.code[0],
+            category=self.category,
+            scope=[item.to_json() for item in self.scope],
+        )
+
+
+def check_key(key: KeySpec, at: str) -> None:
+    """Check a key as the contract does (docs/CONTRACT.md "Organisations": ed25519 32 bytes,
+    ecdsa-secp256k1 33 bytes with prefix 02/03, sm2-sm3 65 bytes with prefix 04)."""
+    if key.suite not in SUITE_IDS:
+        raise InvalidInput(f"{at}.suite", "key.suite", f"one of {', '.join(SUITE_IDS)}")
+    pk = key.public_key
+    if not isinstance(pk, bytes) or not _key_shape_ok(key.suite, pk):
+        raise InvalidInput(
+            f"{at}.public_key", "key.public_key", f"not an encoded {key.suite} public key"
+        )
+    _check_time(key.valid_from, f"{at}.valid_from")
+    _check_time(key.valid_until, f"{at}.valid_until")
+    if key.valid_until and key.valid_until <= key.valid_from:
+        raise InvalidInput(f"{at}.valid_until", "key.validity", "must be 0 or after valid_from")
+
+
+def _key_shape_ok(suite: str, pk: bytes) -> bool:
+    if suite == "ed25519":
+        return len(pk) == 32
+    if suite == "ecdsa-secp256k1":
+        return len(pk) == 33 and pk[0] in (2, 3)
+    return len(pk) == 65 and pk[0] == 4
+
+
+def _check_time(value: object, at: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _UINT64_MAX:
+        raise InvalidInput(at, "key.time", "must be unix seconds 0 … 2^64-1")
+    return value
+
+
+def parse_time(value: object, at: str) -> int:
+    """Unix seconds from an integer, an aware :class:`datetime.datetime`, or an ISO 8601 text:
+    a date (``2026-01-01``: midnight China Standard Time, UTC+8) or a date-time (an offset, or
+    UTC+8 when it has none).
+
+    Raises:
+        InvalidInput: field ``at``, rule ``key.time``.
+    """
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            raise InvalidInput(at, "key.time", "must be timezone-aware")
+        return _check_time(int(value.timestamp()), at)
+    if isinstance(value, str):
+        try:
+            if len(value) == 10:
+                day = dt.date.fromisoformat(value)
+                moment = dt.datetime(day.year, day.month, day.day, tzinfo=CHINA_TZ)
+            else:
+                moment = dt.datetime.fromisoformat(value)
+                if moment.tzinfo is None:
+                    moment = moment.replace(tzinfo=CHINA_TZ)
+        except ValueError as exc:
+            raise InvalidInput(at, "key.time", "not an ISO 8601 date or date-time") from exc
+        return _check_time(int(moment.timestamp()), at)
+    return _check_time(value, at)
+
+
+def _parse_key(value: object, at: str) -> KeySpec:
+    if not isinstance(value, Mapping):
+        raise InvalidInput(at, "key.type", "must be an object")
+    if not set(value) <= _KEY_KEYS or not {"suite", "public_key", "valid_from"} <= set(value):
+        raise InvalidInput(at, "key.keys", "suite, public_key, valid_from (and valid_until)")
+    suite = value["suite"]
+    if not isinstance(suite, str) or suite not in SUITE_IDS:
+        raise InvalidInput(f"{at}.suite", "key.suite", f"one of {', '.join(SUITE_IDS)}")
+    text = value["public_key"]
+    try:
+        if not isinstance(text, str) or text != text.lower():
+            raise ValueError("not lowercase hex")
+        public_key = bytes.fromhex(text)
+    except ValueError as exc:
+        raise InvalidInput(f"{at}.public_key", "key.public_key", "must be lowercase hex") from exc
+    until = value.get("valid_until")
+    return KeySpec(
+        suite=suite,
+        public_key=public_key,
+        valid_from=parse_time(value["valid_from"], f"{at}.valid_from"),
+        valid_until=0 if until is None else parse_time(until, f"{at}.valid_until"),
+    )
+
+
+def parse_filing(obj: object) -> OrganisationFiling:
+    """Read a filing from a JSON object::
+
+        {"code": "S000144002009", "name": "…", "category": "2",
+         "scope": [{"occupation_code": "6-18-01-01", "levels": [3, 4, 5]}],
+         "keys": [{"suite": "ed25519", "public_key": "<hex>",
+                   "valid_from": "2026-01-01", "valid_until": 0}]}
+
+    ``category`` may be left out (or null): it is the code's (Guangdong position 10) or none.
+    ``valid_*`` are unix seconds or ISO dates / date-times in UTC+8; ``valid_until`` 0, null
+    or absent is open.
+
+    Raises:
+        InvalidInput: every rule of the module docstring, naming the field (``keys[1].suite``).
+    """
+    if not isinstance(obj, Mapping):
+        raise InvalidInput("filing", "filing.type", "must be a JSON object")
+    unknown = sorted(set(obj) - _FILING_KEYS)
+    missing = sorted({"code", "name", "scope", "keys"} - set(obj))
+    if unknown or missing:
+        raise InvalidInput(
+            "filing", "filing.keys", f"unknown keys {unknown}, missing keys {missing}"
+        )
+    code = obj["code"]
+    if not isinstance(code, str):
+        raise InvalidInput("organisation_code", "organisation_code.length", "must be a string")
+    keys = obj["keys"]
+    if not isinstance(keys, list):
+        raise InvalidInput("keys", "keys.type", "must be a list of keys")
+    if len(keys) > MAX_FILING_KEYS:
+        raise InvalidInput("keys", "keys.too_many", f"at most {MAX_FILING_KEYS} keys")
+    return OrganisationFiling.of(
+        code=code,
+        name=obj["name"],
+        scope=obj["scope"],
+        keys=[_parse_key(k, f"keys[{i}]") for i, k in enumerate(keys)],
+        category=obj.get("category"),
+    )
+
+
+__all__ = [
+    "CHINA_TZ",
+    "MAX_FILING_KEYS",
+    "KeySpec",
+    "OrganisationFiling",
+    "check_key",
+    "parse_filing",
+    "parse_time",
+]
