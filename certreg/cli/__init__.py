@@ -21,7 +21,6 @@ from certreg.cli.audit import add_parsers as add_audit_parsers
 from certreg.cli.contract import add_parsers as add_contract_parsers
 from certreg.cli.dev import add_parsers as add_dev_parsers
 from certreg.cli.explanations import (
-    INDENT,
     meaning_lines,
     print_error,
     result_json,
@@ -78,7 +77,7 @@ def _print_result(result: VerificationResult, name: str) -> None:
     for check in result.checks:
         print(f"  [{marks[check.passed]}] {check.name:<10} {check.detail}")
         if check.passed is False:
-            for line in meaning_lines(explain_check(check.name), INDENT * 5):
+            for line in meaning_lines(explain_check(check.name), " " * 9):
                 print(line)
     for key in ("commitment", "leaf_hash", "root"):
         if key in result.hashes:

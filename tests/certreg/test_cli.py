@@ -125,7 +125,7 @@ def test_verify_prints_what_the_result_and_the_failed_check_mean(
     assert lines[0].startswith(f"{tampered}: TAMPERED (as of block ")
     assert lines[1:3] == meaning("result.TAMPERED")
     failed = lines.index(next(line for line in lines if line.startswith("  [FAIL] commitment")))
-    assert lines[failed + 1 : failed + 3] == meaning("check.commitment", " " * 10)
+    assert lines[failed + 1 : failed + 3] == meaning("check.commitment", " " * 9)
     assert not any(line.startswith("  原因") for line in lines)  # no status, no reason
 
     done = run("verify", str(tampered), "--snapshot", snapshot, "--json")

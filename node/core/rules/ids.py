@@ -13,7 +13,8 @@ from here, and ``docs/RULES.md`` lists them all.
 
 **Adding a rule.** Raise it with a literal id (``InvalidInput(field, "area.rule", message)``) and
 add one :func:`_rule` line to the section of its area below (or :func:`_entry` with the roles
-it plays); then run ``make rules`` to regenerate the page's copy and the documentation.
+it plays; a new area, such as sharing agreements or trust roots, is a new section tuple listed in
+``_SECTIONS``); then run ``make rules`` to regenerate the page's copy and the documentation.
 ``tests/node/core/test_rule_ids.py`` scans the source and fails naming any id raised without an
 entry, and any entry nothing raises (mark one ``reserved=True`` when it is kept on purpose). The
 reason codes are read from :data:`node.core.rules.reasons.REASONS`, so a new reason code needs
