@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup up down walkthrough demo test lint typecheck pytest vectors contracts bench clean
+.PHONY: setup up down walkthrough demo test lint typecheck pytest vectors rules contracts bench clean
 
 setup: $(STAMP)
 
@@ -44,6 +44,10 @@ test: lint typecheck pytest
 
 vectors: setup
 	$(PY) scripts/make_vectors.py
+
+# The rule-id catalogue's copies: api/static/js/rules.js (the page) and docs/RULES.md.
+rules: setup
+	$(PY) scripts/make_rule_catalogue.py
 
 contracts: setup
 	$(PY) scripts/build_contracts.py

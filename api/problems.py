@@ -1,8 +1,12 @@
 """Errors as RFC 9457 problem details (``application/problem+json``), chosen in one place.
 
 Every refusal names the ``field`` and the dotted ``rule``, as :class:`node.core.errors.InvalidInput`
-does, so clients can show both. Domain code never raises HTTP errors: :class:`Problem` is
-raised by the API layer only, and :func:`problem_for` maps domain errors to statuses:
+does, so clients can show both, and explains the rule from the rule-id catalogue
+(:mod:`node.core.rules.ids`) in the extension member ``explanation``: ``{"zh", "en", "source"}``
+(RFC 9457 §3.2; null only for a rule the catalogue lacks, which
+``tests/node/core/test_rule_ids.py`` keeps from happening). Domain code never raises HTTP
+errors: :class:`Problem` is raised by the API layer only, and :func:`problem_for` maps domain
+errors to statuses:
 
 - ``InvalidInput`` → 422, except a resource named in the path that does not exist
   (``*.unknown`` rules: ``certificate.unknown``, ``organisation.unknown``) → 404;
@@ -23,6 +27,7 @@ from node.core.errors import (
     ManifestStoreError,
     RegistryError,
 )
+from node.core.rules.ids import lookup
 
 PROBLEM_TYPE: Final = "application/problem+json"
 #: ``type`` URIs are relative references to the API's documentation (docs/API.md "Errors").
@@ -67,7 +72,9 @@ class Problem(Exception):
 
     def body(self) -> dict[str, Any]:
         """The problem object: ``type``, ``title``, ``status``, ``detail``, ``field``,
-        ``rule``."""
+        ``rule`` and ``explanation`` (the catalogue's ``{"zh", "en", "source"}`` for the rule,
+        or null)."""
+        entry = None if self.rule is None else lookup(self.rule)
         return {
             "type": TYPE_BASE + (self.rule or str(self.status)),
             "title": self.title,
@@ -75,6 +82,7 @@ class Problem(Exception):
             "detail": self.detail,
             "field": self.field,
             "rule": self.rule,
+            "explanation": None if entry is None else entry.to_json(),
         }
 
     def response(self) -> JSONResponse:

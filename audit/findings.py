@@ -1,11 +1,12 @@
 """Audit findings: what the auditor (``audit/auditor.py``) reports, and the bounded sink that
 collects them.
 
-A finding names a stable dotted ``kind`` (the list is :data:`FINDING_KINDS`, documented in
-``docs/AUDIT.md``), the province it concerns (``None`` for chain-wide ones), the evidence a
-reader needs to check it independently (block, transaction, checkpoint index, leaf index,
-hashes) and a message. Nothing in a finding is personal data: log entries and the chain hold
-none (docs/FORMATS.md "Log entries"), and messages only quote codes, sizes, dates and hashes.
+A finding names a stable dotted ``kind`` (the list is :data:`FINDING_KINDS`, read from the
+rule-id catalogue ``node/core/rules/ids.py`` and documented in ``docs/AUDIT.md``), the province
+it concerns (``None`` for chain-wide ones), the evidence a reader needs to check it
+independently (block, transaction, checkpoint index, leaf index, hashes) and a message. Nothing
+in a finding is personal data: log entries and the chain hold none (docs/FORMATS.md "Log
+entries"), and messages only quote codes, sizes, dates and hashes.
 """
 
 from __future__ import annotations
@@ -14,43 +15,13 @@ import dataclasses
 from collections import Counter
 from typing import Any, Final
 
-#: Every finding kind, with a one-line meaning (the table of docs/AUDIT.md).
+from node.core.rules.ids import CATALOGUE, Role
+
+#: Every finding kind, with its English meaning, in report order: the audit findings of the
+#: rule-id catalogue (node/core/rules/ids.py, which also has the Chinese sentence and the
+#: source; docs/AUDIT.md and docs/RULES.md list them). A new kind is a new catalogue entry.
 FINDING_KINDS: Final[dict[str, str]] = {
-    "checkpoint.order": "checkpoint indexes of a province are not 0, 1, 2 … or sizes do not grow",
-    "checkpoint.conflict": "two checkpoints of a province have the same size and other roots",
-    "checkpoint.inconsistent": "the anchoring consistency proof does not verify",
-    "manifest.missing": "the manifest CID of a checkpoint cannot be fetched (or bytes differ)",
-    "manifest.malformed": "the manifest bytes are not a canonical version-1 manifest",
-    "manifest.mismatch": "the manifest does not match its checkpoint (header or rebuilt root)",
-    "organisation.unknown": "a certificate's organisation was not filed when it was anchored",
-    "organisation.not_active": "a certificate's organisation was suspended or terminated",
-    "scope.missing": "the organisation's scope document cannot be fetched or read",
-    "scope.outside": "occupation, work type or level outside the filed scope",
-    "entry.key_unknown": "the signature names a key id the organisation does not have",
-    "entry.key_suite": "the signature's suite differs from the key's",
-    "entry.key_not_valid": "the key was not valid on the certificate's issue date",
-    "entry.signature": "the issuer's signature does not verify",
-    "entry.number_mismatch": "certificate number positions 14-16 disagree with year or level",
-    "entry.unknown_target": "a status entry names a commitment not in the province's log",
-    "entry.transition": "a status entry changes a certificate in a way the rules forbid",
-    "entry.reason": "a status entry's reason code is not one of its action",
-    "entry.status_not_on_chain": "a status entry has no matching status change on chain",
-    "deadline.late": "anchored after the 30-working-day upload deadline without a late reason",
-    "deadline.over_six_months": "anchored more than 6 months after the issue date",
-    "deadline.issue_after_anchor": "the issue date is after the anchoring day",
-    "deadline.late_reason": "the late-upload reason code is not a late-upload reason",
-    "deadline.calendar": "the working-day calendar does not cover the dates",
-    "certificate.duplicate_number": "a certificate number issued twice",
-    "commitment.duplicate": "a commitment logged twice",
-    "serial.gap": "serials skipped within one organisation, year and level",
-    "correction.rule": "a correction breaks the correction rule",
-    "status.no_entry": "an on-chain status change with no matching log entry",
-    "history.rewritten": "the chain disagrees with an older snapshot of it",
-    "api.unreachable": "a node's API gave no usable answer",
-    "api.certificate_missing": "a node's API does not know an anchored certificate",
-    "api.status_mismatch": "a node's API gives another status, number or log index",
-    "api.proof_invalid": "a node's API serves an inclusion proof that does not check",
-    "api.checkpoint_mismatch": "a node's API lists a checkpoint unlike the chain's",
+    entry.id: entry.en for entry in CATALOGUE.with_role(Role.FINDING)
 }
 
 

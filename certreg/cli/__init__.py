@@ -20,6 +20,12 @@ from tqdm import tqdm
 from certreg.cli.audit import add_parsers as add_audit_parsers
 from certreg.cli.contract import add_parsers as add_contract_parsers
 from certreg.cli.dev import add_parsers as add_dev_parsers
+from certreg.cli.explanations import (
+    meaning_lines,
+    print_error,
+    result_json,
+    result_lines,
+)
 from certreg.cli.node import add_parsers as add_node_parsers
 from certreg.cli.serve import add_parsers as add_serve_parsers
 from node.core.crypto.signatures import SUITE_NAMES
@@ -27,6 +33,7 @@ from node.core.errors import InvalidInput, RegistryError
 from node.core.formats.bundle import Bundle
 from node.core.formats.compact import encode_compact, parse_bundle_text
 from node.core.formats.snapshot import Snapshot, SnapshotTrustSource
+from node.core.rules.ids import explain_check, explain_result
 from node.core.verify import CHECKS, Check, ResultCode, VerificationResult, verify_bundle_text
 from node.storage.files import write_private, write_private_json
 from province.calendars import ENVIRONMENT, use_calendars_from_environment
@@ -61,10 +68,17 @@ def _parse_time(text: str | None) -> int:
 
 
 def _print_result(result: VerificationResult, name: str) -> None:
+    """The result code and what it means (and the status's reason code), each check, what a
+    failed check requires, and the computed hashes."""
     marks = {True: "ok  ", False: "FAIL", None: "skip"}
     print(f"{name}: {result.code.value} (as of block {result.as_of_block})")
+    for line in result_lines(result):
+        print(line)
     for check in result.checks:
         print(f"  [{marks[check.passed]}] {check.name:<10} {check.detail}")
+        if check.passed is False:
+            for line in meaning_lines(explain_check(check.name), " " * 9):
+                print(line)
     for key in ("commitment", "leaf_hash", "root"):
         if key in result.hashes:
             print(f"  {key}: {result.hashes[key]}")
@@ -128,7 +142,7 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
         try:
             since = _read_snapshot(args.since)
         except (OSError, ValueError, InvalidInput) as exc:
-            print(f"error: cannot read snapshot {args.since}: {exc}", file=sys.stderr)
+            print_error(exc, f"error: cannot read snapshot {args.since}: ")
             return 2
     snapshot = _chain_snapshot(args, _registry(args), args.block, since)
     write_snapshot(snapshot, args.out)
@@ -199,7 +213,7 @@ def _verify_folder(
         report = {
             "folder": str(folder),
             "as_of_block": trust.block.number,
-            "results": [{"file": p.name, **r.to_json()} for p, r in results],
+            "results": [{"file": p.name, **result_json(r)} for p, r in results],
             "summary": summary,
         }
         print(json.dumps(report, ensure_ascii=False, indent=2))
@@ -207,6 +221,11 @@ def _verify_folder(
         for path, result in results:
             detail = "" if result.valid else _first_failure(result)
             print(f"{path.name}: {result.code.value}{detail}")
+        # What each result code seen means, once; the summary stays the last line.
+        for code in ordered:
+            print(f"{code}:")
+            for line in meaning_lines(explain_result(code)):
+                print(line)
         shown = ", ".join(f"{code} {n}" for code, n in ordered.items())
         print(f"{len(results)} bundles as of block {trust.block.number}: {shown}")
     return 0 if valid == len(results) else 1
@@ -220,7 +239,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         trust = _trust_source(args)
     except (OSError, ValueError, InvalidInput) as exc:
         source = f"snapshot {args.snapshot}" if args.snapshot is not None else args.rpc
-        print(f"error: cannot use {source}: {exc}", file=sys.stderr)
+        print_error(exc, f"error: cannot use {source}: ")
         return 2
     target = Path(args.bundle)
     if target.is_dir():
@@ -232,7 +251,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         return 2
     result = verify_bundle_text(text, trust, at=at)
     if args.json:
-        print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+        print(json.dumps(result_json(result), ensure_ascii=False, indent=2))
     else:
         _print_result(result, args.bundle)
     return 0 if result.code is ResultCode.VALID else 1
@@ -368,12 +387,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Working-day calendar years published after chinese-calendar's (province/calendars.py).
         use_calendars_from_environment()
     except InvalidInput as exc:
-        print(f"error: {ENVIRONMENT}: {exc}", file=sys.stderr)
+        print_error(exc, f"error: {ENVIRONMENT}: ")
         return 2
     try:
         status: int = args.func(args)
     except RegistryError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print_error(exc)
         return 2
     return status
 

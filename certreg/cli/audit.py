@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from pathlib import Path
 
 from anchor.chain import RegistryClient
@@ -23,6 +22,7 @@ from anchor.manifest import IpfsManifestStore, LocalManifestStore, ManifestStore
 from audit.auditor import AuditOptions, audit
 from audit.node_api import ApiTarget
 from certreg.bench.audit import bench_audit
+from certreg.cli.explanations import print_error
 from node.core.errors import InvalidInput, RegistryError
 from node.core.formats.snapshot import Snapshot
 
@@ -60,7 +60,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         )
         report = audit(client, _store(args), options)
     except RegistryError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print_error(exc)
         return EXIT_ERROR
     document = report.to_json()
     if args.report:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 
 from anchor.chain import RegistryClient, connect
 from certreg.bench.contract import bench_contract
+from certreg.cli.explanations import print_error
 from node.core.errors import ChainError, InvalidInput
 
 __all__ = ["add_parsers", "bench_contract", "cmd_deploy", "parse_founder"]
@@ -44,7 +44,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         w3 = connect(args.rpc)
         client, _ = RegistryClient.deploy(w3, founders, private_key=key)
     except (ChainError, InvalidInput) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print_error(exc)
         return 1
     if args.json:
         print(json.dumps({"address": client.address}))

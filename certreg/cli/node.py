@@ -22,6 +22,7 @@ from typing import Any, Literal, cast
 
 from tqdm import tqdm
 
+from certreg.cli.explanations import print_error, rule_lines
 from node.core.crypto.signatures import SUITE_NAMES
 from node.core.errors import InvalidInput, RegistryError
 from node.core.formats.compact import encode_compact
@@ -419,6 +420,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     text = f"{path}: {accepted} accepted, {refused} refused"
     if first_error is not None:
         text += f" (first: {first_error})"
+        # What the first broken rule means (text output only; --json keeps its keys).
+        text += "".join(f"\n{line}" for line in rule_lines(first_error))
     _emit(args, summary, text)
     return 0 if refused == 0 else 1
 
@@ -612,10 +615,10 @@ def _run(func: Any) -> Any:
         try:
             return int(func(args))
         except InvalidInput as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print_error(exc)
             return 1
         except (RegistryError, OSError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print_error(exc)
             return 2
 
     return wrapped

@@ -112,16 +112,17 @@ def add_parsers(subparsers: Any) -> None:
 
 def _run(func: Any) -> Any:
     """Refused input exits 1 with the field and rule; other registry errors exit 2."""
+    from certreg.cli.explanations import print_error
     from node.core.errors import InvalidInput, RegistryError
 
     def wrapped(args: argparse.Namespace) -> int:
         try:
             return int(func(args))
         except InvalidInput as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print_error(exc)
             return 1
         except RegistryError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print_error(exc)
             return 2
 
     return wrapped

@@ -50,12 +50,17 @@ class Check:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class VerificationResult:
-    """The result code, each check's outcome and the hashes the verifier computed."""
+    """The result code, each check's outcome and the hashes the verifier computed.
+
+    ``reason`` is the reason code of the status record that made the result ``REVOKED``,
+    ``SUSPENDED`` or ``SUPERSEDED`` (node/core/rules/reasons.py), None otherwise.
+    """
 
     code: ResultCode
     checks: tuple[Check, ...]
     hashes: Mapping[str, Any]
     as_of_block: int | None = None
+    reason: int | None = None
 
     @property
     def valid(self) -> bool:
@@ -144,6 +149,7 @@ class _Verification:
         self.trust = trust
         self.at = at
         self.hashes: dict[str, Any] = {}
+        self.reason: int | None = None
 
     def run(self) -> VerificationResult:
         outcomes: list[Check] = []
@@ -165,7 +171,9 @@ class _Verification:
                 outcomes.append(Check(name, False, f"{type(exc).__name__}: {exc}"))
                 code = fail_code if fail_code is not ResultCode.VALID else ResultCode.MALFORMED
                 failed = True
-        return VerificationResult(code, tuple(outcomes), self.hashes, self.trust.block.number)
+        return VerificationResult(
+            code, tuple(outcomes), self.hashes, self.trust.block.number, self.reason
+        )
 
     def check_format(self) -> str:
         raw = self.raw
@@ -328,6 +336,7 @@ class _Verification:
             if current.successor is not None:
                 detail += f", successor {current.successor.hex()}"
                 self.hashes["successor"] = current.successor.hex()
+            self.reason = current.reason
             raise _Failed(detail, code)
         return f"{current.status} at block {current.block_number}"
 

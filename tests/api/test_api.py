@@ -21,6 +21,7 @@ from node.core.formats.bundle import Bundle
 from node.core.formats.commitment import Disclosed
 from node.core.formats.compact import decode_compact
 from node.core.merkle import verify_consistency, verify_inclusion
+from node.core.rules.ids import explain
 from node.storage import Database
 from tests.api.conftest import Api, make_api
 from tests.api.helpers import holder, row
@@ -31,7 +32,8 @@ PROBLEM = "application/problem+json"
 
 
 def refused(response: object, status: int, field: str | None, rule: str) -> None:
-    """The response is a problem+json with this status, field and rule."""
+    """The response is a problem+json with this status, field and rule, explaining the rule in
+    Chinese and English from the rule-id catalogue."""
     from httpx import Response
 
     assert isinstance(response, Response)
@@ -39,7 +41,9 @@ def refused(response: object, status: int, field: str | None, rule: str) -> None
     assert response.headers["content-type"].startswith(PROBLEM)
     body = response.json()
     assert (body["status"], body["field"], body["rule"]) == (status, field, rule), body
-    assert set(body) == {"type", "title", "status", "detail", "field", "rule"}
+    assert set(body) == {"type", "title", "status", "detail", "field", "rule", "explanation"}
+    entry = explain(rule)
+    assert body["explanation"] == {"zh": entry.zh, "en": entry.en, "source": entry.source}
 
 
 def commitment(api: Api, i: int = 0) -> str:

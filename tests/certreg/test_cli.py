@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from node.core.rules.ids import explain, explain_check, explain_reason, explain_result
+from tests.conftest import OUR_VECTORS, ROOT
 
 CERTREG = [sys.executable, "-m", "certreg"]
 
@@ -101,6 +102,95 @@ def test_verify_at_a_time_before_anchoring_is_not_anchored(sample_dir: Path) -> 
     )
     assert done.returncode == 1
     assert json.loads(done.stdout)["result"] == "NOT_ANCHORED"
+
+
+def meaning(rule_id: str, indent: str = "  ") -> list[str]:
+    """The two lines the CLI prints for a rule id: Chinese, then English and [source]."""
+    entry = explain(rule_id)
+    source = f" [{entry.source}]" if entry.source else ""
+    return [f"{indent}{entry.zh}", f"{indent}{entry.en}{source}"]
+
+
+def test_verify_prints_what_the_result_and_the_failed_check_mean(
+    sample_dir: Path, tmp_path: Path
+) -> None:
+    bundle = json.loads((sample_dir / "bundle.json").read_text())
+    bundle["fields"]["occupation_name"]["value"] = "焊工"
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(json.dumps(bundle, ensure_ascii=False))
+    snapshot = str(sample_dir / "snapshot.json")
+    done = run("verify", str(tampered), "--snapshot", snapshot)
+    assert done.returncode == 1
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith(f"{tampered}: TAMPERED (as of block ")
+    assert lines[1:3] == meaning("result.TAMPERED")
+    failed = lines.index(next(line for line in lines if line.startswith("  [FAIL] commitment")))
+    assert lines[failed + 1 : failed + 3] == meaning("check.commitment", " " * 9)
+    assert not any(line.startswith("  原因") for line in lines)  # no status, no reason
+
+    done = run("verify", str(tampered), "--snapshot", snapshot, "--json")
+    report = json.loads(done.stdout)
+    assert report["result"] == "TAMPERED"  # the keys it always had, unchanged
+    assert {"valid", "as_of_block", "checks", "hashes"} <= set(report)
+    assert report["explanation"] == explain_result("TAMPERED").to_json()
+    for check in report["checks"]:
+        assert check["explanation"] == explain_check(check["name"]).to_json()
+    assert report["reason"] is None
+
+
+def _revoked_vector(tmp_path: Path, reason: int) -> tuple[Path, Path, str]:
+    """The revoked bundle of tests/vectors/bundles.json with the revocation's reason code set
+    to ``reason`` in its snapshot; the bundle, the snapshot and the vectors' time."""
+    vectors = json.loads((OUR_VECTORS / "bundles.json").read_text(encoding="utf-8"))
+    test = next(t for t in vectors["tests"] if t["result"] == "REVOKED")
+    snapshot = vectors["snapshots"][test["input"]["snapshot"]]
+    [status] = snapshot["statuses"]
+    status["reason"] = reason
+    (tmp_path / "bundle.json").write_text(json.dumps(test["input"]["bundle"]), "utf-8")
+    (tmp_path / "snapshot.json").write_text(json.dumps(snapshot), "utf-8")
+    return tmp_path / "bundle.json", tmp_path / "snapshot.json", str(test["input"]["at"])
+
+
+def test_verify_revoked_prints_what_its_reason_code_means(tmp_path: Path) -> None:
+    bundle, snapshot, at = _revoked_vector(tmp_path, 106)
+    done = run("verify", str(bundle), "--snapshot", str(snapshot), "--at", at)
+    assert done.returncode == 1
+    lines = done.stdout.splitlines()
+    reason = explain_reason(106)
+    assert lines[1:3] == meaning("result.REVOKED")
+    assert lines[3:5] == [
+        f"  原因 reason 106（撤销 revocation）：{reason.zh}",
+        f"    {reason.en}",
+    ]
+    assert "  [FAIL] status     revoked (reason 106) at block " in done.stdout
+
+    done = run("verify", str(bundle), "--snapshot", str(snapshot), "--at", at, "--json")
+    report = json.loads(done.stdout)
+    assert report["reason"] == {"code": 106, "explanation": reason.to_json()}
+
+    # A code the reason table lacks is said to be one, not given a meaning.
+    bundle, snapshot, at = _revoked_vector(tmp_path, 3)
+    done = run("verify", str(bundle), "--snapshot", str(snapshot), "--at", at, "--json")
+    unknown = explain("reason.unknown").to_json()
+    assert json.loads(done.stdout)["reason"] == {"code": 3, "explanation": unknown}
+
+
+def test_errors_explain_their_rule(sample_dir: Path, tmp_path: Path) -> None:
+    # certreg verify (certreg.cli.main): a time without a zone.
+    snapshot = str(sample_dir / "snapshot.json")
+    bundle = str(sample_dir / "bundle.json")
+    done = run("verify", bundle, "--snapshot", snapshot, "--at", "2026-01-01T00:00:00")
+    assert done.returncode == 2  # the exit status it always had
+    assert done.stderr.splitlines() == [
+        "error: --at: give a timezone, e.g. 2026-01-01T00:00:00+08:00 [cli.time]",
+        *meaning("cli.time"),
+    ]
+    # certreg node (certreg/cli/node.py _run): no node in the folder.
+    done = run("node", "status", "--dir", str(tmp_path / "nowhere"))
+    assert done.returncode == 1
+    first, *rest = done.stderr.splitlines()
+    assert first.startswith("error: dir: ") and first.endswith("[config.missing]")
+    assert rest == meaning("config.missing")
 
 
 def test_bench_core_prints_the_figures() -> None:

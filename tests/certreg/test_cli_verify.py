@@ -14,6 +14,7 @@ import pytest
 from anchor.snapshot import snapshot_text, take_snapshot, write_snapshot
 from certreg.cli import main
 from node.core.formats.compact import encode_compact
+from node.core.rules.ids import explain_result
 from tests.anchor.test_snapshot import History, _refuse_sockets, build_history
 from tests.contract.conftest import Registry, artifact, chain, deployed, reg
 
@@ -92,8 +93,16 @@ def test_verify_folder_offline_mix_of_results(
     assert lines[3] == "d-valid.qr.txt: VALID"
     assert lines[4].startswith("e-garbage.txt: MALFORMED (format: ")
     assert lines[5] == "f-binary.json: MALFORMED (format: cannot read the file: UnicodeDecodeError)"
-    assert lines[6].startswith("6 bundles as of block ")
-    assert lines[6].endswith(": VALID 2, REVOKED 1, SUPERSEDED 1, MALFORMED 2")
+    # Then what each result code seen means, once, from the rule-id catalogue.
+    legend = []
+    for code in ("VALID", "REVOKED", "SUPERSEDED", "MALFORMED"):
+        entry = explain_result(code)
+        source = f" [{entry.source}]" if entry.source else ""
+        legend += [f"{code}:", f"  {entry.zh}", f"  {entry.en}{source}"]
+    assert lines[6:-1] == legend
+    # And the summary, last.
+    assert lines[-1].startswith("6 bundles as of block ")
+    assert lines[-1].endswith(": VALID 2, REVOKED 1, SUPERSEDED 1, MALFORMED 2")
 
     assert main([*args, "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
@@ -119,6 +128,17 @@ def test_verify_folder_offline_mix_of_results(
         "counts": {"VALID": 2, "REVOKED": 1, "SUPERSEDED": 1, "MALFORMED": 2},
     }
     assert report["as_of_block"] == json.loads(snapshot.read_text())["block"]["number"]
+    for result in report["results"]:
+        assert result["explanation"] == explain_result(result["result"]).to_json()
+    # The history's statuses carry reason codes 1 and 4, which are not in the reason table.
+    assert [r["reason"] and r["reason"]["code"] for r in report["results"]] == [
+        None,
+        4,
+        1,
+        None,
+        None,
+        None,
+    ]
 
     for name in ("b-superseded.json", "c-revoked.qr.txt", "e-garbage.txt", "f-binary.json"):
         (folder / name).unlink()

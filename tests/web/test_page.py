@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 import segno
 
+from node.core.rules.ids import explain, explain_check, explain_reason, explain_result
+from node.core.rules.reasons import Reason
 from node.core.verify import CHECKS
 from tests.conftest import OUR_VECTORS, ROOT
 
@@ -36,16 +38,30 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@pytest.fixture(scope="module")
-def revoked(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Vector 19 of tests/vectors/bundles.json: a bundle revoked in the 'revoked' snapshot."""
+def _revoked(out: Path, reason: int | None = None) -> Path:
+    """Vector 19 of tests/vectors/bundles.json, a bundle revoked in the 'revoked' snapshot, with
+    the revocation's reason code replaced by ``reason`` when given (the vectors use 3, which is
+    not a reason code; a snapshot carries no signature, so the code can be changed)."""
     vectors = json.loads((OUR_VECTORS / "bundles.json").read_text(encoding="utf-8"))
     test = next(t for t in vectors["tests"] if t["result"] == "REVOKED")
-    out = tmp_path_factory.mktemp("revoked")
     (out / "bundle.json").write_text(json.dumps(test["input"]["bundle"]), encoding="utf-8")
     snapshot = vectors["snapshots"][test["input"]["snapshot"]]
+    if reason is not None:
+        [status] = snapshot["statuses"]
+        status["reason"] = reason
     (out / "snapshot.json").write_text(json.dumps(snapshot), encoding="utf-8")
     return out
+
+
+@pytest.fixture(scope="module")
+def revoked(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _revoked(tmp_path_factory.mktemp("revoked"))
+
+
+@pytest.fixture(scope="module")
+def revoked_erroneous_upload(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The revoked bundle, revoked for reason 106 (the organisation uploaded erroneous data)."""
+    return _revoked(tmp_path_factory.mktemp("revoked-106"), int(Reason.ERRONEOUS_UPLOAD))
 
 
 def open_page(browser: Any, url: str) -> None:
@@ -90,7 +106,8 @@ def wait_result(browser: Any) -> None:
 
 
 def read_result(browser: Any) -> dict[str, Any]:
-    """The verdict, each check's outcome and the certificate's fields as the page shows them."""
+    """The verdict and what it means, the status's reason code and its meaning, each check's
+    outcome and meaning, and the certificate's fields as the page shows them."""
     return browser.execute_script(  # type: ignore[no-any-return]
         """
         const rows = [...document.querySelectorAll('#checks tbody tr')];
@@ -98,9 +115,14 @@ def read_result(browser: Any) -> dict[str, Any]:
         for (const dd of document.querySelectorAll('#cert-fields dd')) {
           fields[dd.dataset.field] = dd.textContent;
         }
+        const reason = document.getElementById('status-reason');
         return {
           code: document.getElementById('verdict').dataset.code,
           verdict: document.getElementById('verdict').textContent,
+          meaning: document.getElementById('verdict-meaning').textContent,
+          reason: reason.hidden ? null : reason.textContent,
+          checkMeanings: Object.fromEntries(
+            rows.map((r) => [r.dataset.check, r.querySelector('.meaning').textContent])),
           checks: rows.map((r) => [r.dataset.check, r.dataset.passed]),
           certificateShown: !document.getElementById('certificate').hidden,
           stampShown: !document.getElementById('cert-stamp').hidden,
@@ -136,7 +158,12 @@ def test_valid_bundle_file(browser: Any, static_server: str, sample: Path, tmp_p
     result = read_result(browser)
     assert result["code"] == "VALID"
     assert "有效" in result["verdict"] and "Valid" in result["verdict"]
+    valid = explain_result("VALID")
+    assert result["meaning"] == valid.zh + valid.en and result["reason"] is None
     assert result["checks"] == [[name, "true"] for name in CHECK_NAMES]
+    for name in CHECK_NAMES:
+        check = explain_check(name)
+        assert result["checkMeanings"][name] == check.zh + check.en
     bundle = json.loads((sample / "bundle.json").read_text(encoding="utf-8"))
     assert result["certificateShown"] and not result["stampShown"]
     assert result["fields"]["holder_name"] == bundle["fields"]["holder_name"]["value"]
@@ -193,11 +220,39 @@ def test_revoked_bundle(browser: Any, static_server: str, revoked: Path, tmp_pat
     assert result["checks"][-1] == ["status", "false"]
     detail = browser.find_element(By.CSS_SELECTOR, "tr[data-check='status'] td:nth-child(3)")
     assert detail.text.startswith("revoked (reason 3)")
+    # 3 is no reason code: the page says so rather than inventing a meaning.
+    unknown = explain("reason.unknown")
+    assert result["reason"] == (f"已撤销，原因代码 3：{unknown.zh}Revoked, reason 3: {unknown.en}")
     screenshot(browser, tmp_path / "revoked.png")
     # Before the revocation took effect the same bundle was valid: the time input matters.
     set_time(browser, "2026-01-02T00:00:00")
     click_verify(browser)
     assert read_result(browser)["code"] == "VALID"
+
+
+def test_revoked_bundle_explains_its_reason(
+    browser: Any, static_server: str, revoked_erroneous_upload: Path, tmp_path: Path
+) -> None:
+    """Regression: the page showed "revoked (reason 106)" with no meaning. It now says what the
+    result code, the reason code and the failed check mean, in Chinese and English, from the
+    rule-id catalogue."""
+    open_page(browser, f"{static_server}/api/static/index.html")
+    load_snapshot(browser, revoked_erroneous_upload / "snapshot.json")
+    text = (revoked_erroneous_upload / "bundle.json").read_text(encoding="utf-8")
+    browser.execute_script("document.getElementById('bundle-text').value = arguments[0]", text)
+    set_time(browser, FAR_FUTURE)
+    click_verify(browser)
+    result = read_result(browser)
+    assert result["code"] == "REVOKED"
+    reason = explain_reason(106)
+    # 技能人才评价违纪违规行为处理工作指引 art. 15: an erroneous upload is withdrawn.
+    assert reason.zh == "评价机构上传证书数据有错误。"
+    assert result["reason"] == f"已撤销，原因代码 106：{reason.zh}Revoked, reason 106: {reason.en}"
+    revoked = explain_result("REVOKED")
+    assert result["meaning"] == revoked.zh + revoked.en
+    status = explain_check("status")
+    assert result["checkMeanings"]["status"] == status.zh + status.en
+    screenshot(browser, tmp_path / "revoked-106.png")
 
 
 def test_qr_image_upload(browser: Any, static_server: str, sample: Path, tmp_path: Path) -> None:

@@ -1,12 +1,15 @@
 // The verification page (docs/WEB.md): loads a snapshot file and a bundle (pasted, a file, a QR
 // image or the camera), verifies it here with verify.js, and shows each check's verdict in Chinese
 // and English and the certificate in the reference layout of 人社鉴发〔2021〕1号 (fields, photo
-// placeholder, QR code). Nothing is sent anywhere; values are written with textContent only.
+// placeholder, QR code). What the result code, each check and a status's reason code mean comes
+// from the rule-id catalogue (rules.js, generated from node/core/rules/ids.py). Nothing is sent
+// anywhere; values are written with textContent only.
 
 import qrcode from 'qrcode-generator';
 
 import { PREFIX, encodeCompact, parseBundleText } from './compact.js';
 import { CHECK_LABELS, FIELD_LABELS, ID_TYPES, LEVELS, OUTCOMES, REDACTED, VERDICTS } from './labels.js';
+import { explain, explainCheck, explainReason, explainResult } from './rules.js';
 import { trustFromSnapshot, verifyBundleText } from './verify.js';
 
 const $ = (id) => document.getElementById(id);
@@ -19,6 +22,21 @@ function bilingual(element, [zh, en], extra = '') {
   span.className = 'en';
   span.textContent = en + extra;
   element.append(span);
+}
+
+/** Replace an element's content by a catalogue entry's Chinese sentence and English sentence,
+ * each after its own prefix. */
+function meaning(element, entry, [zhPrefix, enPrefix] = ['', '']) {
+  element.replaceChildren(document.createTextNode(`${zhPrefix}${entry.zh}`));
+  const span = document.createElement('span');
+  span.className = 'en';
+  span.textContent = `${enPrefix}${entry.en}`;
+  element.append(span);
+}
+
+/** The meaning of a status's reason code; a code the reason table lacks says so. */
+function reasonMeaning(code) {
+  return explainReason(code) ?? explain('reason.unknown');
 }
 
 function setStatus(element, stateName, pair, extra = '') {
@@ -176,6 +194,17 @@ function showResult(result) {
   const verdict = $('verdict');
   verdict.dataset.code = result.result;
   bilingual(verdict, VERDICTS[result.result], ` (${result.result})`);
+  meaning($('verdict-meaning'), explainResult(result.result));
+  const reason = $('status-reason');
+  reason.hidden = result.reason === null || result.reason === undefined;
+  if (!reason.hidden) {
+    reason.dataset.reason = String(result.reason);
+    const [zh, en] = VERDICTS[result.result];
+    meaning(reason, reasonMeaning(result.reason), [
+      `${zh}，原因代码 ${result.reason}：`,
+      `${en}, reason ${result.reason}: `,
+    ]);
+  }
   bilingual($('as-of'), [`以区块 ${result.as_of_block} 为准`, `as of block ${result.as_of_block}`]);
   const rows = result.checks.map((check) => {
     const row = document.createElement('tr');
@@ -183,6 +212,10 @@ function showResult(result) {
     row.dataset.passed = String(check.passed);
     const [name, outcome, detail] = [0, 1, 2].map(() => document.createElement('td'));
     bilingual(name, CHECK_LABELS[check.name]);
+    const what = document.createElement('div');
+    what.className = 'meaning';
+    meaning(what, explainCheck(check.name));
+    name.append(what);
     bilingual(outcome, OUTCOMES[String(check.passed)]);
     detail.textContent = check.detail;
     row.append(name, outcome, detail);

@@ -81,6 +81,7 @@ class Verification {
     this.trust = trust;
     this.at = at;
     this.hashes = {};
+    this.reason = null;
   }
 
   async run() {
@@ -109,6 +110,8 @@ class Verification {
       as_of_block: this.trust.block.number,
       checks,
       hashes: this.hashes,
+      // The reason code of the status that made the result REVOKED, SUSPENDED or SUPERSEDED.
+      reason: this.reason,
     };
   }
 
@@ -244,6 +247,7 @@ class Verification {
         detail += `, successor ${toHex(current.successor)}`;
         this.hashes.successor = toHex(current.successor);
       }
+      this.reason = current.reason;
       throw new Failed(detail, code);
     }
     return `${current.status} at block ${current.blockNumber}`;
@@ -268,7 +272,7 @@ export async function verifyBundleText(text, trust, at) {
   } catch (exc) {
     const checks = [{ name: 'format', passed: false, detail: exc.message }];
     for (const [name] of CHECKS.slice(1)) checks.push({ name, passed: null, detail: 'skipped' });
-    return { result: 'MALFORMED', valid: false, as_of_block: trust.block.number, checks, hashes: {} };
+    return { result: 'MALFORMED', valid: false, as_of_block: trust.block.number, checks, hashes: {}, reason: null };
   }
   return verifyBundle(raw, trust, at);
 }
