@@ -64,6 +64,7 @@ from node.core.rules.scope import (
     parse_scope_document,
     scope_hash_of_cid,
 )
+from node.core.time import CHINA_STANDARD_TIME
 from node.storage import (
     AuditTrail,
     Database,
@@ -82,7 +83,7 @@ DB_STATUS: Final[Mapping[int, str]] = {v: k for k, v in CHAIN_STATUS.items()}
 MAX_FILING_KEYS: Final = 16
 
 #: China Standard Time: dates in filings are days in China (DOMAIN.md, README "Key validity").
-CHINA_TZ: Final = dt.timezone(dt.timedelta(hours=8))
+CHINA_TZ: Final = CHINA_STANDARD_TIME
 
 _UINT64_MAX: Final = 2**64 - 1
 _SUITE_NAMES: Final[Mapping[int, str]] = {v: k for k, v in SUITE_IDS.items()}
