@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 
 from anchor.chain import ChainEvent
-from audit.auditor import Auditor, AuditReport
+from audit.auditor import AuditOptions, Auditor, AuditReport
 from audit.findings import FINDING_KINDS
 from node.core.formats.entry import Signature
-from node.core.rules.workdays import calendar_years
 from tests.audit import test_audit, test_audit_api, test_audit_more
 from tests.audit.histories import ACTIVE, ORG, REVOKED, ZERO, Clean, clean_history, run
+from tests.conftest import today_calendar
 from tests.contract.conftest import Registry
 
 
@@ -138,7 +138,7 @@ def test_late_with_a_reason_that_is_not_a_late_reason(clean: Clean) -> None:
 def test_dates_beyond_the_working_day_calendar(reg: Registry, clean: Clean) -> None:
     """Anchored in a year the calendar (2004-2026, and any year added) does not cover: the
     chain's clock is moved into the next year (rolled back with the test's evm_revert)."""
-    uncovered = calendar_years()[1] + 1
+    uncovered = today_calendar().years[1] + 1
     target = datetime.datetime(uncovered, 3, 1, 12, tzinfo=datetime.UTC).timestamp()
     now = reg.chain.w3.eth.get_block("latest")["timestamp"]
     reg.chain.advance_time(int(target) - int(now))
@@ -153,7 +153,8 @@ def test_dates_beyond_the_working_day_calendar(reg: Registry, clean: Clean) -> N
 
 
 def replay(clean: Clean, events: list[ChainEvent]) -> AuditReport:
-    return Auditor(clean.writer.client, clean.store).run(events)
+    options = AuditOptions(calendar=today_calendar())
+    return Auditor(clean.writer.client, clean.store, options).run(events)
 
 
 def checkpoint_events(events: list[ChainEvent]) -> list[ChainEvent]:
