@@ -44,7 +44,7 @@ from audit.parse import AuditEntry, to_log_entry
 from audit.signatures import SignatureChecker
 from node.core.errors import InvalidInput
 from node.core.formats.entry import CERTIFICATE_KINDS
-from node.core.rules.certnum import check_level, check_year, parse_certificate_number
+from node.core.rules.certnum import certificate_number_parts
 from node.core.rules.reasons import check_reason
 from node.core.rules.screening import flag_scope
 from node.core.rules.workdays import WorkdayCalendar
@@ -116,14 +116,14 @@ def _day_bounds(issue_date: str) -> tuple[int, int]:
 
 
 @functools.lru_cache(maxsize=65_536)
-def _issue_day(issue_date: str) -> datetime.date:
-    """The issue date of an entry (``YYYY-MM-DD`` by the entry format), for the number's year
-    check; a day that does not exist (a ``deadline.calendar`` finding of issue entries) still
-    has its year, which is all that check reads."""
+def _issue_year(issue_date: str) -> int:
+    """The last two digits of an entry's issue year (``YYYY-MM-DD`` by the entry format; a day
+    that does not exist, a ``deadline.calendar`` finding of issue entries, still has its year),
+    as positions 14-15 of the certificate number carry it (人社鉴发〔2019〕2号 §二(五))."""
     try:
-        return datetime.date.fromisoformat(issue_date)
+        return datetime.date.fromisoformat(issue_date).year % 100
     except ValueError:
-        return datetime.date(int(issue_date[:4]), 1, 1)
+        return int(issue_date[:4]) % 100
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -193,7 +193,8 @@ class EntryChecker:
         group: tuple[str, int, int] | None = None
         serial = 0
         try:
-            parsed = parse_certificate_number(number)
+            # The node's reading of the number (node/core/rules/certnum.py, its rules and errors).
+            code, year, level, serial = certificate_number_parts(number)
         except InvalidInput as exc:
             self._findings(
                 "entry.number_mismatch",
@@ -203,11 +204,9 @@ class EntryChecker:
                 rule=exc.rule,
             )
         else:
-            group, serial = (parsed.organisation_code, parsed.year, parsed.level), parsed.serial
-            try:
-                check_year(parsed, _issue_day(attributes.issue_date))
-                check_level(parsed, attributes.level)
-            except InvalidInput:
+            group = (code, year, level)
+            # Positions 14-16: the issue year and the level (certnum check_year, check_level).
+            if year != _issue_year(attributes.issue_date) or level != attributes.level:
                 self._findings(
                     "entry.number_mismatch",
                     province,

@@ -130,7 +130,8 @@ def test_serial_gap_at_the_first_serial(clean: Clean) -> None:
     only(dict(report.finding_counts), "serial.gap")
     evidence = report.findings[0].evidence
     assert (evidence["first"], evidence["last"], evidence["level"]) == (1, 1, 5)
-    assert evidence["organisation_code"] == ORG and "serial(s) 000001 " in report.findings[0].message
+    assert evidence["organisation_code"] == ORG
+    assert "serial(s) 000001 " in report.findings[0].message
 
 
 def test_status_with_no_entry(clean: Clean) -> None:

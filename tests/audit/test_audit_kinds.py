@@ -74,6 +74,19 @@ def test_number_whose_level_differs_from_the_attributes(clean: Clean) -> None:
     assert report.findings[0].evidence["certificate_number"] == entry.certificate_number
 
 
+def test_number_that_breaks_the_certificate_number_rules(clean: Clean) -> None:
+    # Serial 000000: the entry format takes 21 digits, node/core/rules/certnum.py does not.
+    day = clean.writer.today - datetime.timedelta(days=2)
+    bad = f"{ORG}{day.year % 100:02d}4000000"
+    entry = clean.writer.issue(ORG, 0, level=4, number=bad)
+    clean.writer.anchor()
+    report = run(clean)
+    assert kinds(report) == {"entry.number_mismatch": 1}
+    [finding] = report.findings
+    assert finding.evidence["certificate_number"] == entry.certificate_number == bad
+    assert finding.evidence["rule"] == "certnum.position_17_22.serial"
+
+
 def test_status_entry_for_a_certificate_never_logged(clean: Clean) -> None:
     ghost = dataclasses.replace(clean.issued[0], commitment=b"\x77" * 32)
     clean.writer.change("revoke", ghost, 101)
