@@ -15,6 +15,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
+from node.core.time import china_day_number, china_day_start
+
 
 class RateLimiter:
     """Token buckets keyed by client; at most ``max_clients`` are remembered (least recently
@@ -58,11 +60,6 @@ class RateLimiter:
         return min(float(self.burst), level + (now - last) * self.rate)
 
 
-#: China Standard Time, UTC+8, in seconds: a "day" of :class:`FailureCounter` is a China day.
-_CHINA_OFFSET = 8 * 3600
-_DAY = 86_400
-
-
 class FailureCounter:
     """Failed matches per key (a certificate number) per China day, whoever asks.
 
@@ -81,11 +78,12 @@ class FailureCounter:
 
     @staticmethod
     def _day(now: float) -> int:
-        return int((now + _CHINA_OFFSET) // _DAY)
+        # A "day" of the counter is a China day (node/core/time.py).
+        return china_day_number(now)
 
     @classmethod
     def _until_tomorrow(cls, now: float) -> int:
-        tomorrow = (cls._day(now) + 1) * _DAY - _CHINA_OFFSET
+        tomorrow = china_day_start(cls._day(now) + 1)
         return max(1, math.ceil(tomorrow - now))
 
     def _count(self, key: str, now: float) -> int:

@@ -24,16 +24,15 @@ from api.reads import _commitment, _record
 from node.core.errors import InvalidInput
 from node.core.formats.submissions import ParsedRow, RowResult, parse_submission
 from node.core.records import salted_from_row
+from node.core.time import china_date
 from province.organisations import OrganisationChange, parse_filing, parse_time
 
 router = APIRouter(prefix="/v1")
 
-CHINA = dt.timezone(dt.timedelta(hours=8))
-
 
 def _today(ctx: ApiContext) -> dt.date:
     """Receipt date: the node's today in China (docs/INTAKE.md "Timing")."""
-    return ctx.node.clock().astimezone(CHINA).date()
+    return china_date(ctx.node.clock())
 
 
 def _change(change: OrganisationChange) -> dict[str, Any]:

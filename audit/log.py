@@ -23,6 +23,7 @@ from typing import Final
 from audit.parse import AuditEntry, canonical_text, read_entries
 from node.core.errors import InvalidInput
 from node.core.merkle import EMPTY_ROOT, node_hash
+from node.core.rules.serials import missing_serials
 
 #: Certificate states in the rebuilt log. The first four are the contract's status codes
 #: (docs/FORMATS.md "On-chain encodings"); a deleted certificate is ``revoked`` on chain.
@@ -137,6 +138,22 @@ def read_manifest(data: bytes) -> tuple[ManifestHeader, Iterator[tuple[str, Audi
     return parsed, read_entries(text, prefix.end(), tail_at)
 
 
+SerialGroup = tuple[str, int, int]
+"""Organisation code, issue year (two digits) and level: the scope of a serial (人社鉴发〔2019〕2号
+§二(七))."""
+
+
+def _present(bitmap: bytearray) -> Iterator[int]:
+    """The serials set in ``bitmap``, ascending."""
+    for byte_index, byte in enumerate(bitmap):
+        if not byte:
+            continue
+        base = byte_index * 8
+        for bit in range(8):
+            if byte >> bit & 1:
+                yield base + bit
+
+
 def pack_number(certificate_number: str) -> int:
     """The certificate number as an integer: class bit and the 21 digits (lossless)."""
     return (certificate_number[0] == "Y") * 10**21 + int(certificate_number[1:])
@@ -176,8 +193,8 @@ class ProvinceLog:
         self.rebuildable = True
         #: commitment -> packed certificate number * 8 + state.
         self.certificates: dict[bytes, int] = {}
-        #: organisation code + year + level (positions 1-16) -> bitmap of serials.
-        self.serials: dict[str, bytearray] = {}
+        #: (organisation code, issue year, level) -> bitmap of serials (bit n: serial n).
+        self.serials: dict[SerialGroup, bytearray] = {}
         #: (commitment) -> status changes expected on chain, in log order.
         self.expected: dict[bytes, deque[ExpectedStatus]] = {}
 
@@ -191,9 +208,10 @@ class ProvinceLog:
     def set_state(self, commitment: bytes, number: str, state: int) -> None:
         self.certificates[commitment] = pack_number(number) << 3 | state
 
-    def mark_serial(self, number: str) -> bool:
-        """Record the serial of ``number``; return False when it was already recorded."""
-        group, serial = number[:16], int(number[16:])
+    def mark_serial(self, group: SerialGroup, serial: int) -> bool:
+        """Record ``serial`` of ``group`` (organisation code, two-digit issue year, level: a
+        parsed certificate number's, node.core.rules.certnum); return False when it was already
+        recorded."""
         bitmap = self.serials.get(group)
         if bitmap is None:
             bitmap = self.serials[group] = bytearray()
@@ -205,21 +223,13 @@ class ProvinceLog:
         bitmap[byte] |= 1 << bit
         return True
 
-    def serial_gaps(self) -> Iterator[tuple[str, int, int]]:
+    def serial_gaps(self) -> Iterator[tuple[SerialGroup, int, int]]:
         """(group, first, last) of every run of serials missing from 000001 up to the highest
-        serial of each group (screening.flag_serials: runs below the highest are gaps)."""
+        serial of each group (node.core.rules.serials.missing_serials, as the intake and the
+        screening count them)."""
         for group in sorted(self.serials):
-            bitmap = self.serials[group]
-            highest = (len(bitmap) - 1) * 8 + bitmap[-1].bit_length() - 1
-            run_start: int | None = None
-            for serial in range(1, highest + 1):
-                byte = bitmap[serial >> 3]
-                present = byte == 0xFF or byte >> (serial & 7) & 1
-                if not present and run_start is None:
-                    run_start = serial
-                elif present and run_start is not None:
-                    yield group, run_start, serial - 1
-                    run_start = None
+            for first, last in missing_serials(_present(self.serials[group])):
+                yield group, first, last
 
     def expect(self, commitment: bytes, change: ExpectedStatus) -> None:
         self.expected.setdefault(commitment, deque()).append(change)
@@ -251,6 +261,7 @@ __all__ = [
     "Frontier",
     "ManifestHeader",
     "ProvinceLog",
+    "SerialGroup",
     "canonical_text",
     "leaf_of_text",
     "pack_number",

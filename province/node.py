@@ -35,12 +35,13 @@ from anchor.worker import AnchoringWorker, AnchorOutcome
 from node.core.crypto.privacy import BlindIndex, PersonalDataCipher
 from node.core.errors import ChainError, ManifestStoreError
 from node.core.formats.snapshot import Network
+from node.core.rules.workdays import WorkdayCalendar
 from node.services.bundler import BundleFactory
 from node.services.intake import IntakeService
 from node.services.lifecycle import LifecycleService
 from node.services.review import ReviewService
 from node.storage import CheckpointRepository, Database, ProvinceLog, open_database
-from province.calendars import use_calendar_files
+from province.calendars import node_calendar
 from province.config import NodeConfig
 from province.organisations import OrganisationService
 
@@ -80,6 +81,7 @@ class ProvinceNode:
         blind_index: BlindIndex,
         batch_size: int,
         max_age_seconds: float,
+        calendar: WorkdayCalendar,
         clock: Callable[[], dt.datetime] = utc_now,
     ) -> None:
         self.province = province
@@ -89,10 +91,14 @@ class ProvinceNode:
         self.cipher = cipher
         self.blind_index = blind_index
         self.clock = clock
+        #: The working-day calendar deadlines are judged in (province/calendars.py).
+        self.calendar = calendar
         self.network = Network(
             chain_id=client.chain_id(), contract=bytes.fromhex(client.address[2:])
         )
-        self.intake = IntakeService(db, province, self.network, cipher, blind_index, clock=clock)
+        self.intake = IntakeService(
+            db, province, self.network, cipher, blind_index, calendar=calendar, clock=clock
+        )
         self.worker = AnchoringWorker(
             db, province, client, store, batch_size=batch_size, max_age_seconds=max_age_seconds
         )
@@ -115,9 +121,14 @@ class ProvinceNode:
         client: RegistryClient | None = None,
         clock: Callable[[], dt.datetime] = utc_now,
         options: ClientOptions | None = None,
+        calendar: WorkdayCalendar | None = None,
     ) -> ProvinceNode:
         """Open the node a configuration describes (``client`` overrides the chain settings,
         e.g. an in-process EVM shared with a test).
+
+        The working-day calendar is ``calendar`` (default: the package's years plus the files
+        ``CERTREG_CALENDAR`` names) with the official years of ``node.json``'s ``calendars``
+        added (:func:`province.calendars.node_calendar`; a provisional year there is refused).
 
         Raises:
             InvalidInput: a configuration value is wrong (e.g. a key of the wrong size, or a
@@ -125,7 +136,7 @@ class ProvinceNode:
             StorageError: the database cannot be opened or migrated.
             ChainError, ManifestStoreError: the chain or the IPFS node cannot be reached.
         """
-        use_calendar_files(config.calendars, official_only=True)
+        workdays = node_calendar(config.calendars, base=calendar)
         cipher, blind_index = config.cipher(), config.blind_index()
         if client is None:
             if config.gas_price is not None:
@@ -154,6 +165,7 @@ class ProvinceNode:
             blind_index=blind_index,
             batch_size=config.batch_size,
             max_age_seconds=config.max_age_seconds,
+            calendar=workdays,
             clock=clock,
         )
 

@@ -36,7 +36,7 @@ from node.core.formats.commitment import SaltedCertificate
 from node.core.formats.entry import STATUS_KINDS, LogEntry, Signature
 from node.core.formats.submissions import parse_submission
 from node.core.records import salted_from_row
-from node.core.verify import CHINA_STANDARD_TIME
+from node.core.time import CHINA_STANDARD_TIME
 from province.node import ProvinceNode
 
 

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from node.core.rules.workdays import added_calendar_years, restore_calendar_years
-from province.calendars import ENVIRONMENT as CALENDAR_ENVIRONMENT
-from province.calendars import provisional_calendars
+from node.core.rules.workdays import WorkdayCalendar
+from node.core.time import china_date
+from province.calendars import ENVIRONMENT, provisional_calendar, write_calendar_files
 from tests.servers import anvil_node, ipfs_daemon, postgres
 
 __all__ = ["anvil_node", "ipfs_daemon", "postgres"]
@@ -26,29 +24,33 @@ ROOT = Path(__file__).resolve().parent.parent
 TLOG_VECTORS = ROOT / "tests" / "vectors" / "tlog"
 OUR_VECTORS = ROOT / "tests" / "vectors"
 
-# Tests that take certificates in "today" (the API, the demo, the local consortium) need today's
-# year in the working-day calendar. chinese-calendar 1.11.0 ends with 2026: from 2027 on, until
-# the official arrangement is added (docs/NODE.md), the run counts Monday-Friday there
-# (provisional, as `certreg dev up` does for its synthetic data), in this process and, through
-# CERTREG_CALENDAR, in the processes the tests start. The tests of the calendar itself use
-# fixed years; every test gets back the years (and CERTREG_CALENDAR) the session started with.
-provisional_calendars(
-    dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date(),
-    Path(tempfile.gettempdir()) / "certreg-test-calendar",
-)
+
+def today_calendar() -> WorkdayCalendar:
+    """The working-day calendar of tests that take certificates in "today" (the API, the demo,
+    the local consortium): chinese-calendar 1.11.0 ends with 2026, so from 2027 on, until the
+    official arrangement is added (docs/NODE.md), the years up to today's are provisional
+    Monday-Friday years, as `certreg dev up` makes for its synthetic data. The tests of the
+    calendar itself build their own from fixed years."""
+    return provisional_calendar(china_date(dt.datetime.now(dt.UTC)))
 
 
-@pytest.fixture(autouse=True)
-def _calendar_restored() -> Iterator[None]:
-    """Added calendar years are process-wide (node/core/rules/workdays.py) and CERTREG_CALENDAR adds
-    more in whatever runs `certreg` in-process: put both back after each test, so no test
-    sees the years another one added."""
-    years = added_calendar_years()
-    variable = os.environ.get(CALENDAR_ENVIRONMENT)
-    yield
-    if variable is None:
-        os.environ.pop(CALENDAR_ENVIRONMENT, None)
+@pytest.fixture
+def workdays() -> WorkdayCalendar:
+    """:func:`today_calendar`, for a test to hand to what judges deadlines."""
+    return today_calendar()
+
+
+@pytest.fixture
+def today_calendar_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> WorkdayCalendar:
+    """For a test that runs `certreg` (in-process or as a child process) on certificates
+    received today: ``CERTREG_CALENDAR`` names the files of :func:`today_calendar`'s added years
+    (unset while chinese-calendar covers today) for the test's duration only."""
+    calendar = today_calendar()
+    paths = write_calendar_files(calendar, tmp_path_factory.mktemp("calendar"))
+    if paths:
+        monkeypatch.setenv(ENVIRONMENT, os.pathsep.join(str(p) for p in paths))
     else:
-        os.environ[CALENDAR_ENVIRONMENT] = variable
-    if added_calendar_years() != years:
-        restore_calendar_years(years)
+        monkeypatch.delenv(ENVIRONMENT, raising=False)
+    return calendar

@@ -39,6 +39,7 @@ from node.core.crypto.privacy import BlindIndex, PersonalDataCipher
 from node.core.crypto.signatures import get_suite
 from node.core.formats.submissions import read_submission
 from node.core.issuer import sign_certificate, submission_line
+from node.core.rules.workdays import WorkdayCalendar
 from node.storage import OrganisationRepository, open_database
 from province.node import ProvinceNode
 
@@ -127,6 +128,8 @@ def bench_node(
             blind_index=BlindIndex(b"\x02" * 32),
             batch_size=batch_size,
             max_age_seconds=1e9,
+            # RECEIVED is a fixed day chinese-calendar covers.
+            calendar=WorkdayCalendar.default(),
         )
         submission = folder / "submission.jsonl"
         rng = random.Random(1)

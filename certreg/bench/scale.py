@@ -69,8 +69,10 @@ from certreg.dev.dataset import (
 from node.core.errors import InvalidInput
 from node.core.formats.snapshot import Network
 from node.core.formats.submissions import read_submission
-from node.core.verify import CHINA_STANDARD_TIME
+from node.core.rules.workdays import WorkdayCalendar
+from node.core.time import china_date_of_unix
 from node.storage import open_database
+from province.calendars import provisional_calendar
 from province.node import ProvinceNode
 
 #: The stages, in order (see the module docstring).
@@ -143,7 +145,12 @@ class StageClock:
 
 
 def _node(
-    province: str, folder: Path, chain: Consortium, store: LocalManifestStore, batch: int
+    province: str,
+    folder: Path,
+    chain: Consortium,
+    store: LocalManifestStore,
+    batch: int,
+    calendar: WorkdayCalendar,
 ) -> ProvinceNode:
     """Province ``province``'s node: its own SQLite database and data keys (derived from the
     province code: benchmark keys, never used elsewhere), its operator's chain client."""
@@ -158,13 +165,14 @@ def _node(
         blind_index=blind_index,
         batch_size=batch,
         max_age_seconds=1e9,
+        calendar=calendar,
     )
 
 
 def _chain_day(client: RegistryClient) -> dt.date:
     """Today on the chain in China Standard Time: the day every certificate is received."""
     stamp = int(client.w3.eth.get_block("latest")["timestamp"])
-    return dt.datetime.fromtimestamp(stamp, CHINA_STANDARD_TIME).date()
+    return china_date_of_unix(stamp)
 
 
 def _ingest(
@@ -281,20 +289,28 @@ def _run_consortium(
     """Every stage on the consortium; the figures (and the inputs the peer needs, under
     ``_organisations`` and ``_network``)."""
     store = LocalManifestStore(folder / "manifests")
-    nodes = {p: _node(p, folder, chain, store, opts.batch_size) for p in FOUNDERS}
+    received_on = _chain_day(chain.client)
+    # Synthetic data received today: years up to today's that chinese-calendar does not cover
+    # yet count Monday-Friday (province/calendars.py), for the nodes and the auditor alike.
+    calendar = provisional_calendar(received_on)
+    nodes = {p: _node(p, folder, chain, store, opts.batch_size, calendar) for p in FOUNDERS}
     network = Network(chain.client.chain_id(), bytes.fromhex(chain.client.address[2:]))
     organisations = {
         p: synthetic_organisations(p, opts.organisations_per_province, seed=opts.seed)
         for p in FOUNDERS
     }
-    received_on = _chain_day(chain.client)
     files = {p: folder / f"submissions-{p}.jsonl" for p in FOUNDERS}
     everyone = [org for p in FOUNDERS for org in organisations[p]]
     peer_documents = certificates if opts.peer_documents is None else opts.peer_documents
     with clock.stage("generation"):
         rows = write_inputs(
             synthetic_submissions(
-                everyone, network, certificates, seed=opts.seed, received_on=received_on
+                everyone,
+                network,
+                certificates,
+                seed=opts.seed,
+                received_on=received_on,
+                calendar=calendar,
             ),
             files,
             folder / "peer-fields.jsonl",
@@ -319,7 +335,7 @@ def _run_consortium(
             files[province].unlink()  # the issuers' files are not the registry's bytes
         statuses = {p: node.status() for p, node in nodes.items()}
         db_bytes = sum(f.stat().st_size for p in FOUNDERS for f in (folder / p).glob("node.db*"))
-        figures = _after_anchoring(chain, nodes, folder, store, clock, opts)
+        figures = _after_anchoring(chain, nodes, folder, store, clock, opts, calendar)
     finally:
         for node in nodes.values():
             node.close()
@@ -353,8 +369,10 @@ def _after_anchoring(
     store: LocalManifestStore,
     clock: StageClock,
     opts: ScaleOptions,
+    calendar: WorkdayCalendar,
 ) -> dict[str, Any]:
-    """Snapshot, bundles, verification and audit; gas and the chain's own figures."""
+    """Snapshot, bundles, verification and audit (in the nodes' working-day ``calendar``);
+    gas and the chain's own figures."""
     reader = RegistryClient.connect(
         chain.url, chain.client.address, options=ClientOptions(from_block=chain.deployment_block)
     )
@@ -383,7 +401,7 @@ def _after_anchoring(
     for path in paths:
         path.unlink()
     with clock.stage("audit"):
-        report = audit(reader, store, AuditOptions(workers=opts.audit_workers))
+        report = audit(reader, store, AuditOptions(workers=opts.audit_workers, calendar=calendar))
     head = reader.block_number()
     gas = gas_by_function(reader, chain.deployment_block + 1, head)
     return {

@@ -36,7 +36,7 @@ from node.core.formats.snapshot import Snapshot, SnapshotTrustSource
 from node.core.rules.ids import explain_check, explain_result
 from node.core.verify import CHECKS, Check, ResultCode, VerificationResult, verify_bundle_text
 from node.storage.files import write_private, write_private_json
-from province.calendars import ENVIRONMENT, use_calendars_from_environment
+from province.calendars import ENVIRONMENT, calendar_from_environment
 
 _ADDRESS_RE = re.compile(r"0x[0-9a-fA-F]{40}")
 
@@ -384,8 +384,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        # Working-day calendar years published after chinese-calendar's (province/calendars.py).
-        use_calendars_from_environment()
+        # The working-day calendar: chinese-calendar's years plus those published after it
+        # (province/calendars.py). Commands that judge deadlines take it from args.calendar.
+        args.calendar = calendar_from_environment()
     except InvalidInput as exc:
         print_error(exc, f"error: {ENVIRONMENT}: ")
         return 2

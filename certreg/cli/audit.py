@@ -25,6 +25,7 @@ from certreg.bench.audit import bench_audit
 from certreg.cli.explanations import print_error
 from node.core.errors import InvalidInput, RegistryError
 from node.core.formats.snapshot import Snapshot
+from province.calendars import calendar_from_environment
 
 __all__ = ["add_parsers", "bench_audit", "cmd_audit"]
 
@@ -51,12 +52,17 @@ def cmd_audit(args: argparse.Namespace) -> int:
     """Run the audit; print the summary or JSON; return the exit code."""
     try:
         client = RegistryClient.connect(args.rpc, args.contract)
+        # The working-day calendar of CERTREG_CALENDAR (read once by certreg.cli.main).
+        calendar = getattr(args, "calendar", None)
+        if calendar is None:
+            calendar = calendar_from_environment()
         options = AuditOptions(
             workers=args.workers,
             status_grace_blocks=args.status_grace_blocks,
             snapshot=_snapshot(args.snapshot),
             apis=tuple(ApiTarget.parse(text, args.api_key) for text in args.api or ()),
             api_sample=args.api_sample,
+            calendar=calendar,
         )
         report = audit(client, _store(args), options)
     except RegistryError as exc:

@@ -56,6 +56,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         ephemeral=args.ephemeral,
         ipfs=not args.no_ipfs,
         quiet=args.quiet,
+        calendar=getattr(args, "calendar", None),
     )
     try:
         result = dev_up(options)

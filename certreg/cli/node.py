@@ -28,6 +28,7 @@ from node.core.errors import InvalidInput, RegistryError
 from node.core.formats.compact import encode_compact
 from node.core.formats.submissions import ReadRow, parse_submission, read_submission
 from node.core.records import salted_from_row
+from node.core.time import china_date
 from node.services.intake import DEFAULT_CHUNK_SIZE
 from node.services.lifecycle import LifecycleOutcome
 from node.storage import CertificateRepository, ReviewRecord, open_database
@@ -47,7 +48,6 @@ from province.rekey import (
 from province.replay import read_submissions, replay
 
 NODE_DIR_ENV = "CERTREG_NODE_DIR"
-CHINA = dt.timezone(dt.timedelta(hours=8))
 
 
 def _dir(args: argparse.Namespace) -> Path:
@@ -55,7 +55,9 @@ def _dir(args: argparse.Namespace) -> Path:
 
 
 def _open(args: argparse.Namespace) -> ProvinceNode:
-    return ProvinceNode.open(load_config(_dir(args)))
+    # The working-day calendar of CERTREG_CALENDAR, read once by certreg.cli.main (None: the
+    # node reads it itself).
+    return ProvinceNode.open(load_config(_dir(args)), calendar=getattr(args, "calendar", None))
 
 
 def _emit(args: argparse.Namespace, value: dict[str, Any], text: str) -> None:
@@ -368,7 +370,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     received_on = (
         dt.date.fromisoformat(args.received_on)
         if args.received_on
-        else dt.datetime.now(CHINA).date()
+        else china_date(dt.datetime.now(dt.UTC))
     )
     node = _open(args)
     report = open(args.report, "w", encoding="utf-8") if args.report else None  # noqa: SIM115

@@ -54,7 +54,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from certreg.dev.demo import make_demo, next_row
 
         with tempfile.TemporaryDirectory(prefix="certreg-demo-") as tmp:
-            demo = make_demo(Path(tmp), certificates=args.certificates)
+            demo = make_demo(
+                Path(tmp),
+                certificates=args.certificates,
+                calendar=getattr(args, "calendar", None),
+            )
             info = {
                 **demo.info(),
                 "url": f"http://{args.host}:{args.port}",
@@ -84,7 +88,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         finally:
             db.dispose()
         return 0
-    node = ProvinceNode.open(config)
+    node = ProvinceNode.open(config, calendar=getattr(args, "calendar", None))
     try:
         _serve(create_app(node, _settings(args)), args)
     finally:

@@ -56,6 +56,8 @@ from certreg.dev.processes import (
     wait_until,
     write_records,
 )
+from node.core.rules.workdays import WorkdayCalendar
+from node.core.time import china_date
 from node.storage.files import open_private, write_private_json
 
 STATE_NAME = "dev.json"
@@ -64,7 +66,6 @@ STATE_TYPE = "certreg.dev-consortium"
 DEFAULT_DIR = ".certreg-dev"
 DEFAULT_CERTIFICATES = 3000
 PROVINCE_NAMES = {"44": "广东", "41": "河南", "43": "湖南"}
-CHINA = dt.timezone(dt.timedelta(hours=8))
 #: What ``up`` creates in DIR; a failed or ephemeral consortium's leftovers are these only.
 CREATED = (
     "chain",
@@ -99,6 +100,10 @@ class DevOptions:
     ipfs: bool = True
     quiet: bool = False
     organisations_per_province: int | None = None
+    #: The working-day calendar to start from (``certreg dev up``: the one ``CERTREG_CALENDAR``
+    #: names; None: read it from the environment). Years up to today's it does not cover are
+    #: made provisional (:func:`_provisional_calendar`).
+    calendar: WorkdayCalendar | None = None
 
 
 @dataclasses.dataclass
@@ -223,7 +228,7 @@ def dev_up(options: DevOptions) -> dict[str, Any]:
     directory = options.directory.resolve()
     directory.mkdir(parents=True, exist_ok=True)
     say = _Say(options.quiet)
-    _provisional_calendar(directory, say)
+    calendar = _provisional_calendar(directory, say, options.calendar)
     records = read_records(directory)
     alive = [r for r in records if is_ours(r)]
     state = load_state(directory)
@@ -238,28 +243,50 @@ def dev_up(options: DevOptions) -> dict[str, Any]:
             raise DevError(
                 f"{directory} holds a persistent consortium; use another --dir for --ephemeral"
             )
-        return _restart(directory, state, say)
+        return _restart(directory, state, say, calendar)
     if state is not None:
         why = "ephemeral" if state.ephemeral else "never finished starting"
         say(f"{directory}: the previous consortium was {why}; starting afresh")
         wipe(directory)
-    return _start_fresh(directory, options, say)
+    return _start_fresh(directory, options, say, calendar)
 
 
-def _provisional_calendar(directory: Path, say: _Say) -> None:
+@dataclasses.dataclass(frozen=True)
+class _Calendar:
+    """The working-day calendar of the consortium: the value this process judges deadlines in,
+    and the environment of the node processes it starts (``CERTREG_CALENDAR`` naming the same
+    years as files; None: this process's environment as it is)."""
+
+    workdays: WorkdayCalendar
+    environment: dict[str, str] | None
+
+
+def _provisional_calendar(directory: Path, say: _Say, base: WorkdayCalendar | None) -> _Calendar:
     """The data set is received today: when no calendar covers this year yet (chinese-calendar
     reaches 2026), the synthetic consortium counts Monday-Friday as working days, in this
-    process and the ones it starts (province/calendars.py). Real nodes load the official
-    arrangement instead (docs/NODE.md "Working-day calendar")."""
-    from province.calendars import provisional_calendars
+    process and the ones it starts (province/calendars.py: written to ``DIR/calendar`` and named
+    in their ``CERTREG_CALENDAR``). Real nodes load the official arrangement instead
+    (docs/NODE.md "Working-day calendar")."""
+    from province.calendars import (
+        calendar_from_environment,
+        environment_with,
+        provisional_calendar,
+        write_calendar_files,
+    )
 
-    added = provisional_calendars(dt.datetime.now(CHINA).date(), directory / "calendar")
+    start = calendar_from_environment() if base is None else base
+    workdays = provisional_calendar(china_date(dt.datetime.now(dt.UTC)), start)
+    if workdays is start:
+        return _Calendar(workdays, None)
+    paths = write_calendar_files(workdays, directory / "calendar")
+    added = workdays.added[len(start.added) :]
     if added:
         years = ", ".join(str(y.year) for y in added)
         say(
             f"note: no working-day calendar covers {years} yet; this synthetic consortium "
             "counts Monday-Friday as working days there (provisional)"
         )
+    return _Calendar(workdays, environment_with(paths))
 
 
 def wipe(directory: Path) -> None:
@@ -305,10 +332,14 @@ class _Run:
     """The processes one ``up`` started: recorded in ``pids.json`` as they start, stopped
     again if the run fails."""
 
-    def __init__(self, directory: Path, state: DevState, say: _Say) -> None:
+    def __init__(
+        self, directory: Path, state: DevState, say: _Say, environment: dict[str, str] | None
+    ) -> None:
         self.directory = directory
         self.state = state
         self.say = say
+        #: The environment of the province services (None: this process's).
+        self.environment = environment
         self.records: list[ProcessRecord] = []
         self.logs = directory / "logs"
 
@@ -419,7 +450,7 @@ class _Run:
             sys.executable, "-m", "certreg", "serve", "--dir", str(folder),
             "--host", "127.0.0.1", "--port", str(self.state.api_ports[province]),
         ]  # fmt: skip
-        return self.add(spawn(f"api-{province}", argv, logs=self.logs))
+        return self.add(spawn(f"api-{province}", argv, logs=self.logs, env=self.environment))
 
     def wait_api(self, province: str, record: ProcessRecord) -> None:
         url = self.state.api_url(province)
@@ -436,7 +467,7 @@ class _Run:
             sys.executable, "-m", "certreg", "node", "run", "--dir", str(folder),
             "--poll", "0.5",
         ]  # fmt: skip
-        return self.add(spawn(f"worker-{province}", argv, logs=self.logs))
+        return self.add(spawn(f"worker-{province}", argv, logs=self.logs, env=self.environment))
 
 
 def _rpc_answers(url: str) -> bool:
@@ -472,12 +503,12 @@ def _all_ports(state: DevState) -> dict[str, int]:
     return ports
 
 
-def _restart(directory: Path, state: DevState, say: _Say) -> dict[str, Any]:
+def _restart(directory: Path, state: DevState, say: _Say, calendar: _Calendar) -> dict[str, Any]:
     """Start the processes of a consortium that was up before, with all its state."""
     require_ports_free(_all_ports(state))
     if not state.ephemeral and not (directory / "chain" / "state.json").is_file():
         raise DevError(f"{directory}/chain/state.json is missing: the chain's state is lost")
-    run = _Run(directory, state, say)
+    run = _Run(directory, state, say, calendar.environment)
     try:
         run.start_chain()
         _check_contract(state)
@@ -503,7 +534,9 @@ def _check_contract(state: DevState) -> None:
         )
 
 
-def _start_fresh(directory: Path, options: DevOptions, say: _Say) -> dict[str, Any]:
+def _start_fresh(
+    directory: Path, options: DevOptions, say: _Say, calendar: _Calendar
+) -> dict[str, Any]:
     if options.certificates < 1:
         raise DevError("--certificates must be at least 1")
     want_ipfs = options.ipfs and _ipfs_available()
@@ -523,14 +556,14 @@ def _start_fresh(directory: Path, options: DevOptions, say: _Say) -> dict[str, A
         ipfs_ports=ipfs_ports,
     )
     save_state(directory, state)
-    run = _Run(directory, state, say)
+    run = _Run(directory, state, say, calendar.environment)
     try:
         run.start_chain()
         if ipfs_ports is not None:
             run.start_ipfs(init=True)
         operator_keys = _deploy(state, say)
         save_state(directory, state)
-        _set_up_nodes(directory, state, operator_keys, options, say)
+        _set_up_nodes(directory, state, operator_keys, options, say, calendar.workdays)
         save_state(directory, state)
         run.start_services()
         state.ready = True
@@ -573,6 +606,7 @@ def _set_up_nodes(
     operator_keys: Mapping[str, str],
     options: DevOptions,
     say: _Say,
+    calendar: WorkdayCalendar,
 ) -> None:
     """``node init`` for each province, the data set filed, taken in and anchored, API keys,
     and the sample bundle."""
@@ -582,7 +616,7 @@ def _set_up_nodes(
     from province.node import ProvinceNode
 
     network = Network(chain_id=state.chain_id, contract=bytes.fromhex(state.contract_address[2:]))
-    today = dt.datetime.now(CHINA).date()
+    today = china_date(dt.datetime.now(dt.UTC))
     counts = _split(options.certificates, len(PROVINCE_NAMES))
     keys: dict[str, dict[str, str]] = {}
     for (province, count), index in zip(counts.items(), range(len(counts)), strict=True):
@@ -610,8 +644,9 @@ def _set_up_nodes(
             count,
             options.seed + index,
             today,
+            calendar,
         )
-        node = ProvinceNode.open(load_config(folder))
+        node = ProvinceNode.open(load_config(folder), calendar=calendar)
         try:
             for organisation in organisations:
                 node.organisations.file(organisation.filing, actor="dev")
@@ -639,6 +674,7 @@ def _write_submissions(
     count: int,
     seed: int,
     received_on: dt.date,
+    calendar: WorkdayCalendar,
 ) -> Path:
     """The province's part of the data set (:mod:`certreg.dev.dataset`): each organisation's
     filing in ``organisations/<code>.json`` and the signed rows in ``submissions.jsonl``
@@ -652,7 +688,7 @@ def _write_submissions(
     path = folder / "submissions.jsonl"
     with open_private(path) as out:
         for row in synthetic_submissions(
-            organisations, network, count, seed=seed, received_on=received_on
+            organisations, network, count, seed=seed, received_on=received_on, calendar=calendar
         ):
             out.write(row.line)
     return path

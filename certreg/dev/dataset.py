@@ -30,9 +30,10 @@ Hong Kong / Macao or Taiwan permit, a residence permit, a passport or a foreigne
 residence card (docs/FORMATS.md "ID types").
 
 Issue dates: every day from six months before ``received_on`` to ``received_on`` that
-:func:`node.core.rules.workdays.check_upload` accepts, working days weighted far above rest days, so
-the spread crosses the public holidays of those months (chinese-calendar via
-node/core/rules/workdays.py). About :data:`LATE_SHARE` of the rows are issued after the
+:meth:`node.core.rules.workdays.WorkdayCalendar.check_upload` accepts (in the working-day calendar
+the caller passes, the nodes' own), working days weighted far above rest days, so the spread
+crosses the public holidays of those months (chinese-calendar via node/core/rules/workdays.py).
+About :data:`LATE_SHARE` of the rows are issued after the
 30-working-day upload deadline (data guide 中就培发〔2022〕1号 arts. 10, 12) and carry a late-upload
 reason (6xx, node/core/rules/reasons.py); the rest are on time. None is more than 6 months old or
 after ``received_on``.
@@ -85,7 +86,8 @@ from node.core.rules.codes import (
 )
 from node.core.rules.idnumber import resident_id_check_character
 from node.core.rules.reasons import Reason
-from node.core.rules.workdays import check_upload, is_working_day
+from node.core.rules.workdays import WorkdayCalendar
+from node.core.time import CHINA_STANDARD_TIME, china_date_of_unix
 from node.storage.files import write_private
 from province.organisations import KeySpec, OrganisationFiling
 
@@ -95,9 +97,7 @@ FOUNDERS: tuple[str, ...] = ("44", "41", "43")
 PROVINCE_HUNAN: Final = "43"
 
 #: 2020-01-01 00:00 China Standard Time: when every synthetic organisation's key becomes valid.
-KEY_VALID_FROM: Final = int(
-    dt.datetime(2020, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=8))).timestamp()
-)
+KEY_VALID_FROM: Final = int(dt.datetime(2020, 1, 1, tzinfo=CHINA_STANDARD_TIME).timestamp())
 
 #: Share of rows uploaded after the 30-working-day deadline, with a late reason.
 LATE_SHARE: Final = 0.02
@@ -119,7 +119,6 @@ LATE_REASONS: Final[tuple[tuple[Reason, float], ...]] = (
 )
 
 _MAX_SERIAL: Final = 999_999
-_CHINA: Final = dt.timezone(dt.timedelta(hours=8))
 
 # --------------------------------------------------------------------------------------------
 # Provinces: cities for organisation codes and names, areas for holders' ID numbers
@@ -624,10 +623,13 @@ def _holder(profile: _Province, issue_date: dt.date, rng: random.Random) -> tupl
 # Issue dates
 
 
-def issue_days(received_on: dt.date) -> tuple[list[dt.date], list[dt.date]]:
+def issue_days(
+    received_on: dt.date, calendar: WorkdayCalendar
+) -> tuple[list[dt.date], list[dt.date]]:
     """Every day an upload received on ``received_on`` accepts as an issue date, split into
-    (on time, late) by :func:`node.core.rules.workdays.check_upload` itself: on time within 30
-    working days (data guide art. 10), late up to 6 months (art. 12). Ascending.
+    (on time, late) by :meth:`node.core.rules.workdays.WorkdayCalendar.check_upload` of
+    ``calendar`` itself: on time within 30 working days (data guide art. 10), late up to 6
+    months (art. 12). Ascending.
 
     Raises:
         InvalidInput: field ``received_on``, rule ``workdays.calendar_range`` when the calendar
@@ -638,7 +640,7 @@ def issue_days(received_on: dt.date) -> tuple[list[dt.date], list[dt.date]]:
     for back in range(200, -1, -1):
         day = received_on - dt.timedelta(days=back)
         try:
-            check_upload(day, received_on, None)
+            calendar.check_upload(day, received_on, None)
         except InvalidInput as exc:
             if exc.rule == "late_reason.required":
                 late.append(day)
@@ -668,11 +670,16 @@ def _allocate(total: int, weights: Sequence[float]) -> list[int]:
 
 
 def _day_plan(
-    received_on: dt.date, count: int, late_share: float, rng: random.Random, earliest: dt.date
+    received_on: dt.date,
+    count: int,
+    late_share: float,
+    rng: random.Random,
+    earliest: dt.date,
+    calendar: WorkdayCalendar,
 ) -> list[tuple[dt.date, int, bool]]:
     """(issue date, rows, late) in date order, none before ``earliest``; rest days get
     :data:`REST_DAY_WEIGHT`."""
-    on_time, late = issue_days(received_on)
+    on_time, late = issue_days(received_on, calendar)
     on_time = [day for day in on_time if day >= earliest]
     late = [day for day in late if day >= earliest]
     if not on_time:
@@ -685,7 +692,7 @@ def _day_plan(
 
     def weights(days: list[dt.date]) -> list[float]:
         return [
-            (1.0 if is_working_day(day) else REST_DAY_WEIGHT) * rng.uniform(0.6, 1.4)
+            (1.0 if calendar.is_working_day(day) else REST_DAY_WEIGHT) * rng.uniform(0.6, 1.4)
             for day in days
         ]
 
@@ -789,12 +796,14 @@ def synthetic_submissions(
     *,
     seed: int,
     received_on: dt.date,
+    calendar: WorkdayCalendar,
     start_serials: Mapping[tuple[str, int, int], int] | None = None,
     province_weights: Mapping[str, float] | None = None,
     late_share: float = LATE_SHARE,
 ) -> Iterator[SyntheticSubmission]:
     """Yield ``count`` signed submission rows for ``network``, in issue-date order (see the
-    module docstring), each accepted by its province node's intake on ``received_on``.
+    module docstring), each accepted by its province node's intake on ``received_on`` when the
+    node judges deadlines in ``calendar``.
 
     ``start_serials`` maps ``(organisation code, issue year, level)`` to the last serial already
     used (a second run continues after it). ``province_weights`` maps province codes to
@@ -828,10 +837,8 @@ def synthetic_submissions(
     serials: dict[tuple[str, int, int], int] = dict(start_serials or {})
     signing = (network.chain_id, network.contract)
     # Key 0 of every organisation signs on every issue date (node/core/verify.py key_valid_on).
-    earliest = max(
-        dt.datetime.fromtimestamp(o.filing.keys[0].valid_from, _CHINA).date() for o in organisations
-    )
-    for day, rows, late in _day_plan(received_on, count, late_share, rng, earliest):
+    earliest = max(china_date_of_unix(o.filing.keys[0].valid_from) for o in organisations)
+    for day, rows, late in _day_plan(received_on, count, late_share, rng, earliest, calendar):
         issue_date = day.isoformat()
         for _ in range(rows):
             province = provinces[
@@ -995,6 +1002,7 @@ def write_dataset(
     *,
     seed: int,
     received_on: dt.date,
+    calendar: WorkdayCalendar,
     progress: bool = True,
     start_serials: Mapping[tuple[str, int, int], int] | None = None,
     province_weights: Mapping[str, float] | None = None,
@@ -1012,7 +1020,7 @@ def write_dataset(
             inputs are refused.
     """
     _check_inputs(organisations, count, province_weights, late_share)
-    issue_days(received_on)  # Refuses an uncovered day before anything is written.
+    issue_days(received_on, calendar)  # Refuses an uncovered day before anything is written.
     by_province: dict[str, list[SyntheticOrganisation]] = {}
     for organisation in organisations:
         by_province.setdefault(organisation.province, []).append(organisation)
@@ -1041,6 +1049,7 @@ def write_dataset(
             count,
             seed=seed,
             received_on=received_on,
+            calendar=calendar,
             start_serials=start_serials,
             province_weights=province_weights,
             late_share=late_share,

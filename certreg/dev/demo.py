@@ -23,8 +23,10 @@ from node.core.certificate import Certificate
 from node.core.crypto.privacy import BlindIndex, PersonalDataCipher
 from node.core.crypto.signatures import get_suite
 from node.core.issuer import sign_certificate, submission_row
+from node.core.rules.workdays import WorkdayCalendar
+from node.core.time import china_date
 from node.storage import open_database
-from province.calendars import provisional_calendars
+from province.calendars import provisional_calendar
 from province.node import ProvinceNode
 from province.organisations import KeySpec, OrganisationFiling
 
@@ -32,7 +34,6 @@ PROVINCE = "44"
 ORG = "S000144011001"
 ORG_NAME = "广州市示例职业技能评价中心有限公司"
 OCCUPATION = ("6-18-01-01", "车工", "6-18-01-01-02", "数控车床")
-CHINA = dt.timezone(dt.timedelta(hours=8))
 _SURNAMES = "王李张刘陈杨黄赵吴周"
 _GIVEN = "伟芳娜敏静丽强磊军洋"
 
@@ -75,8 +76,19 @@ def demo_certificate(rng: random.Random, serial: int, today: dt.date) -> Certifi
     )
 
 
-def make_demo(folder: Path, *, certificates: int = 20, seed: int = 1) -> Demo:
-    """Set up the demo province in ``folder`` (see the module docstring)."""
+def make_demo(
+    folder: Path,
+    *,
+    certificates: int = 20,
+    seed: int = 1,
+    calendar: WorkdayCalendar | None = None,
+) -> Demo:
+    """Set up the demo province in ``folder`` (see the module docstring). ``calendar`` is the
+    working-day calendar to start from (default: the package's years); years up to today's
+    that it does not cover are counted Monday-Friday (provisional: a throw-away province of
+    synthetic data, never a real node; province/calendars.py)."""
+    today = china_date(dt.datetime.now(dt.UTC))
+    workdays = provisional_calendar(today, calendar)
     w3 = connect("memory")
     client, _ = RegistryClient.deploy(w3, [(int(PROVINCE), w3.eth.accounts[0])])
     db = open_database(f"sqlite:///{folder / 'node.db'}")
@@ -89,6 +101,7 @@ def make_demo(folder: Path, *, certificates: int = 20, seed: int = 1) -> Demo:
         blind_index=BlindIndex(secrets.token_bytes(32)),
         batch_size=1000,
         max_age_seconds=60.0,
+        calendar=workdays,
     )
     suite = get_suite("ed25519")
     issuer_key = suite.generate_private_key(secrets.token_bytes(32))
@@ -100,10 +113,6 @@ def make_demo(folder: Path, *, certificates: int = 20, seed: int = 1) -> Demo:
     )
     node.organisations.file(filing, actor="demo")
     rng = random.Random(seed)
-    today = dt.datetime.now(CHINA).date()
-    # A throw-away province of synthetic data: when no calendar covers this year yet, count
-    # Monday-Friday as working days (province/calendars.py; never on a real node).
-    provisional_calendars(today)
     issued: list[dict[str, Any]] = []
     for serial in range(1, certificates + 1):
         certificate = demo_certificate(rng, serial, today)
@@ -132,7 +141,7 @@ def make_demo(folder: Path, *, certificates: int = 20, seed: int = 1) -> Demo:
 
 def next_row(demo: Demo, serial: int) -> dict[str, Any]:
     """A signed submission row of a new demo certificate (to try ``POST /v1/certificates``)."""
-    today = dt.datetime.now(CHINA).date()
+    today = china_date(dt.datetime.now(dt.UTC))
     certificate = demo_certificate(random.Random(serial), serial, today)
     salted, signature = sign_certificate(
         certificate, demo.node.network, suite="ed25519", private_key=demo.issuer_key, key_id=0

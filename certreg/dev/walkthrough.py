@@ -43,8 +43,9 @@ from typing import Any
 
 import requests
 
-from certreg.dev.consortium import CHINA, DevState, _Run, _Say, load_keys, load_state, node_dir
+from certreg.dev.consortium import DevState, _Run, _Say, load_keys, load_state, node_dir
 from certreg.dev.processes import DevError, ProcessRecord, is_ours, read_records, stop
+from node.core.time import china_date
 from node.storage.files import write_private_json
 
 ISSUER_PROVINCE = "44"
@@ -98,6 +99,7 @@ class Walkthrough:
         self.say = say
         self.out = self.directory / "walkthrough"
         self.out.mkdir(exist_ok=True)
+        self.environment = _calendar_environment(self.directory)
         self.first: _Issued | None = None
         self.second: _Issued | None = None
         self.successor: _Issued | None = None
@@ -138,6 +140,7 @@ class Walkthrough:
         return subprocess.run(
             [sys.executable, "-m", "certreg", *args],
             capture_output=True,
+            env=self.environment,
             text=True,
             timeout=600,
             check=False,
@@ -251,7 +254,7 @@ class Walkthrough:
 
         code = organisation.filing.code
         template, top = self._template(code)
-        today = dt.datetime.now(CHINA).date()
+        today = china_date(dt.datetime.now(dt.UTC))
         level = int(template["level"])
         serial = top.get((today.year, level), 0) + 1
         rng = random.Random(f"walkthrough|{label}|{time.time_ns()}")
@@ -381,7 +384,7 @@ class Walkthrough:
 
     def _restart_guangdong(self) -> None:
         records = [r for r in read_records(self.directory) if is_ours(r)]
-        run = _Run(self.directory, self.state, _Say(quiet=True))
+        run = _Run(self.directory, self.state, _Say(quiet=True), self.environment)
         run.records = records
         api = run.start_api(ISSUER_PROVINCE)
         run.start_worker(ISSUER_PROVINCE)
@@ -504,18 +507,25 @@ def _restored(walk: Walkthrough) -> Iterator[None]:
                 walk.restore()
 
 
+def _calendar_environment(directory: Path) -> dict[str, str] | None:
+    """The environment of the processes the walkthrough starts (``certreg audit``, Guangdong's
+    services again): the working-day calendar files ``dev up`` wrote for the consortium, if it
+    wrote any (provisional years of the synthetic data, province/calendars.py), named in
+    ``CERTREG_CALENDAR`` so they count the same working days as the nodes; None: this
+    process's environment as it is."""
+    from province.calendars import environment_with
+
+    made = sorted(
+        (directory / "calendar").glob("*-*.json"), key=lambda p: int(p.stem.rsplit("-", 1)[1])
+    )
+    return environment_with(made) if made else None
+
+
 def run_walkthrough(
     directory: Path, *, say: Callable[[str], None] = lambda line: print(line, flush=True)
 ) -> list[Step]:
     """Run the walkthrough against the consortium in ``directory``; return its steps (it stops
     at the first step that does not hold). Raises DevError when no consortium is up there."""
-    # The provisional calendar years `dev up` made for the synthetic data, if any, so this
-    # process's auditor counts the same working days as the nodes (province/calendars.py).
-    from node.core.rules.workdays import calendar_years
-    from province.calendars import use_calendar_files
-
-    made = sorted((directory / "calendar").glob("provisional-*.json"))
-    use_calendar_files(p for p in made if int(p.stem.rsplit("-", 1)[1]) > calendar_years()[1])
     walk = Walkthrough(directory, say)
     plan: list[tuple[str, Callable[[], str]]] = [
         ("issue in Guangdong", walk.issue),

@@ -9,7 +9,6 @@ source holds, the network by the trust source's network. Any disagreement is a f
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import enum
 from collections.abc import Mapping
 from typing import Any
@@ -22,8 +21,18 @@ from node.core.formats.compact import parse_bundle_text
 from node.core.formats.entry import CERTIFICATE_KINDS
 from node.core.formats.snapshot import Organisation, OrganisationKey, TrustSource
 from node.core.merkle import verify_inclusion
+from node.core.time import CHINA_STANDARD_TIME, day_bounds
 
-CHINA_STANDARD_TIME = datetime.timezone(datetime.timedelta(hours=8))
+__all__ = [
+    "CHINA_STANDARD_TIME",
+    "Check",
+    "ResultCode",
+    "VerificationResult",
+    "day_bounds",
+    "key_valid_on",
+    "verify_bundle",
+    "verify_bundle_text",
+]
 
 
 class ResultCode(enum.StrEnum):
@@ -97,14 +106,6 @@ class _Failed(Exception):
         super().__init__(detail)
         self.detail = detail
         self.code = code
-
-
-def day_bounds(date_text: str) -> tuple[int, int]:
-    """Return the unix seconds of the start and end of a date in China Standard Time."""
-    day = datetime.date.fromisoformat(date_text)
-    start = datetime.datetime.combine(day, datetime.time(), CHINA_STANDARD_TIME)
-    begin = int(start.timestamp())
-    return begin, begin + 86_400
 
 
 def key_valid_on(key: OrganisationKey, date_text: str) -> bool:

@@ -25,7 +25,8 @@ Checks, in order (rule ids in brackets):
    (``signature.suite_mismatch``) valid on the issue date (``signature.key_not_valid``,
    :func:`node.core.verify.key_valid_on`) that verifies over
    ``signing_message(chain_id, contract, commitment)`` (``signature.invalid``);
-9. the upload deadline (:func:`node.core.rules.workdays.check_upload`).
+9. the upload deadline (:meth:`node.core.rules.workdays.WorkdayCalendar.check_upload`, in the
+   calendar the service was given).
 
 Messages never contain the holder name or ID number: they name fields and rules only.
 """
@@ -57,7 +58,7 @@ from node.core.rules.reasons import ACTION_ISSUE
 from node.core.rules.scope import check_scope, filed_scope
 from node.core.rules.screening import Flag
 from node.core.rules.serials import serial_gap
-from node.core.rules.workdays import check_upload
+from node.core.rules.workdays import WorkdayCalendar
 from node.services.intake_batch import PreparedRow, PreparePool, Sealer, accept_chunk
 from node.services.intake_checks import (
     Accepted,
@@ -82,10 +83,6 @@ _CERTS: Final = table_of(CertificateRow)
 
 #: Rows handled per transaction (``per_row``) or per flush of results (``atomic``).
 DEFAULT_CHUNK_SIZE: Final = 500
-
-
-def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @contextlib.contextmanager
@@ -121,7 +118,12 @@ def _chunks(rows: Iterable[BulkRow], size: int) -> Iterator[list[BulkRow]]:
 
 
 class IntakeService:
-    """Accepts signed certificates into one province's store and log."""
+    """Accepts signed certificates into one province's store and log.
+
+    ``calendar`` is the working-day calendar upload deadlines are judged in (check 9);
+    ``clock`` gives the time of submission that is recorded (no default: the caller's clock,
+    e.g. :class:`province.node.ProvinceNode`'s).
+    """
 
     def __init__(
         self,
@@ -131,13 +133,15 @@ class IntakeService:
         cipher: PersonalDataCipher,
         blind_index: BlindIndex,
         *,
-        clock: Callable[[], dt.datetime] = _utc_now,
+        calendar: WorkdayCalendar,
+        clock: Callable[[], dt.datetime],
     ) -> None:
         self._db = db
         self._province = province
         self._network = network
         self._cipher = cipher
         self._index = blind_index
+        self._calendar = calendar
         self._clock = clock
 
     def __repr__(self) -> str:
@@ -202,7 +206,7 @@ class IntakeService:
             organisations, organisation, signature, certificate, commitment, self._network
         )
         # 9. Upload deadline.
-        timing = check_upload(issue_date, received_on, late_reason)
+        timing = self._calendar.check_upload(issue_date, received_on, late_reason)
 
         now = self._clock()
         certificates.add(
@@ -359,7 +363,7 @@ class IntakeService:
         workers: int,
     ) -> Iterator[RowOutcome]:
         sealer = Sealer(self._province, self._cipher, self._index)
-        with PreparePool(workers, sealer) as pool:
+        with PreparePool(workers, sealer, self._calendar) as pool:
             for chunk, prepared in pool.run(
                 _chunks(rows, chunk_size),
                 received_on=received_on,
@@ -402,6 +406,7 @@ class IntakeService:
             cipher=self._cipher,
             blind_index=self._index,
             received_on=received_on,
+            calendar=self._calendar,
             actor=actor,
             now=self._clock(),
             stop_at_error=atomic,

@@ -54,13 +54,7 @@ from node.core.rules.reasons import ACTION_ISSUE
 from node.core.rules.scope import check_scope, filed_scope
 from node.core.rules.screening import Flag
 from node.core.rules.serials import serial_gap
-from node.core.rules.workdays import (
-    CalendarYear,
-    UploadTiming,
-    add_calendar_year,
-    added_calendar_years,
-    check_upload,
-)
+from node.core.rules.workdays import UploadTiming, WorkdayCalendar
 from node.services.intake_checks import (
     Accepted,
     RowOutcome,
@@ -120,7 +114,7 @@ class PreparedRow(NamedTuple):
 
 
 def prepare_row(
-    row: RowResult | RawRow, *, sealer: Sealer, received_on: dt.date
+    row: RowResult | RawRow, *, sealer: Sealer, received_on: dt.date, calendar: WorkdayCalendar
 ) -> PreparedRow | InvalidRow:
     """Run the checks of one bulk row that need no database (parsing it first when it is a
     :class:`~node.core.formats.submissions.RawRow`) and compute its columns; return the row ready
@@ -140,7 +134,7 @@ def prepare_row(
         return InvalidRow(row.row_number, exc.field, exc.rule, exc.message)
     timing: UploadTiming | InvalidInput
     try:
-        timing = check_upload(record.issue_date, received_on, late_reason)
+        timing = calendar.check_upload(record.issue_date, received_on, late_reason)
     except InvalidInput as exc:
         timing = exc
     certificate = record.certificate
@@ -189,6 +183,7 @@ def prepare_chunk(
     *,
     sealer: Sealer,
     received_on: dt.date,
+    calendar: WorkdayCalendar,
     network: Network,
     keys: KeySnapshot | None,
 ) -> list[PreparedRow | InvalidRow]:
@@ -200,7 +195,7 @@ def prepare_chunk(
     (:func:`node.services.intake.check_issuer_signature`)."""
     out: list[PreparedRow | InvalidRow] = []
     for row in rows:
-        prepared = prepare_row(row, sealer=sealer, received_on=received_on)
+        prepared = prepare_row(row, sealer=sealer, received_on=received_on, calendar=calendar)
         if keys is not None and isinstance(prepared, PreparedRow):
             prepared = _preverified(prepared, network, keys)
         out.append(prepared)
@@ -280,21 +275,19 @@ def _unpack_row(row: Any) -> RowResult | RawRow:
     return RawRow(*row)
 
 
-_WORKER_SEALER: Sealer | None = None
+_WORKER: tuple[Sealer, WorkdayCalendar] | None = None
 
 
-def _start_worker(sealer: Sealer, calendar: tuple[CalendarYear, ...]) -> None:
-    global _WORKER_SEALER
-    _WORKER_SEALER = sealer
+def _start_worker(sealer: Sealer, calendar: WorkdayCalendar) -> None:
+    global _WORKER
+    # The sealer and the working-day calendar of the writer (upload deadlines are judged here,
+    # so the worker counts the same working days): handed over once, as initargs.
+    _WORKER = (sealer, calendar)
     # A writer killed outright (SIGKILL, the OOM killer) cannot stop its workers, and they
     # would wait on their queue for ever: each one leaves when its parent is gone.
     threading.Thread(
         target=_exit_with_parent, args=(os.getppid(),), name="parent-watch", daemon=True
     ).start()
-    # The calendar years this process added (node.core.rules.workdays.add_calendar_year): upload
-    # deadlines are judged here, so the worker must count the same working days.
-    for year in calendar:
-        add_calendar_year(year)
     # The modules are imported by now and live as long as the worker: keep the collector's
     # full passes off them (see node.services.intake.old_objects_left_alone).
     gc.freeze()
@@ -311,12 +304,14 @@ def _prepare_packed(
 ) -> list[Packed]:
     """:func:`prepare_chunk` as a worker process runs it: rows come in as
     :func:`_pack_row` sent them and go back packed (:func:`_pack`)."""
-    if _WORKER_SEALER is None:
+    if _WORKER is None:
         raise RuntimeError("the worker was not started by PreparePool")
+    sealer, calendar = _WORKER
     prepared = prepare_chunk(
         [_unpack_row(row) for row in rows],
-        sealer=_WORKER_SEALER,
+        sealer=sealer,
         received_on=received_on,
+        calendar=calendar,
         network=network,
         keys=keys,
     )
@@ -328,12 +323,13 @@ class PreparePool:
 
     :meth:`run` yields ``(chunk, prepared)`` in input order while at most ``workers + 1``
     chunks are in flight, so memory stays bounded whatever the input size. Workers get no
-    database access; they get the record cipher and blind index (``sealer``) once, when they
-    start, and send back no personal data in clear: codes, hashes, ciphertexts and the
-    entries' bytes (rows travel only over the local pipes of this machine's own processes).
+    database access; they get the record cipher and blind index (``sealer``) and the
+    working-day calendar once, when they start, and send back no personal data in clear: codes,
+    hashes, ciphertexts and the entries' bytes (rows travel only over the local pipes of this
+    machine's own processes).
     """
 
-    def __init__(self, workers: int, sealer: Sealer) -> None:
+    def __init__(self, workers: int, sealer: Sealer, calendar: WorkdayCalendar) -> None:
         if workers < 1:
             raise ValueError("workers must be positive")
         self._workers = workers
@@ -342,7 +338,7 @@ class PreparePool:
             max_workers=workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker,
-            initargs=(sealer, added_calendar_years()),
+            initargs=(sealer, calendar),
         )
 
     def __enter__(self) -> PreparePool:
@@ -514,6 +510,7 @@ def accept_chunk(
     cipher: PersonalDataCipher,
     blind_index: BlindIndex,
     received_on: dt.date,
+    calendar: WorkdayCalendar,
     actor: str,
     now: dt.datetime,
     stop_at_error: bool = False,
@@ -534,7 +531,12 @@ def accept_chunk(
     if prepared is None:
         sealer = Sealer(province, cipher, blind_index)
         prepared = prepare_chunk(
-            rows, sealer=sealer, received_on=received_on, network=network, keys=None
+            rows,
+            sealer=sealer,
+            received_on=received_on,
+            calendar=calendar,
+            network=network,
+            keys=None,
         )
     elif len(prepared) != len(rows):
         raise ValueError("prepared must have one item per row")

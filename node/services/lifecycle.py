@@ -59,7 +59,7 @@ from node.core.rules.reasons import (
 )
 from node.core.rules.scope import check_scope, filed_scope
 from node.core.rules.validation import validate_certificate
-from node.core.verify import CHINA_STANDARD_TIME
+from node.core.time import CHINA_STANDARD_TIME
 from node.services.intake_checks import active_organisation, check_issuer_signature
 from node.storage import (
     AuditTrail,
@@ -116,10 +116,6 @@ class LifecycleOutcome:
     reason: Reason
     status: str
     supersedes: bytes | None = None
-
-
-def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def check_actor(field: str, actor: object) -> str:
@@ -179,7 +175,7 @@ class LifecycleService:
         cipher: PersonalDataCipher,
         blind_index: BlindIndex,
         *,
-        clock: Callable[[], dt.datetime] = _utc_now,
+        clock: Callable[[], dt.datetime],
     ) -> None:
         self._db = db
         self._province = province

@@ -41,7 +41,7 @@ from node.core.rules.screening import (
     flag_scope,
     flag_serials,
 )
-from node.core.verify import CHINA_STANDARD_TIME
+from node.core.time import CHINA_STANDARD_TIME
 from node.services.lifecycle import LifecycleOutcome, LifecycleService, check_actor
 from node.storage import (
     AuditTrail,
@@ -83,10 +83,6 @@ class ReviewDecision:
     change: LifecycleOutcome | None = None
 
 
-def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 def suspends(flag: Flag) -> bool:
     """Whether ``flag`` may suspend a certificate's query service (data guide art. 17)."""
     return flag.severity in SUSPENDING_SEVERITIES and flag.code in SUSPENSION_REASONS
@@ -101,7 +97,7 @@ class ReviewService:
         province: str,
         lifecycle: LifecycleService,
         *,
-        clock: Callable[[], dt.datetime] = _utc_now,
+        clock: Callable[[], dt.datetime],
     ) -> None:
         if lifecycle.province != province:
             raise ValueError("the lifecycle service must be for the same province")

@@ -27,12 +27,13 @@ from node.core.rules.scope import (
     code_category,
     normalise_scope,
 )
+from node.core.time import CHINA_STANDARD_TIME
 
 #: Keys one filing may carry (the first is filed, the others rotated in without closing).
 MAX_FILING_KEYS: Final = 16
 
 #: China Standard Time: dates in filings are days in China (DOMAIN.md, README "Key validity").
-CHINA_TZ: Final = dt.timezone(dt.timedelta(hours=8))
+CHINA_TZ: Final = CHINA_STANDARD_TIME
 
 _UINT64_MAX: Final = 2**64 - 1
 _FILING_KEYS: Final = frozenset({"code", "name", "category", "scope", "keys"})

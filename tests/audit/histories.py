@@ -11,6 +11,7 @@ from audit.auditor import AuditOptions, AuditReport, audit
 from certreg.bench.audit import HistoryWriter
 from node.core.crypto.signatures import get_suite
 from node.core.formats.entry import LogEntry
+from tests.conftest import today_calendar
 from tests.contract.conftest import Registry
 
 ORG = "S000144011001"
@@ -55,4 +56,7 @@ def clean_history(reg: Registry, tmp_path: Path) -> Clean:
 
 
 def run(clean: Clean, **options: object) -> AuditReport:
+    """Audit the history, judging deadlines in the calendar of the test run's today (the
+    history is anchored today, on the chain's clock) unless ``calendar`` is given."""
+    options.setdefault("calendar", today_calendar())
     return audit(clean.writer.client, clean.store, AuditOptions(**options))  # type: ignore[arg-type]

@@ -120,6 +120,20 @@ def test_serial_gap(clean: Clean) -> None:
     assert report.findings[0].evidence["last"] == 9
 
 
+def test_serial_gap_at_the_first_serial(clean: Clean) -> None:
+    # A group (organisation, year, level 5) whose first logged serial is 000002: 000001 is
+    # missing, as the intake and the screening count it (node/core/rules/serials.py).
+    clean.writer.issue(ORG, 2, level=5)
+    clean.writer.issue(ORG, 3, level=5)
+    clean.writer.anchor()
+    report = run(clean)
+    only(dict(report.finding_counts), "serial.gap")
+    evidence = report.findings[0].evidence
+    assert (evidence["first"], evidence["last"], evidence["level"]) == (1, 1, 5)
+    assert evidence["organisation_code"] == ORG
+    assert "serial(s) 000001 " in report.findings[0].message
+
+
 def test_status_with_no_entry(clean: Clean) -> None:
     tx = clean.writer.client.set_status(44, clean.issued[0].commitment, REVOKED, 104, ZERO)
     report = run(clean)

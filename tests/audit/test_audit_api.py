@@ -22,10 +22,12 @@ from audit.auditor import AuditOptions, AuditReport, audit
 from audit.node_api import ApiTarget
 from certreg.dev.servers import free_port
 from node.core.rules.reasons import Reason
+from node.core.time import CHINA_STANDARD_TIME as CHINA
 from node.services.intake_checks import Accepted
 from node.storage import open_database
 from province.node import ProvinceNode
 from province.organisations import parse_filing
+from tests.conftest import today_calendar
 from tests.contract.conftest import Registry
 from tests.province.helpers import (
     ACTOR,
@@ -40,8 +42,6 @@ from tests.province.helpers import (
     sign,
 )
 
-CHINA = dt.timezone(dt.timedelta(hours=8))
-
 
 @dataclasses.dataclass
 class Served:
@@ -53,7 +53,11 @@ class Served:
     accepted: list[Accepted]
 
     def audit(self, *targets: ApiTarget) -> AuditReport:
-        options = AuditOptions(apis=targets or (ApiTarget(self.url, "44"),), api_sample=50)
+        options = AuditOptions(
+            apis=targets or (ApiTarget(self.url, "44"),),
+            api_sample=50,
+            calendar=self.node.calendar,
+        )
         return audit(self.node.client, self.node.store, options)
 
     def drop_guards(self, table: str) -> None:
@@ -78,7 +82,13 @@ def write_history(reg: Registry, tmp_path: Path) -> tuple[ProvinceNode, Path, li
     issued = today.date() - dt.timedelta(days=2)
     db_path = tmp_path / "node.db"
     now = dt.datetime.now(dt.UTC)
-    node = make_node(open_database(f"sqlite:///{db_path}"), client, tmp_path, clock=lambda: now)
+    node = make_node(
+        open_database(f"sqlite:///{db_path}"),
+        client,
+        tmp_path,
+        clock=lambda: now,
+        calendar=today_calendar(),
+    )
     node.organisations.file(
         parse_filing({
             "code": ORG, "name": "广州市示例职业技能评价中心有限公司", "scope": SCOPE,

@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 
 from anchor.chain import ChainEvent
-from audit.auditor import Auditor, AuditReport
+from audit.auditor import AuditOptions, Auditor, AuditReport
 from audit.findings import FINDING_KINDS
 from node.core.formats.entry import Signature
-from node.core.rules.workdays import calendar_years
 from tests.audit import test_audit, test_audit_api, test_audit_more
 from tests.audit.histories import ACTIVE, ORG, REVOKED, ZERO, Clean, clean_history, run
+from tests.conftest import today_calendar
 from tests.contract.conftest import Registry
 
 
@@ -72,6 +72,19 @@ def test_number_whose_level_differs_from_the_attributes(clean: Clean) -> None:
     report = run(clean)
     assert kinds(report) == {"entry.number_mismatch": 1}
     assert report.findings[0].evidence["certificate_number"] == entry.certificate_number
+
+
+def test_number_that_breaks_the_certificate_number_rules(clean: Clean) -> None:
+    # Serial 000000: the entry format takes 21 digits, node/core/rules/certnum.py does not.
+    day = clean.writer.today - datetime.timedelta(days=2)
+    bad = f"{ORG}{day.year % 100:02d}4000000"
+    entry = clean.writer.issue(ORG, 0, level=4, number=bad)
+    clean.writer.anchor()
+    report = run(clean)
+    assert kinds(report) == {"entry.number_mismatch": 1}
+    [finding] = report.findings
+    assert finding.evidence["certificate_number"] == entry.certificate_number == bad
+    assert finding.evidence["rule"] == "certnum.position_17_22.serial"
 
 
 def test_status_entry_for_a_certificate_never_logged(clean: Clean) -> None:
@@ -138,7 +151,7 @@ def test_late_with_a_reason_that_is_not_a_late_reason(clean: Clean) -> None:
 def test_dates_beyond_the_working_day_calendar(reg: Registry, clean: Clean) -> None:
     """Anchored in a year the calendar (2004-2026, and any year added) does not cover: the
     chain's clock is moved into the next year (rolled back with the test's evm_revert)."""
-    uncovered = calendar_years()[1] + 1
+    uncovered = today_calendar().years[1] + 1
     target = datetime.datetime(uncovered, 3, 1, 12, tzinfo=datetime.UTC).timestamp()
     now = reg.chain.w3.eth.get_block("latest")["timestamp"]
     reg.chain.advance_time(int(target) - int(now))
@@ -153,7 +166,8 @@ def test_dates_beyond_the_working_day_calendar(reg: Registry, clean: Clean) -> N
 
 
 def replay(clean: Clean, events: list[ChainEvent]) -> AuditReport:
-    return Auditor(clean.writer.client, clean.store).run(events)
+    options = AuditOptions(calendar=today_calendar())
+    return Auditor(clean.writer.client, clean.store, options).run(events)
 
 
 def checkpoint_events(events: list[ChainEvent]) -> list[ChainEvent]:

@@ -12,10 +12,12 @@ from typing import Any
 from anchor.chain import RegistryClient, connect
 from node.core.formats.commitment import SaltedCertificate
 from node.core.formats.entry import Signature
+from node.core.time import CHINA_STANDARD_TIME as CHINA
 from node.services.intake_checks import Accepted
 from province.config import load_config, new_config, write_config
 from province.node import ProvinceNode
 from province.organisations import parse_filing
+from tests.conftest import today_calendar
 from tests.province.helpers import (
     ACTOR,
     KEY,
@@ -28,7 +30,6 @@ from tests.province.helpers import (
     sign,
 )
 
-CHINA = dt.timezone(dt.timedelta(hours=8))
 PROVINCE = "44"
 
 
@@ -54,7 +55,10 @@ def open_node(directory: Path, consortium: Consortium) -> ProvinceNode:
     """Open the node a folder's ``node.json`` describes (the chain client is the test's
     in-process EVM, which another process could not reach)."""
     return ProvinceNode.open(
-        load_config(directory), client=consortium.client, clock=lambda: consortium.now
+        load_config(directory),
+        client=consortium.client,
+        clock=lambda: consortium.now,
+        calendar=today_calendar(),  # certificates are received on the chain's today
     )
 
 

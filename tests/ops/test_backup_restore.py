@@ -34,7 +34,7 @@ from sqlalchemy.engine import make_url
 
 from anchor.chain import RegistryClient
 from anchor.snapshot import take_snapshot
-from audit.auditor import audit
+from audit.auditor import AuditOptions, audit
 from node.core.crypto.privacy import DecryptionError
 from node.core.errors import InconsistencyError, InvalidInput
 from node.core.formats.snapshot import SnapshotTrustSource
@@ -198,7 +198,7 @@ def test_restore_replays_the_lost_entries_and_anchors_nothing_twice(
     superseded = f"{accepted[3].certificate_number}-{accepted[3].commitment.hex()[:12]}"
     assert codes.pop(superseded) == ResultCode.SUPERSEDED
     assert set(codes.values()) == {ResultCode.VALID}
-    report = audit(client, node.store)
+    report = audit(client, node.store, AuditOptions(calendar=node.calendar))
     assert report.clean, report.to_json()
     node.close()
 
@@ -228,7 +228,7 @@ def test_a_stopped_node_copied_as_files_restores_as_it_was(
     assert submit(node, 4, consortium.today).log_index == 3
     node.anchor_all()
     assert anchored_sizes(consortium.client) == [3, 4]
-    assert audit(consortium.client, node.store).clean
+    assert audit(consortium.client, node.store, AuditOptions(calendar=node.calendar)).clean
     node.close()
 
 

@@ -16,6 +16,7 @@ from node.core.certificate import Certificate
 from node.core.crypto.signatures import get_suite, signing_message
 from node.core.formats.commitment import SaltedCertificate, salt_certificate
 from node.core.formats.entry import Signature
+from node.core.rules.workdays import WorkdayCalendar
 from node.services.intake_checks import Accepted
 from node.storage import Database, OrganisationRepository
 from province.node import ProvinceNode
@@ -57,6 +58,8 @@ def make_node(
         blind_index=blind_index(),
         batch_size=batch_size,
         max_age_seconds=kw.pop("max_age_seconds", 3600.0),
+        # The dates here are in 2025: the package's years cover them.
+        calendar=kw.pop("calendar", WorkdayCalendar.default()),
         clock=kw.pop("clock", lambda: NOW),
     )
 

@@ -9,8 +9,10 @@ from pathlib import Path
 from anchor.chain import RegistryClient, connect
 from audit.auditor import AuditOptions, audit
 from node.core.rules.reasons import Reason
+from node.core.time import CHINA_STANDARD_TIME as CHINA
 from node.storage import open_database
 from province.organisations import parse_filing
+from tests.conftest import today_calendar
 from tests.province.helpers import (
     ACTOR,
     KEY,
@@ -24,8 +26,6 @@ from tests.province.helpers import (
     sign,
 )
 
-CHINA = dt.timezone(dt.timedelta(hours=8))
-
 
 def test_a_node_history_audits_clean_and_a_rogue_status_is_found(tmp_path: Path) -> None:
     w3 = connect("memory")
@@ -34,7 +34,7 @@ def test_a_node_history_audits_clean_and_a_rogue_status_is_found(tmp_path: Path)
     issued = today - dt.timedelta(days=2)
     db = open_database(f"sqlite:///{tmp_path / 'node.db'}")
     now = dt.datetime.now(dt.UTC)
-    node = make_node(db, client, tmp_path, clock=lambda: now)
+    node = make_node(db, client, tmp_path, clock=lambda: now, calendar=today_calendar())
     node.organisations.file(
         parse_filing({
             "code": ORG, "name": "广州市示例职业技能评价中心有限公司", "scope": SCOPE,
@@ -68,11 +68,11 @@ def test_a_node_history_audits_clean_and_a_rogue_status_is_found(tmp_path: Path)
     )  # fmt: skip
     node.anchor_all()
 
-    report = audit(client, node.store)
+    report = audit(client, node.store, AuditOptions(calendar=node.calendar))
     assert report.clean, report.to_json()
 
     # A status with no log entry behind it: the auditor finds it.
     client.set_status(44, accepted[3].commitment, 1, int(Reason.CANDIDATE_CHEATING))
-    report = audit(client, node.store, AuditOptions())
+    report = audit(client, node.store, AuditOptions(calendar=node.calendar))
     assert report.kinds() == {"status.no_entry"}
     node.close()

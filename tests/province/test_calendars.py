@@ -1,11 +1,13 @@
 """Working-day calendar years added after chinese-calendar's: the document, the order rule, the
-deadlines across the new year, the files, ``CERTREG_CALENDAR``, the node's workers."""
+deadlines across the new year, the files, ``CERTREG_CALENDAR``, the node's workers. Every
+calendar here is a value built by the test (nothing is registered process-wide)."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -15,31 +17,24 @@ from certreg.cli import main
 from node.core.errors import InvalidInput
 from node.core.rules.workdays import (
     CalendarYear,
-    add_calendar_year,
-    calendar_years,
-    check_upload,
-    is_working_day,
+    WorkdayCalendar,
     parse_calendar_year,
     provisional_year,
-    restore_calendar_years,
-    working_days_between,
 )
 from province.calendars import (
     ENVIRONMENT,
+    calendar_from_environment,
+    calendar_from_files,
+    environment_with,
     load_calendar_file,
-    provisional_calendars,
-    use_calendar_files,
-    use_calendars_from_environment,
+    node_calendar,
+    provisional_calendar,
+    write_calendar_files,
 )
 
 D = datetime.date
 PACKAGE_LAST = 2026  # chinese-calendar 1.11.0
-
-
-@pytest.fixture
-def bare() -> None:
-    """No added years: the package's data only (tests/conftest.py puts them back)."""
-    restore_calendar_years(())
+BARE = WorkdayCalendar.default()  # the package's data only
 
 
 def document(year: int = PACKAGE_LAST + 1, **changes: Any) -> dict[str, Any]:
@@ -55,7 +50,7 @@ def document(year: int = PACKAGE_LAST + 1, **changes: Any) -> dict[str, Any]:
     return value
 
 
-def test_a_document_gives_the_days(bare: None) -> None:
+def test_a_document_gives_the_days() -> None:
     year = parse_calendar_year(document())
     assert year.year == PACKAGE_LAST + 1 and not year.provisional
     assert not year.is_working_day(D(2027, 1, 4))  # a Monday off
@@ -89,43 +84,46 @@ def test_a_malformed_document_is_refused(value: object, field: str) -> None:
     assert (caught.value.field, caught.value.rule) == (field, "workdays.calendar_file")
 
 
-def test_years_are_added_in_order_once(bare: None) -> None:
+def test_years_are_added_in_order_once() -> None:
     with pytest.raises(InvalidInput, match="next year to add is 2027"):
-        add_calendar_year(parse_calendar_year(document(2028)))
+        BARE.with_years([parse_calendar_year(document(2028))])
     with pytest.raises(InvalidInput, match="already covered"):
-        add_calendar_year(parse_calendar_year(document(2026, working_weekends=[])))
+        BARE.with_years([parse_calendar_year(document(2026, working_weekends=[]))])
     year = parse_calendar_year(document())
-    add_calendar_year(year)
-    add_calendar_year(year)  # the same again: nothing changes
+    calendar = BARE.with_years([year])
+    assert calendar.with_years([year]) is calendar  # the same again: nothing changes
     with pytest.raises(InvalidInput, match="already covered"):
-        add_calendar_year(parse_calendar_year(document(source="another notice")))
-    assert calendar_years() == (2004, 2027)
-    add_calendar_year(parse_calendar_year(document(2028)))
-    assert calendar_years() == (2004, 2028)
+        calendar.with_years([parse_calendar_year(document(source="another notice"))])
+    assert calendar.years == (2004, 2027)
+    assert calendar.with_years([parse_calendar_year(document(2028))]).years == (2004, 2028)
+    assert BARE.years == (2004, 2026)  # nothing changed for anyone else
 
 
-def test_deadlines_count_across_the_added_year(bare: None) -> None:
+def test_deadlines_count_across_the_added_year() -> None:
     issued, received = D(2026, 12, 21), D(2027, 1, 12)
     with pytest.raises(InvalidInput) as caught:
-        check_upload(issued, received, None)
+        BARE.check_upload(issued, received, None)
     assert caught.value.rule == "workdays.calendar_range"
-    add_calendar_year(parse_calendar_year(document()))
+    calendar = BARE.with_years([parse_calendar_year(document())])
     # 2026-12-22..31: 8 working days; 2027: 1-6, 1-7, 1-8, 1-9 (worked Saturday), 1-11, 1-12.
-    assert working_days_between(issued, received) == 14
-    assert check_upload(issued, received, None).working_days == 14
-    assert not is_working_day(D(2027, 1, 5)) and is_working_day(D(2027, 1, 9))
+    assert calendar.working_days_between(issued, received) == 14
+    assert calendar.check_upload(issued, received, None).working_days == 14
+    assert not calendar.is_working_day(D(2027, 1, 5)) and calendar.is_working_day(D(2027, 1, 9))
 
 
-def test_files_and_the_environment(
-    bare: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_files_and_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     first = tmp_path / "2027.json"
     second = tmp_path / "2028.json"
     first.write_text(json.dumps(document()), encoding="utf-8")
     second.write_text(json.dumps(document(2028)), encoding="utf-8")
     monkeypatch.setenv(ENVIRONMENT, f"{second}:{first}")  # any order: added by year
-    assert [y.year for y in use_calendars_from_environment()] == [2027, 2028]
-    assert calendar_years()[1] == 2028
+    calendar = calendar_from_environment()
+    assert [y.year for y in calendar.added] == [2027, 2028]
+    assert calendar.years == (2004, 2028)
+    # An explicit environment, and none at all.
+    assert calendar_from_environment({ENVIRONMENT: str(first)}).years == (2004, 2027)
+    assert calendar_from_environment({}) == BARE
+    assert calendar_from_files([first], base=calendar) is calendar
 
     broken = tmp_path / "broken.json"
     broken.write_text("{", encoding="utf-8")
@@ -135,12 +133,12 @@ def test_files_and_the_environment(
     bad_year = tmp_path / "bad.json"
     bad_year.write_text(json.dumps(document(holidays=["2027-13-01"])), encoding="utf-8")
     with pytest.raises(InvalidInput) as caught:
-        use_calendar_files([bad_year])
+        calendar_from_files([bad_year])
     assert caught.value.field == "holidays" and str(bad_year) in caught.value.message
 
 
 def test_the_cli_refuses_a_bad_calendar_at_once(
-    bare: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     broken = tmp_path / "broken.json"
     broken.write_text(json.dumps(document(version=9)), encoding="utf-8")
@@ -149,31 +147,40 @@ def test_the_cli_refuses_a_bad_calendar_at_once(
     assert ENVIRONMENT in capsys.readouterr().err
 
 
-def test_provisional_years_fill_up_to_today_and_reach_child_processes(
-    bare: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv(ENVIRONMENT, raising=False)
-    assert provisional_calendars(D(2026, 6, 1), tmp_path) == []
-    added = provisional_calendars(D(2028, 3, 1), tmp_path)
-    assert [y.year for y in added] == [2027, 2028] and all(y.provisional for y in added)
-    assert is_working_day(D(2027, 1, 1))  # provisional: Monday-Friday, no holidays
-    files = sorted(tmp_path.glob("provisional-*.json"))
-    assert [load_calendar_file(f) for f in files] == added
-    import os
+def test_provisional_years_fill_up_to_today_and_reach_child_processes(tmp_path: Path) -> None:
+    assert provisional_calendar(D(2026, 6, 1)) is BARE
+    calendar = provisional_calendar(D(2028, 3, 1))
+    assert calendar.years == (2004, 2028)
+    assert [y.year for y in calendar.added] == [2027, 2028]
+    assert all(y.provisional for y in calendar.added)
+    assert calendar.is_working_day(D(2027, 1, 1))  # provisional: Monday-Friday, no holidays
+    assert BARE.years == (2004, 2026)  # made, not registered
+    # On top of an official year, only the missing ones are provisional.
+    official = BARE.with_years([parse_calendar_year(document())])
+    assert [y.provisional for y in provisional_calendar(D(2028, 1, 1), official).added] == [
+        False,
+        True,
+    ]
+    # Child processes get the same years as files named in their CERTREG_CALENDAR.
+    files = write_calendar_files(calendar, tmp_path)
+    assert [f.name for f in files] == ["provisional-2027.json", "provisional-2028.json"]
+    assert [load_calendar_file(f) for f in files] == list(calendar.added)
+    environment = environment_with(files, {"PATH": "/bin"})
+    assert environment == {"PATH": "/bin", ENVIRONMENT: os.pathsep.join(map(str, files))}
+    assert calendar_from_environment(environment) == calendar
+    assert ENVIRONMENT not in environment_with([], {ENVIRONMENT: "x"})
+    assert provisional_year(2027) == calendar.added[0]
 
-    assert os.environ[ENVIRONMENT].split(os.pathsep) == [str(f) for f in files]
-    assert provisional_year(2027) == added[0]
 
-
-def test_intake_workers_judge_deadlines_with_the_added_years(bare: None, tmp_path: Path) -> None:
-    # The pool hands the added years to its worker processes: a certificate received in the
-    # added year is accepted there exactly as in this process.
+def test_intake_workers_judge_deadlines_with_the_added_years(tmp_path: Path) -> None:
+    # The pool hands the calendar to its worker processes (initargs): a certificate received
+    # in the added year is accepted there exactly as in this process.
     from node.core.formats.submissions import read_submission
     from node.storage import open_database
     from tests.node.services.test_intake import ACTOR, cert, jsonl
     from tests.node.services.test_intake_batch import file_organisation, service_for
 
-    add_calendar_year(parse_calendar_year(document()))
+    calendar = BARE.with_years([parse_calendar_year(document())])
     rows = []
     for i in (1, 2, 3):
         c = cert(i)
@@ -185,7 +192,7 @@ def test_intake_workers_judge_deadlines_with_the_added_years(bare: None, tmp_pat
         db = file_organisation(open_database(f"sqlite:///{tmp_path / f'w{workers}.db'}"))
         try:
             outcomes = list(
-                service_for(db).iter_per_row(
+                service_for(db, calendar).iter_per_row(
                     read_submission(jsonl(rows), "jsonl"),
                     received_on=D(2027, 1, 12),
                     actor=ACTOR,
@@ -206,7 +213,7 @@ def test_calendar_year_is_frozen() -> None:
 
 
 def test_a_node_loads_the_calendars_its_node_json_names_but_never_a_provisional_one(
-    bare: None, tmp_path: Path
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from anchor.chain import RegistryClient, connect
     from province.config import load_config, new_config, write_config
@@ -225,15 +232,40 @@ def test_a_node_loads_the_calendars_its_node_json_names_but_never_a_provisional_
         write_config(dataclasses.replace(config, calendars=(folder / "calendar.json",)), folder)
         return folder
 
+    monkeypatch.delenv(ENVIRONMENT, raising=False)
     official = load_config(node_folder("official", document()))
     assert official.calendars == (tmp_path / "official" / "calendar.json",)
-    ProvinceNode.open(official, client=client).close()
-    assert calendar_years() == (2004, 2027)
-    assert check_upload(D(2026, 12, 21), D(2027, 1, 12), None).working_days == 14
+    node = ProvinceNode.open(official, client=client)
+    try:
+        assert node.calendar.years == (2004, 2027)
+        assert node.calendar.check_upload(D(2026, 12, 21), D(2027, 1, 12), None).working_days == 14
+    finally:
+        node.close()
+    assert node_calendar(official.calendars) == node.calendar
 
     made_up = load_config(node_folder("made-up", provisional_year(2028).to_json()))
     with pytest.raises(InvalidInput) as caught:
         ProvinceNode.open(made_up, client=client)
     assert (caught.value.field, caught.value.rule) == ("provisional", "workdays.calendar_file")
     assert str(tmp_path / "made-up" / "calendar.json") in caught.value.message
-    assert calendar_years() == (2004, 2027)  # nothing added
+
+    # CERTREG_CALENDAR may hold provisional years (a synthetic consortium); node.json's official
+    # years are added after them, and an explicit calendar replaces the environment's.
+    provisional = tmp_path / "provisional-2027.json"
+    provisional.write_text(json.dumps(provisional_year(2027).to_json()), encoding="utf-8")
+    monkeypatch.setenv(ENVIRONMENT, str(provisional))
+    with_2028 = load_config(node_folder("2028", document(2028)))
+    node = ProvinceNode.open(with_2028, client=client)
+    try:
+        assert [(y.year, y.provisional) for y in node.calendar.added] == [
+            (2027, True),
+            (2028, False),
+        ]
+    finally:
+        node.close()
+    base = BARE.with_years([parse_calendar_year(document())])
+    node = ProvinceNode.open(with_2028, client=client, calendar=base)
+    try:
+        assert node.calendar.added == (*base.added, parse_calendar_year(document(2028)))
+    finally:
+        node.close()

@@ -20,6 +20,7 @@ from node.core.errors import InvalidInput
 from node.core.formats.bundle import Bundle
 from node.core.formats.compact import decode_compact
 from node.core.merkle import verify_inclusion
+from node.core.time import CHINA_STANDARD_TIME as CHINA
 from province.config import load_config
 from province.node import ProvinceNode
 from tests.province.helpers import (
@@ -37,7 +38,6 @@ from tests.province.submissions import write_submission
 
 pytestmark = pytest.mark.anvil
 
-CHINA = dt.timezone(dt.timedelta(hours=8))
 OPERATOR_KEY = ANVIL_DEV_KEYS[0]  # anvil account 0, operator of province 44
 
 
@@ -327,6 +327,7 @@ def test_a_fixed_gas_price_in_node_json_is_what_the_node_pays(
         assert caught.value.field == "config.chain.gas_price", caught.value
 
 
+@pytest.mark.usefixtures("today_calendar_environment")  # certificates received today
 def test_replay_after_a_restore_brings_back_what_the_chain_holds(
     anvil_node: AnvilNode, contract: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -426,11 +426,48 @@ def parse_certificate_number(
             ``certnum.position_10.henan_technical_school``), ``certnum.position_14_15.year``,
             ``certnum.position_16.level`` or ``certnum.position_17_22.serial``.
     """
+    organisation, year, level, serial = _parse_number(text, refinements)
+    return CertificateNumber(
+        organisation.class_code,
+        organisation.ministry_code,
+        organisation.province,
+        organisation.site_sequence,
+        year,
+        level,
+        serial,
+        organisation.refinement,
+    )
+
+
+def certificate_number_parts(text: str) -> tuple[str, int, int, int]:
+    """The organisation code (positions 1-13), issue year (14-15, two digits), level (16) and
+    serial (17-22) of a certificate number, checked exactly as :func:`parse_certificate_number`
+    checks it (same rules, same errors, default refinements), without building a
+    :class:`CertificateNumber`: for readers of many numbers (the auditor replays millions).
+
+    Raises:
+        InvalidInput: as :func:`parse_certificate_number`.
+    """
+    _, year, level, serial = _parse_number(text, SITE_REFINEMENTS)
+    return text[:ORGANISATION_CODE_LENGTH], year, level, serial
+
+
+def _parse_number(
+    text: str, refinements: Mapping[str, RefinementParser]
+) -> tuple[OrganisationCode, int, int, int]:
+    """The checks of :func:`parse_certificate_number`: positions 1-13 parsed, and the year,
+    level and serial."""
     field = CERTIFICATE_NUMBER_FIELD
     # §一: one uppercase letter and 21 digits.
     if len(text) != CERTIFICATE_NUMBER_LENGTH:
         raise InvalidInput(field, "certnum.length", "must be 22 characters (人社鉴发〔2019〕2号)")
     organisation = _parse_positions_1_13(text, field, refinements)
+    tail = text[13:]
+    if _is_digits(tail):
+        # The common case: positions 14-22 are digits; only the level and serial ranges remain.
+        year_value, level_value, serial_value = int(tail[:2]), int(tail[2]), int(tail[3:])
+        if level_value in LEVELS and serial_value:
+            return organisation, year_value, level_value, serial_value
     year, level, serial = text[13:15], text[15], text[16:22]
     # §二(五): last two digits of the issue year.
     if not _is_digits(year):
@@ -449,16 +486,7 @@ def parse_certificate_number(
             "certnum.position_17_22.serial",
             "positions 17-22 must be a serial 000001-999999",
         )
-    return CertificateNumber(
-        class_code=organisation.class_code,
-        ministry_code=organisation.ministry_code,
-        province=organisation.province,
-        site_sequence=organisation.site_sequence,
-        year=int(year),
-        level=int(level),
-        serial=int(serial),
-        refinement=organisation.refinement,
-    )
+    return organisation, int(year), int(level), int(serial)
 
 
 # --------------------------------------------------------------------------------------------

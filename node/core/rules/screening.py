@@ -20,39 +20,23 @@ Flag codes: ``pass_rate.high``, ``scope.outside``, ``id.burst``, ``issue_date.fu
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from types import MappingProxyType
-from typing import Final, Literal, Protocol
+from typing import Final, Protocol
 
 from node.core.certificate import NO_WORK_TYPE
 from node.core.errors import InvalidInput
+from node.core.rules.flags import Flag, Severity
 from node.core.rules.reasons import Reason
+from node.core.rules.serials import SERIAL_MAX, SERIAL_MIN, gap_flag, missing_serials
 from node.core.rules.workdays import six_months_after
-
-Severity = Literal["warning", "review", "error"]
 
 #: Hunan notice 湘人社鉴函〔2022〕1号 §四(十七) (seeds/002): organisations whose average pass
 #: rate over the last year is above 90 % (近一年内平均获证率高于 90%) are put under focused
 #: supervision (重点督导检查对象).
 PASS_RATE_LIMIT_PERCENT: Final = 90
-
-#: Serials run 000001-999999 (人社鉴发〔2019〕2号 §二, positions 17-22).
-SERIAL_MIN: Final = 1
-SERIAL_MAX: Final = 999_999
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Flag:
-    """One screening finding: a stable ``code``, its severity and a detail without personal
-    data."""
-
-    code: str
-    severity: Severity
-    detail: str
-
 
 #: The suspension reason (node.core.rules.reasons) to record when a flag leads to suspending a
 #: certificate's query service.
@@ -239,7 +223,9 @@ def flag_serials(serials: Iterable[int], *, first_expected: int | None = SERIAL_
     §二). A serial used twice is an error; numbers skipped between the lowest and the highest
     serial are a warning, reported as runs; so are numbers skipped before the lowest serial down
     to ``first_expected`` (pass ``None`` when ``serials`` is only part of the year, e.g. one
-    batch). A serial outside 1-999999 is an error.
+    batch). A serial outside 1-999999 is an error. The runs are
+    :func:`node.core.rules.serials.missing_serials`' (the intake and the auditor count gaps
+    with it too).
 
     Returns:
         Flags in this order: ``serial.range`` (errors), ``serial.duplicate`` (errors, ascending),
@@ -270,18 +256,25 @@ def flag_serials(serials: Iterable[int], *, first_expected: int | None = SERIAL_
                     f"serial {serial:06d} is used {counts[serial]} times",
                 )
             )
-    if not valid:
-        return flags
-    # Walk the distinct serials in order; each jump of more than one is a run of missing ones.
-    previous = (valid[0] if first_expected is None else min(first_expected, valid[0])) - 1
-    missing_runs: list[tuple[int, int]] = []
-    for serial in valid:
-        if serial > previous + 1:
-            missing_runs.append((previous + 1, serial - 1))
-        previous = serial
-    for first, last in missing_runs:
-        span = f"{first:06d}" if first == last else f"{first:06d}-{last:06d}"
-        flags.append(
-            Flag("serial.gap", "warning", f"serial(s) {span} missing ({last - first + 1})")
-        )
+    flags.extend(
+        gap_flag(first, last)
+        for first, last in missing_serials(valid, first_expected=first_expected)
+    )
     return flags
+
+
+__all__ = [
+    "PASS_RATE_LIMIT_PERCENT",
+    "SERIAL_MAX",
+    "SERIAL_MIN",
+    "SUSPENSION_REASONS",
+    "FiledScope",
+    "Flag",
+    "ScopeSubject",
+    "Severity",
+    "flag_id_burst",
+    "flag_issue_date",
+    "flag_pass_rate",
+    "flag_scope",
+    "flag_serials",
+]

@@ -43,7 +43,7 @@ from node.core.rules.certnum import HenanSite, parse_certificate_number, parse_o
 from node.core.rules.codes import HMT_RESIDENCE_AREAS, RESIDENT_ID_PROVINCES
 from node.core.rules.reasons import REASONS_BY_ACTION
 from node.core.rules.scope import check_scope, filed_scope
-from node.core.rules.workdays import check_upload, is_working_day, six_months_after
+from node.core.rules.workdays import WorkdayCalendar, six_months_after
 from node.storage import open_database
 from province.node import ProvinceNode
 from province.organisations import parse_filing
@@ -52,6 +52,8 @@ from tests.node.storage.conftest import blind_index, cipher
 # 2026-10-20: the on-time window (30 working days) reaches back over the National Day and
 # Mid-Autumn holidays (2026-10-01 … 10-07), the late window to April.
 RECEIVED_ON = dt.date(2026, 10, 20)
+#: The nodes' working days (the package's years cover the dates here).
+CALENDAR = WorkdayCalendar.default()
 NETWORK = sample_network()
 SEED = 7
 
@@ -148,14 +150,16 @@ def test_every_row_passes_the_intake_checks() -> None:
     by_code = {o.filing.code: o for o in orgs}
     lines = [
         s.line
-        for s in synthetic_submissions(orgs, NETWORK, 1500, seed=SEED, received_on=RECEIVED_ON)
+        for s in synthetic_submissions(
+            orgs, NETWORK, 1500, seed=SEED, received_on=RECEIVED_ON, calendar=CALENDAR
+        )
     ]
     for row in rows_of(lines):
         salted, signature, late_reason = salted_from_row(row)
         org = by_code[salted.certificate().organisation_code]
         checked = check_record(salted, signature, RECEIVED_ON, org.province)
         check_scope(checked.certificate, filed_scope([i.to_json() for i in org.filing.scope]))
-        timing = check_upload(checked.issue_date, RECEIVED_ON, late_reason)
+        timing = CALENDAR.check_upload(checked.issue_date, RECEIVED_ON, late_reason)
         # A late reason only where the upload is late (the node would drop a needless one).
         assert timing.late_reason == late_reason
         message = signing_message(NETWORK.chain_id, NETWORK.contract, checked.commitment)
@@ -166,7 +170,11 @@ def test_every_row_passes_the_intake_checks() -> None:
 
 def test_distributions() -> None:
     orgs = organisations()
-    rows = list(synthetic_submissions(orgs, NETWORK, 5000, seed=SEED, received_on=RECEIVED_ON))
+    rows = list(
+        synthetic_submissions(
+            orgs, NETWORK, 5000, seed=SEED, received_on=RECEIVED_ON, calendar=CALENDAR
+        )
+    )
     assert len(rows) == 5000
     # Provinces even by default.
     by_province = collections.Counter(r.province for r in rows)
@@ -189,12 +197,12 @@ def test_distributions() -> None:
     assert max(dates) <= RECEIVED_ON
     assert all(six_months_after(day) >= RECEIVED_ON for day in dates)
     assert min(dates) < dt.date(2026, 10, 1) and max(dates) > dt.date(2026, 10, 8)
-    assert any(not is_working_day(day) for day in dates)
+    assert any(not CALENDAR.is_working_day(day) for day in dates)
     assert dates == sorted(dates)
     late = [d for d in data if "late_reason" in d]
     assert len(late) == 100
     assert {d["late_reason"] for d in late} <= set(REASONS_BY_ACTION["issue"])
-    on_time, late_days = issue_days(RECEIVED_ON)
+    on_time, late_days = issue_days(RECEIVED_ON, CALENDAR)
     assert {r.issue_date for r, d in zip(rows, data, strict=True) if "late_reason" in d} <= set(
         late_days
     )
@@ -220,7 +228,11 @@ def test_distributions() -> None:
 
 def test_serials_are_sequential_and_continue_from_start_serials() -> None:
     orgs = organisations(3)
-    rows = list(synthetic_submissions(orgs, NETWORK, 600, seed=SEED, received_on=RECEIVED_ON))
+    rows = list(
+        synthetic_submissions(
+            orgs, NETWORK, 600, seed=SEED, received_on=RECEIVED_ON, calendar=CALENDAR
+        )
+    )
     serials: dict[tuple[str, int, int], list[int]] = collections.defaultdict(list)
     for r in rows:
         n = parse_certificate_number(r.certificate_number)
@@ -229,7 +241,13 @@ def test_serials_are_sequential_and_continue_from_start_serials() -> None:
     # A second run continues after the last serials of the first.
     last = {key: s[-1] for key, s in serials.items()}
     more = synthetic_submissions(
-        orgs, NETWORK, 600, seed=SEED + 1, received_on=RECEIVED_ON, start_serials=last
+        orgs,
+        NETWORK,
+        600,
+        seed=SEED + 1,
+        received_on=RECEIVED_ON,
+        calendar=CALENDAR,
+        start_serials=last,
     )
     for r in more:
         n = parse_certificate_number(r.certificate_number)
@@ -244,7 +262,9 @@ def test_deterministic_for_a_seed() -> None:
     def lines(seed: int) -> list[str]:
         return [
             s.line
-            for s in synthetic_submissions(orgs, NETWORK, 200, seed=seed, received_on=RECEIVED_ON)
+            for s in synthetic_submissions(
+                orgs, NETWORK, 200, seed=seed, received_on=RECEIVED_ON, calendar=CALENDAR
+            )
         ]
 
     assert lines(1) == lines(1)
@@ -254,7 +274,13 @@ def test_deterministic_for_a_seed() -> None:
 def test_no_issue_date_before_the_keys() -> None:
     received_on = dt.date(2020, 2, 20)  # the late window would reach back to August 2019
     rows = synthetic_submissions(
-        organisations(2), NETWORK, 400, seed=1, received_on=received_on, late_share=0.2
+        organisations(2),
+        NETWORK,
+        400,
+        seed=1,
+        received_on=received_on,
+        calendar=CALENDAR,
+        late_share=0.2,
     )
     assert min(r.issue_date for r in rows) >= dt.date(2020, 1, 1)
 
@@ -268,6 +294,7 @@ def test_province_weights_and_network() -> None:
             900,
             seed=1,
             received_on=RECEIVED_ON,
+            calendar=CALENDAR,
             province_weights={"44": 2.0, "41": 1.0, "43": 0.0},
         )
     )
@@ -293,6 +320,7 @@ def test_submission_refusals() -> None:
             "count": 10,
             "seed": 1,
             "received_on": RECEIVED_ON,
+            "calendar": CALENDAR,
         }
         kwargs.update(changes)
         with pytest.raises(InvalidInput) as caught:
@@ -303,7 +331,9 @@ def test_submission_refusals() -> None:
 def test_no_personal_data_in_reprs_or_logs(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     orgs = organisations(2)
-    rows = list(synthetic_submissions(orgs, NETWORK, 50, seed=1, received_on=RECEIVED_ON))
+    rows = list(
+        synthetic_submissions(orgs, NETWORK, 50, seed=1, received_on=RECEIVED_ON, calendar=CALENDAR)
+    )
     personal = [(d["holder_name"], d["id_number"]) for d in (json.loads(r.line) for r in rows)]
     text = caplog.text + "".join(repr(r) for r in rows) + "".join(repr(o) for o in orgs)
     assert not any(name in text or number in text for name, number in personal)
@@ -317,10 +347,21 @@ def test_no_personal_data_in_reprs_or_logs(caplog: pytest.LogCaptureFixture) -> 
 def test_write_dataset(tmp_path: Path) -> None:
     orgs = organisations(3)
     files = write_dataset(
-        tmp_path, orgs, NETWORK, 300, seed=SEED, received_on=RECEIVED_ON, progress=False
+        tmp_path,
+        orgs,
+        NETWORK,
+        300,
+        seed=SEED,
+        received_on=RECEIVED_ON,
+        calendar=CALENDAR,
+        progress=False,
     )
     assert files.certificates == 300 and set(files.provinces) == set(FOUNDERS)
-    expected = list(synthetic_submissions(orgs, NETWORK, 300, seed=SEED, received_on=RECEIVED_ON))
+    expected = list(
+        synthetic_submissions(
+            orgs, NETWORK, 300, seed=SEED, received_on=RECEIVED_ON, calendar=CALENDAR
+        )
+    )
     for province, written in files.provinces.items():
         mine = [o for o in orgs if o.province == province]
         assert written.organisations == tuple(
@@ -339,7 +380,9 @@ def test_write_dataset(tmp_path: Path) -> None:
         assert files.last_serials[(r.organisation_code, r.issue_date.year, n.level)] >= n.serial
     # Refused inputs write nothing.
     with pytest.raises(InvalidInput):
-        write_dataset(tmp_path / "x", orgs, NETWORK, -1, seed=1, received_on=RECEIVED_ON)
+        write_dataset(
+            tmp_path / "x", orgs, NETWORK, -1, seed=1, received_on=RECEIVED_ON, calendar=CALENDAR
+        )
     assert not (tmp_path / "x").exists()
     bad = tmp_path / "bad.json"
     bad.write_text("{}", encoding="utf-8")
@@ -366,6 +409,7 @@ def test_three_province_nodes_accept_every_row(tmp_path: Path) -> None:
         360,
         seed=SEED,
         received_on=RECEIVED_ON,
+        calendar=CALENDAR,
         progress=False,
     )
     clock_now = dt.datetime(2026, 10, 20, 4, 0, tzinfo=dt.UTC)
@@ -380,6 +424,7 @@ def test_three_province_nodes_accept_every_row(tmp_path: Path) -> None:
             blind_index=blind_index(),
             batch_size=1000,
             max_age_seconds=3600.0,
+            calendar=CALENDAR,
             clock=lambda: clock_now,
         )
         written = files.provinces[province]

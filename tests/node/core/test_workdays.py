@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import pickle
 from collections.abc import Callable
 
 import chinese_calendar
@@ -13,21 +15,26 @@ from hypothesis import strategies as st
 from node.core.errors import InvalidInput
 from node.core.rules.reasons import Reason
 from node.core.rules.workdays import (
+    CalendarYear,
     UploadTiming,
+    WorkdayCalendar,
     add_months,
-    add_working_days,
-    calendar_years,
-    check_upload,
-    correction_deadline,
-    is_working_day,
-    review_deadline,
+    parse_calendar_year,
+    provisional_year,
     six_months_after,
-    upload_deadline,
-    working_days_between,
 )
 
 D = datetime.date
-FIRST, LAST = calendar_years()
+#: The package's years alone: the calendar is a value, built here and handed to every call.
+CALENDAR = WorkdayCalendar.default()
+is_working_day = CALENDAR.is_working_day
+working_days_between = CALENDAR.working_days_between
+add_working_days = CALENDAR.add_working_days
+upload_deadline = CALENDAR.upload_deadline
+review_deadline = CALENDAR.review_deadline
+correction_deadline = CALENDAR.correction_deadline
+check_upload = CALENDAR.check_upload
+FIRST, LAST = CALENDAR.years
 # Starting dates that leave room for 200 working days within the covered years.
 COVERED = st.dates(min_value=D(FIRST, 1, 1), max_value=D(LAST - 1, 12, 31))
 
@@ -35,9 +42,10 @@ COVERED = st.dates(min_value=D(FIRST, 1, 1), max_value=D(LAST - 1, 12, 31))
 def test_covered_years_of_the_pinned_package() -> None:
     package = {day.year for day in chinese_calendar.constants.holidays}
     assert (min(package), max(package)) == (2004, 2026)
-    # Years after it are added (tests/province/test_calendars.py), by the test run too once today is
-    # past 2026 (tests/conftest.py).
-    assert FIRST == 2004 and LAST >= 2026
+    # The default calendar is the package's years; years after it are added to a calendar value
+    # (tests/province/test_calendars.py), never to the process.
+    assert (FIRST, LAST) == (2004, 2026)
+    assert WorkdayCalendar.default() is CALENDAR and CALENDAR.added == ()
 
 
 # 2025 Spring Festival (国办发明电〔2024〕12号): rest 1-28 to 2-4, work Sunday 1-26 and
@@ -295,3 +303,69 @@ def test_on_time_exactly_when_not_after_upload_deadline(issued: D, days: int) ->
         assert not check_upload(issued, received, None).late
     else:
         assert check_upload(issued, received, Reason.LATE_OTHER).late
+
+
+# -- the calendar is a value -------------------------------------------------------------------
+
+
+def _year_2027(**changes: object) -> CalendarYear:
+    document: dict[str, object] = {
+        "version": 1,
+        "year": 2027,
+        "source": "test arrangement",
+        "holidays": ["2027-01-01", "2027-01-04", "2027-01-05"],
+        "working_weekends": ["2027-01-09"],
+    }
+    document.update(changes)
+    return parse_calendar_year(document)
+
+
+def test_calendars_are_independent_values() -> None:
+    extended = CALENDAR.with_years([_year_2027()])
+    assert extended.years == (2004, 2027) and extended.added == (_year_2027(),)
+    # Adding to one calendar changes no other: the default still ends with the package.
+    assert CALENDAR.years == (2004, 2026) and WorkdayCalendar.default().years == (2004, 2026)
+    with pytest.raises(InvalidInput) as caught:
+        CALENDAR.is_working_day(D(2027, 1, 6))
+    assert caught.value.rule == "workdays.calendar_range"
+    assert extended.is_working_day(D(2027, 1, 6)) and not extended.is_working_day(D(2027, 1, 4))
+    # The same question, two calendars, two answers (the cache is keyed by the calendar too).
+    issued, received = D(2026, 12, 21), D(2027, 1, 12)
+    assert extended.check_upload(issued, received, None).working_days == 14
+    with pytest.raises(InvalidInput):
+        CALENDAR.check_upload(issued, received, None)
+    provisional = CALENDAR.with_years([provisional_year(2027)])
+    assert provisional.check_upload(issued, received, None).working_days == 16
+
+
+def test_a_calendar_is_immutable_hashable_and_picklable() -> None:
+    extended = CALENDAR.with_years([_year_2027()])
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        extended.added = ()  # type: ignore[misc]
+    again = WorkdayCalendar((_year_2027(),))
+    assert again == extended and hash(again) == hash(extended) and again is not extended
+    assert again != CALENDAR and extended != CALENDAR.with_years([provisional_year(2027)])
+    assert {extended: 1}[again] == 1
+    copy = pickle.loads(pickle.dumps(extended))
+    assert copy == extended and copy.years == (2004, 2027)
+    assert copy.working_days_between(D(2026, 12, 21), D(2027, 1, 12)) == 14
+
+
+def test_years_are_added_in_order_once() -> None:
+    with pytest.raises(InvalidInput, match="next year to add is 2027") as caught:
+        CALENDAR.with_years([_year_2027(year=2028, holidays=[], working_weekends=[])])
+    assert (caught.value.field, caught.value.rule) == ("year", "workdays.calendar_file")
+    with pytest.raises(InvalidInput, match="already covered"):
+        CALENDAR.with_years([_year_2027(year=2026, holidays=[], working_weekends=[])])
+    with pytest.raises(InvalidInput, match="already covered"):
+        WorkdayCalendar((provisional_year(2026),))
+    with pytest.raises(InvalidInput, match="next year to add is 2027"):
+        WorkdayCalendar((provisional_year(2028),))
+    extended = CALENDAR.with_years([_year_2027()])
+    assert extended.with_years([_year_2027()]) is extended  # the same again: nothing changes
+    with pytest.raises(InvalidInput, match="already covered"):
+        extended.with_years([_year_2027(source="another notice")])
+    # Any order in: added by year.
+    both = CALENDAR.with_years([provisional_year(2028), _year_2027()])
+    assert both.years == (2004, 2028)
+    assert [y.year for y in both.added] == [2027, 2028]

@@ -22,6 +22,7 @@ from node.core.formats.entry import LogEntry, Signature
 from node.core.formats.snapshot import Network
 from node.core.formats.submissions import InvalidRow, parse_submission
 from node.core.merkle import verify_inclusion
+from node.core.rules.workdays import WorkdayCalendar
 from node.services.intake import IntakeService
 from node.storage import (
     AuditTrail,
@@ -36,6 +37,8 @@ from tests.node.storage.conftest import blind_index, cipher
 ORG = "S000144011001"  # the sample organisation (certreg.dev.sample)
 OTHER_ORG = "S000144011002"
 NOW = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
+#: The working days deadlines are judged in (the package's years: the dates here are in 2025).
+CALENDAR = WorkdayCalendar.default()
 ISSUED = dt.date(2025, 6, 18)  # certreg.dev.sample's issue date
 ON_TIME = dt.date(2025, 6, 20)
 LATE = dt.date(2025, 9, 1)  # > 30 working days, < 6 months
@@ -71,7 +74,9 @@ def db(database: Database) -> Database:
 
 @pytest.fixture
 def service(db: Database) -> IntakeService:
-    return IntakeService(db, "44", NETWORK, cipher(), blind_index(), clock=lambda: NOW)
+    return IntakeService(
+        db, "44", NETWORK, cipher(), blind_index(), calendar=CALENDAR, clock=lambda: NOW
+    )
 
 
 def cert(serial: int = 1, **changes: Any) -> Certificate:

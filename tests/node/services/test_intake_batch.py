@@ -25,6 +25,7 @@ from sqlalchemy import select, update
 
 from node.core.certificate import Certificate
 from node.core.formats.submissions import InvalidRow, parse_submission, read_submission
+from node.core.rules.workdays import WorkdayCalendar
 from node.services.intake import IntakeService
 from node.services.intake_checks import RowOutcome
 from node.storage import CertificateRepository, Database, open_database
@@ -39,6 +40,7 @@ from node.storage.schema import (
 from tests.conftest import ROOT
 from tests.node.services.test_intake import (
     ACTOR,
+    CALENDAR,
     KEY,
     LATER_KEY,
     NETWORK,
@@ -95,8 +97,10 @@ def twins(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Itera
             db.dispose()
 
 
-def service_for(db: Database) -> IntakeService:
-    return IntakeService(db, "44", NETWORK, cipher(), blind_index(), clock=lambda: NOW)
+def service_for(db: Database, calendar: WorkdayCalendar = CALENDAR) -> IntakeService:
+    return IntakeService(
+        db, "44", NETWORK, cipher(), blind_index(), calendar=calendar, clock=lambda: NOW
+    )
 
 
 def line(c: Certificate, *, good: bool = True, **extra: Any) -> bytes:
@@ -386,9 +390,9 @@ def test_worker_processes_give_the_same_result(
 _POOL_HOLDER = """
 import sys, time
 from node.services.intake_batch import PreparePool, Sealer
-from tests.node.services.test_intake_batch import blind_index, cipher
+from tests.node.services.test_intake_batch import CALENDAR, blind_index, cipher
 if __name__ == "__main__":
-    pool = PreparePool(2, Sealer("44", cipher(), blind_index()))
+    pool = PreparePool(2, Sealer("44", cipher(), blind_index()), CALENDAR)
     futures = [pool._pool.submit(time.sleep, 0.1) for _ in range(4)]
     for f in futures:
         f.result()

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from node.core.errors import InvalidInput
 from node.core.rules.reasons import Reason
 from node.core.rules.screening import Flag
+from node.core.rules.workdays import WorkdayCalendar
 from node.services.intake import IntakeService
 from node.services.lifecycle import LifecycleService
 from node.services.review import ReviewService
@@ -43,7 +44,15 @@ OTHER_OPERATOR = "province:44:operator-2"
 def service(db: Database) -> IntakeService:
     """Intake whose clock is the day of receipt (2025-06-20), so ``submitted_at`` is after the
     issue date as in real data (the issue-date rule compares the two)."""
-    return IntakeService(db, "44", NETWORK, cipher(), blind_index(), clock=lambda: RECEIVED)
+    return IntakeService(
+        db,
+        "44",
+        NETWORK,
+        cipher(),
+        blind_index(),
+        calendar=WorkdayCalendar.default(),
+        clock=lambda: RECEIVED,
+    )
 
 
 @pytest.fixture

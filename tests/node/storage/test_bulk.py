@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import insert, select
 
 from node.core.errors import InvalidInput
+from node.core.time import CHINA_STANDARD_TIME as CST
 from node.storage import Database, open_database
 from node.storage.bulk import insert_rows
 from node.storage.schema import AuditEvent, CertificateRow, Organisation, table_of
 
-CST = dt.timezone(dt.timedelta(hours=8))
 WHEN = [
     dt.datetime(2025, 6, 20, 1, 2, 3, 456789, tzinfo=dt.UTC),
     dt.datetime(2025, 6, 20, 9, 2, 3, tzinfo=CST),  # another offset: stored as UTC

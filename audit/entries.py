@@ -1,0 +1,376 @@
+"""The auditor's checks of one replayed log entry against the chain state at its anchoring.
+
+- the organisation was filed (in this province), active, and the certificate is within the
+  filed scope (data guide 中就培发〔2022〕1号 art. 9; scope documents, docs/FORMATS.md);
+- the signature by the key it names, of its suite, valid on the issue date
+  (docs/FORMATS.md "Signatures", ``node.core.verify.key_valid_on``);
+- the certificate number's issue year and level (positions 14-16, read and compared by
+  ``node.core.rules.certnum``);
+- the deadlines: issue date against the anchoring block's day in China Standard Time, in
+  Chinese working days (data guide arts. 10, 12;
+  ``node.core.rules.workdays.WorkdayCalendar.check_upload``, in the audit's calendar);
+- no certificate number or commitment twice; serials are recorded for the end-of-history gap
+  check (``audit/history.py``);
+- status entries name a logged certificate, with a reason of their action
+  (``node.core.rules.reasons``) and an allowed transition (docs/CONTRACT.md "Certificate status");
+  corrections keep the number of a certificate that is not final (data guide art. 14); each
+  queues the status change it asks the chain for (``anchor/status.py``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import functools
+from typing import Any, Final, NamedTuple
+
+from anchor.snapshot import ORGANISATION_STATUS_NAMES
+from anchor.status import status_change
+from audit.chainstate import ORGANISATION_ACTIVE, ChainState, FiledScopes
+from audit.findings import FindingSink
+from audit.log import (
+    ACTIVE,
+    DELETED,
+    FINAL_STATES,
+    REVOKED,
+    STATE_NAMES,
+    SUPERSEDED,
+    SUSPENDED,
+    ExpectedStatus,
+    ProvinceLog,
+)
+from audit.node_api import CertificateSample
+from audit.parse import AuditEntry, to_log_entry
+from audit.signatures import SignatureChecker
+from node.core.errors import InvalidInput
+from node.core.formats.entry import CERTIFICATE_KINDS
+from node.core.rules.certnum import certificate_number_parts
+from node.core.rules.reasons import check_reason
+from node.core.rules.screening import flag_scope
+from node.core.rules.workdays import WorkdayCalendar
+from node.core.time import day_bounds
+
+#: Log state a status entry may start from, and the state it leaves (docs/CONTRACT.md
+#: "Certificate status": revoked and superseded are final; deletion is a revocation on chain).
+TRANSITIONS: Final[dict[str, tuple[frozenset[int], int]]] = {
+    "revoke": (frozenset({ACTIVE, SUSPENDED}), REVOKED),
+    "suspend": (frozenset({ACTIVE}), SUSPENDED),
+    "reinstate": (frozenset({SUSPENDED}), ACTIVE),
+    "delete": (frozenset({ACTIVE, SUSPENDED}), DELETED),
+}
+
+#: ``check_upload`` rule → finding kind.
+DEADLINE_KINDS: Final = {
+    "issue_date.after_receipt": "deadline.issue_after_anchor",
+    "issue_date.over_six_months": "deadline.over_six_months",
+    "late_reason.required": "deadline.late",
+    "reason.unknown": "deadline.late_reason",
+    "reason.not_for_action": "deadline.late_reason",
+    "workdays.calendar_range": "deadline.calendar",
+}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Anchor:
+    """The checkpoint whose manifest is being replayed: the evidence of its entries."""
+
+    province: str
+    index: int
+    block: int
+    transaction: str
+    timestamp: int
+    day: datetime.date
+
+    def evidence(self, leaf_index: int, **hashes: bytes) -> dict[str, Any]:
+        return {
+            "block": self.block,
+            "transaction": self.transaction,
+            "checkpoint_index": self.index,
+            "leaf_index": leaf_index,
+            "hashes": {name: value.hex() for name, value in hashes.items()},
+        }
+
+
+class At(NamedTuple):
+    """Where an entry is (its checkpoint, leaf index, leaf hash, commitment and number): its
+    finding evidence is built from this only when there is a finding."""
+
+    anchor: Anchor
+    leaf_index: int
+    leaf: bytes
+    commitment: bytes
+    number: str
+
+    def evidence(self, **hashes: bytes) -> dict[str, Any]:
+        evidence = self.anchor.evidence(
+            self.leaf_index, leaf=self.leaf, commitment=self.commitment, **hashes
+        )
+        evidence["certificate_number"] = self.number
+        return evidence
+
+
+@functools.lru_cache(maxsize=65_536)
+def _day_bounds(issue_date: str) -> tuple[int, int]:
+    """``node.core.time.day_bounds``, cached (one computation per issue date, not per entry)."""
+    return day_bounds(issue_date)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _issue_year(issue_date: str) -> int:
+    """The last two digits of an entry's issue year (``YYYY-MM-DD`` by the entry format; a day
+    that does not exist, a ``deadline.calendar`` finding of issue entries, still has its year),
+    as positions 14-15 of the certificate number carry it (人社鉴发〔2019〕2号 §二(五))."""
+    try:
+        return datetime.date.fromisoformat(issue_date).year % 100
+    except ValueError:
+        return int(issue_date[:4]) % 100
+
+
+@functools.lru_cache(maxsize=65_536)
+def deadline(
+    calendar: WorkdayCalendar, issue_date: str, day: datetime.date, reason: int | None
+) -> tuple[str, str] | None:
+    """(finding kind, message) when anchoring on ``day`` breaks a deadline of data guide
+    arts. 10 and 12 for a certificate issued on ``issue_date``, in the working days of
+    ``calendar``; None when in time."""
+    try:
+        issued = datetime.date.fromisoformat(issue_date)
+    except ValueError:
+        return "deadline.calendar", f"issue date {issue_date} is not a calendar date"
+    try:
+        calendar.check_upload(issued, day, reason)
+    except InvalidInput as exc:
+        kind = DEADLINE_KINDS.get(exc.rule, "deadline.late")
+        return kind, f"issued {issue_date}, anchored {day.isoformat()}: {exc.message}"
+    return None
+
+
+class EntryChecker:
+    """Every check of one replayed entry (:meth:`check`), reporting to ``findings``;
+    signatures are queued on ``signatures`` and checked in batches."""
+
+    def __init__(
+        self,
+        state: ChainState,
+        scopes: FiledScopes,
+        findings: FindingSink,
+        signatures: SignatureChecker,
+        calendar: WorkdayCalendar,
+        sample: CertificateSample | None,
+    ) -> None:
+        self._state = state
+        self._scopes = scopes
+        self._findings = findings
+        self._signatures = signatures
+        self._calendar = calendar
+        self._sample = sample
+
+    def check(
+        self, log: ProvinceLog, anchor: Anchor, entry: AuditEntry, leaf_index: int, leaf: bytes
+    ) -> None:
+        """Every check of one replayed entry against the chain state at its anchoring."""
+        at = At(anchor, leaf_index, leaf, entry.commitment, entry.certificate_number)
+        if entry.kind in CERTIFICATE_KINDS:
+            self._check_certificate(log, entry, at)
+        else:
+            self._check_status_entry(log, entry, at)
+
+    def signature_failed(self, context: Any) -> None:
+        """The failure report of the signature checker: context is (province, At)."""
+        province, at = context
+        self._findings(
+            "entry.signature",
+            province,
+            "the issuer's signature does not verify over the commitment",
+            **at.evidence(),
+        )
+
+    def _check_certificate(self, log: ProvinceLog, entry: AuditEntry, at: At) -> None:
+        province, number = log.province, entry.certificate_number
+        attributes = entry.attributes
+        assert attributes is not None  # LogEntry's rule, kept by the lean reader
+        self._check_issuer(province, entry, at)
+        group: tuple[str, int, int] | None = None
+        serial = 0
+        try:
+            # The node's reading of the number (node/core/rules/certnum.py, its rules and errors).
+            code, year, level, serial = certificate_number_parts(number)
+        except InvalidInput as exc:
+            self._findings(
+                "entry.number_mismatch",
+                province,
+                f"certificate number {number}: {exc.message}",
+                **at.evidence(),
+                rule=exc.rule,
+            )
+        else:
+            group = (code, year, level)
+            # Positions 14-16: the issue year and the level (certnum check_year, check_level).
+            if year != _issue_year(attributes.issue_date) or level != attributes.level:
+                self._findings(
+                    "entry.number_mismatch",
+                    province,
+                    f"certificate number {number} does not carry issue year "
+                    f"{attributes.issue_date[:4]} and level {attributes.level}",
+                    **at.evidence(),
+                )
+        if entry.kind == "issue":
+            late = deadline(self._calendar, attributes.issue_date, at.anchor.day, entry.reason)
+            if late is not None:
+                self._findings(late[0], province, late[1], **at.evidence())
+        if entry.commitment in log.certificates:
+            self._findings(
+                "commitment.duplicate",
+                province,
+                f"commitment {entry.commitment.hex()} was logged before",
+                **at.evidence(),
+            )
+            return
+        if entry.kind == "issue":
+            if group is not None and not log.mark_serial(group, serial):
+                self._findings(
+                    "certificate.duplicate_number",
+                    province,
+                    f"certificate number {number} was issued before",
+                    **at.evidence(),
+                )
+        else:
+            self._check_correction(log, entry, at)
+        log.set_state(entry.commitment, number, ACTIVE)
+        if self._sample is not None:
+            self._sample.offer(province, entry.commitment, at.leaf_index, at.leaf)
+
+    def _check_issuer(self, province: str, entry: AuditEntry, at: At) -> None:
+        """Organisation filed here and active, scope, key and signature."""
+        code = entry.organisation_code
+        org = self._state.organisations.get(code)
+        if org is None or org.province != province:
+            self._findings(
+                "organisation.unknown",
+                province,
+                f"organisation {code} was not filed by province {province}",
+                **at.evidence(),
+            )
+            return
+        if org.status != ORGANISATION_ACTIVE:
+            self._findings(
+                "organisation.not_active",
+                province,
+                f"organisation {code} was {ORGANISATION_STATUS_NAMES.get(org.status, org.status)}",
+                **at.evidence(),
+            )
+        attributes, signature = entry.attributes, entry.signature
+        assert attributes is not None and signature is not None
+        scope = self._scopes.of(code, org)
+        if scope is not None:
+            for flag in flag_scope(attributes, scope):
+                self._findings("scope.outside", province, flag.detail, **at.evidence())
+        if signature.key_id >= len(org.keys):
+            self._findings(
+                "entry.key_unknown",
+                province,
+                f"organisation {code} has no key {signature.key_id}",
+                **at.evidence(),
+            )
+            return
+        key = org.keys[signature.key_id]
+        if key.suite != signature.suite:
+            self._findings(
+                "entry.key_suite",
+                province,
+                f"key {key.key_id} of {code} is {key.suite}, the signature {signature.suite}",
+                **at.evidence(),
+            )
+            return
+        start, end = _day_bounds(attributes.issue_date)
+        if not (key.valid_from < end and (key.valid_until == 0 or key.valid_until > start)):
+            self._findings(
+                "entry.key_not_valid",
+                province,
+                f"key {key.key_id} of {code} ([{key.valid_from}, {key.valid_until or 'open'}))"
+                f" was not valid on the issue date {attributes.issue_date}",
+                **at.evidence(),
+            )
+        self._signatures.add(
+            (signature.suite, key.public_key, entry.commitment, signature.value),
+            (province, at),
+        )
+
+    def _check_correction(self, log: ProvinceLog, entry: AuditEntry, at: At) -> None:
+        """Data guide art. 14 as far as public data shows it: a correction supersedes a
+        logged certificate of this province that is not final, keeps its number, and gives a
+        correction reason (node/core/rules/reasons.py 4xx)."""
+        target = entry.links[0]
+        known = log.state_of(target)
+        problems = []
+        try:
+            check_reason("correct", entry.reason if entry.reason is not None else -1)
+        except InvalidInput as exc:
+            problems.append(("correction.reason", exc.message))
+        if known is None:
+            problems.append(("correction.target_unknown", "corrects a certificate not logged"))
+        else:
+            number, state = known
+            if number != entry.certificate_number:
+                problems.append(("correction.number", f"changes the number {number}"))
+            if state in FINAL_STATES:
+                problems.append(("correction.target_final", f"target is {STATE_NAMES[state]}"))
+        for rule, message in problems:
+            self._findings(
+                "correction.rule",
+                log.province,
+                f"correction {rule}: {message}",
+                **at.evidence(target=target),
+                rule=rule,
+            )
+        if known is not None and known[1] not in FINAL_STATES:
+            log.set_state(target, known[0], SUPERSEDED)
+        self._expect(log, entry, at)
+
+    def _check_status_entry(self, log: ProvinceLog, entry: AuditEntry, at: At) -> None:
+        province = log.province
+        try:
+            check_reason(entry.kind, entry.reason if entry.reason is not None else -1)
+        except InvalidInput as exc:
+            self._findings("entry.reason", province, exc.message, **at.evidence(), rule=exc.rule)
+        known = log.state_of(entry.commitment)
+        if known is None or known[0] != entry.certificate_number:
+            self._findings(
+                "entry.unknown_target",
+                province,
+                f"{entry.kind} of a certificate not logged under {entry.certificate_number}",
+                **at.evidence(),
+            )
+        else:
+            allowed, new_state = TRANSITIONS[entry.kind]
+            if known[1] not in allowed:
+                self._findings(
+                    "entry.transition",
+                    province,
+                    f"{entry.kind} of a certificate that is {STATE_NAMES[known[1]]}",
+                    **at.evidence(),
+                )
+            else:
+                log.set_state(entry.commitment, known[0], new_state)
+        self._expect(log, entry, at)
+
+    def _expect(self, log: ProvinceLog, entry: AuditEntry, at: At) -> None:
+        """Queue the status change the entry asks the chain for (``anchor/status.py``'s own
+        mapping, on the entry as a ``LogEntry``: status and correction entries are few)."""
+        change = status_change(to_log_entry(entry))
+        if change is None:
+            return
+        log.expect(
+            change.commitment,
+            ExpectedStatus(
+                change.status,
+                change.reason,
+                change.successor,
+                at.leaf_index,
+                at.anchor.index,
+                at.anchor.block,
+            ),
+        )
+
+
+__all__ = ["DEADLINE_KINDS", "TRANSITIONS", "Anchor", "At", "EntryChecker", "deadline"]
