@@ -1,4 +1,4 @@
-"""The HTTP API's app factory (issue 5): ``create_app(node, settings)``.
+"""The HTTP API's app factory: ``create_app(node, settings)``.
 
 Layers, outermost first: access log (one JSON line per request, path templates only), size
 limits (413), then FastAPI's routers (:mod:`api.reads`, :mod:`api.writes`). Errors are RFC 9457

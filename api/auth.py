@@ -1,4 +1,4 @@
-"""API keys and roles (issue 5 item 2).
+"""API keys and roles (docs/API.md "Keys and roles").
 
 A key is ``crk_`` followed by 43 base64url characters (32 random bytes). Only its SHA-256 is
 stored (:class:`node.storage.schema.ApiKey`); the text is shown once, by :func:`create_api_key`.

@@ -1,4 +1,4 @@
-"""Bulk upload jobs (issue 5 item 3): a resource with progress and per-row results.
+"""Bulk upload jobs (docs/API.md): a resource with progress and per-row results.
 
 The upload is parsed when it arrives (a bad header refuses the whole file at once, docs/INTAKE.md
 "Errors"); the rows then go through :meth:`node.services.intake.IntakeService.submit_bulk` /

@@ -1,6 +1,6 @@
 """ASGI middleware: request size limits and structured access logs.
 
-**Size limits** (issue 5 item 1): a request body larger than its limit is refused with a 413
+**Size limits**: a request body larger than its limit is refused with a 413
 problem before the endpoint runs, whether the client announced it (``Content-Length``) or
 streams it. Bulk uploads have their own, larger limit.
 

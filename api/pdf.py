@@ -1,6 +1,6 @@
 """The printable certificate: a one-page A4 PDF in the reference layout with a QR code.
 
-Layout after the reference style of 人社鉴发〔2021〕1号 (shared/seeds, "职业技能等级证书参考样式"
+Layout after the reference style of 人社鉴发〔2021〕1号 (seed 001, "职业技能等级证书参考样式"
 (一)): the title 职业技能等级证书 / Certificate of Occupational Skill Level, the certifying text in
 Chinese and English, the fields 姓名, 证件类型, 证件号码, 职业名称, 工种/职业方向, 职业技能等级,
 证书编号 with their English names, the organisation and the issue date, a photo placeholder (1寸,

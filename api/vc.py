@@ -1,4 +1,4 @@
-"""A bundle as a W3C Verifiable Credential 2.0 (issue 5 item 4).
+"""A bundle as a W3C Verifiable Credential 2.0.
 
 The credential's subject is the certificate's disclosed fields; its ``proof`` carries the very
 bundle (commitment salts, issuer signature, log entry, inclusion proof and anchor reference),

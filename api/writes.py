@@ -1,4 +1,4 @@
-"""Writes (issue 5 items 2, 3): organisations, certificates (one, or a bulk job), lifecycle
+"""Writes: organisations, certificates (one, or a bulk job), lifecycle
 changes and checkpoints. Every write checks the caller's role and ownership first
 (:mod:`api.auth`), then runs the node's service, which checks every domain rule in one database
 transaction (nothing half-written). Writes run in the thread pool (the node's code is sync)."""

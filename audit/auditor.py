@@ -1,6 +1,6 @@
 """The auditor: replays the consortium contract from genesis and checks every province log.
 
-This is the registry's ``fsck`` (STYLE.md, after transparency-dev/tessera): it trusts nothing
+This is the registry's ``fsck`` (after transparency-dev/tessera's fsck): it trusts nothing
 but the chain it is pointed at. It streams the contract's events in chain order
 (``RegistryClient.iter_events``, paged ``eth_getLogs``) and hands each to the part that folds it:
 

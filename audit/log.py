@@ -1,8 +1,8 @@
 """The auditor's rebuilt province logs: a Merkle frontier per province, compact indexes, and a
 streaming reader of manifests.
 
-Bounded memory (DESIGN.md "Scale": replay must stream): a province log is rebuilt from its
-manifests one entry at a time and only its right frontier is kept (one hash per set bit of the
+Bounded memory (docs/ARCHITECTURE.md "Scale": replay must stream): a province log is rebuilt from
+its manifests one entry at a time and only its right frontier is kept (one hash per set bit of the
 size, RFC 9162 §2.1.1: the root of any size is the fold of the complete subtrees left of it),
 which is enough to compute the root at each checkpoint. Per certificate the auditor keeps one
 dict slot (commitment → certificate number and state packed into one integer); per

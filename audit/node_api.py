@@ -1,4 +1,4 @@
-"""The auditor's comparison of a province node's public API with the replayed chain (issue 6:
+"""The auditor's comparison of a province node's public API with the replayed chain (docs/AUDIT.md:
 "compare a node's API answers against the replayed state").
 
 After the replay, the auditor asks a node's documented public endpoints (docs/API.md) about a

@@ -1,4 +1,4 @@
-"""Load benchmark of the HTTP API on loopback (issue 5): p50 / p99 latency and throughput for
+"""Load benchmark of the HTTP API on loopback: p50 / p99 latency and throughput for
 bundle fetch, proof fetch, search and verify.
 
 Starts ``certreg serve --demo`` (uvicorn, one process, ``--certificates`` anchored) on a free
@@ -18,7 +18,7 @@ and the load average before and after each run.
 
 Prints one JSON object: per endpoint ``p50_ms``, ``p99_ms``, ``throughput_rps`` (completed
 requests per second of the run), ``max_ms``, ``failures``, ``server_cpu_ms_per_request``; exits
-1 when a request failed. Target (issue 5): p99 < 50 ms at 300 requests/s for bundle and proof
+1 when a request failed. Target: p99 < 50 ms at 300 requests/s for bundle and proof
 fetch. The server process is stopped by its PID at the end.
 
     .venv/bin/python scripts/load_api.py [--rate 300] [--seconds 10] [--certificates 200]

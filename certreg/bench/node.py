@@ -46,7 +46,7 @@ from province.node import ProvinceNode
 ORG = "S000144011001"
 ISSUED = dt.date(2025, 6, 18)
 RECEIVED = dt.date(2025, 6, 20)
-# seeds/002 (中就培发〔2022〕1号 annex): 6-18-01-01 车工, work type 6-18-01-01-02 数控车床.
+# seed 002 (中就培发〔2022〕1号 annex): 6-18-01-01 车工, work type 6-18-01-01-02 数控车床.
 OCCUPATION = ("6-18-01-01", "6-18-01-01-02", "车工", "数控车床")
 
 

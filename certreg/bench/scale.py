@@ -1,5 +1,5 @@
 """``certreg bench scale``: N certificates through the whole consortium, stage by stage, and a
-peer doing the same job (issue 7 part 3; method and figures in docs/SCALE.md).
+peer doing the same job (method and figures in docs/SCALE.md).
 
 One run, in a temporary folder that is removed at the end:
 

@@ -26,7 +26,7 @@ from eth_utils.crypto import keccak
 from anchor.chain import RegistryClient, connect
 from certreg.dev.anvil import ANVIL_DEV_KEYS, AnvilNode
 
-#: The founding provinces (issue 7): 广东 44, 河南 41, 湖南 43, in this order.
+#: The founding provinces: 广东 44, 河南 41, 湖南 43, in this order.
 FOUNDERS = ("44", "41", "43")
 
 

@@ -4,7 +4,7 @@ The npm package ships the binary in a platform package beside it,
 ``node_modules/@foundry-rs/anvil-<os>-<arch>/bin/anvil``; its ``bin.mjs`` only picks that file
 and spawns it, so we spawn the binary directly. Anvil runs with ``--prune-history`` and a
 private temporary HOME: without them it writes ~0.5 MB per block under ``~/.foundry`` and never
-cleans up (shared/ENVIRONMENT.md). It listens on 127.0.0.1 only and is stopped by its PID.
+cleans up (docs/DEV.md). It listens on 127.0.0.1 only and is stopped by its PID.
 """
 
 from __future__ import annotations

@@ -82,7 +82,7 @@ CREATED = (
 )
 #: Development funds for each operator account (wei): gas for years of dev use.
 OPERATOR_FUNDS = 1000 * 10**18
-#: Anchoring of the dev nodes: a checkpoint at 1000 entries or after 2 s (DOMAIN.md allows a
+#: Anchoring of the dev nodes: a checkpoint at 1000 entries or after 2 s (docs/DOMAIN.md allows a
 #: node to anchor at any time; short ages keep the walkthrough quick).
 BATCH_SIZE = 1000
 MAX_AGE_SECONDS = 2.0
@@ -377,7 +377,7 @@ class _Run:
                 "127.0.0.1",
                 "--port",
                 str(self.state.chain_port),
-                "--prune-history",  # shared/ENVIRONMENT.md: else ~0.5 MB per block in HOME
+                "--prune-history",  # else ~0.5 MB per block in HOME
                 "--state",
                 str(self.directory / "chain" / "state.json"),
                 "--state-interval",

@@ -1,4 +1,4 @@
-"""The synthetic consortium data set (issue 7): organisations, issuer keys and signed submissions.
+"""The synthetic consortium data set: organisations, issuer keys and signed submissions.
 
 Everything is made up and derived from a seed: the same seed and inputs give the same
 organisations, keys and submission rows (Ed25519 and ECDSA signatures are deterministic; SM2
@@ -7,12 +7,12 @@ signs with a random nonce, so only its signature bytes differ between runs).
 **Organisations** (:func:`synthetic_organisations`) of both classes, ``Y`` 用人单位 and ``S``
 社会培训评价组织, alternating, with codes valid under the national rule 人社鉴发〔2019〕2号 and
 the province's refinement (node/core/rules/certnum.py): Guangdong city, category and serial
-(seeds/003), Henan city and sequence with position 10 = 9 for technical schools certifying their own
-students (class Y, seeds/001); Hunan, which has no provincial rule in the seeds, city (GB/T 2260
+(seed 003), Henan city and sequence with position 10 = 9 for technical schools certifying their own
+students (class Y, seed 001); Hunan, which has no provincial rule in the seeds, city (GB/T 2260
 prefecture) and a four-digit sequence, as Henan. Positions 2-5 are ``0000`` (filed with the
 province) for most and a Ministry code for about one in ten. Each organisation is filed for the
 occupations of one line of business (certreg/dev/occupations.py, transcribed from the seeds), a
-social organisation for at most three occupations (seeds/002, 湖南 notice §二: 每个社会培训评价组织
+social organisation for at most three occupations (seed 002, 湖南 notice §二: 每个社会培训评价组织
 申报职业不超过3个), with the levels of each line. The first organisation of every province is
 filed for 钳工 at all five levels, so a province's data holds every level. One signing key each
 (key id 0), valid from :data:`KEY_VALID_FROM` (2020-01-01); no row is issued before the day its
@@ -91,7 +91,7 @@ from node.core.time import CHINA_STANDARD_TIME, china_date_of_unix
 from node.storage.files import write_private
 from province.organisations import KeySpec, OrganisationFiling
 
-#: The founding provinces of the local consortium: 广东, 河南, 湖南 (issue 7).
+#: The founding provinces of the local consortium: 广东, 河南, 湖南.
 FOUNDERS: tuple[str, ...] = ("44", "41", "43")
 
 PROVINCE_HUNAN: Final = "43"
@@ -391,7 +391,7 @@ def _site_sequence(
     """Positions 8-13, unique in the province."""
     for _ in range(10_000):
         if profile.code == PROVINCE_GUANGDONG:
-            # seeds/003 §二(四): city, category (table 6), serial 000-999.
+            # seed 003 §二(四): city, category (table 6), serial 000-999.
             sequence = f"{city}{_GUANGDONG_CATEGORY[kind]}{rng.randint(1, 999):03d}"
         elif profile.code == PROVINCE_HENAN and kind == "school":
             # 豫职鉴〔2021〕1号 §一: position 10 = 9 for a technical school's own students.
@@ -433,7 +433,7 @@ def _scope(
     class_code: str, sector: Sector, rng: random.Random, *, all_levels: bool
 ) -> list[Occupation]:
     """Scope lines for one organisation: whole occupations of the sector (a social
-    organisation at most three, seeds/002), or, for the first organisation, 钳工 too."""
+    organisation at most three, seed 002), or, for the first organisation, 钳工 too."""
     by_occupation: dict[str, list[Occupation]] = {}
     for key in sector.keys:
         line = OCCUPATIONS[key]
@@ -442,7 +442,7 @@ def _scope(
     most = 3 if class_code == CLASS_SOCIAL else 4
     chosen = rng.sample(codes, rng.randint(1, min(most, len(codes))))
     if all_levels:
-        fitter = "6-20-01-01"  # 钳工, levels 1-5 (seeds/001)
+        fitter = "6-20-01-01"  # 钳工, levels 1-5 (seed 001)
         chosen = [fitter, *[c for c in chosen if c != fitter][: most - 1]]
         by_occupation.setdefault(fitter, [OCCUPATIONS[fitter]])
     lines: list[Occupation] = []

@@ -3,7 +3,7 @@
 Kubo cannot be installed here (its npm and PyPI wrappers download the binary at run time), so
 the daemon is js-ipfs 0.66.1, which serves the same HTTP RPC API (``/api/v0/add``, ``cat``,
 ``pin``…) that ``ipfshttpclient`` speaks and gives Kubo's CIDv0 for ``add`` with default
-settings. It needs two fixes on Node 20 (shared/ENVIRONMENT.md, docs/IPFS.md): the
+settings. It needs two fixes on Node 20 (docs/IPFS.md): the
 ``Promise.withResolvers`` polyfill in ``scripts/ipfs/polyfill.cjs``, preloaded through
 ``NODE_OPTIONS=--require``, and npm ``overrides`` in ``package.json`` that pin the libp2p
 transports (without them the daemon hangs with "no valid addresses were provided for

@@ -2,18 +2,19 @@
 
 Every entry is one line of a filed scope (备案的评价范围, data guide 中就培发〔2022〕1号 art. 9):
 an occupation of the 国家职业分类大典, optionally one work type (工种/职业方向) of it, and the skill
-levels the scope may hold. The entries come from three lists in ``/work/shared/seeds``:
+levels the scope may hold. The entries come from three lists of the policy documents (docs/DOMAIN.md
+"Sources"):
 
-- ``seeds/001…`` (Henan compilation, 河南省人力资源和社会保障厅 notice of 2021-01-14, §三(五),
+- ``seed 001`` (Henan compilation, 河南省人力资源和社会保障厅 notice of 2021-01-14, §三(五),
   "机构填写备案申请表时，可参照下表填写评价范围"): 车工, 家政服务员, 汽车维修工 and 钳工 with their
   work types and levels. The seed gives the work types' names but not their five-part codes,
   except for 车工 (below); the fifth part of the other work types is numbered here in the order
   the seed lists them (``-01``, ``-02`` …). That numbering is this project's, not the 大典's.
-- ``seeds/002…`` (Hunan notice, 附件 annual plan example): the work-type codes of 车工
+- ``seed 002`` (Hunan notice, 附件 annual plan example): the work-type codes of 车工
   (``6-18-01-01-01`` 普通车床, ``6-18-01-01-02`` 数控车床) and 电工 ``6-31-01-03``. The seed shows
   电工 at level 2 only; it is filed here for levels 1-5 like the other trades with a national
-  standard of five levels (钳工, 汽车维修工 in seeds/001).
-- ``seeds/003…`` (Guangdong 粤人社办〔2020〕39号 附件 1, 可提供职业（工种）试题资源目录): 21
+  standard of five levels (钳工, 汽车维修工 in seed 001).
+- ``seed 003`` (Guangdong 粤人社办〔2020〕39号 附件 1, 可提供职业（工种）试题资源目录): 21
   occupations with codes and levels. Parenthesised alternative names in the seed are dropped
   (``缝纫工(服装制作工)`` is filed as 缝纫工); for 园林绿化工 the seed's levels 3-5 are kept at the
   occupation level.
@@ -62,9 +63,9 @@ class Occupation:
         return item
 
 
-_HENAN: Final = "seeds/001 (河南 2021-01-14 §三(五))"
-_HUNAN: Final = "seeds/002 (湖南 认定计划 附件)"
-_GUANGDONG: Final = "seeds/003 (粤人社办〔2020〕39号 附件 1)"
+_HENAN: Final = "seed 001 (河南 2021-01-14 §三(五))"
+_HUNAN: Final = "seed 002 (湖南 认定计划 附件)"
+_GUANGDONG: Final = "seed 003 (粤人社办〔2020〕39号 附件 1)"
 _ALL: Final = (1, 2, 3, 4, 5)
 
 
@@ -83,7 +84,7 @@ OCCUPATIONS: Final[Mapping[str, Occupation]] = MappingProxyType(
     {
         o.key: o
         for o in (
-            # seeds/001 with the 车工 work-type codes of seeds/002.
+            # seed 001 with the 车工 work-type codes of seed 002.
             _o("6-18-01-01", "车工", (5,), _HENAN),
             _w("6-18-01-01", "车工", "01", "普通车床", (1, 2, 3, 4), f"{_HENAN}; {_HUNAN}"),
             _w("6-18-01-01", "车工", "02", "数控车床", (1, 2, 3, 4), f"{_HENAN}; {_HUNAN}"),
@@ -99,9 +100,9 @@ OCCUPATIONS: Final[Mapping[str, Occupation]] = MappingProxyType(
             _w("4-12-01-01", "汽车维修工", "06", "汽车美容装潢工", (4, 5), _HENAN),
             _w("4-12-01-01", "汽车维修工", "07", "汽车玻璃维修工", (3, 4, 5), _HENAN),
             _o("6-20-01-01", "钳工", _ALL, _HENAN),
-            # seeds/002.
+            # seed 002.
             _o("6-31-01-03", "电工", _ALL, _HUNAN),
-            # seeds/003.
+            # seed 003.
             _o("3-01-02-07", "制图员", (3, 4), _GUANGDONG),
             _o("4-01-02-01", "营销员", (3, 4, 5), _GUANGDONG),
             _o("4-01-02-02", "电子商务师", (3, 4), _GUANGDONG),

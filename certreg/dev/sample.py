@@ -38,7 +38,7 @@ SAMPLE_TIME = 1767225600  # 2026-01-01T00:00:00Z: when the sample checkpoints we
 _SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
 _GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华梅晓"
 #: Occupations as the seeds name them (certreg/dev/occupations.py): 车工 with its work type 数控车床
-#: and 电工 (seeds/002), 钳工 (seeds/001), 中式烹调师.
+#: and 电工 (seed 002), 钳工 (seed 001), 中式烹调师.
 _OCCUPATIONS = (
     ("6-18-01-01", "车工", "6-18-01-01-02", "数控车床"),
     ("6-20-01-01", "钳工", "--", "--"),

@@ -1,4 +1,4 @@
-"""The cross-province walkthrough (issue 7 part 2) against a running ``certreg dev up``.
+"""The cross-province walkthrough (docs/DEV.md) against a running ``certreg dev up``.
 
 1. **issue**: two certificates of a Guangdong (44) organisation, signed with the data set's
    issuer key, are submitted through Guangdong's API (``POST /v1/certificates``, the issuer's

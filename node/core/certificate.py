@@ -1,8 +1,8 @@
 """The certificate record: the nine data-guide fields plus three codes.
 
 Field names are the pinned field paths of ``docs/FORMATS.md``; the same names are used in JSON,
-SQL and the commitment. Source: 中就培发〔2022〕1号 art. 7 (seeds/002) and the certificate style
-notice 人社鉴发〔2021〕1号 (seeds/001).
+SQL and the commitment. Source: 中就培发〔2022〕1号 art. 7 (seed 002) and the certificate style
+notice 人社鉴发〔2021〕1号 (seed 001).
 """
 
 from __future__ import annotations

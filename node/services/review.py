@@ -1,4 +1,4 @@
-"""Screening review in the provincial node (data guide 中就培发〔2022〕1号 art. 17, seeds/002):
+"""Screening review in the provincial node (data guide 中就培发〔2022〕1号 art. 17, seed 002):
 run the :mod:`node.core.rules.screening` rules over held data, record what they flag, optionally
 suspend a flagged certificate's query service, and let a province operator decide each flag.
 

@@ -2,8 +2,8 @@
 termination (code retired), scope updates, key rotation and key revocation.
 
 A province files the assessment organisations it supervises (data guide 中就培发〔2022〕1号
-arts. 8-9; DOMAIN.md "Who is who"): code, name, class, category, the occupations and levels
-it may certify, and its signing keys. The contract is the root of trust (DESIGN.md "Trust
+arts. 8-9; docs/DOMAIN.md "Who is who"): code, name, class, category, the occupations and levels
+it may certify, and its signing keys. The contract is the root of trust (docs/ARCHITECTURE.md "Trust
 model", docs/CONTRACT.md "Organisations"), the node's database keeps the same facts for intake.
 Every change goes to both, in this order:
 
@@ -25,7 +25,7 @@ every organisation of the province: it adopts what the chain has and the databas
 (including organisations filed on chain whose database write was lost: their name, category
 and scope come back from the published scope document).
 
-A code retired by termination is never filed again (rule §4 of 人社鉴发〔2019〕2号, seeds/001;
+A code retired by termination is never filed again (rule §4 of 人社鉴发〔2019〕2号, seed 001;
 DOMAIN.md "Code lifecycle"); its keys can still be revoked, as on the contract.
 
 Rule ids (field in brackets): ``filing.type`` / ``filing.keys`` (``filing``); ``keys.type``,

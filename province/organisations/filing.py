@@ -32,7 +32,7 @@ from node.core.time import CHINA_STANDARD_TIME
 #: Keys one filing may carry (the first is filed, the others rotated in without closing).
 MAX_FILING_KEYS: Final = 16
 
-#: China Standard Time: dates in filings are days in China (DOMAIN.md, README "Key validity").
+#: China Standard Time: dates in filings are days in China (docs/DOMAIN.md, README "Key validity").
 CHINA_TZ: Final = CHINA_STANDARD_TIME
 
 _UINT64_MAX: Final = 2**64 - 1

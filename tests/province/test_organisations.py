@@ -1,4 +1,4 @@
-"""Organisation filing mirrored to the contract (issue 4, item 2).
+"""Organisation filing mirrored to the contract.
 
 The main path, the retry after a crash and reconciliation run on both databases (SQLite, a real
 PostgreSQL) and both chains (the in-process EVM, a real anvil); the refusal details on SQLite

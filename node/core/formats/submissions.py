@@ -85,7 +85,7 @@ class Column:
 
 
 #: Every column, certificate fields first (in :data:`~node.core.certificate.FIELD_NAMES` order).
-#: The Chinese names are those of data guide art. 7 (中就培发〔2022〕1号, seeds/002); the
+#: The Chinese names are those of data guide art. 7 (中就培发〔2022〕1号, seed 002); the
 #: aliases are the other spellings found on certificates and in the guide itself.
 COLUMNS: Final[tuple[Column, ...]] = (
     Column("holder_name", "持证人姓名"),

@@ -1,6 +1,6 @@
 """Certificate numbers (证书编号): parse, format and cross-check. Pure functions, no I/O.
 
-The national rule 人社鉴发〔2019〕2号 (seeds/001, 职业技能等级证书编码规则（试行）§二) gives the
+The national rule 人社鉴发〔2019〕2号 (seed 001, 职业技能等级证书编码规则（试行）§二) gives the
 22-character number of a vocational skill certificate (职业技能等级证书)::
 
     S 0001 44 002009 20 5 000001
@@ -19,8 +19,8 @@ positions   meaning
 ==========  ==========================================================================
 
 Provinces refine positions 8-13. The refinements are pluggable: :data:`SITE_REFINEMENTS` maps a
-province code to a :data:`RefinementParser`; the parsers for Guangdong (44, seeds/003) and Henan
-(41, seeds/001) are built in. A caller can pass another registry.
+province code to a :data:`RefinementParser`; the parsers for Guangdong (44, seed 003) and Henan
+(41, seed 001) are built in. A caller can pass another registry.
 
 Checks run left to right: length, then each position in turn; a province's refinement of
 positions 8-13 runs right after the national check of those positions. The first broken rule is
@@ -101,7 +101,7 @@ RefinementParser = Callable[[str, str, str], SiteRefinement]
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class GuangdongSite:
-    """Guangdong's positions 8-13 (粤人社办〔2020〕39号 annex 4 §二(四), seeds/003)."""
+    """Guangdong's positions 8-13 (粤人社办〔2020〕39号 annex 4 §二(四), seed 003)."""
 
     city: str
     """Positions 8-9: city code of table 5 (00 广东省省本级, 01 广州市, 03 深圳市 …)."""
@@ -132,7 +132,7 @@ class GuangdongSite:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class HenanSite:
-    """Henan's positions 8-13 (豫职鉴〔2020〕2号 §二(四)-(五), 豫职鉴〔2021〕1号 §一; seeds/001)."""
+    """Henan's positions 8-13 (豫职鉴〔2020〕2号 §二(四)-(五), 豫职鉴〔2021〕1号 §一; seed 001)."""
 
     city: str
     """Positions 8-9: 省直 (00) or city / county code of table 5."""
@@ -170,14 +170,14 @@ def parse_guangdong_site(
             6-2 for class S).
     """
     city, category, sequence = site_sequence[0:2], site_sequence[2], site_sequence[3:6]
-    # seeds/003 §二(四)1, table 5.
+    # seed 003 §二(四)1, table 5.
     if city not in GUANGDONG_CITIES:
         raise InvalidInput(
             field,
             "certnum.position_8_9.guangdong_city",
             "positions 8-9 must be a Guangdong city code (粤人社办〔2020〕39号 table 5)",
         )
-    # seeds/003 §二(四)2, tables 6-1 (Y: 1-3) and 6-2 (S: 1-4).
+    # seed 003 §二(四)2, tables 6-1 (Y: 1-3) and 6-2 (S: 1-4).
     categories = GUANGDONG_CATEGORIES[class_code]
     if category not in categories:
         allowed = "1-3" if class_code == CLASS_EMPLOYER else "1-4"
@@ -187,7 +187,7 @@ def parse_guangdong_site(
             f"position 10 must be a Guangdong organisation category {allowed} for class "
             f"{class_code} (粤人社办〔2020〕39号 table 6)",
         )
-    # seeds/003 §二(四)3: positions 11-13 range over 000-999, any three digits.
+    # seed 003 §二(四)3: positions 11-13 range over 000-999, any three digits.
     return GuangdongSite(city, GUANGDONG_CITIES[city], category, categories[category], sequence)
 
 
@@ -205,7 +205,7 @@ def parse_henan_site(
             ``certnum.position_10.henan_technical_school`` (9 with class S).
     """
     city, sequence = site_sequence[0:2], site_sequence[2:6]
-    # seeds/001, 豫职鉴〔2020〕2号 §二(四), table 5.
+    # seed 001, 豫职鉴〔2020〕2号 §二(四), table 5.
     if city not in HENAN_CITIES:
         raise InvalidInput(
             field,
@@ -496,7 +496,7 @@ def _parse_number(
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class SpecialAbilityNumber:
-    """A parsed Henan 专项职业能力 certificate number (seeds/001, 河南省人力资源和社会保障厅
+    """A parsed Henan 专项职业能力 certificate number (seed 001, 河南省人力资源和社会保障厅
     关于规范开展全省专项职业能力考核工作的通知 §二(四), §四(一)).
 
     Positions 1-2 year, 3-10 examining-body code (3-6 area, 7 the digit 5, 8-10 body serial),

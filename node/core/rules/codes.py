@@ -2,12 +2,12 @@
 
 Every table cites the seed document it is taken from:
 
-- ``seeds/001…``: the Henan policy compilation. It carries the national coding rule
+- ``seed 001``: the Henan policy compilation. It carries the national coding rule
   人社鉴发〔2019〕2号 (tables 2-5), the Henan coding rule 豫职鉴〔2020〕2号 (table 5, city codes),
   the Henan notice 豫职鉴〔2021〕1号 (position 10 for technical schools) and the Henan special
   vocational ability notice (15-digit 专项职业能力 number).
-- ``seeds/002…``: the national certificate data guide 中就培发〔2022〕1号 (art. 7, the fields).
-- ``seeds/003…``: Guangdong's coding rule 粤人社办〔2020〕39号 annex 4 (tables 5, 6-1, 6-2).
+- ``seed 002``: the national certificate data guide 中就培发〔2022〕1号 (art. 7, the fields).
+- ``seed 003``: Guangdong's coding rule 粤人社办〔2020〕39号 annex 4 (tables 5, 6-1, 6-2).
 
 The tables are :class:`types.MappingProxyType` views, so nobody can change them at run time.
 """
@@ -18,9 +18,9 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
 
-#: Province codes, table 4 of the national coding rule 人社鉴发〔2019〕2号 (seeds/001, seeds/003).
-#: Henan's copy of the table (豫职鉴〔2020〕2号, seeds/001) lists 14 as 陕西省; that is a typo in
-#: the source, 14 is 山西省 (陕西省 is 61), as Guangdong's copy (seeds/003) has it.
+#: Province codes, table 4 of the national coding rule 人社鉴发〔2019〕2号 (seed 001, seed 003).
+#: Henan's copy of the table (豫职鉴〔2020〕2号, seed 001) lists 14 as 陕西省; that is a typo in
+#: the source, 14 is 山西省 (陕西省 is 61), as Guangdong's copy (seed 003) has it.
 PROVINCES: Final[Mapping[str, str]] = MappingProxyType(
     {
         "11": "北京市",
@@ -65,8 +65,8 @@ PROVINCES: Final[Mapping[str, str]] = MappingProxyType(
 PROVINCE_HENAN: Final = "41"
 PROVINCE_GUANGDONG: Final = "44"
 
-#: Skill levels, table 5 of 人社鉴发〔2019〕2号 (seeds/001) and table 7 of Guangdong's rule
-#: (seeds/003). The label is the form printed on the certificate (人社鉴发〔2021〕1号).
+#: Skill levels, table 5 of 人社鉴发〔2019〕2号 (seed 001) and table 7 of Guangdong's rule
+#: (seed 003). The label is the form printed on the certificate (人社鉴发〔2021〕1号).
 LEVELS: Final[Mapping[int, str]] = MappingProxyType(
     {
         1: "一级/高级技师",
@@ -77,7 +77,7 @@ LEVELS: Final[Mapping[int, str]] = MappingProxyType(
     }
 )
 
-#: Organisation classes, position 1, table 2 of 人社鉴发〔2019〕2号 (seeds/001).
+#: Organisation classes, position 1, table 2 of 人社鉴发〔2019〕2号 (seed 001).
 CLASS_EMPLOYER: Final = "Y"
 CLASS_SOCIAL: Final = "S"
 ORGANISATION_CLASSES: Final[Mapping[str, str]] = MappingProxyType(
@@ -88,10 +88,10 @@ ORGANISATION_CLASSES: Final[Mapping[str, str]] = MappingProxyType(
 )
 
 #: Positions 2-5 when the organisation was first filed with a province, not the Ministry
-#: (人社鉴发〔2019〕2号 table 3, seeds/001).
+#: (人社鉴发〔2019〕2号 table 3, seed 001).
 PROVINCE_FILED_ORGANISATION_CODE: Final = "0000"
 
-#: Guangdong city codes, positions 8-9, table 5 of Guangdong's coding rule (seeds/003 §二(四)1).
+#: Guangdong city codes, positions 8-9, table 5 of Guangdong's coding rule (seed 003 §二(四)1).
 GUANGDONG_CITIES: Final[Mapping[str, str]] = MappingProxyType(
     {
         "00": "广东省省本级",
@@ -120,7 +120,7 @@ GUANGDONG_CITIES: Final[Mapping[str, str]] = MappingProxyType(
 )
 
 #: Guangdong organisation category, position 10, by class: table 6-1 for ``Y`` (employers) and
-#: table 6-2 for ``S`` (social training and assessment organisations) (seeds/003 §二(四)2).
+#: table 6-2 for ``S`` (social training and assessment organisations) (seed 003 §二(四)2).
 GUANGDONG_CATEGORIES: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
     {
         CLASS_EMPLOYER: MappingProxyType(
@@ -142,7 +142,7 @@ GUANGDONG_CATEGORIES: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
 )
 
 #: Henan city codes (省直 and cities / counties directly under the province), positions 8-9,
-#: table 5 of 豫职鉴〔2020〕2号 (seeds/001). Labels as in the seed (长垣 was then a county).
+#: table 5 of 豫职鉴〔2020〕2号 (seed 001). Labels as in the seed (长垣 was then a county).
 HENAN_CITIES: Final[Mapping[str, str]] = MappingProxyType(
     {
         "00": "省直",
@@ -179,16 +179,16 @@ HENAN_CITIES: Final[Mapping[str, str]] = MappingProxyType(
 
 #: Henan position 10 value reserved for a technical school's certification centre assessing its
 #: own students, filed as an employer (class ``Y``); other employers use 0-8
-#: (豫职鉴〔2021〕1号 §一(一)2 and §一(三)2, seeds/001).
+#: (豫职鉴〔2021〕1号 §一(一)2 and §一(三)2, seed 001).
 HENAN_TECHNICAL_SCHOOL_DIGIT: Final = "9"
 
 #: Position 5 of the 8-digit examining-body code of a Henan special vocational ability
-#: certificate (专项职业能力证书): the fixed digit 5 (seeds/001,
+#: certificate (专项职业能力证书): the fixed digit 5 (seed 001,
 #: 关于规范开展全省专项职业能力考核工作的通知 §二(四) and §四(一)).
 SPECIAL_ABILITY_DIGIT: Final = "5"
 
 #: Major categories of the 国家职业分类大典 that hold skill occupations: 三、四、五、六大类
-#: (seeds/002, 社会培训评价组织备案事项办理指南 §(六) 申报职业（工种）范围; seeds/004 §一(一)).
+#: (seed 002, 社会培训评价组织备案事项办理指南 §(六) 申报职业（工种）范围; seed 004 §一(一)).
 SKILL_MAJOR_CATEGORIES: Final[frozenset[str]] = frozenset({"3", "4", "5", "6"})
 
 #: ID types (证件类型) and their Chinese labels (docs/FORMATS.md, "ID types").

@@ -5,7 +5,7 @@ The resident identity number follows GB 11643 (公民身份号码): 6-digit area
 外国人永久居留身份证 use the same 18-character shape and check character. The other ID types are
 checked by format only (see the per-type notes below and docs/FORMATS.md, "ID types").
 
-ID numbers are personal information (data guide 中就培发〔2022〕1号 art. 18, seeds/002): no error
+ID numbers are personal information (data guide 中就培发〔2022〕1号 art. 18, seed 002): no error
 message raised here ever contains the number or any part of it. Messages are constant strings.
 
 Rule ids are ``id_type.known`` and ``id_number.<id_type>.<check>``, where ``<check>`` is one of

@@ -11,8 +11,8 @@ codes   action         source
 ======  =============  ===========================================================
 0       (none)         never valid: the contract's default value, "no reason"
 1xx     ``revoke``     技能人才评价违纪违规行为处理工作指引 (misconduct guidelines,
-                       seeds/002) arts. 8, 12, 14, 15
-2xx     ``suspend``    中就培发〔2022〕1号 (data guide, seeds/002) art. 17: screening
+                       seed 002) arts. 8, 12, 14, 15
+2xx     ``suspend``    中就培发〔2022〕1号 (data guide, seed 002) art. 17: screening
                        suspends the query service until the province reviews;
                        misconduct guidelines art. 13
 3xx     ``reinstate``  data guide art. 17 (review found nothing), misconduct

@@ -2,7 +2,7 @@
 
 When a province files an organisation (备案) it fixes what the organisation may certify: the
 occupations (and work types) and, for each, the skill levels (data guide 中就培发〔2022〕1号
-art. 9; seeds/002, 社会培训评价组织备案事项办理指南 §(六) 申报职业（工种）范围). The node
+art. 9; seed 002, 社会培训评价组织备案事项办理指南 §(六) 申报职业（工种）范围). The node
 publishes that filing as a **scope document** (docs/FORMATS.md "Scope documents"): RFC 8785
 canonical JSON
 
@@ -138,7 +138,7 @@ class ScopeDocument:
 def _levels(value: object, at: str) -> tuple[int, ...]:
     if not isinstance(value, list) or not value:
         raise InvalidInput(at, "scope.levels", "must be a non-empty list of levels 1-5")
-    # 人社鉴发〔2019〕2号 table 5 (seeds/001): levels 1-5. bool is an int subclass; refuse it.
+    # 人社鉴发〔2019〕2号 table 5 (seed 001): levels 1-5. bool is an int subclass; refuse it.
     if any(isinstance(v, bool) or not isinstance(v, int) or v not in LEVELS for v in value):
         raise InvalidInput(at, "level.range", "every level must be a skill level 1-5")
     if len(set(value)) != len(value):
@@ -149,7 +149,7 @@ def _levels(value: object, at: str) -> tuple[int, ...]:
 def _occupation(value: object, at: str) -> str:
     if not isinstance(value, str) or _OCCUPATION_CODE.fullmatch(value) is None:
         raise InvalidInput(at, "occupation_code.format", "must be an occupation code d-dd-dd-dd")
-    # Only skill occupations (major categories 3-6) are filed (seeds/002 §(六)).
+    # Only skill occupations (major categories 3-6) are filed (seed 002 §(六)).
     if value[0] not in SKILL_MAJOR_CATEGORIES:
         raise InvalidInput(
             at,
@@ -235,7 +235,7 @@ def check_name(name: object) -> str:
 
 def code_category(organisation_code: str) -> str | None:
     """The provincial category digit the code carries, or None where the province's rule has
-    none: Guangdong's position 10 (粤人社办〔2020〕39号 annex 4 §二(四)2, seeds/003).
+    none: Guangdong's position 10 (粤人社办〔2020〕39号 annex 4 §二(四)2, seed 003).
 
     Raises:
         InvalidInput: the code breaks a rule of

@@ -1,6 +1,6 @@
 """Screening rules: anomalies that put a certificate or an organisation under review.
 
-Data guide 中就培发〔2022〕1号 art. 17 (seeds/002): the authorities screen certificate data for
+Data guide 中就培发〔2022〕1号 art. 17 (seed 002): the authorities screen certificate data for
 anomalies (筛查预警) and suspend the query service of suspicious certificates until the province
 reviews them. Each rule here is a pure function over plain data returning a list of
 :class:`Flag` (empty when nothing is wrong). Flags never carry personal data: ``detail`` holds
@@ -33,7 +33,7 @@ from node.core.rules.reasons import Reason
 from node.core.rules.serials import SERIAL_MAX, SERIAL_MIN, gap_flag, missing_serials
 from node.core.rules.workdays import six_months_after
 
-#: Hunan notice 湘人社鉴函〔2022〕1号 §四(十七) (seeds/002): organisations whose average pass
+#: Hunan notice 湘人社鉴函〔2022〕1号 §四(十七) (seed 002): organisations whose average pass
 #: rate over the last year is above 90 % (近一年内平均获证率高于 90%) are put under focused
 #: supervision (重点督导检查对象).
 PASS_RATE_LIMIT_PERCENT: Final = 90

@@ -1,4 +1,4 @@
-"""The field rules of a certificate (docs/FORMATS.md "Certificate fields", shared/DOMAIN.md).
+"""The field rules of a certificate (docs/FORMATS.md "Certificate fields", docs/DOMAIN.md).
 
 :func:`validate_certificate` checks each field on its own, in the canonical field order
 (:data:`node.core.certificate.FIELD_NAMES`), then the rules that tie fields together (work type
@@ -71,7 +71,7 @@ def level_label(level: int) -> str:
 
 
 def _check_level(level: object) -> None:
-    # 人社鉴发〔2019〕2号 table 5 (seeds/001): 1-5. bool is an int subclass; refuse it.
+    # 人社鉴发〔2019〕2号 table 5 (seed 001): 1-5. bool is an int subclass; refuse it.
     if isinstance(level, bool) or not isinstance(level, int) or level not in LEVELS:
         raise InvalidInput("level", "level.range", "must be a skill level 1-5")
 
@@ -158,7 +158,7 @@ def validate_certificate(
         raise InvalidInput(
             "occupation_code", "occupation_code.format", "must be an occupation code d-dd-dd-dd"
         )
-    # Skill occupations are in major categories 3-6 (seeds/002 §(六), seeds/004 §一(一)).
+    # Skill occupations are in major categories 3-6 (seed 002 §(六), seed 004 §一(一)).
     if occupation_code[0] not in SKILL_MAJOR_CATEGORIES:
         raise InvalidInput(
             "occupation_code",

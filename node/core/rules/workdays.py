@@ -29,7 +29,7 @@ number of working days ``d`` with ``start < d <= end``;
 ``start``. So ``working_days_between(start, add_working_days(start, n)) == n``, and a deadline
 of "``n`` working days from D" is the last day on which the act is still in time.
 
-Deadlines of 中就培发〔2022〕1号 (seeds/002, 职业技能等级证书数据工作指南), methods of
+Deadlines of 中就培发〔2022〕1号 (seed 002, 职业技能等级证书数据工作指南), methods of
 :class:`WorkdayCalendar`:
 
 - art. 10: the organisation uploads within 30 working days of the issue date

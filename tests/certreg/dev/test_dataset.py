@@ -95,7 +95,7 @@ def test_organisations_are_valid_filings_of_both_classes() -> None:
         for item in o.filing.scope:
             line = OCCUPATIONS[item.work_type_code or item.occupation_code]
             assert set(item.levels) <= set(line.levels)
-        # A social organisation files at most three occupations (seeds/002).
+        # A social organisation files at most three occupations (seed 002).
         if o.filing.code[0] == "S":
             assert len({item.occupation_code for item in o.filing.scope}) <= 3
         if isinstance(code.refinement, HenanSite) and code.refinement.technical_school:

@@ -234,7 +234,7 @@ def test_first_broken_rule_is_reported() -> None:
 
 
 def test_guangdong_published_examples() -> None:
-    # 粤人社办〔2020〕39号 annex 4 §三 (seeds/003).
+    # 粤人社办〔2020〕39号 annex 4 §三 (seed 003).
     one = parse_certificate_number("Y000144001005205000001").refinement
     assert one == GuangdongSite("00", "广东省省本级", "1", "国有企业", "005")
     three = parse_certificate_number("Y000044032006205000001").refinement
@@ -313,7 +313,7 @@ def test_refinements_are_pluggable() -> None:
 
 
 def test_province_14_is_shanxi() -> None:
-    # Henan's table 4 (seeds/001) prints 14 as 陕西省; it is 山西省.
+    # Henan's table 4 (seed 001) prints 14 as 陕西省; it is 山西省.
     assert PROVINCES["14"] == "山西省"
     assert PROVINCES["61"] == "陕西省"
     assert parse_certificate_number("S000114000001255000001").province == "14"
@@ -377,7 +377,7 @@ def test_special_ability_round_trip(text: str) -> None:
 
 
 def test_special_ability_example() -> None:
-    # seeds/001: 郑州 appraisal centre 16015000, its examining bodies 16015xxx.
+    # seed 001: 郑州 appraisal centre 16015000, its examining bodies 16015xxx.
     number = parse_special_ability_number("241601500100001")
     assert (number.year, number.area, number.body_serial, number.serial) == (24, "1601", "001", 1)
     assert number.examining_body_code == "16015001"
