@@ -278,15 +278,17 @@ def _unpack_row(row: Any) -> RowResult | RawRow:
 _WORKER: tuple[Sealer, WorkdayCalendar] | None = None
 
 
-def _start_worker(sealer: Sealer, calendar: WorkdayCalendar) -> None:
+def _start_worker(sealer: Sealer, calendar: WorkdayCalendar, writer: int) -> None:
     global _WORKER
     # The sealer and the working-day calendar of the writer (upload deadlines are judged here,
     # so the worker counts the same working days): handed over once, as initargs.
     _WORKER = (sealer, calendar)
     # A writer killed outright (SIGKILL, the OOM killer) cannot stop its workers, and they
-    # would wait on their queue for ever: each one leaves when its parent is gone.
+    # would wait on their queue for ever: each one leaves when its parent is gone. The writer's
+    # pid comes from the writer: a worker still importing when the writer died would otherwise
+    # take its new parent (init) for the writer and wait for ever.
     threading.Thread(
-        target=_exit_with_parent, args=(os.getppid(),), name="parent-watch", daemon=True
+        target=_exit_with_parent, args=(writer,), name="parent-watch", daemon=True
     ).start()
     # The modules are imported by now and live as long as the worker: keep the collector's
     # full passes off them (see node.services.intake.old_objects_left_alone).
@@ -338,7 +340,7 @@ class PreparePool:
             max_workers=workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker,
-            initargs=(sealer, calendar),
+            initargs=(sealer, calendar, os.getpid()),
         )
 
     def __enter__(self) -> PreparePool:

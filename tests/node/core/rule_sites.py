@@ -41,7 +41,12 @@ _FUNCTIONS: Final = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 
 #: Attribute calls that are the auditor's finding sinks, ``(kind, province, message, **evidence)``:
 #: module (or package) of the call and the attribute called.
-FINDING_SINK_ATTRIBUTES: Final = frozenset({("audit", "findings"), ("audit.node_api", "report")})
+FINDING_SINK_ATTRIBUTES: Final = frozenset(
+    {("audit", "findings"), ("audit", "_findings"), ("audit.node_api", "report")}
+)
+#: Plain calls of a finding sink passed in as an argument (``findings(...)``, a
+#: ``FindingSink``), by package.
+FINDING_SINK_NAMES: Final = frozenset({("audit", "findings")})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -413,14 +418,23 @@ class Scan:
             if argument is not None:
                 yield sink.role, sink.param, argument
             return
-        if (
-            isinstance(call.func, ast.Attribute)
-            and any(
-                (module.name == where or module.name.startswith(where + "."))
-                and call.func.attr == attribute
-                for where, attribute in FINDING_SINK_ATTRIBUTES
+        if call.args and (
+            (
+                isinstance(call.func, ast.Attribute)
+                and any(
+                    (module.name == where or module.name.startswith(where + "."))
+                    and call.func.attr == attribute
+                    for where, attribute in FINDING_SINK_ATTRIBUTES
+                )
             )
-            and call.args
+            or (
+                isinstance(call.func, ast.Name)
+                and any(
+                    (module.name == where or module.name.startswith(where + "."))
+                    and call.func.id == name
+                    for where, name in FINDING_SINK_NAMES
+                )
+            )
         ):
             yield "finding", "kind", call.args[0]
             for keyword in call.keywords:

@@ -45,7 +45,7 @@ from tests.node.core.rule_sites import Scan, Site, Unresolved
 UNFOLLOWED: dict[tuple[str, str], tuple[str, frozenset[str]]] = {
     # _deadline(...) returns (finding kind, message); the kinds are _DEADLINE_KINDS' values and
     # the two literals of _deadline.
-    ("audit/auditor.py", "late[0]"): (
+    ("audit/entries.py", "late[0]"): (
         "finding",
         frozenset(
             {
@@ -58,7 +58,7 @@ UNFOLLOWED: dict[tuple[str, str], tuple[str, frozenset[str]]] = {
         ),
     ),
     # _check_correction reports each broken correction rule as the finding's ``rule``.
-    ("audit/auditor.py", "rule"): (
+    ("audit/entries.py", "rule"): (
         "rule",
         frozenset(
             {
