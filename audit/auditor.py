@@ -37,7 +37,7 @@ import dataclasses
 import datetime
 import functools
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from hashlib import sha256 as _sha256
 from typing import Any, Final, NamedTuple
 
@@ -71,6 +71,7 @@ from audit.node_api import ApiComparison, ApiTarget, CertificateSample, ChainChe
 from audit.parse import AuditEntry, to_log_entry
 from audit.signatures import SignatureChecker
 from node.core.errors import InvalidInput, ManifestStoreError, VerificationError
+from node.core.formats.access import LogHead, check_heads
 from node.core.formats.entry import CERTIFICATE_KINDS
 from node.core.formats.snapshot import OrganisationKey, Snapshot
 from node.core.merkle import verify_consistency
@@ -118,7 +119,9 @@ class AuditOptions:
     older snapshot of this contract to compare with. ``to_block``: audit up to this block
     (default the head). ``manifest_timeout``: seconds per manifest fetch. ``apis``: node APIs
     to compare with the replayed state, each asked about at most ``api_sample`` certificates
-    of its province and every checkpoint (``audit/node_api.py``).
+    of its province and every checkpoint (``audit/node_api.py``). ``access_logs``: per
+    province, the record hashes of its access-log export (``certreg node access-log export``),
+    checked against every access-log head its manifests anchored (docs/SHARING.md).
     """
 
     workers: int = 1
@@ -132,6 +135,7 @@ class AuditOptions:
     apis: tuple[ApiTarget, ...] = ()
     api_sample: int = 100
     api_timeout: float = 10.0
+    access_logs: Mapping[str, Sequence[bytes]] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -290,6 +294,8 @@ class Auditor:
         #: For the API comparison only: sampled certificates and the chain's checkpoints.
         self._sample = CertificateSample(self.options.api_sample) if self.options.apis else None
         self._chain_checkpoints: dict[str, list[ChainCheckpoint]] = {}
+        #: Per province, the access-log heads its manifests anchored: (checkpoint index, head).
+        self.access_heads: dict[str, list[tuple[int, LogHead]]] = {}
 
     # -- driving ---------------------------------------------------------------------------
 
@@ -315,8 +321,41 @@ class Auditor:
         finally:
             self._signatures.close()
         self._finish(head)
+        self._check_access_logs()
         self._compare_apis()
         return self.report(head)
+
+    def _access_head(self, province: str, index: int, head: LogHead | None, evidence: Any) -> None:
+        """Keep a manifest's access-log head; the heads of one province never go back."""
+        heads = self.access_heads.setdefault(province, [])
+        if head is None:
+            if heads:
+                self.findings(
+                    "access_log.missing",
+                    province,
+                    f"checkpoint {index}'s manifest carries no access-log head after "
+                    f"checkpoint {heads[-1][0]}'s did",
+                    **evidence,
+                )
+            return
+        if heads:
+            last = heads[-1][1]
+            if head.count < last.count or (head.count == last.count and head.head != last.head):
+                self.findings(
+                    "access_log.shrunk",
+                    province,
+                    f"checkpoint {index} anchors {head.count} access records after "
+                    f"{last.count} (checkpoint {heads[-1][0]})",
+                    **evidence,
+                    hashes={"head": head.head.hex(), "previous_head": last.head.hex()},
+                )
+        heads.append((index, head))
+
+    def _check_access_logs(self) -> None:
+        """Check each given access-log export against the heads its province anchored."""
+        for province, hashes in sorted(self.options.access_logs.items()):
+            for index, message in check_heads(hashes, self.access_heads.get(province, [])):
+                self.findings("access_log.mismatch", province, message, checkpoint_index=index)
 
     def _compare_apis(self) -> None:
         """Ask each node API of ``options.apis`` about the replayed state."""
@@ -610,6 +649,8 @@ class Auditor:
                 header.tree_size,
                 header.root,
             )
+            if got == expected:
+                self._access_head(province, anchor.index, header.access_log, evidence)
             if got != expected:
                 names = ("province", "checkpoint_index", "previous_size", "tree_size", "root")
                 wrong = [n for n, a, b in zip(names, got, expected, strict=True) if a != b]

@@ -20,7 +20,7 @@ FINDING_KINDS: Final[dict[str, str]] = {
     "checkpoint.conflict": "two checkpoints of a province have the same size and other roots",
     "checkpoint.inconsistent": "the anchoring consistency proof does not verify",
     "manifest.missing": "the manifest CID of a checkpoint cannot be fetched (or bytes differ)",
-    "manifest.malformed": "the manifest bytes are not a canonical version-1 manifest",
+    "manifest.malformed": "the manifest bytes are not a canonical version 1 or 2 manifest",
     "manifest.mismatch": "the manifest does not match its checkpoint (header or rebuilt root)",
     "organisation.unknown": "a certificate's organisation was not filed when it was anchored",
     "organisation.not_active": "a certificate's organisation was suspended or terminated",
@@ -46,6 +46,11 @@ FINDING_KINDS: Final[dict[str, str]] = {
     "correction.rule": "a correction breaks the correction rule",
     "status.no_entry": "an on-chain status change with no matching log entry",
     "history.rewritten": "the chain disagrees with an older snapshot of it",
+    "access_log.missing": "a manifest after a version 2 one carries no access-log head",
+    "access_log.shrunk": "an anchored access-log head has fewer records than an earlier one, "
+    "or as many with another hash",
+    "access_log.mismatch": "the access-log export does not chain to an anchored head "
+    "(a record dropped, added before it or changed)",
     "api.unreachable": "a node's API gave no usable answer",
     "api.certificate_missing": "a node's API does not know an anchored certificate",
     "api.status_mismatch": "a node's API gives another status, number or log index",
