@@ -346,8 +346,10 @@ class Auditor:
                     province,
                     f"checkpoint {index} anchors {head.count} access records after "
                     f"{last.count} (checkpoint {heads[-1][0]})",
-                    **evidence,
-                    hashes={"head": head.head.hex(), "previous_head": last.head.hex()},
+                    **{
+                        **evidence,
+                        "hashes": {"head": head.head.hex(), "previous_head": last.head.hex()},
+                    },
                 )
         heads.append((index, head))
 
