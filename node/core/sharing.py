@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, Final
 
 from node.core.certificate import Certificate
@@ -287,10 +287,11 @@ def check_use(
     *,
     now: dt.datetime,
     operation: str,
-    province: str,
+    province: str | None,
     purpose: str | None = None,
 ) -> None:
-    """Refuse a use the agreement does not allow (the quota is counted by the caller).
+    """Refuse a use the agreement does not allow (the quota is counted by the caller);
+    ``province`` None: the provinces are filtered by the caller (:func:`covered`).
 
     Raises:
         AccessDenied: ``agreement`` / ``sharing.ended`` (ended), ``sharing.period`` (before
@@ -316,7 +317,7 @@ def check_use(
             "sharing.operation",
             f"agreement {agreement.id} allows {', '.join(terms.operations)}, not {operation}",
         )
-    if province not in terms.provinces:
+    if province is not None and province not in terms.provinces:
         raise AccessDenied(
             "province",
             "sharing.province",
@@ -326,6 +327,49 @@ def check_use(
         raise AccessDenied(
             "UseFor", "sharing.purpose", f"agreement {agreement.id} was granted for another purpose"
         )
+
+
+def covered(agreement: Agreement, provinces: Sequence[str]) -> tuple[list[str], list[str]]:
+    """``provinces`` split into those the agreement covers and those it does not."""
+    allowed = set(agreement.terms.provinces)
+    return [p for p in provinces if p in allowed], [p for p in provinces if p not in allowed]
+
+
+def agreement_from_json(value: Any) -> Agreement:
+    """An agreement as :meth:`Agreement.to_json` wrote it (forwarded by another province with
+    its partner's query): the terms checked as :func:`parse_terms` does.
+
+    Raises:
+        InvalidInput: ``agreement…`` naming the first wrong value.
+    """
+    r = Reader(value, "agreement")
+    extra = {
+        "id",
+        "province",
+        "state",
+        "created_at",
+        "created_by",
+        "ended_at",
+        "ended_by",
+        "end_reason",
+        "deletion_instruction",
+    }
+    r.keys(set(TERMS_KEYS) | extra)
+    state = r.raw("state")
+    if state not in AGREEMENT_STATES:
+        raise InvalidInput("agreement.state", "sharing.state", "active or ended")
+    province = r.string("province")
+    agreement_id = check_agreement_id(r.string("id"), "agreement.id")
+    if agreement_id[:2] != province:
+        raise InvalidInput("agreement.id", "sharing.agreement_id", "not of its province")
+    return Agreement(
+        id=agreement_id,
+        province=province,
+        terms=parse_terms({k: value[k] for k in TERMS_KEYS}),
+        state=str(state),
+        created_at=parse_time(r.raw("created_at"), "agreement.created_at"),
+        created_by=r.string("created_by"),
+    )
 
 
 # -- views -----------------------------------------------------------------------------------
@@ -406,9 +450,3 @@ def assess_traffic(day: TrafficDay, thresholds: TrafficThresholds) -> TrafficDay
         if day.distinct_names / day.queries >= thresholds.distinct_name_share:
             flags.append("harvest.distinct_names")
     return dataclasses.replace(day, flags=tuple(flags))
-
-
-def terms_from_json(value: Mapping[str, Any]) -> AgreementTerms:
-    """The terms of an agreement another province forwarded (the ``agreement`` object of a
-    province-to-province request): the same checks as :func:`parse_terms`, on its keys only."""
-    return parse_terms({k: value[k] for k in TERMS_KEYS if k in value}, "agreement")

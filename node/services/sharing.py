@@ -164,11 +164,12 @@ class SharingService:
         agreement_id: str,
         *,
         operation: str,
-        province: str,
+        province: str | None,
         purpose: str | None = None,
     ) -> Agreement:
         """Check a partner's use under its agreement and count it against the day's quota;
-        return the agreement.
+        return the agreement (``province`` None: the caller keeps to the covered provinces,
+        :func:`node.core.sharing.covered`).
 
         Raises:
             AccessDenied: :func:`node.core.sharing.check_use` (403).

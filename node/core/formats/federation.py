@@ -33,6 +33,11 @@ _PROVINCE: Final = re.compile(r"[1-8][0-9]")
 _TIME: Final = re.compile(r"[0-9]{1,12}")
 
 
+class RequestRefused(InvalidInput):
+    """A province-to-province request whose key, signature or nonce does not hold (the API
+    answers 401 with the rule)."""
+
+
 def signing_input(
     method: str, target: str, body: bytes, province: str, timestamp: int, nonce: str
 ) -> bytes:
