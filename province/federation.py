@@ -205,6 +205,8 @@ class Federation:
                 headers=self.headers("POST", path, data),
                 timeout=urllib3.Timeout(total=self.timeout),
             )
+        except urllib3.exceptions.NewConnectionError:  # (a ConnectTimeoutError subclass)
+            return Answer(province, reason="unreachable")
         except urllib3.exceptions.TimeoutError:
             return Answer(province, reason="timeout")
         except urllib3.exceptions.HTTPError:
