@@ -18,9 +18,11 @@ from typing import Any
 from tqdm import tqdm
 
 from certreg.cli.audit import add_parsers as add_audit_parsers
+from certreg.cli.bundle import add_parsers as add_bundle_parsers
 from certreg.cli.contract import add_parsers as add_contract_parsers
 from certreg.cli.dev import add_parsers as add_dev_parsers
 from certreg.cli.node import add_parsers as add_node_parsers
+from certreg.cli.search import add_parsers as add_search_parsers
 from certreg.cli.serve import add_parsers as add_serve_parsers
 from node.core.crypto.signatures import SUITE_NAMES
 from node.core.errors import InvalidInput, RegistryError
@@ -357,6 +359,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_audit_parsers(sub)
     add_serve_parsers(sub)
     add_dev_parsers(sub)
+    add_bundle_parsers(sub)
+    add_search_parsers(sub)
     return parser
 
 

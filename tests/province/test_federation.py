@@ -21,8 +21,13 @@ from tests.api.helpers import holder
 from tests.province.federation_nodes import Consortium, start_consortium
 from tests.sharing_data import terms_json
 
-FIVE = {"orgName": "x", "username": "李经办", "itemName": "入职核验", "itemCode": "I-7",
-        "businessCode": "B-2025-7"}  # fmt: skip
+FIVE = {
+    "orgName": "x",
+    "username": "李经办",
+    "itemName": "入职核验",
+    "itemCode": "I-7",
+    "businessCode": "B-2025-7",
+}
 
 
 @pytest.fixture(scope="module")
@@ -112,8 +117,12 @@ def test_a_henan_partner_queries_guangdong_under_its_agreement(consortium: Conso
     assert last["operation"] == "federated_query" and last["agreement"] == agreement_id
     assert last["audit"]["businessCode"] == FIVE["businessCode"]
     assert last["audit"]["orgName"] == "示例人力资源服务平台有限公司"
-    assert last["requester"] == {"role": "partner", "key_id": last["requester"]["key_id"],
-                                 "scope": agreement_id, "via": "41"}  # fmt: skip
+    assert last["requester"] == {
+        "role": "partner",
+        "key_id": last["requester"]["key_id"],
+        "scope": agreement_id,
+        "via": "41",
+    }
     # An agreement that does not cover Guangdong: Henan does not even ask it.
     before = len(reads_of(consortium, "44"))
     _, henan_only = partner_key(consortium, provinces=["41", "43"])
@@ -164,12 +173,14 @@ def test_signed_requests_are_checked(consortium: Consortium) -> None:
     guangdong, henan = consortium["44"], consortium["41"]
     url = guangdong.url + QUERY_PATH
     person = holder(1)
-    body = json.dumps({
-        "query": {"certificate_number": person.certificate_number, "name": person.holder_name},
-        "requester": {"role": "public", "key_id": None, "scope": ""},
-        "agreement": None,
-        "audit": {},
-    }).encode()  # fmt: skip
+    body = json.dumps(
+        {
+            "query": {"certificate_number": person.certificate_number, "name": person.holder_name},
+            "requester": {"role": "public", "key_id": None, "scope": ""},
+            "agreement": None,
+            "audit": {},
+        }
+    ).encode()
     fed = henan.node.federation
     assert fed is not None
 
@@ -212,11 +223,20 @@ def test_guangdong_applies_its_own_rules_to_a_forwarded_agreement(consortium: Co
     assert answer.reason == "refused:sharing.province"
     last = reads_of(consortium, "44")[-1]
     assert (last["result"], last["rule"], last["agreement"]) == (
-        "refused", "sharing.province", agreement.id,
-    )  # fmt: skip
+        "refused",
+        "sharing.province",
+        agreement.id,
+    )
     # An agreement Henan forwards as another province's is refused too.
-    forged = {**body, "agreement": {**agreement.to_json(), "id": "43-000001", "province": "43",
-                                    "provinces": ["44"]}}  # fmt: skip
+    forged = {
+        **body,
+        "agreement": {
+            **agreement.to_json(),
+            "id": "43-000001",
+            "province": "43",
+            "provinces": ["44"],
+        },
+    }
     assert fed.ask(["44"], forged)["44"].reason == "refused:sharing.agreement_id"
     assert reads_of(consortium, "44")[-1]["rule"] == "sharing.agreement_id"
     assert guangdong.code == "44"
@@ -259,3 +279,42 @@ def test_a_province_that_does_not_answer_in_time_is_named(consortium: Consortium
             fed.peers["43"] = saved
     assert answers["43"].reason == "timeout" and fed.timeout <= waited < fed.timeout + 1.5
     assert answers["44"].reason == "refused:query.two_of_three"  # asked in parallel
+
+
+def test_cli_search_works_from_any_province(
+    consortium: Consortium, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from certreg.cli import main
+
+    person = holder(3)
+    for code in ("41", "43", "44"):
+        status = main(
+            [
+                "search",
+                "--api",
+                consortium[code].url,
+                "--certificate-number",
+                person.certificate_number,
+                "--name",
+                person.holder_name,
+                "--json",
+            ]
+        )
+        got = json.loads(capsys.readouterr().out)
+        assert status == 0 and got["matches"][0]["province"] == "44", code
+    status = main(
+        [
+            "search",
+            "--api",
+            consortium["43"].url,
+            "--name",
+            person.holder_name,
+            "--id-number",
+            person.id_number,
+        ]
+    )
+    text = capsys.readouterr().out
+    assert status == 0 and f"44  {person.certificate_number}  active" in text
+    assert person.id_number not in text
+    status = main(["search", "--api", consortium["43"].url, "--name", person.holder_name])
+    assert status == 1 and "query.two_of_three" in capsys.readouterr().err
