@@ -131,7 +131,7 @@ def start_consortium(folder: Path) -> Consortium:
             "operator": create_api_key(db, "operator", code),
             "auditor": create_api_key(db, "auditor"),
         }
-        settings = ApiSettings(search_rate=1e6, search_burst=10**6, static_dir=folder / "static")
+        settings = ApiSettings(search_rate=1e6, search_burst=10**6)  # with the page at /static
         server = Server(create_app(node, settings), ports[code])
         server.start()
         provinces[code] = Province(code, node, server, keys)

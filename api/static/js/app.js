@@ -1,12 +1,14 @@
 // The verification page (docs/WEB.md): loads a snapshot file and a bundle (pasted, a file, a QR
 // image or the camera), verifies it here with verify.js, and shows each check's verdict in Chinese
 // and English and the certificate in the reference layout of 人社鉴发〔2021〕1号 (fields, photo
-// placeholder, QR code). Nothing is sent anywhere; values are written with textContent only.
+// placeholder, QR code). The bundle is never sent anywhere; values are written with textContent
+// only. The query panel (query.js) asks this node's API: the search, and the holder's bundle.
 
 import qrcode from 'qrcode-generator';
 
 import { PREFIX, encodeCompact, parseBundleText } from './compact.js';
 import { CHECK_LABELS, FIELD_LABELS, ID_TYPES, LEVELS, OUTCOMES, REDACTED, VERDICTS } from './labels.js';
+import { initQuery } from './query.js';
 import { trustFromSnapshot, verifyBundleText } from './verify.js';
 
 const $ = (id) => document.getElementById(id);
@@ -294,6 +296,13 @@ function init() {
   };
   window.addEventListener('hashchange', fromFragment);
   fromFragment();
+  // The holder's bundle from the query panel goes to the verifier (with this node's snapshot).
+  initQuery(async (bundleText) => {
+    $('bundle-text').value = bundleText;
+    setStatus($('bundle-status'), 'ok', ['已取回本人证书包', 'Your bundle was received'], '');
+    if (!state.trust) await fetchSnapshot();
+    if (state.trust) await verify();
+  });
   document.body.dataset.ready = 'true';
 }
 
