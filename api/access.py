@@ -162,13 +162,15 @@ def record_read(ctx: ApiContext, read: Read) -> AccessRecord:
     return record(ctx, read)
 
 
-def record(ctx: ApiContext, read: Read) -> AccessRecord:
-    """Append the read to the node's access log (before the answer goes out).
+def record(ctx: ApiContext, read: Read, *, nonce: tuple[str, bytes] | None = None) -> AccessRecord:
+    """Append the read to the node's access log (before the answer goes out; with the nonce
+    of a province's signed request in the same transaction).
 
     Raises:
         StorageError: it could not be written (the API answers 500; nothing is sent).
+        RequestRefused: ``federation.replay``.
     """
-    return ctx.node.access.record(read)
+    return ctx.node.access.record(read, nonce=nonce)
 
 
 async def record_async(ctx: ApiContext, read: Read) -> AccessRecord:

@@ -70,8 +70,9 @@ def _requester(value: Any, via: str) -> Requester:
     )
 
 
-def answer(ctx: ApiContext, province: str, value: Any) -> dict[str, Any]:
-    """The answer to a checked request from ``province`` (see the module docstring)."""
+def answer(ctx: ApiContext, province: str, value: Any, nonce: bytes) -> dict[str, Any]:
+    """The answer to a checked request from ``province`` (see the module docstring); its
+    ``nonce`` is recorded with the access record (a replay is refused then)."""
     if not isinstance(value, dict):
         raise InvalidInput("body", "federation.body", "a JSON object")
     who = _requester(value.get("requester"), province)
@@ -101,6 +102,7 @@ def answer(ctx: ApiContext, province: str, value: Any) -> dict[str, Any]:
                     name=query.name,
                     rule=exc.rule,
                 ),
+                nonce=(province, nonce),
             )
             raise
         operation = f"federated_{allowed}"
@@ -119,6 +121,7 @@ def answer(ctx: ApiContext, province: str, value: Any) -> dict[str, Any]:
             name=query.name,
             commitments=[bytes.fromhex(m["commitment"]) for m in matches],
         ),
+        nonce=(province, nonce),
     )
     return {"province": ctx.node.province, "matches": matches}
 
@@ -131,7 +134,8 @@ def answer(ctx: ApiContext, province: str, value: Any) -> dict[str, Any]:
         "`Certreg-Nonce`, `Certreg-Signature` (Ed25519 by the key it published on the "
         "contract; docs/SHARING.md). Refusals: 422 `federation.headers`, "
         "`federation.stale`; 401 `federation.unknown_province`, `federation.signature`, "
-        "`federation.replay`; 404 `federation.disabled` (this node takes no such requests); "
+        "`federation.replay` (the nonce was answered before); 404 `federation.disabled` "
+        "(this node takes no such requests); "
         "403 `sharing.*` (the partner's agreement does not allow it here)."
     ),
     tags=["federation"],
@@ -150,7 +154,7 @@ async def federation_query(request: Request, ctx: Context) -> dict[str, Any]:
     }
 
     def work() -> dict[str, Any]:
-        province = federation.check("POST", QUERY_PATH, data, headers, ctx.node.db)
+        province, nonce = federation.check("POST", QUERY_PATH, data, headers)
         request.state.role = f"province:{province}"
         wait = ctx.federation_limiter.take(f"province:{province}")
         if wait is not None:
@@ -166,7 +170,7 @@ async def federation_query(request: Request, ctx: Context) -> dict[str, Any]:
             value = json.loads(data)
         except ValueError:
             raise InvalidInput("body", "federation.body", "not JSON") from None
-        return answer(ctx, province, value)
+        return answer(ctx, province, value, nonce)
 
     result: dict[str, Any] = await run_in_threadpool(work)
     return result

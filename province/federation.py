@@ -11,8 +11,10 @@ query by name and ID number asks every member in parallel. :class:`Federation` d
 - **being asked** (:meth:`Federation.check`): the signature is checked with the key the asking
   province published on the contract (``memberKey(province, 1)``, read through a cache of
   :attr:`Federation.key_ttl` seconds and read again once when a signature does not verify, so
-  a rotated key takes effect at once), the time within the freshness window and the nonce never
-  seen before (``federation_nonces``).
+  a rotated key takes effect at once) and the time within the freshness window; the nonce is
+  then recorded (``federation_nonces``, refused when seen before) in the same transaction as
+  the access record of the answer (:meth:`node.services.access.AccessLogService.record`), so
+  a request is answered at most once and costs one commit.
 
 No secret is shared between provinces, and the answering province applies its own rules and
 writes its own access log: it stays the controller of its data.
@@ -22,7 +24,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
-import datetime as dt
 import json
 import secrets
 import threading
@@ -46,8 +47,6 @@ from node.core.formats.federation import (
     parse_headers,
     signing_input,
 )
-from node.storage import Database
-from node.storage.federation import remember_nonce
 
 QUERY_PATH: Final = "/v1/federation/query"
 DEFAULT_TIMEOUT: Final = 2.0
@@ -174,12 +173,17 @@ class Federation:
         data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         answers: dict[str, Answer] = {}
         futures: dict[str, concurrent.futures.Future[Answer]] = {}
-        pool = self._executor()
+        reachable = [p for p in wanted if p in self.peers]
         for province in wanted:
-            url = self.peers.get(province)
-            if url is None:
+            if province not in self.peers:
                 answers[province] = Answer(province, reason="no_address")
-                continue
+        if len(reachable) == 1:  # one province (a certificate number): no thread hop
+            [province] = reachable
+            answers[province] = self._post(province, self.peers[province] + path, path, data)
+            return answers
+        pool = self._executor()
+        for province in reachable:
+            url = self.peers[province]
             futures[province] = pool.submit(self._post, province, url + path, path, data)
         for province, future in futures.items():
             try:
@@ -229,16 +233,16 @@ class Federation:
         target: str,
         body: bytes,
         headers: Mapping[str, str | None],
-        db: Database,
-    ) -> str:
-        """Check a signed request; return the asking province.
+    ) -> tuple[str, bytes]:
+        """Check a signed request's form, time and signature; return the asking province and
+        the request's nonce (to be recorded with its answer: ``federation.replay`` then).
 
         Raises:
             InvalidInput: ``federation.headers`` (missing or malformed headers),
                 ``federation.stale`` (signed too far from this node's time).
             RequestRefused: ``federation.unknown_province``, ``federation.signature`` (does not
-                verify with the province's published key), ``federation.replay`` (the nonce
-                was used before), ``federation.self`` (this province's own key).
+                verify with the province's published key), ``federation.self`` (this
+                province's own key).
             ChainError: the contract could not be read.
         """
         province, timestamp, nonce, signature = parse_headers(
@@ -264,13 +268,4 @@ class Federation:
                     "federation.signature",
                     f"the signature does not verify with province {province}'s published key",
                 ) from None
-        with db.transaction() as session:
-            fresh = remember_nonce(
-                session,
-                province,
-                bytes.fromhex(nonce),
-                dt.datetime.fromtimestamp(self.clock(), dt.UTC),
-            )
-        if not fresh:
-            raise RequestRefused(HEADER_NONCE, "federation.replay", "this nonce was used before")
-        return province
+        return province, bytes.fromhex(nonce)

@@ -256,6 +256,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from certreg.cli.audit import bench_audit
 
         figures = bench_audit(entries=args.entries)
+    elif args.what == "federation":
+        from certreg.bench.federation import bench_federation
+
+        figures = bench_federation(requests=args.requests)
+        print(json.dumps(figures) if args.json else json.dumps(figures, indent=2))
+        return 0
     elif args.what == "node":
         from certreg.bench.node import bench_node
 
@@ -328,7 +334,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_qr)
 
     p = sub.add_parser("bench", help="benchmarks that print figures")
-    p.add_argument("what", choices=("core", "contract", "node", "audit", "scale"))
+    p.add_argument("what", choices=("core", "contract", "node", "audit", "scale", "federation"))
+    p.add_argument(
+        "--requests", type=int, default=500, help="bench federation: searches of each kind"
+    )
     p.add_argument(
         "--entries", type=int, default=1_000_000, help="log size for bench core and bench audit"
     )

@@ -103,6 +103,10 @@ class DevOptions:
     ipfs: bool = True
     quiet: bool = False
     organisations_per_province: int | None = None
+    #: The API servers' search bucket (``certreg serve --search-rate/--search-burst``); a
+    #: benchmark raises it (certreg/bench/federation.py).
+    search_rate: float = 1.0
+    search_burst: int = 10
 
 
 @dataclasses.dataclass
@@ -122,6 +126,8 @@ class DevState:
     issuers: dict[str, str] = dataclasses.field(default_factory=dict)
     sample_bundle: str = ""
     ready: bool = False
+    search_rate: float = 1.0
+    search_burst: int = 10
 
     @property
     def chain_url(self) -> str:
@@ -422,6 +428,8 @@ class _Run:
         argv = [
             sys.executable, "-m", "certreg", "serve", "--dir", str(folder),
             "--host", "127.0.0.1", "--port", str(self.state.api_ports[province]),
+            "--search-rate", str(self.state.search_rate),
+            "--search-burst", str(self.state.search_burst),
         ]  # fmt: skip
         return self.add(spawn(f"api-{province}", argv, logs=self.logs))
 
@@ -525,6 +533,8 @@ def _start_fresh(directory: Path, options: DevOptions, say: _Say) -> dict[str, A
         chain_port=chain_port,
         api_ports=api_ports,
         ipfs_ports=ipfs_ports,
+        search_rate=options.search_rate,
+        search_burst=options.search_burst,
     )
     save_state(directory, state)
     run = _Run(directory, state, say)

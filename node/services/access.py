@@ -21,8 +21,10 @@ from node.core.formats.access import (
     check_heads,
     record_hash,
 )
+from node.core.formats.federation import HEADER_NONCE, RequestRefused
 from node.storage import Database
 from node.storage.access_log import AccessLog
+from node.storage.federation import remember_nonce
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -49,11 +51,15 @@ class AccessLogService:
         self.province = province
         self.clock = clock
 
-    def record(self, read: Read) -> AccessRecord:
+    def record(self, read: Read, *, nonce: tuple[str, bytes] | None = None) -> AccessRecord:
         """Append ``read`` as the next record (its own transaction); return the record.
+
+        ``nonce``: the asking province and nonce of a signed province-to-province request,
+        recorded in the same transaction (one commit), refused when seen before.
 
         Raises:
             StorageError: the record could not be written (the read must not be answered).
+            RequestRefused: ``Certreg-Nonce`` / ``federation.replay`` (nothing is written).
         """
         now = self.clock()
 
@@ -75,6 +81,10 @@ class AccessLogService:
             )
 
         with self.db.transaction() as session:
+            if nonce is not None and not remember_nonce(session, nonce[0], nonce[1], now):
+                raise RequestRefused(
+                    HEADER_NONCE, "federation.replay", "this nonce was used before"
+                )
             record, _ = AccessLog(session, self.province).append(make)
         return record
 
