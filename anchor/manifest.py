@@ -2,7 +2,10 @@
 
 A manifest lists the log entries a checkpoint adds (``previous_size`` to ``tree_size``), as
 RFC 8785 canonical JSON. It holds no personal data: log entries carry only codes, dates,
-commitments and signatures (``docs/FORMATS.md`` "Log entries").
+commitments and signatures (``docs/FORMATS.md`` "Log entries"). Version 2 also carries the
+province's access-log head (``access_log``: count and hash of the hash chain of access records,
+node/core/formats/access.py) as it stood when the manifest was made, so the chain anchors it
+with the checkpoint; version 1 (without it) is still read.
 
 Stores address a manifest by the CID an IPFS node (Kubo) gives for ``ipfs add`` of the same
 bytes with default settings: CIDv0 (``Qm…``), the base58btc multihash (sha2-256) of the root
@@ -20,6 +23,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import tempfile
 import warnings
 from collections.abc import Iterable, Sequence
@@ -28,10 +32,13 @@ from typing import Any, Protocol
 
 from node.core.canonical import canonical_json
 from node.core.errors import InvalidInput, ManifestStoreError
+from node.core.formats.access import LogHead
 from node.core.formats.entry import PROVINCE_RE, LogEntry
 
 MANIFEST_TYPE = "certreg.manifest"
-MANIFEST_VERSION = 1
+#: What the worker writes; version 1 manifests (no ``access_log``) are still read.
+MANIFEST_VERSION = 2
+MANIFEST_VERSIONS = (1, 2)
 
 #: Kubo's default chunker (``size-262144``) and balanced-layout fan-out.
 CHUNK_SIZE = 262_144
@@ -64,6 +71,12 @@ class Manifest:
     tree_size: int
     root: bytes
     entries: tuple[LogEntry, ...]
+    #: The access-log head (version 2); None in a version 1 manifest.
+    access_log: LogHead | None = None
+
+    @property
+    def version(self) -> int:
+        return 1 if self.access_log is None else 2
 
     def __post_init__(self) -> None:
         if self.checkpoint_index < 0 or self.previous_size < 0:
@@ -77,11 +90,15 @@ class Manifest:
         for entry in self.entries:
             if entry.province != self.province:
                 raise InvalidInput("manifest.entries", "manifest.province", "other province")
+        if self.access_log is not None:
+            _check_access_log(self.access_log)
 
     def to_json(self) -> dict[str, Any]:
+        extra = {} if self.access_log is None else {"access_log": self.access_log.to_json()}
         return {
+            **extra,
             "type": MANIFEST_TYPE,
-            "version": MANIFEST_VERSION,
+            "version": self.version,
             "province": self.province,
             "checkpoint_index": self.checkpoint_index,
             "previous_size": self.previous_size,
@@ -103,16 +120,22 @@ class Manifest:
         """Parse manifest bytes strictly; they must be exactly their canonical form.
 
         Raises:
-            InvalidInput: not a version-1 manifest (unknown keys, types, non-canonical bytes).
+            InvalidInput: not a version 1 or 2 manifest (unknown keys, types, non-canonical
+                bytes, a malformed ``access_log``).
         """
         try:
             value = json.loads(data.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as exc:
             raise InvalidInput("manifest", "manifest.json", "not JSON") from exc
-        if not isinstance(value, dict) or set(value) != _MANIFEST_KEYS:
+        if not isinstance(value, dict) or value.get("version") not in MANIFEST_VERSIONS:
+            raise InvalidInput("manifest", "manifest.version", "not a version 1 or 2 manifest")
+        version = value["version"]
+        wanted = _MANIFEST_KEYS if version == 1 else _MANIFEST_KEYS | {"access_log"}
+        if set(value) != wanted:
             raise InvalidInput("manifest", "manifest.keys", "wrong keys")
-        if value["type"] != MANIFEST_TYPE or value["version"] != MANIFEST_VERSION:
-            raise InvalidInput("manifest", "manifest.version", "not a version 1 manifest")
+        if value["type"] != MANIFEST_TYPE or type(version) is not int:
+            raise InvalidInput("manifest", "manifest.version", "not a certreg manifest")
+        access_log = None if version == 1 else parse_access_log(value["access_log"])
         for key in ("checkpoint_index", "previous_size", "tree_size"):
             if type(value[key]) is not int:
                 raise InvalidInput(f"manifest.{key}", "manifest.type", "must be an integer")
@@ -135,10 +158,39 @@ class Manifest:
             tree_size=value["tree_size"],
             root=root,
             entries=entries,
+            access_log=access_log,
         )
         if manifest.to_bytes() != data:
             raise InvalidInput("manifest", "manifest.canonical", "not in canonical form")
         return manifest
+
+
+def _check_access_log(head: LogHead) -> None:
+    if head.count < 0 or len(head.head) != 32:
+        raise InvalidInput("manifest.access_log", "manifest.access_log", "count and 32-byte head")
+    if head.count == 0 and head.head != b"\x00" * 32:
+        raise InvalidInput("manifest.access_log", "manifest.access_log", "an empty log's head")
+
+
+def parse_access_log(value: Any) -> LogHead:
+    """The ``access_log`` object of a version 2 manifest: ``{"count", "head"}``.
+
+    Raises:
+        InvalidInput: ``manifest.access_log`` / ``manifest.access_log``.
+    """
+    if (
+        not isinstance(value, dict)
+        or set(value) != {"count", "head"}
+        or type(value["count"]) is not int
+        or not isinstance(value["head"], str)
+        or not re.fullmatch(r"[0-9a-f]{64}", value["head"])
+    ):
+        raise InvalidInput(
+            "manifest.access_log", "manifest.access_log", "an object of count and 64-hex head"
+        )
+    head = LogHead(value["count"], bytes.fromhex(value["head"]))
+    _check_access_log(head)
+    return head
 
 
 def build_manifest(
@@ -148,9 +200,13 @@ def build_manifest(
     tree_size: int,
     root: bytes,
     entries: Iterable[LogEntry],
+    access_log: LogHead | None = None,
 ) -> Manifest:
-    """Return the manifest of checkpoint ``checkpoint_index`` (entries in log order)."""
-    return Manifest(province, checkpoint_index, previous_size, tree_size, root, tuple(entries))
+    """Return the manifest of checkpoint ``checkpoint_index`` (entries in log order; version 2
+    with ``access_log``, version 1 without)."""
+    return Manifest(
+        province, checkpoint_index, previous_size, tree_size, root, tuple(entries), access_log
+    )
 
 
 def manifest_bytes(
@@ -160,8 +216,10 @@ def manifest_bytes(
     tree_size: int,
     root: bytes,
     entries: Sequence[bytes],
+    access_log: LogHead | None = None,
 ) -> bytes:
-    """Return ``Manifest(...).to_bytes()`` from entries already in canonical form.
+    """Return ``Manifest(...).to_bytes()`` from entries already in canonical form (version 2
+    with ``access_log``, version 1 without).
 
     ``entries`` are the ``JCS(entry)`` bytes the log stored and hashed (``log_entries.entry``),
     in log order. RFC 8785 of the manifest object is its keys in sorted order with each value
@@ -183,10 +241,16 @@ def manifest_bytes(
         raise InvalidInput("manifest.root", "manifest.root", "must be 32 bytes")
     if not PROVINCE_RE.fullmatch(province):
         raise InvalidInput("manifest.province", "manifest.province", "two-digit province code")
-    head = f'{{"checkpoint_index":{checkpoint_index},"entries":['.encode()
+    opening, version = "{", 1
+    if access_log is not None:
+        _check_access_log(access_log)
+        # "access_log" sorts before "checkpoint_index" (RFC 8785: keys in code-unit order).
+        opening = f'{{"access_log":{{"count":{access_log.count},"head":"{access_log.head.hex()}"}},'
+        version = 2
+    head = f'{opening}"checkpoint_index":{checkpoint_index},"entries":['.encode()
     tail = (
         f'],"previous_size":{previous_size},"province":"{province}","root":"{root.hex()}",'
-        f'"tree_size":{tree_size},"type":"{MANIFEST_TYPE}","version":{MANIFEST_VERSION}}}'
+        f'"tree_size":{tree_size},"type":"{MANIFEST_TYPE}","version":{version}}}'
     ).encode()
     return head + b",".join(entries) + tail
 

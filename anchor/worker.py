@@ -8,8 +8,9 @@ Steps of one checkpoint (:meth:`AnchoringWorker.run_once`):
    ``batch_size`` entries wait, when one of them changes a status (correct, revoke, suspend,
    reinstate, delete: those should reach the chain at once), or when the oldest waiting entry is
    ``max_age_seconds`` old.
-2. Build its manifest (entries ``previous_size`` … ``size``) and publish it; the same bytes give
-   the same CID, so a retry publishes nothing new.
+2. Build its manifest (entries ``previous_size`` … ``size``, and the province's access-log head,
+   fixed for this checkpoint the first time its manifest is built: ``node.storage.access_log``)
+   and publish it; the same bytes give the same CID, so a retry publishes nothing new.
 3. ``RegistryClient.anchor(size, root, proof, cid)`` with the consistency proof from the
    previous checkpoint (empty from size 0). The contract call is idempotent: a checkpoint that
    is already anchored returns its index without a second transaction.
@@ -32,6 +33,7 @@ from anchor.manifest import ManifestStore, manifest_bytes
 from anchor.registry import Checkpoint, RegistryClient
 from node.core.errors import InconsistencyError, InvalidInput
 from node.storage import CheckpointRecord, CheckpointRepository, Database, ProvinceLog
+from node.storage.access_log import AccessLog
 
 _OPEN_STATES = ("submitted", "pending")
 
@@ -145,9 +147,14 @@ class AnchoringWorker:
             )
         return previous.tree_size
 
-    def publish_manifest(self, record: CheckpointRecord) -> str:
-        """Step 2: build and publish the checkpoint's manifest; return its CID (idempotent)."""
+    def publish_manifest(self, record: CheckpointRecord, now: dt.datetime | None = None) -> str:
+        """Step 2: build and publish the checkpoint's manifest; return its CID (idempotent:
+        the access-log head it carries is fixed for the checkpoint the first time)."""
         previous = self._previous_size(record)
+        with self.db.transaction() as session:
+            access = AccessLog(session, self.province).anchor_head(
+                record.index, now or record.created_at
+            )
         with self.db.transaction() as session:
             log = ProvinceLog(session, self.province)
             entries = list(log.entry_bytes(previous, record.tree_size))
@@ -161,13 +168,13 @@ class AnchoringWorker:
                 )
         # The stored canonical entry bytes, framed: no entry is parsed or re-encoded.
         data = manifest_bytes(
-            self.province, record.index, previous, record.tree_size, record.root, entries
+            self.province, record.index, previous, record.tree_size, record.root, entries, access
         )
         return self.store.put(data)
 
     def _anchor(self, record: CheckpointRecord, now: dt.datetime) -> AnchorOutcome:
         previous = self._previous_size(record)
-        cid = self.publish_manifest(record)
+        cid = self.publish_manifest(record, now)
         with self.db.transaction() as session:
             log = ProvinceLog(session, self.province)
             proof = log.merkle.consistency_proof(previous, record.tree_size) if previous else []

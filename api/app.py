@@ -19,12 +19,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from api import holder, reads, writes
+from api import federation, holder, reads, search, sharing, writes
 from api.context import ApiContext, ApiSettings, Caller, Context
 from api.middleware import AccessLog, SizeLimit
 from api.pdf import render_certificate_pdf
 from api.problems import TITLES, Problem, problem, problem_for
-from api.reads import _commitment, _may_read_bundle, _record
+from api.reads import _commitment, _may_read_bundle, _record, log_read
 from node.core.errors import RegistryError
 from province.node import ProvinceNode
 
@@ -33,10 +33,12 @@ log = logging.getLogger(__name__)
 BULK_PATH = "/v1/certificates/bulk"
 DESCRIPTION = """\
 certreg province node API: public reads of the log, checkpoints, proofs, the organisation
-registry and certificate statuses; the two-of-three search and the holder's bundle; online
+registry and certificate statuses; the two-of-three search across provinces and the holder's
+bundle; sharing agreements, the access log and province-to-province queries; online
 verification; and writes by API key (`Authorization: Bearer <key>`) bound to a role (operator of
-a province, issuer for an organisation, auditor, public). Errors are RFC 9457
-`application/problem+json` objects naming the `field` and the `rule`. See docs/API.md.
+a province, issuer for an organisation, auditor, sharing partner, public). Errors are RFC 9457
+`application/problem+json` objects naming the `field` and the `rule`. See docs/API.md and
+docs/SHARING.md.
 """
 
 
@@ -110,6 +112,7 @@ def _install_pdf(app: FastAPI) -> None:
     def _pdf(ctx: Context, who: Caller, commitment: str) -> Response:
         record = _record(ctx, _commitment(commitment))
         _may_read_bundle(who, record)
+        log_read(ctx, "pdf", who, record)
         data = render_certificate_pdf(ctx.node.bundles.bundle(record.commitment))
         return Response(bytes(data), media_type="application/pdf")
 
@@ -139,7 +142,10 @@ def create_app(node: ProvinceNode, settings: ApiSettings | None = None) -> FastA
     app.state.context = context
     _install_errors(app)
     app.include_router(reads.router)
+    app.include_router(search.router)
     app.include_router(holder.router)
+    app.include_router(sharing.router)
+    app.include_router(federation.router)
     app.include_router(writes.router)
     _install_pdf(app)
     _install_static(app, settings)

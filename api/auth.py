@@ -12,8 +12,12 @@ operator    a province code      organisations of its province; certificates of 
                                  checkpoints of its log
 issuer      an organisation code its own certificates: submit (one or bulk), revoke, suspend
 auditor     (none)               nothing; reads bulk jobs of every province
+partner     an agreement id      nothing; queries as its sharing agreement allows (docs/SHARING.md)
 public      (none)               nothing (a key only gives its holder its own rate limit)
 ==========  ===================  ===============================================================
+
+A partner key is created only for an active agreement of the node's database, and ending the
+agreement revokes it (node/storage/agreements.py).
 
 Requests without a key are ``public``. The checks raise :class:`api.problems.Problem` (401 for a
 missing or unknown key, 403 for a role or ownership refusal); the rule ids are ``auth.*``.
@@ -34,7 +38,9 @@ from sqlalchemy.orm import Session
 
 from api.problems import Problem
 from node.core.errors import InvalidInput
+from node.core.sharing import AGREEMENT_ID
 from node.storage import Database
+from node.storage.agreements import AgreementRepository
 from node.storage.schema import API_ROLES as ROLES
 from node.storage.schema import ApiKey, table_of
 
@@ -52,6 +58,11 @@ class Principal:
     role: str
     scope: str = ""
     key_id: int | None = None
+
+    @property
+    def agreement(self) -> str | None:
+        """The agreement a partner key is bound to (None for other roles)."""
+        return self.scope if self.role == "partner" else None
 
     @property
     def actor(self) -> str:
@@ -73,13 +84,15 @@ def check_role_scope(role: str, scope: str) -> str:
     """Return the normalised scope of ``role``.
 
     Raises:
-        InvalidInput: ``role`` / ``auth.role`` (not one of operator, issuer, auditor, public),
-            ``scope`` / ``auth.scope`` (an operator needs a province code, an issuer an
-            organisation code, the others none).
+        InvalidInput: ``role`` / ``auth.role`` (not one of operator, issuer, auditor, public,
+            partner), ``scope`` / ``auth.scope`` (an operator needs a province code, an issuer
+            an organisation code, a partner an agreement id, the others none).
     """
     if role not in ROLES:
         raise InvalidInput("role", "auth.role", f"must be one of {', '.join(ROLES)}")
     scope = scope.strip().upper()
+    if role == "partner" and not AGREEMENT_ID.fullmatch(scope):
+        raise InvalidInput("scope", "auth.scope", "a partner key needs an agreement id")
     if role == "operator" and not _PROVINCE_RE.fullmatch(scope):
         raise InvalidInput("scope", "auth.scope", "an operator key needs a province code")
     if role == "issuer" and not _ORG_RE.fullmatch(scope):
@@ -95,12 +108,19 @@ def create_api_key(
     """Create a key for ``role`` and ``scope``, store its hash and return its text (shown once).
 
     Raises:
-        InvalidInput: a bad role or scope (:func:`check_role_scope`).
+        InvalidInput: a bad role or scope (:func:`check_role_scope`); ``scope`` /
+            ``auth.agreement`` (a partner key for an agreement that is not active here).
         StorageError: the database failed.
     """
     scope = check_role_scope(role, scope)
     key = KEY_PREFIX + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
     with db.transaction() as session:
+        if role == "partner":
+            found = AgreementRepository(session, scope[:2]).get(scope)
+            if found is None or found.state != "active":
+                raise InvalidInput(
+                    "scope", "auth.agreement", f"no active agreement {scope} on this node"
+                )
         session.execute(
             _KEYS.insert().values(
                 key_hash=key_hash(key),

@@ -30,7 +30,8 @@ class ApiSettings:
     ``search_rate`` / ``search_burst``: the token bucket of the two-of-three queries (search
     and holder reads), per client address and per key. ``holder_failures_per_day``: failed
     matches allowed per certificate number and China day on the holder's reads, whoever
-    asks (:mod:`api.holder`). ``max_body_bytes`` /
+    asks (:mod:`api.holder`). ``federation_rate`` / ``federation_burst``: the token bucket of
+    each other province's signed queries (:mod:`api.federation`). ``max_body_bytes`` /
     ``max_bulk_bytes``: request size limits (413). ``clock``: unix seconds, the default
     verification time of ``POST /v1/verify``. ``static_dir``: the web page's folder.
     ``cache_entries``: the size of each cache of immutable responses (bundles, inclusion
@@ -40,6 +41,8 @@ class ApiSettings:
     search_rate: float = 1.0
     search_burst: int = 10
     holder_failures_per_day: int = 5
+    federation_rate: float = 100.0
+    federation_burst: int = 500
     max_body_bytes: int = 64 * KIB
     max_bulk_bytes: int = 16 * KIB * KIB
     clock: Callable[[], float] = time.time
@@ -54,7 +57,8 @@ class ApiContext:
         self.node = node
         self.settings = settings
         self.search_limiter = RateLimiter(settings.search_rate, settings.search_burst)
-        self.holder_failures = FailureCounter(settings.holder_failures_per_day)
+        self.holder_failures = FailureCounter(node.db, settings.holder_failures_per_day)
+        self.federation_limiter = RateLimiter(settings.federation_rate, settings.federation_burst)
         self.snapshots = SnapshotCache(node.client)
         self.jobs = JobRunner(node.db, node.intake, node.province)
         size = settings.cache_entries

@@ -9,7 +9,9 @@ errors: :class:`Problem` is raised by the API layer only, and :func:`problem_for
 errors to statuses:
 
 - ``InvalidInput`` → 422, except a resource named in the path that does not exist
-  (``*.unknown`` rules: ``certificate.unknown``, ``organisation.unknown``) → 404;
+  (``*.unknown`` rules: ``certificate.unknown``, ``organisation.unknown``) → 404, and its
+  subclasses ``AccessDenied`` → 403, ``QuotaExhausted`` → 429 with ``Retry-After``,
+  ``RequestRefused`` (a province's signed request) → 401;
 - ``ChainError`` / ``ManifestStoreError`` → 503 (the node keeps the work pending);
 - ``InconsistencyError`` → 409 (needs an operator); other ``RegistryError`` → 500.
 """
@@ -27,12 +29,22 @@ from node.core.errors import (
     ManifestStoreError,
     RegistryError,
 )
+from node.core.formats.federation import RequestRefused
 from node.core.rules.ids import lookup
+from node.core.sharing import AccessDenied, QuotaExhausted
 
 PROBLEM_TYPE: Final = "application/problem+json"
 #: ``type`` URIs are relative references to the API's documentation (docs/API.md "Errors").
 TYPE_BASE: Final = "/docs/problems#"
-NOT_FOUND_RULES: Final = frozenset({"certificate.unknown", "organisation.unknown", "job.unknown"})
+NOT_FOUND_RULES: Final = frozenset(
+    {
+        "certificate.unknown",
+        "organisation.unknown",
+        "job.unknown",
+        "sharing.unknown",
+        "holder.other_province",
+    }
+)
 TITLES: Final = {
     400: "Bad request",
     401: "Unauthorised",
@@ -93,6 +105,19 @@ class Problem(Exception):
 
 def problem_for(exc: RegistryError) -> Problem:
     """The problem a domain error becomes (see the module docstring)."""
+    if isinstance(exc, QuotaExhausted):
+        return Problem(
+            429,
+            TITLES[429],
+            exc.message,
+            exc.field,
+            exc.rule,
+            headers={"Retry-After": str(exc.retry_after)},
+        )
+    if isinstance(exc, AccessDenied):
+        return Problem(403, TITLES[403], exc.message, exc.field, exc.rule)
+    if isinstance(exc, RequestRefused):
+        return Problem(401, TITLES[401], exc.message, exc.field, exc.rule)
     if isinstance(exc, InvalidInput):
         status = 404 if exc.rule in NOT_FOUND_RULES else 422
         return Problem(status, TITLES[status], exc.message, exc.field, exc.rule)

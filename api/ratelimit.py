@@ -1,6 +1,6 @@
 """Limits against enumeration (data guide art. 20): token buckets per client for the
-two-of-three search, and a daily count of failed matches per certificate number for the
-holder's reads.
+two-of-three search (in the API process's memory), and a daily count of failed matches per
+certificate number for the holder's reads (in the database, shared by every API process).
 
 Each client (its IP address, and its API key when it sends one) has a bucket of ``burst``
 tokens refilled at ``rate`` per second; a request takes one. An empty bucket refuses with the
@@ -16,6 +16,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from node.core.time import china_day_number, china_day_start
+from node.storage import Database
+from node.storage.counters import DailyCounters
 
 
 class RateLimiter:
@@ -61,20 +63,20 @@ class RateLimiter:
 
 
 class FailureCounter:
-    """Failed matches per key (a certificate number) per China day, whoever asks.
+    """Failed matches per key (a certificate number) per China day, whoever asks, counted in
+    the node's database (``daily_counters``, node/storage/counters.py), so every API process
+    on one database and every restart shares the count.
 
     ``limit`` failures are allowed a day; after that :meth:`blocked` answers the seconds until
-    the next China midnight for that key. At most ``max_keys`` keys are remembered (least
-    recently used first out). Time is unix seconds passed in by the caller.
+    the next China midnight for that key. Time is unix seconds passed in by the caller.
     """
 
-    def __init__(self, limit: int, *, max_keys: int = 1_000_000) -> None:
+    def __init__(self, db: Database, limit: int, *, prefix: str = "holder:") -> None:
         if limit < 1:
             raise ValueError("limit must be at least 1")
+        self.db = db
         self.limit = limit
-        self._max = max_keys
-        self._counts: OrderedDict[str, tuple[int, int]] = OrderedDict()
-        self._lock = threading.Lock()
+        self.prefix = prefix
 
     @staticmethod
     def _day(now: float) -> int:
@@ -86,24 +88,23 @@ class FailureCounter:
         tomorrow = china_day_start(cls._day(now) + 1)
         return max(1, math.ceil(tomorrow - now))
 
-    def _count(self, key: str, now: float) -> int:
-        day, count = self._counts.get(key, (self._day(now), 0))
-        return count if day == self._day(now) else 0
-
     def blocked(self, key: str, now: float) -> int | None:
-        """The seconds until ``key`` may be tried again, or None when it may be tried now."""
-        with self._lock:
-            if self._count(key, now) >= self.limit:
-                return self._until_tomorrow(now)
-        return None
+        """The seconds until ``key`` may be tried again, or None when it may be tried now.
+
+        Raises:
+            StorageError: the database failed.
+        """
+        with self.db.transaction() as session:
+            count = DailyCounters(session).get(self.prefix + key, self._day(now))
+        return self._until_tomorrow(now) if count >= self.limit else None
 
     def fail(self, key: str, now: float) -> int | None:
         """Count a failed match of ``key``; return the seconds to wait when this failure used
-        the day's last one, else None."""
-        with self._lock:
-            count = self._count(key, now) + 1
-            self._counts[key] = (self._day(now), count)
-            self._counts.move_to_end(key)
-            while len(self._counts) > self._max:
-                self._counts.popitem(last=False)
-            return self._until_tomorrow(now) if count >= self.limit else None
+        the day's last one, else None.
+
+        Raises:
+            StorageError: the database failed.
+        """
+        with self.db.transaction() as session:
+            count = DailyCounters(session).add(self.prefix + key, self._day(now))
+        return self._until_tomorrow(now) if count >= self.limit else None

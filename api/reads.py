@@ -1,11 +1,10 @@
-"""Reads: search, bundles, checkpoints, proofs, the organisation registry, certificate status,
-the snapshot and verification.
+"""Reads: bundles, checkpoints, proofs, the organisation registry, certificate status, the
+snapshot and verification.
 
-The two-of-three search shows an active certificate's fields with the ID number masked to
-someone who knows two of certificate number, holder name and ID number (data guide art. 20),
-rate limited per client. Full bundles carry personal data: the holder's come from
-:mod:`api.holder` (all three fields), others only to the certificate's province operator or
-issuer. Everything else is public data of the log and the chain.
+The two-of-three search is :mod:`api.search`. Full bundles carry personal data: the holder's
+come from :mod:`api.holder` (all three fields, or a one-time code), others only to the
+certificate's province operator or issuer, each read recorded in the access log
+(:mod:`api.access`). Everything else is public data of the log and the chain.
 """
 
 from __future__ import annotations
@@ -19,8 +18,9 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from api import views
+from api.access import AuditParams, read_of, record_read, requester
 from api.auth import Principal, bearer_token, principal_of, require_writer
-from api.context import ApiContext, Authorization, Caller, Context, rate_limit
+from api.context import ApiContext, Authorization, Context
 from api.problems import Problem, problem
 from api.vc import MEDIA_TYPE as VC_MEDIA_TYPE
 from api.vc import credential_of
@@ -131,52 +131,6 @@ def _record(ctx: ApiContext, commitment: bytes) -> CertificateRecord:
     return record
 
 
-# -- two of three ------------------------------------------------------------------------------
-
-
-def _two_of_three(
-    ctx: ApiContext, certificate_number: str | None, name: str | None, id_number: str | None
-) -> list[tuple[CertificateRecord, Any]]:
-    """The current, not deleted certificates matching at least two of the three, each with its
-    decrypted certificate (422 ``query.two_of_three`` when fewer than two are given)."""
-    node = ctx.node
-    with node.db.transaction() as session:
-        certificates = CertificateRepository(session, node.cipher, node.blind_index)
-        records = certificates.find_by_two_of_three(
-            certificate_number=certificate_number, name=name, id_number=id_number
-        )
-        return [
-            (r, certificates.salted(r).certificate() if r.status == "active" else None)
-            for r in records
-            if r.status != "deleted"
-        ]
-
-
-@router.get(
-    "/certificates/search",
-    summary="Find a certificate by two of certificate number, holder name and ID number",
-    description=(
-        "At least two of the three query parameters are required (data guide art. 20); one "
-        "alone is refused with 422 `query.two_of_three`. An active certificate is returned with "
-        "its fields and the ID number masked (first four and last four characters kept); a "
-        "suspended, revoked or superseded one with its status only. Rate limited per client "
-        "address and per key (429 with `Retry-After`)."
-    ),
-    tags=["public"],
-)
-def search(
-    request: Request,
-    ctx: Context,
-    who: Caller,
-    certificate_number: Annotated[str | None, Query(max_length=64)] = None,
-    name: Annotated[str | None, Query(max_length=64)] = None,
-    id_number: Annotated[str | None, Query(max_length=64)] = None,
-) -> dict[str, Any]:
-    rate_limit(request, ctx, who)
-    matches = _two_of_three(ctx, certificate_number, name, id_number)
-    return {"matches": [views.search_match(r, c) for r, c in matches]}
-
-
 # -- certificates ------------------------------------------------------------------------------
 
 
@@ -203,7 +157,24 @@ def certificate_bundle(
     if record is None or record.province != node.province:
         raise InvalidInput("commitment", "certificate.unknown", "certificate is unknown")
     _may_read_bundle(who, record)
+    log_read(ctx, "bundle", who, record)
     return cached_bundle(ctx, record, format)
+
+
+def log_read(ctx: ApiContext, operation: str, who: Principal, record: CertificateRecord) -> None:
+    """Record a read by commitment (a bundle or PDF for the province operator or the issuer)
+    in the access log before it is answered (api/access.py)."""
+    record_read(
+        ctx,
+        read_of(
+            ctx,
+            operation=operation,
+            who=requester(who),
+            params=AuditParams(),
+            result="found",
+            commitments=(record.commitment,),
+        ),
+    )
 
 
 def _may_read_bundle(who: Principal, record: CertificateRecord) -> None:

@@ -2,14 +2,18 @@
 
 None of these shows personal data except :func:`search_match`, which shows a certificate to
 someone who already knows two of number, holder name and ID number (data guide art. 20), with
-the ID number masked by :func:`mask_id_number`.
+the personal fields the caller may not see in full masked (:func:`node.core.sharing.
+certificate_view`: the ID number for the public, as the agreement says for a partner).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from node.core.certificate import Certificate
+from node.core.sharing import certificate_view
+from node.core.sharing import mask_id_number as mask_id_number
 from node.services.intake_checks import Accepted
 from node.services.lifecycle import LifecycleOutcome
 from node.storage import (
@@ -18,15 +22,6 @@ from node.storage import (
     OrganisationKeyRecord,
     OrganisationRecord,
 )
-
-
-def mask_id_number(id_number: str) -> str:
-    """Keep the first four characters (the province and city of a resident ID) and the last
-    four, mask the rest: ``440106199001011234`` → ``4401**********1234``. Numbers of eight
-    characters or fewer keep only their last two."""
-    if len(id_number) > 8:
-        return id_number[:4] + "*" * (len(id_number) - 8) + id_number[-4:]
-    return "*" * max(0, len(id_number) - 2) + id_number[-2:]
 
 
 def certificate_status(record: CertificateRecord) -> dict[str, Any]:
@@ -44,18 +39,24 @@ def certificate_status(record: CertificateRecord) -> dict[str, Any]:
     }
 
 
-def search_match(record: CertificateRecord, certificate: Certificate | None) -> dict[str, Any]:
-    """A search hit: the status, and for an active certificate its fields with the ID number
-    masked (a suspended one's query service is suspended, data guide art. 17)."""
+def search_match(
+    record: CertificateRecord, certificate: Certificate | None, full: Sequence[str] | None
+) -> dict[str, Any]:
+    """A search hit: the province, number, commitment and status; a superseded version names
+    its successor (``superseded_by``); an active one shows its fields with the personal fields
+    not in ``full`` masked (``full`` None: status only, e.g. a partner allowed ``status``
+    only). A suspended one shows its status only: its query service is suspended (data guide
+    art. 17); revoked and superseded ones their status only."""
     view: dict[str, Any] = {
+        "province": record.province,
         "certificate_number": record.certificate_number,
         "commitment": record.commitment.hex(),
         "status": record.status,
     }
-    if certificate is not None and record.status == "active":
-        fields: dict[str, Any] = dict(certificate.fields())
-        fields["id_number"] = mask_id_number(certificate.id_number)
-        view["certificate"] = fields
+    if record.superseded_by is not None:
+        view["superseded_by"] = record.superseded_by.hex()
+    if certificate is not None and record.status == "active" and full is not None:
+        view["certificate"] = certificate_view(certificate, full)
     return view
 
 

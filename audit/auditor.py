@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from anchor.chain import ChainEvent, RegistryClient
 from anchor.manifest import ManifestStore
+from audit.access import AccessLogHeads
 from audit.chainstate import ChainState, FiledScopes, Organisation
 from audit.entries import EntryChecker
 from audit.findings import FindingSink
@@ -59,6 +60,9 @@ class AuditOptions:
     of its province and every checkpoint (``audit/node_api.py``). ``calendar``: the working
     days deadlines are judged in (default: the installed ``chinese-calendar``'s years only;
     ``certreg audit`` passes the one ``CERTREG_CALENDAR`` names, province/calendars.py).
+    ``access_logs``: per province, the record hashes of its access-log export (``certreg node
+    access-log export``), checked against every access-log head its manifests anchored
+    (docs/SHARING.md).
     """
 
     workers: int = 1
@@ -73,6 +77,7 @@ class AuditOptions:
     api_sample: int = 100
     api_timeout: float = 10.0
     calendar: WorkdayCalendar = dataclasses.field(default_factory=WorkdayCalendar.default)
+    access_logs: Mapping[str, Sequence[bytes]] = dataclasses.field(default_factory=dict)
 
 
 class Auditor:
@@ -114,6 +119,8 @@ class Auditor:
             self.options.calendar,
             self._sample,
         )
+        #: The access-log heads the manifests anchored (audit/access.py).
+        self.access_heads = AccessLogHeads(self.findings)
         self.replay = LogReplay(
             client,
             store,
@@ -123,6 +130,7 @@ class Auditor:
             snapshot=self._snapshot,
             manifest_timeout=self.options.manifest_timeout,
             keep_checkpoints=self._sample is not None,
+            access_heads=self.access_heads,
         )
         self._handlers: dict[str, Callable[[ChainEvent], None]] = {
             "CheckpointAnchored": self.replay.on_checkpoint,
@@ -171,6 +179,7 @@ class Auditor:
             self.replay.logs, head, self.options.status_grace_blocks, self.findings
         )
         self._snapshot.finish()
+        self.access_heads.check_exports(self.options.access_logs)
         self._compare_apis()
         return self.report(head)
 

@@ -22,6 +22,7 @@ from typing import Final
 
 from audit.parse import AuditEntry, canonical_text, read_entries
 from node.core.errors import InvalidInput
+from node.core.formats.access import LogHead
 from node.core.merkle import EMPTY_ROOT, node_hash
 from node.core.rules.serials import missing_serials
 
@@ -31,7 +32,10 @@ ACTIVE, REVOKED, SUSPENDED, SUPERSEDED, DELETED = 0, 1, 2, 3, 4
 FINAL_STATES: Final = frozenset({REVOKED, SUPERSEDED, DELETED})
 STATE_NAMES: Final = ("active", "revoked", "suspended", "superseded", "deleted")
 
-_PREFIX = re.compile(r'\{"checkpoint_index":(0|[1-9][0-9]*),"entries":\[')
+_PREFIX = re.compile(
+    r'\{(?:"access_log":\{"count":(0|[1-9][0-9]*),"head":"([0-9a-f]{64})"\},)?'
+    r'"checkpoint_index":(0|[1-9][0-9]*),"entries":\['
+)
 _TAIL_MARK = '],"previous_size":'
 _HEADER_KEYS: Final = frozenset(
     {"checkpoint_index", "previous_size", "province", "root", "tree_size", "type", "version"}
@@ -83,6 +87,8 @@ class ManifestHeader:
     previous_size: int
     tree_size: int
     root: bytes
+    #: The access-log head a version 2 manifest carries (None in version 1).
+    access_log: LogHead | None = None
 
 
 def read_manifest(data: bytes) -> tuple[ManifestHeader, Iterator[tuple[str, AuditEntry]]]:
@@ -92,7 +98,8 @@ def read_manifest(data: bytes) -> tuple[ManifestHeader, Iterator[tuple[str, Audi
 
     The bytes must be exactly the canonical form (docs/FORMATS.md "Manifests"), which for the
     canonical key order means: ``{"checkpoint_index":…,"entries":[…],"previous_size":…,
-    "province":…,"root":…,"tree_size":…,"type":"certreg.manifest","version":1}``.
+    "province":…,"root":…,"tree_size":…,"type":"certreg.manifest","version":1}``, or for
+    version 2 the same opened by ``"access_log":{"count":…,"head":"…"},``.
 
     Raises:
         InvalidInput: ``manifest`` / ``manifest.json``, ``manifest.keys``,
@@ -107,7 +114,7 @@ def read_manifest(data: bytes) -> tuple[ManifestHeader, Iterator[tuple[str, Audi
     prefix = _PREFIX.match(text)
     tail_at = text.rfind(_TAIL_MARK)
     if prefix is None or tail_at < prefix.end() - 1:
-        raise InvalidInput("manifest", "manifest.keys", "not a canonical version-1 manifest")
+        raise InvalidInput("manifest", "manifest.keys", "not a canonical manifest")
     tail = "{" + text[tail_at + 2 :]
     try:
         header = json.loads(tail)
@@ -115,11 +122,18 @@ def read_manifest(data: bytes) -> tuple[ManifestHeader, Iterator[tuple[str, Audi
         raise InvalidInput("manifest", "manifest.json", "not JSON") from exc
     if not isinstance(header, dict) or canonical_text(header) != tail:
         raise InvalidInput("manifest", "manifest.canonical", "not in canonical form")
-    header["checkpoint_index"] = int(prefix.group(1))
+    header["checkpoint_index"] = int(prefix.group(3))
     if set(header) != _HEADER_KEYS:
         raise InvalidInput("manifest", "manifest.keys", "wrong keys")
-    if header["type"] != "certreg.manifest" or header["version"] != 1:
-        raise InvalidInput("manifest", "manifest.version", "not a version 1 manifest")
+    version = 1 if prefix.group(1) is None else 2
+    if header["type"] != "certreg.manifest" or header["version"] != version:
+        raise InvalidInput("manifest", "manifest.version", "not a version 1 or 2 manifest")
+    access_log = None
+    if version == 2:
+        count, head = int(prefix.group(1)), bytes.fromhex(prefix.group(2))
+        if count == 0 and head != b"\x00" * 32:
+            raise InvalidInput("manifest.access_log", "manifest.access_log", "an empty log's head")
+        access_log = LogHead(count, head)
     for key in ("previous_size", "tree_size"):
         if type(header[key]) is not int or header[key] < 0:
             raise InvalidInput(f"manifest.{key}", "manifest.type", "must be an integer")
@@ -134,6 +148,7 @@ def read_manifest(data: bytes) -> tuple[ManifestHeader, Iterator[tuple[str, Audi
         previous_size=header["previous_size"],
         tree_size=header["tree_size"],
         root=bytes.fromhex(root),
+        access_log=access_log,
     )
     return parsed, read_entries(text, prefix.end(), tail_at)
 

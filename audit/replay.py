@@ -15,6 +15,7 @@ from typing import Any
 from anchor.chain import ChainEvent, RegistryClient, with_retries
 from anchor.manifest import ManifestStore
 from anchor.snapshot import CERTIFICATE_STATUS_NAMES, province_of
+from audit.access import AccessLogHeads
 from audit.entries import Anchor, EntryChecker
 from audit.findings import FindingSink
 from audit.log import ProvinceLog, read_manifest
@@ -39,6 +40,7 @@ class LogReplay:
         snapshot: SnapshotComparison,
         manifest_timeout: float,
         keep_checkpoints: bool,
+        access_heads: AccessLogHeads,
     ) -> None:
         self.client = client
         self.store = store
@@ -47,6 +49,8 @@ class LogReplay:
         self.entries = entries
         self.snapshot = snapshot
         self.manifest_timeout = manifest_timeout
+        #: The access-log heads the manifests anchored (audit/access.py).
+        self.access_heads = access_heads
         #: The rebuilt log of each province that anchored.
         self.logs: dict[str, ProvinceLog] = {}
         #: For the API comparison only (``keep_checkpoints``): the chain's checkpoints.
@@ -224,6 +228,7 @@ class LogReplay:
                 )
                 log.rebuildable = False
                 return
+            self.access_heads.observe(province, anchor.index, header.access_log, evidence)
             leaf_index = previous_size
             rebuild = log.rebuildable and log.frontier.size == previous_size
             for text, entry in entries:

@@ -7,6 +7,9 @@ pragma solidity ^0.8.24;
 /// operators need approvals from more than half of the current members (propose, approve,
 /// execute). Proposals expire after `PROPOSAL_LIFETIME` seconds of block time. There is no owner
 /// or admin key: after the constructor, only the members govern.
+/// Each member also publishes keys for its own purposes (`setMemberKey`, `memberKey`): purpose
+/// 1 is the Ed25519 public key that signs its node's requests to other provinces' nodes
+/// (docs/SHARING.md). Removing a member or replacing its operators withdraws all its keys.
 abstract contract Membership {
     /// @notice Seconds (block timestamp) after its creation during which a proposal can be
     /// approved and executed.
@@ -19,6 +22,13 @@ abstract contract Membership {
     uint8 public constant PROPOSAL_ADMIT_MEMBER = 1;
     uint8 public constant PROPOSAL_REMOVE_MEMBER = 2;
     uint8 public constant PROPOSAL_REPLACE_OPERATORS = 3;
+
+    /// @notice Member key purposes: 1 the node API's request-signing key (Ed25519, 32 bytes).
+    /// Other purposes may be given meanings later; the contract stores any non-zero purpose.
+    uint8 public constant KEY_PURPOSE_NODE_API = 1;
+
+    /// @notice Longest member key, in bytes.
+    uint256 public constant MAX_MEMBER_KEY_BYTES = 128;
 
     struct Proposal {
         uint8 kind;
@@ -39,6 +49,11 @@ abstract contract Membership {
     mapping(uint8 province => uint256 position) private _memberPosition;
     Proposal[] private _proposals;
     mapping(uint256 id => mapping(uint8 province => bool approved)) private _approved;
+    /// @dev Incremented when a member is removed or its operators are replaced: keys are kept
+    /// per key generation, so both withdraw every key the member published before.
+    mapping(uint8 province => uint256 generation) private _keyGeneration;
+    mapping(uint8 province => mapping(uint256 generation => mapping(uint8 purpose => bytes key)))
+        private _memberKeys;
 
     /// @notice The caller is not an operator of any member.
     error MembershipNotOperator(address account);
@@ -61,6 +76,10 @@ abstract contract Membership {
     error MembershipAlreadyApproved(uint256 id, uint8 province);
     /// @notice Fewer than a majority (more than half) of the current members approved.
     error MembershipInsufficientApprovals(uint256 id, uint256 approvals, uint256 members);
+    /// @notice Key purpose 0 is reserved.
+    error MembershipInvalidKeyPurpose(uint8 purpose);
+    /// @notice A member key is longer than `MAX_MEMBER_KEY_BYTES`.
+    error MembershipInvalidKey(uint256 length);
 
     event MemberAdmitted(uint8 indexed province, address[] operators);
     event MemberRemoved(uint8 indexed province);
@@ -75,6 +94,8 @@ abstract contract Membership {
     );
     event ProposalApproved(uint256 indexed id, uint8 indexed province);
     event ProposalExecuted(uint256 indexed id);
+    /// @notice `province` published `key` for `purpose` (empty: it withdrew the key).
+    event MemberKeySet(uint8 indexed province, uint8 indexed purpose, bytes key);
 
     /// @param provinces Founding member of each entry (repeat a province to give it several
     /// operators).
@@ -169,6 +190,32 @@ abstract contract Membership {
         return _provinceOf[account];
     }
 
+    /// @notice The key member `province` published for `purpose`; empty when it published none,
+    /// withdrew it, or is not a member.
+    function memberKey(uint8 province, uint8 purpose) external view returns (bytes memory) {
+        if (_memberPosition[province] == 0) {
+            return "";
+        }
+        return _memberKeys[province][_keyGeneration[province]][purpose];
+    }
+
+    /// @notice Publishes (or, with an empty `key`, withdraws) the caller's member key for
+    /// `purpose`, replacing the one published before.
+    /// Requirements: the caller operates for a member; `purpose` is not 0; `key` is at most
+    /// `MAX_MEMBER_KEY_BYTES` long.
+    /// Emits: {MemberKeySet}.
+    function setMemberKey(uint8 purpose, bytes calldata key) external {
+        uint8 province = _callerProvince();
+        if (purpose == 0) {
+            revert MembershipInvalidKeyPurpose(purpose);
+        }
+        if (key.length > MAX_MEMBER_KEY_BYTES) {
+            revert MembershipInvalidKey(key.length);
+        }
+        _memberKeys[province][_keyGeneration[province]][purpose] = key;
+        emit MemberKeySet(province, purpose, key);
+    }
+
     /// @notice Number of proposals ever created; ids are 0 … proposalCount() - 1.
     function proposalCount() external view returns (uint256) {
         return _proposals.length;
@@ -256,7 +303,8 @@ abstract contract Membership {
     /// @notice Executes proposal `id` once a majority of the current members approved it.
     /// Requirements: the caller operates for a member; the proposal exists, is not executed and
     /// has not expired; approvals from current members are more than half of the members; the
-    /// change is still valid (checked again against the current state).
+    /// change is still valid (checked again against the current state). Removing a member or
+    /// replacing its operators withdraws every member key it published.
     /// Emits: {ProposalExecuted} and one of {MemberAdmitted}, {MemberRemoved},
     /// {OperatorsReplaced}.
     function execute(uint256 id) external {
@@ -282,10 +330,12 @@ abstract contract Membership {
             _memberPosition[last] = position;
             _members.pop();
             delete _memberPosition[p.province];
+            ++_keyGeneration[p.province];
             emit MemberRemoved(p.province);
         } else {
             _clearOperators(p.province);
             _setOperators(p.province, p.operators);
+            ++_keyGeneration[p.province];
             emit OperatorsReplaced(p.province, p.operators);
         }
     }

@@ -12,11 +12,18 @@
               "blind_index_key": "<hex>"},                      (and, only while `certreg node
                                    rekey --blind-index` runs, "next_blind_index_key": "<hex>")
   "anchoring": {"batch_size": 1000, "max_age_seconds": 60},
-  "calendars": ["calendar-2027.json"]                           (optional, docs/NODE.md)
+  "calendars": ["calendar-2027.json"],                          (optional, docs/NODE.md)
+  "federation": {"key": "<hex>", "peers": {"41": "http://127.0.0.1:8041"},
+                 "timeout_seconds": 2.0}                        (optional, docs/SHARING.md)
 }
 ```
 
-Secrets (``operator_key``, the ``keys``, ``blind_index_key`` and ``next_blind_index_key``) may
+``federation``: the node's Ed25519 request-signing key (its public key is published on the
+contract with ``certreg node federation register``), the API address of each other province's
+node and how long to wait for one (province/federation.py).
+
+Secrets (``operator_key``, the ``keys``, ``blind_index_key``, ``next_blind_index_key`` and the
+federation ``key``) may
 be written as ``"env:NAME"`` to read them from the environment when the node opens; ``certreg
 node init`` writes generated keys into the file itself and makes it readable by its owner only
 (0600).
@@ -91,6 +98,11 @@ class NodeConfig:
     next_blind_index_key: str | None = None
     #: Working-day calendar files of years after chinese-calendar's (province/calendars.py).
     calendars: tuple[Path, ...] = ()
+    #: The node's Ed25519 request-signing key (hex or ``env:NAME``); None: no federation.
+    federation_key: str | None = None
+    #: Other provinces' node API addresses, by province code.
+    peers: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    federation_timeout: float = 2.0
     #: Where the file was read from (relative paths resolve against its folder).
     path: Path | None = None
 
@@ -133,6 +145,21 @@ class NodeConfig:
     def _blind_index(self, value: str, field: str) -> BlindIndex:
         return BlindIndex(_hex_bytes(_secret(value, field), field), profile=self.privacy_profile)
 
+    def federation_private_key(self) -> bytes | None:
+        """The node's request-signing key (32 bytes), or None without federation.
+
+        Raises:
+            InvalidInput: ``config.federation.key`` / ``config.hex`` (not 32 bytes of hex) or
+                an unset environment variable.
+        """
+        if self.federation_key is None:
+            return None
+        field = "config.federation.key"
+        key = _hex_bytes(_secret(self.federation_key, field), field)
+        if len(key) != 32:
+            raise InvalidInput(field, "config.hex", "an Ed25519 private key is 32 bytes")
+        return key
+
     def operator_private_key(self) -> str | None:
         """The operator account's private key, or None to use the node's unlocked account."""
         if self.operator_key is None:
@@ -170,6 +197,17 @@ class NodeConfig:
             },
             "anchoring": {"batch_size": self.batch_size, "max_age_seconds": self.max_age_seconds},
             **({"calendars": [str(p) for p in self.calendars]} if self.calendars else {}),
+            **(
+                {
+                    "federation": {
+                        "key": self.federation_key,
+                        "peers": dict(self.peers),
+                        "timeout_seconds": self.federation_timeout,
+                    }
+                }
+                if self.federation_key is not None
+                else {}
+            ),
         }
 
     @classmethod
@@ -191,7 +229,7 @@ class NodeConfig:
                 "privacy",
                 "anchoring",
             },
-            {"calendars"},
+            {"calendars", "federation"},
         )
         if r.raw("type") != CONFIG_TYPE or r.raw("version") != CONFIG_VERSION:
             raise InvalidInput("config.type", "config.type", f"not a {CONFIG_TYPE} version 1 file")
@@ -244,6 +282,34 @@ class NodeConfig:
             raise InvalidInput(
                 "config.calendars", "config.calendars", "a list of calendar file paths"
             )
+        federation_key: str | None = None
+        peers: dict[str, str] = {}
+        timeout = 2.0
+        if "federation" in r.value:
+            federation = r.obj("federation")
+            federation.keys({"key", "peers"}, {"timeout_seconds"})
+            federation_key = federation.string("key")
+            listed = federation.raw("peers")
+            if not isinstance(listed, dict) or not all(
+                isinstance(k, str)
+                and PROVINCE_RE.fullmatch(k)
+                and isinstance(v, str)
+                and v.startswith(("http://", "https://"))
+                for k, v in listed.items()
+            ):
+                raise InvalidInput(
+                    "config.federation.peers",
+                    "config.peers",
+                    "an object of province code to http(s) URL",
+                )
+            peers = dict(listed)
+            if "timeout_seconds" in federation.value:
+                value = federation.raw("timeout_seconds")
+                if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                    raise InvalidInput(
+                        "config.federation.timeout_seconds", "config.timeout", "a positive number"
+                    )
+                timeout = float(value)
         return cls(
             province=province,
             database=database,
@@ -265,6 +331,9 @@ class NodeConfig:
             max_age_seconds=float(max_age),
             gas_price=gas_price,
             calendars=tuple(base / c for c in calendars),
+            federation_key=federation_key,
+            peers=peers,
+            federation_timeout=timeout,
             path=path,
         )
 
@@ -309,8 +378,9 @@ def new_config(
     max_age_seconds: float = DEFAULT_MAX_AGE_SECONDS,
     gas_price: int | None = None,
 ) -> NodeConfig:
-    """A configuration with freshly generated privacy keys (a SQLite file and a local manifest
-    directory inside ``directory`` unless told otherwise)."""
+    """A configuration with freshly generated privacy keys and request-signing key (a SQLite
+    file and a local manifest directory inside ``directory`` unless told otherwise; no peers
+    yet)."""
     _, key_size = PROFILES.get(profile, (0, 0))
     if not key_size:
         raise InvalidInput("profile", "privacy.profile", f"one of {sorted(PROFILES)}")
@@ -330,6 +400,7 @@ def new_config(
             "blind_index_key": secrets.token_bytes(32).hex(),
         },
         "anchoring": {"batch_size": batch_size, "max_age_seconds": max_age_seconds},
+        "federation": {"key": secrets.token_bytes(32).hex(), "peers": {}},
     }
     return NodeConfig.from_json(config, path=directory / CONFIG_NAME)
 

@@ -14,7 +14,13 @@ the database (migrating it), connects to the chain as the province's operator, a
 - :meth:`anchor_once` / :meth:`anchor_all` / :meth:`run`: the anchoring worker
   (:class:`anchor.worker.AnchoringWorker`) followed by the on-chain statuses
   (:class:`anchor.status.StatusSync`);
-- ``bundles`` (:class:`node.services.bundler.BundleFactory`): bundles of anchored certificates.
+- ``bundles`` (:class:`node.services.bundler.BundleFactory`): bundles of anchored certificates;
+- ``sharing`` (:class:`node.services.sharing.SharingService`): sharing agreements, partner use
+  and traffic reports; ``access`` (:class:`node.services.access.AccessLogService`): the access
+  log of reads of personal data; ``holder_codes``
+  (:class:`node.services.holder_codes.HolderCodeService`): one-time codes for holders;
+- ``federation`` (:class:`province.federation.Federation`, when ``node.json`` has a federation
+  key): signed queries to and from other provinces' nodes (docs/SHARING.md).
 
 Every step is crash-safe on its own (see each module), so a node killed at any point and opened
 again continues where it stopped: :meth:`anchor_once` first settles the database with the chain.
@@ -36,13 +42,17 @@ from node.core.crypto.privacy import BlindIndex, PersonalDataCipher
 from node.core.errors import ChainError, ManifestStoreError
 from node.core.formats.snapshot import Network
 from node.core.rules.workdays import WorkdayCalendar
+from node.services.access import AccessLogService
 from node.services.bundler import BundleFactory
+from node.services.holder_codes import HolderCodeService
 from node.services.intake import IntakeService
 from node.services.lifecycle import LifecycleService
 from node.services.review import ReviewService
+from node.services.sharing import SharingService
 from node.storage import CheckpointRepository, Database, ProvinceLog, open_database
 from province.calendars import node_calendar
 from province.config import NodeConfig
+from province.federation import Federation
 from province.organisations import OrganisationService
 
 log = logging.getLogger(__name__)
@@ -83,6 +93,7 @@ class ProvinceNode:
         max_age_seconds: float,
         calendar: WorkdayCalendar,
         clock: Callable[[], dt.datetime] = utc_now,
+        federation: Federation | None = None,
     ) -> None:
         self.province = province
         self.db = db
@@ -109,6 +120,10 @@ class ProvinceNode:
             db, province, self.network, cipher, blind_index, clock=clock
         )
         self.review = ReviewService(db, province, self.lifecycle, clock=clock)
+        self.sharing = SharingService(db, province, clock=clock)
+        self.access = AccessLogService(db, province, clock=clock)
+        self.holder_codes = HolderCodeService(db, clock=clock)
+        self.federation = federation
 
     def __repr__(self) -> str:
         return f"ProvinceNode(province={self.province!r})"
@@ -156,6 +171,14 @@ class ProvinceNode:
             assert config.manifest_directory is not None
             store = LocalManifestStore(config.manifest_directory)
         db = open_database(config.database)
+        key = config.federation_private_key()
+        federation = (
+            None
+            if key is None
+            else Federation(
+                config.province, key, config.peers, client, timeout=config.federation_timeout
+            )
+        )
         return cls(
             province=config.province,
             db=db,
@@ -167,9 +190,12 @@ class ProvinceNode:
             max_age_seconds=config.max_age_seconds,
             calendar=workdays,
             clock=clock,
+            federation=federation,
         )
 
     def close(self) -> None:
+        if self.federation is not None:
+            self.federation.close()
         self.db.dispose()
 
     # -- anchoring ------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from anchor.chain import RegistryClient, connect
 from anchor.manifest import LocalManifestStore, ManifestStore, build_manifest
 from audit.auditor import AuditOptions, audit
 from node.core.crypto.signatures import get_suite, signing_message
+from node.core.formats.access import LogHead
 from node.core.formats.entry import Attributes, LogEntry, Signature
 from node.core.merkle import MerkleLog
 from node.core.rules.scope import code_category, scope_document, scope_hash_of_cid
@@ -167,15 +168,20 @@ class HistoryWriter:
         self.pending.append(entry)
         return entry
 
-    def manifest_bytes(self, entries: Sequence[LogEntry] | None = None) -> tuple[bytes, int, bytes]:
+    def manifest_bytes(
+        self, entries: Sequence[LogEntry] | None = None, access_log: LogHead | None = None
+    ) -> tuple[bytes, int, bytes]:
         """Append the pending entries to the log; return the manifest bytes of the next
-        checkpoint (of ``entries`` instead, when given: a wrong manifest), its size and root."""
+        checkpoint (of ``entries`` instead, when given: a wrong manifest), its size and root
+        (version 2 with ``access_log``)."""
         previous = self.log.size
         self.log.append_many(entry.leaf_hash() for entry in self.pending)
         size, root = self.log.size, self.log.root()
         listed = self.pending if entries is None else list(entries)
         self.pending = []
-        manifest = build_manifest(self.province, self.checkpoints, previous, size, root, listed)
+        manifest = build_manifest(
+            self.province, self.checkpoints, previous, size, root, listed, access_log
+        )
         return manifest.to_bytes(), previous, root
 
     def anchor(
@@ -184,11 +190,13 @@ class HistoryWriter:
         entries: Sequence[LogEntry] | None = None,
         publish: bool = True,
         alter: Callable[[bytes], bytes] | None = None,
+        access_log: LogHead | None = None,
     ) -> str:
         """Publish the manifest of the pending entries and anchor the checkpoint; return the
         manifest CID. ``publish=False`` anchors a CID that is not in the store; ``alter``
-        changes the manifest bytes before they are published (a malformed manifest)."""
-        data, previous, root = self.manifest_bytes(entries)
+        changes the manifest bytes before they are published (a malformed manifest);
+        ``access_log``: the access-log head a version 2 manifest carries."""
+        data, previous, root = self.manifest_bytes(entries, access_log)
         if alter is not None:
             data = alter(data)
         cid = self.store.put(data) if publish else _unpublished_cid(data)

@@ -18,6 +18,7 @@ from typing import Any
 from tqdm import tqdm
 
 from certreg.cli.audit import add_parsers as add_audit_parsers
+from certreg.cli.bundle import add_parsers as add_bundle_parsers
 from certreg.cli.contract import add_parsers as add_contract_parsers
 from certreg.cli.dev import add_parsers as add_dev_parsers
 from certreg.cli.explanations import (
@@ -27,6 +28,7 @@ from certreg.cli.explanations import (
     result_lines,
 )
 from certreg.cli.node import add_parsers as add_node_parsers
+from certreg.cli.search import add_parsers as add_search_parsers
 from certreg.cli.serve import add_parsers as add_serve_parsers
 from node.core.crypto.signatures import SUITE_NAMES
 from node.core.errors import InvalidInput, RegistryError
@@ -273,6 +275,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from certreg.cli.audit import bench_audit
 
         figures = bench_audit(entries=args.entries)
+    elif args.what == "federation":
+        from certreg.bench.federation import bench_federation
+
+        figures = bench_federation(requests=args.requests)
+        print(json.dumps(figures) if args.json else json.dumps(figures, indent=2))
+        return 0
     elif args.what == "node":
         from certreg.bench.node import bench_node
 
@@ -345,7 +353,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_qr)
 
     p = sub.add_parser("bench", help="benchmarks that print figures")
-    p.add_argument("what", choices=("core", "contract", "node", "audit", "scale"))
+    p.add_argument("what", choices=("core", "contract", "node", "audit", "scale", "federation"))
+    p.add_argument(
+        "--requests", type=int, default=500, help="bench federation: searches of each kind"
+    )
     p.add_argument(
         "--entries", type=int, default=1_000_000, help="log size for bench core and bench audit"
     )
@@ -376,6 +387,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_audit_parsers(sub)
     add_serve_parsers(sub)
     add_dev_parsers(sub)
+    add_bundle_parsers(sub)
+    add_search_parsers(sub)
     return parser
 
 

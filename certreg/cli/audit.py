@@ -2,7 +2,7 @@
 
 ``certreg audit --rpc URL --contract ADDRESS [--ipfs URL | --manifests DIR] [--json]
 [--report FILE] [--snapshot FILE] [--workers N] [--status-grace-blocks N] [--api [P=]URL …
---api-key K --api-sample N]`` replays the
+--api-key K --api-sample N] [--access-log PROVINCE=FILE …]`` replays the
 contract from genesis (``audit/auditor.py``), prints a human summary (the JSON report with
 ``--json``), writes the JSON report to ``--report`` when given, and exits 0 on a clean history,
 1 when it found anything and 2 when it could not audit (chain or store unreachable, bad
@@ -24,6 +24,7 @@ from audit.node_api import ApiTarget
 from certreg.bench.audit import bench_audit
 from certreg.cli.explanations import print_error
 from node.core.errors import InvalidInput, RegistryError
+from node.core.formats.access import parse_export
 from node.core.formats.snapshot import Snapshot
 from province.calendars import calendar_from_environment
 
@@ -48,6 +49,22 @@ def _snapshot(path: str | None) -> Snapshot | None:
     return Snapshot.from_json(value)
 
 
+def _access_logs(texts: list[str] | None) -> dict[str, list[bytes]]:
+    """``--access-log 44=FILE``: each province's access-log export (``certreg node access-log
+    export``), as record hashes."""
+    found: dict[str, list[bytes]] = {}
+    for text in texts or ():
+        province, sep, path = text.partition("=")
+        if not sep or len(province) != 2 or not province.isdigit():
+            raise InvalidInput("--access-log", "audit.access_log", "give PROVINCE=FILE")
+        try:
+            lines = Path(path).read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise InvalidInput("--access-log", "audit.access_log", f"cannot read: {exc}") from exc
+        found[province] = parse_export(lines)
+    return found
+
+
 def cmd_audit(args: argparse.Namespace) -> int:
     """Run the audit; print the summary or JSON; return the exit code."""
     try:
@@ -63,6 +80,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
             apis=tuple(ApiTarget.parse(text, args.api_key) for text in args.api or ()),
             api_sample=args.api_sample,
             calendar=calendar,
+            access_logs=_access_logs(args.access_log),
         )
         report = audit(client, _store(args), options)
     except RegistryError as exc:
@@ -117,5 +135,12 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore
         type=int,
         default=100,
         help="certificates per province asked of each --api (a seeded sample; default 100)",
+    )
+    p.add_argument(
+        "--access-log",
+        action="append",
+        metavar="PROVINCE=FILE",
+        help="a province's access-log export, checked against the heads its manifests "
+        "anchored (repeatable; docs/SHARING.md)",
     )
     p.set_defaults(func=cmd_audit)

@@ -83,7 +83,7 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 def cmd_walkthrough(args: argparse.Namespace) -> int:
     """Run the cross-province walkthrough; exit 0 only when every step held."""
-    from certreg.dev.walkthrough import run_walkthrough
+    from certreg.dev.walkthrough import STEP_NAMES, run_walkthrough
 
     try:
         steps = run_walkthrough(Path(args.dir))
@@ -92,7 +92,7 @@ def cmd_walkthrough(args: argparse.Namespace) -> int:
         return 2
     if args.json:
         print(json.dumps([s.to_json() for s in steps], ensure_ascii=False))
-    held = bool(steps) and all(s.ok for s in steps) and len(steps) == 8
+    held = bool(steps) and all(s.ok for s in steps) and len(steps) == len(STEP_NAMES)
     print(f"walkthrough: {'every step held' if held else 'FAILED'}", file=sys.stderr)
     return 0 if held else 1
 

@@ -23,6 +23,7 @@ from typing import Any, Literal, cast
 from tqdm import tqdm
 
 from certreg.cli.explanations import print_error, rule_lines
+from certreg.cli.sharing import add_parsers as add_sharing_parsers
 from node.core.crypto.signatures import SUITE_NAMES
 from node.core.errors import InvalidInput, RegistryError
 from node.core.formats.compact import encode_compact
@@ -821,3 +822,6 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore
         "--certificate-number", action="append", help="only this certificate (repeatable)"
     )
     p.set_defaults(func=_run(cmd_export))
+
+    # Sharing agreements, holder codes, the access log, federation (docs/SHARING.md).
+    add_sharing_parsers(sub, _common, _run)

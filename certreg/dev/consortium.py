@@ -18,7 +18,11 @@
   in the background, on 127.0.0.1, recorded by PID in ``DIR/pids.json``
   (:mod:`certreg.dev.processes`);
 - API keys per province (operator, an issuer, auditor) in ``DIR/api-keys.json`` (mode 0600) and a
-  sample bundle with a snapshot in ``DIR/sample/``.
+  sample bundle with a snapshot in ``DIR/sample/``;
+- queries across provinces (docs/SHARING.md): each node's request-signing key published on the
+  contract and the other provinces' API addresses in its ``node.json``; and in Henan a sharing
+  agreement with a synthetic employer platform covering the three provinces, whose partner key
+  is in ``DIR/api-keys.json`` (``41.partner``).
 
 Run again on the same folder after ``down``, it restarts the processes on the same ports with
 every piece of state kept (chain, databases, manifests) and generates nothing. ``down`` stops the
@@ -57,7 +61,7 @@ from certreg.dev.processes import (
     write_records,
 )
 from node.core.rules.workdays import WorkdayCalendar
-from node.core.time import china_date
+from node.core.time import CHINA_STANDARD_TIME, china_date
 from node.storage.files import open_private, write_private_json
 
 STATE_NAME = "dev.json"
@@ -104,6 +108,10 @@ class DevOptions:
     #: names; None: read it from the environment). Years up to today's it does not cover are
     #: made provisional (:func:`_provisional_calendar`).
     calendar: WorkdayCalendar | None = None
+    #: The API servers' search bucket (``certreg serve --search-rate/--search-burst``); a
+    #: benchmark raises it (certreg/bench/federation.py).
+    search_rate: float = 1.0
+    search_burst: int = 10
 
 
 @dataclasses.dataclass
@@ -123,6 +131,8 @@ class DevState:
     issuers: dict[str, str] = dataclasses.field(default_factory=dict)
     sample_bundle: str = ""
     ready: bool = False
+    search_rate: float = 1.0
+    search_burst: int = 10
 
     @property
     def chain_url(self) -> str:
@@ -449,6 +459,8 @@ class _Run:
         argv = [
             sys.executable, "-m", "certreg", "serve", "--dir", str(folder),
             "--host", "127.0.0.1", "--port", str(self.state.api_ports[province]),
+            "--search-rate", str(self.state.search_rate),
+            "--search-burst", str(self.state.search_burst),
         ]  # fmt: skip
         return self.add(spawn(f"api-{province}", argv, logs=self.logs, env=self.environment))
 
@@ -554,6 +566,8 @@ def _start_fresh(
         chain_port=chain_port,
         api_ports=api_ports,
         ipfs_ports=ipfs_ports,
+        search_rate=options.search_rate,
+        search_burst=options.search_burst,
     )
     save_state(directory, state)
     run = _Run(directory, state, say, calendar.environment)
@@ -633,6 +647,9 @@ def _set_up_nodes(
         )
         if config.manifest_directory is not None:  # one shared content-addressed folder
             config = dataclasses.replace(config, manifest_directory=directory / "manifests")
+        config = dataclasses.replace(
+            config, peers={p: state.api_url(p) for p in PROVINCE_NAMES if p != province}
+        )
         write_config(config, folder)
         organisations = dataset.synthetic_organisations(
             province, state.organisations_per_province, seed=options.seed + index
@@ -648,6 +665,8 @@ def _set_up_nodes(
         )
         node = ProvinceNode.open(load_config(folder), calendar=calendar)
         try:
+            assert node.federation is not None
+            node.federation.register()
             for organisation in organisations:
                 node.organisations.file(organisation.filing, actor="dev")
             _ingest(node, submissions, count, today, say)
@@ -655,6 +674,8 @@ def _set_up_nodes(
             issuer = organisations[0].filing.code
             state.issuers[province] = issuer
             keys[province] = _create_keys(node, province, issuer)
+            if province == PARTNER_PROVINCE:
+                keys[province].update(_partner(node))
             if province == "44":
                 state.sample_bundle = str(_write_sample(node, directory / "sample"))
             status = node.status()
@@ -736,6 +757,47 @@ def _create_keys(node: Any, province: str, issuer: str) -> dict[str, str]:
         "issuer_organisation": issuer,
         "auditor": create_api_key(node.db, "auditor", label="dev auditor"),
     }
+
+
+#: The province that records the dev consortium's sharing agreement.
+PARTNER_PROVINCE = "41"
+
+
+def partner_terms(today: dt.date) -> dict[str, Any]:
+    """The terms of the dev consortium's agreement: a synthetic employer platform (its credit
+    code made up, with a valid check character) that checks applicants' certificates in the
+    three provinces, names in full and ID numbers masked, for a year from today."""
+    from node.core.rules.uscc import uscc_check_character
+
+    first17 = "91410100MA9XDE001"
+    return {
+        "partner_name": "中原示例人力资源服务平台有限公司（合成）",
+        "credit_code": first17 + uscc_check_character(first17),
+        "partner_kind": "employer",
+        "application_sha256": "d" * 64,
+        "purpose": "招聘核验",
+        "scenario": "在线招聘平台核验求职者的职业技能等级证书",
+        "operations": ["query", "status"],
+        "fields": ["holder_name"],
+        "provinces": list(PROVINCE_NAMES),
+        "starts_at": dt.datetime.combine(today, dt.time(), CHINA_STANDARD_TIME).isoformat(),
+        "ends_at": dt.datetime.combine(
+            today + dt.timedelta(days=365), dt.time(), CHINA_STANDARD_TIME
+        ).isoformat(),
+        "daily_quota": 1000,
+        "no_commercial_use": True,
+        "approved_by": "河南省人力资源和社会保障厅（合成）",
+    }
+
+
+def _partner(node: Any) -> dict[str, str]:
+    from api.auth import create_api_key
+    from node.core.sharing import parse_terms
+
+    today = dt.datetime.now(CHINA_STANDARD_TIME).date()
+    agreement = node.sharing.add(parse_terms(partner_terms(today)), actor="dev")
+    key = create_api_key(node.db, "partner", agreement.id, label="dev employer platform")
+    return {"partner": key, "partner_agreement": agreement.id}
 
 
 def _write_sample(node: Any, folder: Path) -> Path:

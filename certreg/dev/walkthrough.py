@@ -6,19 +6,29 @@
 2. **isolate Guangdong**: its API server and worker are stopped (by PID) and its SQLite database
    is moved out of its place (and made mode 000), so that nothing can read it unnoticed: opening
    the node would create a new, empty file at the old path.
-3. **verify through Henan**: the first bundle, ``POST /v1/verify`` on Henan's (41) API: VALID.
+3. **Henan names Guangdong unreachable**: Henan's search for the first certificate (by its
+   number, which routes to Guangdong) answers no match and ``unanswered: {"44":
+   "unreachable"}``: the caller is told Guangdong is down, not that the certificate is unknown.
+   **verify through Henan**: the first bundle, ``POST /v1/verify`` on Henan's (41) API: VALID.
 4. **verify offline**: ``certreg snapshot`` of the chain, then ``certreg verify BUNDLE --snapshot``
    (no network at all): VALID.
 5. **restore Guangdong**: no file appeared at the database's path and the moved file's bytes are
    unchanged (SHA-256), so Guangdong's database was not touched; it is put back and Guangdong's
    API and worker are started again.
+   **an employer platform queries across provinces**: the sharing partner of Henan's agreement
+   (``certreg dev up`` records it) asks Henan's API about the first certificate by number and by
+   name + ID number, with its ``businessCode`` and ``itemCode``: Henan forwards both to
+   Guangdong, which checks the agreement itself and answers with the name in full and the ID
+   number masked, as the agreement says; the holder, proving all three fields to Guangdong,
+   sees the platform's reads with their purpose and case number in Guangdong's access log.
 6. **revoke**: Guangdong's issuer revokes the first certificate through Guangdong's API; once its
    worker has anchored the entry and written the status, Henan answers REVOKED and a fresh
    offline snapshot says REVOKED.
 7. **correct**: Guangdong's operator corrects the second certificate's holder name (reason 401,
    data guide art. 14) with a re-signed row; the old bundle verifies SUPERSEDED and the
    successor's bundle VALID, through Henan and offline.
-8. **audit**: ``certreg audit`` replays the chain and every manifest from genesis: clean.
+8. **audit**: ``certreg audit`` replays the chain and every manifest from genesis, with
+   Guangdong's access-log export checked against the heads its manifests anchored: clean.
 
 Each step prints what it did and its outcome; :func:`run_walkthrough` returns the steps and stops
 at the first that does not hold (Guangdong is restored whatever happens). The certificates are
@@ -54,6 +64,19 @@ REVOKE_REASON = 106  # ERRONEOUS_UPLOAD (node/core/rules/reasons.py, misconduct 
 CORRECT_REASON = 401  # HOLDER_NAME_ERROR (data guide art. 14)
 WAIT_SECONDS = 90.0
 UNAVAILABLE_RETRIES = 20
+#: The steps, in order (the walkthrough holds when every one does).
+STEP_NAMES = (
+    "issue in Guangdong",
+    "isolate Guangdong",
+    "Henan names Guangdong unreachable",
+    "verify through Henan",
+    "verify offline",
+    "Guangdong untouched, restored",
+    "an employer platform queries across provinces",
+    "revoke",
+    "correct",
+    "audit",
+)
 #: Suffix of Guangdong's database files while they are moved aside.
 AWAY = ".walkthrough-away"
 _SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
@@ -341,6 +364,78 @@ class Walkthrough:
         moved_names = ", ".join(p.name for p, _, _ in moved)
         return "; ".join(report) + f"; {moved_names} moved aside and made mode 000"
 
+    def _search(self, province: str, params: dict[str, str], key: str | None = None) -> Any:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        url = self._url(province, "/v1/certificates/search")
+        for _ in range(UNAVAILABLE_RETRIES):
+            reply = requests.get(url, params=params, headers=headers, timeout=60)
+            if reply.status_code != 429:  # the public search is rate limited per client
+                break
+            time.sleep(float(reply.headers.get("Retry-After", "1")))
+        if reply.status_code != 200:
+            raise StepFailed(
+                f"{province}'s search answered {reply.status_code}: {reply.text[:300]}"
+            )
+        return reply.json()
+
+    def guangdong_down(self) -> str:
+        assert self.first is not None
+        number = self.first.number
+        query = {"certificate_number": number, "name": self.first.row["holder_name"]}
+        got = self._search(VERIFIER_PROVINCE, query)
+        if got.get("unanswered") != {ISSUER_PROVINCE: "unreachable"} or got.get("matches"):
+            raise StepFailed(f"Henan's answer while Guangdong is down: {got}")
+        return f"Henan's search for {number}: no match, unanswered {got['unanswered']}"
+
+    def partner(self) -> str:
+        assert self.first is not None
+        row = self.first.row
+        key = self.keys[VERIFIER_PROVINCE]["partner"]
+        audit = {
+            "username": "王招聘",
+            "itemName": "入职技能核验",
+            "itemCode": "ZP-001",
+            "businessCode": f"ZP-{self.first.number[-6:]}",
+            "UseFor": "招聘核验",
+        }
+        shown = []
+        for query in (
+            {"certificate_number": self.first.number, "name": row["holder_name"]},
+            {"name": row["holder_name"], "id_number": row["id_number"]},
+        ):
+            got = self._search(VERIFIER_PROVINCE, {**query, **audit}, key)
+            found = [m for m in got["matches"] if m["commitment"] == self.first.commitment]
+            if not found or got["unanswered"]:
+                raise StepFailed(f"the platform's query through Henan gave {got['unanswered']}")
+            fields = found[0].get("certificate") or {}
+            masked = "*" in str(fields.get("id_number"))
+            if fields.get("holder_name") != row["holder_name"] or not masked:
+                raise StepFailed("the platform did not see what its agreement says")
+            shown.append(" + ".join(sorted(query)))
+        holder = {
+            "certificate_number": self.first.number,
+            "name": row["holder_name"],
+            "id_number": row["id_number"],
+        }
+        url = self._url(ISSUER_PROVINCE, "/v1/holder/access-log")
+        reads = requests.get(url, params=holder, timeout=60)
+        if reads.status_code != 200:
+            raise StepFailed(f"the holder's access log: {reads.status_code} {reads.text[:300]}")
+        platform = [
+            r
+            for r in reads.json()["reads"]
+            if r["role"] == "partner" and r["businessCode"] == audit["businessCode"]
+        ]
+        if len(platform) != 2 or {r["via"] for r in platform} != {VERIFIER_PROVINCE}:
+            raise StepFailed(f"Guangdong's access log holds {platform}")
+        agreement = self.keys[VERIFIER_PROVINCE]["partner_agreement"]
+        return (
+            f"the employer platform of agreement {agreement} asked Henan by "
+            + " and by ".join(shown)
+            + "; Guangdong answered (name in full, ID number masked) and its access log shows "
+            f"the holder both reads with businessCode {audit['businessCode']}"
+        )
+
     def verify_henan(self) -> str:
         assert self.first is not None and self.first.bundle is not None
         result = self._verify_henan(self.first.bundle)
@@ -459,6 +554,11 @@ class Walkthrough:
 
     def audit(self) -> str:
         report_path = self.out / "audit.json"
+        export = self._get(ISSUER_PROVINCE, "/v1/access-log/export", "auditor")
+        if export.status_code != 200:
+            raise StepFailed(f"Guangdong's access-log export: {export.status_code}")
+        export_path = self.out / "access-log-44.jsonl"
+        export_path.write_text(export.text, encoding="ascii")
         store = (
             ["--ipfs", self.state.ipfs_url]
             if self.state.ipfs_url is not None
@@ -467,6 +567,7 @@ class Walkthrough:
         done = self._certreg(
             "audit", "--rpc", self.state.chain_url, "--contract", self.state.contract_address,
             *store, "--json", "--report", str(report_path),
+            "--access-log", f"{ISSUER_PROVINCE}={export_path}",
         )  # fmt: skip
         try:
             report = json.loads(report_path.read_text(encoding="utf-8"))
@@ -479,10 +580,12 @@ class Walkthrough:
             raise StepFailed(
                 f"certreg audit exited {done.returncode}: findings {report.get('finding_counts')}"
             )
+        records = len(export.text.splitlines())
         return (
             f"certreg audit: clean; {counts.get('provinces')} provinces, "
             f"{counts.get('checkpoints')} checkpoints, {counts.get('entries')} entries, "
-            f"{counts.get('status_changes')} status changes replayed from genesis"
+            f"{counts.get('status_changes')} status changes replayed from genesis; Guangdong's "
+            f"{records} access records reach every anchored head"
         )
 
 
@@ -527,16 +630,11 @@ def run_walkthrough(
     """Run the walkthrough against the consortium in ``directory``; return its steps (it stops
     at the first step that does not hold). Raises DevError when no consortium is up there."""
     walk = Walkthrough(directory, say)
-    plan: list[tuple[str, Callable[[], str]]] = [
-        ("issue in Guangdong", walk.issue),
-        ("isolate Guangdong", walk.isolate),
-        ("verify through Henan", walk.verify_henan),
-        ("verify offline", walk.verify_offline),
-        ("Guangdong untouched, restored", walk.restore),
-        ("revoke", walk.revoke),
-        ("correct", walk.correct),
-        ("audit", walk.audit),
-    ]
+    actions = (
+        walk.issue, walk.isolate, walk.guangdong_down, walk.verify_henan, walk.verify_offline,
+        walk.restore, walk.partner, walk.revoke, walk.correct, walk.audit,
+    )  # fmt: skip
+    plan: list[tuple[str, Callable[[], str]]] = list(zip(STEP_NAMES, actions, strict=True))
     steps: list[Step] = []
     with _restored(walk):
         for name, action in plan:

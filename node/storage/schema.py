@@ -333,13 +333,14 @@ class ReviewFlag(Base):
 # results carry row numbers, certificate numbers, commitments and rule ids only. Rows are never
 # deleted: a key is revoked by setting ``revoked_at``.
 
-API_ROLES = ("operator", "issuer", "auditor", "public")
+API_ROLES = ("operator", "issuer", "auditor", "public", "partner")
 JOB_STATES = ("queued", "running", "done", "failed")
 
 
 class ApiKey(Base):
     """An API key bound to a role and its scope (a province code for ``operator``, an
-    organisation code for ``issuer``, empty for ``auditor`` and ``public``)."""
+    organisation code for ``issuer``, an agreement id for ``partner`` (migration 0006), empty
+    for ``auditor`` and ``public``)."""
 
     __tablename__ = "api_keys"
     __table_args__ = (CheckConstraint(_in("role", API_ROLES), name="role"),)
@@ -377,6 +378,141 @@ class BulkJob(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 
+# -- sharing, access log and holder codes (migration 0006; docs/SHARING.md) --------------------
+# No personal data of holders: agreements name partners (bodies, by their credit code), access
+# records name certificates by commitment and queries by field names, holder codes are stored as
+# hashes. Counters and nonces hold certificate numbers, key ids and random values only.
+
+AGREEMENT_STATES = ("active", "ended")
+
+
+class SharingAgreement(Base):
+    """A sharing agreement recorded by the province's department (data guide arts. 21-22)."""
+
+    __tablename__ = "sharing_agreements"
+    __table_args__ = (CheckConstraint(_in("state", AGREEMENT_STATES), name="state"),)
+
+    #: ``<province>-<six digits>``, e.g. ``41-000001``.
+    id: Mapped[str] = mapped_column(String(9), primary_key=True)
+    province: Mapped[str] = mapped_column(String(2))
+    partner_name: Mapped[str] = mapped_column(String(500))
+    #: 统一社会信用代码 (GB 32100), check character verified.
+    credit_code: Mapped[str] = mapped_column(String(18), index=True)
+    partner_kind: Mapped[str] = mapped_column(String(16))
+    #: SHA-256 of the written application document.
+    application_sha256: Mapped[bytes] = mapped_column(Hash)
+    purpose: Mapped[str] = mapped_column(String(500))
+    scenario: Mapped[str] = mapped_column(String(500))
+    operations: Mapped[Any] = mapped_column(JSON)
+    fields: Mapped[Any] = mapped_column(JSON)
+    provinces: Mapped[Any] = mapped_column(JSON)
+    starts_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    ends_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    daily_quota: Mapped[int] = mapped_column(Integer)
+    no_commercial_use: Mapped[bool] = mapped_column(Boolean)
+    approved_by: Mapped[str] = mapped_column(String(500))
+    state: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    created_by: Mapped[str] = mapped_column(String(128))
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    ended_by: Mapped[str | None] = mapped_column(String(128))
+    end_reason: Mapped[str | None] = mapped_column(Text)
+    deletion_instruction: Mapped[str | None] = mapped_column(Text)
+
+
+class AccessRecordRow(Base):
+    """One record of the access log: the record's canonical JSON and its hash
+    (node/core/formats/access.py), with columns for the reports."""
+
+    __tablename__ = "access_records"
+    __table_args__ = (
+        Index("ix_access_records_agreement", "agreement", "occurred_at"),
+        Index("ix_access_records_key", "key_id", "occurred_at"),
+    )
+
+    province: Mapped[str] = mapped_column(String(2), primary_key=True)
+    record_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    occurred_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    operation: Mapped[str] = mapped_column(String(32))
+    role: Mapped[str] = mapped_column(String(16))
+    key_id: Mapped[int | None] = mapped_column(BigInteger)
+    agreement: Mapped[str | None] = mapped_column(String(9))
+    result: Mapped[str] = mapped_column(String(16))
+    name_tag: Mapped[bytes | None] = mapped_column(LargeBinary(8))
+    record: Mapped[str] = mapped_column(Text)
+    record_hash: Mapped[bytes] = mapped_column(Hash)
+
+
+class AccessRecordCommitment(Base):
+    """Which certificates a record read (so a holder finds who read theirs)."""
+
+    __tablename__ = "access_record_commitments"
+    __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012 (SQLAlchemy reads it once)
+
+    commitment: Mapped[bytes] = mapped_column(Hash, primary_key=True)
+    province: Mapped[str] = mapped_column(String(2), primary_key=True)
+    record_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+
+
+class AccessLogState(Base):
+    """The size and head of each access log (one row per province)."""
+
+    __tablename__ = "access_log_state"
+
+    province: Mapped[str] = mapped_column(String(2), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    head: Mapped[bytes] = mapped_column(Hash)
+
+
+class AccessLogAnchor(Base):
+    """The access-log head a checkpoint's manifest carries, fixed when the manifest is first
+    built (a retry publishes the same bytes)."""
+
+    __tablename__ = "access_log_anchors"
+
+    province: Mapped[str] = mapped_column(String(2), primary_key=True)
+    checkpoint_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    size: Mapped[int] = mapped_column(BigInteger)
+    head: Mapped[bytes] = mapped_column(Hash)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class DailyCounter(Base):
+    """A count per name and China day shared by every API process: failed holder matches per
+    certificate number, a partner's uses of its quota."""
+
+    __tablename__ = "daily_counters"
+    __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012 (SQLAlchemy reads it once)
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class FederationNonce(Base):
+    """Nonces of signed requests from other provinces, each accepted once (replay defence)."""
+
+    __tablename__ = "federation_nonces"
+    __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012 (SQLAlchemy reads it once)
+
+    province: Mapped[str] = mapped_column(String(2), primary_key=True)
+    nonce: Mapped[bytes] = mapped_column(LargeBinary(16), primary_key=True)
+    seen_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class HolderCode(Base):
+    """A one-time code the issuing node gives a holder for their bundle (its SHA-256 only)."""
+
+    __tablename__ = "holder_codes"
+
+    code_hash: Mapped[bytes] = mapped_column(Hash, primary_key=True)
+    certificate_number: Mapped[str] = mapped_column(String(22))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    created_by: Mapped[str] = mapped_column(String(128))
+
+
 def table_of(model: type[Base]) -> Table:
     """Return the Core :class:`~sqlalchemy.Table` of a model (for bulk Core statements)."""
     return Base.metadata.tables[model.__tablename__]
@@ -385,4 +521,12 @@ def table_of(model: type[Base]) -> Table:
 #: Every table; the migration protects each against DELETE.
 ALL_TABLES = tuple(Base.metadata.tables)
 #: Append-only tables: the migration also refuses UPDATE on these.
-APPEND_ONLY_TABLES = ("log_entries", "merkle_nodes", "audit_events")
+APPEND_ONLY_TABLES = (
+    "log_entries",
+    "merkle_nodes",
+    "audit_events",
+    "access_records",
+    "access_record_commitments",
+    "access_log_anchors",
+    "federation_nonces",
+)

@@ -18,7 +18,9 @@ from anchor.manifest import (
     cid_v0,
     manifest_bytes,
 )
+from audit.log import read_manifest
 from node.core.errors import InvalidInput, ManifestStoreError
+from node.core.formats.access import LogHead
 from node.core.merkle import MerkleLog
 from tests.anchor.entries import make_entries
 
@@ -127,16 +129,48 @@ def test_manifest_parse_is_strict() -> None:
         build_manifest("44", 0, 0, 3, bytes(32), manifest.entries)  # wrong count
 
 
+@pytest.mark.parametrize("access", [None, LogHead(0, bytes(32)), LogHead(7, b"\x5a" * 32)])
 @pytest.mark.parametrize(("count", "previous", "index"), [(1, 0, 0), (4, 3, 1), (40, 9, 12)])
-def test_manifest_bytes_equal_the_canonical_document(count: int, previous: int, index: int) -> None:
+def test_manifest_bytes_equal_the_canonical_document(
+    count: int, previous: int, index: int, access: LogHead | None
+) -> None:
     entries = make_entries(previous + count)[previous:]
     root = hashlib.sha256(f"{count}/{previous}".encode()).digest()
-    expected = build_manifest("44", index, previous, previous + count, root, entries).to_bytes()
+    expected = build_manifest(
+        "44", index, previous, previous + count, root, entries, access
+    ).to_bytes()
     data = manifest_bytes(
-        "44", index, previous, previous + count, root, [e.canonical_bytes() for e in entries]
-    )
+        "44", index, previous, previous + count, root, [e.canonical_bytes() for e in entries],
+        access,
+    )  # fmt: skip
     assert data == expected
-    assert Manifest.from_bytes(data).entries == tuple(entries)
+    parsed = Manifest.from_bytes(data)
+    assert parsed.entries == tuple(entries) and parsed.access_log == access
+    assert parsed.version == (1 if access is None else 2)
+    # The auditor's streaming reader sees the same header.
+    header, rows = read_manifest(data)
+    assert header.access_log == access and len(list(rows)) == count
+
+
+def test_version_2_manifest_is_strict_about_its_access_log_head() -> None:
+    manifest, _ = _manifest(2)
+    v2 = build_manifest(
+        "44", 1, 0, 2, manifest.root, manifest.entries, LogHead(3, b"\x01" * 32)
+    ).to_bytes()
+    assert v2.startswith(b'{"access_log":{"count":3,"head":"0101')
+    bad = [
+        v2.replace(b'"version":2', b'"version":1'),  # v1 with an access_log key
+        manifest.to_bytes().replace(b'"version":1', b'"version":2'),  # v2 without one
+        v2.replace(b'"count":3', b'"count":-3'),
+        v2.replace(b'"count":3', b'"count":0'),  # an empty log has the zero head
+        v2.replace(b'"head":"01', b'"head":"1'),
+    ]
+    for data in bad:
+        with pytest.raises(InvalidInput):
+            Manifest.from_bytes(data)
+        with pytest.raises(InvalidInput):
+            _, rows = read_manifest(data)
+            list(rows)
 
 
 def test_manifest_bytes_refuses_what_manifest_refuses() -> None:

@@ -158,7 +158,8 @@ def test_search_needs_two_of_three_and_masks_the_id_number(api: Api) -> None:
     ):
         refused(c.get("/v1/certificates/search", params=alone), 422, "query", "query.two_of_three")
     wrong = {"certificate_number": person.certificate_number, "name": "某某某"}
-    assert c.get("/v1/certificates/search", params=wrong).json() == {"matches": []}
+    nothing = {"matches": [], "asked": ["44"], "unanswered": {}}
+    assert c.get("/v1/certificates/search", params=wrong).json() == nothing
 
 
 def test_suspended_certificate_shows_its_status_only(api: Api) -> None:
@@ -230,6 +231,78 @@ def test_holder_reads_need_all_three_fields_and_two_reveal_nothing(api: Api) -> 
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     bundle = api.client.get("/v1/holder/bundle", params=full)
     assert person.id_number.encode() in bundle.content
+
+
+def test_no_endpoint_gives_an_unentitled_caller_an_id_number_or_a_salt(api: Api) -> None:
+    """Walk every route of the OpenAPI document as each caller that may not see personal data
+    in full (no key, a public key, an issuer of another organisation, an operator of another
+    province, a partner whose agreement masks the ID number), with two of the three fields
+    wherever a route takes them: no response holds an unmasked ID number or a salt."""
+    from tests.sharing_data import terms_json
+
+    c = api.client
+    made = c.post("/v1/sharing/agreements", json=terms_json(), headers=api.auth("operator"))
+    agreement_id = made.json()["id"]
+    partner = c.post(
+        f"/v1/sharing/agreements/{agreement_id}/keys", json={}, headers=api.auth("operator")
+    ).json()["key"]
+    secrets: list[bytes] = []
+    for i, accepted in enumerate(api.issued):
+        secrets.append(holder(i + 1).id_number.encode())
+        certificate = api.node.bundles.bundle(accepted.commitment).certificate
+        secrets += [
+            p.salt.hex().encode() for p in certificate.fields.values() if isinstance(p, Disclosed)
+        ]
+    person = holder(1)
+    values = {
+        "commitment": api.issued[0].commitment.hex(),
+        "index": "0",
+        "code": ORG,
+        "key_id": "0",
+        "job_id": "0" * 32,
+        "agreement_id": agreement_id,
+        "action": "suspend",
+        "certificate_number": person.certificate_number,
+        "name": person.holder_name,
+        "leaf_index": "0",
+        "first": "1",
+        "second": "3",
+        "businessCode": "B1",
+        "itemCode": "I1",
+    }
+    callers = {
+        "none": {},
+        "public": api.auth("public"),
+        "other issuer": api.auth("other_issuer"),
+        "other province's operator": api.auth("operator41"),
+        "masked partner": {"Authorization": f"Bearer {partner}"},
+    }
+    paths = c.get("/v1/openapi.json").json()["paths"]
+    calls = 0
+    for template, operations in paths.items():
+        path = template
+        for name, value in values.items():
+            path = path.replace("{" + name + "}", value)
+        for method, operation in operations.items():
+            params = {
+                p["name"]: values[p["name"]]
+                for p in operation.get("parameters", [])
+                if p["in"] == "query" and p["name"] in values
+            }
+            for who, headers in callers.items():
+                got = c.request(method.upper(), path, params=params, headers=headers, json={})
+                calls += 1
+                assert got.status_code < 500, (method, path, who, got.text)
+                leaked = [s for s in secrets if s in got.content]
+                assert not leaked, (method, template, who)
+    assert calls > 150
+    # Walked with two fields, the search did show certificates to the partner and the public.
+    assert any(
+        m.get("certificate")
+        for m in c.get(
+            "/v1/certificates/search", params={k: values[k] for k in ("certificate_number", "name")}
+        ).json()["matches"]
+    )
 
 
 def test_failed_holder_matches_are_limited_per_certificate_number_per_day(

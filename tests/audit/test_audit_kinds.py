@@ -18,9 +18,10 @@ import pytest
 from anchor.chain import ChainEvent
 from audit.auditor import AuditOptions, Auditor, AuditReport
 from audit.findings import FINDING_KINDS
+from node.core.formats.access import LogHead, chain_heads
 from node.core.formats.entry import Signature
 from tests.audit import test_audit, test_audit_api, test_audit_more
-from tests.audit.histories import ACTIVE, ORG, REVOKED, ZERO, Clean, clean_history, run
+from tests.audit.histories import ACTIVE, ORG, ORG2, REVOKED, ZERO, Clean, clean_history, run
 from tests.conftest import today_calendar
 from tests.contract.conftest import Registry
 
@@ -212,6 +213,62 @@ def test_consistency_proof_that_does_not_verify(clean: Clean) -> None:
     assert report.findings[0].evidence["transaction"] == first.transaction_hash
 
 
+# -- access-log heads (docs/SHARING.md "Access log") -------------------------------------------
+
+
+def _hashes(n: int) -> list[bytes]:
+    return [bytes([i + 1]) * 32 for i in range(n)]
+
+
+def _anchor_heads(clean: Clean, counts: list[int], hashes: list[bytes]) -> int:
+    """Anchor one checkpoint per count (each adding a certificate of ``ORG2``), each carrying
+    the head of the first ``count`` hashes; return ``ORG2``'s next serial."""
+    heads = chain_heads(hashes)
+    serial = 2
+    for count in counts:
+        clean.writer.issue(ORG2, serial)
+        serial += 1
+        head = ZERO if count == 0 else heads[count - 1]
+        clean.writer.anchor(access_log=LogHead(count, head))
+    return serial
+
+
+def test_access_log_export_that_chains_to_every_anchored_head_is_clean(clean: Clean) -> None:
+    hashes = _hashes(5)
+    _anchor_heads(clean, [0, 2, 5], hashes)
+    assert kinds(run(clean, access_logs={"44": hashes})) == {}
+    assert kinds(run(clean, access_logs={"44": hashes + _hashes(7)[5:]})) == {}  # grew since
+
+
+def test_access_log_export_missing_or_altering_a_record(clean: Clean) -> None:
+    hashes = _hashes(5)
+    _anchor_heads(clean, [2, 5], hashes)
+    dropped = hashes[:1] + hashes[2:]
+    report = run(clean, access_logs={"44": dropped})
+    assert kinds(report) == {"access_log.mismatch": 2}
+    assert {f.evidence["checkpoint_index"] for f in report.findings} == {2, 3}
+    changed = [*hashes[:4], b"\x09" * 32]
+    report = run(clean, access_logs={"44": changed})
+    assert kinds(report) == {"access_log.mismatch": 1}
+    assert report.findings[0].evidence["checkpoint_index"] == 3
+
+
+def test_access_log_head_that_goes_back(clean: Clean) -> None:
+    hashes = _hashes(5)
+    _anchor_heads(clean, [5, 3], hashes)
+    report = run(clean)
+    assert kinds(report) == {"access_log.shrunk": 1}
+    assert report.findings[0].evidence["checkpoint_index"] == 3
+
+
+def test_manifest_without_the_access_log_head_after_one_with_it(clean: Clean) -> None:
+    serial = _anchor_heads(clean, [1], _hashes(1))
+    clean.writer.issue(ORG2, serial)
+    clean.writer.anchor()  # version 1 again
+    report = run(clean)
+    assert kinds(report) == {"access_log.missing": 1}
+
+
 # -- every kind is planted somewhere ------------------------------------------------------------
 
 #: Finding kind -> the test that plants it (module, function).
@@ -246,6 +303,9 @@ PLANTED = {
     "correction.rule": "test_audit.test_correction_that_changes_the_number",
     "status.no_entry": "test_audit.test_status_with_no_entry",
     "history.rewritten": "test_audit_more.test_rewritten_history_is_detected",
+    "access_log.missing": "test_manifest_without_the_access_log_head_after_one_with_it",
+    "access_log.shrunk": "test_access_log_head_that_goes_back",
+    "access_log.mismatch": "test_access_log_export_missing_or_altering_a_record",
     "api.unreachable": "test_audit_api.test_unreachable_api",
     "api.status_mismatch": "test_audit_api.test_node_that_lies_about_a_status",
     "api.proof_invalid": "test_audit_api.test_node_that_serves_a_tampered_proof",

@@ -2,14 +2,16 @@
 // image or the camera), verifies it here with verify.js, and shows each check's verdict in Chinese
 // and English and the certificate in the reference layout of 人社鉴发〔2021〕1号 (fields, photo
 // placeholder, QR code). What the result code, each check and a status's reason code mean comes
-// from the rule-id catalogue (rules.js, generated from node/core/rules/ids.py). Nothing is sent
-// anywhere; values are written with textContent only.
+// from the rule-id catalogue (rules.js, generated from node/core/rules/ids.py). The bundle is
+// never sent anywhere; values are written with textContent only. The query panel (query.js)
+// asks this node's API: the search, and the holder's bundle.
 
 import qrcode from 'qrcode-generator';
 
 import { PREFIX, encodeCompact, parseBundleText } from './compact.js';
 import { CHECK_LABELS, FIELD_LABELS, ID_TYPES, LEVELS, OUTCOMES, REDACTED, VERDICTS } from './labels.js';
 import { explain, explainCheck, explainReason, explainResult } from './rules.js';
+import { initQuery } from './query.js';
 import { trustFromSnapshot, verifyBundleText } from './verify.js';
 
 const $ = (id) => document.getElementById(id);
@@ -327,6 +329,13 @@ function init() {
   };
   window.addEventListener('hashchange', fromFragment);
   fromFragment();
+  // The holder's bundle from the query panel goes to the verifier (with this node's snapshot).
+  initQuery(async (bundleText) => {
+    $('bundle-text').value = bundleText;
+    setStatus($('bundle-status'), 'ok', ['已取回本人证书包', 'Your bundle was received'], '');
+    if (!state.trust) await fetchSnapshot();
+    if (state.trust) await verify();
+  });
   document.body.dataset.ready = 'true';
 }
 

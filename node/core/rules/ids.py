@@ -2652,6 +2652,248 @@ TOOLS: Final = (
 
 
 # --------------------------------------------------------------------------------------------
+# Sharing, holders' own reads, the access log and queries across provinces (docs/SHARING.md)
+
+SHARING: Final = (
+    _entry(
+        "access_log.missing",
+        "某省检查点的清单缺少访问日志头，而此前的清单已带有：访问记录未随检查点锚定。",
+        "A province's checkpoint manifest carries no access-log head after an earlier one did: "
+        "access records stopped being anchored.",
+        f"{GUIDE} art. 22",
+        _FINDING,
+    ),
+    _entry(
+        "access_log.shrunk",
+        "锚定的访问日志头比此前的记录更少，或记录数相同而哈希不同：访问记录被删除或改写。",
+        "An anchored access-log head holds fewer records than an earlier one, or as many with "
+        "another hash: access records were dropped or rewritten.",
+        f"{GUIDE} art. 22",
+        _FINDING,
+    ),
+    _entry(
+        "access_log.mismatch",
+        "提交的访问日志导出与锚定的访问日志头不能衔接：有记录被删除、插入或改动。",
+        "The access-log export does not chain to an anchored head: a record was dropped, "
+        "added or changed.",
+        f"{GUIDE} art. 22",
+        _FINDING,
+    ),
+    _rule(
+        "access.business_code",
+        "共享机构查询须提供办件编号（businessCode）。",
+        "A sharing partner's query must give the business code (businessCode).",
+        f"{GUIDE} art. 22",
+    ),
+    _rule(
+        "access.item_code",
+        "共享机构查询须提供事项编码（itemCode）。",
+        "A sharing partner's query must give the item code (itemCode).",
+        f"{GUIDE} art. 22",
+    ),
+    _rule(
+        "access.field",
+        "访问记录的审计字段过长或含有不可打印字符。",
+        "An audit field of the access record is too long or holds unprintable characters.",
+    ),
+    _rule(
+        "access.version",
+        "不是第 1 版的访问记录。",
+        "Not a version 1 access record.",
+    ),
+    _rule(
+        "access.export",
+        "访问日志导出的某一行不是按序排列的访问记录哈希。",
+        "A line of the access-log export is not the next access record's hash.",
+    ),
+    _rule(
+        "audit.access_log",
+        "--access-log 须写作 省份代码=文件，且文件可读。",
+        "--access-log takes PROVINCE=FILE, and the file must be readable.",
+    ),
+    _rule(
+        "manifest.access_log",
+        "清单中的访问日志头须为记录数和 32 字节哈希（空日志的哈希全为零）。",
+        "A manifest's access-log head is a record count and a 32-byte hash (all zero for an "
+        "empty log).",
+    ),
+    _rule(
+        "auth.agreement",
+        "该共享机构密钥所属的共享协议在本节点不存在或已终止。",
+        "The sharing partner key's agreement does not exist on this node or has ended.",
+        f"{GUIDE} art. 22",
+    ),
+    _rule(
+        "bundle.disclose",
+        "只能选择隐藏可隐藏的字段；公开字段（证书编号、机构代码、发证日期、等级、职业与工种代码）必须出示。",
+        "Only redactable fields may be withheld; the public fields (certificate number, "
+        "organisation code, issue date, level, occupation and work-type codes) must be "
+        "disclosed.",
+    ),
+    _rule(
+        "holder.code",
+        "一次性验证码为 16 个字符，例如 7K3Q-9XWD-…。",
+        "A one-time code is 16 characters, e.g. 7K3Q-9XWD-….",
+    ),
+    _rule(
+        "holder.code_unknown",
+        "一次性验证码不存在、已使用或已过期。",
+        "The one-time code is unknown, used or expired.",
+    ),
+    _rule(
+        "holder.not_active",
+        "该证书不是有效状态，不能为其签发一次性验证码或证书包。",
+        "The certificate is not active: no one-time code or bundle is given for it.",
+    ),
+    _rule(
+        "holder.other_province",
+        "持证人证书包只能向发证省份的节点取回：个人数据不经其他省份转手。",
+        "A holder's bundle comes only from the issuing province's node: personal data does not "
+        "pass through another province.",
+        f"{GUIDE} art. 18",
+    ),
+    _rule(
+        "sharing.agreement_id",
+        "共享协议编号须为 省份代码-六位序号（如 41-000001），且属于本省。",
+        "An agreement id is PROVINCE-NNNNNN (e.g. 41-000001) and of this province.",
+    ),
+    _rule(
+        "sharing.application",
+        "书面申请文件的哈希须为 64 位十六进制（SHA-256）。",
+        "The written application's document hash must be 64 hex digits (SHA-256).",
+        f"{GUIDE} art. 22",
+    ),
+    _rule(
+        "sharing.commercial_use",
+        "共享协议须载明不得将证书数据用于商业用途的承诺。",
+        "A sharing agreement must carry the undertaking not to use certificate data commercially.",
+        f"{GUIDE} art. 21",
+    ),
+    _rule(
+        "sharing.ended",
+        "共享协议已终止，其密钥已吊销。",
+        "The sharing agreement has ended; its keys are revoked.",
+        f"{GUIDE} art. 22",
+    ),
+    _rule(
+        "sharing.period",
+        "不在共享协议的使用期限内（或期限的结束早于开始）。",
+        "Outside the sharing agreement's period of use (or the period ends before it starts).",
+        f"{GUIDE} art. 22",
+    ),
+    _rule(
+        "sharing.quota",
+        "已超出共享协议的每日查询配额（或配额不在 1 至上限之间）。",
+        "Over the sharing agreement's daily quota (or the quota is not between 1 and the maximum).",
+        f"{GUIDE} art. 22",
+    ),
+    _rule(
+        "sharing.operations",
+        "共享协议未允许此项操作（或列出了未知的操作）。",
+        "The sharing agreement does not allow this operation (or names an unknown one).",
+        f"{GUIDE} art. 22",
+    ),
+    _rule(
+        "sharing.fields",
+        "共享协议未允许读取此字段（或列出了未知的字段）；未允许的字段以掩码显示。",
+        "The sharing agreement does not allow this field (or names an unknown one); fields "
+        "outside it are masked.",
+        f"{GUIDE} art. 22",
+    ),
+    _rule(
+        "sharing.provinces",
+        "共享协议未涵盖该省份（或列出了未知的省份代码）。",
+        "The sharing agreement does not cover this province (or names an unknown province code).",
+        f"{GUIDE} art. 22",
+    ),
+    _rule(
+        "sharing.partner_kind",
+        "共享机构类别须为协议允许的类别之一（如用人单位、政府部门）。",
+        "The partner kind must be one of the kinds agreements allow (e.g. employer, government "
+        "body).",
+        f"{GUIDE} art. 19",
+    ),
+    _rule(
+        "sharing.state",
+        "共享协议的状态只能是有效或已终止。",
+        "An agreement's state is active or ended.",
+    ),
+    _rule(
+        "sharing.list",
+        "此项须为字符串列表。",
+        "This must be a list of strings.",
+    ),
+    _rule(
+        "sharing.text",
+        "此项须为长度适当的文字（终止协议时须写明原因）。",
+        "This must be a text of allowed length (ending an agreement needs its reason).",
+    ),
+    _rule(
+        "sharing.time",
+        "时间须为带时区偏移的 ISO 8601 格式，如 2026-12-01T00:00:00+08:00。",
+        "A time is ISO 8601 with its offset, e.g. 2026-12-01T00:00:00+08:00.",
+    ),
+    _rule(
+        "sharing.unknown",
+        "本节点没有这一共享协议。",
+        "No such sharing agreement on this node.",
+    ),
+    _rule(
+        "uscc.format",
+        "统一社会信用代码须为 18 位，由国家标准规定的字符组成。",
+        "A unified social credit code is 18 characters of the set GB 32100 allows.",
+        "GB 32100-2015",
+    ),
+    _rule(
+        "uscc.check",
+        "统一社会信用代码的校验码（第 18 位）不正确。",
+        "The unified social credit code's check character (position 18) is wrong.",
+        "GB 32100-2015",
+    ),
+    _rule(
+        "member_key.purpose",
+        "成员密钥的用途编号须为 1 至 255。",
+        "A member key's purpose is 1 to 255.",
+    ),
+    _rule(
+        "member_key.length",
+        "节点请求签名密钥须为 32 字节的 Ed25519 公钥。",
+        "A node request-signing key is a 32-byte Ed25519 public key.",
+    ),
+    _rule(
+        "federation.headers",
+        "省际请求缺少签名头或其格式不正确。",
+        "A province-to-province request lacks a signature header or has a malformed one.",
+    ),
+    _rule(
+        "federation.stale",
+        "省际请求的签名时间超出本节点允许的时间窗口。",
+        "The province-to-province request was signed outside this node's time window.",
+    ),
+    _rule(
+        "federation.body",
+        "省际请求须为 JSON 对象，并写明原始查询方。",
+        "A province-to-province request is a JSON object naming the original requester.",
+    ),
+    _rule(
+        "federation.disabled",
+        "本节点不接受省际请求（node.json 未配置节点请求签名密钥）。",
+        "This node takes no province-to-province requests (node.json has no request-signing key).",
+    ),
+    _rule(
+        "config.peers",
+        "其他省份节点地址须写作 省份代码=URL。",
+        "Other provinces' node addresses are given as PROVINCE=URL.",
+    ),
+    _rule(
+        "config.timeout",
+        "省际请求的超时须为正数秒。",
+        "The province-to-province timeout must be a positive number of seconds.",
+    ),
+)
+
+
+# --------------------------------------------------------------------------------------------
 # The whole catalogue
 
 _SECTIONS: Final[tuple[tuple[RuleText, ...], ...]] = (
@@ -2672,6 +2914,7 @@ _SECTIONS: Final[tuple[tuple[RuleText, ...], ...]] = (
     DEADLINES,
     NODE,
     API,
+    SHARING,
     TOOLS,
 )
 

@@ -105,8 +105,9 @@ def test_up_walkthrough_down_up_again(folder: Path) -> None:
     assert walk.returncode == 0, walk.stdout + walk.stderr[-3000:]
     steps = json.loads(walk.stdout.splitlines()[-1])
     assert [s["name"] for s in steps if s["ok"]] == [
-        "issue in Guangdong", "isolate Guangdong", "verify through Henan", "verify offline",
-        "Guangdong untouched, restored", "revoke", "correct", "audit",
+        "issue in Guangdong", "isolate Guangdong", "Henan names Guangdong unreachable",
+        "verify through Henan", "verify offline", "Guangdong untouched, restored",
+        "an employer platform queries across provinces", "revoke", "correct", "audit",
     ]  # fmt: skip
     count, height = certificate_count(result), block_number(result["chain_url"])
     assert count == CERTIFICATES + 4  # log entries: two issued, a revocation, a correction

@@ -22,9 +22,11 @@ from sqlalchemy import Engine, event, insert
 
 from node.core.certificate import Certificate
 from node.core.crypto.privacy import BlindIndex, PersonalDataCipher
+from node.core.formats.access import AccessRecord, Requester, audit_fields
 from node.core.formats.commitment import SaltedCertificate, salt_certificate
 from node.core.formats.entry import Attributes, LogEntry, Signature
 from node.core.rules.idnumber import resident_id_check_character
+from node.core.sharing import parse_terms
 from node.storage import (
     AuditTrail,
     CertificateRepository,
@@ -34,10 +36,16 @@ from node.storage import (
     ProvinceLog,
     open_database,
 )
+from node.storage.access_log import AccessLog
+from node.storage.agreements import AgreementRepository
+from node.storage.counters import DailyCounters
+from node.storage.federation import remember_nonce
+from node.storage.holder_codes import HolderCodes
 from node.storage.schema import ApiKey, BulkJob, ReviewFlag, table_of
 from tests.servers import NO_POSTGRES as NO_POSTGRES  # re-exported for the storage tests
 from tests.servers import PostgresAdmin
 from tests.servers import no_postgres as no_postgres  # re-exported for the storage tests
+from tests.sharing_data import terms_json
 
 # ---------------------------------------------------------------------------------------------
 # No DELETE, ever
@@ -219,3 +227,40 @@ def fill_every_table(db: Database) -> None:
                 updated_at=NOW,
             )
         )  # fmt: skip
+    fill_sharing_tables(db)
+
+
+def access_record(index: int, province: str = PROVINCE, **changes: Any) -> AccessRecord:
+    """A synthetic access record (no personal data) for index ``index``."""
+    values: dict[str, Any] = {
+        "index": index,
+        "time": NOW,
+        "province": province,
+        "operation": "search",
+        "requester": Requester("public"),
+        "agreement": None,
+        "purpose": None,
+        "audit": audit_fields({}),
+        "query": ("certificate_number", "name"),
+        "name_tag": bytes(8),
+        "commitments": (bytes([index % 256]) * 32,),
+        "result": "found",
+    }
+    values.update(changes)
+    return AccessRecord(**values)
+
+
+def fill_sharing_tables(db: Database) -> None:
+    """A row in each table of migration 0006 (docs/SHARING.md)."""
+    with db.transaction() as session:
+        agreement = AgreementRepository(session, PROVINCE).add(
+            parse_terms(terms_json()), actor="t", now=NOW
+        )
+        log = AccessLog(session, PROVINCE)
+        log.append(lambda i: access_record(i, agreement=agreement.id))
+        log.anchor_head(0, NOW)
+        DailyCounters(session).add("quota:x", 1)
+        remember_nonce(session, "41", bytes(16), NOW)
+        HolderCodes(session).add(
+            "0000-0000-0000-0000", "S000144002009255000001", expires_at=NOW, actor="t", now=NOW
+        )

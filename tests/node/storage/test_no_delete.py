@@ -64,7 +64,15 @@ def test_database_refuses_update_of_append_only_tables(database: Database, table
     raw = database.engine.raw_connection()
     try:
         cursor = raw.cursor()
-        column = {"audit_events": "actor", "log_entries": "kind", "merkle_nodes": "level"}[table]
+        column = {
+            "audit_events": "actor",
+            "log_entries": "kind",
+            "merkle_nodes": "level",
+            "access_records": "result",
+            "access_record_commitments": "record_index",
+            "access_log_anchors": "size",
+            "federation_nonces": "seen_at",
+        }[table]
         with pytest.raises(Exception, match="append-only"):
             cursor.execute(f"UPDATE {table} SET {column} = {column}")
         raw.rollback()
