@@ -21,6 +21,7 @@ from api.app import create_app
 from api.auth import create_api_key
 from api.context import ApiSettings
 from certreg.dev.servers import free_port
+from node.core.rules.workdays import WorkdayCalendar
 from node.services.intake_checks import Accepted
 from node.storage import open_database
 from province.federation import Federation
@@ -120,6 +121,7 @@ def start_consortium(folder: Path) -> Consortium:
             batch_size=1000,
             max_age_seconds=3600.0,
             clock=lambda: NOW,
+            calendar=WorkdayCalendar.default(),
             federation=federation,
         )
         federation.register()

@@ -2881,6 +2881,45 @@ SHARING: Final = (
         "This node takes no province-to-province requests (node.json has no request-signing key).",
     ),
     _rule(
+        "sharing.operation",
+        "共享协议未允许此项操作。",
+        "The sharing agreement does not allow this operation.",
+        f"{GUIDE} art. 22",
+    ),
+    _rule(
+        "sharing.province",
+        "共享协议未涵盖该证书的发证省份。",
+        "The sharing agreement does not cover the certificate's province.",
+        f"{GUIDE} art. 22",
+    ),
+    _rule(
+        "sharing.purpose",
+        "查询用途（UseFor）与共享协议批准的用途不符。",
+        "The query's purpose (UseFor) is not the purpose the sharing agreement was granted for.",
+        f"{GUIDE} art. 22",
+    ),
+    _rule(
+        "federation.signature",
+        "省际请求的签名不能用发起省份在合约上登记的节点密钥验证。",
+        "The province-to-province request's signature does not verify with the node key the "
+        "asking province registered on the contract.",
+    ),
+    _rule(
+        "federation.replay",
+        "省际请求的一次性随机数已被使用过（重放）。",
+        "The province-to-province request's nonce was used before (a replay).",
+    ),
+    _rule(
+        "federation.unknown_province",
+        "发起请求的省份不是联盟成员，或未在合约上登记节点密钥。",
+        "The asking province is not a consortium member or registered no node key on the contract.",
+    ),
+    _rule(
+        "federation.self",
+        "节点不向自己发送省际请求。",
+        "A node does not send province-to-province requests to itself.",
+    ),
+    _rule(
         "config.peers",
         "其他省份节点地址须写作 省份代码=URL。",
         "Other provinces' node addresses are given as PROVINCE=URL.",

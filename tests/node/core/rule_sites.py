@@ -204,6 +204,38 @@ class Scan:
                     self.sinks[(module.name, node)] = _Sink(node, "kind", 0, "finding")
                 if module.name.startswith("node.core.rules") and named == "Flag":
                     self.sinks[(module.name, node)] = _Sink(node, "code", 0, "flag")
+        self._inherit_sinks()
+
+    def _inherit_sinks(self) -> None:
+        """A class without a constructor of its own raises as its base does (``class
+        AccessDenied(InvalidInput)``): it is a sink of the same kind."""
+        changed = True
+        while changed:
+            changed = False
+            for module in self.modules.values():
+                for node in ast.walk(module.tree):
+                    if not isinstance(node, ast.ClassDef) or (module.name, node) in self.sinks:
+                        continue
+                    if any(
+                        isinstance(item, ast.FunctionDef) and item.name == "__init__"
+                        for item in node.body
+                    ):
+                        continue
+                    for base in node.bases:
+                        if not isinstance(base, ast.Name):
+                            continue
+                        for target_module, target in self._resolve_name_to_definition(
+                            module, base.id, node
+                        ):
+                            sink = self.sinks.get((target_module.name, target))
+                            if sink is not None:
+                                self.sinks[(module.name, node)] = dataclasses.replace(
+                                    sink, node=node
+                                )
+                                changed = True
+                                break
+                        if (module.name, node) in self.sinks:
+                            break
 
     # -- resolving names to definitions ----------------------------------------------------
 
