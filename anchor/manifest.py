@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
-import json
 import os
 import tempfile
 import warnings
@@ -28,6 +27,7 @@ from typing import Any, Protocol
 
 from node.core.canonical import canonical_json
 from node.core.errors import InvalidInput, ManifestStoreError
+from node.core.formats import safejson
 from node.core.formats.entry import PROVINCE_RE, LogEntry
 
 MANIFEST_TYPE = "certreg.manifest"
@@ -36,6 +36,10 @@ MANIFEST_VERSION = 1
 #: Kubo's default chunker (``size-262144``) and balanced-layout fan-out.
 CHUNK_SIZE = 262_144
 MAX_LINKS = 174
+#: A manifest larger than this is refused (``json.size``) before it is parsed. An entry's
+#: canonical text is under 1 KiB, so this holds a checkpoint of the contract's default maximum
+#: growth (docs/CONTRACT.md "maxCheckpointGrowth", 1,000,000 entries).
+MAX_MANIFEST_BYTES = 1024 * 1024 * 1024
 
 _B58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _MANIFEST_KEYS = {
@@ -105,10 +109,9 @@ class Manifest:
         Raises:
             InvalidInput: not a version-1 manifest (unknown keys, types, non-canonical bytes).
         """
-        try:
-            value = json.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise InvalidInput("manifest", "manifest.json", "not JSON") from exc
+        value = safejson.loads(
+            data, "manifest", max_bytes=MAX_MANIFEST_BYTES, syntax_rule="manifest.json"
+        )
         if not isinstance(value, dict) or set(value) != _MANIFEST_KEYS:
             raise InvalidInput("manifest", "manifest.keys", "wrong keys")
         if value["type"] != MANIFEST_TYPE or value["version"] != MANIFEST_VERSION:

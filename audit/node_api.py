@@ -24,7 +24,6 @@ are public, so no key is needed).
 from __future__ import annotations
 
 import dataclasses
-import json
 import random
 import urllib.error
 import urllib.parse
@@ -33,6 +32,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from node.core.errors import InvalidInput, VerificationError
+from node.core.formats import safejson
 from node.core.merkle import verify_inclusion
 
 #: Checkpoints asked per page (the API's page limit, docs/API.md).
@@ -139,9 +139,9 @@ class ApiComparison:
         if status >= 500:
             raise Unreachable(f"GET {path}: HTTP {status}")
         try:
-            return status, json.loads(body)
-        except ValueError as exc:
-            raise Unreachable(f"GET {path}: HTTP {status}, not JSON") from exc
+            return status, safejson.loads(body, "body")
+        except InvalidInput as exc:
+            raise Unreachable(f"GET {path}: HTTP {status}, not JSON [{exc.rule}]") from exc
 
     def province(self) -> str:
         """The province the API serves (given, or its ``/v1/status``)."""

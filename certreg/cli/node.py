@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from node.core.crypto.signatures import SUITE_NAMES
 from node.core.errors import InvalidInput, RegistryError
+from node.core.formats import safejson
 from node.core.formats.compact import encode_compact
 from node.core.formats.submissions import ReadRow, parse_submission, read_submission
 from node.core.records import salted_from_row
@@ -136,7 +137,7 @@ def _report_changes(args: argparse.Namespace, changes: list[OrganisationChange])
 
 def cmd_file_org(args: argparse.Namespace) -> int:
     """File organisations from a JSON file (one filing object, or a list of them)."""
-    value = json.loads(Path(args.file).read_text(encoding="utf-8"))
+    value = safejson.loads(Path(args.file).read_bytes(), "file")
     filings = [parse_filing(v) for v in (value if isinstance(value, list) else [value])]
     node = _open(args)
     try:

@@ -6,10 +6,13 @@
 import { fromBase64Url, fromHex, toBase64Url, toHex } from './bytes.js';
 import { decodeCbor, encodeCbor } from './cbor.js';
 import { ENTRY_KINDS, FIELD_NAMES, FormatError, SUITES } from './formats.js';
+import { parseJson } from './safejson.js';
 
 export const PREFIX = 'CR1:';
 const MAX_COMPRESSED = 16 * 1024;
 const MAX_DECOMPRESSED = 64 * 1024;
+/** A bundle's JSON text larger than this is refused (``json.size``), as in compact.py. */
+export const MAX_BUNDLE_BYTES = 1024 * 1024;
 
 async function pump(stream, input, limit) {
   const writer = stream.writable.getWriter();
@@ -154,15 +157,28 @@ function fromArray(array) {
 
 /** Decode compact text into the bundle's JSON object; throws FormatError (field ``compact``). */
 export async function decodeCompact(text) {
-  text = text.trim();
   if (!text.startsWith(PREFIX)) fail(`must start with '${PREFIX}'`, 'compact.prefix');
   const body = text.slice(PREFIX.length);
   if (body.length > MAX_COMPRESSED * 2) fail('too long', 'compact.size');
+  let packed;
+  try {
+    packed = fromBase64Url(body);
+  } catch (exc) {
+    fail(exc.message, 'compact.base64');
+  }
+  let raw;
+  try {
+    // DecompressionStream refuses data after the end of the DEFLATE stream (Compression Streams
+    // standard), as node/core/formats/compact.py does with ``compact.trailing``.
+    raw = await inflateRaw(packed);
+  } catch (exc) {
+    fail(`cannot inflate: ${exc.message}`, 'compact.encoding');
+  }
   let array;
   try {
-    array = decodeCbor(await inflateRaw(fromBase64Url(body)));
+    array = decodeCbor(raw);
   } catch (exc) {
-    fail(`cannot decode: ${exc.message}`, 'compact.encoding');
+    fail(exc.message, 'compact.cbor');
   }
   return fromArray(array);
 }
@@ -213,9 +229,5 @@ export async function encodeCompact(json) {
 export async function parseBundleText(text) {
   const stripped = text.trim();
   if (stripped.startsWith(PREFIX)) return decodeCompact(stripped);
-  try {
-    return JSON.parse(stripped);
-  } catch {
-    throw new FormatError('bundle', 'bundle.json', 'neither JSON nor compact text');
-  }
+  return parseJson(stripped, 'bundle', 'bundle.json', { maxBytes: MAX_BUNDLE_BYTES });
 }
