@@ -17,8 +17,8 @@ by :func:`loads`, which refuses, each with its own rule id and :class:`InvalidIn
 - ``json.surrogate``: a string (key or value) holding a lone UTF-16 surrogate (``"\\ud800"``),
   which cannot be written back as UTF-8;
 - ``json.syntax`` (or the format's own rule, e.g. ``bundle.json``): anything else the standard
-  parser refuses, bytes that are not UTF-8, and ``NaN``, ``Infinity`` and ``-Infinity``, which are not JSON (the browser's
-  ``JSON.parse`` refuses them too).
+  parser refuses, bytes that are not UTF-8, and ``NaN``, ``Infinity`` and ``-Infinity``, which
+  are not JSON (the browser's ``JSON.parse`` refuses them too).
 
 Messages never quote the input: a key or value may be a holder's name.
 """
