@@ -402,8 +402,11 @@ VERIFY_BODY = {
 async def verify(
     request: Request,
     ctx: Context,
+    who: Caller,
     at: Annotated[int | None, Query(ge=0, le=2**62)] = None,
 ) -> dict[str, Any]:
+    # Signature checks for anyone: limited per client like the other public reads.
+    rate_limit(request, ctx, who, ctx.verify_limiter)
     raw = await request.body()
     try:
         text = raw.decode("utf-8")

@@ -33,13 +33,14 @@ from anchor.manifest import IpfsManifestStore, LocalManifestStore, ManifestStore
 from anchor.status import StatusSync
 from anchor.worker import AnchoringWorker, AnchorOutcome
 from node.core.crypto.privacy import BlindIndex, PersonalDataCipher
-from node.core.errors import ChainError, ManifestStoreError
+from node.core.errors import ChainError, ManifestStoreError, StorageError
 from node.core.formats.snapshot import Network
 from node.services.bundler import BundleFactory
 from node.services.intake import IntakeService
 from node.services.lifecycle import LifecycleService
 from node.services.review import ReviewService
 from node.storage import CheckpointRepository, Database, ProvinceLog, open_database
+from node.storage.database import is_busy
 from province.calendars import use_calendar_files
 from province.config import NodeConfig
 from province.organisations import OrganisationService
@@ -204,8 +205,10 @@ class ProvinceNode:
         on_anchor: Callable[[AnchorOutcome], None] | None = None,
     ) -> None:
         """Anchor until ``stop`` is set: a checkpoint whenever the log is due, polling every
-        ``poll_seconds``. A chain or IPFS outage is logged and retried with exponential backoff
-        (entries queue meanwhile); an inconsistency stops the loop by raising."""
+        ``poll_seconds``. A chain or IPFS outage, or a database another process holds (SQLite
+        ``database is locked``, :func:`node.storage.database.is_busy`), is logged and retried
+        with exponential backoff (entries queue meanwhile); an inconsistency stops the loop by
+        raising."""
         backoff = poll_seconds
         reconciled = False
         while not stop.is_set():
@@ -214,7 +217,9 @@ class ProvinceNode:
                     self.reconcile()
                     reconciled = True
                 outcome = self.anchor_once()
-            except (ChainError, ManifestStoreError) as exc:
+            except (ChainError, ManifestStoreError, StorageError) as exc:
+                if isinstance(exc, StorageError) and not is_busy(exc):
+                    raise
                 log.warning("anchoring of log %s paused: %s", self.province, exc)
                 stop.wait(backoff)
                 backoff = min(backoff * 2, max_backoff_seconds)

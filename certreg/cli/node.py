@@ -23,7 +23,7 @@ from typing import Any, Literal, cast
 from tqdm import tqdm
 
 from node.core.crypto.signatures import SUITE_NAMES
-from node.core.errors import InvalidInput, RegistryError
+from node.core.errors import InvalidInput, RegistryError, StorageError
 from node.core.formats import safejson
 from node.core.formats.compact import encode_compact
 from node.core.formats.submissions import ReadRow, parse_submission, read_submission
@@ -373,6 +373,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     node = _open(args)
     report = open(args.report, "w", encoding="utf-8") if args.report else None  # noqa: SIM115
     accepted = refused = 0
+    last_row = 0
     first_error: InvalidInput | None = None
     try:
         with path.open("rb") as stream, _bar(args, desc="ingest", unit="row") as bar:
@@ -396,6 +397,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                     workers=args.workers,
                 )
             for outcome in outcomes:
+                last_row = max(last_row, outcome.row_number)
                 if outcome.accepted is not None:
                     accepted += 1
                     line: dict[str, Any] = {
@@ -412,6 +414,28 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                     line = {"row": outcome.row_number, **_error_json(outcome.error)}
                 if report is not None:
                     report.write(json.dumps(line, ensure_ascii=False) + "\n")
+    except StorageError as exc:
+        # Chunks are taken in whole or not at all (and waited for while the database is busy,
+        # node.storage.Database.write): everything after the last reported row is not in.
+        resubmit = (
+            "every row"
+            if args.mode == "atomic" or last_row == 0
+            else (f"the rows after row {last_row}")
+        )
+        _emit(
+            args,
+            {
+                "file": str(path),
+                "mode": args.mode,
+                "accepted": 0 if args.mode == "atomic" else accepted,
+                "refused": refused,
+                "aborted": type(exc).__name__,
+                "resubmit_after_row": 0 if args.mode == "atomic" else last_row,
+            },
+            f"{path}: stopped by the database ({type(exc).__name__}); nothing half-written; "
+            f"resubmit {resubmit}",
+        )
+        return 3
     finally:
         if report is not None:
             report.close()
