@@ -9,7 +9,7 @@ crashes the process with SIGSEGV instead of raising ``RecursionError``. This pac
 place the chain libraries come in, so it puts the limit back right after importing them
 (:func:`keep_recursion_limit`); ``tests/architecture/test_recursion_limit.py`` imports everything
 the CLI and the API import and checks it. The parsers of untrusted input do not rely on it
-either: ``node.core.formats.safejson`` bounds the nesting before any recursive parser runs.
+either: ``node.core.safejson`` bounds the nesting before any recursive parser runs.
 """
 
 from __future__ import annotations

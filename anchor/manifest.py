@@ -25,9 +25,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from node.core import safejson
 from node.core.canonical import canonical_json
 from node.core.errors import InvalidInput, ManifestStoreError
-from node.core.formats import safejson
 from node.core.formats.entry import PROVINCE_RE, LogEntry
 
 MANIFEST_TYPE = "certreg.manifest"

@@ -10,7 +10,7 @@ may carry a holder name or ID number), status, duration in milliseconds and the 
 No client address is logged (it can identify a person, PIPL art. 4).
 
 **JSON bodies** (:class:`JsonGuard`): a body FastAPI would parse as JSON is first read by the
-bounded reader (``node.core.formats.safejson``: depth, duplicate keys, number length, lone
+bounded reader (``node.core.safejson``: depth, duplicate keys, number length, lone
 surrogates) and refused with a 422 problem naming the ``json.*`` rule; only then does the app
 see it.
 
@@ -31,8 +31,8 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.problems import problem
+from node.core import safejson
 from node.core.errors import InvalidInput
-from node.core.formats import safejson
 
 access_log = logging.getLogger("api.access")
 log = logging.getLogger(__name__)

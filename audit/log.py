@@ -20,8 +20,8 @@ from collections.abc import Iterator
 from typing import Final
 
 from audit.parse import AuditEntry, canonical_text, read_entries
+from node.core import safejson
 from node.core.errors import InvalidInput
-from node.core.formats import safejson
 from node.core.merkle import EMPTY_ROOT, node_hash
 
 #: Certificate states in the rebuilt log. The first four are the contract's status codes

@@ -31,8 +31,8 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from node.core import safejson
 from node.core.errors import InvalidInput, VerificationError
-from node.core.formats import safejson
 from node.core.merkle import verify_inclusion
 
 #: Checkpoints asked per page (the API's page limit, docs/API.md).

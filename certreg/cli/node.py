@@ -22,9 +22,9 @@ from typing import Any, Literal, cast
 
 from tqdm import tqdm
 
+from node.core import safejson
 from node.core.crypto.signatures import SUITE_NAMES
 from node.core.errors import InvalidInput, RegistryError, StorageError
-from node.core.formats import safejson
 from node.core.formats.compact import encode_compact
 from node.core.formats.submissions import ReadRow, parse_submission, read_submission
 from node.core.records import salted_from_row

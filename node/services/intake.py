@@ -34,8 +34,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import gc
 import functools
+import gc
 import itertools
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence

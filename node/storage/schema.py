@@ -385,9 +385,7 @@ class BulkJobResult(Base):
 
     __tablename__ = "api_job_results"
 
-    job_id: Mapped[str] = mapped_column(
-        String(32), ForeignKey("api_jobs.id"), primary_key=True
-    )
+    job_id: Mapped[str] = mapped_column(String(32), ForeignKey("api_jobs.id"), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
     result: Mapped[Any] = mapped_column(JSON)
 

@@ -1,4 +1,4 @@
-// The bounded JSON reader for untrusted text (node/core/formats/safejson.py, docs/THREAT-MODEL.md
+// The bounded JSON reader for untrusted text (node/core/safejson.py, docs/THREAT-MODEL.md
 // "Bounded parsing"): the same limits and the same rule ids, so both verifiers give the same
 // result on the same text. JSON.parse alone keeps the last of two equal keys, turns a 400-digit
 // integer into a float, and accepts lone surrogates; a scan before it refuses those, without
@@ -36,7 +36,7 @@ function decodeString(literal) {
 /**
  * Check untrusted JSON text within bounds: size (UTF-8 bytes), nesting depth, duplicate keys,
  * number literal length and lone surrogates; throws FormatError at ``field`` with the rule ids of
- * node/core/formats/safejson.py. Syntax is left to JSON.parse.
+ * node/core/safejson.py. Syntax is left to JSON.parse.
  */
 export function checkJson(text, field, { maxBytes = MAX_BYTES, maxDepth = MAX_DEPTH, maxDigits = MAX_INTEGER_DIGITS } = {}) {
   if (text.length > maxBytes || new TextEncoder().encode(text).length > maxBytes) {

@@ -15,9 +15,9 @@ from typing import Any
 
 import cbor2
 
+from node.core import safejson
 from node.core.certificate import FIELD_NAMES, FieldValue
 from node.core.errors import InvalidInput
-from node.core.formats import safejson
 from node.core.formats.bundle import AnchorRef, Bundle, InclusionProof
 from node.core.formats.commitment import Disclosed, FieldProof, Redacted, SaltedCertificate
 from node.core.formats.entry import ENTRY_KINDS, SUITES, Attributes, LogEntry, Signature

@@ -12,8 +12,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+from node.core import safejson
 from node.core.errors import InvalidInput
-from node.core.formats import safejson
 from node.core.formats.jsonfmt import Reader, hex0x
 
 SNAPSHOT_TYPE = "certreg.snapshot"

@@ -47,10 +47,10 @@ from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import Final, Literal, NamedTuple, Protocol
 
+from node.core import safejson
 from node.core.certificate import FIELD_NAMES, PERSONAL_FIELDS, FieldValue
 from node.core.crypto.signatures import SUITE_NAMES, get_suite
 from node.core.errors import InvalidInput
-from node.core.formats import safejson
 from node.core.rules.codes import ID_TYPES, LEVELS
 from node.core.rules.reasons import ACTION_ISSUE, check_reason
 

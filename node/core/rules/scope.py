@@ -48,10 +48,10 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any, Final, Protocol
 
+from node.core import safejson
 from node.core.canonical import canonical_json
 from node.core.certificate import NO_WORK_TYPE
 from node.core.errors import InvalidInput
-from node.core.formats import safejson
 from node.core.rules.certnum import GuangdongSite, parse_organisation_code
 from node.core.rules.codes import LEVELS, PROVINCES, SKILL_MAJOR_CATEGORIES
 
