@@ -166,14 +166,23 @@ export async function decodeCompact(text) {
   } catch (exc) {
     fail(exc.message, 'compact.base64');
   }
+  // Nothing may follow the DEFLATE stream (node/core/formats/compact.py ``compact.trailing``).
+  // Chromium's DecompressionStream refuses trailing bytes ("Junk found after end of compressed
+  // data"); others ignore them, and none says where the stream ended. But the last byte of a
+  // stream always holds some of its bits, so the input less its last byte inflates only when
+  // that byte was not part of the stream.
   let raw;
   try {
-    // DecompressionStream refuses data after the end of the DEFLATE stream (Compression Streams
-    // standard), as node/core/formats/compact.py does with ``compact.trailing``.
     raw = await inflateRaw(packed);
   } catch (exc) {
+    if (/junk|trailing/i.test(exc.message)) fail('data after the DEFLATE stream', 'compact.trailing');
     fail(`cannot inflate: ${exc.message}`, 'compact.encoding');
   }
+  const shorter = await inflateRaw(packed.subarray(0, packed.length - 1)).then(
+    () => true,
+    () => false,
+  );
+  if (shorter) fail('data after the DEFLATE stream', 'compact.trailing');
   let array;
   try {
     array = decodeCbor(raw);
