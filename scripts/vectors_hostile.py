@@ -87,8 +87,8 @@ def build() -> dict[str, Any]:
     middle = len(compact) // 2
     bundle_case("compact text with a space inside",
                 [[compact[:middle] + " " + compact[middle:], 1]], "compact.base64")  # fmt: skip
-    bundle_case("compact text with a character outside Base64url",
-                [[compact[:middle] + "+" + compact[middle + 1 :], 1]], "compact.base64")  # fmt: skip
+    outside = compact[:middle] + "+" + compact[middle + 1 :]
+    bundle_case("compact text with a character outside Base64url", [[outside, 1]], "compact.base64")
     bundle_case(
         "compact text with data after the DEFLATE stream",
         [[PREFIX + _b64(packed + b"\x00junk"), 1]],
