@@ -34,7 +34,7 @@ from node.storage import (
     ProvinceLog,
     open_database,
 )
-from node.storage.schema import ApiKey, BulkJob, ReviewFlag, table_of
+from node.storage.schema import ApiKey, BulkJob, BulkJobResult, ReviewFlag, table_of
 from tests.servers import NO_POSTGRES as NO_POSTGRES  # re-exported for the storage tests
 from tests.servers import PostgresAdmin
 from tests.servers import no_postgres as no_postgres  # re-exported for the storage tests
@@ -219,3 +219,8 @@ def fill_every_table(db: Database) -> None:
                 updated_at=NOW,
             )
         )  # fmt: skip
+        session.execute(
+            insert(table_of(BulkJobResult)).values(
+                job_id="j" * 32, position=0, result={"row": 1, "rule": "intake.json"}
+            )
+        )
