@@ -48,7 +48,10 @@ RULES: Final = (
 )
 
 # A JSON string literal (escapes included); what is left outside them is structure and scalars.
-_STRING: Final = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+# An unterminated one runs to the end of the text (a lone backslash included), so the pattern
+# matches at once from every quote it tries and never backtracks: without that, text such as
+# '"\\"\\"\\"…' with no closing quote made every quote a new linear scan (quadratic time).
+_STRING: Final = re.compile(r'"[^"\\]*+(?:\\.[^"\\]*+)*+(?:"|\\?\Z)', re.DOTALL)
 _NOT_BRACKET: Final = re.compile(r"[^\[\]{}]+")
 _STEPS: Final = str.maketrans({"[": "\x01", "{": "\x01", "]": "\xff", "}": "\xff"})
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
