@@ -1,13 +1,14 @@
 # The two front-door commands (see README):
 #   make up     set up, then bring up the local three-province consortium (certreg dev up)
 #   make test   set up, then lint, type-check and run every test
-# Also: make down (stop the consortium), make walkthrough, make demo (a sample bundle, verified offline)
+# Also: make down (stop the consortium), make walkthrough, make demo (a sample bundle, verified offline),
+#   make fuzz (the parsers' fuzz targets, far longer than in make test; FUZZ_EXAMPLES=N)
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup up down walkthrough demo test lint typecheck pytest vectors rules contracts bench clean
+.PHONY: setup up down walkthrough demo test lint typecheck pytest vectors rules contracts bench fuzz clean
 
 setup: $(STAMP)
 
@@ -51,6 +52,11 @@ rules: setup
 
 contracts: setup
 	$(PY) scripts/build_contracts.py
+
+FUZZ_EXAMPLES ?= 20000
+
+fuzz: setup
+	CERTREG_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) CERTREG_FUZZ_RANDOM=1 $(VENV)/bin/pytest -q tests/fuzz
 
 bench: setup
 	$(VENV)/bin/certreg bench core --json

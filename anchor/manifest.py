@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
-import json
 import os
 import re
 import tempfile
@@ -30,6 +29,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from node.core import safejson
 from node.core.canonical import canonical_json
 from node.core.errors import InvalidInput, ManifestStoreError
 from node.core.formats.access import LogHead
@@ -43,6 +43,10 @@ MANIFEST_VERSIONS = (1, 2)
 #: Kubo's default chunker (``size-262144``) and balanced-layout fan-out.
 CHUNK_SIZE = 262_144
 MAX_LINKS = 174
+#: A manifest larger than this is refused (``json.size``) before it is parsed. An entry's
+#: canonical text is under 1 KiB, so this holds a checkpoint of the contract's default maximum
+#: growth (docs/CONTRACT.md "maxCheckpointGrowth", 1,000,000 entries).
+MAX_MANIFEST_BYTES = 1024 * 1024 * 1024
 
 _B58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _MANIFEST_KEYS = {
@@ -123,10 +127,7 @@ class Manifest:
             InvalidInput: not a version 1 or 2 manifest (unknown keys, types, non-canonical
                 bytes, a malformed ``access_log``).
         """
-        try:
-            value = json.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise InvalidInput("manifest", "manifest.json", "not JSON") from exc
+        value = safejson.loads(data, "manifest", max_bytes=MAX_MANIFEST_BYTES, rule="manifest.json")
         if not isinstance(value, dict) or value.get("version") not in MANIFEST_VERSIONS:
             raise InvalidInput("manifest", "manifest.version", "not a version 1 or 2 manifest")
         version = value["version"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, Final
 
 from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
@@ -113,6 +113,13 @@ class Proposal:
     executed: bool
 
 
+#: ``maxCheckpointGrowth`` of a new deployment (docs/CONTRACT.md "Checkpoint growth"): a
+#: checkpoint adds at most a million entries. The anchoring worker caps each checkpoint at the
+#: contract's value, so a larger backlog (a node offline for days; the default batch is 1,000)
+#: goes out in several checkpoints, and a manifest stays under ``MAX_MANIFEST_BYTES``.
+DEFAULT_MAX_CHECKPOINT_GROWTH: Final = 1_000_000
+
+
 class RegistryClient:
     """Reads and writes one deployed ``CertificateRegistry``.
 
@@ -194,11 +201,14 @@ class RegistryClient:
         sender: str | None = None,
         options: ClientOptions | None = None,
         artifact: Artifact | None = None,
+        max_checkpoint_growth: int = DEFAULT_MAX_CHECKPOINT_GROWTH,
     ) -> tuple[RegistryClient, TxResult]:
         """Deploy the contract with ``founders`` ((province, operator address) pairs; repeat a
-        province for several operators) and return its client and the deployment result.
+        province for several operators) and ``max_checkpoint_growth`` (the most entries one
+        checkpoint may add, docs/CONTRACT.md) and return its client and the deployment result.
 
-        Raises ContractRevert for invalid founders, ChainError when the chain fails.
+        Raises ContractRevert for invalid founders or a growth of 0, ChainError when the chain
+        fails.
         """
         art = artifact or load_artifact()
         provinces = [int(p) for p, _ in founders]
@@ -207,7 +217,9 @@ class RegistryClient:
         transport = ChainTransport(
             w3, AbiCodec(art.abi), private_key=private_key, sender=sender, options=options
         )
-        result, receipt = transport.transact(factory.constructor(provinces, operators))
+        result, receipt = transport.transact(
+            factory.constructor(provinces, operators, max_checkpoint_growth)
+        )
         address = receipt.get("contractAddress")
         if not address:
             raise ChainError("deployment mined without a contract address")
@@ -277,6 +289,21 @@ class RegistryClient:
         """Whether member ``province`` approved proposal ``proposal_id``."""
         fn = self.contract.functions.hasApproved(proposal_id, province)
         return bool(self._view(fn, "hasApproved"))
+
+    def max_checkpoint_growth(self) -> int:
+        """The most entries one checkpoint may add to a log (``maxCheckpointGrowth``)."""
+        fn = self.contract.functions.maxCheckpointGrowth()
+        return int(self._view(fn, "maxCheckpointGrowth"))
+
+    def propose_max_checkpoint_growth(self, growth: int) -> int:
+        """Propose a new ``maxCheckpointGrowth`` (governance, kind 4); return the proposal id."""
+        result = self.write("proposeMaxCheckpointGrowth", growth)
+        return int(self._event(result, "ProposalCreated")["id"])
+
+    def proposal_value(self, proposal_id: int) -> int:
+        """The value a parameter proposal sets (0 for the membership kinds)."""
+        fn = self.contract.functions.proposalValue(proposal_id)
+        return int(self._view(fn, "proposalValue"))
 
     def propose(self, kind: int, province: int, operators: Sequence[str] = ()) -> int:
         """Propose a membership change; return the new proposal's id."""

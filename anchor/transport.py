@@ -44,6 +44,7 @@ from web3.exceptions import (
 )
 from web3.types import RPCEndpoint
 
+from anchor import keep_recursion_limit
 from anchor.codec import AbiCodec, ChainEvent
 from anchor.errors import TransactionTimeout
 from node.core.errors import ChainError
@@ -87,7 +88,9 @@ def connect(url: str, *, timeout: float = 30.0) -> Web3:
     Raises ChainError for any other URL.
     """
     if url == MEMORY_URL:
-        return Web3(EthereumTesterProvider())
+        w3 = Web3(EthereumTesterProvider())
+        keep_recursion_limit()  # the in-process EVM imports py-evm (see anchor/__init__.py)
+        return w3
     if url.startswith(("http://", "https://")):
         provider = HTTPProvider(
             url,

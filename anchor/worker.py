@@ -7,7 +7,8 @@ Steps of one checkpoint (:meth:`AnchoringWorker.run_once`):
    one already pending/submitted (a crash or a failure left it there). The log is due when
    ``batch_size`` entries wait, when one of them changes a status (correct, revoke, suspend,
    reinstate, delete: those should reach the chain at once), or when the oldest waiting entry is
-   ``max_age_seconds`` old.
+   ``max_age_seconds`` old. A checkpoint adds at most the contract's ``maxCheckpointGrowth``
+   entries; a longer backlog is anchored in several checkpoints.
 2. Build its manifest (entries ``previous_size`` … ``size``, and the province's access-log head,
    fixed for this checkpoint the first time its manifest is built: ``node.storage.access_log``)
    and publish it; the same bytes give the same CID, so a retry publishes nothing new.
@@ -84,6 +85,8 @@ class AnchoringWorker:
         self.max_age_seconds = max_age_seconds
         self._chain_province = int(province)
         self._reconciled = False
+        #: The contract's ``maxCheckpointGrowth``, read by :meth:`reconcile`.
+        self.max_growth: int | None = None
 
     def __repr__(self) -> str:
         return f"AnchoringWorker(province={self.province!r}, batch_size={self.batch_size})"
@@ -119,7 +122,11 @@ class AnchoringWorker:
             log = ProvinceLog(session, self.province)
             latest = checkpoints.latest()
             anchored = 0 if latest is None else latest.tree_size
+            # A checkpoint adds at most the contract's maximum growth; a longer backlog goes out
+            # in several checkpoints (the contract refuses a larger one).
             size = log.size
+            if self.max_growth is not None:
+                size = min(size, anchored + self.max_growth)
             if size <= anchored:
                 return None
             # Due: a full batch, a status change (revocations must not wait), or old entries.
@@ -231,6 +238,7 @@ class AnchoringWorker:
         """
         settled: list[int] = []
         p = self._chain_province
+        self.max_growth = self.client.max_checkpoint_growth()
         count = self.client.checkpoint_count(p)
         with self.db.transaction() as session:
             checkpoints = CheckpointRepository(session, self.province)

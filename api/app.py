@@ -1,9 +1,11 @@
 """The HTTP API's app factory: ``create_app(node, settings)``.
 
-Layers, outermost first: access log (one JSON line per request, path templates only), size
-limits (413), then FastAPI's routers (:mod:`api.reads`, :mod:`api.writes`). Errors are RFC 9457
-problem details chosen in one place (:mod:`api.problems`). The web page is ``api/static/``:
-``GET /`` redirects to ``/static/index.html``; ``/static`` serves the folder.
+Layers, outermost first: access log (one JSON line per request, path templates only),
+containment (an escaped exception is a 500 problem logged by type only), size limits (413), the
+JSON guard (bounded parsing of JSON bodies, 422 with a ``json.*`` rule), then FastAPI's routers
+(:mod:`api.reads`, :mod:`api.writes`). Errors are RFC 9457 problem details chosen in one place
+(:mod:`api.problems`). The web page is ``api/static/``: ``GET /`` redirects to
+``/static/index.html``; ``/static`` serves the folder.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from starlette.staticfiles import StaticFiles
 
 from api import federation, holder, reads, search, sharing, writes
 from api.context import ApiContext, ApiSettings, Caller, Context
-from api.middleware import AccessLog, SizeLimit
+from api.middleware import AccessLog, Contain, JsonGuard, SizeLimit
 from api.pdf import render_certificate_pdf
 from api.problems import TITLES, Problem, problem, problem_for
 from api.reads import _commitment, _may_read_bundle, _record, log_read
@@ -31,6 +33,7 @@ from province.node import ProvinceNode
 log = logging.getLogger(__name__)
 
 BULK_PATH = "/v1/certificates/bulk"
+VERIFY_PATH = "/v1/verify"
 DESCRIPTION = """\
 certreg province node API: public reads of the log, checkpoints, proofs, the organisation
 registry and certificate statuses; the two-of-three search across provinces and the holder's
@@ -43,10 +46,14 @@ docs/SHARING.md.
 
 
 def _validation_problem(exc: RequestValidationError) -> Problem:
-    """FastAPI's request validation error as a problem naming the first bad field."""
+    """FastAPI's request validation error as a problem naming the first bad field. An unknown
+    key is not named (the caller chose it: it may be a holder's name); its object is."""
     errors = exc.errors()
     first: dict[str, Any] = errors[0] if errors else {}
     location = [str(part) for part in first.get("loc", ())]
+    if first.get("type") == "extra_forbidden" and location:
+        location = location[:-1]
+        first = {**first, "msg": "unknown key"}
     field = ".".join(location[1:]) if len(location) > 1 else ".".join(location) or None
     kind = str(first.get("type", "invalid"))
     return problem(422, str(first.get("msg", "invalid request")), field, f"request.{kind}")
@@ -153,6 +160,12 @@ def create_app(node: ProvinceNode, settings: ApiSettings | None = None) -> FastA
     def limit_for(path: str) -> int:
         return settings.max_bulk_bytes if path == BULK_PATH else settings.max_body_bytes
 
+    def not_json(path: str) -> bool:
+        return path in (BULK_PATH, VERIFY_PATH)
+
+    # Outermost last: access log, containment, size limits, JSON guard, the app.
+    app.add_middleware(JsonGuard, skip=not_json)
     app.add_middleware(SizeLimit, limit_for=limit_for)
+    app.add_middleware(Contain)
     app.add_middleware(AccessLog)
     return app

@@ -4,6 +4,7 @@ the bulk job runner, plus the FastAPI dependencies that read them and the caller
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,7 @@ from api.snapshots import SnapshotCache
 from province.node import ProvinceNode
 
 KIB = 1024
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -35,7 +37,12 @@ class ApiSettings:
     ``max_bulk_bytes``: request size limits (413). ``clock``: unix seconds, the default
     verification time of ``POST /v1/verify``. ``static_dir``: the web page's folder.
     ``cache_entries``: the size of each cache of immutable responses (bundles, inclusion
-    proofs; :mod:`api.cache`), 0 for none.
+    proofs; :mod:`api.cache`), 0 for none. ``verify_rate`` / ``verify_burst``: the token bucket
+    of ``POST /v1/verify`` (signature checks for anyone) per client address.
+    ``trusted_proxies``: addresses or networks (``10.0.0.0/8``) of the reverse proxies whose
+    ``X-Forwarded-For`` names the client; from any other peer the header is ignored (it would
+    give every spoofed value a fresh bucket). ``bulk_workers``: bulk jobs run at once;
+    ``spool_dir``: where uploads wait for their job (default: the system's temporary folder).
     """
 
     search_rate: float = 1.0
@@ -48,6 +55,11 @@ class ApiSettings:
     clock: Callable[[], float] = time.time
     static_dir: Path = Path(__file__).resolve().parent / "static"
     cache_entries: int = 2048
+    verify_rate: float = 5.0
+    verify_burst: int = 30
+    trusted_proxies: tuple[str, ...] = ()
+    bulk_workers: int = 2
+    spool_dir: Path | None = None
 
 
 class ApiContext:
@@ -59,8 +71,12 @@ class ApiContext:
         self.search_limiter = RateLimiter(settings.search_rate, settings.search_burst)
         self.holder_failures = FailureCounter(node.db, settings.holder_failures_per_day)
         self.federation_limiter = RateLimiter(settings.federation_rate, settings.federation_burst)
+        self.verify_limiter = RateLimiter(settings.verify_rate, settings.verify_burst)
+        self.proxies = tuple(
+            ipaddress.ip_network(proxy, strict=False) for proxy in settings.trusted_proxies
+        )
         self.snapshots = SnapshotCache(node.client)
-        self.jobs = JobRunner(node.db, node.intake, node.province)
+        self.jobs = JobRunner(node.db, node.intake, node.province, workers=settings.bulk_workers)
         size = settings.cache_entries
         #: ``(commitment, checkpoint index, format)`` → the response body (api/cache.py).
         self.bundle_cache: BoundedCache[tuple[bytes, int, str], bytes] = BoundedCache(size)
@@ -109,13 +125,40 @@ def _lookup(ctx: ApiContext, token: str) -> Principal:
 Caller = Annotated[Principal, Depends(principal)]
 
 
-def rate_limit(request: Request, ctx: ApiContext, who: Principal) -> None:
-    """Take a search token for the client's address and key; 429 ``rate.limited`` with
-    ``Retry-After`` when either bucket is empty (data guide art. 20: against enumeration)."""
-    clients = ["ip:" + (request.client.host if request.client else "unknown")]
+def client_address(request: Request, ctx: ApiContext) -> str:
+    """The client's address: the TCP peer, or, when the peer is one of
+    ``ApiSettings.trusted_proxies``, the right-most ``X-Forwarded-For`` address that is not a
+    trusted proxy itself (the left part of the header is whatever the client wrote)."""
+    peer = request.client.host if request.client else "unknown"
+    if not ctx.proxies or not _trusted(peer, ctx.proxies):
+        return peer
+    hops = [h.strip() for v in request.headers.getlist("x-forwarded-for") for h in v.split(",")]
+    for hop in reversed(hops):
+        if not hop:
+            continue
+        if not _trusted(hop, ctx.proxies):
+            return hop[:64]
+    return peer
+
+
+def _trusted(address: str, proxies: tuple[IpNetwork, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in proxies)
+
+
+def rate_limit(
+    request: Request, ctx: ApiContext, who: Principal, limiter: RateLimiter | None = None
+) -> None:
+    """Take a token for the client's address and key from ``limiter`` (default: the search
+    limiter); 429 ``rate.limited`` with ``Retry-After`` when either bucket is empty (data guide
+    art. 20: against enumeration)."""
+    clients = ["ip:" + client_address(request, ctx)]
     if who.key_id is not None:
         clients.append(f"key:{who.key_id}")
-    wait = ctx.search_limiter.take(*clients)
+    wait = (limiter or ctx.search_limiter).take(*clients)
     if wait is not None:
         raise Problem(
             429,

@@ -20,7 +20,7 @@ from starlette.responses import Response
 from api import views
 from api.access import AuditParams, read_of, record_read, requester
 from api.auth import Principal, bearer_token, principal_of, require_writer
-from api.context import ApiContext, Authorization, Context
+from api.context import ApiContext, Authorization, Caller, Context, rate_limit
 from api.problems import Problem, problem
 from api.vc import MEDIA_TYPE as VC_MEDIA_TYPE
 from api.vc import credential_of
@@ -373,8 +373,11 @@ VERIFY_BODY = {
 async def verify(
     request: Request,
     ctx: Context,
+    who: Caller,
     at: Annotated[int | None, Query(ge=0, le=2**62)] = None,
 ) -> dict[str, Any]:
+    # Signature checks for anyone: limited per client like the other public reads.
+    rate_limit(request, ctx, who, ctx.verify_limiter)
     raw = await request.body()
     try:
         text = raw.decode("utf-8")

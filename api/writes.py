@@ -8,9 +8,10 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import os
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import JSONResponse
@@ -18,7 +19,7 @@ from starlette.responses import JSONResponse
 from api import views
 from api.auth import Principal, require_key, require_operator, require_submitter, require_writer
 from api.context import ApiContext, Caller, Context
-from api.jobs import filtered
+from api.jobs import DEFAULT_RESULTS, Upload, count_rows, spool_path
 from api.problems import Problem, problem
 from api.reads import _commitment, _record
 from node.core.errors import InvalidInput
@@ -238,42 +239,61 @@ async def submit_bulk(
     mode: Literal["per_row", "atomic"] = "per_row",
 ) -> JSONResponse:
     require_submitter(who, ctx.node.province)
-    body = await request.body()
     content_type = request.headers.get("content-type", "")
-    fmt = format or ("csv" if content_type.startswith("text/csv") else "jsonl")
+    fmt: Literal["csv", "jsonl"] = format or (
+        "csv" if content_type.startswith("text/csv") else "jsonl"
+    )
+    # Stream the body to an owner-only spool file: memory holds one network chunk at a time
+    # (the size limit is enforced while it arrives, api.middleware.SizeLimit).
+    descriptor, path = spool_path(ctx.settings.spool_dir)
+    try:
+        with os.fdopen(descriptor, "wb") as spool:
+            async for piece in request.stream():
+                spool.write(piece)
+        total = await run_in_threadpool(count_rows, path, fmt)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
 
-    def parse() -> list[RowResult]:
-        def owner(row: ParsedRow) -> InvalidInput | None:
-            try:
-                _row_owner(ctx, who, row)
-            except Problem as exc:
-                return InvalidInput(exc.field or "organisation_code", exc.rule or "", exc.detail)
-            return None
+    def owner(row: ParsedRow) -> InvalidInput | None:
+        try:
+            _row_owner(ctx, who, row)
+        except Problem as exc:
+            return InvalidInput(exc.field or "organisation_code", exc.rule or "", exc.detail)
+        return None
 
-        return list(filtered(parse_submission(io.BytesIO(body), fmt), owner))
-
-    rows = await run_in_threadpool(parse)
-    if not rows:
-        raise InvalidInput("body", "intake.empty_file", "the upload holds no rows")
     assert who.key_id is not None
     job_id = await run_in_threadpool(
         lambda: ctx.jobs.start(
-            rows,
+            Upload(path, fmt, total),
             mode=mode,
             received_on=_today(ctx),
             actor=who.actor,
             owner_key=who.key_id or 0,
             now=dt.datetime.now(dt.UTC),
+            check=owner,
         )
     )
     job = await run_in_threadpool(ctx.jobs.get, job_id)
     return JSONResponse(job, status_code=202, headers={"Location": f"/v1/jobs/{job_id}"})
 
 
-@router.get("/jobs/{job_id}", summary="A bulk job: progress and per-row results", tags=["jobs"])
-def bulk_job(ctx: Context, who: Caller, job_id: str) -> dict[str, Any]:
+@router.get(
+    "/jobs/{job_id}",
+    summary="A bulk job: progress and per-row results",
+    description="`results` holds up to `limit` results from `offset` (default: the first "
+    "10,000); `next_offset` is there when more follow.",
+    tags=["jobs"],
+)
+def bulk_job(
+    ctx: Context,
+    who: Caller,
+    job_id: str,
+    offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
+    limit: Annotated[int, Query(ge=1, le=DEFAULT_RESULTS)] = DEFAULT_RESULTS,
+) -> dict[str, Any]:
     require_key(who)
-    job = ctx.jobs.get(job_id[:64])
+    job = ctx.jobs.get(job_id[:64], offset=offset, limit=limit)
     if job is None:
         raise problem(404, "no such job", "job_id", "job.unknown")
     owner = who.key_id == job["owner_key"]

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import re
 from collections import deque
 from collections.abc import Iterator
 from typing import Final
 
 from audit.parse import AuditEntry, canonical_text, read_entries
+from node.core import safejson
 from node.core.errors import InvalidInput
 from node.core.formats.access import LogHead
 from node.core.merkle import EMPTY_ROOT, node_hash
@@ -111,15 +111,15 @@ def read_manifest(data: bytes) -> tuple[ManifestHeader, Iterator[tuple[str, Audi
         text = data.decode("ascii")
     except UnicodeDecodeError as exc:
         raise InvalidInput("manifest", "manifest.canonical", "not ASCII canonical JSON") from exc
+    # The entries' strict path uses the standard (recursive) parser: bound the nesting of the
+    # whole manifest first, so one dishonest province cannot crash everyone's audit.
+    safejson.check_depth(text, "manifest")
     prefix = _PREFIX.match(text)
     tail_at = text.rfind(_TAIL_MARK)
     if prefix is None or tail_at < prefix.end() - 1:
         raise InvalidInput("manifest", "manifest.keys", "not a canonical manifest")
     tail = "{" + text[tail_at + 2 :]
-    try:
-        header = json.loads(tail)
-    except ValueError as exc:
-        raise InvalidInput("manifest", "manifest.json", "not JSON") from exc
+    header = safejson.loads(tail, "manifest", rule="manifest.json")
     if not isinstance(header, dict) or canonical_text(header) != tail:
         raise InvalidInput("manifest", "manifest.canonical", "not in canonical form")
     header["checkpoint_index"] = int(prefix.group(3))

@@ -24,7 +24,6 @@ are public, so no key is needed).
 from __future__ import annotations
 
 import dataclasses
-import json
 import random
 import urllib.error
 import urllib.parse
@@ -32,6 +31,7 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from node.core import safejson
 from node.core.errors import InvalidInput, VerificationError
 from node.core.merkle import verify_inclusion
 
@@ -139,9 +139,9 @@ class ApiComparison:
         if status >= 500:
             raise Unreachable(f"GET {path}: HTTP {status}")
         try:
-            return status, json.loads(body)
-        except ValueError as exc:
-            raise Unreachable(f"GET {path}: HTTP {status}, not JSON") from exc
+            return status, safejson.loads(body, "body")
+        except InvalidInput as exc:
+            raise Unreachable(f"GET {path}: HTTP {status}, not JSON [{exc.rule}]") from exc
 
     def province(self) -> str:
         """The province the API serves (given, or its ``/v1/status``)."""

@@ -17,10 +17,14 @@ contract CertificateRegistry is OrganisationRegistry, ProvinceLogs, CertificateS
 
     /// @param provinces Founding member of each entry (repeat a province for more operators).
     /// @param operators Operator account of each entry, parallel to `provinces`.
+    /// @param maxCheckpointGrowth Most entries one checkpoint may add to a log (above 0;
+    /// {ProvinceLogs-maxCheckpointGrowth}).
     /// Requirements: at least one entry; valid province codes; distinct non-zero operators.
-    /// Emits: {Membership-MemberAdmitted} per founding member.
+    /// Emits: {Membership-MemberAdmitted} per founding member,
+    /// {ProvinceLogs-MaxCheckpointGrowthSet}.
     constructor(
         uint8[] memory provinces,
-        address[] memory operators
-    ) Membership(provinces, operators) {}
+        address[] memory operators,
+        uint64 maxCheckpointGrowth
+    ) Membership(provinces, operators) ProvinceLogs(maxCheckpointGrowth) {}
 }

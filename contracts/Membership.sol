@@ -22,6 +22,9 @@ abstract contract Membership {
     uint8 public constant PROPOSAL_ADMIT_MEMBER = 1;
     uint8 public constant PROPOSAL_REMOVE_MEMBER = 2;
     uint8 public constant PROPOSAL_REPLACE_OPERATORS = 3;
+    /// @notice Sets a contract parameter (its value is {proposalValue}); made by
+    /// {proposeMaxCheckpointGrowth}, not {propose}.
+    uint8 public constant PROPOSAL_SET_MAX_CHECKPOINT_GROWTH = 4;
 
     /// @notice Member key purposes: 1 the node API's request-signing key (Ed25519, 32 bytes).
     /// Other purposes may be given meanings later; the contract stores any non-zero purpose.
@@ -48,12 +51,20 @@ abstract contract Membership {
     /// @dev Position + 1 of each member in `_members`; 0 for non-members.
     mapping(uint8 province => uint256 position) private _memberPosition;
     Proposal[] private _proposals;
-    mapping(uint256 id => mapping(uint8 province => bool approved)) private _approved;
+    /// @dev The membership epoch of the member's approval (0: none). An approval counts only
+    /// while it carries the member's current epoch, so a removed member's approvals are void,
+    /// also after it is admitted again (a new admission is a new epoch).
+    mapping(uint256 id => mapping(uint8 province => uint64 epoch)) private _approved;
     /// @dev Incremented when a member is removed or its operators are replaced: keys are kept
     /// per key generation, so both withdraw every key the member published before.
     mapping(uint8 province => uint256 generation) private _keyGeneration;
     mapping(uint8 province => mapping(uint256 generation => mapping(uint8 purpose => bytes key)))
         private _memberKeys;
+    /// @dev Each admission (founding included) takes the next epoch.
+    mapping(uint8 province => uint64 epoch) private _memberEpoch;
+    uint64 private _epochs;
+    /// @dev The value a parameter proposal sets (kind 4).
+    mapping(uint256 id => uint64 value) private _proposalValue;
 
     /// @notice The caller is not an operator of any member.
     error MembershipNotOperator(address account);
@@ -112,6 +123,7 @@ abstract contract Membership {
             if (_memberPosition[province] == 0) {
                 _members.push(province);
                 _memberPosition[province] = _members.length;
+                _memberEpoch[province] = ++_epochs;
             }
             address account = operators[i];
             if (account == address(0)) {
@@ -242,17 +254,25 @@ abstract contract Membership {
     }
 
     /// @notice Whether member `province` approved proposal `id`.
-    function hasApproved(uint256 id, uint8 province) external view returns (bool) {
-        return _approved[id][province];
+    /// An approval given before the member was removed is void, also once it is admitted again.
+    function hasApproved(uint256 id, uint8 province) public view returns (bool) {
+        uint64 epoch = _approved[id][province];
+        return epoch != 0 && epoch == _memberEpoch[province] && _memberPosition[province] != 0;
     }
 
-    /// @notice Approvals of proposal `id` from current members.
+    /// @notice Approvals of proposal `id` from current members (in their current membership).
     function approvalCount(uint256 id) public view returns (uint256 count) {
         for (uint256 i = 0; i < _members.length; ++i) {
-            if (_approved[id][_members[i]]) {
+            if (hasApproved(id, _members[i])) {
                 ++count;
             }
         }
+    }
+
+    /// @notice The value parameter proposal `id` sets (0 for the other kinds).
+    function proposalValue(uint256 id) external view returns (uint64) {
+        _proposalAt(id);
+        return _proposalValue[id];
     }
 
     /// @notice Proposes a membership change; the proposer's member approves it at once.
@@ -268,7 +288,32 @@ abstract contract Membership {
         address[] calldata operators
     ) external returns (uint256 id) {
         uint8 proposer = _callerProvince();
+        if (kind == PROPOSAL_SET_MAX_CHECKPOINT_GROWTH) {
+            revert MembershipInvalidProposalKind(kind);
+        }
         _checkProposal(kind, province, operators);
+        id = _newProposal(kind, province, operators, proposer);
+    }
+
+    /// @notice Proposes a new most entries one checkpoint may add to a log (see
+    /// {ProvinceLogs-maxCheckpointGrowth}); the proposer's member approves it at once.
+    /// @return id The new proposal's id.
+    /// Requirements: the caller operates for a member; `growth` is above 0.
+    /// Emits: {ProposalCreated} (kind 4, the proposer's province, no operators),
+    /// {ProposalApproved}.
+    function proposeMaxCheckpointGrowth(uint64 growth) external returns (uint256 id) {
+        uint8 proposer = _callerProvince();
+        _checkGrowth(growth);
+        id = _newProposal(PROPOSAL_SET_MAX_CHECKPOINT_GROWTH, proposer, new address[](0), proposer);
+        _proposalValue[id] = growth;
+    }
+
+    function _newProposal(
+        uint8 kind,
+        uint8 province,
+        address[] memory operators,
+        uint8 proposer
+    ) private returns (uint256 id) {
         id = _proposals.length;
         uint64 expiresAt = uint64(block.timestamp) + PROPOSAL_LIFETIME;
         _proposals.push(
@@ -282,7 +327,7 @@ abstract contract Membership {
             })
         );
         emit ProposalCreated(id, kind, province, operators, proposer, expiresAt);
-        _approved[id][proposer] = true;
+        _approved[id][proposer] = _memberEpoch[proposer];
         emit ProposalApproved(id, proposer);
     }
 
@@ -293,10 +338,10 @@ abstract contract Membership {
     function approve(uint256 id) external {
         uint8 province = _callerProvince();
         _openProposal(id);
-        if (_approved[id][province]) {
+        if (hasApproved(id, province)) {
             revert MembershipAlreadyApproved(id, province);
         }
-        _approved[id][province] = true;
+        _approved[id][province] = _memberEpoch[province];
         emit ProposalApproved(id, province);
     }
 
@@ -314,12 +359,19 @@ abstract contract Membership {
         if (approvals * 2 <= _members.length) {
             revert MembershipInsufficientApprovals(id, approvals, _members.length);
         }
+        if (p.kind == PROPOSAL_SET_MAX_CHECKPOINT_GROWTH) {
+            p.executed = true;
+            emit ProposalExecuted(id);
+            _setMaxCheckpointGrowth(_proposalValue[id]);
+            return;
+        }
         _checkProposal(p.kind, p.province, p.operators);
         p.executed = true;
         emit ProposalExecuted(id);
         if (p.kind == PROPOSAL_ADMIT_MEMBER) {
             _members.push(p.province);
             _memberPosition[p.province] = _members.length;
+            _memberEpoch[p.province] = ++_epochs;
             _setOperators(p.province, p.operators);
             emit MemberAdmitted(p.province, p.operators);
         } else if (p.kind == PROPOSAL_REMOVE_MEMBER) {
@@ -339,6 +391,12 @@ abstract contract Membership {
             emit OperatorsReplaced(p.province, p.operators);
         }
     }
+
+    /// @dev Sets the parameter of a kind-4 proposal (implemented by {ProvinceLogs}).
+    function _setMaxCheckpointGrowth(uint64 growth) internal virtual;
+
+    /// @dev Refuses a growth of 0 (implemented by {ProvinceLogs}).
+    function _checkGrowth(uint64 growth) internal pure virtual;
 
     function _proposalAt(uint256 id) private view returns (Proposal storage) {
         if (id >= _proposals.length) {

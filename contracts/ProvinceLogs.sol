@@ -30,6 +30,14 @@ abstract contract ProvinceLogs is Membership {
     /// @dev Sizes strictly increase along a log, so a size names at most one checkpoint.
     mapping(uint8 province => mapping(uint64 size => bytes32 root)) private _roots;
 
+    /// @notice Most entries one checkpoint may add to a log (its size minus the previous
+    /// checkpoint's, or its size for a first checkpoint). A consistency proof shows that the old
+    /// tree is a prefix of the new one, not that the new entries exist: without this bound one
+    /// transaction with a stolen operator key could anchor a size of 2^64 - 1 and no real
+    /// checkpoint could follow. Set at deployment; changed only by a governance proposal
+    /// ({Membership-proposeMaxCheckpointGrowth}).
+    uint64 public maxCheckpointGrowth;
+
     /// @notice A first checkpoint must have a size above 0, a non-zero root and an empty proof.
     error ProvinceLogsInvalidFirstCheckpoint(uint8 province, uint64 size, uint256 proofLength);
     error ProvinceLogsShrinkingCheckpoint(uint8 province, uint64 anchoredSize, uint64 newSize);
@@ -53,6 +61,24 @@ abstract contract ProvinceLogs is Membership {
     );
     /// @notice The province has not anchored any checkpoint.
     error ProvinceLogsNoCheckpoint(uint8 province);
+    /// @notice The checkpoint adds more than {maxCheckpointGrowth} entries.
+    error ProvinceLogsGrowthTooLarge(
+        uint8 province,
+        uint64 anchoredSize,
+        uint64 newSize,
+        uint64 maxGrowth
+    );
+    /// @notice A maximum growth must be above 0.
+    error ProvinceLogsInvalidMaxGrowth(uint64 growth);
+
+    /// @notice {maxCheckpointGrowth} was set (at deployment or by a governance proposal).
+    event MaxCheckpointGrowthSet(uint64 growth);
+
+    /// @param maxGrowth The initial {maxCheckpointGrowth} (above 0).
+    constructor(uint64 maxGrowth) {
+        _checkGrowth(maxGrowth);
+        _setMaxCheckpointGrowth(maxGrowth);
+    }
 
     /// @notice Checkpoint `index` of the log of `province`: the record of a checkpoint (its
     /// block number, timestamp and transaction are those of the log).
@@ -73,7 +99,8 @@ abstract contract ProvinceLogs is Membership {
     /// Requirements: the caller operates for a member. For the first checkpoint, `newSize > 0`,
     /// `newRoot` is not zero and the proof is empty. Otherwise `newSize` is not below the
     /// previous size; an equal size reverts (already anchored with the same root, conflicting
-    /// with another root); a larger size needs a valid consistency proof.
+    /// with another root); a larger size needs a valid consistency proof. Either way the
+    /// checkpoint adds at most {maxCheckpointGrowth} entries.
     /// Emits: {CheckpointAnchored}.
     function anchor(
         uint64 newSize,
@@ -93,6 +120,9 @@ abstract contract ProvinceLogs is Membership {
                     consistencyProof.length
                 );
             }
+            if (newSize > maxCheckpointGrowth) {
+                revert ProvinceLogsGrowthTooLarge(province, 0, newSize, maxCheckpointGrowth);
+            }
         } else {
             uint64 size = head.size;
             if (newSize <= size) {
@@ -104,6 +134,9 @@ abstract contract ProvinceLogs is Membership {
                     revert ProvinceLogsCheckpointAlreadyAnchored(province, size, anchored);
                 }
                 revert ProvinceLogsConflictingCheckpoint(province, size, anchored, newRoot);
+            }
+            if (newSize - size > maxCheckpointGrowth) {
+                revert ProvinceLogsGrowthTooLarge(province, size, newSize, maxCheckpointGrowth);
             }
             bytes32 root = roots[size];
             if (!MerkleVerifier.verifyConsistency(size, newSize, root, newRoot, consistencyProof)) {
@@ -121,6 +154,17 @@ abstract contract ProvinceLogs is Membership {
             });
         }
         emit CheckpointAnchored(province, index, newSize, newRoot, manifestCid);
+    }
+
+    function _setMaxCheckpointGrowth(uint64 growth) internal override {
+        maxCheckpointGrowth = growth;
+        emit MaxCheckpointGrowthSet(growth);
+    }
+
+    function _checkGrowth(uint64 growth) internal pure override {
+        if (growth == 0) {
+            revert ProvinceLogsInvalidMaxGrowth(growth);
+        }
     }
 
     /// @notice Number of checkpoints in the log of `province`.

@@ -39,7 +39,7 @@ from anchor.manifest import IpfsManifestStore, LocalManifestStore, ManifestStore
 from anchor.status import StatusSync
 from anchor.worker import AnchoringWorker, AnchorOutcome
 from node.core.crypto.privacy import BlindIndex, PersonalDataCipher
-from node.core.errors import ChainError, ManifestStoreError
+from node.core.errors import ChainError, ManifestStoreError, StorageError
 from node.core.formats.snapshot import Network
 from node.core.rules.workdays import WorkdayCalendar
 from node.services.access import AccessLogService
@@ -50,6 +50,7 @@ from node.services.lifecycle import LifecycleService
 from node.services.review import ReviewService
 from node.services.sharing import SharingService
 from node.storage import CheckpointRepository, Database, ProvinceLog, open_database
+from node.storage.database import is_busy
 from province.calendars import node_calendar
 from province.config import NodeConfig
 from province.federation import Federation
@@ -242,8 +243,10 @@ class ProvinceNode:
         on_anchor: Callable[[AnchorOutcome], None] | None = None,
     ) -> None:
         """Anchor until ``stop`` is set: a checkpoint whenever the log is due, polling every
-        ``poll_seconds``. A chain or IPFS outage is logged and retried with exponential backoff
-        (entries queue meanwhile); an inconsistency stops the loop by raising."""
+        ``poll_seconds``. A chain or IPFS outage, or a database another process holds (SQLite
+        ``database is locked``, :func:`node.storage.database.is_busy`), is logged and retried
+        with exponential backoff (entries queue meanwhile); an inconsistency stops the loop by
+        raising."""
         backoff = poll_seconds
         reconciled = False
         while not stop.is_set():
@@ -252,7 +255,9 @@ class ProvinceNode:
                     self.reconcile()
                     reconciled = True
                 outcome = self.anchor_once()
-            except (ChainError, ManifestStoreError) as exc:
+            except (ChainError, ManifestStoreError, StorageError) as exc:
+                if isinstance(exc, StorageError) and not is_busy(exc):
+                    raise
                 log.warning("anchoring of log %s paused: %s", self.province, exc)
                 stop.wait(backoff)
                 backoff = min(backoff * 2, max_backoff_seconds)

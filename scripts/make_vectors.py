@@ -298,6 +298,7 @@ def _dump(value: Any) -> str:
 def builders() -> dict[str, Any]:
     """Map each vector file name to the function that builds it."""
     import vectors_certnum
+    import vectors_hostile
     import vectors_signatures
 
     return {
@@ -306,6 +307,7 @@ def builders() -> dict[str, Any]:
         "signatures.json": vectors_signatures.build,
         "certificate-numbers.json": vectors_certnum.build,
         "id-numbers.json": vectors_certnum.build_id_numbers,
+        "hostile.json": vectors_hostile.build,
     }
 
 

@@ -11,7 +11,10 @@ from functools import cache
 
 from eth_tester.backends.pyevm.main import get_default_account_keys
 
+from anchor import keep_recursion_limit
 from anchor.chain import RegistryClient, StatusChange, connect
+
+keep_recursion_limit()  # eth-tester imports py-evm, which raises it (see anchor/__init__.py)
 
 # A pair of tree sizes whose RFC 9162 consistency proof has 20 hashes and needs 34 node hashes
 # to verify, the most found among 20,000 random pairs of 20-hash proofs (most need 26–29).

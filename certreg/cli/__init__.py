@@ -91,7 +91,7 @@ def _read_snapshot(path: str) -> Snapshot:
 
     Raises OSError, ValueError (not JSON) or InvalidInput (not a snapshot).
     """
-    return Snapshot.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
+    return Snapshot.from_text(Path(path).read_bytes())
 
 
 def _contract_address(text: str) -> str:

@@ -43,10 +43,10 @@ def _snapshot(path: str | None) -> Snapshot | None:
     if path is None:
         return None
     try:
-        value = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        data = Path(path).read_bytes()
+    except OSError as exc:
         raise InvalidInput("--snapshot", "audit.snapshot_file", f"cannot read: {exc}") from exc
-    return Snapshot.from_json(value)
+    return Snapshot.from_text(data)
 
 
 def _access_logs(texts: list[str] | None) -> dict[str, list[bytes]]:

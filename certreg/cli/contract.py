@@ -13,6 +13,7 @@ import json
 import os
 
 from anchor.chain import RegistryClient, connect
+from anchor.registry import DEFAULT_MAX_CHECKPOINT_GROWTH
 from certreg.bench.contract import bench_contract
 from certreg.cli.explanations import print_error
 from node.core.errors import ChainError, InvalidInput
@@ -42,7 +43,9 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         founders = [parse_founder(f) for f in args.founder]
         key = args.private_key or os.environ.get(PRIVATE_KEY_ENV) or None
         w3 = connect(args.rpc)
-        client, _ = RegistryClient.deploy(w3, founders, private_key=key)
+        client, _ = RegistryClient.deploy(
+            w3, founders, private_key=key, max_checkpoint_growth=args.max_checkpoint_growth
+        )
     except (ChainError, InvalidInput) as exc:
         print_error(exc)
         return 1
@@ -69,6 +72,14 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore
     p.add_argument(
         "--private-key",
         help=f"deployer key (default ${PRIVATE_KEY_ENV}, else the first unlocked account)",
+    )
+    p.add_argument(
+        "--max-checkpoint-growth",
+        type=int,
+        default=DEFAULT_MAX_CHECKPOINT_GROWTH,
+        metavar="N",
+        help="most entries one checkpoint may add to a log; changed later only by governance "
+        f"(default {DEFAULT_MAX_CHECKPOINT_GROWTH:,}; docs/CONTRACT.md)",
     )
     p.add_argument("--json", action="store_true", help='print {"address": "0x…"}')
     p.set_defaults(func=cmd_deploy)

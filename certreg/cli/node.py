@@ -24,8 +24,9 @@ from tqdm import tqdm
 
 from certreg.cli.explanations import print_error, rule_lines
 from certreg.cli.sharing import add_parsers as add_sharing_parsers
+from node.core import safejson
 from node.core.crypto.signatures import SUITE_NAMES
-from node.core.errors import InvalidInput, RegistryError
+from node.core.errors import InvalidInput, RegistryError, StorageError
 from node.core.formats.compact import encode_compact
 from node.core.formats.submissions import ReadRow, parse_submission, read_submission
 from node.core.records import salted_from_row
@@ -140,7 +141,7 @@ def _report_changes(args: argparse.Namespace, changes: list[OrganisationChange])
 
 def cmd_file_org(args: argparse.Namespace) -> int:
     """File organisations from a JSON file (one filing object, or a list of them)."""
-    value = json.loads(Path(args.file).read_text(encoding="utf-8"))
+    value = safejson.loads(Path(args.file).read_bytes(), "file")
     filings = [parse_filing(v) for v in (value if isinstance(value, list) else [value])]
     node = _open(args)
     try:
@@ -376,6 +377,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     node = _open(args)
     report = open(args.report, "w", encoding="utf-8") if args.report else None  # noqa: SIM115
     accepted = refused = 0
+    last_row = 0
     first_error: InvalidInput | None = None
     try:
         with path.open("rb") as stream, _bar(args, desc="ingest", unit="row") as bar:
@@ -399,6 +401,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                     workers=args.workers,
                 )
             for outcome in outcomes:
+                last_row = max(last_row, outcome.row_number)
                 if outcome.accepted is not None:
                     accepted += 1
                     line: dict[str, Any] = {
@@ -415,6 +418,28 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                     line = {"row": outcome.row_number, **_error_json(outcome.error)}
                 if report is not None:
                     report.write(json.dumps(line, ensure_ascii=False) + "\n")
+    except StorageError as exc:
+        # Chunks are taken in whole or not at all (and waited for while the database is busy,
+        # node.storage.Database.write): everything after the last reported row is not in.
+        resubmit = (
+            "every row"
+            if args.mode == "atomic" or last_row == 0
+            else (f"the rows after row {last_row}")
+        )
+        _emit(
+            args,
+            {
+                "file": str(path),
+                "mode": args.mode,
+                "accepted": 0 if args.mode == "atomic" else accepted,
+                "refused": refused,
+                "aborted": type(exc).__name__,
+                "resubmit_after_row": 0 if args.mode == "atomic" else last_row,
+            },
+            f"{path}: stopped by the database ({type(exc).__name__}); nothing half-written; "
+            f"resubmit {resubmit}",
+        )
+        return 3
     finally:
         if report is not None:
             report.close()

@@ -28,7 +28,32 @@ NODE_DIR_ENV = "CERTREG_NODE_DIR"
 def _settings(args: argparse.Namespace) -> Any:
     from api.context import ApiSettings
 
-    return ApiSettings(search_rate=args.search_rate, search_burst=args.search_burst)
+    return ApiSettings(
+        search_rate=args.search_rate,
+        search_burst=args.search_burst,
+        verify_rate=args.verify_rate,
+        verify_burst=args.verify_burst,
+        trusted_proxies=tuple(args.trusted_proxy or ()),
+        bulk_workers=args.bulk_workers,
+    )
+
+
+def uvicorn_config(app: Any, host: str, port: int) -> Any:
+    """The server's settings. ``proxy_headers`` is off: uvicorn would otherwise take the client
+    address from ``X-Forwarded-For`` of any loopback peer, and every spoofed value would get a
+    fresh rate-limit bucket; the app trusts the header only from ``--trusted-proxy``
+    (``api.context.client_address``)."""
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+    )
 
 
 def _serve(app: Any, args: argparse.Namespace) -> None:
@@ -40,7 +65,7 @@ def _serve(app: Any, args: argparse.Namespace) -> None:
         access.addHandler(handler)
         access.setLevel(logging.INFO)
         access.propagate = False
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    uvicorn.Server(uvicorn_config(app, args.host, args.port)).run()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -107,6 +132,18 @@ def add_parsers(subparsers: Any) -> None:
     p.add_argument("--info", help="--demo: write keys and sample certificates (JSON) here")
     p.add_argument("--search-rate", type=float, default=1.0, help="search tokens per second")
     p.add_argument("--search-burst", type=int, default=10, help="search bucket size")
+    p.add_argument(
+        "--verify-rate", type=float, default=5.0, help="POST /v1/verify tokens per second"
+    )
+    p.add_argument("--verify-burst", type=int, default=30, help="POST /v1/verify bucket size")
+    p.add_argument(
+        "--trusted-proxy",
+        action="append",
+        metavar="ADDRESS[/BITS]",
+        help="a reverse proxy whose X-Forwarded-For names the client (repeat; default: none, "
+        "the header is ignored)",
+    )
+    p.add_argument("--bulk-workers", type=int, default=2, help="bulk upload jobs processed at once")
     p.add_argument("--create-key", metavar="ROLE[:SCOPE]", help="create an API key and exit")
     p.add_argument("--label", default="", help="--create-key: a label for the key")
     p.add_argument("--revoke-key", metavar="KEY", help="revoke an API key and exit")

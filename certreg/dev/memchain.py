@@ -25,6 +25,7 @@ from typing import Any
 from web3 import EthereumTesterProvider, Web3
 from web3.exceptions import ContractLogicError
 
+from anchor import keep_recursion_limit
 from anchor.chain import is_tester_revert, revert_bytes
 
 MAX_BODY = 8 * 1024 * 1024
@@ -51,6 +52,7 @@ class MemoryChain:
 
     def __init__(self) -> None:
         self.w3 = Web3(EthereumTesterProvider())
+        keep_recursion_limit()  # the in-process EVM imports py-evm (see anchor/__init__.py)
         self._lock = threading.Lock()
 
     def _caller(self, call: dict[str, Any]) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import gc
 import itertools
 import logging
@@ -350,8 +351,17 @@ class IntakeService:
                 yield from self._pipelined(rows, received_on, actor, chunk_size, workers)
                 return
             for chunk in _chunks(rows, chunk_size):
-                with self._db.transaction() as session:
-                    outcomes = self._chunk(session, chunk, received_on, actor, atomic=False)
+                # One transaction per chunk, retried while another process holds the database
+                # (docs/STORAGE.md "Concurrency"): a chunk is taken in whole or not at all.
+                outcomes = self._db.write(
+                    functools.partial(
+                        self._chunk,
+                        chunk=chunk,
+                        received_on=received_on,
+                        actor=actor,
+                        atomic=False,
+                    )
+                )
                 yield from outcomes
 
     def _pipelined(
@@ -370,10 +380,16 @@ class IntakeService:
                 network=self._network,
                 keys=self._key_snapshot,
             ):
-                with self._db.transaction() as session:
-                    outcomes = self._chunk(
-                        session, chunk, received_on, actor, atomic=False, prepared=prepared
+                outcomes = self._db.write(
+                    functools.partial(
+                        self._chunk,
+                        chunk=chunk,
+                        received_on=received_on,
+                        actor=actor,
+                        atomic=False,
+                        prepared=prepared,
                     )
+                )
                 yield from outcomes
 
     def _key_snapshot(self) -> dict[tuple[str, int], tuple[str, bytes]]:

@@ -7,10 +7,11 @@ needed) and returns a :class:`Database`. Nothing is built at import time.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -23,14 +24,50 @@ from sqlalchemy.orm import Session, sessionmaker
 from node.core.errors import StorageError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+#: How long an SQLite connection waits for another writer's lock before ``SQLITE_BUSY``.
+BUSY_TIMEOUT_MS = 30_000
+#: How long :meth:`Database.write` keeps retrying a transaction the database found busy.
+WRITE_PATIENCE_SECONDS = 300.0
+# SQLITE_BUSY, SQLITE_LOCKED; PostgreSQL serialization failure and deadlock.
+_SQLITE_BUSY_CODES = frozenset({5, 6})
+_POSTGRES_RETRY_STATES = frozenset({"40001", "40P01"})
+
+T = TypeVar("T")
+
+
+def is_busy(error: BaseException) -> bool:
+    """Whether ``error`` (a :class:`StorageError` or the driver's error under it) says only that
+    another writer held the database: worth waiting and trying again."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        orig = getattr(current, "orig", None)
+        for candidate in (current, orig):
+            if getattr(candidate, "sqlite_errorcode", None) in _SQLITE_BUSY_CODES:
+                return True
+            if getattr(candidate, "sqlstate", None) in _POSTGRES_RETRY_STATES:
+                return True
+            if candidate is not None and "database is locked" in str(candidate):
+                return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _configure_sqlite(engine: Engine) -> None:
     """Make pysqlite transactional in the way SQLAlchemy documents for SQLite.
 
     Python's ``sqlite3`` (3.11) starts transactions only before DML, so a read-then-write would
-    not be one transaction. We switch the driver to autocommit and emit ``BEGIN`` ourselves
-    when SQLAlchemy begins; WAL lets readers run while one writer appends; foreign keys on.
+    not be one transaction. We switch the driver to autocommit and emit ``BEGIN IMMEDIATE``
+    ourselves when SQLAlchemy begins; WAL lets readers run while one writer appends; foreign
+    keys on.
+
+    Why ``IMMEDIATE``: a deferred ``BEGIN`` that reads and then writes asks for the write lock
+    in the middle of the transaction, and when another process (``certreg node run`` next to
+    ``certreg node ingest``) wrote in between, SQLite answers ``SQLITE_BUSY`` at once without
+    waiting (its busy handler cannot help a transaction whose snapshot is stale). Taking the
+    write lock at ``BEGIN`` makes every transaction wait its turn there, for up to
+    :data:`BUSY_TIMEOUT_MS`; :meth:`Database.write` retries beyond that.
     """
 
     @event.listens_for(engine, "connect")
@@ -38,14 +75,14 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.execute("PRAGMA busy_timeout = 10000")
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = FULL")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -148,6 +185,33 @@ class Database:
                 yield session
         except SQLAlchemyError as exc:
             raise StorageError(f"database transaction failed: {type(exc).__name__}") from exc
+
+    def write(
+        self,
+        work: Callable[[Session], T],
+        *,
+        patience: float = WRITE_PATIENCE_SECONDS,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> T:
+        """Run ``work(session)`` in a transaction and return its result; when the database is
+        busy (:func:`is_busy`: another process holds the write lock), roll back, wait with
+        backoff and run it again, for up to ``patience`` seconds. ``work`` must only touch the
+        session, so a retry repeats nothing else.
+
+        Raises:
+            StorageError: the database failed otherwise, or stayed busy past ``patience``.
+        """
+        delay = 0.05
+        deadline = time.monotonic() + patience
+        while True:
+            try:
+                with self.transaction() as session:
+                    return work(session)
+            except StorageError as exc:
+                if not is_busy(exc) or time.monotonic() + delay > deadline:
+                    raise
+            sleep(delay)
+            delay = min(delay * 2, 2.0)
 
     def dispose(self) -> None:
         """Close every pooled connection."""

@@ -372,7 +372,8 @@ class BulkJob(Base):
     accepted: Mapped[int] = mapped_column(Integer)
     refused: Mapped[int] = mapped_column(Integer)
     #: ``[{"row", "certificate_number", "commitment", "log_index"} | {"row", "field", "rule",
-    #: "message"}]``.
+    #: "message"}]``: jobs of migration 0007 on keep ``[]`` here and append their results to
+    #: ``api_job_results`` instead (rewriting one growing list every chunk was quadratic).
     results: Mapped[Any] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
@@ -511,6 +512,18 @@ class HolderCode(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     created_by: Mapped[str] = mapped_column(String(128))
+
+
+class BulkJobResult(Base):
+    """One row's result of a bulk job (migration 0007), appended once the row's chunk has
+    committed; ``position`` orders them. The same keys as ``BulkJob.results`` items (no personal
+    data: error messages never quote a cell or a key)."""
+
+    __tablename__ = "api_job_results"
+
+    job_id: Mapped[str] = mapped_column(String(32), ForeignKey("api_jobs.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    result: Mapped[Any] = mapped_column(JSON)
 
 
 def table_of(model: type[Base]) -> Table:

@@ -271,3 +271,30 @@ def test_store_down_leaves_pending_then_anchors(
     outcome = w.run_once(T0)
     assert outcome is not None and outcome.sent
     assert client.checkpoint_count(44) == 1
+
+
+def test_a_backlog_longer_than_the_growth_bound_goes_out_in_several_checkpoints(
+    reg: Registry, db: Database, store: LocalManifestStore
+) -> None:
+    # A deployment whose checkpoints add at most 4 entries: a backlog of 10 is anchored as
+    # 4 + 4 + 2, each checkpoint accepted by the contract.
+    chain = reg.chain
+    snap = chain.snapshot()
+    try:
+        small, _ = RegistryClient.deploy(
+            chain.w3,
+            [(44, chain.accounts[0])],
+            sender=chain.accounts[0],
+            artifact=chain.artifact,
+            max_checkpoint_growth=4,
+        )
+        append(db, make_entries(10))
+        w = worker(db, small, store, batch=1)
+        sizes = []
+        while (outcome := w.run_once(T0)) is not None:
+            sizes.append((outcome.previous_size, outcome.tree_size))
+        assert w.max_growth == 4
+        assert sizes == [(0, 4), (4, 8), (8, 10)]
+        assert small.checkpoint_count(44) == 3
+    finally:
+        chain.revert(snap)

@@ -57,9 +57,10 @@ def test_anchor_with_20_hash_proof_within_100k(figures: dict[str, int]) -> None:
 
 
 def test_anchor_gas_does_not_regress(figures: dict[str, int]) -> None:
-    # Guards the measured figures (83,473 and 75,195; docs/CONTRACT.md "Gas").
-    assert figures["anchor_20_hash_proof"] <= 85_000
-    assert figures["anchor_first"] <= 77_000
+    # Guards the measured figures (85,778 and 77,395; docs/CONTRACT.md "Gas"; the growth bound
+    # costs one cold storage read).
+    assert figures["anchor_20_hash_proof"] <= 88_000
+    assert figures["anchor_first"] <= 79_000
 
 
 def test_gas_is_the_same_on_both_backends(chain: Chain, figures: dict[str, int]) -> None:

@@ -40,6 +40,7 @@ def _counts(payload: dict[str, Any]) -> dict[str, int]:
         "commitments": len(payload["commitments"]["tests"]),
         "signatures": len(payload["signatures"]["tests"]),
         "bundles": len(payload["bundles"]["tests"]),
+        "hostile": len(payload["hostile"]["tests"]),
         "tlog": len(payload["tlog"]),
     }
 

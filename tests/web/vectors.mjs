@@ -9,6 +9,7 @@ import { commitmentOf, fieldHashes } from '../../api/static/js/commitment.js';
 import { parseBundle } from '../../api/static/js/formats.js';
 import { verifyConsistency, verifyInclusion } from '../../api/static/js/merkle.js';
 import { signingMessage, verifySignature } from '../../api/static/js/signatures.js';
+import { MAX_SNAPSHOT_BYTES, parseJson } from '../../api/static/js/safejson.js';
 import { trustFromSnapshot, verifyBundle, verifyBundleText } from '../../api/static/js/verify.js';
 
 function fromBase64(text) {
@@ -68,6 +69,27 @@ async function bundleCase(test, snapshots) {
   return result.result === test.result ? null : `got ${result.result}: ${JSON.stringify(result.checks.filter((c) => c.passed === false))}`;
 }
 
+function hostileText(pieces) {
+  return pieces.map(([piece, count]) => String(piece).repeat(count)).join('');
+}
+
+/** tests/vectors/hostile.json: MALFORMED with the same rule id as the Python core. */
+async function hostileCase(test, snapshots) {
+  const text = hostileText(test.pieces);
+  if (test.kind === 'bundle_text') {
+    const result = await verifyBundleText(text, trustFromSnapshot(snapshots.main), 1900000000);
+    if (result.result !== test.result) return `got ${result.result}`;
+    const detail = result.checks[0].detail;
+    return detail.includes(`[${test.rule}]`) ? null : `detail ${detail}`;
+  }
+  try {
+    trustFromSnapshot(parseJson(text, 'snapshot', 'json.syntax', { maxBytes: MAX_SNAPSHOT_BYTES }));
+  } catch (exc) {
+    return exc.rule === test.rule ? null : `rule ${exc.rule}: ${exc.message}`;
+  }
+  return 'accepted';
+}
+
 async function tlogCase(item) {
   const c = item.case;
   const proof = (c.proof ?? []).map(fromBase64);
@@ -90,6 +112,7 @@ export async function runVectors(payload) {
     commitments: [payload.commitments.tests, (t) => commitmentCase(t)],
     signatures: [payload.signatures.tests, (t) => signatureCase(t)],
     bundles: [payload.bundles.tests, (t) => bundleCase(t, payload.bundles.snapshots)],
+    hostile: [payload.hostile.tests, (t) => hostileCase(t, payload.bundles.snapshots)],
     tlog: [payload.tlog, (t) => tlogCase(t)],
   };
   const out = {};

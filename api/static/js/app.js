@@ -12,6 +12,7 @@ import { PREFIX, encodeCompact, parseBundleText } from './compact.js';
 import { CHECK_LABELS, FIELD_LABELS, ID_TYPES, LEVELS, OUTCOMES, REDACTED, VERDICTS } from './labels.js';
 import { explain, explainCheck, explainReason, explainResult } from './rules.js';
 import { initQuery } from './query.js';
+import { MAX_SNAPSHOT_BYTES, parseJson } from './safejson.js';
 import { trustFromSnapshot, verifyBundleText } from './verify.js';
 
 const $ = (id) => document.getElementById(id);
@@ -50,7 +51,7 @@ function setStatus(element, stateName, pair, extra = '') {
 
 function loadSnapshot(text, source) {
   try {
-    state.trust = trustFromSnapshot(JSON.parse(text));
+    state.trust = trustFromSnapshot(parseJson(text, 'snapshot', 'json.syntax', { maxBytes: MAX_SNAPSHOT_BYTES }));
   } catch (exc) {
     state.trust = null;
     setStatus($('snapshot-status'), 'error', ['快照无法读取', 'Snapshot cannot be read'], `: ${exc.message}`);

@@ -95,7 +95,7 @@ export function toBase64Url(bytes) {
 
 /** Decode Base64url without padding; strict alphabet (fail closed). */
 export function fromBase64Url(text) {
-  if (!B64URL_RE.test(text) || text.length % 4 === 1) throw new Error('not base64url');
+  if (!B64URL_RE.test(text) || text.length % 4 === 1) throw new Error('must be unpadded Base64url');
   const out = new Uint8Array(Math.floor((text.length * 6) / 8));
   let bits = 0;
   let value = 0;
@@ -108,5 +108,7 @@ export function fromBase64Url(text) {
       out[at++] = (value >> bits) & 0xff;
     }
   }
+  // Canonical only: the bits left over after the last whole byte must be zero.
+  if (bits > 0 && (value & ((1 << bits) - 1)) !== 0) throw new Error('not canonical Base64url (unused bits)');
   return out;
 }

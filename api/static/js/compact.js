@@ -6,10 +6,13 @@
 import { fromBase64Url, fromHex, toBase64Url, toHex } from './bytes.js';
 import { decodeCbor, encodeCbor } from './cbor.js';
 import { ENTRY_KINDS, FIELD_NAMES, FormatError, SUITES } from './formats.js';
+import { parseJson } from './safejson.js';
 
 export const PREFIX = 'CR1:';
 const MAX_COMPRESSED = 16 * 1024;
 const MAX_DECOMPRESSED = 64 * 1024;
+/** A bundle's JSON text larger than this is refused (``json.size``), as in compact.py. */
+export const MAX_BUNDLE_BYTES = 1024 * 1024;
 
 async function pump(stream, input, limit) {
   const writer = stream.writable.getWriter();
@@ -154,15 +157,37 @@ function fromArray(array) {
 
 /** Decode compact text into the bundle's JSON object; throws FormatError (field ``compact``). */
 export async function decodeCompact(text) {
-  text = text.trim();
   if (!text.startsWith(PREFIX)) fail(`must start with '${PREFIX}'`, 'compact.prefix');
   const body = text.slice(PREFIX.length);
   if (body.length > MAX_COMPRESSED * 2) fail('too long', 'compact.size');
+  let packed;
+  try {
+    packed = fromBase64Url(body);
+  } catch (exc) {
+    fail(exc.message, 'compact.base64');
+  }
+  // Nothing may follow the DEFLATE stream (node/core/formats/compact.py ``compact.trailing``).
+  // Chromium's DecompressionStream refuses trailing bytes ("Junk found after end of compressed
+  // data"); others ignore them, and none says where the stream ended. But the last byte of a
+  // stream always holds some of its bits, so the input less its last byte inflates only when
+  // that byte was not part of the stream.
+  let raw;
+  try {
+    raw = await inflateRaw(packed);
+  } catch (exc) {
+    if (/junk|trailing/i.test(exc.message)) fail('data after the DEFLATE stream', 'compact.trailing');
+    fail(`cannot inflate: ${exc.message}`, 'compact.encoding');
+  }
+  const shorter = await inflateRaw(packed.subarray(0, packed.length - 1)).then(
+    () => true,
+    () => false,
+  );
+  if (shorter) fail('data after the DEFLATE stream', 'compact.trailing');
   let array;
   try {
-    array = decodeCbor(await inflateRaw(fromBase64Url(body)));
+    array = decodeCbor(raw);
   } catch (exc) {
-    fail(`cannot decode: ${exc.message}`, 'compact.encoding');
+    fail(exc.message, 'compact.cbor');
   }
   return fromArray(array);
 }
@@ -213,9 +238,5 @@ export async function encodeCompact(json) {
 export async function parseBundleText(text) {
   const stripped = text.trim();
   if (stripped.startsWith(PREFIX)) return decodeCompact(stripped);
-  try {
-    return JSON.parse(stripped);
-  } catch {
-    throw new FormatError('bundle', 'bundle.json', 'neither JSON nor compact text');
-  }
+  return parseJson(stripped, 'bundle', 'bundle.json', { maxBytes: MAX_BUNDLE_BYTES });
 }

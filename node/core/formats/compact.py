@@ -9,13 +9,13 @@ correction level M (2,331 bytes in byte mode).
 from __future__ import annotations
 
 import base64
-import binascii
-import json
+import re
 import zlib
 from typing import Any
 
 import cbor2
 
+from node.core import safejson
 from node.core.certificate import FIELD_NAMES, FieldValue
 from node.core.errors import InvalidInput
 from node.core.formats.bundle import AnchorRef, Bundle, InclusionProof
@@ -27,6 +27,12 @@ PREFIX = "CR1:"
 QR_CAPACITY_M = 2331  # bytes, QR version 40, error correction level M, byte mode
 MAX_COMPRESSED = 16 * 1024
 MAX_DECOMPRESSED = 64 * 1024
+#: The deepest nesting of CBOR arrays and maps accepted (the bundle array is 3 deep).
+MAX_CBOR_DEPTH = 16
+_ARGUMENT_SIZES = {24: 1, 25: 2, 26: 4, 27: 8}
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
+#: A bundle's JSON text larger than this is refused (``json.size``); real ones are a few KiB.
+MAX_BUNDLE_BYTES = 1024 * 1024
 
 
 def encode_compact(bundle: Bundle) -> str:
@@ -79,28 +85,40 @@ def encode_compact(bundle: Bundle) -> str:
 
 
 def decode_compact(text: str) -> Bundle:
-    """Parse the compact text form back into a bundle.
+    """Parse the compact text form back into a bundle, strictly: the exact prefix, canonical
+    Base64url (the alphabet only, no padding, no whitespace, zero unused bits), one DEFLATE
+    stream with nothing after it, and one CBOR item of the kinds the encoder writes, nested at
+    most :data:`MAX_CBOR_DEPTH` deep, with nothing after it. One bundle has one compact text.
 
     Raises:
-        InvalidInput: the text is not a valid compact bundle (field ``compact``).
+        InvalidInput: the text is not a valid compact bundle (field ``compact``; rules
+            ``compact.prefix``, ``compact.size``, ``compact.base64``, ``compact.deflate``,
+            ``compact.trailing``, ``compact.cbor``, ``compact.encoding``, ``compact.structure``).
     """
-    text = text.strip()
     if not text.startswith(PREFIX):
         raise InvalidInput("compact", "compact.prefix", f"must start with {PREFIX!r}")
     body = text[len(PREFIX) :]
     if len(body) > MAX_COMPRESSED * 2:
         raise InvalidInput("compact", "compact.size", "too long")
+    if not _BASE64URL.fullmatch(body) or len(body) % 4 == 1:
+        raise InvalidInput("compact", "compact.base64", "must be unpadded Base64url")
+    packed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    if base64.urlsafe_b64encode(packed).rstrip(b"=").decode("ascii") != body:
+        raise InvalidInput("compact", "compact.base64", "not canonical Base64url (unused bits)")
     try:
-        packed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
         inflater = zlib.decompressobj(-15)
         raw = inflater.decompress(packed, MAX_DECOMPRESSED)
-        if inflater.unconsumed_tail or not inflater.eof:
-            raise InvalidInput("compact", "compact.deflate", "truncated or too large")
+    except zlib.error as exc:
+        raise InvalidInput("compact", "compact.encoding", "cannot inflate") from exc
+    if inflater.unconsumed_tail or not inflater.eof:
+        raise InvalidInput("compact", "compact.deflate", "truncated or too large")
+    if inflater.unused_data:
+        raise InvalidInput("compact", "compact.trailing", "data after the DEFLATE stream")
+    check_cbor(raw)
+    try:
         array = cbor2.loads(raw)
-    except InvalidInput:
-        raise
-    except (binascii.Error, ValueError, zlib.error, cbor2.CBORDecodeError) as exc:
-        raise InvalidInput("compact", "compact.encoding", f"cannot decode: {exc}") from exc
+    except (ValueError, RecursionError, cbor2.CBORDecodeError) as exc:
+        raise InvalidInput("compact", "compact.encoding", "cannot decode the CBOR") from exc
     try:
         bundle = _from_array(array)
     except InvalidInput as exc:
@@ -111,6 +129,61 @@ def decode_compact(text: str) -> Bundle:
         raise InvalidInput("compact", "compact.structure", f"unexpected structure: {exc}") from exc
     # Re-read through the strict JSON parser so both forms obey exactly the same rules.
     return Bundle.from_json(bundle.to_json())
+
+
+def check_cbor(data: bytes) -> None:
+    """Check, without recursion, that ``data`` is exactly one CBOR item of the kinds the encoder
+    writes (unsigned and negative integers, byte and text strings, arrays and maps of definite
+    length, false, true, null) nested at most :data:`MAX_CBOR_DEPTH` deep, with nothing after it
+    (the rules of the browser's decoder, ``api/static/js/cbor.js``).
+
+    Raises:
+        InvalidInput: ``compact.cbor``.
+    """
+
+    def refuse(message: str) -> InvalidInput:
+        return InvalidInput("compact", "compact.cbor", message)
+
+    at = 0
+    # Items still to read at each open level; the top level expects one item.
+    pending = [1]
+    while pending:
+        if pending[-1] == 0:
+            pending.pop()
+            continue
+        pending[-1] -= 1
+        if at >= len(data):
+            raise refuse("truncated")
+        head = data[at]
+        at += 1
+        major, info = head >> 5, head & 31
+        if info < 24:
+            argument = info
+        elif info in _ARGUMENT_SIZES:
+            size = _ARGUMENT_SIZES[info]
+            if at + size > len(data):
+                raise refuse("truncated")
+            argument = int.from_bytes(data[at : at + size], "big")
+            at += size
+        else:
+            raise refuse("unsupported length encoding")
+        if major in (2, 3):
+            if argument > len(data) - at:
+                raise refuse("length beyond input")
+            at += argument
+        elif major in (4, 5):
+            count = argument * (2 if major == 5 else 1)
+            if count > len(data) - at:
+                raise refuse("length beyond input")
+            if len(pending) > MAX_CBOR_DEPTH:
+                raise refuse("nested too deeply")
+            pending.append(count)
+        elif major == 6:
+            raise refuse("tags are not supported")
+        elif major == 7 and head not in (0xF4, 0xF5, 0xF6):
+            raise refuse("unsupported simple value or float")
+    if at != len(data):
+        raise refuse("trailing bytes")
 
 
 def _bytes(value: Any, size: int | None = None) -> bytes:
@@ -198,7 +271,4 @@ def parse_bundle_text(text: str) -> Any:
     stripped = text.strip()
     if stripped.startswith(PREFIX):
         return decode_compact(stripped).to_json()
-    try:
-        return json.loads(stripped)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise InvalidInput("bundle", "bundle.json", "neither JSON nor compact text") from exc
+    return safejson.loads(stripped, "bundle", max_bytes=MAX_BUNDLE_BYTES, rule="bundle.json")

@@ -12,11 +12,15 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+from node.core import safejson
 from node.core.errors import InvalidInput
 from node.core.formats.jsonfmt import Reader, hex0x
 
 SNAPSHOT_TYPE = "certreg.snapshot"
 SNAPSHOT_VERSION = 1
+#: A snapshot file larger than this is refused (``json.size``) before it is parsed: room for
+#: about a million certificate statuses.
+MAX_SNAPSHOT_BYTES = 512 * 1024 * 1024
 PROVINCE_RE = re.compile(r"[1-8][0-9]")
 ORGANISATION_CODE_RE = re.compile(r"[YS][0-9]{12}")
 ORGANISATION_STATUSES = ("active", "suspended", "terminated")
@@ -189,6 +193,16 @@ class Snapshot:
             "checkpoints": [c.to_json() for c in self.checkpoints],
             "statuses": [s.to_json() for s in self.statuses],
         }
+
+    @classmethod
+    def from_text(cls, data: str | bytes) -> Snapshot:
+        """Parse a snapshot file's text through the bounded JSON reader (``json.*`` rules,
+        at most :data:`MAX_SNAPSHOT_BYTES`) and then strictly (:meth:`from_json`).
+
+        Raises:
+            InvalidInput: naming the JSON path and the rule broken.
+        """
+        return cls.from_json(safejson.loads(data, "snapshot", max_bytes=MAX_SNAPSHOT_BYTES))
 
     @classmethod
     def from_json(cls, value: Mapping[str, Any]) -> Snapshot:

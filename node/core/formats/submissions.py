@@ -41,13 +41,13 @@ import csv
 import dataclasses
 import datetime
 import functools
-import json
 import re
 import unicodedata
 from collections.abc import Iterator, Mapping
 from types import MappingProxyType
-from typing import Any, Final, Literal, NamedTuple, Protocol
+from typing import Final, Literal, NamedTuple, Protocol
 
+from node.core import safejson
 from node.core.certificate import FIELD_NAMES, PERSONAL_FIELDS, FieldValue
 from node.core.crypto.signatures import SUITE_NAMES, get_suite
 from node.core.errors import InvalidInput
@@ -411,34 +411,11 @@ def _hex_bytes(field: str, rule: str, value: object, length: int) -> bytes:
     raise _CellError(field, rule, f"must be {2 * length} hexadecimal digits")
 
 
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise _DuplicateKey(key)
-            seen.add(key)
-    return result
-
-
-class _DuplicateKey(ValueError):
-    def __init__(self, key: str) -> None:
-        super().__init__("duplicate key")
-        self.key = key
-
-
-def _refuse_constant(_name: str) -> Any:
-    raise ValueError("NaN and Infinity are not JSON")
-
-
 def _salts(value: object) -> dict[str, bytes]:
     if isinstance(value, str):
         try:
-            value = json.loads(
-                value, object_pairs_hook=_no_duplicate_keys, parse_constant=_refuse_constant
-            )
-        except ValueError:
+            value = safejson.loads(value, SALTS, max_bytes=MAX_LINE_BYTES, max_depth=2)
+        except InvalidInput:
             value = None
     if not isinstance(value, dict):
         raise _CellError(SALTS, "intake.salts", "must be a JSON object of field name to salt")
@@ -558,17 +535,18 @@ def _map_header(names: list[str]) -> list[str]:
             "the first line must name the columns (see docs/INTAKE.md); no known column found",
         )
     mapped: list[str] = []
-    for position, (name, key) in enumerate(zip(names, keys, strict=True), start=1):
+    for position, key in enumerate(keys, start=1):
         if not key:
             raise InvalidInput(
                 f"column {position}", "intake.unknown_column", f"column {position} has no name"
             )
         column = _COLUMN_LOOKUP.get(key)
         if column is None:
+            # Never echo the name: a file without its header row has a holder's name here.
             raise InvalidInput(
-                name.strip(),
+                f"column {position}",
                 "intake.unknown_column",
-                f"unknown column {_shown(name.strip())} (column {position}); "
+                f"unknown column name (column {position}); "
                 "see docs/INTAKE.md for the accepted columns",
             )
         if column in mapped:
@@ -707,26 +685,33 @@ def read_jsonl(stream: BinaryReadable) -> Iterator[ReadRow]:
 def _jsonl_row(row_number: int, line: str) -> RowResult:
     """Parse one JSON Lines line (not blank)."""
     try:
-        value = json.loads(
-            line, object_pairs_hook=_no_duplicate_keys, parse_constant=_refuse_constant
+        # A row is an object of scalars, ``salts`` an object or a string: depth 2 at most.
+        value = safejson.loads(
+            line, "row", max_bytes=MAX_LINE_BYTES, max_depth=2, rule="intake.json"
         )
-    except _DuplicateKey as exc:
+    except safejson.DuplicateKey as exc:
+        # A key is named only when it is a known column: any other key may be personal data.
+        known = exc.key in _BY_NAME
         return InvalidRow(
             row_number,
-            exc.key if exc.key in _BY_NAME else "row",
+            exc.key if known else "row",
             "intake.duplicate_column",
-            f"key {_shown(exc.key)} appears twice",
+            f"key {_shown(exc.key)} appears twice" if known else "a key appears twice",
         )
-    except ValueError:
-        return InvalidRow(row_number, "row", "intake.json", "not valid JSON")
+    except InvalidInput as exc:
+        return InvalidRow(row_number, "row", exc.rule, exc.message)
     if not isinstance(value, dict):
         return InvalidRow(row_number, "row", "intake.json", "must be a JSON object")
     cells: dict[str, object] = {}
     for key, cell in value.items():
         column = _column_of(key)
         if column is None:
+            # Never echo the key: a holder's name sent as a key is personal data.
             return InvalidRow(
-                row_number, key, "intake.unknown_column", f"unknown key {_shown(key)}"
+                row_number,
+                "row",
+                "intake.unknown_column",
+                "an unknown key (not a column of docs/INTAKE.md)",
             )
         if column in cells:
             return InvalidRow(

@@ -1531,6 +1531,53 @@ FORMATS: Final = (
         "The bundle is neither JSON nor compact CR1: text.",
     ),
     _rule(
+        "json.size",
+        "JSON 文本超过此类文档允许的大小。",
+        "The JSON text is larger than this kind of document may be.",
+    ),
+    _rule(
+        "json.depth",
+        "JSON 嵌套层数超过允许的深度（拒绝以防止解析时耗尽栈空间）。",
+        "The JSON nests deeper than allowed (refused so that parsing cannot exhaust the stack).",
+    ),
+    _rule(
+        "json.duplicate_key",
+        "JSON 对象中同一个键出现了两次；格式不允许重复键。",
+        "A JSON object names one key twice; the format allows no duplicate keys.",
+        "RFC 8259 §4",
+    ),
+    _rule(
+        "json.number",
+        "JSON 数字的位数超过允许的长度。",
+        "A JSON number has more digits than allowed.",
+    ),
+    _rule(
+        "json.surrogate",
+        "JSON 字符串含有孤立的 UTF-16 代理字符，不是合法的 Unicode 文本。",
+        "A JSON string holds a lone UTF-16 surrogate: it is not valid Unicode text.",
+        "RFC 8259 §8.2",
+    ),
+    _rule(
+        "compact.base64",
+        "紧凑文本不是规范的无填充 Base64url（含空白、填充或非规范尾位）。",
+        "The compact text is not canonical unpadded Base64url (whitespace, padding or "
+        "non-canonical trailing bits).",
+        "RFC 4648 §5",
+    ),
+    _rule(
+        "compact.trailing",
+        "紧凑文本在 DEFLATE 数据流结束后还有多余数据。",
+        "The compact text carries data after the end of its DEFLATE stream.",
+        "RFC 1951",
+    ),
+    _rule(
+        "compact.cbor",
+        "紧凑文本解压后不是本格式允许的 CBOR（类型、嵌套或长度超出限制）。",
+        "The compact text does not inflate to the CBOR this format allows (types, nesting or "
+        "lengths out of bounds).",
+        "RFC 8949",
+    ),
+    _rule(
         "bundle.type",
         "不是 certreg 证书包（type 字段不符）。",
         "Not a certreg bundle (its type differs).",

@@ -43,12 +43,12 @@ Pure: no I/O. Rule ids (field in brackets):
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 import unicodedata
 from collections.abc import Mapping
 from typing import Any, Final, Protocol
 
+from node.core import safejson
 from node.core.canonical import canonical_json
 from node.core.certificate import NO_WORK_TYPE
 from node.core.errors import InvalidInput
@@ -61,6 +61,8 @@ SCOPE_VERSION: Final = 1
 #: Most occupation entries one filing may hold: the 国家职业分类大典 (2022) lists 1,636
 #: occupations; work types add entries, and the cap keeps a document (and a filing) bounded.
 MAX_SCOPE_ENTRIES: Final = 2_000
+#: A scope document larger than this is refused (``json.size``) before it is parsed.
+MAX_SCOPE_BYTES: Final = 4 * 1024 * 1024
 
 #: Longest organisation name accepted, in characters.
 NAME_MAX_LENGTH: Final = 200
@@ -324,10 +326,9 @@ def parse_scope_document(data: bytes) -> ScopeDocument:
             pinned order), ``scope_document.canonical`` (other bytes than JCS), or a rule of
             :func:`build_scope_document`.
     """
-    try:
-        value = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise InvalidInput("scope_document", "scope_document.json", "not JSON") from exc
+    value = safejson.loads(
+        data, "scope_document", max_bytes=MAX_SCOPE_BYTES, rule="scope_document.json"
+    )
     if not isinstance(value, dict) or set(value) != _DOCUMENT_KEYS:
         raise InvalidInput("scope_document", "scope_document.keys", "wrong keys")
     if value["type"] != SCOPE_TYPE or type(value["version"]) is not int or value["version"] != 1:

@@ -240,9 +240,19 @@ class Scan:
     # -- resolving names to definitions ----------------------------------------------------
 
     def _resolve_callee(self, module: Module, call: ast.Call) -> list[tuple[Module, ast.AST]]:
-        if not isinstance(call.func, ast.Name):
+        func = call.func
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            # ``safejson.loads(...)`` where ``from node.core import safejson``: a function of
+            # an imported module.
+            imported = module.imports.get(func.value.id)
+            if imported is not None:
+                target = self.modules.get(f"{imported[0]}.{imported[1]}")
+                if target is not None:
+                    return self._resolve_name_to_definition(target, func.attr, target.tree)
             return []
-        return self._resolve_name_to_definition(module, call.func.id, call)
+        if not isinstance(func, ast.Name):
+            return []
+        return self._resolve_name_to_definition(module, func.id, call)
 
     def _resolve_name_to_definition(
         self, module: Module, name: str, at: ast.AST

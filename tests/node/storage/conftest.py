@@ -41,7 +41,7 @@ from node.storage.agreements import AgreementRepository
 from node.storage.counters import DailyCounters
 from node.storage.federation import remember_nonce
 from node.storage.holder_codes import HolderCodes
-from node.storage.schema import ApiKey, BulkJob, ReviewFlag, table_of
+from node.storage.schema import ApiKey, BulkJob, BulkJobResult, ReviewFlag, table_of
 from tests.servers import NO_POSTGRES as NO_POSTGRES  # re-exported for the storage tests
 from tests.servers import PostgresAdmin
 from tests.servers import no_postgres as no_postgres  # re-exported for the storage tests
@@ -227,6 +227,11 @@ def fill_every_table(db: Database) -> None:
                 updated_at=NOW,
             )
         )  # fmt: skip
+        session.execute(
+            insert(table_of(BulkJobResult)).values(
+                job_id="j" * 32, position=0, result={"row": 1, "rule": "intake.json"}
+            )
+        )
     fill_sharing_tables(db)
 
 
