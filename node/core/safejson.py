@@ -25,6 +25,7 @@ Messages never quote the input: a key or value may be a holder's name.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from array import array
@@ -55,8 +56,22 @@ _STRING: Final = re.compile(r'"[^"\\]*+(?:\\.[^"\\]*+)*+(?:"|\\?\Z)', re.DOTALL)
 _NOT_BRACKET: Final = re.compile(r"[^\[\]{}]+")
 _STEPS: Final = str.maketrans({"[": "\x01", "{": "\x01", "]": "\xff", "}": "\xff"})
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
-# Where a lone surrogate can come from: a raw one, or a \\uD800-\\uDFFF escape.
-_MAY_HOLD_SURROGATE: Final = re.compile("[\ud800-\udfff]|\\\\u[dD][89a-fA-F]")
+# Where a lone surrogate can come from besides a raw one: a \\uD800-\\uDFFF escape.
+_ESCAPED_SURROGATE: Final = re.compile("\\\\u[dD][89a-fA-F]")
+
+
+def _may_hold_surrogate(text: str) -> bool:
+    """Whether ``text`` may hold a lone surrogate (a raw one, or an escape of one): cheap tests
+    in C first, since a regular expression over non-ASCII text costs more than the parse."""
+    if "\\u" in text and _ESCAPED_SURROGATE.search(text):
+        return True
+    if text.isascii():
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 class _Refused(ValueError):
@@ -88,13 +103,27 @@ def nesting_depth(text: str) -> int:
 
 def check_depth(text: str, field: str, max_depth: int = MAX_DEPTH) -> None:
     """Refuse JSON text nested deeper than ``max_depth`` (``json.depth``), before any recursive
-    parser sees it."""
+    parser sees it.
+
+    Text with no more opening brackets than ``max_depth`` (strings included) cannot be nested
+    deeper, and is passed without the scan: a submission row has one or two."""
+    if text.count("{") + text.count("[") <= max_depth:
+        return
     if nesting_depth(text) > max_depth:
         raise InvalidInput(field, "json.depth", f"nested deeper than {max_depth} levels")
 
 
-def _pairs() -> Any:
-    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def _pairs(check_keys: bool) -> Any:
+    """The object hook: refuses a repeated key, and (``check_keys``: the text may hold a
+    surrogate) a key with a lone surrogate, in the order the keys stand."""
+
+    def fast(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        result = dict(pairs)
+        if len(result) != len(pairs):
+            return checked(pairs)  # names the first repeated key
+        return result
+
+    def checked(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for key, value in pairs:
             if key in result:
@@ -104,7 +133,7 @@ def _pairs() -> Any:
             result[key] = value
         return result
 
-    return hook
+    return checked if check_keys else fast
 
 
 def _integer(max_digits: int) -> Any:
@@ -127,6 +156,17 @@ def _float(max_digits: int) -> Any:
 
 def _constant(_name: str) -> Any:
     raise _Refused(None, "NaN and Infinity are not JSON")
+
+
+@functools.lru_cache(maxsize=16)
+def _decoder(max_integer_digits: int, check_keys: bool) -> json.JSONDecoder:
+    """A decoder with the bounding hooks (stateless, so one per set of bounds is shared)."""
+    return json.JSONDecoder(
+        object_pairs_hook=_pairs(check_keys),
+        parse_int=_integer(max_integer_digits),
+        parse_float=_float(max_integer_digits),
+        parse_constant=_constant,
+    )
 
 
 def _check_strings(value: Any) -> None:
@@ -175,15 +215,10 @@ def loads(
         ):
             raise InvalidInput(field, "json.size", f"larger than {max_bytes} bytes")
     check_depth(text, field, max_depth)
+    may_hold_surrogate = _may_hold_surrogate(text)
     try:
-        value = json.loads(
-            text,
-            object_pairs_hook=_pairs(),
-            parse_int=_integer(max_integer_digits),
-            parse_float=_float(max_integer_digits),
-            parse_constant=_constant,
-        )
-        if _MAY_HOLD_SURROGATE.search(text):
+        value = _decoder(max_integer_digits, may_hold_surrogate).decode(text)
+        if may_hold_surrogate:
             _check_strings(value)
     except _Refused as exc:
         if exc.key is not None:
