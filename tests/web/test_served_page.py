@@ -12,10 +12,12 @@ from urllib.parse import urlsplit
 import pytest
 
 from api.context import ApiSettings
+from node.core.formats.compact import encode_compact
 from tests.api.conftest import Api, make_api
 from tests.api.test_hostile_api import _served
 from tests.contract.conftest import Registry, artifact, chain, deployed, reg
 from tests.node.storage.conftest import backend, database
+from tests.web.test_page import open_page, read_result, wait_result
 
 __all__ = ["artifact", "backend", "chain", "database", "deployed", "reg"]
 
@@ -86,3 +88,34 @@ def test_the_openapi_page_works_with_no_internet(browser: Any, served: tuple[Api
         assert urlsplit(url).netloc == allowed, url
         assert urlsplit(url).path.startswith("/static/vendor/swagger-ui-dist/")
     assert _requests_elsewhere(browser, base) == []
+
+
+def test_a_verification_link_is_verified_on_load_against_the_nodes_snapshot(
+    browser: Any, served: tuple[Api, str]
+) -> None:
+    api, base = served
+    compact = encode_compact(api.node.bundles.bundle(api.issued[0].commitment))
+    # No click, no snapshot file: opening the link verifies it.
+    open_page(browser, f"{base}/static/index.html#{compact}")
+    wait_result(browser)
+    result = read_result(browser)
+    assert result["code"] == "VALID", result
+    assert result["certificateShown"]
+    shown = browser.execute_script(
+        """
+        return {snapshot: document.getElementById('snapshot-status').textContent,
+                state: document.getElementById('snapshot-status').dataset.state,
+                bundle: document.getElementById('bundle-text').value};
+        """
+    )
+    assert shown["state"] == "ok" and "本节点" in shown["snapshot"], shown
+    assert "北京时间" in shown["snapshot"]
+    assert shown["bundle"] == compact
+    # Another link in the same page (hashchange): verified too, the old result gone first.
+    other = encode_compact(api.node.bundles.bundle(api.issued[1].commitment))
+    browser.execute_script(
+        "delete document.body.dataset.result; location.hash = arguments[0]", other
+    )
+    wait_result(browser)
+    assert read_result(browser)["code"] == "VALID"
+    assert browser.execute_script("return document.getElementById('bundle-text').value") == other
