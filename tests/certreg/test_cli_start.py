@@ -164,3 +164,15 @@ def test_the_lazy_listing_matches_the_groups_own_registration() -> None:
     lazy = _choices(build_parser(None))
     assert lazy == full
     assert set(GROUPS) <= set(full)
+
+
+def test_the_benchmark_prints_whole_process_medians(capsys: pytest.CaptureFixture[str]) -> None:
+    # Not timed: the command runs each case as a fresh process that must exit 0 (a verify that
+    # did not find the sample VALID would raise) and prints medians that are real durations.
+    assert main(["bench", "verify-start", "--runs", "1", "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["runs"] == 1
+    for case in ("verify_json", "verify_compact", "help", "python_bare"):
+        assert 0 < figures[f"{case}_min_s"] <= figures[f"{case}_median_s"]
+        assert figures[f"{case}_median_s"] <= figures[f"{case}_max_s"]
+        assert figures[f"{case}_cpu_median_s"] > 0
