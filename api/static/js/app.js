@@ -66,7 +66,10 @@ function setStatus(element, stateName, pair, extra = '') {
 
 // ---- snapshot ------------------------------------------------------------------------------
 
+let snapshotLoads = 0;
+
 function loadSnapshot(text, source) {
+  snapshotLoads += 1;
   clearResult();
   try {
     state.trust = trustFromSnapshot(parseJson(text, 'snapshot', 'json.syntax', { maxBytes: MAX_SNAPSHOT_BYTES }));
@@ -86,11 +89,15 @@ function loadSnapshot(text, source) {
 }
 
 async function fetchSnapshot() {
+  // A snapshot the user loads while this one is on its way wins: the answer is then dropped.
+  const before = snapshotLoads;
   try {
     const response = await fetch('/v1/snapshot', { headers: { accept: 'application/json' } });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    loadSnapshot(await response.text(), '本节点 this node');
+    const text = await response.text();
+    if (snapshotLoads === before) loadSnapshot(text, '本节点 this node');
   } catch (exc) {
+    if (snapshotLoads !== before) return;
     setStatus($('snapshot-status'), 'error', ['无法从本节点载入快照', 'Cannot load the snapshot from this node'], `: ${exc.message}`);
   }
 }
