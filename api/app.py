@@ -17,8 +17,9 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from api import federation, holder, reads, search, sharing, writes
@@ -105,6 +106,27 @@ def _install_static(app: FastAPI, settings: ApiSettings) -> None:
         app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
 
 
+#: Where the vendored Swagger UI is served (scripts/vendor_js.py copies the pinned
+#: swagger-ui-dist into api/static/vendor/).
+SWAGGER_UI = "/static/vendor/swagger-ui-dist"
+
+
+def _install_docs(app: FastAPI) -> None:
+    """``GET /v1/docs``: Swagger UI over ``/v1/openapi.json``, from this node's own static files
+    (FastAPI's default loads it from a CDN, which leaves the page blank on a network with no
+    internet, as government networks often are)."""
+
+    @app.get("/v1/docs", include_in_schema=False)
+    def _docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/v1/openapi.json",
+            title="certreg API",
+            swagger_js_url=f"{SWAGGER_UI}/swagger-ui-bundle.js",
+            swagger_css_url=f"{SWAGGER_UI}/swagger-ui.css",
+            swagger_favicon_url=f"{SWAGGER_UI}/favicon-32x32.png",
+        )
+
+
 def _install_pdf(app: FastAPI) -> None:
     """``GET /v1/certificates/{commitment}/pdf``: the certificate's province operator or its
     issuer (holders use ``GET /v1/holder/pdf``)."""
@@ -143,7 +165,7 @@ def create_app(node: ProvinceNode, settings: ApiSettings | None = None) -> FastA
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_url="/v1/openapi.json",
-        docs_url="/v1/docs",
+        docs_url=None,  # _install_docs: Swagger UI from vendored files
         redoc_url=None,
     )
     app.state.context = context
@@ -155,6 +177,7 @@ def create_app(node: ProvinceNode, settings: ApiSettings | None = None) -> FastA
     app.include_router(federation.router)
     app.include_router(writes.router)
     _install_pdf(app)
+    _install_docs(app)
     _install_static(app, settings)
 
     def limit_for(path: str) -> int:

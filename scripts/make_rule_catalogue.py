@@ -21,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from node.core.rules.codes import PROVINCES, PROVINCES_EN  # noqa: E402
 from node.core.rules.ids import CATALOGUE, Role, RuleText, reason_action  # noqa: E402
 
 JS_PATH = ROOT / "api" / "static" / "js" / "rules.js"
@@ -59,6 +60,13 @@ export const explainCheck = (name) => explain(`check.${name}`);
 
 /** The meaning of a status reason code, e.g. explainReason(106); null for an unknown code. */
 export const explainReason = (code) => explain(`reason.${code}`);
+
+/** A province's name [zh, en] by its two-digit code (table 4 of 人社鉴发〔2019〕2号); an unknown
+ * code is shown as itself. */
+export function provinceName(code) {
+  const key = String(code);
+  return Object.hasOwn(PROVINCES, key) ? PROVINCES[key] : [key, key];
+}
 """
 
 
@@ -76,6 +84,14 @@ def render_js() -> str:
     """The text of ``api/static/js/rules.js``."""
     lines = [_JS_HEAD, "export const RULES = Object.freeze({"]
     lines += [_js_entry(entry) for entry in CATALOGUE.values()]
+    lines.append("});")
+    lines.append("")
+    lines.append("// Province codes and names (node/core/rules/codes.py PROVINCES, PROVINCES_EN).")
+    lines.append("export const PROVINCES = Object.freeze({")
+    lines += [
+        f"  {json.dumps(code)}: {json.dumps([name, PROVINCES_EN[code]], ensure_ascii=False)},"
+        for code, name in PROVINCES.items()
+    ]
     lines.append("});")
     lines.append(_JS_TAIL)
     return "\n".join(lines)

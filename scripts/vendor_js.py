@@ -2,7 +2,9 @@
 
 The verification page (docs/WEB.md) loads these files as they are, with no build step: ES modules
 of @noble/curves and @noble/hashes (resolved through the page's import map), jsQR's browser script
-and qrcode-generator's ES module. Only the files the page reaches are copied: the import closure
+and qrcode-generator's ES module; and Swagger UI (swagger-ui-dist: its bundle, stylesheet and
+icon), which the API's ``/v1/docs`` page loads from ``/static`` so that it works with no
+internet. Only the files the page reaches are copied: the import closure
 of the entry points below, found by following ``import``/``export ... from`` statements.
 ``vendor/MANIFEST.json`` records each package's pinned version and each file's SHA-256;
 ``--check`` compares the committed copy with a fresh one from node_modules (tests/web does too).
@@ -32,9 +34,24 @@ ENTRY_POINTS: tuple[tuple[str, str], ...] = (
     ("@noble/curves", "abstract/weierstrass.js"),
     ("jsqr", "dist/jsQR.js"),
     ("qrcode-generator", "dist/qrcode.mjs"),
+    ("swagger-ui-dist", "swagger-ui-bundle.js"),
+    ("swagger-ui-dist", "swagger-ui.css"),
+    ("swagger-ui-dist", "favicon-32x32.png"),
+    ("swagger-ui-dist", "swagger-ui-bundle.js.LICENSE.txt"),
+)
+#: Entry points copied as they are: self-contained bundles, stylesheets and images (their text
+#: is not searched for imports).
+SELF_CONTAINED: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("jsqr", "dist/jsQR.js"),
+        ("swagger-ui-dist", "swagger-ui-bundle.js"),
+        ("swagger-ui-dist", "swagger-ui.css"),
+        ("swagger-ui-dist", "favicon-32x32.png"),
+        ("swagger-ui-dist", "swagger-ui-bundle.js.LICENSE.txt"),
+    }
 )
 #: Licence files shipped alongside the code.
-LICENCES = ("LICENSE", "LICENSE.md", "LICENSE.txt")
+LICENCES = ("LICENSE", "LICENSE.md", "LICENSE.txt", "NOTICE")
 
 _IMPORT = re.compile(
     r"""^\s*(?:import|export)\b[^'"]*?\bfrom\s*['"]([^'"]+)['"]"""
@@ -60,9 +77,9 @@ def closure() -> dict[str, set[str]]:
         if path in files.setdefault(package, set()):
             continue
         files[package].add(path)
+        if (package, path) in SELF_CONTAINED:
+            continue
         source = (NODE_MODULES / package / path).read_text(encoding="utf-8")
-        if not path.endswith(".mjs") and "/dist/" in f"/{path}" and package == "jsqr":
-            continue  # a self-contained UMD bundle
         for match in _IMPORT.finditer(source):
             specifier = match.group(1) or match.group(2)
             if specifier.startswith("."):

@@ -1,35 +1,34 @@
 """``certreg``: the one command-line front door.
 
 Settings and the clock are read here, once, and passed down; the core stays pure.
+
+Start-up stays fast (issue "verifier trust", item 6): this module imports only the standard
+library and the pure core at start. Each command group (``node``, ``audit``, ``serve``, ...) is
+registered from :data:`GROUPS` by name and help text alone, and its module is imported only when
+its command is the one run (or ``--help`` of it is asked for); ``certreg verify --snapshot``
+therefore loads no web3, SQLAlchemy, FastAPI or auditor (``tests/certreg/test_cli_start.py``
+checks the module set, ``certreg bench verify-start`` times the whole process).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import importlib
 import json
 import re
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
-from tqdm import tqdm
-
-from certreg.cli.audit import add_parsers as add_audit_parsers
-from certreg.cli.bundle import add_parsers as add_bundle_parsers
-from certreg.cli.contract import add_parsers as add_contract_parsers
-from certreg.cli.dev import add_parsers as add_dev_parsers
 from certreg.cli.explanations import (
     meaning_lines,
     print_error,
     result_json,
     result_lines,
 )
-from certreg.cli.node import add_parsers as add_node_parsers
-from certreg.cli.search import add_parsers as add_search_parsers
-from certreg.cli.serve import add_parsers as add_serve_parsers
 from node.core.crypto.signatures import SUITE_NAMES
 from node.core.errors import InvalidInput, RegistryError
 from node.core.formats.bundle import Bundle
@@ -37,14 +36,33 @@ from node.core.formats.compact import encode_compact, parse_bundle_text
 from node.core.formats.snapshot import Snapshot, SnapshotTrustSource
 from node.core.rules.ids import explain_check, explain_result
 from node.core.verify import CHECKS, Check, ResultCode, VerificationResult, verify_bundle_text
-from node.storage.files import write_private, write_private_json
-from province.calendars import ENVIRONMENT, calendar_from_environment
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
+#: The command groups registered lazily: name -> (module, help). The module's
+#: ``add_parsers(subparsers)`` registers the group; it is imported only when the group runs.
+GROUPS: Final[dict[str, tuple[str, str]]] = {
+    "contract": ("certreg.cli.contract", "deploy the consortium contract"),
+    "node": ("certreg.cli.node", "set up and run a province node"),
+    "audit": ("certreg.cli.audit", "replay the chain from genesis and check every province log"),
+    "serve": ("certreg.cli.serve", "run the HTTP API (or --demo: a throw-away province)"),
+    "dev": ("certreg.cli.dev", "a local three-province consortium (docs/DEV.md)"),
+    "bundle": ("certreg.cli.bundle", "work on a holder's bundle"),
+    "search": (
+        "certreg.cli.search",
+        "find certificates by two of number, name, ID number (any province)",
+    ),
+}
+#: :func:`build_parser`'s default: register every group in full.
+ALL_GROUPS: Final = "*"
 
 _ADDRESS_RE = re.compile(r"0x[0-9a-fA-F]{40}")
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
     from certreg.dev.sample import make_sample
+    from node.storage.files import write_private, write_private_json
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -114,6 +132,8 @@ def _registry(args: argparse.Namespace) -> Any:
 
 def _bar(args: argparse.Namespace, **kw: Any) -> tqdm[Any]:
     """A progress bar on stderr, off with ``--quiet`` or when stderr is not a terminal."""
+    from tqdm import tqdm
+
     return tqdm(file=sys.stderr, disable=args.quiet or None, dynamic_ncols=True, **kw)
 
 
@@ -281,6 +301,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         figures = bench_federation(requests=args.requests)
         print(json.dumps(figures) if args.json else json.dumps(figures, indent=2))
         return 0
+    elif args.what == "verify-start":
+        from certreg.bench.verify_start import bench_verify_start
+
+        figures = bench_verify_start(runs=args.runs)
     elif args.what == "node":
         from certreg.bench.node import bench_node
 
@@ -315,7 +339,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _command_word(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` names: its first word that is not an option (``certreg`` itself
+    takes no option but ``--help``), or None."""
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
+def build_parser(only: str | None = ALL_GROUPS) -> argparse.ArgumentParser:
+    """The ``certreg`` parser. Every group of :data:`GROUPS` is listed; ``only`` picks the one
+    whose module is imported and registered in full (default :data:`ALL_GROUPS`: all of them;
+    None: none, enough for ``certreg --help`` and the commands defined here)."""
     parser = argparse.ArgumentParser(
         prog="certreg",
         description="Blockchain-anchored registry of vocational skill certificates",
@@ -353,7 +386,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_qr)
 
     p = sub.add_parser("bench", help="benchmarks that print figures")
-    p.add_argument("what", choices=("core", "contract", "node", "audit", "scale", "federation"))
+    p.add_argument(
+        "what",
+        choices=("core", "contract", "node", "audit", "scale", "federation", "verify-start"),
+    )
+    p.add_argument(
+        "--runs", type=int, default=11, help="bench verify-start: processes timed per command"
+    )
     p.add_argument(
         "--requests", type=int, default=500, help="bench federation: searches of each kind"
     )
@@ -382,27 +421,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench)
 
-    add_contract_parsers(sub)
-    add_node_parsers(sub)
-    add_audit_parsers(sub)
-    add_serve_parsers(sub)
-    add_dev_parsers(sub)
-    add_bundle_parsers(sub)
-    add_search_parsers(sub)
+    for name, (module, help_text) in GROUPS.items():
+        if only in (ALL_GROUPS, name):
+            importlib.import_module(module).add_parsers(sub)
+        else:
+            # Listed in ``certreg --help``; never parsed (the group's word selects ``only``).
+            sub.add_parser(name, help=help_text)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the process exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
+    words = sys.argv[1:] if argv is None else argv
+    parser = build_parser(_command_word(words))
+    args = parser.parse_args(words)
+    if args.command in GROUPS:
         # The working-day calendar: chinese-calendar's years plus those published after it
-        # (province/calendars.py). Commands that judge deadlines take it from args.calendar.
-        args.calendar = calendar_from_environment()
-    except InvalidInput as exc:
-        print_error(exc, f"error: {ENVIRONMENT}: ")
-        return 2
+        # (province/calendars.py). The groups' commands that judge deadlines take it from
+        # args.calendar; the commands of this module judge none, and building the calendar's
+        # day table would be most of `certreg verify`'s start-up.
+        from province.calendars import ENVIRONMENT, calendar_from_environment
+
+        try:
+            args.calendar = calendar_from_environment()
+        except InvalidInput as exc:
+            print_error(exc, f"error: {ENVIRONMENT}: ")
+            return 2
     try:
         status: int = args.func(args)
     except RegistryError as exc:

@@ -218,10 +218,13 @@ def test_revoked_bundle(browser: Any, static_server: str, revoked: Path, tmp_pat
     assert "已撤销" in result["verdict"] and "Revoked" in result["verdict"]
     assert result["checks"][:-1] == [[name, "true"] for name in CHECK_NAMES[:-1]]
     assert result["checks"][-1] == ["status", "false"]
-    detail = browser.find_element(By.CSS_SELECTOR, "tr[data-check='status'] td:nth-child(3)")
-    assert detail.text.startswith("revoked (reason 3)")
-    # 3 is no reason code: the page says so rather than inventing a meaning.
+    # 3 is no reason code: the page says so rather than inventing a meaning, in the result and
+    # in the check's detail (Chinese, then English).
     unknown = explain("reason.unknown")
+    detail = browser.find_element(By.CSS_SELECTOR, "tr[data-check='status'] td:nth-child(3)")
+    english = detail.find_element(By.CSS_SELECTOR, ".en").text
+    assert english.startswith(f"revoked (reason 3: {unknown.en}) at block ")
+    assert detail.text.startswith(f"区块 30 起已撤销，原因代码 3：{unknown.zh}")
     assert result["reason"] == (f"已撤销，原因代码 3：{unknown.zh}Revoked, reason 3: {unknown.en}")
     screenshot(browser, tmp_path / "revoked.png")
     # Before the revocation took effect the same bundle was valid: the time input matters.
@@ -311,3 +314,186 @@ def test_verification_link_fragment(browser: Any, static_server: str, sample: Pa
     set_time(browser, FAR_FUTURE)
     click_verify(browser)
     assert read_result(browser)["code"] == "VALID"
+
+
+def _details(browser: Any) -> dict[str, dict[str, str]]:
+    """Each check's detail cell: all its text and its English part."""
+    return browser.execute_script(  # type: ignore[no-any-return]
+        """
+        return Object.fromEntries([...document.querySelectorAll('#checks tbody tr')].map((r) => {
+          const cell = r.querySelector('td:nth-child(3)');
+          return [r.dataset.check, {all: cell.textContent,
+                                    en: cell.querySelector('.en')?.textContent ?? '',
+                                    rule: cell.dataset.rule ?? null}];
+        }));
+        """
+    )
+
+
+def _has_chinese(text: str) -> bool:
+    return any("\u4e00" <= c <= "\u9fff" for c in text)
+
+
+def test_every_detail_in_chinese_and_english_provinces_by_name_china_time(
+    browser: Any, static_server: str, sample: Path
+) -> None:
+    open_page(browser, f"{static_server}/api/static/index.html")
+    load_snapshot(browser, sample / "snapshot.json")
+    status = browser.execute_script("return document.getElementById('snapshot-status').textContent")
+    assert "北京时间（UTC+8）" in status and "China time (UTC+8)" in status
+    text = (sample / "bundle.json").read_text(encoding="utf-8")
+    for pasted, code in ((text, "VALID"), (text.replace('"v": 1', '"v": 7', 1), "MALFORMED")):
+        browser.execute_script(
+            "document.getElementById('bundle-text').value = arguments[0]", pasted
+        )
+        # The time given is China time whatever the browser's zone: 2031-01-01 00:00 UTC+8.
+        set_time(browser, FAR_FUTURE)
+        click_verify(browser)
+        assert read_result(browser)["code"] == code
+        details = _details(browser)
+        assert set(details) == set(CHECK_NAMES)
+        for name, detail in details.items():
+            assert _has_chinese(detail["all"].removesuffix(detail["en"])), (name, detail)
+            assert detail["en"], (name, detail)
+        as_of = browser.execute_script("return document.getElementById('as-of').textContent")
+        assert "2031-01-01 00:00:00 北京时间（UTC+8）" in as_of
+        assert "2031-01-01 00:00:00 China time (UTC+8)" in as_of
+    # The malformed bundle's failure names its rule id, explained from the catalogue.
+    assert details["format"]["rule"] is not None
+    assert explain(details["format"]["rule"]) is not None
+    # Valid: the issuer's province by name (广东省, 44), in both languages.
+    browser.execute_script("document.getElementById('bundle-text').value = arguments[0]", text)
+    click_verify(browser)
+    issuer = _details(browser)["issuer"]
+    assert "广东省（44）" in issuer["all"] and "Guangdong (44)" in issuer["en"]
+
+
+def test_new_input_clears_the_previous_result(
+    browser: Any, static_server: str, sample: Path
+) -> None:
+    open_page(browser, f"{static_server}/api/static/index.html")
+    load_snapshot(browser, sample / "snapshot.json")
+    text = (sample / "bundle.json").read_text(encoding="utf-8")
+    browser.execute_script("document.getElementById('bundle-text').value = arguments[0]", text)
+    set_time(browser, FAR_FUTURE)
+    click_verify(browser)
+    assert read_result(browser)["code"] == "VALID"
+    # Typing into the bundle box: the verdict, the certificate and the message go.
+    browser.execute_script(
+        """
+        const box = document.getElementById('bundle-text');
+        box.value = box.value + ' ';
+        box.dispatchEvent(new Event('input', {bubbles: true}));
+        """
+    )
+    shown = browser.execute_script(
+        """
+        return {result: !document.getElementById('result').hidden,
+                certificate: !document.getElementById('certificate').hidden,
+                rows: document.querySelectorAll('#checks tbody tr').length,
+                code: document.body.dataset.result ?? null};
+        """
+    )
+    assert shown == {"result": False, "certificate": False, "rows": 0, "code": None}
+    # A failed attempt leaves no earlier verdict behind either.
+    click_verify(browser)
+    assert read_result(browser)["code"] == "VALID"
+    browser.execute_script(
+        "document.getElementById('bundle-text').value = '';"
+        "document.getElementById('bundle-text').dispatchEvent(new Event('input'))"
+    )
+    browser.find_element("id", "verify").click()
+    message = browser.execute_script(
+        "return [document.getElementById('bundle-status').textContent,"
+        " document.getElementById('result').hidden]"
+    )
+    assert message[0].startswith("请提供证书包") and message[1] is True
+
+
+DROP = """
+const [items, done] = [arguments[0], arguments[arguments.length - 1]];
+const transfer = new DataTransfer();
+for (const [name, type, content] of items) {
+  const bytes = type.startsWith('image/')
+    ? Uint8Array.from(atob(content), (c) => c.charCodeAt(0)) : content;
+  transfer.items.add(new File([bytes], name, {type}));
+}
+const result = document.getElementById('result');
+const target = result.hidden ? document.body : result;
+for (const kind of ['dragenter', 'dragover', 'drop']) {
+  const init = {dataTransfer: transfer, bubbles: true, cancelable: true};
+  target.dispatchEvent(new DragEvent(kind, init));
+}
+done(true);
+"""
+
+
+def drop(browser: Any, *files: tuple[str, str, str]) -> None:
+    browser.execute_script("delete document.body.dataset.result")
+    browser.execute_async_script(DROP, [list(f) for f in files])
+
+
+def test_drag_and_drop_of_a_snapshot_and_a_bundle_or_a_qr_image(
+    browser: Any, static_server: str, sample: Path, tmp_path: Path
+) -> None:
+    import base64
+
+    open_page(browser, f"{static_server}/api/static/index.html")
+    set_time(browser, FAR_FUTURE)
+    snapshot = (sample / "snapshot.json").read_text(encoding="utf-8")
+    bundle = (sample / "bundle.json").read_text(encoding="utf-8")
+    # Both at once, the bundle first: the snapshot is loaded first whatever the order.
+    drop(
+        browser,
+        ("bundle.json", "application/json", bundle),
+        ("snapshot.json", "application/json", snapshot),
+    )
+    wait_result(browser)
+    assert read_result(browser)["code"] == "VALID"
+    assert "snapshot.json" in browser.execute_script(
+        "return document.getElementById('snapshot-status').textContent"
+    )
+    # Then a QR image of a tampered compact bundle: verified against the loaded snapshot.
+    compact = (sample / "bundle.qr.txt").read_text(encoding="utf-8").strip()
+    image = tmp_path / "qr.png"
+    segno.make(compact, error="m", mode="byte").save(str(image), scale=4)
+    drop(browser, ("qr.png", "image/png", base64.b64encode(image.read_bytes()).decode()))
+    wait_result(browser)
+    assert read_result(browser)["code"] == "VALID"
+    assert browser.execute_script("return document.getElementById('bundle-text').value") == compact
+
+
+def test_the_certificate_fits_a_360_px_phone(
+    browser: Any, static_server: str, sample: Path, tmp_path: Path
+) -> None:
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": 360, "height": 740, "deviceScaleFactor": 2, "mobile": True},
+    )
+    try:
+        open_page(browser, f"{static_server}/api/static/index.html")
+        load_snapshot(browser, sample / "snapshot.json")
+        text = (sample / "bundle.json").read_text(encoding="utf-8")
+        browser.execute_script("document.getElementById('bundle-text').value = arguments[0]", text)
+        set_time(browser, FAR_FUTURE)
+        click_verify(browser)
+        assert read_result(browser)["certificateShown"]
+        sizes = browser.execute_script(
+            """
+            const page = document.documentElement;
+            const wide = [...document.querySelectorAll('#certificate *, #result *, #inputs *')]
+              .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 0.5)
+              .map((e) => e.id || e.className || e.tagName);
+            const cert = document.getElementById('certificate');
+            return {inner: window.innerWidth, page: page.scrollWidth, wide,
+                    certRight: cert.getBoundingClientRect().right,
+                    certScroll: cert.scrollWidth, certClient: cert.clientWidth};
+            """
+        )
+        browser.save_screenshot(str(tmp_path / "phone.png"))
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    assert sizes["inner"] == 360
+    assert sizes["page"] <= 360, sizes
+    assert sizes["wide"] == [], sizes
+    assert sizes["certRight"] <= 360 and sizes["certScroll"] <= sizes["certClient"], sizes

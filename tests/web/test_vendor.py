@@ -39,6 +39,7 @@ def test_vendored_files_match_the_pinned_packages(vendor_js: object, tmp_path: P
         "@noble/hashes",
         "jsqr",
         "qrcode-generator",
+        "swagger-ui-dist",
     }
 
 

@@ -5,11 +5,18 @@
 // from the rule-id catalogue (rules.js, generated from node/core/rules/ids.py). The bundle is
 // never sent anywhere; values are written with textContent only. The query panel (query.js)
 // asks this node's API: the search, and the holder's bundle.
+//
+// A verification link (index.html#CR1:…) is verified as soon as the page opens, against this
+// node's snapshot (GET /v1/snapshot) when none was loaded. Files can be dropped anywhere on the
+// page: a QR image, a bundle (JSON or CR1: text) or a snapshot. Every new input clears the
+// previous result and messages. Provinces are shown by name, times in China time (UTC+8), each
+// check's detail in Chinese and English (details.js).
 
 import qrcode from 'qrcode-generator';
 
 import { PREFIX, encodeCompact, parseBundleText } from './compact.js';
 import { CHECK_LABELS, FIELD_LABELS, ID_TYPES, LEVELS, OUTCOMES, REDACTED, VERDICTS } from './labels.js';
+import { chinaTime, explainDetail } from './details.js';
 import { explain, explainCheck, explainReason, explainResult } from './rules.js';
 import { initQuery } from './query.js';
 import { MAX_SNAPSHOT_BYTES, parseJson } from './safejson.js';
@@ -17,6 +24,16 @@ import { trustFromSnapshot, verifyBundleText } from './verify.js';
 
 const $ = (id) => document.getElementById(id);
 const state = { trust: null };
+
+/** Forget the previous result and the messages about the previous bundle (new input came). */
+function clearResult() {
+  $('result').hidden = true;
+  $('certificate').hidden = true;
+  $('checks').tBodies[0].replaceChildren();
+  $('bundle-status').textContent = '';
+  delete $('bundle-status').dataset.state;
+  delete document.body.dataset.result;
+}
 
 /** Replace an element's content by "中文 English" (the English part in a span.en). */
 function bilingual(element, [zh, en], extra = '') {
@@ -49,7 +66,11 @@ function setStatus(element, stateName, pair, extra = '') {
 
 // ---- snapshot ------------------------------------------------------------------------------
 
+let snapshotLoads = 0;
+
 function loadSnapshot(text, source) {
+  snapshotLoads += 1;
+  clearResult();
   try {
     state.trust = trustFromSnapshot(parseJson(text, 'snapshot', 'json.syntax', { maxBytes: MAX_SNAPSHOT_BYTES }));
   } catch (exc) {
@@ -58,21 +79,25 @@ function loadSnapshot(text, source) {
     return;
   }
   const { network, block } = state.trust;
-  const when = new Date(block.timestamp * 1000).toISOString().replace('.000Z', 'Z');
+  const [whenZh, whenEn] = chinaTime(block.timestamp);
   setStatus(
     $('snapshot-status'),
     'ok',
-    [`已载入快照（${source}）：链 ${network.chainId}，区块 ${block.number}`, `Snapshot loaded (${source}):`],
-    ` chain ${network.chainId}, block ${block.number} (${when})`,
+    [`已载入快照（${source}）：链 ${network.chainId}，区块 ${block.number}（${whenZh}）`, `Snapshot loaded (${source}):`],
+    ` chain ${network.chainId}, block ${block.number} (${whenEn})`,
   );
 }
 
 async function fetchSnapshot() {
+  // A snapshot the user loads while this one is on its way wins: the answer is then dropped.
+  const before = snapshotLoads;
   try {
     const response = await fetch('/v1/snapshot', { headers: { accept: 'application/json' } });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    loadSnapshot(await response.text(), '本节点 this node');
+    const text = await response.text();
+    if (snapshotLoads === before) loadSnapshot(text, '本节点 this node');
   } catch (exc) {
+    if (snapshotLoads !== before) return;
     setStatus($('snapshot-status'), 'error', ['无法从本节点载入快照', 'Cannot load the snapshot from this node'], `: ${exc.message}`);
   }
 }
@@ -95,6 +120,7 @@ function pixelsOf(source, width, height) {
 }
 
 async function readQrImage(file) {
+  clearResult();
   const bitmap = await createImageBitmap(file);
   const text = decodeQr(pixelsOf(bitmap, bitmap.width, bitmap.height));
   if (text === null) {
@@ -107,9 +133,16 @@ async function readQrImage(file) {
 function useScannedText(text) {
   // A verification link may carry the compact bundle in its fragment (#CR1:…).
   const at = text.indexOf(PREFIX);
+  clearResult();
   $('bundle-text').value = at > 0 ? decodeURIComponent(text.slice(at)) : text;
   setStatus($('bundle-status'), 'ok', ['已读取二维码', 'QR code read'], ` (${text.length} characters)`);
-  if (state.trust) verify();
+  verifyWithNodeSnapshot();
+}
+
+/** Verify the bundle now, first loading this node's snapshot when none is loaded. */
+async function verifyWithNodeSnapshot() {
+  if (!state.trust) await fetchSnapshot();
+  if (state.trust) await verify();
 }
 
 let cameraStream = null;
@@ -170,10 +203,13 @@ function drawQr(canvas, text) {
 
 // ---- verification and display ----------------------------------------------------------------
 
+/** The verification time in unix seconds: now, or the time given, read as China time (UTC+8)
+ * whatever the browser's own zone. */
 function verificationTime() {
   const value = $('at').value;
   if (!value) return Math.floor(Date.now() / 1000);
-  return Math.floor(new Date(value).getTime() / 1000);
+  const withSeconds = value.length === 16 ? `${value}:00` : value;
+  return Math.floor(new Date(`${withSeconds}+08:00`).getTime() / 1000);
 }
 
 async function verify() {
@@ -186,7 +222,9 @@ async function verify() {
     setStatus($('bundle-status'), 'error', ['请提供证书包', 'Provide a bundle']);
     return;
   }
-  const result = await verifyBundleText(text, state.trust, verificationTime());
+  clearResult();
+  const at = verificationTime();
+  const result = { ...(await verifyBundleText(text, state.trust, at)), at };
   showResult(result);
   await showCertificate(text, result);
   document.body.dataset.result = result.result;
@@ -208,7 +246,11 @@ function showResult(result) {
       `${en}, reason ${result.reason}: `,
     ]);
   }
-  bilingual($('as-of'), [`以区块 ${result.as_of_block} 为准`, `as of block ${result.as_of_block}`]);
+  const [atZh, atEn] = chinaTime(result.at);
+  bilingual($('as-of'), [
+    `以区块 ${result.as_of_block} 为准，核验时间 ${atZh}`,
+    `as of block ${result.as_of_block}, verified at ${atEn}`,
+  ]);
   const rows = result.checks.map((check) => {
     const row = document.createElement('tr');
     row.dataset.check = check.name;
@@ -220,7 +262,9 @@ function showResult(result) {
     meaning(what, explainCheck(check.name));
     name.append(what);
     bilingual(outcome, OUTCOMES[String(check.passed)]);
-    detail.textContent = check.detail;
+    const explained = explainDetail(check);
+    if (explained.rule) detail.dataset.rule = explained.rule;
+    meaning(detail, explained);
     row.append(name, outcome, detail);
     return row;
   });
@@ -314,6 +358,7 @@ function init() {
   $('bundle-file').addEventListener('change', async (event) => {
     const text = await readFile(event.target);
     if (text !== null) {
+      clearResult();
       $('bundle-text').value = text;
       setStatus($('bundle-status'), 'ok', ['已读取证书包文件', 'Bundle file read'], `: ${event.target.files[0].name}`);
     }
@@ -324,20 +369,85 @@ function init() {
   });
   $('qr-camera').addEventListener('click', scanCamera);
   $('verify').addEventListener('click', () => verify());
-  // A verification link: index.html#CR1:… (the fragment never reaches a server).
-  const fromFragment = () => {
-    if (location.hash.startsWith(`#${PREFIX}`)) $('bundle-text').value = decodeURIComponent(location.hash.slice(1));
+  $('bundle-text').addEventListener('input', clearResult);
+  $('at').addEventListener('input', clearResult);
+  initDrop();
+  // A verification link: index.html#CR1:… (the fragment never reaches a server), verified at
+  // once against this node's snapshot unless one was loaded.
+  const fromFragment = async () => {
+    if (!location.hash.startsWith(`#${PREFIX}`)) return;
+    clearResult();
+    $('bundle-text').value = decodeURIComponent(location.hash.slice(1));
+    setStatus($('bundle-status'), 'ok', ['已读取核验链接', 'Verification link read'], '');
+    await verifyWithNodeSnapshot();
   };
   window.addEventListener('hashchange', fromFragment);
-  fromFragment();
   // The holder's bundle from the query panel goes to the verifier (with this node's snapshot).
   initQuery(async (bundleText) => {
+    clearResult();
     $('bundle-text').value = bundleText;
     setStatus($('bundle-status'), 'ok', ['已取回本人证书包', 'Your bundle was received'], '');
-    if (!state.trust) await fetchSnapshot();
-    if (state.trust) await verify();
+    await verifyWithNodeSnapshot();
   });
   document.body.dataset.ready = 'true';
+  fromFragment();
+}
+
+// ---- drag and drop ---------------------------------------------------------------------------
+
+/** What a dropped text file is: a snapshot (it has checkpoints and no entry) or a bundle. */
+function isSnapshotText(text) {
+  try {
+    const value = parseJson(text, 'file', 'json.syntax', { maxBytes: MAX_SNAPSHOT_BYTES });
+    return value !== null && typeof value === 'object' && 'checkpoints' in value && !('entry' in value);
+  } catch {
+    return false;
+  }
+}
+
+async function useDroppedFile(file) {
+  if (file.type.startsWith('image/')) {
+    await readQrImage(file);
+    return;
+  }
+  const text = await file.text();
+  if (isSnapshotText(text)) {
+    loadSnapshot(text, file.name);
+    if ($('bundle-text').value.trim() && state.trust) await verify();
+    return;
+  }
+  clearResult();
+  $('bundle-text').value = text;
+  setStatus($('bundle-status'), 'ok', ['已读取证书包文件', 'Bundle file read'], `: ${file.name}`);
+  await verifyWithNodeSnapshot();
+}
+
+/** Files dropped anywhere on the page: snapshots first, then the bundle or QR image. */
+function initDrop() {
+  const over = (event) => {
+    if (![...(event.dataTransfer?.types ?? [])].includes('Files')) return;
+    event.preventDefault();
+    document.body.dataset.dragging = 'true';
+  };
+  document.addEventListener('dragenter', over);
+  document.addEventListener('dragover', over);
+  document.addEventListener('dragleave', (event) => {
+    if (event.relatedTarget === null) delete document.body.dataset.dragging;
+  });
+  document.addEventListener('drop', async (event) => {
+    const files = [...(event.dataTransfer?.files ?? [])];
+    if (!files.length) return;
+    event.preventDefault();
+    delete document.body.dataset.dragging;
+    const texts = await Promise.all(files.map((f) => (f.type.startsWith('image/') ? null : f.text())));
+    const order = files.map((file, i) => [file, texts[i] !== null && isSnapshotText(texts[i]) ? 0 : 1]);
+    order.sort((a, b) => a[1] - b[1]);
+    try {
+      for (const [file] of order) await useDroppedFile(file);
+    } catch (exc) {
+      setStatus($('bundle-status'), 'error', ['文件无法读取', 'File cannot be read'], `: ${exc.message}`);
+    }
+  });
 }
 
 init();

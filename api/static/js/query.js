@@ -5,6 +5,7 @@
 // Only what the API returns is shown (the ID number masked for the public); values are written
 // with textContent only. The holder's bundle is handed to the verifier on this page.
 
+import { province as provinceOf } from './details.js';
 import { LEVELS } from './labels.js';
 
 const $ = (id) => document.getElementById(id);
@@ -69,7 +70,7 @@ function matchRow(match) {
   const certificate = match.certificate ?? {};
   const level = LEVELS[certificate.level];
   const cells = [
-    text('td', match.province),
+    (() => { const td = document.createElement('td'); td.append(pair(provinceOf(match.province))); return td; })(),
     text('td', match.certificate_number),
     (() => { const td = document.createElement('td'); td.append(pair(STATUS_LABELS[match.status] ?? [match.status, match.status])); return td; })(),
     text('td', certificate.holder_name ?? ''),
@@ -109,10 +110,11 @@ async function search() {
   $('matches').hidden = body.matches.length === 0;
   const unanswered = Object.entries(body.unanswered ?? {});
   const missing = $('unanswered');
-  missing.replaceChildren(...unanswered.map(([province, why]) => {
+  missing.replaceChildren(...unanswered.map(([code, why]) => {
     const item = document.createElement('li');
-    item.dataset.province = province;
-    item.append(pair([`省份 ${province} 未答复`, `province ${province} did not answer`]), text('span', `: ${why}`));
+    item.dataset.province = code;
+    const [zh, en] = provinceOf(code);
+    item.append(pair([`${zh}未答复`, `${en} did not answer`]), text('span', `: ${why}`));
     return item;
   }));
   const asked = (body.asked ?? []).join(', ');

@@ -488,6 +488,45 @@ export const RULES = Object.freeze({
   "dataset.issuer_keys": {"zh": "文件不是 certreg 开发用的发证机构密钥文件。", "en": "The file is not a certreg development issuer-keys document.", "source": "", "roles": ["rule"]},
 });
 
+// Province codes and names (node/core/rules/codes.py PROVINCES, PROVINCES_EN).
+export const PROVINCES = Object.freeze({
+  "11": ["北京市", "Beijing"],
+  "12": ["天津市", "Tianjin"],
+  "13": ["河北省", "Hebei"],
+  "14": ["山西省", "Shanxi"],
+  "15": ["内蒙古自治区", "Inner Mongolia"],
+  "21": ["辽宁省", "Liaoning"],
+  "22": ["吉林省", "Jilin"],
+  "23": ["黑龙江省", "Heilongjiang"],
+  "31": ["上海市", "Shanghai"],
+  "32": ["江苏省", "Jiangsu"],
+  "33": ["浙江省", "Zhejiang"],
+  "34": ["安徽省", "Anhui"],
+  "35": ["福建省", "Fujian"],
+  "36": ["江西省", "Jiangxi"],
+  "37": ["山东省", "Shandong"],
+  "41": ["河南省", "Henan"],
+  "42": ["湖北省", "Hubei"],
+  "43": ["湖南省", "Hunan"],
+  "44": ["广东省", "Guangdong"],
+  "45": ["广西壮族自治区", "Guangxi"],
+  "46": ["海南省", "Hainan"],
+  "50": ["重庆市", "Chongqing"],
+  "51": ["四川省", "Sichuan"],
+  "52": ["贵州省", "Guizhou"],
+  "53": ["云南省", "Yunnan"],
+  "54": ["西藏自治区", "Tibet"],
+  "61": ["陕西省", "Shaanxi"],
+  "62": ["甘肃省", "Gansu"],
+  "63": ["青海省", "Qinghai"],
+  "64": ["宁夏回族自治区", "Ningxia"],
+  "65": ["新疆维吾尔自治区", "Xinjiang"],
+  "66": ["新疆生产建设兵团", "Xinjiang Production and Construction Corps"],
+  "71": ["台湾省", "Taiwan"],
+  "81": ["香港特别行政区", "Hong Kong"],
+  "82": ["澳门特别行政区", "Macao"],
+});
+
 const FAMILIES = Object.keys(RULES)
   .filter((id) => id.endsWith('.*'))
   .map((id) => [id.slice(0, -1), RULES[id]])
@@ -510,3 +549,10 @@ export const explainCheck = (name) => explain(`check.${name}`);
 
 /** The meaning of a status reason code, e.g. explainReason(106); null for an unknown code. */
 export const explainReason = (code) => explain(`reason.${code}`);
+
+/** A province's name [zh, en] by its two-digit code (table 4 of 人社鉴发〔2019〕2号); an unknown
+ * code is shown as itself. */
+export function provinceName(code) {
+  const key = String(code);
+  return Object.hasOwn(PROVINCES, key) ? PROVINCES[key] : [key, key];
+}

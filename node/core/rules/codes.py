@@ -61,6 +61,48 @@ PROVINCES: Final[Mapping[str, str]] = MappingProxyType(
     }
 )
 
+#: The provinces' names in English (the page and documents show a province by name, never by
+#: code alone), in the same order as :data:`PROVINCES`.
+PROVINCES_EN: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "11": "Beijing",
+        "12": "Tianjin",
+        "13": "Hebei",
+        "14": "Shanxi",
+        "15": "Inner Mongolia",
+        "21": "Liaoning",
+        "22": "Jilin",
+        "23": "Heilongjiang",
+        "31": "Shanghai",
+        "32": "Jiangsu",
+        "33": "Zhejiang",
+        "34": "Anhui",
+        "35": "Fujian",
+        "36": "Jiangxi",
+        "37": "Shandong",
+        "41": "Henan",
+        "42": "Hubei",
+        "43": "Hunan",
+        "44": "Guangdong",
+        "45": "Guangxi",
+        "46": "Hainan",
+        "50": "Chongqing",
+        "51": "Sichuan",
+        "52": "Guizhou",
+        "53": "Yunnan",
+        "54": "Tibet",
+        "61": "Shaanxi",
+        "62": "Gansu",
+        "63": "Qinghai",
+        "64": "Ningxia",
+        "65": "Xinjiang",
+        "66": "Xinjiang Production and Construction Corps",
+        "71": "Taiwan",
+        "81": "Hong Kong",
+        "82": "Macao",
+    }
+)
+
 #: The province codes whose coding rules this project models as refinements of positions 8-13.
 PROVINCE_HENAN: Final = "41"
 PROVINCE_GUANGDONG: Final = "44"

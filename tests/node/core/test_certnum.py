@@ -32,6 +32,7 @@ from node.core.rules.codes import (
     PROVINCE_GUANGDONG,
     PROVINCE_HENAN,
     PROVINCES,
+    PROVINCES_EN,
 )
 
 FORMATS_EXAMPLE = "S000144002009255000001"
@@ -316,6 +317,9 @@ def test_province_14_is_shanxi() -> None:
     # Henan's table 4 (seed 001) prints 14 as 陕西省; it is 山西省.
     assert PROVINCES["14"] == "山西省"
     assert PROVINCES["61"] == "陕西省"
+    # Every province has an English name too (the page shows provinces by name).
+    assert list(PROVINCES_EN) == list(PROVINCES)
+    assert (PROVINCES_EN["14"], PROVINCES_EN["61"]) == ("Shanxi", "Shaanxi")
     assert parse_certificate_number("S000114000001255000001").province == "14"
 
 
