@@ -34,7 +34,8 @@ import logging
 import threading
 from collections.abc import Callable
 
-from anchor.chain import ClientOptions, RegistryClient
+from anchor.chain import ClientOptions, RegistryClient, connect
+from anchor.engines import default_confirmations, detect_engine
 from anchor.manifest import IpfsManifestStore, LocalManifestStore, ManifestStore
 from anchor.status import StatusSync
 from anchor.worker import AnchoringWorker, AnchorOutcome
@@ -154,12 +155,19 @@ class ProvinceNode:
         workdays = node_calendar(config.calendars, base=calendar)
         cipher, blind_index = config.cipher(), config.blind_index()
         if client is None:
-            if config.gas_price is not None:
-                options = dataclasses.replace(
-                    options or ClientOptions(), gas_price=config.gas_price
+            w3 = connect(config.rpc)
+            confirmations = config.confirmations
+            if confirmations is None:
+                confirmations = (
+                    options.confirmations
+                    if options is not None
+                    else default_confirmations(config.engine or detect_engine(w3))
                 )
-            client = RegistryClient.connect(
-                config.rpc,
+            options = dataclasses.replace(options or ClientOptions(), confirmations=confirmations)
+            if config.gas_price is not None:
+                options = dataclasses.replace(options, gas_price=config.gas_price)
+            client = RegistryClient(
+                w3,
                 config.contract,
                 private_key=config.operator_private_key(),
                 options=options,

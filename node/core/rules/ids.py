@@ -2886,6 +2886,12 @@ SHARING: Final = (
         "Other provinces' node addresses are given as PROVINCE=URL.",
     ),
     _rule(
+        "config.engine",
+        "链的共识引擎须为已知引擎之一（memory、anvil、qbft、ibft2、clique、unknown）。",
+        "The chain's consensus engine is one of the known engines (memory, anvil, qbft, ibft2, "
+        "clique, unknown).",
+    ),
+    _rule(
         "config.timeout",
         "省际请求的超时须为正数秒。",
         "The province-to-province timeout must be a positive number of seconds.",
