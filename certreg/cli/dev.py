@@ -17,6 +17,7 @@ from typing import Any
 from certreg.dev.consortium import (
     DEFAULT_CERTIFICATES,
     DEFAULT_DIR,
+    DEV_ENGINES,
     PROVINCE_NAMES,
     DevOptions,
     dev_down,
@@ -26,7 +27,10 @@ from certreg.dev.processes import DevError
 
 
 def _print_up(result: dict[str, Any]) -> None:
-    lines = [f"chain        {result['chain_url']}  (chain id {result['chain_id']})"]
+    lines = [
+        f"chain        {result['chain_url']}  (chain id {result['chain_id']}, "
+        f"{result.get('engine', 'anvil')})"
+    ]
     lines.append(f"contract     {result['contract_address']}")
     lines.append(
         f"manifests    {result['ipfs_url'] or 'local folder ' + result['dir'] + '/manifests'}"
@@ -36,6 +40,8 @@ def _print_up(result: dict[str, Any]) -> None:
         lines.append(
             f"{code} {name}      API {province['api_url']}  web page {province['web_url']}"
         )
+        if province["chain_url"] != result["chain_url"]:
+            lines.append(f"             validator {province['chain_url']}")
     lines.append(f"sample       {result['sample_bundle']}")
     lines.append(f"API keys     {result['keys_file']}")
     folder = result["dir"]
@@ -57,6 +63,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         ipfs=not args.no_ipfs,
         quiet=args.quiet,
         calendar=getattr(args, "calendar", None),
+        engine=args.engine,
     )
     try:
         result = dev_up(options)
@@ -115,6 +122,13 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore
         "--ephemeral", action="store_true", help="in-process EVM; nothing persists after down"
     )
     p.add_argument("--no-ipfs", action="store_true", help="local manifest folder, not IPFS")
+    p.add_argument(
+        "--engine",
+        choices=DEV_ENGINES,
+        default="anvil",
+        help="the chain: one anvil node, or three geth validators sealing by Clique proof of "
+        "authority (first start only)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress bars or messages")
     p.set_defaults(func=cmd_up)
