@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from certreg.cli.audit import add_parsers as add_audit_parsers
 from certreg.cli.bundle import add_parsers as add_bundle_parsers
+from certreg.cli.consortium import add_parsers as add_consortium_parsers
 from certreg.cli.contract import add_parsers as add_contract_parsers
 from certreg.cli.dev import add_parsers as add_dev_parsers
 from certreg.cli.explanations import (
@@ -402,6 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_bench)
 
     add_contract_parsers(sub)
+    add_consortium_parsers(sub)
     add_node_parsers(sub)
     add_audit_parsers(sub)
     add_serve_parsers(sub)
