@@ -107,8 +107,11 @@ def test_up_walkthrough_down_up_again(folder: Path) -> None:
     assert [s["name"] for s in steps if s["ok"]] == [
         "issue in Guangdong", "isolate Guangdong", "Henan names Guangdong unreachable",
         "verify through Henan", "verify offline", "Guangdong untouched, restored",
-        "an employer platform queries across provinces", "revoke", "correct", "audit",
+        "an employer platform queries across provinces", "revoke", "correct",
+        "admit Beijing by vote", "audit",
     ]  # fmt: skip
+    beijing = [s for s in steps if s["name"] == "admit Beijing by vote"][0]["detail"]
+    assert "checkpoint 0 of log 11 is on chain" in beijing
     count, height = certificate_count(result), block_number(result["chain_url"])
     assert count == CERTIFICATES + 4  # log entries: two issued, a revocation, a correction
 
