@@ -34,6 +34,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -474,6 +475,59 @@ class CliqueNetwork:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class BlockWatchdog:
+    """Watches a :class:`CliqueNetwork` from a thread: when no running validator's head moves
+    for ``periods`` Clique periods (ten by default), it records a failure with each validator's
+    head and Clique snapshot, taken at that moment (:meth:`check` raises it).
+
+    Validators may be stopped and started meanwhile; only a stall of every running one counts.
+    Use as a context manager or call :meth:`start` / :meth:`stop`.
+    """
+
+    def __init__(self, network: CliqueNetwork, *, periods: int = 10) -> None:
+        self.network = network
+        self.periods = periods
+        self.limit = periods * network.period
+        self.failure: str | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="clique-watchdog", daemon=True)
+
+    def start(self) -> BlockWatchdog:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def __enter__(self) -> BlockWatchdog:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def check(self) -> None:
+        """Raise ChainError when the network stalled since the watchdog started."""
+        if self.failure is not None:
+            raise ChainError(self.failure)
+
+    def _head(self) -> int:
+        return max((_head_or(n.url, -1) for n in self.network.running()), default=-1)
+
+    def _watch(self) -> None:
+        head, since = self._head(), time.monotonic()
+        while not self._stop.wait(0.25):
+            now = self._head()
+            if now > head:
+                head, since = now, time.monotonic()
+            elif time.monotonic() - since > self.limit and self.failure is None:
+                self.failure = (
+                    f"no block for {self.limit} s ({self.periods} Clique periods) after block "
+                    f"{head}: "
+                    f"{self.network.describe()}"
+                )
 
 
 def _head_or(url: str, default: int) -> int:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -110,7 +112,7 @@ def test_up_walkthrough_down_up_again(folder: Path) -> None:
         "an employer platform queries across provinces", "revoke", "correct",
         "admit Beijing by vote", "audit",
     ]  # fmt: skip
-    beijing = [s for s in steps if s["name"] == "admit Beijing by vote"][0]["detail"]
+    beijing = next(s for s in steps if s["name"] == "admit Beijing by vote")["detail"]
     assert "checkpoint 0 of log 11 is on chain" in beijing
     count, height = certificate_count(result), block_number(result["chain_url"])
     assert count == CERTIFICATES + 4  # log entries: two issued, a revocation, a correction
@@ -137,6 +139,24 @@ def test_ephemeral_up_and_down(folder: Path) -> None:
     verified = certreg("verify", result["sample_bundle"], "--rpc", result["chain_url"],
                        "--contract", result["contract_address"], "--json", "--quiet")  # fmt: skip
     assert json.loads(verified.stdout)["result"] == "VALID", verified.stderr[-2000:]
+    assert {p["state"] for p in result["processes"]} == {"running"}
+
+    status = certreg("dev", "status", "--dir", str(folder), "--json")
+    assert status.returncode == 0 and json.loads(status.stdout)["status"] == "up"
+    [worker] = [r for r in read_records(folder) if r.name == "worker-43"]
+    os.kill(worker.pid, signal.SIGKILL)  # Hunan's anchoring worker dies
+    deadline = time.monotonic() + 10
+    while is_running(worker.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    status = certreg("dev", "status", "--dir", str(folder), "--json")
+    assert status.returncode == 1
+    report = json.loads(status.stdout)
+    assert report["status"] == "degraded"
+    assert [p["name"] for p in report["processes"] if p["state"] == "exited"] == ["worker-43"]
+    text = certreg("dev", "status", "--dir", str(folder))
+    assert "degraded" in text.stdout and "worker-43" in text.stdout and "exited" in text.stdout
+    again = certreg("dev", "up", "--dir", str(folder), "--json", "--quiet")
+    assert again.returncode == 2 and "run dev down first" in again.stderr  # not "already up"
     down(folder)
     assert not (folder / "nodes").exists()  # nothing of an ephemeral consortium persists
 
