@@ -95,6 +95,9 @@ OPERATOR_FUNDS = 1000 * 10**18
 BATCH_SIZE = 1000
 MAX_AGE_SECONDS = 2.0
 SERVICE_START_SECONDS = 60.0
+#: After the APIs answer, how long ``up`` watches every process it started before it reports
+#: the consortium up (a worker that stops on an inconsistency exits within this time).
+SETTLE_SECONDS = 3.0
 
 
 @dataclasses.dataclass
@@ -212,9 +215,29 @@ def load_keys(directory: Path) -> dict[str, dict[str, str]]:
     return value
 
 
+def process_states(directory: Path) -> list[dict[str, Any]]:
+    """Each process ``up`` recorded in ``directory``: its name, PID, ``running`` or ``exited``,
+    its log file and, for an exited one, the last line it logged."""
+    states = []
+    for record in read_records(directory):
+        alive = is_ours(record)
+        entry: dict[str, Any] = {
+            "name": record.name,
+            "pid": record.pid,
+            "state": "running" if alive else "exited",
+            "log": record.log,
+        }
+        if not alive:
+            lines = [line for line in log_tail(record, 4000).splitlines() if line.strip()]
+            entry["last_log_line"] = lines[-1] if lines else ""
+        states.append(entry)
+    return states
+
+
 def summary(directory: Path, state: DevState, status: str) -> dict[str, Any]:
     """The JSON object ``dev up --json`` prints (docs/DEV.md)."""
     return {
+        "processes": process_states(directory),
         "chain_url": state.chain_url,
         "contract_address": state.contract_address,
         "chain_id": state.chain_id,
@@ -641,8 +664,29 @@ def _restart(directory: Path, state: DevState, say: _Say, calendar: _Calendar) -
     except BaseException:
         run.abort()
         raise
+    if dead := _settle(run.records):
+        say(f"restarted the consortium in {directory}, but {dead} exited")
+        return summary(directory, state, "degraded")
     say(f"restarted the consortium in {directory} (state kept)")
     return summary(directory, state, "restarted")
+
+
+def _settle(records: list[ProcessRecord], seconds: float = SETTLE_SECONDS) -> str:
+    """Watch ``records`` for ``seconds``; return the names of those that exited (with the last
+    line each logged), or an empty string when all still run."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while True:
+        dead = [r for r in records if not is_ours(r)]
+        if dead or time.monotonic() > deadline:
+            break
+        time.sleep(0.25)
+    parts = []
+    for record in dead:
+        lines = [line for line in log_tail(record, 4000).splitlines() if line.strip()]
+        parts.append(f"{record.name} ({lines[-1] if lines else 'nothing logged'})")
+    return ", ".join(parts)
 
 
 def _check_contract(state: DevState) -> None:
@@ -712,6 +756,9 @@ def _start_fresh(
     except BaseException:
         run.abort()
         raise
+    if dead := _settle(run.records):
+        say(f"the consortium started in {directory}, but {dead} exited")
+        return summary(directory, state, "degraded")
     say(f"the consortium is up in {directory}")
     return summary(directory, state, "started")
 
@@ -962,6 +1009,34 @@ def _write_sample(node: Any, folder: Path) -> Path:
 
 
 # -- down ------------------------------------------------------------------------------------
+
+
+def dev_status(directory: Path) -> dict[str, Any]:
+    """The state of the consortium in ``directory``: ``status`` is ``up`` (every process ``up``
+    started runs), ``degraded`` (some exited: ``processes`` says which, with the last line each
+    logged) or ``down`` (nothing runs), and ``processes`` lists each one.
+
+    Raises DevError when ``directory`` holds no consortium.
+    """
+    directory = directory.resolve()
+    state = load_state(directory)
+    if state is None:
+        raise DevError(f"no consortium in {directory}: run certreg dev up first")
+    processes = process_states(directory)
+    running = [p for p in processes if p["state"] == "running"]
+    if processes and len(running) == len(processes):
+        status = "up"
+    elif running:
+        status = "degraded"
+    else:
+        status = "down"
+    return {
+        "status": status,
+        "dir": str(directory),
+        "engine": state.engine,
+        "ready": state.ready,
+        "processes": processes,
+    }
 
 
 def dev_down(directory: Path, *, say: Callable[[str], None] | None = None) -> list[str]:
