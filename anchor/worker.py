@@ -418,6 +418,23 @@ class AnchoringWorker:
         self._reconciled = True
         return settled
 
+    def divergence(self) -> str | None:
+        """Why this log cannot be anchored on the chain any more, or None: the chain's latest
+        checkpoint of the province contradicts the log (a size past it, e.g. anchored by
+        someone else with the operator's key, or another root at its size). Reads only.
+
+        Raises ChainError when the chain cannot be read.
+        """
+        p = self._chain_province
+        count = self.client.checkpoint_count(p)
+        if count == 0:
+            return None
+        try:
+            self._check_against_log(self.client.checkpoint(p, count - 1))
+        except InconsistencyError as exc:
+            return str(exc)
+        return None
+
     def _check_against_log(self, on_chain: Checkpoint) -> None:
         with self.db.transaction() as session:
             log = ProvinceLog(session, self.province)

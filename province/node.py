@@ -78,6 +78,16 @@ class NodeStatus:
         return dataclasses.asdict(self)
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class LogState:
+    """Whether the node's log can still be anchored: ``ok``; ``diverged`` (the chain holds a
+    checkpoint of this province its log contradicts: anchoring has halted until an operator
+    acts, ``reason`` says what differs); ``unknown`` (the chain could not be read)."""
+
+    state: str
+    reason: str | None = None
+
+
 class ProvinceNode:
     """A province node over an open database, chain client and manifest store."""
 
@@ -280,6 +290,14 @@ class ProvinceNode:
             stop.wait(poll_seconds)
 
     # -- state ----------------------------------------------------------------------------
+
+    def log_state(self) -> LogState:
+        """Compare the chain's latest checkpoint of this province with the log (reads only)."""
+        try:
+            reason = self.worker.divergence()
+        except ChainError as exc:
+            return LogState("unknown", f"the chain could not be read: {exc}")
+        return LogState("ok") if reason is None else LogState("diverged", reason)
 
     def status(self) -> NodeStatus:
         """Log size, anchored size, checkpoints and status progress."""

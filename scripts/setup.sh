@@ -53,7 +53,7 @@ elif command -v go >/dev/null 2>&1; then
   echo "setup: geth built in $(( $(date +%s) - started )) s"
 else
   echo "setup: go not found: install Go (>= 1.21) to build geth for the Clique tests" \
-    "(tests/chain skip without it, and fail under CI=true)" >&2
+    "(tests/province/test_clique.py skips without it, and fails under CI=true)" >&2
 fi
 python3 -m venv .venv
 .venv/bin/pip install --quiet --upgrade pip
