@@ -175,3 +175,25 @@ def test_up_refuses_a_taken_port(folder: Path) -> None:
     assert done.returncode == 2
     assert f"API of 43 {port}" in done.stderr and "port(s) taken" in done.stderr
     assert read_records(folder) == []  # nothing was left running
+
+
+def test_up_names_a_process_that_exits_after_starting(tmp_path: Path) -> None:
+    """What ``up`` runs before it reports the consortium up: a process that exits meanwhile is
+    named with the last line it logged (``up`` then says ``degraded``, not ``restarted``)."""
+    from certreg.dev.consortium import _settle
+    from certreg.dev.processes import spawn, stop
+
+    lasting = spawn("api-44", [sys.executable, "-c", "import time; time.sleep(60)"], logs=tmp_path)
+    dying = spawn(
+        "worker-43",
+        [sys.executable, "-c", "print('chain checkpoint 1 of log 43 is past our log'); exit(3)"],
+        logs=tmp_path,
+    )
+    try:
+        assert _settle([lasting], seconds=1.0) == ""
+        assert _settle([lasting, dying], seconds=10.0) == (
+            "worker-43 (chain checkpoint 1 of log 43 is past our log)"
+        )
+    finally:
+        stop([lasting])
+    assert not is_running(lasting.pid)
