@@ -43,7 +43,7 @@ from tests.node.storage.conftest import blind_index, cipher
 from tests.province.helpers import NOW, file_sample_organisation, issue
 from tests.servers import missing
 
-pytestmark = pytest.mark.anvil
+pytestmark = pytest.mark.geth
 
 PROVINCES = ("44", "41", "43")
 CONFIRMATIONS = 3  # the Clique default (anchor/engines.py)
