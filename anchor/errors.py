@@ -47,6 +47,15 @@ class TransactionTimeout(ChainError):
         self.transaction_hash = transaction_hash
 
 
+class TransactionDropped(ChainError):
+    """A mined transaction is no longer in the canonical chain (a reorganisation dropped its
+    block) and the node does not hold it any more: it must be sent again."""
+
+    def __init__(self, message: str, transaction_hash: str) -> None:
+        super().__init__(message)
+        self.transaction_hash = transaction_hash
+
+
 def _show(value: Any) -> str:
     if isinstance(value, bytes):
         return "0x" + value.hex()

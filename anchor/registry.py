@@ -227,10 +227,13 @@ class RegistryClient:
 
     # -- transactions ---------------------------------------------------------------------
 
-    def write(self, function: str, *args: Any, gas: int | None = None) -> TxResult:
-        """Send a transaction calling contract function ``function`` with ``args``."""
+    def write(
+        self, function: str, *args: Any, gas: int | None = None, final: bool = True
+    ) -> TxResult:
+        """Send a transaction calling contract function ``function`` with ``args``; return
+        once it has the configured confirmations (``final`` False: once mined)."""
         fn = getattr(self.contract.functions, function)(*args)
-        result, _ = self.transport.transact(fn, gas)
+        result, _ = self.transport.transact(fn, gas, final=final)
         return result
 
     def _view(self, fn: ContractFunction, what: str) -> Any:
@@ -245,6 +248,11 @@ class RegistryClient:
     def block_number(self) -> int:
         """The latest block number."""
         return self.transport.block_number()
+
+    def final_block(self) -> int:
+        """The newest block with the configured confirmations (``options.confirmations``):
+        snapshots, the auditor and the node's readers act on it and older blocks only."""
+        return self.transport.final_block()
 
     # -- membership -----------------------------------------------------------------------
 
@@ -419,8 +427,10 @@ class RegistryClient:
         manifest_cid: str,
         *,
         gas: int | None = None,
+        final: bool = True,
     ) -> AnchorResult:
-        """Anchor checkpoint ``(size, root)`` in the sender's province log.
+        """Anchor checkpoint ``(size, root)`` in the sender's province log (``final`` False:
+        return once mined, before the confirmations).
 
         Idempotent: when this exact checkpoint is already anchored (a retry after a lost
         answer, even after later checkpoints), return its index with ``tx=None`` instead of
@@ -428,7 +438,7 @@ class RegistryClient:
         """
         try:
             result = self.write(
-                "anchor", size, root, list(consistency_proof), manifest_cid, gas=gas
+                "anchor", size, root, list(consistency_proof), manifest_cid, gas=gas, final=final
             )
         except ContractRevert as exc:
             if exc.name not in (

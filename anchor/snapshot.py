@@ -417,7 +417,8 @@ def take_snapshot(
     since: Snapshot | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Snapshot:
-    """Return the contract's state at ``block`` (default: the latest block).
+    """Return the contract's state at ``block`` (default: the latest final block,
+    ``client.final_block()``: the head less the configured confirmations).
 
     Events are replayed from ``client.options.from_block`` (the deployment block when known,
     else 0) or, with ``since`` (an older snapshot of the same network), from the block after
@@ -433,7 +434,7 @@ def take_snapshot(
             ``since``'s block (a reorganisation), or disagrees with its own views.
     """
     head = client.block_number()
-    number = head if block is None else block
+    number = min(head, client.final_block()) if block is None else block
     if not 0 <= number <= head:
         raise InvalidInput("block", "snapshot.block", f"must be 0–{head}, the chain's head")
     network = Network(client.chain_id(), bytes.fromhex(client.address[2:]))

@@ -36,17 +36,20 @@ from hexbytes import HexBytes
 from web3 import EthereumTesterProvider, HTTPProvider, Web3
 from web3.contract.contract import ContractFunction
 from web3.exceptions import (
+    BlockNotFound,
     ContractLogicError,
     ProviderConnectionError,
     TimeExhausted,
+    TransactionNotFound,
     Web3Exception,
     Web3RPCError,
 )
+from web3.middleware import ExtraDataToPOAMiddleware
 from web3.types import RPCEndpoint
 
 from anchor import keep_recursion_limit
 from anchor.codec import AbiCodec, ChainEvent
-from anchor.errors import TransactionTimeout
+from anchor.errors import TransactionDropped, TransactionTimeout
 from node.core.errors import ChainError
 
 MEMORY_URL = "memory"
@@ -98,7 +101,12 @@ def connect(url: str, *, timeout: float = 30.0) -> Web3:
             # Retries are ours (with backoff and a ChainError at the end), not web3's.
             exception_retry_configuration=None,
         )
-        return Web3(provider)
+        w3 = Web3(provider)
+        # Proof-of-authority chains (Clique, and Besu/GoQuorum IBFT/QBFT) put the sealers'
+        # signatures in ``extraData``, longer than the 32 bytes web3 accepts otherwise; the
+        # middleware moves them to ``proofOfAuthorityData``. Other chains pass unchanged.
+        w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
+        return w3
     raise ChainError(f"unsupported chain URL {url!r}: use 'memory' or http(s)://")
 
 
@@ -233,9 +241,13 @@ class ClientOptions:
     :class:`~anchor.registry.RegistryClient` over it.
 
     ``confirmations``: blocks that must hold a transaction (its own included) before a write
-    returns; 1 returns as soon as it is mined. ``mine_for_confirmations`` mines empty blocks to
-    reach them on development chains (always done for ``memory``). ``gas_price``: fixed gas
-    price in wei (0 for a free-gas consortium chain); None lets web3 choose the fee fields.
+    returns, and before a block counts as final for readers (:meth:`ChainTransport.final_block`:
+    the head − confirmations + 1); 1 returns as soon as it is mined. A write whose block a
+    reorganisation drops while it waits is followed to the block that holds it again, or
+    raises :class:`~anchor.errors.TransactionDropped`. ``mine_for_confirmations`` mines empty
+    blocks to reach them on development chains (always done for ``memory``). ``gas_price``:
+    fixed gas price in wei (0 for a free-gas consortium chain); None lets web3 choose the fee
+    fields.
     ``log_page_size``: blocks per ``eth_getLogs`` request. ``from_block``: where searches of
     the event log for a checkpoint start (the deployment block saves scanning older blocks).
     """
@@ -348,15 +360,20 @@ class ChainTransport:
             return {"gasPrice": self.retry(lambda: self.w3.eth.gas_price, "read the gas price")}
         return {}
 
-    def transact(self, fn: Any, gas: int | None = None) -> tuple[TxResult, dict[str, Any]]:
+    def transact(
+        self, fn: Any, gas: int | None = None, *, final: bool = True
+    ) -> tuple[TxResult, dict[str, Any]]:
         """Estimate, send (with a managed nonce), wait, confirm; return result and receipt.
 
         ``fn`` is a contract function or constructor call; ``gas`` None estimates it (times
-        ``options.gas_margin``). The result's events are decoded with ``codec``.
+        ``options.gas_margin``). The result's events are decoded with ``codec``. ``final``
+        False returns as soon as the transaction is mined (the caller follows it to finality
+        with :meth:`await_final`).
 
         Raises:
             ContractRevert: the contract refused, before sending or once mined.
             TransactionTimeout: not mined or confirmed within ``options.receipt_timeout``.
+            TransactionDropped: a reorganisation dropped it while it waited for confirmations.
             ChainError: the chain failed.
         """
         base: dict[str, Any] = {"from": self.sender, **self._fee_fields()}
@@ -375,7 +392,8 @@ class ChainTransport:
         receipt = self._wait(tx_hash)
         if int(receipt["status"]) != 1:
             self._raise_mined_revert(fn, params, int(receipt["blockNumber"]), tx_hash)
-        self._confirm(int(receipt["blockNumber"]), tx_hash)
+        if final:
+            receipt = self.await_final(tx_hash, receipt, timeout=self.options.receipt_timeout)
         events = tuple(
             e
             for e in (self.codec.decode_log(dict(log)) for log in receipt["logs"])
@@ -459,24 +477,93 @@ class ChainTransport:
             raise ChainError(f"wait for {tx_hash}: {exc}") from exc
         return dict(receipt)
 
-    def _confirm(self, block_number: int, tx_hash: str) -> None:
-        target = block_number + self.options.confirmations - 1
-        deadline = time.monotonic() + self.options.receipt_timeout
+    def final_block(self) -> int:
+        """The newest block with ``options.confirmations`` blocks on it (itself included):
+        what readers that must not see a reorganisation act on (0 on a younger chain)."""
+        return max(0, self.block_number() - self.options.confirmations + 1)
+
+    def canonical_receipt(self, tx_hash: str) -> dict[str, Any] | None:
+        """The receipt of ``tx_hash`` while its block is in the canonical chain; None when the
+        node has no receipt, or only one in a block a reorganisation replaced."""
+        try:
+            receipt = self.retry(
+                lambda: self.w3.eth.get_transaction_receipt(HexBytes(tx_hash)), "get receipt"
+            )
+        except ChainError as exc:
+            if isinstance(exc.__cause__, TransactionNotFound):
+                return None
+            raise
+        number = int(receipt["blockNumber"])
+        try:
+            block = self.retry(lambda: self.w3.eth.get_block(number), "get block")
+        except ChainError as exc:
+            if isinstance(exc.__cause__, BlockNotFound):
+                return None
+            raise
+        if HexBytes(block["hash"]) != HexBytes(receipt["blockHash"]):
+            return None
+        return dict(receipt)
+
+    def is_pending(self, tx_hash: str) -> bool:
+        """Whether the node holds ``tx_hash`` unmined (in its pool)."""
+        try:
+            tx = self.retry(
+                lambda: self.w3.eth.get_transaction(HexBytes(tx_hash)), "get transaction"
+            )
+        except ChainError as exc:
+            if isinstance(exc.__cause__, TransactionNotFound):
+                return False
+            raise
+        return tx.get("blockNumber") is None
+
+    def resync_nonce(self) -> None:
+        """Take the next nonce from the node again (after a reorganisation dropped a
+        transaction, the node's count went back)."""
+        self._nonces.resync()
+
+    def await_final(
+        self, tx_hash: str, receipt: dict[str, Any], *, timeout: float
+    ) -> dict[str, Any]:
+        """Wait until the transaction's block has ``options.confirmations`` blocks (mining
+        them on the in-process EVM and with ``mine_for_confirmations``) and is still canonical;
+        return its receipt then. A reorganisation that moved it to another block is followed
+        there.
+
+        Raises:
+            TransactionDropped: no canonical block holds it any more and the node does not
+                hold it unmined either.
+            TransactionTimeout: not final within ``timeout`` seconds (``timeout`` 0: one look).
+        """
+        if self.options.confirmations <= 1:
+            return receipt  # final once mined: nothing to wait for or look up again
+        deadline = time.monotonic() + timeout
         while True:
-            head = self.retry(lambda: self.w3.eth.block_number, "block number")
+            target = int(receipt["blockNumber"]) + self.options.confirmations - 1
+            head = self.block_number()
             if head >= target:
-                return
+                current = self.canonical_receipt(tx_hash)
+                if current is not None and int(current["blockNumber"]) == int(
+                    receipt["blockNumber"]
+                ):
+                    return current
+                if current is not None:  # mined again in another block: wait for that one
+                    receipt = current
+                    continue
+                if not self.is_pending(tx_hash):
+                    raise TransactionDropped(
+                        f"transaction {tx_hash} was dropped by a reorganisation", tx_hash
+                    )
             if self._is_memory():
                 tester: Any = cast(EthereumTesterProvider, self.w3.provider).ethereum_tester
                 with self._evm_lock:
-                    tester.mine_blocks(target - head)
+                    tester.mine_blocks(max(1, target - head))
                 continue
             if self.options.mine_for_confirmations:
                 self.retry(
                     lambda: self.w3.provider.make_request(RPCEndpoint("evm_mine"), []), "mine"
                 )
                 continue
-            if time.monotonic() > deadline:
+            if time.monotonic() >= deadline:
                 raise TransactionTimeout(f"transaction {tx_hash} not confirmed in time", tx_hash)
             time.sleep(self.options.poll_interval)
 

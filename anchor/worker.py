@@ -15,21 +15,33 @@ Steps of one checkpoint (:meth:`AnchoringWorker.run_once`):
 3. ``RegistryClient.anchor(size, root, proof, cid)`` with the consistency proof from the
    previous checkpoint (empty from size 0). The contract call is idempotent: a checkpoint that
    is already anchored returns its index without a second transaction.
-4. In one DB transaction, mark it ``submitted`` (transaction hash, CID) and ``confirmed``
-   (block); confirming records the checkpoint on the certificates it adds, whose bundles can be
-   made from then on (``node.services.bundler``). Status entries then go to the contract through
+4. Once mined, mark it ``submitted`` (transaction hash, CID, block); once the block has the
+   chain's confirmations (``ClientOptions.confirmations``, ``chain.confirmations`` in
+   ``node.json``) and is still canonical, mark it ``confirmed``: confirming records the
+   checkpoint on the certificates it adds, whose bundles can be made from then on
+   (``node.services.bundler``). Status entries then go to the contract through
    ``anchor.status.StatusSync``.
 
+**Reorganisations.** Each pass first looks again at a ``submitted`` checkpoint: while its
+transaction's receipt is in a canonical block it waits for the confirmations (up to
+``final_wait_seconds``, then the next pass looks again); when a reorganisation dropped the
+block and the node does not hold the transaction any more, the checkpoint is sent again —
+unless the chain holds it after all (another transaction anchored it), which is then recorded.
+The contract refuses a second anchoring of the same checkpoint, so it is never anchored twice.
+
 A ``ChainError`` or ``ManifestStoreError`` propagates from ``run_once`` and leaves the
-checkpoint pending; the next call retries it. :meth:`reconcile` (run before the first
-``run_once``) settles the DB with the chain after a crash.
+checkpoint pending or submitted; the next call retries it. :meth:`reconcile` (run before the
+first ``run_once``) settles the DB with the chain after a crash.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
+from typing import Any, Final
 
+from anchor.errors import TransactionDropped, TransactionTimeout
 from anchor.manifest import ManifestStore, manifest_bytes
 from anchor.registry import Checkpoint, RegistryClient
 from node.core.errors import InconsistencyError, InvalidInput
@@ -37,6 +49,14 @@ from node.storage import CheckpointRecord, CheckpointRepository, Database, Provi
 from node.storage.access_log import AccessLog
 
 _OPEN_STATES = ("submitted", "pending")
+log = logging.getLogger(__name__)
+
+
+class _Dropped:
+    """What :meth:`AnchoringWorker._settle` returns when the transaction must be sent again."""
+
+
+_DROPPED: Final = _Dropped()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -72,6 +92,7 @@ class AnchoringWorker:
         *,
         batch_size: int,
         max_age_seconds: float,
+        final_wait_seconds: float | None = None,
     ) -> None:
         if batch_size < 1:
             raise InvalidInput("batch_size", "worker.batch_size", "must be at least 1")
@@ -83,6 +104,11 @@ class AnchoringWorker:
         self.store = store
         self.batch_size = batch_size
         self.max_age_seconds = max_age_seconds
+        #: How long one pass waits for a mined anchoring to become final (default: the
+        #: client's receipt timeout); 0 looks once and leaves it to the next pass.
+        self.final_wait_seconds = (
+            client.options.receipt_timeout if final_wait_seconds is None else final_wait_seconds
+        )
         self._chain_province = int(province)
         self._reconciled = False
         #: The contract's ``maxCheckpointGrowth``, read by :meth:`reconcile`.
@@ -95,12 +121,15 @@ class AnchoringWorker:
 
     def run_once(self, now: dt.datetime, *, force: bool = False) -> AnchorOutcome | None:
         """Anchor the open checkpoint, or a new one when the log is due (``force``: whenever
-        it has unanchored entries); None when nothing is.
+        it has unanchored entries); return it once confirmed, None when nothing is due or the
+        open checkpoint's block is not final yet.
 
         Reconciles with the chain first if that has not succeeded yet in this process.
 
         Raises:
-            ChainError: the chain failed or refused; the checkpoint stays pending.
+            ChainError: the chain failed or refused; the checkpoint stays open
+                (``TransactionDropped``: a reorganisation dropped it at once; the next call
+                sends it again).
             ManifestStoreError: the manifest could not be published; it stays pending.
             InconsistencyError: the chain holds a checkpoint our log contradicts.
         """
@@ -109,6 +138,10 @@ class AnchoringWorker:
         record = self._open_or_new(now, force)
         if record is None:
             return None
+        if record.state == "submitted" and record.transaction_hash is not None:
+            settled = self._settle(record, now, sent=False)
+            if not isinstance(settled, _Dropped):
+                return settled
         return self._anchor(record, now)
 
     def _open_or_new(self, now: dt.datetime, force: bool) -> CheckpointRecord | None:
@@ -179,13 +212,13 @@ class AnchoringWorker:
         )
         return self.store.put(data)
 
-    def _anchor(self, record: CheckpointRecord, now: dt.datetime) -> AnchorOutcome:
+    def _anchor(self, record: CheckpointRecord, now: dt.datetime) -> AnchorOutcome | None:
         previous = self._previous_size(record)
         cid = self.publish_manifest(record, now)
         with self.db.transaction() as session:
             log = ProvinceLog(session, self.province)
             proof = log.merkle.consistency_proof(previous, record.tree_size) if previous else []
-        result = self.client.anchor(record.tree_size, record.root, proof, cid)
+        result = self.client.anchor(record.tree_size, record.root, proof, cid, final=False)
         if result.tx is not None:
             tx_hash, block, sent = result.tx.transaction_hash, result.tx.block_number, True
         else:
@@ -201,11 +234,82 @@ class AnchoringWorker:
                 size2=record.tree_size,
                 root2=record.root,
             )
-        self._confirm(record.index, tx_hash, cid, block, now)
+        self._submit(record.index, tx_hash, cid, block, now)
+        submitted = dataclasses.replace(
+            record,
+            state="submitted",
+            transaction_hash=tx_hash,
+            manifest_cid=cid,
+            block_number=block,
+        )
+        settled = self._settle(submitted, now, sent=sent, receipt={"blockNumber": block})
+        if isinstance(settled, _Dropped):
+            raise TransactionDropped(
+                f"checkpoint {record.index} of log {self.province}: transaction {tx_hash} was "
+                "dropped by a reorganisation; the next pass sends it again",
+                tx_hash,
+            )
+        return settled
+
+    def _settle(
+        self,
+        record: CheckpointRecord,
+        now: dt.datetime,
+        *,
+        sent: bool,
+        receipt: dict[str, Any] | None = None,
+    ) -> AnchorOutcome | _Dropped | None:
+        """Follow a submitted checkpoint's transaction: confirm it once its block is final
+        (return the outcome), None while it is not yet, ``_DROPPED`` when a reorganisation
+        dropped it and the chain does not hold the checkpoint (send it again)."""
+        transport = self.client.transport
+        tx_hash = record.transaction_hash
+        assert tx_hash is not None and record.manifest_cid is not None
+        cid = record.manifest_cid
+        if receipt is None:
+            receipt = transport.canonical_receipt(tx_hash)
+            if receipt is None and transport.is_pending(tx_hash):
+                return None  # back in the node's pool: it will be mined again
+        try:
+            if receipt is None:
+                raise TransactionDropped(f"transaction {tx_hash} is in no canonical block", tx_hash)
+            receipt = transport.await_final(tx_hash, receipt, timeout=self.final_wait_seconds)
+        except TransactionTimeout:
+            return None
+        except TransactionDropped:
+            found, index = self.client.find_checkpoint(
+                self._chain_province, record.tree_size, record.root
+            )
+            if not found:
+                log.warning(
+                    "anchoring of checkpoint %d of log %s (transaction %s) was dropped by a "
+                    "reorganisation; sending it again",
+                    record.index,
+                    self.province,
+                    tx_hash,
+                )
+                transport.resync_nonce()
+                return _DROPPED
+            on_chain = self.client.checkpoint(self._chain_province, index)
+            tx_hash, cid = on_chain.transaction_hash, on_chain.manifest_cid
+            self._submit(record.index, tx_hash, cid, on_chain.block_number, now)
+            return None  # recorded; the next pass waits for its block to be final
+        block = int(receipt["blockNumber"])
+        with self.db.transaction() as session:
+            checkpoints = CheckpointRepository(session, self.province)
+            if block != record.block_number:
+                checkpoints.mark_submitted(
+                    record.index,
+                    transaction_hash=tx_hash,
+                    manifest_cid=cid,
+                    block_number=block,
+                    now=now,
+                )
+            checkpoints.mark_confirmed(record.index, block_number=block, now=now)
         return AnchorOutcome(
             province=self.province,
             index=record.index,
-            previous_size=previous,
+            previous_size=self._previous_size(record),
             tree_size=record.tree_size,
             root=record.root,
             manifest_cid=cid,
@@ -214,11 +318,36 @@ class AnchoringWorker:
             sent=sent,
         )
 
+    def _submit(self, index: int, tx_hash: str, cid: str, block: int, now: dt.datetime) -> None:
+        with self.db.transaction() as session:
+            CheckpointRepository(session, self.province).mark_submitted(
+                index, transaction_hash=tx_hash, manifest_cid=cid, block_number=block, now=now
+            )
+
     def _confirm(self, index: int, tx_hash: str, cid: str, block: int, now: dt.datetime) -> None:
+        """Record a checkpoint the chain holds in a final block."""
         with self.db.transaction() as session:
             checkpoints = CheckpointRepository(session, self.province)
-            checkpoints.mark_submitted(index, transaction_hash=tx_hash, manifest_cid=cid, now=now)
+            checkpoints.mark_submitted(
+                index, transaction_hash=tx_hash, manifest_cid=cid, block_number=block, now=now
+            )
             checkpoints.mark_confirmed(index, block_number=block, now=now)
+
+    def _record_on_chain(
+        self, index: int, on_chain: Checkpoint, final: int, now: dt.datetime
+    ) -> bool:
+        """Record chain checkpoint ``on_chain`` for our checkpoint ``index``: confirmed when its
+        block is final (True), else submitted (the next pass confirms it once final)."""
+        tx_hash, cid, block = (
+            on_chain.transaction_hash,
+            on_chain.manifest_cid,
+            on_chain.block_number,
+        )
+        if block <= final:
+            self._confirm(index, tx_hash, cid, block, now)
+            return True
+        self._submit(index, tx_hash, cid, block, now)
+        return False
 
     # -- start-up reconciliation ----------------------------------------------------------
 
@@ -226,9 +355,9 @@ class AnchoringWorker:
         """Settle the DB with the chain; return the indexes confirmed or adopted.
 
         - An open (pending/submitted) checkpoint the chain already holds is confirmed without
-          sending anything.
+          sending anything (recorded as submitted while its block is not final yet).
         - Chain checkpoints the DB does not know are adopted when our log has the same root at
-          their size.
+          their size (confirmed, or submitted while not final).
         - Anything else the chain holds that our log contradicts is an InconsistencyError (the
           DB is left unchanged).
 
@@ -240,6 +369,7 @@ class AnchoringWorker:
         p = self._chain_province
         self.max_growth = self.client.max_checkpoint_growth()
         count = self.client.checkpoint_count(p)
+        final = self.client.final_block()
         with self.db.transaction() as session:
             checkpoints = CheckpointRepository(session, self.province)
             latest = checkpoints.latest()
@@ -274,14 +404,8 @@ class AnchoringWorker:
                     size2=on_chain.size,
                     root2=on_chain.root,
                 )
-            self._confirm(
-                record.index,
-                on_chain.transaction_hash,
-                on_chain.manifest_cid,
-                on_chain.block_number,
-                now,
-            )
-            settled.append(record.index)
+            if self._record_on_chain(record.index, on_chain, final, now):
+                settled.append(record.index)
         for index in range(known, count):
             on_chain = self.client.checkpoint(p, index)
             self._check_against_log(on_chain)
@@ -297,16 +421,27 @@ class AnchoringWorker:
                         size2=on_chain.size,
                         root2=on_chain.root,
                     )
-                checkpoints.mark_submitted(
-                    index,
-                    transaction_hash=on_chain.transaction_hash,
-                    manifest_cid=on_chain.manifest_cid,
-                    now=now,
-                )
-                checkpoints.mark_confirmed(index, block_number=on_chain.block_number, now=now)
-            settled.append(index)
+            if self._record_on_chain(index, on_chain, final, now):
+                settled.append(index)
         self._reconciled = True
         return settled
+
+    def divergence(self) -> str | None:
+        """Why this log cannot be anchored on the chain any more, or None: the chain's latest
+        checkpoint of the province contradicts the log (a size past it, e.g. anchored by
+        someone else with the operator's key, or another root at its size). Reads only.
+
+        Raises ChainError when the chain cannot be read.
+        """
+        p = self._chain_province
+        count = self.client.checkpoint_count(p)
+        if count == 0:
+            return None
+        try:
+            self._check_against_log(self.client.checkpoint(p, count - 1))
+        except InconsistencyError as exc:
+            return str(exc)
+        return None
 
     def _check_against_log(self, on_chain: Checkpoint) -> None:
         with self.db.transaction() as session:

@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from api import federation, holder, reads, search, sharing, writes
+from api import consortium, federation, holder, reads, search, sharing, writes
 from api.context import ApiContext, ApiSettings, Caller, Context
 from api.middleware import AccessLog, Contain, JsonGuard, SizeLimit
 from api.pdf import render_certificate_pdf
@@ -176,6 +176,7 @@ def create_app(node: ProvinceNode, settings: ApiSettings | None = None) -> FastA
     app.include_router(sharing.router)
     app.include_router(federation.router)
     app.include_router(writes.router)
+    app.include_router(consortium.router)
     _install_pdf(app)
     _install_docs(app)
     _install_static(app, settings)

@@ -202,7 +202,12 @@ def certificate_status(ctx: Context, commitment: str) -> dict[str, Any]:
 
 @router.get("/status", summary="The node's log and anchoring progress", tags=["public"])
 def node_status(ctx: Context) -> dict[str, Any]:
-    return ctx.node.status().to_json()
+    """The log's progress, and ``log_state``: ``ok``, ``diverged`` (the chain holds a
+    checkpoint of this province that the log contradicts; anchoring has halted) or ``unknown``
+    (the chain could not be read), with ``log_state_reason``."""
+    state = ctx.node.log_state()
+    return {**ctx.node.status().to_json(), "log_state": state.state,
+            "log_state_reason": state.reason}  # fmt: skip
 
 
 @router.get("/checkpoints", summary="The province log's checkpoints, oldest first", tags=["log"])

@@ -13,7 +13,8 @@ from node.core.formats.snapshot import Snapshot
 
 
 class SnapshotCache:
-    """The latest snapshot of ``client``'s contract, refreshed when the head block changes."""
+    """The latest snapshot of ``client``'s contract, refreshed when the final block changes
+    (the head less the client's confirmations: a reorganisation cannot change it)."""
 
     def __init__(self, client: RegistryClient) -> None:
         self._client = client
@@ -21,12 +22,12 @@ class SnapshotCache:
         self._lock = threading.Lock()
 
     def current(self) -> Snapshot:
-        """The snapshot at the chain's head block.
+        """The snapshot at the chain's latest final block.
 
         Raises:
             ChainError: the chain failed or disagrees with its own views.
         """
-        head = self._client.block_number()
+        head = self._client.final_block()
         cached = self._snapshot
         if cached is not None and cached.block.number == head:
             return cached

@@ -155,7 +155,8 @@ class Auditor:
     # -- driving ---------------------------------------------------------------------------
 
     def run(self, events: Iterable[ChainEvent] | None = None) -> AuditReport:
-        """Replay every event up to the head (or ``options.to_block``) and return the report.
+        """Replay every event up to the latest final block (or ``options.to_block``) and return
+        the report.
 
         ``events`` replaces the contract's own events (read with :meth:`chain_events`): the
         same replay of events from elsewhere, e.g. a test that hands it the chain's real
@@ -166,8 +167,8 @@ class Auditor:
             InvalidInput: the snapshot belongs to another network (``audit.snapshot_network``).
         """
         head = self.options.to_block
-        if head is None:
-            head = self.client.block_number()
+        if head is None:  # the latest final block: what a reorganisation cannot change
+            head = self.client.final_block()
         try:
             self._snapshot.check_network()
             for event in self.chain_events(head) if events is None else events:

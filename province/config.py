@@ -6,7 +6,8 @@
   "province": "44",
   "database": "sqlite:////srv/certreg/44/node.db",
   "chain": {"rpc": "http://127.0.0.1:8545", "contract": "0x…", "operator_key": "0x…",
-            "gas_price": 0},                                    (gas_price optional: wei)
+            "gas_price": 0, "engine": "clique", "confirmations": 3},
+                                        (gas_price optional: wei; engine, confirmations optional)
   "manifests": {"directory": "/srv/certreg/44/manifests"}       (or {"ipfs": "http://127.0.0.1:5001"})
   "privacy": {"profile": "aes-256-gcm", "current_key": "k1", "keys": {"k1": "<hex>"},
               "blind_index_key": "<hex>"},                      (and, only while `certreg node
@@ -17,6 +18,12 @@
                  "timeout_seconds": 2.0}                        (optional, docs/SHARING.md)
 }
 ```
+
+``chain.confirmations``: blocks that must hold a block (itself included) before the node
+treats it as final: the worker confirms checkpoints, statuses, snapshots and the node's
+readers act only on blocks up to ``head − confirmations + 1``. Without it, the default of the
+chain's engine applies (``chain.engine``, one of ``anchor.engines.ENGINES``, or recognised from
+the chain when the node opens): 1 for BFT engines (QBFT, IBFT 2.0) and anvil, 3 for Clique.
 
 ``federation``: the node's Ed25519 request-signing key (its public key is published on the
 contract with ``certreg node federation register``), the API address of each other province's
@@ -42,6 +49,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from anchor.engines import ENGINES
 from node.core.crypto.privacy import PROFILES, BlindIndex, PersonalDataCipher
 from node.core.errors import InvalidInput
 from node.core.formats.jsonfmt import Reader
@@ -103,6 +111,10 @@ class NodeConfig:
     #: Other provinces' node API addresses, by province code.
     peers: Mapping[str, str] = dataclasses.field(default_factory=dict)
     federation_timeout: float = 2.0
+    #: The chain's consensus engine (``anchor.engines.ENGINES``); None: recognised at open.
+    engine: str | None = None
+    #: Confirmations that make a block final; None: the engine's default.
+    confirmations: int | None = None
     #: Where the file was read from (relative paths resolve against its folder).
     path: Path | None = None
 
@@ -177,6 +189,10 @@ class NodeConfig:
             chain["operator_key"] = self.operator_key
         if self.gas_price is not None:
             chain["gas_price"] = self.gas_price
+        if self.engine is not None:
+            chain["engine"] = self.engine
+        if self.confirmations is not None:
+            chain["confirmations"] = self.confirmations
         return {
             "type": CONFIG_TYPE,
             "version": CONFIG_VERSION,
@@ -237,10 +253,18 @@ class NodeConfig:
         base = Path(".") if path is None else path.parent
         database = _resolve_sqlite(r.string("database"), base)
         chain = r.obj("chain")
-        chain.keys({"rpc", "contract"}, {"operator_key", "gas_price"})
+        chain.keys({"rpc", "contract"}, {"operator_key", "gas_price", "engine", "confirmations"})
         contract = chain.string("contract", ADDRESS_RE)
         operator_key = chain.string("operator_key") if "operator_key" in chain.value else None
         gas_price = chain.integer("gas_price") if "gas_price" in chain.value else None
+        engine = chain.string("engine") if "engine" in chain.value else None
+        if engine is not None and engine not in ENGINES:
+            raise InvalidInput(
+                "config.chain.engine", "config.engine", f"one of {', '.join(ENGINES)}"
+            )
+        confirmations = (
+            chain.integer("confirmations", minimum=1) if "confirmations" in chain.value else None
+        )
         manifests = r.obj("manifests")
         manifests.keys(set(), {"directory", "ipfs"})
         if len(manifests.value) != 1:
@@ -330,6 +354,8 @@ class NodeConfig:
             batch_size=batch_size,
             max_age_seconds=float(max_age),
             gas_price=gas_price,
+            engine=engine,
+            confirmations=confirmations,
             calendars=tuple(base / c for c in calendars),
             federation_key=federation_key,
             peers=peers,
@@ -377,6 +403,8 @@ def new_config(
     batch_size: int = DEFAULT_BATCH_SIZE,
     max_age_seconds: float = DEFAULT_MAX_AGE_SECONDS,
     gas_price: int | None = None,
+    engine: str | None = None,
+    confirmations: int | None = None,
 ) -> NodeConfig:
     """A configuration with freshly generated privacy keys and request-signing key (a SQLite
     file and a local manifest directory inside ``directory`` unless told otherwise; no peers
@@ -391,7 +419,9 @@ def new_config(
         "database": database or "sqlite:///node.db",
         "chain": {"rpc": rpc, "contract": contract}
         | ({} if operator_key is None else {"operator_key": operator_key})
-        | ({} if gas_price is None else {"gas_price": gas_price}),
+        | ({} if gas_price is None else {"gas_price": gas_price})
+        | ({} if engine is None else {"engine": engine})
+        | ({} if confirmations is None else {"confirmations": confirmations}),
         "manifests": {"ipfs": ipfs} if ipfs else {"directory": "manifests"},
         "privacy": {
             "profile": profile,

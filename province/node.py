@@ -34,7 +34,8 @@ import logging
 import threading
 from collections.abc import Callable
 
-from anchor.chain import ClientOptions, RegistryClient
+from anchor.chain import ClientOptions, RegistryClient, connect
+from anchor.engines import default_confirmations, detect_engine
 from anchor.manifest import IpfsManifestStore, LocalManifestStore, ManifestStore
 from anchor.status import StatusSync
 from anchor.worker import AnchoringWorker, AnchorOutcome
@@ -76,6 +77,16 @@ class NodeStatus:
 
     def to_json(self) -> dict[str, object]:
         return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LogState:
+    """Whether the node's log can still be anchored: ``ok``; ``diverged`` (the chain holds a
+    checkpoint of this province its log contradicts: anchoring has halted until an operator
+    acts, ``reason`` says what differs); ``unknown`` (the chain could not be read)."""
+
+    state: str
+    reason: str | None = None
 
 
 class ProvinceNode:
@@ -155,12 +166,19 @@ class ProvinceNode:
         workdays = node_calendar(config.calendars, base=calendar)
         cipher, blind_index = config.cipher(), config.blind_index()
         if client is None:
-            if config.gas_price is not None:
-                options = dataclasses.replace(
-                    options or ClientOptions(), gas_price=config.gas_price
+            w3 = connect(config.rpc)
+            confirmations = config.confirmations
+            if confirmations is None:
+                confirmations = (
+                    options.confirmations
+                    if options is not None
+                    else default_confirmations(config.engine or detect_engine(w3))
                 )
-            client = RegistryClient.connect(
-                config.rpc,
+            options = dataclasses.replace(options or ClientOptions(), confirmations=confirmations)
+            if config.gas_price is not None:
+                options = dataclasses.replace(options, gas_price=config.gas_price)
+            client = RegistryClient(
+                w3,
                 config.contract,
                 private_key=config.operator_private_key(),
                 options=options,
@@ -277,6 +295,14 @@ class ProvinceNode:
             stop.wait(poll_seconds)
 
     # -- state ----------------------------------------------------------------------------
+
+    def log_state(self) -> LogState:
+        """Compare the chain's latest checkpoint of this province with the log (reads only)."""
+        try:
+            reason = self.worker.divergence()
+        except ChainError as exc:
+            return LogState("unknown", f"the chain could not be read: {exc}")
+        return LogState("ok") if reason is None else LogState("diverged", reason)
 
     def status(self) -> NodeStatus:
         """Log size, anchored size, checkpoints and status progress."""

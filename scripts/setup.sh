@@ -33,6 +33,28 @@ else
   echo "setup: not root: install chromium chromium-driver poppler-utils poppler-data zbar-tools" \
     "for tests/web" >&2
 fi
+# go-ethereum (geth) for the multi-validator consortium (Clique proof of authority, three
+# signers: certreg/dev/geth.py, docs/DEPLOY.md). Built from source through the Go module proxy
+# into .tools/bin (gitignored) when missing: v1.13.15, the last release that seals Clique blocks.
+# -checklinkname=0 works around github.com/fjl/memsize's link error on Go >= 1.23. A first build
+# takes about 5 minutes on two cores (later ones reuse the module and build caches).
+GETH_VERSION=1.13.15
+if [ -x .tools/bin/geth ] && .tools/bin/geth version 2>/dev/null | grep -q "^Version: ${GETH_VERSION}-"; then
+  echo "setup: geth ${GETH_VERSION} found in .tools/bin"
+elif command -v go >/dev/null 2>&1; then
+  echo "setup: building geth ${GETH_VERSION} into .tools/bin (go install, ~5 min the first time)"
+  ldflags=""
+  go_minor=$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')
+  if [ "${go_minor:-0}" -ge 23 ] 2>/dev/null; then ldflags="-checklinkname=0"; fi
+  started=$(date +%s)
+  mkdir -p .tools/bin
+  CGO_ENABLED=1 GOBIN="$PWD/.tools/bin" GOFLAGS="${GOFLAGS:-} -mod=mod" \
+    go install -ldflags="$ldflags" "github.com/ethereum/go-ethereum/cmd/geth@v${GETH_VERSION}"
+  echo "setup: geth built in $(( $(date +%s) - started )) s"
+else
+  echo "setup: go not found: install Go (>= 1.21) to build geth for the Clique tests" \
+    "(tests/province/test_clique.py skips without it, and fails under CI=true)" >&2
+fi
 python3 -m venv .venv
 .venv/bin/pip install --quiet --upgrade pip
 .venv/bin/pip install --quiet -e '.[dev]'

@@ -44,6 +44,10 @@ if TYPE_CHECKING:
 #: ``add_parsers(subparsers)`` registers the group; it is imported only when the group runs.
 GROUPS: Final[dict[str, tuple[str, str]]] = {
     "contract": ("certreg.cli.contract", "deploy the consortium contract"),
+    "consortium": (
+        "certreg.cli.consortium",
+        "governance: proposals, approvals, members and their keys",
+    ),
     "node": ("certreg.cli.node", "set up and run a province node"),
     "audit": ("certreg.cli.audit", "replay the chain from genesis and check every province log"),
     "serve": ("certreg.cli.serve", "run the HTTP API (or --demo: a throw-away province)"),
@@ -119,15 +123,32 @@ def _contract_address(text: str) -> str:
     return text
 
 
+def add_confirmations_argument(parser: argparse.ArgumentParser) -> None:
+    """``--confirmations N``: blocks that make a block final for this command's reads."""
+    parser.add_argument(
+        "--confirmations",
+        type=int,
+        help="blocks (itself included) that make a block final; default: the chain engine's "
+        "(1 for anvil and BFT engines, 3 for Clique)",
+    )
+
+
 def _registry(args: argparse.Namespace) -> Any:
     """A read-only client of ``--contract`` on ``--rpc`` (``anchor.chain.RegistryClient``).
 
-    The zero address is the caller of views, so no account is needed on the node.
+    The zero address is the caller of views, so no account is needed on the node. Reads stop
+    at the latest final block: ``--confirmations``, else the default of the chain's engine
+    (``anchor.engines``).
     """
-    from anchor.chain import RegistryClient
+    from anchor.chain import ClientOptions, RegistryClient, connect
+    from anchor.engines import confirmations_for
 
     address = _contract_address(args.contract)
-    return RegistryClient.connect(args.rpc, address, sender="0x" + "00" * 20)
+    w3 = connect(args.rpc)
+    confirmations = confirmations_for(w3, getattr(args, "confirmations", None))
+    return RegistryClient(
+        w3, address, sender="0x" + "00" * 20, options=ClientOptions(confirmations=confirmations)
+    )
 
 
 def _bar(args: argparse.Namespace, **kw: Any) -> tqdm[Any]:
@@ -143,7 +164,7 @@ def _chain_snapshot(
     """``anchor.snapshot.take_snapshot`` with a progress bar over the blocks replayed."""
     from anchor.snapshot import take_snapshot
 
-    end = client.block_number() if block is None else block
+    end = client.final_block() if block is None else block
     start = client.options.from_block if since is None else since.block.number + 1
     with _bar(args, total=max(0, end - start + 1), unit="block", desc="replaying") as bar:
 
@@ -367,6 +388,7 @@ def build_parser(only: str | None = ALL_GROUPS) -> argparse.ArgumentParser:
     source.add_argument("--snapshot", help="snapshot JSON (offline verification)")
     source.add_argument("--rpc", help="JSON-RPC URL of the chain (online verification)")
     p.add_argument("--contract", help="contract address (with --rpc)")
+    add_confirmations_argument(p)
     p.add_argument("--at", help="verification time: unix seconds or ISO 8601 with zone")
     p.add_argument("--json", action="store_true", help="print a JSON object")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -375,7 +397,8 @@ def build_parser(only: str | None = ALL_GROUPS) -> argparse.ArgumentParser:
     p = sub.add_parser("snapshot", help="write the contract's state at a block to a file")
     p.add_argument("--rpc", required=True, help="JSON-RPC URL of the chain")
     p.add_argument("--contract", required=True, help="contract address")
-    p.add_argument("--block", type=int, help="block number (default: the latest)")
+    p.add_argument("--block", type=int, help="block number (default: the latest final one)")
+    add_confirmations_argument(p)
     p.add_argument("-o", "--out", required=True, help="snapshot file to write")
     p.add_argument("--since", help="an older snapshot of the same network to bring up to date")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

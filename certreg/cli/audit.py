@@ -17,7 +17,8 @@ import json
 import os
 from pathlib import Path
 
-from anchor.chain import RegistryClient
+from anchor.chain import ClientOptions, RegistryClient, connect
+from anchor.engines import confirmations_for
 from anchor.manifest import IpfsManifestStore, LocalManifestStore, ManifestStore
 from audit.auditor import AuditOptions, audit
 from audit.node_api import ApiTarget
@@ -68,7 +69,11 @@ def _access_logs(texts: list[str] | None) -> dict[str, list[bytes]]:
 def cmd_audit(args: argparse.Namespace) -> int:
     """Run the audit; print the summary or JSON; return the exit code."""
     try:
-        client = RegistryClient.connect(args.rpc, args.contract)
+        w3 = connect(args.rpc)
+        confirmations = confirmations_for(w3, args.confirmations)
+        client = RegistryClient(
+            w3, args.contract, options=ClientOptions(confirmations=confirmations)
+        )
         # The working-day calendar of CERTREG_CALENDAR (read once by certreg.cli.main).
         calendar = getattr(args, "calendar", None)
         if calendar is None:
@@ -105,6 +110,12 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore
     )
     p.add_argument("--rpc", required=True, help="'memory' or http(s):// JSON-RPC URL")
     p.add_argument("--contract", required=True, help="contract address 0x…")
+    p.add_argument(
+        "--confirmations",
+        type=int,
+        help="blocks (itself included) that make a block final: the audit stops at the latest "
+        "final block; default: the chain engine's (1 for anvil and BFT engines, 3 for Clique)",
+    )
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--ipfs", help="IPFS HTTP API URL (http://host:port)")
     source.add_argument("--manifests", help="local content-addressed manifest directory")

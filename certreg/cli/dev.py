@@ -1,9 +1,10 @@
-"""``certreg dev up|down|walkthrough``: the local consortium (docs/DEV.md).
+"""``certreg dev up|down|status|walkthrough``: the local consortium (docs/DEV.md).
 
-Exit status: 0 done (``up`` when it is up, also when it already was; ``walkthrough`` when every
-step held), 1 a walkthrough step failed, 2 the consortium could not be started, stopped or
-found (the message says why). ``up --json`` prints exactly one JSON object on stdout; progress
-and messages go to stderr.
+Exit status: 0 done (``up`` when it is up, also when it already was; ``status`` when every
+process runs; ``walkthrough`` when every step held), 1 a walkthrough step failed, or a process
+``up`` started has exited (``up`` then reports ``degraded``, never ``restarted``; ``status``
+names it), 2 the consortium could not be started, stopped or found (the message says why).
+``up --json`` prints exactly one JSON object on stdout; progress and messages go to stderr.
 """
 
 from __future__ import annotations
@@ -17,16 +18,21 @@ from typing import Any
 from certreg.dev.consortium import (
     DEFAULT_CERTIFICATES,
     DEFAULT_DIR,
+    DEV_ENGINES,
     PROVINCE_NAMES,
     DevOptions,
     dev_down,
+    dev_status,
     dev_up,
 )
 from certreg.dev.processes import DevError
 
 
 def _print_up(result: dict[str, Any]) -> None:
-    lines = [f"chain        {result['chain_url']}  (chain id {result['chain_id']})"]
+    lines = [
+        f"chain        {result['chain_url']}  (chain id {result['chain_id']}, "
+        f"{result.get('engine', 'anvil')})"
+    ]
     lines.append(f"contract     {result['contract_address']}")
     lines.append(
         f"manifests    {result['ipfs_url'] or 'local folder ' + result['dir'] + '/manifests'}"
@@ -36,6 +42,8 @@ def _print_up(result: dict[str, Any]) -> None:
         lines.append(
             f"{code} {name}      API {province['api_url']}  web page {province['web_url']}"
         )
+        if province["chain_url"] != result["chain_url"]:
+            lines.append(f"             validator {province['chain_url']}")
     lines.append(f"sample       {result['sample_bundle']}")
     lines.append(f"API keys     {result['keys_file']}")
     folder = result["dir"]
@@ -57,6 +65,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         ipfs=not args.no_ipfs,
         quiet=args.quiet,
         calendar=getattr(args, "calendar", None),
+        engine=args.engine,
     )
     try:
         result = dev_up(options)
@@ -67,7 +76,32 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(json.dumps(result, ensure_ascii=False))
     else:
         _print_up(result)
+    dead = [p["name"] for p in result["processes"] if p["state"] != "running"]
+    if dead:
+        print(f"error: exited after starting: {', '.join(dead)} (certreg dev status)",
+              file=sys.stderr)  # fmt: skip
+        return 1
     return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Each process of the consortium: running or exited (with the last line it logged)."""
+    try:
+        report = dev_status(Path(args.dir))
+    except DevError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False))
+    else:
+        lines = [f"consortium in {report['dir']}: {report['status']} ({report['engine']})"]
+        for process in report["processes"]:
+            line = f"  {process['name']:<12} pid {process['pid']:<8} {process['state']}"
+            if process["state"] != "running":
+                line += f": {process['last_log_line']}"
+            lines.append(line)
+        print("\n".join(lines))
+    return 0 if report["status"] == "up" else 1
 
 
 def cmd_down(args: argparse.Namespace) -> int:
@@ -115,6 +149,13 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore
         "--ephemeral", action="store_true", help="in-process EVM; nothing persists after down"
     )
     p.add_argument("--no-ipfs", action="store_true", help="local manifest folder, not IPFS")
+    p.add_argument(
+        "--engine",
+        choices=DEV_ENGINES,
+        default="anvil",
+        help="the chain: one anvil node, or three geth validators sealing by Clique proof of "
+        "authority (first start only)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress bars or messages")
     p.set_defaults(func=cmd_up)
@@ -122,6 +163,11 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore
     p = sub.add_parser("down", help="stop everything up started (by recorded PIDs)")
     p.add_argument("--dir", default=DEFAULT_DIR, help=f"its folder (default {DEFAULT_DIR})")
     p.set_defaults(func=cmd_down)
+
+    p = sub.add_parser("status", help="each process up started: running or exited, and why")
+    p.add_argument("--dir", default=DEFAULT_DIR, help=f"its folder (default {DEFAULT_DIR})")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("walkthrough", help="the cross-province walkthrough against a running up")
     p.add_argument("--dir", default=DEFAULT_DIR, help=f"its folder (default {DEFAULT_DIR})")

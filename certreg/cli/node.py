@@ -103,16 +103,21 @@ def cmd_status(args: argparse.Namespace) -> int:
     node = _open(args)
     try:
         status = node.status()
+        state = node.log_state()
     finally:
         node.close()
-    _emit(
-        args,
-        status.to_json(),
+    text = (
         f"log {status.province}: {status.log_size} entries, {status.anchored_size} anchored in "
         f"{status.checkpoints} checkpoint(s); statuses on chain up to {status.status_synced}"
-        + ("" if status.open_checkpoint is None else f"; checkpoint {status.open_checkpoint} open"),
+        + ("" if status.open_checkpoint is None else f"; checkpoint {status.open_checkpoint} open")
     )
-    return 0
+    if state.state == "diverged":
+        text += f"\nlog DIVERGED from the chain, anchoring halted: {state.reason}"
+    elif state.state == "unknown":
+        text += f"\nlog state unknown: {state.reason}"
+    value = {**status.to_json(), "log_state": state.state, "log_state_reason": state.reason}
+    _emit(args, value, text)
+    return 1 if state.state == "diverged" else 0
 
 
 # -- organisations ---------------------------------------------------------------------------

@@ -57,6 +57,8 @@ class AnvilNode(LocalServer):
 
     ``extra_args`` go to anvil unchanged (for example ``["--state", path]`` to persist, or
     ``["--hardfork", "paris"]``). Stopping sends SIGTERM first, which also dumps ``--state``.
+    ``prune_history`` False keeps the history, which ``anvil_reorg`` needs (it answers
+    "Required data unavailable" otherwise); for a short-lived chain only (~0.5 MB per block).
     """
 
     name = "anvil"
@@ -69,8 +71,10 @@ class AnvilNode(LocalServer):
         extra_args: list[str] | None = None,
         startup_timeout: float = 15.0,
         binary: Path | None = None,
+        prune_history: bool = True,
     ) -> None:
         super().__init__(startup_timeout=startup_timeout)
+        self.prune_history = prune_history
         self.port = port or free_port()
         self.extra_args = list(extra_args or [])
         self.binary = binary or find_anvil()
@@ -95,7 +99,7 @@ class AnvilNode(LocalServer):
             "127.0.0.1",
             "--port",
             str(self.port),
-            "--prune-history",
+            *(["--prune-history"] if self.prune_history else []),
             *self.extra_args,
         ]
         self._spawn(args, home, env, "anvil.log")

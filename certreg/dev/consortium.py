@@ -4,7 +4,10 @@
 
 - a chain: anvil with its state in ``DIR/chain/state.json`` (``--state``, dumped on SIGTERM and
   every few seconds by ``--state-interval``), or with ``ephemeral`` the in-process EVM behind a
-  loopback JSON-RPC endpoint (:mod:`certreg.dev.memchain`; nothing persists);
+  loopback JSON-RPC endpoint (:mod:`certreg.dev.memchain`; nothing persists), or with
+  ``engine="clique"`` three go-ethereum validators, one per founding province, sealing by Clique
+  proof of authority (:mod:`certreg.dev.geth`; each in ``DIR/chain/<code>``), each province's
+  node and API talking to its own validator;
 - the consortium contract, deployed with the three founding provinces of the data set
   (44 广东, 41 河南, 43 湖南), each with its own freshly generated operator account (funded from
   the chain's first development account);
@@ -53,6 +56,7 @@ from certreg.dev.processes import (
     DevError,
     ProcessRecord,
     is_ours,
+    log_tail,
     read_records,
     require_ports_free,
     spawn,
@@ -91,6 +95,9 @@ OPERATOR_FUNDS = 1000 * 10**18
 BATCH_SIZE = 1000
 MAX_AGE_SECONDS = 2.0
 SERVICE_START_SECONDS = 60.0
+#: After the APIs answer, how long ``up`` watches every process it started before it reports
+#: the consortium up (a worker that stops on an inconsistency exits within this time).
+SETTLE_SECONDS = 3.0
 
 
 @dataclasses.dataclass
@@ -112,6 +119,13 @@ class DevOptions:
     #: benchmark raises it (certreg/bench/federation.py).
     search_rate: float = 1.0
     search_burst: int = 10
+    #: The chain: ``anvil`` (one node) or ``clique`` (three geth validators); ``ephemeral``
+    #: overrides it with the in-process EVM.
+    engine: str = "anvil"
+
+
+#: The engines ``certreg dev up --engine`` offers.
+DEV_ENGINES = ("anvil", "clique")
 
 
 @dataclasses.dataclass
@@ -133,10 +147,22 @@ class DevState:
     ready: bool = False
     search_rate: float = 1.0
     search_burst: int = 10
+    #: ``anvil``, ``memory`` (ephemeral) or ``clique``.
+    engine: str = "anvil"
+    #: Clique: each province's validator ports (P2P, HTTP, auth RPC).
+    validator_ports: dict[str, list[int]] | None = None
 
     @property
     def chain_url(self) -> str:
+        """The chain's JSON-RPC URL (with Clique: the first founding province's validator)."""
         return f"http://127.0.0.1:{self.chain_port}"
+
+    def province_chain_url(self, province: str) -> str:
+        """The JSON-RPC URL province ``province``'s node and API talk to: its own validator
+        with Clique, the one chain otherwise."""
+        if self.validator_ports is not None and province in self.validator_ports:
+            return f"http://127.0.0.1:{self.validator_ports[province][1]}"
+        return self.chain_url
 
     @property
     def ipfs_url(self) -> str | None:
@@ -189,16 +215,38 @@ def load_keys(directory: Path) -> dict[str, dict[str, str]]:
     return value
 
 
+def process_states(directory: Path) -> list[dict[str, Any]]:
+    """Each process ``up`` recorded in ``directory``: its name, PID, ``running`` or ``exited``,
+    its log file and, for an exited one, the last line it logged."""
+    states = []
+    for record in read_records(directory):
+        alive = is_ours(record)
+        entry: dict[str, Any] = {
+            "name": record.name,
+            "pid": record.pid,
+            "state": "running" if alive else "exited",
+            "log": record.log,
+        }
+        if not alive:
+            lines = [line for line in log_tail(record, 4000).splitlines() if line.strip()]
+            entry["last_log_line"] = lines[-1] if lines else ""
+        states.append(entry)
+    return states
+
+
 def summary(directory: Path, state: DevState, status: str) -> dict[str, Any]:
     """The JSON object ``dev up --json`` prints (docs/DEV.md)."""
     return {
+        "processes": process_states(directory),
         "chain_url": state.chain_url,
         "contract_address": state.contract_address,
         "chain_id": state.chain_id,
+        "engine": state.engine,
         "provinces": {
             p: {
                 "api_url": state.api_url(p),
                 "web_url": state.api_url(p) + "/",
+                "chain_url": state.province_chain_url(p),
                 "dir": str(node_dir(directory, p)),
             }
             for p in state.api_ports
@@ -309,7 +357,9 @@ def wipe(directory: Path) -> None:
             path.unlink()
 
 
-def _new_ports(want_ipfs: bool) -> tuple[int, dict[str, int], dict[str, int] | None]:
+def _new_ports(
+    want_ipfs: bool, clique: bool
+) -> tuple[int, dict[str, int], dict[str, int] | None, dict[str, list[int]] | None]:
     from certreg.dev.servers import free_port
 
     chosen: set[int] = set()
@@ -320,10 +370,11 @@ def _new_ports(want_ipfs: bool) -> tuple[int, dict[str, int], dict[str, int] | N
         chosen.add(port)
         return port
 
-    chain = pick()
+    validators = {p: [pick(), pick(), pick()] for p in PROVINCE_NAMES} if clique else None
+    chain = pick() if validators is None else validators[next(iter(PROVINCE_NAMES))][1]
     apis = {p: pick() for p in PROVINCE_NAMES}
     ipfs = {"api": pick(), "gateway": pick(), "grpc": pick()} if want_ipfs else None
-    return chain, apis, ipfs
+    return chain, apis, ipfs, validators
 
 
 def _ipfs_available() -> bool:
@@ -366,6 +417,9 @@ class _Run:
 
     def start_chain(self) -> None:
         url = self.state.chain_url
+        if self.state.engine == "clique":
+            self.start_validators()
+            return
         if self.state.ephemeral:
             argv = [
                 sys.executable,
@@ -398,6 +452,34 @@ class _Run:
             what = "anvil"
         wait_until(lambda: _rpc_answers(url), record=record, what=what, timeout=30.0)
         self.say(f"chain: {what} on {url}")
+
+    def start_validators(self) -> None:
+        """Clique: each province's geth validator (as :func:`certreg.dev.geth.write_network`
+        laid out ``DIR/chain``); wait until every one answers and blocks are sealed."""
+        from certreg.dev.geth import find_geth, geth_argv, read_validators
+
+        geth = find_geth()
+        folder = self.directory / "chain"
+        chain_id, validators = read_validators(folder)
+        started = []
+        for validator in validators:
+            home = folder / validator.name
+            argv = geth_argv(geth, home, validator, chain_id)
+            env = {**os.environ, "HOME": str(home)}
+            record = self.add(
+                spawn(f"chain-{validator.name}", argv, logs=self.logs, env=env, cwd=home)
+            )
+            started.append((validator, record))
+        for validator, record in started:
+            wait_until(
+                lambda url=validator.url: _rpc_answers(url),
+                record=record,
+                what=f"the validator of {validator.name}",
+                timeout=60.0,
+            )
+        _wait_for_blocks([v.url for v in validators], started, timeout=90.0)
+        urls = ", ".join(f"{v.name} {v.url}" for v in validators)
+        self.say(f"chain: Clique, three geth validators ({urls})")
 
     # -- IPFS ---------------------------------------------------------------------------
 
@@ -492,6 +574,40 @@ def _rpc_answers(url: str) -> bool:
         return False
 
 
+def _block_number(url: str) -> int | None:
+    try:
+        reply = requests.post(
+            url,
+            json={"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber", "params": []},
+            timeout=1,
+        )
+        return int(reply.json()["result"], 16)
+    except (requests.RequestException, ValueError, KeyError, TypeError):
+        return None
+
+
+def _wait_for_blocks(
+    urls: list[str], started: list[tuple[Any, ProcessRecord]], *, timeout: float
+) -> None:
+    """Wait until every validator has seen two blocks more than the highest head now (they
+    are peered and sealing); raise DevError naming each one's head otherwise."""
+    import time
+
+    heads = [_block_number(u) for u in urls]
+    target = max(h for h in heads if h is not None) + 2 if any(h is not None for h in heads) else 2
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for _, record in started:
+            if not is_ours(record):
+                raise DevError(f"{record.name} exited; its log ends:\n{log_tail(record)}")
+        heads = [_block_number(u) for u in urls]
+        if all(h is not None and h >= target for h in heads):
+            return
+        time.sleep(0.25)
+    shown = ", ".join(f"{u}: {h}" for u, h in zip(urls, heads, strict=True))
+    raise DevError(f"the validators sealed no block {target} within {timeout:.0f} s ({shown})")
+
+
 def _ipfs_answers(url: str) -> bool:
     try:
         reply = requests.post(f"{url}/api/v0/version", timeout=1)
@@ -509,6 +625,16 @@ def _http_ok(url: str) -> bool:
 
 def _all_ports(state: DevState) -> dict[str, int]:
     ports = {"chain": state.chain_port}
+    if state.validator_ports is not None:
+        ports = {}
+        for province, (p2p, http, auth) in state.validator_ports.items():
+            ports.update(
+                {
+                    f"validator {province} P2P": p2p,
+                    f"validator {province} RPC": http,
+                    f"validator {province} auth RPC": auth,
+                }
+            )
     ports.update({f"API of {p}": port for p, port in state.api_ports.items()})
     if state.ipfs_ports is not None:
         ports.update({f"IPFS {k}": v for k, v in state.ipfs_ports.items()})
@@ -518,7 +644,15 @@ def _all_ports(state: DevState) -> dict[str, int]:
 def _restart(directory: Path, state: DevState, say: _Say, calendar: _Calendar) -> dict[str, Any]:
     """Start the processes of a consortium that was up before, with all its state."""
     require_ports_free(_all_ports(state))
-    if not state.ephemeral and not (directory / "chain" / "state.json").is_file():
+    if state.engine == "clique":
+        lost = [
+            p
+            for p in PROVINCE_NAMES
+            if not (directory / "chain" / p / "data" / "geth" / "chaindata").is_dir()
+        ]
+        if lost:
+            raise DevError(f"the chain data of validator(s) {', '.join(lost)} is missing")
+    elif not state.ephemeral and not (directory / "chain" / "state.json").is_file():
         raise DevError(f"{directory}/chain/state.json is missing: the chain's state is lost")
     run = _Run(directory, state, say, calendar.environment)
     try:
@@ -530,8 +664,29 @@ def _restart(directory: Path, state: DevState, say: _Say, calendar: _Calendar) -
     except BaseException:
         run.abort()
         raise
+    if dead := _settle(run.records):
+        say(f"restarted the consortium in {directory}, but {dead} exited")
+        return summary(directory, state, "degraded")
     say(f"restarted the consortium in {directory} (state kept)")
     return summary(directory, state, "restarted")
+
+
+def _settle(records: list[ProcessRecord], seconds: float = SETTLE_SECONDS) -> str:
+    """Watch ``records`` for ``seconds``; return the names of those that exited (with the last
+    line each logged), or an empty string when all still run."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while True:
+        dead = [r for r in records if not is_ours(r)]
+        if dead or time.monotonic() > deadline:
+            break
+        time.sleep(0.25)
+    parts = []
+    for record in dead:
+        lines = [line for line in log_tail(record, 4000).splitlines() if line.strip()]
+        parts.append(f"{record.name} ({lines[-1] if lines else 'nothing logged'})")
+    return ", ".join(parts)
 
 
 def _check_contract(state: DevState) -> None:
@@ -551,10 +706,21 @@ def _start_fresh(
 ) -> dict[str, Any]:
     if options.certificates < 1:
         raise DevError("--certificates must be at least 1")
+    if options.engine not in DEV_ENGINES:
+        raise DevError(f"--engine must be one of {', '.join(DEV_ENGINES)}")
+    clique = options.engine == "clique" and not options.ephemeral
+    if clique:
+        from certreg.dev.geth import find_geth
+        from node.core.errors import ChainError
+
+        try:
+            find_geth()
+        except ChainError as exc:
+            raise DevError(str(exc)) from None
     want_ipfs = options.ipfs and _ipfs_available()
     if options.ipfs and not want_ipfs:
         say("IPFS (npm ipfs and Node.js) not found: manifests go to a local folder")
-    chain_port, api_ports, ipfs_ports = _new_ports(want_ipfs)
+    chain_port, api_ports, ipfs_ports, validator_ports = _new_ports(want_ipfs, clique)
     per_province = options.organisations_per_province or min(
         20, max(3, options.certificates // 1000)
     )
@@ -568,14 +734,19 @@ def _start_fresh(
         ipfs_ports=ipfs_ports,
         search_rate=options.search_rate,
         search_burst=options.search_burst,
+        engine="memory" if options.ephemeral else options.engine,
+        validator_ports=validator_ports,
     )
     save_state(directory, state)
     run = _Run(directory, state, say, calendar.environment)
+    operator_keys = {p: "0x" + secrets.token_bytes(32).hex() for p in PROVINCE_NAMES}
     try:
+        if validator_ports is not None:
+            _write_validators(directory, validator_ports, operator_keys)
         run.start_chain()
         if ipfs_ports is not None:
             run.start_ipfs(init=True)
-        operator_keys = _deploy(state, say)
+        _deploy(state, say, operator_keys, fund=validator_ports is None)
         save_state(directory, state)
         _set_up_nodes(directory, state, operator_keys, options, say, calendar.workdays)
         save_state(directory, state)
@@ -585,33 +756,55 @@ def _start_fresh(
     except BaseException:
         run.abort()
         raise
+    if dead := _settle(run.records):
+        say(f"the consortium started in {directory}, but {dead} exited")
+        return summary(directory, state, "degraded")
     say(f"the consortium is up in {directory}")
     return summary(directory, state, "started")
 
 
-def _deploy(state: DevState, say: _Say) -> dict[str, str]:
-    """Deploy the contract with one fresh, funded operator account per founding province;
-    return the operators' private keys (hex) by province."""
+def _write_validators(
+    directory: Path, ports: Mapping[str, list[int]], operator_keys: Mapping[str, str]
+) -> None:
+    """Clique: a validator per founding province (fresh keys, the recorded ports) and the
+    genesis that funds them and the operator accounts, in ``DIR/chain``."""
+    from eth_account import Account
+
+    from certreg.dev.geth import Validator, write_network
+    from node.core.errors import ChainError
+
+    validators = [Validator.new(p, ports[p]) for p in PROVINCE_NAMES]
+    funded = [Account.from_key(k).address for k in operator_keys.values()]
+    try:
+        write_network(directory / "chain", validators, funded=funded)
+    except ChainError as exc:
+        raise DevError(str(exc)) from None
+
+
+def _deploy(state: DevState, say: _Say, keys: Mapping[str, str], *, fund: bool) -> None:
+    """Deploy the contract with one operator account per founding province (``keys``: their
+    private keys, hex), funded first from the chain's first development account when ``fund``
+    (a Clique genesis funds them)."""
     from eth_account import Account
     from web3.types import Wei
 
-    from anchor.chain import RegistryClient, connect
+    from anchor.chain import ClientOptions, RegistryClient, connect
+    from anchor.engines import default_confirmations
 
     w3 = connect(state.chain_url)
     funder = w3.eth.accounts[0]
-    keys = {p: "0x" + secrets.token_bytes(32).hex() for p in PROVINCE_NAMES}
-    for key in keys.values():
+    for key in keys.values() if fund else ():
         address = Account.from_key(key).address
         tx = w3.eth.send_transaction({"from": funder, "to": address, "value": Wei(OPERATOR_FUNDS)})
         w3.eth.wait_for_transaction_receipt(tx, timeout=60)
     founders = [(int(p), Account.from_key(k).address) for p, k in keys.items()]
-    client, result = RegistryClient.deploy(w3, founders, sender=funder)
+    options = ClientOptions(confirmations=default_confirmations(state.engine))
+    client, result = RegistryClient.deploy(w3, founders, sender=funder, options=options)
     state.chain_id = int(w3.eth.chain_id)
     state.contract_address = client.address
     state.deployment_block = result.block_number
     names = ", ".join(f"{p} {n}" for p, n in PROVINCE_NAMES.items())
     say(f"contract {client.address} deployed (chain {state.chain_id}), founders {names}")
-    return keys
 
 
 def _set_up_nodes(
@@ -638,12 +831,13 @@ def _set_up_nodes(
         config = new_config(
             folder,
             province=province,
-            rpc=state.chain_url,
+            rpc=state.province_chain_url(province),
             contract=state.contract_address,
             operator_key=operator_keys[province],
             ipfs=state.ipfs_url,
             batch_size=BATCH_SIZE,
             max_age_seconds=MAX_AGE_SECONDS,
+            engine=state.engine,
         )
         if config.manifest_directory is not None:  # one shared content-addressed folder
             config = dataclasses.replace(config, manifest_directory=directory / "manifests")
@@ -815,6 +1009,34 @@ def _write_sample(node: Any, folder: Path) -> Path:
 
 
 # -- down ------------------------------------------------------------------------------------
+
+
+def dev_status(directory: Path) -> dict[str, Any]:
+    """The state of the consortium in ``directory``: ``status`` is ``up`` (every process ``up``
+    started runs), ``degraded`` (some exited: ``processes`` says which, with the last line each
+    logged) or ``down`` (nothing runs), and ``processes`` lists each one.
+
+    Raises DevError when ``directory`` holds no consortium.
+    """
+    directory = directory.resolve()
+    state = load_state(directory)
+    if state is None:
+        raise DevError(f"no consortium in {directory}: run certreg dev up first")
+    processes = process_states(directory)
+    running = [p for p in processes if p["state"] == "running"]
+    if processes and len(running) == len(processes):
+        status = "up"
+    elif running:
+        status = "degraded"
+    else:
+        status = "down"
+    return {
+        "status": status,
+        "dir": str(directory),
+        "engine": state.engine,
+        "ready": state.ready,
+        "processes": processes,
+    }
 
 
 def dev_down(directory: Path, *, say: Callable[[str], None] | None = None) -> list[str]:

@@ -27,7 +27,14 @@
 7. **correct**: Guangdong's operator corrects the second certificate's holder name (reason 401,
    data guide art. 14) with a re-signed row; the old bundle verifies SUPERSEDED and the
    successor's bundle VALID, through Henan and offline.
-8. **audit**: ``certreg audit`` replays the chain and every manifest from genesis, with
+8. **admit Beijing by vote**: a fourth province, 11 北京, joins by majority vote: Guangdong's
+   operator proposes it through Guangdong's API (``POST /v1/consortium/proposals``, with
+   Beijing's fresh operator account), Henan approves with ``certreg consortium approve --dir``
+   (its node's key), and Hunan executes through its API; Beijing's node (``DIR/nodes/11``,
+   talking to Guangdong's chain endpoint) then files an organisation, takes in three
+   certificates and anchors them: checkpoint 0 of log 11 is on chain. On a later run Beijing is
+   a member already and only its anchored log is checked.
+9. **audit**: ``certreg audit`` replays the chain and every manifest from genesis, with
    Guangdong's access-log export checked against the heads its manifests anchored: clean.
 
 Each step prints what it did and its outcome; :func:`run_walkthrough` returns the steps and stops
@@ -60,6 +67,8 @@ from node.storage.files import write_private_json
 
 ISSUER_PROVINCE = "44"
 VERIFIER_PROVINCE = "41"
+#: The province the walkthrough admits by vote (11 北京).
+NEW_PROVINCE = "11"
 REVOKE_REASON = 106  # ERRONEOUS_UPLOAD (node/core/rules/reasons.py, misconduct guide)
 CORRECT_REASON = 401  # HOLDER_NAME_ERROR (data guide art. 14)
 WAIT_SECONDS = 90.0
@@ -75,6 +84,7 @@ STEP_NAMES = (
     "an employer platform queries across provinces",
     "revoke",
     "correct",
+    "admit Beijing by vote",
     "audit",
 )
 #: Suffix of Guangdong's database files while they are moved aside.
@@ -552,6 +562,107 @@ class Walkthrough:
             "(Henan and offline), successor VALID (Henan and offline)"
         )
 
+    def admit(self) -> str:
+        """Beijing (11) joins by a vote of the founders, then anchors its first checkpoint."""
+        from anchor.chain import RegistryClient, connect
+
+        reader = RegistryClient.connect(
+            self.state.chain_url, self.state.contract_address, sender="0x" + "00" * 20
+        )
+        folder = node_dir(self.directory, NEW_PROVINCE)
+        if reader.is_member(int(NEW_PROVINCE)):
+            count = reader.checkpoint_count(int(NEW_PROVINCE))
+            if count < 1 or not (folder / "node.json").is_file():
+                raise StepFailed(f"{NEW_PROVINCE} is a member without an anchored log")
+            return f"{NEW_PROVINCE} 北京 is a member already; its log has {count} checkpoint(s)"
+        operator_key = "0x" + os.urandom(32).hex()
+        from eth_account import Account
+
+        operator = Account.from_key(operator_key).address
+        w3 = connect(self.state.chain_url)
+        funding = w3.eth.send_transaction(
+            {"from": w3.eth.accounts[0], "to": operator, "value": w3.to_wei(1000, "ether")}
+        )
+        w3.eth.wait_for_transaction_receipt(funding, timeout=WAIT_SECONDS)
+        body = {"kind": "admit", "province": NEW_PROVINCE, "operators": [operator]}
+        reply = self._post(ISSUER_PROVINCE, "/v1/consortium/proposals", body, "operator")
+        if reply.status_code != 201:
+            raise StepFailed(f"Guangdong's proposal: {reply.status_code} {reply.text[:300]}")
+        proposal = reply.json()["id"]
+        done = self._certreg(
+            "consortium", "approve", str(proposal),
+            "--dir", str(node_dir(self.directory, VERIFIER_PROVINCE)), "--json",
+        )  # fmt: skip
+        if done.returncode != 0 or json.loads(done.stdout)["state"] != "ready":
+            raise StepFailed(f"Henan's approval: {done.stdout[-300:]} {done.stderr[-300:]}")
+        reply = self._post("43", f"/v1/consortium/proposals/{proposal}/execute", {}, "operator")
+        if reply.status_code != 200 or reply.json()["state"] != "executed":
+            raise StepFailed(f"Hunan's execution: {reply.status_code} {reply.text[:300]}")
+        if not reader.is_member(int(NEW_PROVINCE)):
+            raise StepFailed(f"{NEW_PROVINCE} is not a member after the vote")
+        anchored = self._beijing_anchors(folder, operator_key)
+        return (
+            f"proposal {proposal} (admit {NEW_PROVINCE} 北京 with operator {operator}): proposed "
+            f"by Guangdong's API, approved by Henan's `certreg consortium approve`, executed by "
+            f"Hunan's API; Beijing's node filed an organisation, took in {anchored} "
+            "certificates and anchored them: checkpoint 0 of log 11 is on chain"
+        )
+
+    def _beijing_anchors(self, folder: Path, operator_key: str) -> int:
+        """Beijing's node: ``node.json``, one organisation filed, certificates anchored."""
+        from certreg.dev import dataset
+        from certreg.dev.consortium import _ingest, _provisional_calendar, _write_submissions
+        from node.core.formats.snapshot import Network
+        from province.config import load_config, new_config, write_config
+        from province.node import ProvinceNode
+
+        config = new_config(
+            folder,
+            province=NEW_PROVINCE,
+            rpc=self.state.chain_url,
+            contract=self.state.contract_address,
+            operator_key=operator_key,
+            ipfs=self.state.ipfs_url,
+            batch_size=1000,
+            max_age_seconds=2.0,
+            engine=self.state.engine,
+        )
+        if config.manifest_directory is not None:  # the consortium's shared folder
+            config = dataclasses.replace(config, manifest_directory=self.directory / "manifests")
+        write_config(config, folder)
+        calendar = _provisional_calendar(self.directory, _Say(quiet=True), None).workdays
+        organisations = dataset.synthetic_organisations(NEW_PROVINCE, 1, seed=self.state.seed)
+        network = Network(
+            chain_id=self.state.chain_id, contract=bytes.fromhex(self.state.contract_address[2:])
+        )
+        today = china_date(dt.datetime.now(dt.UTC))
+        count = 3
+        submissions = _write_submissions(
+            self.directory / "data" / NEW_PROVINCE, organisations, network, count,
+            self.state.seed, today, calendar,
+        )  # fmt: skip
+        node = ProvinceNode.open(load_config(folder), calendar=calendar)
+        try:
+            node.organisations.file(organisations[0].filing, actor="walkthrough")
+            _ingest(node, submissions, count, today, _Say(quiet=True))
+            # one pass sends the checkpoint; on an engine that waits for confirmations (Clique)
+            # later passes confirm it once final
+            deadline = time.monotonic() + WAIT_SECONDS
+            node.anchor_all()
+            while (status := node.status()).anchored_size < count:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.5)
+                node.anchor_once(force=True)
+            on_chain = node.client.checkpoint_count(int(NEW_PROVINCE))
+        finally:
+            node.close()
+        if on_chain < 1 or status.anchored_size != count:
+            raise StepFailed(
+                f"Beijing anchored {status.anchored_size} of {count} ({on_chain} checkpoints)"
+            )
+        return count
+
     def audit(self) -> str:
         report_path = self.out / "audit.json"
         export = self._get(ISSUER_PROVINCE, "/v1/access-log/export", "auditor")
@@ -632,7 +743,7 @@ def run_walkthrough(
     walk = Walkthrough(directory, say)
     actions = (
         walk.issue, walk.isolate, walk.guangdong_down, walk.verify_henan, walk.verify_offline,
-        walk.restore, walk.partner, walk.revoke, walk.correct, walk.audit,
+        walk.restore, walk.partner, walk.revoke, walk.correct, walk.admit, walk.audit,
     )  # fmt: skip
     plan: list[tuple[str, Callable[[], str]]] = list(zip(STEP_NAMES, actions, strict=True))
     steps: list[Step] = []

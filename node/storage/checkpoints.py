@@ -104,9 +104,16 @@ class CheckpointRepository:
             raise InvalidInput("state", "checkpoint.state", f"checkpoint is not {expected}")
 
     def mark_submitted(
-        self, index: int, *, transaction_hash: str, manifest_cid: str, now: dt.datetime
+        self,
+        index: int,
+        *,
+        transaction_hash: str,
+        manifest_cid: str,
+        now: dt.datetime,
+        block_number: int | None = None,
     ) -> None:
-        """Record the anchoring transaction (a pending or resubmitted checkpoint).
+        """Record the anchoring transaction (a pending or resubmitted checkpoint) and, once
+        mined, its block (not yet final: ``mark_confirmed`` follows when it is).
 
         Raises:
             InvalidInput: the checkpoint is unknown or already confirmed.
@@ -118,6 +125,7 @@ class CheckpointRepository:
             state="submitted",
             transaction_hash=transaction_hash,
             manifest_cid=manifest_cid,
+            block_number=block_number,
         )
 
     def mark_confirmed(self, index: int, *, block_number: int, now: dt.datetime) -> None:

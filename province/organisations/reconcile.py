@@ -32,7 +32,9 @@ def reconcile(mirror: Mirror, *, actor: str = "reconcile") -> list[OrganisationC
     with mirror.db.transaction() as session:
         codes = {r.code for r in OrganisationRepository(session).all(mirror.province)}
     events = mirror.client.iter_events(
-        mirror.client.options.from_block, names=["OrganisationFiled"]
+        mirror.client.options.from_block,
+        mirror.client.final_block(),
+        names=["OrganisationFiled"],
     )
     for event in events:
         if int(event.args["province"]) == int(mirror.province):

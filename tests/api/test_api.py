@@ -57,6 +57,7 @@ def test_log_reads_checkpoints_and_proofs(api: Api) -> None:
     c = api.client
     status = c.get("/v1/status").json()
     assert (status["province"], status["log_size"], status["anchored_size"]) == ("44", 3, 3)
+    assert (status["log_state"], status["log_state_reason"]) == ("ok", None)
 
     listed = c.get("/v1/checkpoints").json()
     assert listed["total"] == 1 and listed["checkpoints"][0]["tree_size"] == 3

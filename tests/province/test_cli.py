@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import shutil
 import sqlite3
 import stat
 from pathlib import Path
@@ -21,8 +22,10 @@ from node.core.formats.bundle import Bundle
 from node.core.formats.compact import decode_compact
 from node.core.merkle import verify_inclusion
 from node.core.time import CHINA_STANDARD_TIME as CHINA
+from node.storage import ProvinceLog
 from province.config import load_config
 from province.node import ProvinceNode
+from tests.anchor.entries import make_entries
 from tests.province.helpers import (
     KEY,
     ON_TIME,
@@ -152,6 +155,34 @@ def test_node_commands_take_a_file_to_anchored_bundles(
     assert (
         decode_compact(qr.read_text().strip()).entry.certificate_number
         == rows[0]["certificate_number"]
+    )
+
+    # Someone holding the operator's key anchors a copy of the log with an entry of their own:
+    # `node status` reports the log as diverged, with the reason, and exits 1.
+    assert (
+        json.loads(run(capsys, "node", "status", "--dir", str(home), "--json")[1])["log_state"]
+        == "ok"
+    )
+    thief_home = tmp_path / "thief"
+    shutil.copytree(home, thief_home)
+    thief = ProvinceNode.open(load_config(thief_home))
+    try:
+        with thief.db.transaction() as session:
+            ProvinceLog(session, "44").append(
+                make_entries(1, start=50), now=dt.datetime.now(dt.UTC)
+            )
+        thief.anchor_all()
+    finally:
+        thief.close()
+    status, out, _ = run(capsys, "node", "status", "--dir", str(home), "--json")
+    diverged = json.loads(out)
+    assert status == 1 and diverged["log_state"] == "diverged"
+    assert (
+        diverged["log_state_reason"] == "chain checkpoint 1 of log 44 has size 10, past our log (9)"
+    )
+    status, out, _ = run(capsys, "node", "status", "--dir", str(home))
+    assert (
+        status == 1 and "log DIVERGED from the chain, anchoring halted: chain checkpoint 1" in out
     )
 
 

@@ -9,11 +9,13 @@ from pathlib import Path
 import pytest
 
 from anchor.status import StatusSync
-from node.core.errors import ChainError, InvalidInput
+from node.core.errors import ChainError, InconsistencyError, InvalidInput
 from node.core.formats.bundle import Bundle
 from node.core.formats.entry import LogEntry
 from node.core.merkle import verify_inclusion
-from node.storage import Database, ProvinceLog
+from node.storage import Database, ProvinceLog, open_database
+from province.node import LogState
+from tests.anchor.entries import make_entries
 from tests.contract.conftest import Registry
 from tests.province.helpers import NOW, file_sample_organisation, issue, make_node
 
@@ -186,3 +188,38 @@ def test_chain_down_keeps_work_pending(
     issue(node, 2)
     outcomes = node.anchor_all()
     assert [(o.index, o.tree_size) for o in outcomes] == [(0, 2)]
+
+
+def test_a_checkpoint_anchored_with_a_stolen_key_shows_as_a_diverged_log(
+    node_parts: tuple[Database, Registry, Path],
+) -> None:
+    db, reg, tmp_path = node_parts
+    node = make_node(db, reg.as_(0), tmp_path)
+    for serial in (1, 2):
+        issue(node, serial)
+    node.anchor_all()
+    assert node.log_state() == LogState("ok")
+
+    # Someone holding 44's operator key anchors a log that extends 44's with an entry of theirs.
+    thief_db = open_database(f"sqlite:///{tmp_path / 'thief.db'}")
+    try:
+        with db.transaction() as session:
+            ours = [s.entry for s in ProvinceLog(session, "44").entries()]
+        with thief_db.transaction() as session:
+            ProvinceLog(session, "44").append([*ours, *make_entries(1, start=50)], now=NOW)
+        thief = make_node(thief_db, reg.as_(0), tmp_path / "thief")
+        [foreign] = thief.anchor_all()
+        assert (foreign.index, foreign.tree_size) == (1, 3)
+    finally:
+        thief_db.dispose()
+
+    state = node.log_state()
+    assert state.state == "diverged"
+    assert state.reason == "chain checkpoint 1 of log 44 has size 3, past our log (2)"
+    restarted = make_node(db, reg.as_(0), tmp_path)  # a worker starting halts with the reason
+    with pytest.raises(InconsistencyError, match=r"past our log \(2\)"):
+        restarted.anchor_once(force=True)
+    issue(node, 3)  # intake goes on; the log now forks from the chain's at size 3
+    state = restarted.log_state()
+    assert state.state == "diverged" and "different roots at size 3" in str(state.reason)
+    assert restarted.status().anchored_size == 2

@@ -2972,6 +2972,50 @@ SHARING: Final = (
         "Other provinces' node addresses are given as PROVINCE=URL.",
     ),
     _rule(
+        "consortium.kind",
+        "提案类型须为已知类型之一（接纳成员、移除成员、更换操作账户）。",
+        "A proposal kind is one of the known kinds (admit, remove, replace-operators).",
+    ),
+    _rule(
+        "consortium.province",
+        "提案所涉省份须为两位省级行政区划代码。",
+        "The province a proposal concerns is a two-digit province code.",
+    ),
+    _rule(
+        "consortium.operators",
+        "接纳成员或更换操作账户的提案须列出互不相同的账户地址；移除成员的提案不列账户。",
+        "An admit or replace-operators proposal lists distinct account addresses; a remove "
+        "proposal lists none.",
+    ),
+    _rule(
+        "consortium.proposal",
+        "没有该编号的提案。",
+        "There is no proposal with this id.",
+    ),
+    _rule(
+        "consortium.purpose",
+        "成员密钥用途须为已知用途之一。",
+        "A member key purpose is one of the known purposes.",
+    ),
+    _rule(
+        "consortium.key_source",
+        "操作账户私钥须以 env:变量名 给出，不得直接写在命令行上。",
+        "The operator's private key is given as env:NAME, never as a command-line value.",
+    ),
+    _rule(
+        "consortium.refused",
+        "联盟合约拒绝了该治理操作（例如赞成票未过半数、提案已过期或已执行、调用者不是成员的操作账户）。",
+        "The consortium contract refused the governance action (for example fewer than a "
+        "majority approved, the proposal expired or was executed, or the caller operates for "
+        "no member).",
+    ),
+    _rule(
+        "config.engine",
+        "链的共识引擎须为已知引擎之一（memory、anvil、qbft、ibft2、clique、unknown）。",
+        "The chain's consensus engine is one of the known engines (memory, anvil, qbft, ibft2, "
+        "clique, unknown).",
+    ),
+    _rule(
         "config.timeout",
         "省际请求的超时须为正数秒。",
         "The province-to-province timeout must be a positive number of seconds.",

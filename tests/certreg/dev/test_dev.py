@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -107,8 +109,11 @@ def test_up_walkthrough_down_up_again(folder: Path) -> None:
     assert [s["name"] for s in steps if s["ok"]] == [
         "issue in Guangdong", "isolate Guangdong", "Henan names Guangdong unreachable",
         "verify through Henan", "verify offline", "Guangdong untouched, restored",
-        "an employer platform queries across provinces", "revoke", "correct", "audit",
+        "an employer platform queries across provinces", "revoke", "correct",
+        "admit Beijing by vote", "audit",
     ]  # fmt: skip
+    beijing = next(s for s in steps if s["name"] == "admit Beijing by vote")["detail"]
+    assert "checkpoint 0 of log 11 is on chain" in beijing
     count, height = certificate_count(result), block_number(result["chain_url"])
     assert count == CERTIFICATES + 4  # log entries: two issued, a revocation, a correction
 
@@ -134,6 +139,24 @@ def test_ephemeral_up_and_down(folder: Path) -> None:
     verified = certreg("verify", result["sample_bundle"], "--rpc", result["chain_url"],
                        "--contract", result["contract_address"], "--json", "--quiet")  # fmt: skip
     assert json.loads(verified.stdout)["result"] == "VALID", verified.stderr[-2000:]
+    assert {p["state"] for p in result["processes"]} == {"running"}
+
+    status = certreg("dev", "status", "--dir", str(folder), "--json")
+    assert status.returncode == 0 and json.loads(status.stdout)["status"] == "up"
+    [worker] = [r for r in read_records(folder) if r.name == "worker-43"]
+    os.kill(worker.pid, signal.SIGKILL)  # Hunan's anchoring worker dies
+    deadline = time.monotonic() + 10
+    while is_running(worker.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    status = certreg("dev", "status", "--dir", str(folder), "--json")
+    assert status.returncode == 1
+    report = json.loads(status.stdout)
+    assert report["status"] == "degraded"
+    assert [p["name"] for p in report["processes"] if p["state"] == "exited"] == ["worker-43"]
+    text = certreg("dev", "status", "--dir", str(folder))
+    assert "degraded" in text.stdout and "worker-43" in text.stdout and "exited" in text.stdout
+    again = certreg("dev", "up", "--dir", str(folder), "--json", "--quiet")
+    assert again.returncode == 2 and "run dev down first" in again.stderr  # not "already up"
     down(folder)
     assert not (folder / "nodes").exists()  # nothing of an ephemeral consortium persists
 
@@ -152,3 +175,25 @@ def test_up_refuses_a_taken_port(folder: Path) -> None:
     assert done.returncode == 2
     assert f"API of 43 {port}" in done.stderr and "port(s) taken" in done.stderr
     assert read_records(folder) == []  # nothing was left running
+
+
+def test_up_names_a_process_that_exits_after_starting(tmp_path: Path) -> None:
+    """What ``up`` runs before it reports the consortium up: a process that exits meanwhile is
+    named with the last line it logged (``up`` then says ``degraded``, not ``restarted``)."""
+    from certreg.dev.consortium import _settle
+    from certreg.dev.processes import spawn, stop
+
+    lasting = spawn("api-44", [sys.executable, "-c", "import time; time.sleep(60)"], logs=tmp_path)
+    dying = spawn(
+        "worker-43",
+        [sys.executable, "-c", "print('chain checkpoint 1 of log 43 is past our log'); exit(3)"],
+        logs=tmp_path,
+    )
+    try:
+        assert _settle([lasting], seconds=1.0) == ""
+        assert _settle([lasting, dying], seconds=10.0) == (
+            "worker-43 (chain checkpoint 1 of log 43 is past our log)"
+        )
+    finally:
+        stop([lasting])
+    assert not is_running(lasting.pid)

@@ -1,0 +1,231 @@
+"""Faults on a real multi-validator chain: three go-ethereum validators sealing by Clique proof of
+authority (one per founding province, :mod:`certreg.dev.geth`), each province's node talking to
+its own validator.
+
+- One province's validator killed (SIGKILL): the other two keep sealing and anchoring; the
+  province's node keeps taking in certificates and its anchored certificates keep verifying
+  (against the chain as the other validators serve it); its new checkpoint waits. Restarted,
+  the validator catches up and the waiting checkpoint is anchored once.
+- A watchdog fails a test when no block is sealed for ten Clique periods, with each validator's
+  Clique snapshot in the failure (shown by stopping two of the three signers: one signer alone
+  may not seal two blocks in a row).
+
+One network serves the module (starting three validators takes seconds); every test leaves
+all three running.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eth_account import Account
+
+from anchor.chain import ClientOptions, RegistryClient, connect
+from anchor.manifest import LocalManifestStore
+from anchor.snapshot import take_snapshot
+from anchor.transport import RetryPolicy
+from certreg.dev.geth import BlockWatchdog, CliqueNetwork, block_number, find_geth
+from node.core.errors import ChainError
+from node.core.formats.entry import LogEntry
+from node.core.formats.snapshot import SnapshotTrustSource
+from node.core.rules.workdays import WorkdayCalendar
+from node.core.verify import ResultCode, verify_bundle
+from node.storage import ProvinceLog, open_database
+from province.node import ProvinceNode
+from tests.anchor.entries import make_entries
+from tests.node.storage.conftest import blind_index, cipher
+from tests.province.helpers import NOW, file_sample_organisation, issue
+from tests.servers import missing
+
+pytestmark = pytest.mark.geth
+
+PROVINCES = ("44", "41", "43")
+CONFIRMATIONS = 3  # the Clique default (anchor/engines.py)
+WAIT = 90.0
+
+
+class Consortium:
+    """The network, the contract and each province's operator key."""
+
+    def __init__(self, network: CliqueNetwork, address: str, keys: dict[str, str]) -> None:
+        self.network = network
+        self.address = address
+        self.keys = keys
+
+    def client(self, province: str, via: str | None = None) -> RegistryClient:
+        """``province``'s operator client on its own validator (or on ``via``'s)."""
+        options = ClientOptions(
+            confirmations=CONFIRMATIONS,
+            receipt_timeout=30.0,
+            poll_interval=0.1,
+            retry=RetryPolicy(attempts=2, initial_delay=0.1, max_delay=0.2),
+        )
+        url = self.network[via or province].url
+        return RegistryClient(
+            connect(url), self.address, private_key=self.keys[province], options=options
+        )
+
+    def node(self, province: str, folder: Path) -> ProvinceNode:
+        folder.mkdir(parents=True, exist_ok=True)
+        return ProvinceNode(
+            province=province,
+            db=open_database(f"sqlite:///{folder / 'node.db'}"),
+            client=self.client(province),
+            store=LocalManifestStore(folder.parent / "manifests"),
+            cipher=cipher(),
+            blind_index=blind_index(),
+            batch_size=1000,
+            max_age_seconds=3600.0,
+            calendar=WorkdayCalendar.default(),
+        )
+
+
+@pytest.fixture(scope="module")
+def consortium() -> Iterator[Consortium]:
+    try:
+        find_geth()
+    except ChainError as exc:
+        missing(os.environ, str(exc))
+    keys = {p: "0x" + os.urandom(32).hex() for p in PROVINCES}
+    founders = [(int(p), str(Account.from_key(k).address)) for p, k in keys.items()]
+    with CliqueNetwork(PROVINCES, funded=[a for _, a in founders]) as network:
+        w3 = connect(network["41"].url)
+        deployed, _ = RegistryClient.deploy(
+            w3,
+            founders,
+            sender=w3.eth.accounts[0],  # Henan's validator, unlocked
+            options=ClientOptions(confirmations=CONFIRMATIONS, poll_interval=0.1),
+        )
+        yield Consortium(network, deployed.address, keys)
+
+
+@pytest.fixture
+def watchdog(consortium: Consortium) -> Iterator[BlockWatchdog]:
+    """Fails the test when the network seals no block for ten periods."""
+    with BlockWatchdog(consortium.network) as dog:
+        yield dog
+    dog.check()
+
+
+def for_province(entry: LogEntry, province: str) -> LogEntry:
+    """A sample entry of 44 moved to ``province`` (its codes carry the province at 6-7)."""
+
+    def moved(code: str) -> str:
+        return code[:5] + province + code[7:]
+
+    return dataclasses.replace(
+        entry,
+        province=province,
+        organisation_code=moved(entry.organisation_code),
+        certificate_number=moved(entry.certificate_number),
+    )
+
+
+def anchor_until_final(node: ProvinceNode, timeout: float = WAIT) -> None:
+    """Anchor until everything in ``node``'s log is in a confirmed checkpoint."""
+    deadline = time.monotonic() + timeout
+    while (status := node.status()).anchored_size < status.log_size:
+        assert time.monotonic() < deadline, f"log {node.province} not anchored: {status}"
+        node.anchor_once(force=True)
+        time.sleep(0.3)
+
+
+def anchored_sizes(client: RegistryClient, province: int) -> list[int]:
+    """The size of each CheckpointAnchored event of ``province`` in the canonical chain."""
+    return [
+        int(e.args["size"])
+        for e in client.iter_events(0, names=["CheckpointAnchored"])
+        if int(e.args["province"]) == province
+    ]
+
+
+def verdicts(node: ProvinceNode, reader: RegistryClient) -> list[Any]:
+    """Each of ``node``'s bundles verified against a snapshot of ``reader``'s chain."""
+    trust = SnapshotTrustSource(take_snapshot(reader, block=reader.final_block()))
+    now = int(time.time()) + 60
+    return [verify_bundle(b, trust, at=now).code for _, b in node.bundles.iter_bundles()]
+
+
+def test_one_validator_down_the_others_anchor_and_its_checkpoints_wait(
+    consortium: Consortium, watchdog: BlockWatchdog, tmp_path: Path
+) -> None:
+    network = consortium.network
+    nodes = {p: consortium.node(p, tmp_path / p) for p in PROVINCES}
+    try:
+        guangdong = nodes["44"]
+        file_sample_organisation(guangdong.db, guangdong.client)
+        for serial in (1, 2):
+            issue(guangdong, serial)
+        anchor_until_final(guangdong)
+        assert consortium.client("44").checkpoint_count(44) == 1
+
+        network["44"].kill()  # a crash of Guangdong's validator
+        down_at = max(block_number(network[p].url) for p in ("41", "43"))
+
+        # Henan and Hunan keep anchoring on their own validators.
+        for start, province in enumerate(("41", "43")):
+            with nodes[province].db.transaction() as session:
+                entries = [for_province(e, province) for e in make_entries(3, start=10 * start)]
+                ProvinceLog(session, province).append(entries, now=NOW)
+            anchor_until_final(nodes[province])
+        henan = consortium.client("41")
+        assert henan.checkpoint_count(41) == henan.checkpoint_count(43) == 1
+        assert henan.block_number() > down_at + CONFIRMATIONS
+
+        # Guangdong's node takes in certificates; its anchored ones still verify (against the
+        # chain the other validators serve); its new checkpoint waits for its validator.
+        for serial in (3, 4, 5):
+            issue(guangdong, serial)
+        with pytest.raises(ChainError):
+            guangdong.anchor_once(force=True)
+        status = guangdong.status()
+        assert (status.log_size, status.anchored_size) == (5, 2)
+        assert verdicts(guangdong, henan) == [ResultCode.VALID] * 2
+        assert henan.checkpoint_count(44) == 1
+
+        # Restarted, the validator catches up and the waiting checkpoint is anchored once.
+        network["44"].start()
+        head = henan.block_number()
+        deadline = time.monotonic() + WAIT
+        while block_number(network["44"].url) < head:
+            assert time.monotonic() < deadline, network.describe()
+            time.sleep(0.3)
+        anchor_until_final(guangdong)
+        assert guangdong.status().anchored_size == 5
+        assert anchored_sizes(henan, 44) == [2, 5]
+        assert verdicts(guangdong, consortium.client("44")) == [ResultCode.VALID] * 5
+        for province in ("41", "43"):  # anchoring went on for the others meanwhile too
+            assert anchored_sizes(henan, int(province)) == [3]
+    finally:
+        if not network["44"].running():
+            network["44"].start()
+        for node in nodes.values():
+            node.close()
+
+
+def test_the_watchdog_fails_when_no_block_comes_for_ten_periods(consortium: Consortium) -> None:
+    network = consortium.network
+    with BlockWatchdog(network) as dog:
+        dog.check()  # sealing: nothing to report
+        try:
+            for province in ("41", "43"):  # one signer of three may not seal twice in a row
+                network[province].stop()
+            deadline = time.monotonic() + 10 * network.period + 15
+            while dog.failure is None:
+                assert time.monotonic() < deadline, "the watchdog did not notice the stall"
+                time.sleep(0.5)
+        finally:
+            for province in ("41", "43"):
+                network[province].start()
+        with pytest.raises(ChainError, match="no block for 10 s") as failure:
+            dog.check()
+    message = str(failure.value)
+    assert "41: stopped" in message and "43: stopped" in message
+    assert "44: head" in message and "signers" in message  # Guangdong's Clique snapshot
+    network.wait_blocks(2, timeout=WAIT)  # sealing again once restarted
