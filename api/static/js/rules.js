@@ -490,6 +490,7 @@ export const RULES = Object.freeze({
   "config.peers": {"zh": "其他省份节点地址须写作 省份代码=URL。", "en": "Other provinces' node addresses are given as PROVINCE=URL.", "source": "", "roles": ["rule"]},
   "config.timeout": {"zh": "省际请求的超时须为正数秒。", "en": "The province-to-province timeout must be a positive number of seconds.", "source": "", "roles": ["rule"]},
   "cli.time": {"zh": "核验时间须带时区，例如 2026-01-01T00:00:00+08:00，或为 unix 秒。", "en": "The verification time carries a timezone, for example 2026-01-01T00:00:00+08:00, or is unix seconds.", "source": "", "roles": ["rule"]},
+  "cli.duration": {"zh": "时长须为数字加单位 d、h、m 或 s，例如 7d、12h。", "en": "A duration is a number and d, h, m or s, for example 7d or 12h.", "source": "", "roles": ["rule"]},
   "cli.address": {"zh": "合约地址须为 0x 加 40 位十六进制数。", "en": "A contract address is 0x followed by 40 hex digits.", "source": "", "roles": ["rule"]},
   "cli.required": {"zh": "使用 --rpc 在线核验时须同时给出 --contract 合约地址。", "en": "Online verification with --rpc needs --contract ADDRESS as well.", "source": "", "roles": ["rule"]},
   "cli.hex": {"zh": "该参数须为十六进制。", "en": "The option's value is hexadecimal.", "source": "", "roles": ["rule"]},
