@@ -32,7 +32,6 @@ from node.core.crypto.signatures import SUITE_IDS
 from node.core.errors import ChainError, InvalidInput
 from node.core.formats.snapshot import (
     SNAPSHOT_TYPE,
-    SNAPSHOT_VERSION,
     BlockRef,
     Checkpoint,
     Member,
@@ -519,10 +518,15 @@ def write_snapshot(snapshot: Snapshot, path: str | Path) -> None:
 
 
 def _stream(snapshot: Snapshot, out: IO[str]) -> None:
+    if snapshot.version != 1:
+        # Version 2 (signed, with history and audits) is written whole: its digest is of this
+        # object as read back.
+        out.write(json.dumps(snapshot.to_json(), separators=JSON_SEPARATORS) + "\n")
+        return
     first = json.dumps(
         {
             "type": SNAPSHOT_TYPE,
-            "version": SNAPSHOT_VERSION,
+            "version": snapshot.version,
             "network": snapshot.network.to_json(),
             "block": snapshot.block.to_json(),
         },

@@ -6,6 +6,7 @@ Settings and the clock are read here, once, and passed down; the core stays pure
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import json
 import re
@@ -30,13 +31,22 @@ from certreg.cli.explanations import (
 from certreg.cli.node import add_parsers as add_node_parsers
 from certreg.cli.search import add_parsers as add_search_parsers
 from certreg.cli.serve import add_parsers as add_serve_parsers
+from certreg.cli.trust import add_parsers as add_trust_parsers
 from node.core.crypto.signatures import SUITE_NAMES
 from node.core.errors import InvalidInput, RegistryError
 from node.core.formats.bundle import Bundle
 from node.core.formats.compact import encode_compact, parse_bundle_text
 from node.core.formats.snapshot import Snapshot, SnapshotTrustSource
+from node.core.formats.trust import TrustRootBody, TrustRootFile
 from node.core.rules.ids import explain_check, explain_result
-from node.core.verify import CHECKS, Check, ResultCode, VerificationResult, verify_bundle_text
+from node.core.verify import (
+    DEFAULT_MAX_AGE,
+    ResultCode,
+    VerificationResult,
+    describe_time,
+    malformed_result,
+    verify_bundle_text,
+)
 from node.storage.files import write_private, write_private_json
 from province.calendars import ENVIRONMENT, calendar_from_environment
 
@@ -69,11 +79,29 @@ def _parse_time(text: str | None) -> int:
     return int(moment.timestamp())
 
 
+_DURATION_RE = re.compile(r"([0-9]{1,9})([dhms])")
+_DURATION_UNITS = {"d": 86_400, "h": 3_600, "m": 60, "s": 1}
+
+
+def parse_duration(text: str) -> int:
+    """``--max-age``: a number and a unit, ``7d``, ``12h``, ``15m`` or ``30s``; in seconds.
+
+    Raises:
+        InvalidInput: ``cli.duration``.
+    """
+    match = _DURATION_RE.fullmatch(text.strip())
+    if match is None:
+        raise InvalidInput("--max-age", "cli.duration", "a number and d, h, m or s, e.g. 7d or 12h")
+    return int(match.group(1)) * _DURATION_UNITS[match.group(2)]
+
+
 def _print_result(result: VerificationResult, name: str) -> None:
     """The result code and what it means (and the status's reason code), each check, what a
     failed check requires, and the computed hashes."""
     marks = {True: "ok  ", False: "FAIL", None: "skip"}
-    print(f"{name}: {result.code.value} (as of block {result.as_of_block})")
+    when = "" if result.as_of_time is None else f", {describe_time(result.as_of_time)}"
+    basis = " from the checkpoint's cosignatures" if result.basis == "witnessed" else ""
+    print(f"{name}: {result.code.value} (as of block {result.as_of_block}{when}{basis})")
     for line in result_lines(result):
         print(line)
     for check in result.checks:
@@ -156,6 +184,48 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     return 0
 
 
+@dataclasses.dataclass(frozen=True)
+class _Trust:
+    """What ``certreg verify`` verifies against: a trust source (None: only the trust root and
+    the bundle's cosignatures), the trust root, the maximum age, and whether the verifier read
+    the chain itself."""
+
+    source: SnapshotTrustSource | None
+    root: TrustRootBody | None = None
+    max_age: int | None = None
+    vouched: str | None = None
+
+    def verify(self, text: str, at: int) -> VerificationResult:
+        return verify_bundle_text(
+            text, self.source, at=at, root=self.root, max_age=self.max_age, vouched=self.vouched
+        )
+
+
+def _trust(args: argparse.Namespace) -> _Trust:
+    """The trust source, the trust root (``--trust-root``: its chain is checked from its first
+    root) and the maximum age (``--max-age``; 7 days by default with a trust root, none without).
+
+    Raises OSError, ValueError, InvalidInput (a bad file or flag), ChainError.
+    """
+    root = None
+    if args.trust_root is not None:
+        root = TrustRootFile.from_text(Path(args.trust_root).read_bytes()).verify()
+    if args.max_age is not None:
+        max_age: int | None = parse_duration(args.max_age)
+    else:
+        max_age = DEFAULT_MAX_AGE if root is not None else None
+    if args.snapshot is None and args.rpc is None:
+        if root is None:
+            raise InvalidInput(
+                "--snapshot", "cli.required", "give --snapshot FILE, --rpc URL or --trust-root FILE"
+            )
+        return _Trust(None, root, max_age)
+    vouched = None
+    if args.rpc is not None:
+        vouched = f"read from {args.rpc} by this verifier"
+    return _Trust(_trust_source(args), root, max_age, vouched)
+
+
 def _trust_source(args: argparse.Namespace) -> SnapshotTrustSource:
     """The snapshot file (offline: nothing touches the network), or a fresh snapshot of the
     chain at its latest block (online; see docs/SNAPSHOT.md for why).
@@ -175,17 +245,13 @@ def bundle_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in (".json", ".txt"))
 
 
-def _verify_path(path: Path, trust: SnapshotTrustSource, at: int) -> VerificationResult:
+def _verify_path(path: Path, trust: _Trust, at: int) -> VerificationResult:
     """Verify one bundle file; a file that cannot be read as UTF-8 text is ``MALFORMED``."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        checks: tuple[Check, ...] = (
-            Check("format", False, f"cannot read the file: {type(exc).__name__}"),
-        )
-        checks += tuple(Check(name, None, "skipped") for name, _ in CHECKS[1:])
-        return VerificationResult(ResultCode.MALFORMED, checks, {}, trust.block.number)
-    return verify_bundle_text(text, trust, at=at)
+        return malformed_result(f"cannot read the file: {type(exc).__name__}", trust.source)
+    return trust.verify(text, at)
 
 
 def _first_failure(result: VerificationResult) -> str:
@@ -193,9 +259,7 @@ def _first_failure(result: VerificationResult) -> str:
     return "" if failed is None else f" ({failed.name}: {failed.detail})"
 
 
-def _verify_folder(
-    args: argparse.Namespace, folder: Path, trust: SnapshotTrustSource, at: int
-) -> int:
+def _verify_folder(args: argparse.Namespace, folder: Path, trust: _Trust, at: int) -> int:
     """Verify every bundle file of ``folder``; print each result and a summary (count per
     result code); exit 0 only when every one is VALID."""
     files = bundle_files(folder)
@@ -214,7 +278,7 @@ def _verify_folder(
     if args.json:
         report = {
             "folder": str(folder),
-            "as_of_block": trust.block.number,
+            "as_of_block": None if trust.source is None else trust.source.block.number,
             "results": [{"file": p.name, **result_json(r)} for p, r in results],
             "summary": summary,
         }
@@ -229,7 +293,10 @@ def _verify_folder(
             for line in meaning_lines(explain_result(code)):
                 print(line)
         shown = ", ".join(f"{code} {n}" for code, n in ordered.items())
-        print(f"{len(results)} bundles as of block {trust.block.number}: {shown}")
+        block = (
+            "their checkpoints" if trust.source is None else f"block {trust.source.block.number}"
+        )
+        print(f"{len(results)} bundles as of {block}: {shown}")
     return 0 if valid == len(results) else 1
 
 
@@ -238,9 +305,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
     online against ``--rpc``/``--contract``; exit 0 only when all are VALID."""
     at = _parse_time(args.at)
     try:
-        trust = _trust_source(args)
+        trust = _trust(args)
     except (OSError, ValueError, InvalidInput) as exc:
-        source = f"snapshot {args.snapshot}" if args.snapshot is not None else args.rpc
+        source = (
+            f"snapshot {args.snapshot}"
+            if args.snapshot is not None
+            else args.rpc or f"trust root {args.trust_root}"
+        )
         print_error(exc, f"error: cannot use {source}: ")
         return 2
     target = Path(args.bundle)
@@ -251,7 +322,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError) as exc:
         print(f"error: cannot read bundle {args.bundle}: {exc}", file=sys.stderr)
         return 2
-    result = verify_bundle_text(text, trust, at=at)
+    result = trust.verify(text, at)
     if args.json:
         print(json.dumps(result_json(result), ensure_ascii=False, indent=2))
     else:
@@ -330,10 +401,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("verify", help="verify a bundle (JSON or compact QR text) or a folder")
     p.add_argument("bundle", help="bundle file (JSON or compact CR1: text), or a folder of them")
-    source = p.add_mutually_exclusive_group(required=True)
+    source = p.add_mutually_exclusive_group()
     source.add_argument("--snapshot", help="snapshot JSON (offline verification)")
     source.add_argument("--rpc", help="JSON-RPC URL of the chain (online verification)")
     p.add_argument("--contract", help="contract address (with --rpc)")
+    p.add_argument(
+        "--trust-root",
+        help="trust-root JSON of the consortium: the snapshot must be signed by a threshold of "
+        "its members; alone, a bundle with its checkpoint's cosignatures is verified as of then",
+    )
+    p.add_argument(
+        "--max-age",
+        help="maximum age of the snapshot, e.g. 7d, 12h or 30s (default 7d with --trust-root)",
+    )
     p.add_argument("--at", help="verification time: unix seconds or ISO 8601 with zone")
     p.add_argument("--json", action="store_true", help="print a JSON object")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -389,6 +469,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_dev_parsers(sub)
     add_bundle_parsers(sub)
     add_search_parsers(sub)
+    add_trust_parsers(sub)
     return parser
 
 

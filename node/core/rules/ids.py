@@ -2741,6 +2741,11 @@ TOOLS: Final = (
         "is unix seconds.",
     ),
     _rule(
+        "cli.duration",
+        "时长须为数字加单位 d、h、m 或 s，例如 7d、12h。",
+        "A duration is a number and d, h, m or s, for example 7d or 12h.",
+    ),
+    _rule(
         "cli.address",
         "合约地址须为 0x 加 40 位十六进制数。",
         "A contract address is 0x followed by 40 hex digits.",

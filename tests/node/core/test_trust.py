@@ -5,6 +5,7 @@ rules with the carried calendar)."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime
 import json
@@ -159,3 +160,20 @@ def test_version_1_results_are_unchanged_without_a_trust_root() -> None:
     # Issued 2025-06-18, anchored 2026-01-01: a version 1 snapshot judges no rule.
     assert result.code is ResultCode.VALID
     assert [c.name for c in result.checks if c.passed is not True] == []
+
+
+def test_the_trust_root_schema_accepts_the_vectors_and_is_closed() -> None:
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads(
+        (Path(__file__).resolve().parents[3] / "schemas" / "trust-root.schema.json").read_text(
+            "utf-8"
+        )
+    )
+    Draft202012Validator.check_schema(schema)
+    validator = Draft202012Validator(schema)
+    for name, value in VECTORS["trust_roots"].items():
+        assert list(validator.iter_errors(value)) == [], name
+    bad = copy.deepcopy(VECTORS["trust_roots"]["chain"])
+    bad["roots"][0]["root"]["extra"] = 1
+    assert not validator.is_valid(bad)
