@@ -38,6 +38,7 @@ from node.core.formats.snapshot import (
     Network,
     Organisation,
     OrganisationKey,
+    OrganisationState,
     Snapshot,
     StatusRecord,
 )
@@ -83,9 +84,21 @@ class _OrgState:
     status: str
     scope_hash: bytes
     keys: list[OrganisationKey]
+    history: list[OrganisationState] = dataclasses.field(default_factory=list)
+
+    def record(self, timestamp: int) -> None:
+        """Note the status and scope in force from ``timestamp`` (a block's) on."""
+        self.history.append(OrganisationState(timestamp, self.status, self.scope_hash))
 
     def freeze(self, code: str) -> Organisation:
-        return Organisation(code, self.province, self.status, self.scope_hash, tuple(self.keys))
+        return Organisation(
+            code,
+            self.province,
+            self.status,
+            self.scope_hash,
+            tuple(self.keys),
+            tuple(self.history),
+        )
 
 
 class _State:
@@ -108,7 +121,7 @@ class _State:
         state = cls()
         state.members = {m.province: m.operators for m in snapshot.members}
         state.organisations = {
-            o.code: _OrgState(o.province, o.status, o.scope_hash, list(o.keys))
+            o.code: _OrgState(o.province, o.status, o.scope_hash, list(o.keys), list(o.history))
             for o in snapshot.organisations
         }
         state.checkpoints = list(snapshot.checkpoints)
@@ -151,12 +164,15 @@ class _State:
         self.organisations[code] = _OrgState(
             _province(args["province"]), "active", bytes(args["scopeHash"]), []
         )
+        self.organisations[code].record(ts)
         self.touched_organisations.add(code)
 
     def _on_OrganisationScopeUpdated(
         self, args: dict[str, Any], event: ChainEvent, ts: int
     ) -> None:
-        self._org(args, event).scope_hash = bytes(args["scopeHash"])
+        org = self._org(args, event)
+        org.scope_hash = bytes(args["scopeHash"])
+        org.record(ts)
 
     def _on_OrganisationStatusChanged(
         self, args: dict[str, Any], event: ChainEvent, ts: int
@@ -164,7 +180,9 @@ class _State:
         status = ORGANISATION_STATUS_NAMES.get(int(args["status"]))
         if status is None:
             raise ChainError(f"{_where(event)}: unknown organisation status {args['status']}")
-        self._org(args, event).status = status
+        org = self._org(args, event)
+        org.status = status
+        org.record(ts)
 
     def _on_KeyAdded(self, args: dict[str, Any], event: ChainEvent, ts: int) -> None:
         org = self._org(args, event)

@@ -15,6 +15,7 @@ Kept beside :class:`anchor.registry.RegistryClient` as ``anchor.member_keys`` is
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 
 from web3.exceptions import Web3Exception
@@ -25,6 +26,7 @@ from anchor.snapshot import take_snapshot
 from anchor.transport import TxResult
 from node.core.crypto.signatures import get_suite
 from node.core.errors import ChainError, InvalidInput
+from node.core.formats.snapshot import Snapshot, SnapshotCalendar, SnapshotExtras
 from node.core.formats.trust import (
     CHECKPOINT_KEY_PURPOSE,
     ProvinceSignature,
@@ -34,7 +36,9 @@ from node.core.formats.trust import (
     TrustRootFile,
     WitnessKey,
     check_witness_key,
+    snapshot_message,
 )
+from node.core.rules.workdays import WorkdayCalendar
 
 
 def publish_checkpoint_key(client: RegistryClient, suite: str, public_key: bytes) -> TxResult:
@@ -120,9 +124,47 @@ def assemble(
     return TrustRootFile((*roots, TrustRoot(body, ordered)))
 
 
+# ---------------------------------------------------------------------------------------------
+# Signed snapshots (docs/FORMATS.md "Signed snapshots")
+
+
+def signable_snapshot(
+    snapshot: Snapshot, time: int, calendar: WorkdayCalendar | None = None
+) -> Snapshot:
+    """``snapshot`` (of :func:`anchor.snapshot.take_snapshot`) as version 2, taken at ``time``,
+    with the working-day calendar the consortium uses and no signature yet. Organisations carry
+    the history the replay recorded; the filed scopes and audit statements are not added here.
+    """
+    return dataclasses.replace(
+        snapshot,
+        extras=SnapshotExtras(
+            time=time, calendar=None if calendar is None else SnapshotCalendar.of(calendar)
+        ),
+        signatures=(),
+    )
+
+
+def sign_snapshot(snapshot: Snapshot, province: str, suite: str, private_key: bytes) -> Snapshot:
+    """The version 2 snapshot with province ``province``'s signature over its digest and time
+    added (replacing an earlier one of that province).
+
+    Raises:
+        InvalidInput: ``snapshot.version`` (a version 1 snapshot cannot be signed).
+    """
+    if snapshot.extras is None:
+        raise InvalidInput("snapshot", "snapshot.version", "only a version 2 snapshot is signed")
+    message = snapshot_message(snapshot.digest(), snapshot.time)
+    signature = ProvinceSignature(province, get_suite(suite).sign(private_key, message))
+    others = tuple(s for s in snapshot.signatures if s.province != province)
+    ordered = tuple(sorted((*others, signature), key=lambda s: s.province))
+    return dataclasses.replace(snapshot, signatures=ordered)
+
+
 __all__ = [
     "assemble",
     "publish_checkpoint_key",
     "root_body_from_chain",
     "sign_root",
+    "sign_snapshot",
+    "signable_snapshot",
 ]

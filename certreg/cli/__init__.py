@@ -164,8 +164,14 @@ def _chain_snapshot(
 
 def cmd_snapshot(args: argparse.Namespace) -> int:
     """Write the contract's state at ``--block`` (default: the latest) to ``-o``; with
-    ``--since``, continue an older snapshot of the same network instead of replaying all."""
+    ``--since``, continue an older snapshot of the same network instead of replaying all.
+
+    With ``--sign-key`` and ``--province`` the snapshot is written as version 2 (taken now, with
+    the working-day calendar) and signed by that member; with ``--cosign FILE`` as well, the
+    member instead checks FILE against its own reading of the chain at FILE's block and adds
+    its signature to it."""
     from anchor.snapshot import write_snapshot
+    from anchor.trust_roots import sign_snapshot, signable_snapshot
 
     since = None
     if args.since is not None:
@@ -174,14 +180,64 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
         except (OSError, ValueError, InvalidInput) as exc:
             print_error(exc, f"error: cannot read snapshot {args.since}: ")
             return 2
-    snapshot = _chain_snapshot(args, _registry(args), args.block, since)
+    try:
+        signing = _signing_key(args)
+        cosign = None if args.cosign is None else _read_snapshot(args.cosign)
+    except (OSError, ValueError, InvalidInput) as exc:
+        print_error(exc, "error: cannot sign: ")
+        return 2
+    block = args.block if cosign is None else cosign.block.number
+    snapshot = _chain_snapshot(args, _registry(args), block, since)
+    if signing is not None:
+        if cosign is not None:
+            if not _same_state(cosign, snapshot):
+                print(
+                    f"error: {args.cosign} differs from the chain at block {block}; not signed",
+                    file=sys.stderr,
+                )
+                return 1
+            snapshot = cosign
+        else:
+            snapshot = signable_snapshot(snapshot, int(time.time()), args.calendar)
+        snapshot = sign_snapshot(snapshot, *signing)
     write_snapshot(snapshot, args.out)
+    signed = (
+        f", version 2 signed by {', '.join(s.province for s in snapshot.signatures)}"
+        if snapshot.signatures
+        else ""
+    )
     print(
         f"wrote {args.out}: block {snapshot.block.number} (0x{snapshot.block.hash.hex()}), "
         f"{len(snapshot.members)} members, {len(snapshot.organisations)} organisations, "
         f"{len(snapshot.checkpoints)} checkpoints, {len(snapshot.statuses)} status records"
+        f"{signed}"
     )
     return 0
+
+
+def _signing_key(args: argparse.Namespace) -> tuple[str, str, bytes] | None:
+    """``--sign-key FILE`` (hex), ``--province``, ``--suite``: who signs, or None."""
+    if args.sign_key is None:
+        if args.cosign is not None:
+            raise InvalidInput("--sign-key", "cli.required", "--cosign needs --sign-key FILE")
+        return None
+    if args.province is None or not re.fullmatch(r"[1-8][0-9]", args.province):
+        raise InvalidInput("--province", "cli.required", "--sign-key needs --province NN")
+    private = bytes.fromhex(Path(args.sign_key).read_text("ascii").strip())
+    return args.province, args.suite, private
+
+
+def _same_state(signed: Snapshot, ours: Snapshot) -> bool:
+    """Whether a snapshot to cosign holds exactly the chain state this member read."""
+    return (
+        signed.network == ours.network
+        and signed.block == ours.block
+        and signed.members == ours.members
+        and signed.organisations == ours.organisations
+        and [o.history for o in signed.organisations] == [o.history for o in ours.organisations]
+        and signed.checkpoints == ours.checkpoints
+        and signed.statuses == ours.statuses
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -426,6 +482,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--out", required=True, help="snapshot file to write")
     p.add_argument("--since", help="an older snapshot of the same network to bring up to date")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--sign-key", help="this member's checkpoint-signing key (hex file): sign (version 2)"
+    )
+    p.add_argument("--province", help="this member's province (with --sign-key)")
+    p.add_argument("--suite", choices=("ed25519", "sm2-sm3"), default="ed25519")
+    p.add_argument(
+        "--cosign", help="a signed snapshot to check against the chain and add a signature to"
+    )
     p.set_defaults(func=cmd_snapshot)
 
     p = sub.add_parser("qr", help="print the compact QR text of a bundle")

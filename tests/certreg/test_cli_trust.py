@@ -136,3 +136,66 @@ def test_trust_root_command_collects_the_members_signatures(
     document = TrustRootFile.from_text(out.read_bytes())
     assert document.verify().block.number == block
     assert sorted(s.province for s in document.roots[0].signatures) == ["41", "43"]
+
+
+def test_signed_snapshot_from_the_chain_verifies_with_the_trust_root(
+    reg: Registry, tmp_path: Path, capsys: Any
+) -> None:
+    """``certreg snapshot --sign-key`` by one member, ``--cosign`` by others (each checking the
+    file against its own reading of the chain): UNTRUSTED_SNAPSHOT below the threshold, trusted
+    at it; a snapshot altered after signing is refused when cosigning."""
+    from anchor.trust_roots import publish_checkpoint_key
+    from node.core.crypto.signatures import get_suite
+    from tests.anchor.test_snapshot import build_history
+
+    if reg.chain.name == "memory":
+        pytest.skip("the CLI reaches a chain by URL; the in-process EVM has none")
+    url = str(reg.chain.w3.provider.endpoint_uri)  # type: ignore[attr-defined]
+    history = build_history(reg)
+    ed = get_suite("ed25519")
+    keys = {}
+    # build_history admits 45 (account 8): four members, a threshold of three.
+    for province, account in (("41", 1), ("43", 2), ("45", 8)):
+        private = ed.generate_private_key(f"snap witness {province}".encode().ljust(32, b"."))
+        publish_checkpoint_key(reg.as_(account), "ed25519", ed.public_key(private))
+        keys[province] = tmp_path / f"{province}.key"
+        keys[province].write_text(private.hex(), encoding="ascii")
+    chain = ["--rpc", url, "--contract", reg.address]
+    root, folder = tmp_path / "trust-root.json", tmp_path / "signatures"
+    block = str(reg.as_(0).block_number())
+    for province in keys:
+        main(["trust-root", *chain, "-o", str(root), "--block", block, "--signatures",
+              str(folder), "--sign-key", str(keys[province]), "--province", province])  # fmt: skip
+    assert TrustRootFile.from_text(root.read_bytes()).verify().threshold == 3
+    one, two = tmp_path / "one.json", tmp_path / "two.json"
+    sign = ["--sign-key", str(keys["41"]), "--province", "41"]
+    assert main(["snapshot", *chain, "-o", str(one), "--quiet", *sign]) == 0
+    cosign = ["--sign-key", str(keys["43"]), "--province", "43", "--cosign", str(one)]
+    assert main(["snapshot", *chain, "-o", str(two), "--quiet", *cosign]) == 0
+    assert "version 2 signed by 41, 43" in capsys.readouterr().out
+    three = tmp_path / "three.json"
+    cosign45 = ["--sign-key", str(keys["45"]), "--province", "45", "--cosign", str(two)]
+    assert main(["snapshot", *chain, "-o", str(three), "--quiet", *cosign45]) == 0
+
+    bundle = tmp_path / "bundle.json"
+    bundle.write_text(json.dumps(history.bundle(5).to_json()), encoding="utf-8")
+    verify = ["verify", str(bundle), "--trust-root", str(root), "--json"]
+    capsys.readouterr()
+    assert main([*verify, "--snapshot", str(two)]) == 1
+    assert json.loads(capsys.readouterr().out)["result"] == "UNTRUSTED_SNAPSHOT"
+    code = main([*verify, "--snapshot", str(three)])
+    report = json.loads(capsys.readouterr().out)
+    # Trusted now; and the history's certificates, issued 2025-06-18, were anchored today on
+    # this chain: more than six months later, which the verifier re-runs and disputes.
+    trust = next(c for c in report["checks"] if c["name"] == "trust")
+    assert trust["passed"] is True and "41, 43, 45" in trust["detail"]
+    assert (code, report["result"]) == (1, "DISPUTED")
+    assert [d["kind"] for d in report["disputes"]] == ["deadline.over_six_months"]
+
+    altered = json.loads(one.read_text("utf-8"))
+    altered["statuses"] = altered["statuses"][:-1]
+    bad = tmp_path / "altered.json"
+    bad.write_text(json.dumps(altered), encoding="utf-8")
+    cosign[-1] = str(bad)
+    assert main(["snapshot", *chain, "-o", str(tmp_path / "x.json"), "--quiet", *cosign]) == 1
+    assert "differs from the chain" in capsys.readouterr().err

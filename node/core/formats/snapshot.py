@@ -94,8 +94,9 @@ class Organisation:
     status: str
     scope_hash: bytes
     keys: tuple[OrganisationKey, ...]
-    #: Each change of status or scope since the filing, in chain order (snapshot version 2).
-    history: tuple[OrganisationState, ...] = ()
+    #: Each change of status or scope since the filing, in chain order (written in snapshot
+    #: version 2 only; not compared, as a version 1 snapshot does not carry it).
+    history: tuple[OrganisationState, ...] = dataclasses.field(default=(), compare=False)
 
     def to_json(self, version: int = 1) -> dict[str, Any]:
         out: dict[str, Any] = {
