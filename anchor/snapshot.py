@@ -32,13 +32,13 @@ from node.core.crypto.signatures import SUITE_IDS
 from node.core.errors import ChainError, InvalidInput
 from node.core.formats.snapshot import (
     SNAPSHOT_TYPE,
-    SNAPSHOT_VERSION,
     BlockRef,
     Checkpoint,
     Member,
     Network,
     Organisation,
     OrganisationKey,
+    OrganisationState,
     Snapshot,
     StatusRecord,
 )
@@ -84,9 +84,21 @@ class _OrgState:
     status: str
     scope_hash: bytes
     keys: list[OrganisationKey]
+    history: list[OrganisationState] = dataclasses.field(default_factory=list)
+
+    def record(self, timestamp: int) -> None:
+        """Note the status and scope in force from ``timestamp`` (a block's) on."""
+        self.history.append(OrganisationState(timestamp, self.status, self.scope_hash))
 
     def freeze(self, code: str) -> Organisation:
-        return Organisation(code, self.province, self.status, self.scope_hash, tuple(self.keys))
+        return Organisation(
+            code,
+            self.province,
+            self.status,
+            self.scope_hash,
+            tuple(self.keys),
+            tuple(self.history),
+        )
 
 
 class _State:
@@ -109,7 +121,7 @@ class _State:
         state = cls()
         state.members = {m.province: m.operators for m in snapshot.members}
         state.organisations = {
-            o.code: _OrgState(o.province, o.status, o.scope_hash, list(o.keys))
+            o.code: _OrgState(o.province, o.status, o.scope_hash, list(o.keys), list(o.history))
             for o in snapshot.organisations
         }
         state.checkpoints = list(snapshot.checkpoints)
@@ -152,12 +164,15 @@ class _State:
         self.organisations[code] = _OrgState(
             _province(args["province"]), "active", bytes(args["scopeHash"]), []
         )
+        self.organisations[code].record(ts)
         self.touched_organisations.add(code)
 
     def _on_OrganisationScopeUpdated(
         self, args: dict[str, Any], event: ChainEvent, ts: int
     ) -> None:
-        self._org(args, event).scope_hash = bytes(args["scopeHash"])
+        org = self._org(args, event)
+        org.scope_hash = bytes(args["scopeHash"])
+        org.record(ts)
 
     def _on_OrganisationStatusChanged(
         self, args: dict[str, Any], event: ChainEvent, ts: int
@@ -165,7 +180,9 @@ class _State:
         status = ORGANISATION_STATUS_NAMES.get(int(args["status"]))
         if status is None:
             raise ChainError(f"{_where(event)}: unknown organisation status {args['status']}")
-        self._org(args, event).status = status
+        org = self._org(args, event)
+        org.status = status
+        org.record(ts)
 
     def _on_KeyAdded(self, args: dict[str, Any], event: ChainEvent, ts: int) -> None:
         org = self._org(args, event)
@@ -520,10 +537,15 @@ def write_snapshot(snapshot: Snapshot, path: str | Path) -> None:
 
 
 def _stream(snapshot: Snapshot, out: IO[str]) -> None:
+    if snapshot.version != 1:
+        # Version 2 (signed, with history and audits) is written whole: its digest is of this
+        # object as read back.
+        out.write(json.dumps(snapshot.to_json(), separators=JSON_SEPARATORS) + "\n")
+        return
     first = json.dumps(
         {
             "type": SNAPSHOT_TYPE,
-            "version": SNAPSHOT_VERSION,
+            "version": snapshot.version,
             "network": snapshot.network.to_json(),
             "block": snapshot.block.to_json(),
         },

@@ -102,6 +102,14 @@ def _install_static(app: FastAPI, settings: ApiSettings) -> None:
             raise problem(404, "no web page installed", None, "http.404")
         return RedirectResponse("/static/index.html", status_code=307)
 
+    trust_root = settings.trust_root
+    if trust_root is not None:
+
+        @app.get("/static/trust-root.json", include_in_schema=False)
+        def _trust_root() -> Response:
+            # The network's trust root, pinned by the page served beside it.
+            return Response(trust_root.read_bytes(), media_type="application/json")
+
     if settings.static_dir.is_dir():
         app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
 

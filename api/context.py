@@ -19,6 +19,7 @@ from api.jobs import JobRunner
 from api.problems import Problem
 from api.ratelimit import FailureCounter, RateLimiter
 from api.snapshots import SnapshotCache
+from node.core.formats.trust import TrustRootFile
 from province.node import ProvinceNode
 
 KIB = 1024
@@ -43,6 +44,9 @@ class ApiSettings:
     ``X-Forwarded-For`` names the client; from any other peer the header is ignored (it would
     give every spoofed value a fresh bucket). ``bulk_workers``: bulk jobs run at once;
     ``spool_dir``: where uploads wait for their job (default: the system's temporary folder).
+    ``trust_root``: the network's trust-root file (docs/FORMATS.md "Trust roots"): served next
+    to the page (``/static/trust-root.json``, which the page pins) and checked against the
+    node's network by ``POST /v1/verify``.
     """
 
     search_rate: float = 1.0
@@ -60,6 +64,7 @@ class ApiSettings:
     trusted_proxies: tuple[str, ...] = ()
     bulk_workers: int = 2
     spool_dir: Path | None = None
+    trust_root: Path | None = None
 
 
 class ApiContext:
@@ -72,6 +77,12 @@ class ApiContext:
         self.holder_failures = FailureCounter(node.db, settings.holder_failures_per_day)
         self.federation_limiter = RateLimiter(settings.federation_rate, settings.federation_burst)
         self.verify_limiter = RateLimiter(settings.verify_rate, settings.verify_burst)
+        #: The current root of ``settings.trust_root`` (its chain checked once, at start).
+        self.trust_root = (
+            None
+            if settings.trust_root is None
+            else TrustRootFile.from_text(settings.trust_root.read_bytes()).verify()
+        )
         self.proxies = tuple(
             ipaddress.ip_network(proxy, strict=False) for proxy in settings.trusted_proxies
         )

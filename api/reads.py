@@ -395,7 +395,13 @@ async def verify(
         # checkpoint of the head block is in force as of that block).
         when = max(int(ctx.settings.clock()), snapshot.block.timestamp) if at is None else at
         trust = SnapshotTrustSource(snapshot)
-        result: dict[str, Any] = verify_bundle_text(text, trust, at=when).to_json()
+        # With the network's trust root the node checks the bundle's network against it; the
+        # snapshot is the node's own reading of the chain, so the node vouches for it.
+        root = ctx.trust_root
+        vouched = None if root is None else "read from the chain by this node"
+        result: dict[str, Any] = verify_bundle_text(
+            text, trust, at=when, root=root, vouched=vouched
+        ).to_json()
         return result
 
     return await run_in_threadpool(work)

@@ -300,6 +300,7 @@ def builders() -> dict[str, Any]:
     import vectors_certnum
     import vectors_hostile
     import vectors_signatures
+    import vectors_trust
 
     return {
         "commitments.json": build_commitments,
@@ -308,6 +309,7 @@ def builders() -> dict[str, Any]:
         "certificate-numbers.json": vectors_certnum.build,
         "id-numbers.json": vectors_certnum.build_id_numbers,
         "hostile.json": vectors_hostile.build,
+        "trust.json": vectors_trust.build,
     }
 
 

@@ -13,6 +13,7 @@ checks the module set, ``certreg bench verify-start`` times the whole process).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import importlib
 import json
@@ -34,8 +35,16 @@ from node.core.errors import InvalidInput, RegistryError
 from node.core.formats.bundle import Bundle
 from node.core.formats.compact import encode_compact, parse_bundle_text
 from node.core.formats.snapshot import Snapshot, SnapshotTrustSource
+from node.core.formats.trust import TrustRootBody, TrustRootFile
 from node.core.rules.ids import explain_check, explain_result
-from node.core.verify import CHECKS, Check, ResultCode, VerificationResult, verify_bundle_text
+from node.core.verify import (
+    DEFAULT_MAX_AGE,
+    ResultCode,
+    VerificationResult,
+    describe_time,
+    malformed_result,
+    verify_bundle_text,
+)
 
 if TYPE_CHECKING:
     from tqdm import tqdm
@@ -53,6 +62,10 @@ GROUPS: Final[dict[str, tuple[str, str]]] = {
     "serve": ("certreg.cli.serve", "run the HTTP API (or --demo: a throw-away province)"),
     "dev": ("certreg.cli.dev", "a local three-province consortium (docs/DEV.md)"),
     "bundle": ("certreg.cli.bundle", "work on a holder's bundle"),
+    "trust-root": (
+        "certreg.cli.trust",
+        "build (and sign) the consortium's trust root from the chain",
+    ),
     "search": (
         "certreg.cli.search",
         "find certificates by two of number, name, ID number (any province)",
@@ -91,11 +104,29 @@ def _parse_time(text: str | None) -> int:
     return int(moment.timestamp())
 
 
+_DURATION_RE = re.compile(r"([0-9]{1,9})([dhms])")
+_DURATION_UNITS = {"d": 86_400, "h": 3_600, "m": 60, "s": 1}
+
+
+def parse_duration(text: str) -> int:
+    """``--max-age``: a number and a unit, ``7d``, ``12h``, ``15m`` or ``30s``; in seconds.
+
+    Raises:
+        InvalidInput: ``cli.duration``.
+    """
+    match = _DURATION_RE.fullmatch(text.strip())
+    if match is None:
+        raise InvalidInput("--max-age", "cli.duration", "a number and d, h, m or s, e.g. 7d or 12h")
+    return int(match.group(1)) * _DURATION_UNITS[match.group(2)]
+
+
 def _print_result(result: VerificationResult, name: str) -> None:
     """The result code and what it means (and the status's reason code), each check, what a
     failed check requires, and the computed hashes."""
     marks = {True: "ok  ", False: "FAIL", None: "skip"}
-    print(f"{name}: {result.code.value} (as of block {result.as_of_block})")
+    when = "" if result.as_of_time is None else f", {describe_time(result.as_of_time)}"
+    basis = " from the checkpoint's cosignatures" if result.basis == "witnessed" else ""
+    print(f"{name}: {result.code.value} (as of block {result.as_of_block}{when}{basis})")
     for line in result_lines(result):
         print(line)
     for check in result.checks:
@@ -177,8 +208,14 @@ def _chain_snapshot(
 
 def cmd_snapshot(args: argparse.Namespace) -> int:
     """Write the contract's state at ``--block`` (default: the latest) to ``-o``; with
-    ``--since``, continue an older snapshot of the same network instead of replaying all."""
+    ``--since``, continue an older snapshot of the same network instead of replaying all.
+
+    With ``--sign-key`` and ``--province`` the snapshot is written as version 2 (taken now, with
+    the working-day calendar) and signed by that member; with ``--cosign FILE`` as well, the
+    member instead checks FILE against its own reading of the chain at FILE's block and adds
+    its signature to it."""
     from anchor.snapshot import write_snapshot
+    from anchor.trust_roots import sign_snapshot, signable_snapshot
 
     since = None
     if args.since is not None:
@@ -187,14 +224,106 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
         except (OSError, ValueError, InvalidInput) as exc:
             print_error(exc, f"error: cannot read snapshot {args.since}: ")
             return 2
-    snapshot = _chain_snapshot(args, _registry(args), args.block, since)
+    try:
+        signing = _signing_key(args)
+        cosign = None if args.cosign is None else _read_snapshot(args.cosign)
+    except (OSError, ValueError, InvalidInput) as exc:
+        print_error(exc, "error: cannot sign: ")
+        return 2
+    block = args.block if cosign is None else cosign.block.number
+    snapshot = _chain_snapshot(args, _registry(args), block, since)
+    if signing is not None:
+        if cosign is not None:
+            if not _same_state(cosign, snapshot):
+                print(
+                    f"error: {args.cosign} differs from the chain at block {block}; not signed",
+                    file=sys.stderr,
+                )
+                return 1
+            snapshot = cosign
+        else:
+            snapshot = signable_snapshot(snapshot, int(time.time()), args.calendar)
+        snapshot = sign_snapshot(snapshot, *signing)
     write_snapshot(snapshot, args.out)
+    signed = (
+        f", version 2 signed by {', '.join(s.province for s in snapshot.signatures)}"
+        if snapshot.signatures
+        else ""
+    )
     print(
         f"wrote {args.out}: block {snapshot.block.number} (0x{snapshot.block.hash.hex()}), "
         f"{len(snapshot.members)} members, {len(snapshot.organisations)} organisations, "
         f"{len(snapshot.checkpoints)} checkpoints, {len(snapshot.statuses)} status records"
+        f"{signed}"
     )
     return 0
+
+
+def _signing_key(args: argparse.Namespace) -> tuple[str, str, bytes] | None:
+    """``--sign-key FILE`` (hex), ``--province``, ``--suite``: who signs, or None."""
+    if args.sign_key is None:
+        if args.cosign is not None:
+            raise InvalidInput("--sign-key", "cli.required", "--cosign needs --sign-key FILE")
+        return None
+    if args.province is None or not re.fullmatch(r"[1-8][0-9]", args.province):
+        raise InvalidInput("--province", "cli.required", "--sign-key needs --province NN")
+    private = bytes.fromhex(Path(args.sign_key).read_text("ascii").strip())
+    return args.province, args.suite, private
+
+
+def _same_state(signed: Snapshot, ours: Snapshot) -> bool:
+    """Whether a snapshot to cosign holds exactly the chain state this member read."""
+    return (
+        signed.network == ours.network
+        and signed.block == ours.block
+        and signed.members == ours.members
+        and signed.organisations == ours.organisations
+        and [o.history for o in signed.organisations] == [o.history for o in ours.organisations]
+        and signed.checkpoints == ours.checkpoints
+        and signed.statuses == ours.statuses
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class _Trust:
+    """What ``certreg verify`` verifies against: a trust source (None: only the trust root and
+    the bundle's cosignatures), the trust root, the maximum age, and whether the verifier read
+    the chain itself."""
+
+    source: SnapshotTrustSource | None
+    root: TrustRootBody | None = None
+    max_age: int | None = None
+    vouched: str | None = None
+
+    def verify(self, text: str, at: int) -> VerificationResult:
+        return verify_bundle_text(
+            text, self.source, at=at, root=self.root, max_age=self.max_age, vouched=self.vouched
+        )
+
+
+def _trust(args: argparse.Namespace) -> _Trust:
+    """The trust source, the trust root (``--trust-root``: its chain is checked from its first
+    root) and the maximum age (``--max-age``; 7 days by default with a trust root, none without).
+
+    Raises OSError, ValueError, InvalidInput (a bad file or flag), ChainError.
+    """
+    root = None
+    if args.trust_root is not None:
+        root = TrustRootFile.from_text(Path(args.trust_root).read_bytes()).verify()
+    if args.max_age is not None:
+        max_age: int | None = parse_duration(args.max_age)
+    else:
+        max_age = DEFAULT_MAX_AGE if root is not None else None
+    if args.snapshot is None and args.rpc is None:
+        if root is None:
+            raise InvalidInput(
+                "--snapshot", "cli.required", "give --snapshot FILE, --rpc URL or --trust-root FILE"
+            )
+        return _Trust(None, root, max_age)
+    vouched = None
+    if args.rpc is not None:
+        vouched = f"read from {args.rpc} by this verifier"
+    return _Trust(_trust_source(args), root, max_age, vouched)
 
 
 def _trust_source(args: argparse.Namespace) -> SnapshotTrustSource:
@@ -216,17 +345,13 @@ def bundle_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in (".json", ".txt"))
 
 
-def _verify_path(path: Path, trust: SnapshotTrustSource, at: int) -> VerificationResult:
+def _verify_path(path: Path, trust: _Trust, at: int) -> VerificationResult:
     """Verify one bundle file; a file that cannot be read as UTF-8 text is ``MALFORMED``."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        checks: tuple[Check, ...] = (
-            Check("format", False, f"cannot read the file: {type(exc).__name__}"),
-        )
-        checks += tuple(Check(name, None, "skipped") for name, _ in CHECKS[1:])
-        return VerificationResult(ResultCode.MALFORMED, checks, {}, trust.block.number)
-    return verify_bundle_text(text, trust, at=at)
+        return malformed_result(f"cannot read the file: {type(exc).__name__}", trust.source)
+    return trust.verify(text, at)
 
 
 def _first_failure(result: VerificationResult) -> str:
@@ -234,9 +359,7 @@ def _first_failure(result: VerificationResult) -> str:
     return "" if failed is None else f" ({failed.name}: {failed.detail})"
 
 
-def _verify_folder(
-    args: argparse.Namespace, folder: Path, trust: SnapshotTrustSource, at: int
-) -> int:
+def _verify_folder(args: argparse.Namespace, folder: Path, trust: _Trust, at: int) -> int:
     """Verify every bundle file of ``folder``; print each result and a summary (count per
     result code); exit 0 only when every one is VALID."""
     files = bundle_files(folder)
@@ -255,7 +378,7 @@ def _verify_folder(
     if args.json:
         report = {
             "folder": str(folder),
-            "as_of_block": trust.block.number,
+            "as_of_block": None if trust.source is None else trust.source.block.number,
             "results": [{"file": p.name, **result_json(r)} for p, r in results],
             "summary": summary,
         }
@@ -270,7 +393,10 @@ def _verify_folder(
             for line in meaning_lines(explain_result(code)):
                 print(line)
         shown = ", ".join(f"{code} {n}" for code, n in ordered.items())
-        print(f"{len(results)} bundles as of block {trust.block.number}: {shown}")
+        block = (
+            "their checkpoints" if trust.source is None else f"block {trust.source.block.number}"
+        )
+        print(f"{len(results)} bundles as of {block}: {shown}")
     return 0 if valid == len(results) else 1
 
 
@@ -279,9 +405,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
     online against ``--rpc``/``--contract``; exit 0 only when all are VALID."""
     at = _parse_time(args.at)
     try:
-        trust = _trust_source(args)
+        trust = _trust(args)
     except (OSError, ValueError, InvalidInput) as exc:
-        source = f"snapshot {args.snapshot}" if args.snapshot is not None else args.rpc
+        source = (
+            f"snapshot {args.snapshot}"
+            if args.snapshot is not None
+            else args.rpc or f"trust root {args.trust_root}"
+        )
         print_error(exc, f"error: cannot use {source}: ")
         return 2
     target = Path(args.bundle)
@@ -292,7 +422,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError) as exc:
         print(f"error: cannot read bundle {args.bundle}: {exc}", file=sys.stderr)
         return 2
-    result = verify_bundle_text(text, trust, at=at)
+    result = trust.verify(text, at)
     if args.json:
         print(json.dumps(result_json(result), ensure_ascii=False, indent=2))
     else:
@@ -384,11 +514,20 @@ def build_parser(only: str | None = ALL_GROUPS) -> argparse.ArgumentParser:
 
     p = sub.add_parser("verify", help="verify a bundle (JSON or compact QR text) or a folder")
     p.add_argument("bundle", help="bundle file (JSON or compact CR1: text), or a folder of them")
-    source = p.add_mutually_exclusive_group(required=True)
+    source = p.add_mutually_exclusive_group()
     source.add_argument("--snapshot", help="snapshot JSON (offline verification)")
     source.add_argument("--rpc", help="JSON-RPC URL of the chain (online verification)")
     p.add_argument("--contract", help="contract address (with --rpc)")
     add_confirmations_argument(p)
+    p.add_argument(
+        "--trust-root",
+        help="trust-root JSON of the consortium: the snapshot must be signed by a threshold of "
+        "its members; alone, a bundle with its checkpoint's cosignatures is verified as of then",
+    )
+    p.add_argument(
+        "--max-age",
+        help="maximum age of the snapshot, e.g. 7d, 12h or 30s (default 7d with --trust-root)",
+    )
     p.add_argument("--at", help="verification time: unix seconds or ISO 8601 with zone")
     p.add_argument("--json", action="store_true", help="print a JSON object")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -402,6 +541,14 @@ def build_parser(only: str | None = ALL_GROUPS) -> argparse.ArgumentParser:
     p.add_argument("-o", "--out", required=True, help="snapshot file to write")
     p.add_argument("--since", help="an older snapshot of the same network to bring up to date")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--sign-key", help="this member's checkpoint-signing key (hex file): sign (version 2)"
+    )
+    p.add_argument("--province", help="this member's province (with --sign-key)")
+    p.add_argument("--suite", choices=("ed25519", "sm2-sm3"), default="ed25519")
+    p.add_argument(
+        "--cosign", help="a signed snapshot to check against the chain and add a signature to"
+    )
     p.set_defaults(func=cmd_snapshot)
 
     p = sub.add_parser("qr", help="print the compact QR text of a bundle")

@@ -35,6 +35,7 @@ def _settings(args: argparse.Namespace) -> Any:
         verify_burst=args.verify_burst,
         trusted_proxies=tuple(args.trusted_proxy or ()),
         bulk_workers=args.bulk_workers,
+        trust_root=None if args.trust_root is None else Path(args.trust_root),
     )
 
 
@@ -144,6 +145,11 @@ def add_parsers(subparsers: Any) -> None:
         "the header is ignored)",
     )
     p.add_argument("--bulk-workers", type=int, default=2, help="bulk upload jobs processed at once")
+    p.add_argument(
+        "--trust-root",
+        help="the network's trust-root file: served to the page (which pins it) and used by "
+        "POST /v1/verify",
+    )
     p.add_argument("--create-key", metavar="ROLE[:SCOPE]", help="create an API key and exit")
     p.add_argument("--label", default="", help="--create-key: a label for the key")
     p.add_argument("--revoke-key", metavar="KEY", help="revoke an API key and exit")

@@ -70,6 +70,12 @@ from node.storage.files import open_private, write_private_json
 
 STATE_NAME = "dev.json"
 KEYS_NAME = "api-keys.json"
+#: The consortium's trust root (docs/FORMATS.md "Trust roots"), signed by every member; each
+#: node serves it beside its page and the sample snapshot is signed by every member too.
+TRUST_ROOT_NAME = "trust-root.json"
+#: Each node's checkpoint-signing key (hex, Ed25519) in its folder: derived from the seed, as
+#: everything of a dev consortium, so never for real use.
+CHECKPOINT_KEY_NAME = "checkpoint-key.hex"
 STATE_TYPE = "certreg.dev-consortium"
 DEFAULT_DIR = ".certreg-dev"
 DEFAULT_CERTIFICATES = 3000
@@ -252,6 +258,7 @@ def summary(directory: Path, state: DevState, status: str) -> dict[str, Any]:
             for p in state.api_ports
         },
         "sample_bundle": state.sample_bundle,
+        "trust_root": str(directory / TRUST_ROOT_NAME),
         "dir": str(directory),
         "ipfs_url": state.ipfs_url,
         "keys_file": str(directory / KEYS_NAME),
@@ -544,6 +551,8 @@ class _Run:
             "--search-rate", str(self.state.search_rate),
             "--search-burst", str(self.state.search_burst),
         ]  # fmt: skip
+        if (self.directory / TRUST_ROOT_NAME).is_file():
+            argv += ["--trust-root", str(self.directory / TRUST_ROOT_NAME)]
         return self.add(spawn(f"api-{province}", argv, logs=self.logs, env=self.environment))
 
     def wait_api(self, province: str, record: ProcessRecord) -> None:
@@ -861,6 +870,7 @@ def _set_up_nodes(
         try:
             assert node.federation is not None
             node.federation.register()
+            _publish_checkpoint_key(node, folder, options.seed)
             for organisation in organisations:
                 node.organisations.file(organisation.filing, actor="dev")
             _ingest(node, submissions, count, today, say)
@@ -880,6 +890,56 @@ def _set_up_nodes(
             f"{status.log_size} certificates, anchored up to {status.anchored_size}"
         )
     write_private_json(directory / KEYS_NAME, keys)
+    _sign_trust(directory, calendar)
+
+
+def _checkpoint_key(folder: Path) -> bytes:
+    return bytes.fromhex((folder / CHECKPOINT_KEY_NAME).read_text("ascii").strip())
+
+
+def _publish_checkpoint_key(node: Any, folder: Path, seed: int) -> None:
+    """Derive the node's checkpoint-signing key from the seed, keep it in the node's folder and
+    publish its public key on the contract (``setMemberKey(2, key)``)."""
+    from anchor.trust_roots import publish_checkpoint_key
+    from node.core.crypto.signatures import get_suite
+
+    ed25519 = get_suite("ed25519")
+    seed_bytes = f"certreg dev checkpoint key {seed} {node.province}".encode()
+    private = ed25519.generate_private_key(seed_bytes.ljust(32, b".")[:32])
+    with open_private(folder / CHECKPOINT_KEY_NAME) as handle:
+        handle.write(private.hex() + "\n")
+    publish_checkpoint_key(node.client, "ed25519", ed25519.public_key(private))
+
+
+def _sign_trust(directory: Path, calendar: WorkdayCalendar) -> None:
+    """Every member signs the trust root and the sample snapshot (each node's own key; in a
+    real consortium each province runs ``certreg trust-root`` / ``certreg snapshot --cosign``
+    itself)."""
+    import time
+
+    from anchor.registry import RegistryClient
+    from anchor.snapshot import take_snapshot, write_snapshot
+    from anchor.trust_roots import (
+        assemble,
+        root_body_from_chain,
+        sign_root,
+        sign_snapshot,
+        signable_snapshot,
+    )
+    from province.config import load_config
+
+    config = load_config(node_dir(directory, "44"))
+    client = RegistryClient.connect(config.rpc, config.contract, sender="0x" + "00" * 20)
+    keys = {p: _checkpoint_key(node_dir(directory, p)) for p in PROVINCE_NAMES}
+    body = root_body_from_chain(client)
+    root = assemble(body, [sign_root(body, p, "ed25519", key) for p, key in keys.items()])
+    root.verify()
+    text = json.dumps(root.to_json(), indent=2) + "\n"
+    (directory / TRUST_ROOT_NAME).write_text(text, encoding="ascii")
+    snapshot = signable_snapshot(take_snapshot(client), int(time.time()), calendar)
+    for province, key in keys.items():
+        snapshot = sign_snapshot(snapshot, province, "ed25519", key)
+    write_snapshot(snapshot, directory / "sample" / "snapshot.json")
 
 
 def _write_submissions(

@@ -4,11 +4,21 @@ Order of checks and result codes are pinned in ``docs/FORMATS.md``. Every value 
 covered: the fields by the commitment, the commitment and the public attributes by the entry,
 the entry by its leaf hash and inclusion proof, the anchor reference by the checkpoint the trust
 source holds, the network by the trust source's network. Any disagreement is a failure.
+
+The trust source is a snapshot (or the node's own reading of the chain). Given a trust root
+(``node.core.formats.trust``), a snapshot counts only when a threshold of the root's members
+signed it (``UNTRUSTED_SNAPSHOT`` otherwise) and, with a maximum age, only while it is fresh
+(``STALE``). With a trust root and no snapshot at all, a bundle that carries its checkpoint's
+cosignatures is verified *as of the checkpoint's time* (``basis`` ``witnessed``): authentic,
+logged and anchored then, with later revocations not known. Last, the verifier re-runs the rules
+it can on the public fields and reads the auditors' findings (``DISPUTED``:
+``node.core.rules.disputes``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import enum
 from collections.abc import Mapping
 from typing import Any
@@ -19,8 +29,10 @@ from node.core.formats.bundle import ENTRY_MIRRORED_FIELDS, Bundle
 from node.core.formats.commitment import Disclosed, commitment_of
 from node.core.formats.compact import parse_bundle_text
 from node.core.formats.entry import CERTIFICATE_KINDS
-from node.core.formats.snapshot import Organisation, OrganisationKey, TrustSource
+from node.core.formats.snapshot import Checkpoint, Organisation, OrganisationKey, TrustSource
+from node.core.formats.trust import TrustRootBody, signers
 from node.core.merkle import verify_inclusion
+from node.core.rules.disputes import Dispute, deadline_dispute, number_dispute, scope_dispute
 from node.core.time import CHINA_STANDARD_TIME, day_bounds
 
 __all__ = [
@@ -29,10 +41,15 @@ __all__ = [
     "ResultCode",
     "VerificationResult",
     "day_bounds",
+    "describe_time",
     "key_valid_on",
+    "malformed_result",
     "verify_bundle",
     "verify_bundle_text",
 ]
+
+#: The default maximum age of a snapshot given with a trust root (``certreg verify --max-age``).
+DEFAULT_MAX_AGE = 7 * 86_400
 
 
 class ResultCode(enum.StrEnum):
@@ -46,6 +63,9 @@ class ResultCode(enum.StrEnum):
     SUPERSEDED = "SUPERSEDED"
     WRONG_NETWORK = "WRONG_NETWORK"
     MALFORMED = "MALFORMED"
+    UNTRUSTED_SNAPSHOT = "UNTRUSTED_SNAPSHOT"
+    STALE = "STALE"
+    DISPUTED = "DISPUTED"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -63,6 +83,10 @@ class VerificationResult:
 
     ``reason`` is the reason code of the status record that made the result ``REVOKED``,
     ``SUSPENDED`` or ``SUPERSEDED`` (node/core/rules/reasons.py), None otherwise.
+    ``as_of_time`` is the time the answer holds for (the snapshot's, or for ``basis``
+    ``witnessed`` the checkpoint's); ``basis`` says what the answer rests on (``snapshot``, the
+    node's own reading of the ``chain``, or the checkpoint's cosignatures: ``witnessed``);
+    ``disputes`` say why a result is ``DISPUTED``.
     """
 
     code: ResultCode
@@ -70,6 +94,9 @@ class VerificationResult:
     hashes: Mapping[str, Any]
     as_of_block: int | None = None
     reason: int | None = None
+    as_of_time: int | None = None
+    basis: str = "snapshot"
+    disputes: tuple[Dispute, ...] = ()
 
     @property
     def valid(self) -> bool:
@@ -80,10 +107,13 @@ class VerificationResult:
             "result": self.code.value,
             "valid": self.valid,
             "as_of_block": self.as_of_block,
+            "as_of_time": self.as_of_time,
+            "basis": self.basis,
             "checks": [
                 {"name": c.name, "passed": c.passed, "detail": c.detail} for c in self.checks
             ],
             "hashes": dict(self.hashes),
+            "disputes": [d.to_json() for d in self.disputes],
         }
 
 
@@ -91,13 +121,17 @@ class VerificationResult:
 CHECKS: tuple[tuple[str, ResultCode], ...] = (
     ("format", ResultCode.MALFORMED),
     ("network", ResultCode.WRONG_NETWORK),
+    ("trust", ResultCode.UNTRUSTED_SNAPSHOT),
     ("commitment", ResultCode.TAMPERED),
     ("issuer", ResultCode.UNKNOWN_ISSUER),
     ("key", ResultCode.KEY_NOT_VALID_AT_TIME),
     ("signature", ResultCode.TAMPERED),
     ("inclusion", ResultCode.TAMPERED),
     ("anchor", ResultCode.NOT_ANCHORED),
+    ("freshness", ResultCode.STALE),
     ("status", ResultCode.VALID),  # the status check sets its own code
+    ("rules", ResultCode.DISPUTED),
+    ("findings", ResultCode.DISPUTED),
 )
 
 
@@ -117,25 +151,70 @@ def key_valid_on(key: OrganisationKey, date_text: str) -> bool:
     return key.valid_from < end and (key.valid_until == 0 or key.valid_until > start)
 
 
-def verify_bundle_text(text: str, trust: TrustSource, *, at: int) -> VerificationResult:
+def describe_time(seconds: int) -> str:
+    """A unix time as ``YYYY-MM-DD HH:MM`` China Standard Time."""
+    moment = datetime.datetime.fromtimestamp(seconds, CHINA_STANDARD_TIME)
+    return moment.strftime("%Y-%m-%d %H:%M") + " (UTC+8)"
+
+
+def malformed_result(detail: str, trust: TrustSource | None) -> VerificationResult:
+    """The result for input that is not a bundle at all (``MALFORMED``, every other check
+    skipped)."""
+    checks = [Check("format", False, detail)]
+    checks += [Check(name, None, "skipped") for name, _ in CHECKS[1:]]
+    basis = "snapshot" if trust is not None else "witnessed"
+    return VerificationResult(
+        ResultCode.MALFORMED,
+        tuple(checks),
+        {},
+        None if trust is None else trust.block.number,
+        as_of_time=None if trust is None else trust.time,
+        basis=basis,
+    )
+
+
+def verify_bundle_text(
+    text: str,
+    trust: TrustSource | None,
+    *,
+    at: int,
+    root: TrustRootBody | None = None,
+    max_age: int | None = None,
+    vouched: str | None = None,
+) -> VerificationResult:
     """Verify a bundle given as JSON text or compact QR text (see :func:`verify_bundle`)."""
     try:
         raw = parse_bundle_text(text)
     except InvalidInput as exc:
-        checks = [Check("format", False, str(exc))]
-        checks += [Check(name, None, "skipped") for name, _ in CHECKS[1:]]
-        return VerificationResult(ResultCode.MALFORMED, tuple(checks), {}, trust.block.number)
-    return verify_bundle(raw, trust, at=at)
+        return malformed_result(str(exc), trust)
+    return verify_bundle(raw, trust, at=at, root=root, max_age=max_age, vouched=vouched)
 
 
 def verify_bundle(
-    bundle: Mapping[str, Any] | Bundle, trust: TrustSource, *, at: int
+    bundle: Mapping[str, Any] | Bundle,
+    trust: TrustSource | None,
+    *,
+    at: int,
+    root: TrustRootBody | None = None,
+    max_age: int | None = None,
+    vouched: str | None = None,
 ) -> VerificationResult:
     """Verify a bundle (parsed or as its JSON object) against ``trust`` at unix time ``at``.
 
+    ``root``: the verifier's trust root; the snapshot must then be signed by a threshold of its
+    members, and with ``trust`` None the bundle's cosignatures stand in for a snapshot.
+    ``max_age``: seconds a snapshot stays fresh after its time (None: not judged).
+    ``vouched``: the caller vouches for ``trust`` itself (a node verifying against its own
+    reading of the chain); the text says how.
+
     Never raises for a bad bundle: every failure becomes a result code (fail closed).
+
+    Raises:
+        ValueError: neither a trust source nor a trust root is given.
     """
-    return _Verification(bundle, trust, at).run()
+    if trust is None and root is None:
+        raise ValueError("verify against a trust source, a trust root, or both")
+    return _Verification(bundle, trust, at, root, max_age, vouched).run()
 
 
 class _Verification:
@@ -145,12 +224,36 @@ class _Verification:
     organisation: Organisation
     key: OrganisationKey
 
-    def __init__(self, raw: Mapping[str, Any] | Bundle, trust: TrustSource, at: int) -> None:
+    def __init__(
+        self,
+        raw: Mapping[str, Any] | Bundle,
+        trust: TrustSource | None,
+        at: int,
+        root: TrustRootBody | None,
+        max_age: int | None,
+        vouched: str | None,
+    ) -> None:
         self.raw = raw
         self.trust = trust
         self.at = at
+        self.root = root
+        self.max_age = max_age
+        self.vouched = vouched
         self.hashes: dict[str, Any] = {}
         self.reason: int | None = None
+        self.disputes: tuple[Dispute, ...] = ()
+        self.as_of_block = None if trust is None else trust.block.number
+        self.as_of_time = None if trust is None else trust.time
+        self.basis = "witnessed" if trust is None else ("chain" if vouched else "snapshot")
+
+    @property
+    def witnessed(self) -> bool:
+        """Verifying with the trust root and the bundle's cosignatures only."""
+        return self.trust is None
+
+    def source(self) -> TrustSource:
+        assert self.trust is not None
+        return self.trust
 
     def run(self) -> VerificationResult:
         outcomes: list[Check] = []
@@ -173,7 +276,14 @@ class _Verification:
                 code = fail_code if fail_code is not ResultCode.VALID else ResultCode.MALFORMED
                 failed = True
         return VerificationResult(
-            code, tuple(outcomes), self.hashes, self.trust.block.number, self.reason
+            code,
+            tuple(outcomes),
+            self.hashes,
+            self.as_of_block,
+            self.reason,
+            as_of_time=self.as_of_time,
+            basis=self.basis,
+            disputes=self.disputes,
         )
 
     def check_format(self) -> str:
@@ -187,20 +297,68 @@ class _Verification:
         for name in ENTRY_MIRRORED_FIELDS:
             if not isinstance(bundle.certificate.fields[name], Disclosed):
                 raise _Failed(f"bundle.fields.{name}: public field must be disclosed")
+        witness = bundle.witness
+        if witness is not None and witness.previous_size >= bundle.anchor.tree_size:
+            raise _Failed("bundle.witness.previous_size: must be below the anchored tree size")
         self.bundle = bundle
-        return f"bundle v1, {bundle.entry.kind} entry"
+        return f"bundle v1, {bundle.entry.kind} entry" + (
+            ", with cosignatures" if witness is not None else ""
+        )
 
     def check_network(self) -> str:
         bundle = self.bundle
-        if bundle.network != self.trust.network:
+        if self.trust is None:
+            assert self.root is not None
+            expected = self.root.network
+        else:
+            expected = self.source().network
+        if bundle.network != expected:
+            source = "trust root" if self.trust is None else "trust source"
             raise _Failed(
-                f"bundle is for chain {bundle.network.chain_id} "
-                f"contract 0x{bundle.network.contract.hex()}, "
-                f"trust source is chain {self.trust.network.chain_id} "
-                f"contract 0x{self.trust.network.contract.hex()}"
+                f"bundle is for {bundle.network.describe()}, {source} is {expected.describe()}"
+            )
+        if self.root is not None and self.root.network != expected:
+            raise _Failed(
+                f"the snapshot is of {expected.describe()}, the trust root of "
+                f"{self.root.network.describe()}"
+            )
+        return expected.describe()
+
+    def check_trust(self) -> str:
+        root = self.root
+        if self.vouched is not None:
+            return self.vouched
+        if self.trust is None:
+            assert root is not None
+            statement = self.bundle.statement()
+            witness = self.bundle.witness
+            if statement is None or witness is None:
+                raise _Failed("no snapshot, and the bundle carries no cosignatures")
+            valid = signers(statement.message(), witness.cosignatures, root.keys)
+            if len(valid) < root.threshold:
+                raise _Failed(
+                    f"{len(valid)} valid cosignatures of the checkpoint by trust root "
+                    f"{root.serial}'s members, {root.threshold} needed"
+                )
+            self.as_of_block = statement.block_number
+            self.as_of_time = statement.timestamp
+            return (
+                f"checkpoint witnessed by {', '.join(sorted(valid))} "
+                f"({len(valid)} of {len(root.members)}, {root.threshold} needed), anchored "
+                f"{describe_time(statement.timestamp)}"
+            )
+        if root is None:
+            return "no trust root: the snapshot is taken as given"
+        trust = self.source()
+        valid = trust.signed_by(root.keys)
+        if len(valid) < root.threshold:
+            raise _Failed(
+                f"the snapshot carries {len(valid)} valid signatures of trust root "
+                f"{root.serial}'s members, {root.threshold} needed"
             )
         return (
-            f"chain {self.trust.network.chain_id}, contract 0x{self.trust.network.contract.hex()}"
+            f"snapshot signed by {', '.join(sorted(valid))} ({len(valid)} of "
+            f"{len(root.members)}, {root.threshold} needed)"
         )
 
     def check_commitment(self) -> str:
@@ -233,10 +391,14 @@ class _Verification:
             raise _Failed("anchor province differs from the entry's province")
         return commitment.hex()
 
+    _ATTESTED = "attested by the cosigners (each checked the entry's signature with the filed key)"
+
     def check_issuer(self) -> str:
+        if self.witnessed:
+            return self._ATTESTED
         bundle = self.bundle
         entry = bundle.entry
-        organisation = self.trust.organisation(entry.organisation_code)
+        organisation = self.source().organisation(entry.organisation_code)
         if organisation is None:
             raise _Failed(f"organisation {entry.organisation_code} is not filed")
         if organisation.province != entry.province:
@@ -250,6 +412,8 @@ class _Verification:
         )
 
     def check_key(self) -> str:
+        if self.witnessed:
+            return self._ATTESTED
         bundle = self.bundle
         organisation = self.organisation
         signature = bundle.entry.signature
@@ -268,6 +432,8 @@ class _Verification:
         return f"key {key.key_id} ({key.suite}) valid on {attributes.issue_date}"
 
     def check_signature(self) -> str:
+        if self.witnessed:
+            return self._ATTESTED
         bundle = self.bundle
         key = self.key
         signature = bundle.entry.signature
@@ -298,11 +464,19 @@ class _Verification:
     def check_anchor(self) -> str:
         bundle = self.bundle
         anchor = bundle.anchor
-        checkpoint = self.trust.checkpoint(anchor.province, anchor.checkpoint_index)
+        if self.witnessed:
+            witness = bundle.witness
+            assert witness is not None
+            if witness.timestamp > self.at:
+                raise _Failed(f"checkpoint was anchored after the verification time {self.at}")
+            self.hashes["anchored_root"] = anchor.root.hex()
+            return f"checkpoint {anchor.checkpoint_index} at block {anchor.block_number} (cosigned)"
+        trust = self.source()
+        checkpoint = trust.checkpoint(anchor.province, anchor.checkpoint_index)
         if checkpoint is None:
             raise _Failed(
                 f"no checkpoint {anchor.checkpoint_index} of province {anchor.province} "
-                f"as of block {self.trust.block.number}"
+                f"as of block {trust.block.number}"
             )
         mismatches = [
             name
@@ -321,11 +495,39 @@ class _Verification:
         self.hashes["anchored_root"] = checkpoint.root.hex()
         return f"checkpoint {checkpoint.index} at block {checkpoint.block_number}"
 
+    def check_freshness(self) -> str:
+        if self.witnessed:
+            assert self.as_of_time is not None
+            return (
+                f"as of the checkpoint's time {describe_time(self.as_of_time)}: later "
+                "revocations are not known"
+            )
+        if self.vouched is not None:
+            return "read from the chain for this request"
+        trust = self.source()
+        taken = describe_time(trust.time)
+        if self.max_age is None:
+            return f"taken {taken} (no maximum age given)"
+        age = self.at - trust.time
+        if age > self.max_age:
+            raise _Failed(
+                f"the snapshot was taken {taken}, {age // 3600} h before the verification time; "
+                f"the maximum age is {self.max_age // 3600} h"
+            )
+        return f"taken {taken}, within the maximum age of {self.max_age // 3600} h"
+
     def check_status(self) -> str:
         bundle = self.bundle
+        if self.witnessed:
+            return (
+                "logged and anchored in the cosigned checkpoint; revocations after it are not "
+                "known (verify with a fresh snapshot)"
+            )
         history = [
             record
-            for record in self.trust.status_history(bundle.entry.province, bundle.entry.commitment)
+            for record in self.source().status_history(
+                bundle.entry.province, bundle.entry.commitment
+            )
             if record.timestamp <= self.at
         ]
         if not history:
@@ -340,6 +542,112 @@ class _Verification:
             self.reason = current.reason
             raise _Failed(detail, code)
         return f"{current.status} at block {current.block_number}"
+
+    def _anchoring(self) -> tuple[int | None, Checkpoint | None]:
+        """When the entry was first anchored (unix time) and that checkpoint, as far as the
+        trust source shows it."""
+        bundle = self.bundle
+        if self.witnessed:
+            witness = bundle.witness
+            assert witness is not None
+            if bundle.proof.leaf_index >= witness.previous_size:
+                return witness.timestamp, None
+            return None, None
+        first = self.source().first_checkpoint_with(bundle.entry.province, bundle.proof.leaf_index)
+        return (None, None) if first is None else (first.timestamp, first)
+
+    def check_rules(self) -> str:
+        if not self.witnessed and not self.source().has_history:
+            # A version 1 snapshot verifies exactly as before the rules were re-run.
+            return "not judged: a version 1 snapshot carries no anchoring history"
+        entry = self.bundle.entry
+        attributes = entry.attributes
+        assert attributes is not None
+        found: list[Dispute] = []
+        notes: list[str] = []
+        number = number_dispute(entry.certificate_number, attributes.issue_date, attributes.level)
+        if number is not None:
+            found.append(number)
+        anchored_at, checkpoint = self._anchoring()
+        calendar = None if self.witnessed else self.source().calendar
+        if entry.kind != "issue":
+            notes.append("deadlines apply to issue entries")
+        elif anchored_at is None:
+            notes.append("anchoring time unknown: deadlines not judged")
+        else:
+            late, judged = deadline_dispute(
+                attributes.issue_date, anchored_at, entry.reason, calendar
+            )
+            if late is not None:
+                found.append(late)
+            elif judged:
+                notes.append(judged)
+        if checkpoint is not None and not self.witnessed and self.source().has_history:
+            found += self._organisation_rules(checkpoint, notes)
+        if found:
+            self.disputes += tuple(found)
+            raise _Failed("; ".join(f"{d.kind}: {d.detail}" for d in found), ResultCode.DISPUTED)
+        return "; ".join(["number carries the issue year and level", *notes])
+
+    def _organisation_rules(self, checkpoint: Checkpoint, notes: list[str]) -> list[Dispute]:
+        entry = self.bundle.entry
+        attributes = entry.attributes
+        assert attributes is not None
+        organisation = self.source().organisation(entry.organisation_code)
+        when = describe_time(checkpoint.timestamp)
+        state = None if organisation is None else organisation.state_at(checkpoint.timestamp)
+        if state is None:
+            return [
+                Dispute(
+                    "organisation.unknown",
+                    "rules",
+                    f"organisation {entry.organisation_code} was not filed when the certificate "
+                    f"was anchored ({when})",
+                )
+            ]
+        if state.status != "active":
+            return [
+                Dispute(
+                    "organisation.not_active",
+                    "rules",
+                    f"organisation {entry.organisation_code} was {state.status} when the "
+                    f"certificate was anchored ({when})",
+                )
+            ]
+        scope = self.source().scope(state.scope_hash)
+        if scope is None:
+            notes.append("the filed scope is not in the snapshot")
+            return []
+        outside = scope_dispute(
+            attributes.occupation_code, attributes.work_type_code, attributes.level, scope.filed()
+        )
+        if outside is not None:
+            return [outside]
+        notes.append("organisation filed, active and in scope when anchored")
+        return []
+
+    def check_findings(self) -> str:
+        if self.witnessed:
+            return "no audit statements without a snapshot"
+        entry = self.bundle.entry
+        found = [
+            Dispute(
+                finding.kind,
+                "audit",
+                f"auditor 0x{record.auditor.hex()} reports {finding.kind} for leaf "
+                f"{finding.leaf_index} of checkpoint {record.statement.checkpoint_index}",
+                auditor="0x" + record.auditor.hex(),
+                checkpoint_index=record.statement.checkpoint_index,
+            )
+            for record, finding in self.source().findings(
+                entry.province, self.bundle.proof.leaf_index
+            )
+            if finding.commitment == entry.commitment
+        ]
+        if found:
+            self.disputes += tuple(found)
+            raise _Failed("; ".join(d.detail for d in found), ResultCode.DISPUTED)
+        return "no auditor's finding names this certificate"
 
 
 _STATUS_CODES = {

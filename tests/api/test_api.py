@@ -551,7 +551,8 @@ def test_lifecycle_role_rules_and_verification_results(api: Api) -> None:
     assert c.post("/v1/verify", json=bundle).json()["result"] == "VALID"
     verdict = c.post("/v1/verify", content=compact, headers={"content-type": "text/plain"}).json()
     assert verdict["result"] == "VALID" and verdict["hashes"]["commitment"] == target
-    assert [ch["name"] for ch in verdict["checks"]][:3] == ["format", "network", "commitment"]
+    names = [ch["name"] for ch in verdict["checks"]]
+    assert names[:4] == ["format", "network", "trust", "commitment"]
     tampered = json.loads(json.dumps(bundle))
     tampered["fields"]["occupation_name"]["value"] = "电工（伪）"
     assert c.post("/v1/verify", json=tampered).json()["result"] == "TAMPERED"
@@ -793,6 +794,36 @@ def test_web_page_and_static_files(database: Database, reg: Registry, tmp_path: 
         assert api.client.get("/static/app.js").text == "1"
         spec = api.client.get("/v1/openapi.json").json()
         assert "/v1/certificates/search" in spec["paths"]
+
+
+def test_the_node_serves_and_pins_its_trust_root(
+    database: Database, reg: Registry, tmp_path: Path
+) -> None:
+    """``certreg serve --trust-root``: the page's ``trust-root.json`` and ``POST /v1/verify``
+    checked against the network's root (the node vouches for its own reading of the chain)."""
+    from anchor.trust_roots import assemble, publish_checkpoint_key, root_body_from_chain, sign_root
+    from node.core.crypto.signatures import get_suite
+
+    ed = get_suite("ed25519")
+    keys = {p: ed.generate_private_key(f"api witness {p}".encode().ljust(32, b".")) for p in "13"}
+    for digit, account in (("1", 1), ("3", 2)):
+        publish_checkpoint_key(reg.as_(account), "ed25519", ed.public_key(keys[digit]))
+    body = root_body_from_chain(reg.as_(0))
+    document = assemble(body, [sign_root(body, f"4{d}", "ed25519", k) for d, k in keys.items()])
+    path = tmp_path / "trust-root.json"
+    path.write_text(json.dumps(document.to_json()), encoding="ascii")
+    settings = ApiSettings(search_burst=1000, static_dir=tmp_path / "static", trust_root=path)
+    for api in make_api(database, reg, tmp_path, settings):
+        c = api.client
+        assert c.get("/static/trust-root.json").json() == document.to_json()
+        bundle = c.get(f"/v1/certificates/{commitment(api)}/bundle", headers=api.auth("issuer"))
+        verdict = c.post("/v1/verify", json=bundle.json()).json()
+        assert verdict["result"] == "VALID" and verdict["basis"] == "chain"
+        trust = next(ch for ch in verdict["checks"] if ch["name"] == "trust")
+        assert trust["detail"] == "read from the chain by this node"
+        other = bundle.json()
+        other["network"]["chain_id"] += 1
+        assert c.post("/v1/verify", json=other).json()["result"] == "WRONG_NETWORK"
 
 
 def test_create_app_twice_on_one_node_is_independent(api: Api) -> None:

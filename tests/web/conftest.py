@@ -44,7 +44,7 @@ def vector_payload() -> dict[str, Any]:
     """
     payload: dict[str, Any] = {
         name: json.loads((OUR_VECTORS / f"{name}.json").read_text(encoding="utf-8"))
-        for name in ("commitments", "signatures", "bundles", "hostile")
+        for name in ("commitments", "signatures", "bundles", "hostile", "trust")
     }
     for test in payload["signatures"]["tests"]:
         test["input"]["chain_id"] = str(test["input"]["chain_id"])

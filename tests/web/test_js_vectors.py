@@ -41,6 +41,8 @@ def _counts(payload: dict[str, Any]) -> dict[str, int]:
         "signatures": len(payload["signatures"]["tests"]),
         "bundles": len(payload["bundles"]["tests"]),
         "hostile": len(payload["hostile"]["tests"]),
+        "trust": len(payload["trust"]["tests"]),
+        "trust_roots": len(payload["trust"]["root_tests"]),
         "tlog": len(payload["tlog"]),
     }
 

@@ -192,12 +192,13 @@ def test_tampered_bundle_pasted(
     result = read_result(browser)
     assert result["code"] == "TAMPERED"
     assert "内容被篡改" in result["verdict"]
-    assert result["checks"][:3] == [
+    assert result["checks"][:4] == [
         ["format", "true"],
         ["network", "true"],
+        ["trust", "true"],
         ["commitment", "false"],
     ]
-    assert all(passed == "null" for _, passed in result["checks"][3:])
+    assert all(passed == "null" for _, passed in result["checks"][4:])
     assert result["certificateShown"] and result["stampShown"]  # shown, stamped as not valid
     detail = browser.find_element(By.CSS_SELECTOR, "tr[data-check='commitment'] td:nth-child(3)")
     assert "differs from the entry" in detail.text
@@ -216,8 +217,10 @@ def test_revoked_bundle(browser: Any, static_server: str, revoked: Path, tmp_pat
     result = read_result(browser)
     assert result["code"] == "REVOKED"
     assert "已撤销" in result["verdict"] and "Revoked" in result["verdict"]
-    assert result["checks"][:-1] == [[name, "true"] for name in CHECK_NAMES[:-1]]
-    assert result["checks"][-1] == ["status", "false"]
+    status = CHECK_NAMES.index("status")
+    assert result["checks"][:status] == [[name, "true"] for name in CHECK_NAMES[:status]]
+    assert result["checks"][status] == ["status", "false"]
+    assert all(passed == "null" for _, passed in result["checks"][status + 1 :])
     # 3 is no reason code: the page says so rather than inventing a meaning, in the result and
     # in the check's detail (Chinese, then English).
     unknown = explain("reason.unknown")

@@ -10,6 +10,7 @@ import { parseBundle } from '../../api/static/js/formats.js';
 import { verifyConsistency, verifyInclusion } from '../../api/static/js/merkle.js';
 import { signingMessage, verifySignature } from '../../api/static/js/signatures.js';
 import { MAX_SNAPSHOT_BYTES, parseJson } from '../../api/static/js/safejson.js';
+import { parseTrustRootFile, verifyTrustRoots } from '../../api/static/js/trust.js';
 import { trustFromSnapshot, verifyBundle, verifyBundleText } from '../../api/static/js/verify.js';
 
 function fromBase64(text) {
@@ -90,6 +91,36 @@ async function hostileCase(test, snapshots) {
   return 'accepted';
 }
 
+/** tests/vectors/trust.json root_tests: the current serial, or the rule broken. */
+async function trustRootCase(test, trust) {
+  const roots = parseTrustRootFile(trust.trust_roots[test.file]);
+  const pinned = test.pinned === null ? null : parseTrustRootFile(trust.trust_roots[test.pinned[0]])[test.pinned[1]].body;
+  try {
+    const current = await verifyTrustRoots(roots, pinned);
+    return test.result === 'valid' && current.serial === test.serial ? null : `accepted, serial ${current.serial}`;
+  } catch (exc) {
+    return test.result === 'invalid' && exc.rule === test.rule ? null : `rule ${exc.rule}: ${exc.message}`;
+  }
+}
+
+/** tests/vectors/trust.json tests: the code, the basis and the dispute kinds of the Python core. */
+async function trustCase(test, trust) {
+  const given = test.input;
+  const source = given.snapshot === null ? null : trustFromSnapshot(trust.snapshots[given.snapshot]);
+  const root = given.root ? await verifyTrustRoots(parseTrustRootFile(trust.trust_roots.chain)) : null;
+  const options = { root, maxAge: given.max_age };
+  const result =
+    'compact' in given
+      ? await verifyBundleText(given.compact, source, given.at, options)
+      : await verifyBundle(given.bundle, source, given.at, options);
+  const kinds = result.disputes.map((d) => d.kind).join();
+  if (result.result !== test.result) {
+    return `got ${result.result}: ${JSON.stringify(result.checks.filter((c) => c.passed === false))}`;
+  }
+  if (kinds !== test.disputes.join()) return `disputes ${kinds}`;
+  return result.basis === test.basis ? null : `basis ${result.basis}`;
+}
+
 async function tlogCase(item) {
   const c = item.case;
   const proof = (c.proof ?? []).map(fromBase64);
@@ -114,6 +145,8 @@ export async function runVectors(payload) {
     bundles: [payload.bundles.tests, (t) => bundleCase(t, payload.bundles.snapshots)],
     hostile: [payload.hostile.tests, (t) => hostileCase(t, payload.bundles.snapshots)],
     tlog: [payload.tlog, (t) => tlogCase(t)],
+    trust: [payload.trust.tests, (t) => trustCase(t, payload.trust)],
+    trust_roots: [payload.trust.root_tests, (t) => trustRootCase(t, payload.trust)],
   };
   const out = {};
   for (const [group, [tests, run]] of Object.entries(groups)) {

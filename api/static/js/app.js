@@ -14,16 +14,19 @@
 
 import qrcode from 'qrcode-generator';
 
+import { toHex } from './bytes.js';
 import { PREFIX, encodeCompact, parseBundleText } from './compact.js';
 import { CHECK_LABELS, FIELD_LABELS, ID_TYPES, LEVELS, OUTCOMES, REDACTED, VERDICTS } from './labels.js';
 import { chinaTime, explainDetail } from './details.js';
 import { explain, explainCheck, explainReason, explainResult } from './rules.js';
 import { initQuery } from './query.js';
 import { MAX_SNAPSHOT_BYTES, parseJson } from './safejson.js';
-import { trustFromSnapshot, verifyBundleText } from './verify.js';
+import { loadTrustRoot } from './trust.js';
+import { DEFAULT_MAX_AGE, trustFromSnapshot, verifyBundleText } from './verify.js';
 
 const $ = (id) => document.getElementById(id);
-const state = { trust: null };
+// ``root``: the trust root pinned next to the page (``trust-root.json``), if it has one.
+const state = { trust: null, root: null };
 
 /** Forget the previous result and the messages about the previous bundle (new input came). */
 function clearResult() {
@@ -79,13 +82,40 @@ function loadSnapshot(text, source) {
     return;
   }
   const { network, block } = state.trust;
-  const [whenZh, whenEn] = chinaTime(block.timestamp);
+  const root = state.root;
+  if (root && (root.network.chainId !== network.chainId || toHex(root.network.contract) !== toHex(network.contract))) {
+    // A snapshot of another network than this page's node is refused outright.
+    state.trust = null;
+    setStatus(
+      $('snapshot-status'),
+      'error',
+      [`快照属于另一网络（链 ${network.chainId}），不是本节点的网络`, 'The snapshot is of another network than this node'],
+      ` (chain ${network.chainId}, this node: chain ${root.network.chainId})`,
+    );
+    return;
+  }
+  const [whenZh, whenEn] = chinaTime(state.trust.time);
+  const age = Math.max(0, Math.floor(Date.now() / 1000) - state.trust.time);
+  const days = (age / 86400).toFixed(1);
   setStatus(
     $('snapshot-status'),
     'ok',
-    [`已载入快照（${source}）：链 ${network.chainId}，区块 ${block.number}（${whenZh}）`, `Snapshot loaded (${source}):`],
-    ` chain ${network.chainId}, block ${block.number} (${whenEn})`,
+    [`已载入快照（${source}）：链 ${network.chainId}，区块 ${block.number}，生成于 ${whenZh}，${days} 天前`, `Snapshot loaded (${source}):`],
+    ` chain ${network.chainId}, block ${block.number}, taken ${whenEn}, ${days} days ago`,
   );
+}
+
+/** The trust root served next to the page (each node pins its network's root there). */
+async function fetchTrustRoot() {
+  try {
+    const response = await fetch('trust-root.json', { headers: { accept: 'application/json' } });
+    if (!response.ok) return;
+    state.root = await loadTrustRoot(await response.text());
+    document.body.dataset.trustRoot = String(state.root.serial);
+  } catch (exc) {
+    state.root = null;
+    setStatus($('snapshot-status'), 'error', ['信任根无法验证', 'The trust root does not verify'], `: ${exc.message}`);
+  }
 }
 
 async function fetchSnapshot() {
@@ -214,7 +244,7 @@ function verificationTime() {
 
 async function verify() {
   const text = $('bundle-text').value;
-  if (!state.trust) {
+  if (!state.trust && !state.root) {
     setStatus($('bundle-status'), 'error', ['请先载入信任快照', 'Load a trust snapshot first']);
     return;
   }
@@ -224,7 +254,10 @@ async function verify() {
   }
   clearResult();
   const at = verificationTime();
-  const result = { ...(await verifyBundleText(text, state.trust, at)), at };
+  // With the pinned trust root the snapshot must be signed and fresh; without a snapshot, a
+  // bundle carrying its checkpoint's cosignatures is verified as of the checkpoint's time.
+  const options = state.root ? { root: state.root, maxAge: DEFAULT_MAX_AGE } : {};
+  const result = { ...(await verifyBundleText(text, state.trust, at, options)), at };
   showResult(result);
   await showCertificate(text, result);
   document.body.dataset.result = result.result;
@@ -247,10 +280,22 @@ function showResult(result) {
     ]);
   }
   const [atZh, atEn] = chinaTime(result.at);
-  bilingual($('as-of'), [
-    `以区块 ${result.as_of_block} 为准，核验时间 ${atZh}`,
-    `as of block ${result.as_of_block}, verified at ${atEn}`,
-  ]);
+  let [whenZh, whenEn] = ['', ''];
+  if (result.as_of_time !== null && result.as_of_time !== undefined) {
+    const [zh, en] = chinaTime(result.as_of_time);
+    [whenZh, whenEn] = [`，${zh}`, `, ${en}`];
+  }
+  if (result.basis === 'witnessed') {
+    bilingual($('as-of'), [
+      `以检查点联署时（区块 ${result.as_of_block}${whenZh}）为准，此后的撤销无法得知；核验时间 ${atZh}`,
+      `as of the cosigned checkpoint (block ${result.as_of_block}${whenEn}); later revocations are not known; verified at ${atEn}`,
+    ]);
+  } else {
+    bilingual($('as-of'), [
+      `以区块 ${result.as_of_block}${whenZh} 为准，核验时间 ${atZh}`,
+      `as of block ${result.as_of_block}${whenEn}, verified at ${atEn}`,
+    ]);
+  }
   const rows = result.checks.map((check) => {
     const row = document.createElement('tr');
     row.dataset.check = check.name;
@@ -349,7 +394,8 @@ async function readFile(input) {
   return file ? file.text() : null;
 }
 
-function init() {
+async function init() {
+  await fetchTrustRoot();
   $('snapshot-file').addEventListener('change', async (event) => {
     const text = await readFile(event.target);
     if (text !== null) loadSnapshot(text, event.target.files[0].name);

@@ -5,7 +5,10 @@
 
 import { fromBase64Url, fromHex, toBase64Url, toHex } from './bytes.js';
 import { decodeCbor, encodeCbor } from './cbor.js';
-import { ENTRY_KINDS, FIELD_NAMES, FormatError, SUITES } from './formats.js';
+import { commitmentOf, fieldHashes } from './commitment.js';
+import { CERTIFICATE_KINDS, ENTRY_KINDS, FIELD_NAMES, FormatError, SUITES } from './formats.js';
+import { canonicalBytes } from './jcs.js';
+import { leafHash, nodeHash } from './merkle.js';
 import { parseJson } from './safejson.js';
 
 export const PREFIX = 'CR1:';
@@ -155,6 +158,112 @@ function fromArray(array) {
   };
 }
 
+/** The root an inclusion proof leads to from ``leaf`` (node/core/merkle.py ``root_from_inclusion``). */
+async function rootFromInclusion(leaf, index, treeSize, proof) {
+  if (index >= treeSize) return null;
+  let fn = BigInt(index);
+  let sn = BigInt(treeSize) - 1n;
+  let r = leaf;
+  for (const p of proof) {
+    if (sn === 0n) return null;
+    if ((fn & 1n) === 1n || fn === sn) {
+      r = await nodeHash(p, r);
+      if ((fn & 1n) === 0n) {
+        while ((fn & 1n) === 0n && fn !== 0n) {
+          fn >>= 1n;
+          sn >>= 1n;
+        }
+      }
+    } else {
+      r = await nodeHash(r, p);
+    }
+    fn >>= 1n;
+    sn >>= 1n;
+  }
+  return sn === 0n ? r : null;
+}
+
+const PUBLIC_FIELDS = ['certificate_number', 'organisation_code', 'issue_date', 'level', 'occupation_code', 'work_type_code'];
+
+/**
+ * Array version 2, a bundle with its checkpoint's cosignatures (node/compact.py
+ * ``_from_array_v2``): the entry's province, organisation, number, attributes and commitment come
+ * from the fields, the anchor's province and size from the entry and the proof, its root from the
+ * leaf and the proof.
+ */
+async function fromArrayV2(array) {
+  const [, chainId, contract, fields, entry, proof, anchor, witness] = arrayOf(array, 8);
+  const v1 = fromArray([1, chainId, contract, fields, [0, '', '', '', new Uint8Array(32), [], null, null, null], proof, [
+    '',
+    0,
+    0,
+    new Uint8Array(32),
+    0,
+    new Uint8Array(32),
+  ]]);
+  const [kind, links, reason, signature] = arrayOf(entry, 4);
+  const [cpIndex, block, tx] = arrayOf(anchor, 3);
+  const [timestamp, previousSize, cosignatures] = arrayOf(witness, 3);
+  const parsed = {};
+  for (const [name, f] of Object.entries(v1.fields)) {
+    parsed[name] = 'hash' in f ? { redacted: true, hash: fromHex(f.hash) } : { redacted: false, value: f.value, salt: fromHex(f.salt) };
+  }
+  for (const name of PUBLIC_FIELDS) {
+    if (parsed[name].redacted) fail('version 2 needs the public fields and a valid proof');
+  }
+  const value = (name) => v1.fields[name].value;
+  const [suite, keyId, sigValue] = arrayOf(signature, 3);
+  const entryJson = {
+    v: 1,
+    kind: option(CERTIFICATE_KINDS, kind),
+    province: String(value('certificate_number')).slice(5, 7),
+    organisation_code: value('organisation_code'),
+    certificate_number: value('certificate_number'),
+    commitment: toHex(await commitmentOf(Object.values(await fieldHashes(parsed)))),
+    links: arrayOf(links).map((link) => toHex(bytesOf(link, 32))),
+    reason: reason === null ? null : intOf(reason),
+    attributes: {
+      issue_date: value('issue_date'),
+      level: value('level'),
+      occupation_code: value('occupation_code'),
+      work_type_code: value('work_type_code'),
+    },
+    signature: { suite: option(SUITES, suite), key_id: intOf(keyId), value: toHex(bytesOf(sigValue)) },
+  };
+  let root;
+  try {
+    root = await rootFromInclusion(
+      await leafHash(canonicalBytes(entryJson)),
+      v1.proof.leaf_index,
+      v1.proof.tree_size,
+      v1.proof.hashes.map(fromHex),
+    );
+  } catch {
+    root = null;
+  }
+  if (root === null) fail('version 2 needs the public fields and a valid proof');
+  return {
+    ...v1,
+    entry: entryJson,
+    anchor: {
+      province: entryJson.province,
+      checkpoint_index: intOf(cpIndex),
+      tree_size: v1.proof.tree_size,
+      root: toHex(root),
+      block_number: intOf(block),
+      transaction_hash: `0x${toHex(bytesOf(tx, 32))}`,
+    },
+    witness: {
+      timestamp: intOf(timestamp),
+      previous_size: intOf(previousSize),
+      cosignatures: arrayOf(cosignatures).map((item) => {
+        const [province, sig] = arrayOf(item, 2);
+        return { province: String(intOf(province)).padStart(2, '0'), signature: toHex(bytesOf(sig)) };
+      }),
+    },
+  };
+}
+
 /** Decode compact text into the bundle's JSON object; throws FormatError (field ``compact``). */
 export async function decodeCompact(text) {
   if (!text.startsWith(PREFIX)) fail(`must start with '${PREFIX}'`, 'compact.prefix');
@@ -189,7 +298,7 @@ export async function decodeCompact(text) {
   } catch (exc) {
     fail(exc.message, 'compact.cbor');
   }
-  return fromArray(array);
+  return Array.isArray(array) && array[0] === 2 ? fromArrayV2(array) : fromArray(array);
 }
 
 /** Encode a bundle's JSON object (already checked by parseBundle) as compact text. */

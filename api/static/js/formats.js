@@ -60,7 +60,7 @@ function isObject(value) {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-class Reader {
+export class Reader {
   constructor(value, path) {
     if (!isObject(value)) throw new FormatError(path, 'schema.type', 'must be an object');
     this.value = value;
@@ -71,14 +71,14 @@ class Reader {
     return `${this.path}.${key}`;
   }
 
-  keys(required) {
+  keys(required, optional = []) {
     for (const key of [...required].sort()) {
       if (!Object.hasOwn(this.value, key)) {
         throw new FormatError(this.at(key), 'schema.required', 'required key is missing');
       }
     }
     for (const key of Object.keys(this.value).sort()) {
-      if (!required.includes(key)) {
+      if (!required.includes(key) && !optional.includes(key)) {
         throw new FormatError(this.at(key), 'schema.unknown_key', 'unknown key');
       }
     }
@@ -147,7 +147,7 @@ function checkInteger(value, path, minimum, maximum) {
   return value;
 }
 
-function checkHex(value, path, size) {
+export function checkHex(value, path, size) {
   if (!isHex(value)) throw new FormatError(path, 'schema.hex', 'must be lowercase hex with an even length');
   const bytes = fromHex(value);
   if (size !== undefined && bytes.length !== size) {
@@ -251,7 +251,7 @@ export function parseEntry(value, path = 'entry') {
  */
 export function parseBundle(value) {
   const r = new Reader(value, 'bundle');
-  r.keys(['type', 'version', 'network', 'fields', 'entry', 'proof', 'anchor']);
+  r.keys(['type', 'version', 'network', 'fields', 'entry', 'proof', 'anchor'], ['witness']);
   if (r.raw('type') !== 'certreg.bundle') {
     throw new FormatError(r.at('type'), 'bundle.type', "must be 'certreg.bundle'");
   }
@@ -285,11 +285,41 @@ export function parseBundle(value) {
       blockNumber: a.integer('block_number'),
       transactionHash: a.hex0x('transaction_hash', 32),
     },
+    witness: Object.hasOwn(value, 'witness') ? parseWitness(r.raw('witness'), r.at('witness')) : null,
   };
 }
 
-function organisation(r) {
-  r.keys(['code', 'province', 'status', 'scope_hash', 'keys']);
+/** A province's signature ``{province, signature}`` (node/core/formats/trust.py). */
+export function parseProvinceSignature(value, path) {
+  const r = new Reader(value, path);
+  r.keys(['province', 'signature']);
+  const signature = r.hex('signature');
+  if (signature.length < 1 || signature.length > 128) {
+    throw new FormatError(r.at('signature'), 'schema.hex_size', '1-128 bytes');
+  }
+  return { province: r.string('province', PROVINCE_RE), signature };
+}
+
+/** A bundle's witness part: the checkpoint's time, previous size and cosignatures. */
+function parseWitness(value, path) {
+  const r = new Reader(value, path);
+  r.keys(['timestamp', 'previous_size', 'cosignatures']);
+  const cosignatures = r
+    .array('cosignatures', 64)
+    .map((c, i) => parseProvinceSignature(c, `${r.at('cosignatures')}[${i}]`));
+  const provinces = cosignatures.map((c) => c.province);
+  if (!cosignatures.length || new Set(provinces).size !== provinces.length) {
+    throw new FormatError(r.at('cosignatures'), 'bundle.witness', 'one or more, each province once');
+  }
+  return {
+    timestamp: r.integer('timestamp'),
+    previousSize: r.integer('previous_size', 0, MAX_UINT64),
+    cosignatures,
+  };
+}
+
+function organisation(r, version) {
+  r.keys(['code', 'province', 'status', 'scope_hash', 'keys', ...(version >= 2 ? ['history'] : [])]);
   const status = r.string('status');
   if (!ORGANISATION_STATUSES.includes(status)) {
     throw new FormatError(r.at('status'), 'snapshot.organisation_status', 'unknown status');
@@ -315,6 +345,18 @@ function organisation(r) {
     status,
     scopeHash: r.hex('scope_hash', 32),
     keys,
+    history:
+      version >= 2
+        ? r.array('history', 100000).map((item, i) => {
+            const hr = new Reader(item, `${r.at('history')}[${i}]`);
+            hr.keys(['timestamp', 'status', 'scope_hash']);
+            const state = hr.string('status');
+            if (!ORGANISATION_STATUSES.includes(state)) {
+              throw new FormatError(hr.at('status'), 'snapshot.organisation_status', 'unknown status');
+            }
+            return { timestamp: hr.integer('timestamp'), status: state, scopeHash: hr.hex('scope_hash', 32) };
+          })
+        : [],
   };
 }
 
@@ -350,19 +392,134 @@ function statusRecord(r) {
   };
 }
 
-/** Parse a snapshot strictly (node/snapshot.py ``Snapshot.from_json``). */
+const V1_SNAPSHOT_KEYS = ['type', 'version', 'network', 'block', 'members', 'organisations', 'checkpoints', 'statuses'];
+const V2_SNAPSHOT_KEYS = [...V1_SNAPSHOT_KEYS, 'time', 'scopes', 'calendar', 'audits', 'signatures'];
+
+function calendarDays(y, key, year, weekend) {
+  return new Set(
+    y.array(key, 366).map((text, j) => {
+      const match = typeof text === 'string' ? /^(\d{4})-(\d{2})-(\d{2})$/.exec(text) : null;
+      let ok = match !== null && Number(match[1]) === year;
+      if (ok) {
+        const day = new Date(Date.UTC(year, Number(match[2]) - 1, Number(match[3])));
+        ok = day.getUTCMonth() === Number(match[2]) - 1 && day.getUTCDate() === Number(match[3]);
+        ok = ok && [0, 6].includes(day.getUTCDay()) === weekend;
+      }
+      if (!ok) throw new FormatError(`${y.at(key)}[${j}]`, 'snapshot.calendar', 'not a day of that kind in that year');
+      return text;
+    }),
+  );
+}
+
+/** The working-day calendar a version 2 snapshot carries (node/core/formats/snapshot.py). */
+function parseCalendar(r) {
+  r.keys(['years']);
+  const years = [];
+  r.array('years', 1000).forEach((item, i) => {
+    const y = new Reader(item, `${r.at('years')}[${i}]`);
+    y.keys(['year', 'provisional', 'holidays', 'working_weekends']);
+    const year = y.integer('year', 1900, 2200);
+    if (years.length && year !== years[years.length - 1].year + 1) {
+      throw new FormatError(y.at('year'), 'snapshot.calendar', 'years must follow each other');
+    }
+    if (typeof y.raw('provisional') !== 'boolean') {
+      throw new FormatError(y.at('provisional'), 'schema.type', 'must be true or false');
+    }
+    years.push({
+      year,
+      holidays: calendarDays(y, 'holidays', year, false),
+      workingWeekends: calendarDays(y, 'working_weekends', year, true),
+    });
+  });
+  return {
+    years,
+    /** Whether the calendar covers the ``YYYY-MM-DD`` day. */
+    covers(day) {
+      const year = Number(day.slice(0, 4));
+      return years.length > 0 && years[0].year <= year && year <= years[years.length - 1].year;
+    },
+    isWorkingDay(day) {
+      const entry = years[Number(day.slice(0, 4)) - years[0].year];
+      const weekday = new Date(`${day}T00:00:00Z`).getUTCDay();
+      if (weekday === 0 || weekday === 6) return entry.workingWeekends.has(day);
+      return !entry.holidays.has(day);
+    },
+  };
+}
+
+function parseScope(r) {
+  r.keys(['scope_hash', 'scope']);
+  const items = r.array('scope', 10000).map((item, i) => {
+    const ir = new Reader(item, `${r.at('scope')}[${i}]`);
+    ir.keys(['occupation_code', 'levels'], ['work_type_code']);
+    return {
+      occupationCode: ir.string('occupation_code', OCCUPATION_CODE_RE),
+      workTypeCode: Object.hasOwn(item, 'work_type_code') ? ir.string('work_type_code', WORK_TYPE_CODE_RE) : null,
+      levels: ir.array('levels', 5).map((level, j) => checkInteger(level, `${ir.at('levels')}[${j}]`, 1, 5)),
+    };
+  });
+  return { scopeHash: r.hex('scope_hash', 32), items };
+}
+
+function parseAudit(r) {
+  r.keys(['auditor', 'content_hash', 'cid', 'block_number', 'transaction_hash', 'statement']);
+  const s = r.obj('statement');
+  s.keys(['type', 'version', 'network', 'province', 'checkpoint_index', 'tree_size', 'root', 'result', 'findings']);
+  if (s.raw('type') !== 'certreg.audit-statement' || s.raw('version') !== 1) {
+    throw new FormatError(s.at('type'), 'audit_statement.type', 'not a version 1 statement');
+  }
+  network(s.obj('network'));
+  const findings = s.array('findings', 100000).map((item, i) => {
+    const f = new Reader(item, `${s.at('findings')}[${i}]`);
+    f.keys(['leaf_index', 'kind', 'commitment']);
+    return {
+      leafIndex: f.integer('leaf_index', 0, MAX_UINT64),
+      kind: f.string('kind', /^[a-z_]{1,40}\.[a-z_.]{1,80}$/),
+      commitment: f.hex('commitment', 32),
+    };
+  });
+  if (s.raw('result') !== (findings.length ? 'findings' : 'clean')) {
+    throw new FormatError(s.at('result'), 'audit_statement.result', 'clean exactly when there is no finding');
+  }
+  return {
+    json: r.raw('statement'),
+    auditor: r.hex0x('auditor', 20),
+    contentHash: r.hex('content_hash', 32),
+    cid: r.string('cid'),
+    province: s.string('province', PROVINCE_RE),
+    checkpointIndex: s.integer('checkpoint_index', 0, MAX_UINT64),
+    treeSize: s.integer('tree_size', 1, MAX_UINT64),
+    root: s.hex('root', 32),
+    findings,
+  };
+}
+
+/** Parse a snapshot strictly, version 1 or 2 (node/core/formats/snapshot.py ``Snapshot.from_json``). */
 export function parseSnapshot(value) {
   const r = new Reader(value, 'snapshot');
-  r.keys(['type', 'version', 'network', 'block', 'members', 'organisations', 'checkpoints', 'statuses']);
+  const version = Object.hasOwn(value, 'version') ? value.version : undefined;
+  if (version !== 1 && version !== 2) {
+    throw new FormatError(r.at('version'), 'snapshot.version', 'unsupported version');
+  }
+  r.keys(version === 2 ? V2_SNAPSHOT_KEYS : V1_SNAPSHOT_KEYS);
   if (r.raw('type') !== 'certreg.snapshot') {
     throw new FormatError(r.at('type'), 'snapshot.type', "must be 'certreg.snapshot'");
   }
-  if (r.raw('version') !== 1) {
-    throw new FormatError(r.at('version'), 'snapshot.version', 'unsupported version');
-  }
   const b = r.obj('block');
   b.keys(['number', 'hash', 'timestamp']);
+  const block = { number: b.integer('number'), hash: b.hex0x('hash', 32), timestamp: b.integer('timestamp') };
   const many = 1e8;
+  let extras = null;
+  let signatures = [];
+  if (version === 2) {
+    extras = {
+      time: r.integer('time'),
+      scopes: r.array('scopes', many).map((item, i) => parseScope(new Reader(item, `snapshot.scopes[${i}]`))),
+      calendar: r.isNull('calendar') ? null : parseCalendar(r.obj('calendar')),
+      audits: r.array('audits', many).map((item, i) => parseAudit(new Reader(item, `snapshot.audits[${i}]`))),
+    };
+    signatures = r.array('signatures', 128).map((item, i) => parseProvinceSignature(item, `snapshot.signatures[${i}]`));
+  }
   const members = r.array('members', 1000).map((m, i) => {
     const mr = new Reader(m, `snapshot.members[${i}]`);
     mr.keys(['province', 'operators']);
@@ -372,12 +529,19 @@ export function parseSnapshot(value) {
     return { province: mr.string('province', PROVINCE_RE) };
   });
   return {
+    json: value,
+    version,
     network: network(r.obj('network')),
-    block: { number: b.integer('number'), hash: b.hex0x('hash', 32), timestamp: b.integer('timestamp') },
+    block,
+    time: extras === null ? block.timestamp : extras.time,
     members,
-    organisations: r.array('organisations', many).map((o, i) => organisation(new Reader(o, `snapshot.organisations[${i}]`))),
+    organisations: r
+      .array('organisations', many)
+      .map((o, i) => organisation(new Reader(o, `snapshot.organisations[${i}]`), version)),
     checkpoints: r.array('checkpoints', many).map((c, i) => checkpoint(new Reader(c, `snapshot.checkpoints[${i}]`))),
     statuses: r.array('statuses', many).map((s, i) => statusRecord(new Reader(s, `snapshot.statuses[${i}]`))),
+    extras,
+    signatures,
   };
 }
 
@@ -390,13 +554,31 @@ export class SnapshotTrustSource {
     this.snapshot = snapshot;
     this.network = snapshot.network;
     this.block = snapshot.block;
+    this.time = snapshot.time;
+    this.calendar = snapshot.extras === null ? null : snapshot.extras.calendar;
+    this.hasHistory = snapshot.extras !== null;
     this.organisations = new Map(snapshot.organisations.map((o) => [o.code, o]));
     this.checkpoints = new Map(snapshot.checkpoints.map((c) => [`${c.province}/${c.index}`, c]));
+    this.byProvince = new Map();
+    for (const c of snapshot.checkpoints) {
+      if (!this.byProvince.has(c.province)) this.byProvince.set(c.province, []);
+      this.byProvince.get(c.province).push(c);
+    }
     this.statuses = new Map();
     for (const record of snapshot.statuses) {
       const key = `${record.province}/${toKey(record.commitment)}`;
       if (!this.statuses.has(key)) this.statuses.set(key, []);
       this.statuses.get(key).push(record);
+    }
+    const extras = snapshot.extras;
+    this.scopes = new Map((extras === null ? [] : extras.scopes).map((s) => [toKey(s.scopeHash), s]));
+    this.audits = new Map();
+    for (const audit of extras === null ? [] : extras.audits) {
+      for (const finding of audit.findings) {
+        const key = `${audit.province}/${finding.leafIndex}`;
+        if (!this.audits.has(key)) this.audits.set(key, []);
+        this.audits.get(key).push([audit, finding]);
+      }
     }
   }
 
@@ -406,6 +588,19 @@ export class SnapshotTrustSource {
 
   checkpoint(province, index) {
     return this.checkpoints.get(`${province}/${index}`) ?? null;
+  }
+
+  /** The province's first checkpoint whose tree holds the leaf (the one that anchored it). */
+  firstCheckpointWith(province, leafIndex) {
+    return (this.byProvince.get(province) ?? []).find((c) => c.treeSize > leafIndex) ?? null;
+  }
+
+  scope(scopeHash) {
+    return this.scopes.get(toKey(scopeHash)) ?? null;
+  }
+
+  findings(province, leafIndex) {
+    return this.audits.get(`${province}/${leafIndex}`) ?? [];
   }
 
   statusHistory(province, commitment) {

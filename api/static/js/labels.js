@@ -13,18 +13,25 @@ export const VERDICTS = {
   SUPERSEDED: ['已被更正证书取代', 'Superseded by a corrected certificate'],
   WRONG_NETWORK: ['不属于本注册网络', 'Wrong network'],
   MALFORMED: ['格式错误', 'Malformed'],
+  UNTRUSTED_SNAPSHOT: ['快照未经成员省份签名', 'Untrusted snapshot'],
+  STALE: ['快照已过期', 'Stale snapshot'],
+  DISPUTED: ['有争议', 'Disputed'],
 };
 
 export const CHECK_LABELS = {
   format: ['格式', 'Format'],
   network: ['注册网络', 'Network'],
+  trust: ['快照签名', 'Snapshot signatures'],
   commitment: ['内容承诺', 'Commitment'],
   issuer: ['发证机构备案', 'Issuer filed'],
   key: ['签名密钥有效期', 'Key validity'],
   signature: ['机构签名', 'Issuer signature'],
   inclusion: ['日志包含证明', 'Log inclusion proof'],
   anchor: ['链上锚定', 'Anchored checkpoint'],
+  freshness: ['快照时效', 'Snapshot age'],
   status: ['证书状态', 'Certificate status'],
+  rules: ['规则复核', 'Rules re-run'],
+  findings: ['审计发现', 'Audit findings'],
 };
 
 export const OUTCOMES = {

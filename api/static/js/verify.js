@@ -14,9 +14,12 @@ import {
   parseBundle,
   parseSnapshot,
 } from './formats.js';
+import { deadlineDispute, numberDispute, scopeDispute } from './disputes.js';
+import { sha256 } from './hash.js';
 import { canonicalBytes } from './jcs.js';
 import { leafHash, verifyInclusion } from './merkle.js';
 import { signingMessage, verifySignature } from './signatures.js';
+import { checkpointStatement, cosignatureMessage, signers, snapshotMessage } from './trust.js';
 
 export const RESULT_CODES = [
   'VALID',
@@ -29,19 +32,29 @@ export const RESULT_CODES = [
   'SUPERSEDED',
   'WRONG_NETWORK',
   'MALFORMED',
+  'UNTRUSTED_SNAPSHOT',
+  'STALE',
+  'DISPUTED',
 ];
+
+/** The default maximum age of a snapshot given with a trust root (seconds). */
+export const DEFAULT_MAX_AGE = 7 * 86400;
 
 /** The checks in order with the code each yields when it fails (node/verify.py ``CHECKS``). */
 export const CHECKS = [
   ['format', 'MALFORMED'],
   ['network', 'WRONG_NETWORK'],
+  ['trust', 'UNTRUSTED_SNAPSHOT'],
   ['commitment', 'TAMPERED'],
   ['issuer', 'UNKNOWN_ISSUER'],
   ['key', 'KEY_NOT_VALID_AT_TIME'],
   ['signature', 'TAMPERED'],
   ['inclusion', 'TAMPERED'],
   ['anchor', 'NOT_ANCHORED'],
+  ['freshness', 'STALE'],
   ['status', 'VALID'], // the status check sets its own code
+  ['rules', 'DISPUTED'],
+  ['findings', 'DISPUTED'],
 ];
 
 const STATUS_CODES = { revoked: 'REVOKED', suspended: 'SUSPENDED', superseded: 'SUPERSEDED' };
@@ -75,13 +88,46 @@ export function keyValidOn(key, dateText) {
   return key.validFrom < end && (key.validUntil === 0 || key.validUntil > start);
 }
 
+/** A unix time as ``YYYY-MM-DD HH:MM (UTC+8)`` (China Standard Time). */
+export function describeTime(seconds) {
+  const d = new Date((seconds + 8 * 3600) * 1000);
+  const pad = (n) => String(n).padStart(2, '0');
+  return (
+    `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ` +
+    `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())} (UTC+8)`
+  );
+}
+
+const describeNetwork = (n) => `chain ${n.chainId} contract ${hex0x(n.contract)}`;
+const sameNetwork = (a, b) => a.chainId === b.chainId && equal(a.contract, b.contract);
+const ATTESTED = "attested by the cosigners (each checked the entry's signature with the filed key)";
+
+/** The provinces among the root's keys whose signature over the snapshot's digest and time verifies. */
+export async function snapshotSigners(trust, root) {
+  const snapshot = trust.snapshot;
+  if (snapshot.extras === null || !snapshot.signatures.length) return new Set();
+  const body = Object.fromEntries(Object.entries(snapshot.json).filter(([k]) => k !== 'signatures'));
+  const digest = await sha256(canonicalBytes(body));
+  return signers(snapshotMessage(digest, snapshot.time), snapshot.signatures, root.keys);
+}
+
 class Verification {
-  constructor(raw, trust, at) {
+  constructor(raw, trust, at, options = {}) {
     this.raw = raw;
-    this.trust = trust;
+    this.source = trust;
     this.at = at;
+    this.root = options.root ?? null;
+    this.maxAge = options.maxAge ?? null;
     this.hashes = {};
     this.reason = null;
+    this.disputes = [];
+    this.asOfBlock = trust === null ? null : trust.block.number;
+    this.asOfTime = trust === null ? null : trust.time;
+    this.basis = trust === null ? 'witnessed' : 'snapshot';
+  }
+
+  get witnessed() {
+    return this.source === null;
   }
 
   async run() {
@@ -107,9 +153,12 @@ class Verification {
     return {
       result: code,
       valid: code === 'VALID',
-      as_of_block: this.trust.block.number,
+      as_of_block: this.asOfBlock,
+      as_of_time: this.asOfTime,
+      basis: this.basis,
       checks,
       hashes: this.hashes,
+      disputes: this.disputes,
       // The reason code of the status that made the result REVOKED, SUSPENDED or SUPERSEDED.
       reason: this.reason,
     };
@@ -123,20 +172,55 @@ class Verification {
     for (const name of ENTRY_MIRRORED_FIELDS) {
       if (bundle.fields[name].redacted) throw new Failed(`bundle.fields.${name}: public field must be disclosed`);
     }
+    if (bundle.witness !== null && bundle.witness.previousSize >= bundle.anchor.treeSize) {
+      throw new Failed('bundle.witness.previous_size: must be below the anchored tree size');
+    }
     this.bundle = bundle;
-    return `bundle v1, ${bundle.entry.kind} entry`;
+    return `bundle v1, ${bundle.entry.kind} entry${bundle.witness !== null ? ', with cosignatures' : ''}`;
   }
 
   async network() {
     const ours = this.bundle.network;
-    const theirs = this.trust.network;
-    if (ours.chainId !== theirs.chainId || !equal(ours.contract, theirs.contract)) {
+    const expected = this.witnessed ? this.root.network : this.source.network;
+    if (!sameNetwork(ours, expected)) {
+      const source = this.witnessed ? 'trust root' : 'trust source';
+      throw new Failed(`bundle is for ${describeNetwork(ours)}, ${source} is ${describeNetwork(expected)}`);
+    }
+    if (this.root !== null && !sameNetwork(this.root.network, expected)) {
       throw new Failed(
-        `bundle is for chain ${ours.chainId} contract ${hex0x(ours.contract)}, ` +
-          `trust source is chain ${theirs.chainId} contract ${hex0x(theirs.contract)}`,
+        `the snapshot is of ${describeNetwork(expected)}, the trust root of ${describeNetwork(this.root.network)}`,
       );
     }
-    return `chain ${theirs.chainId}, contract ${hex0x(theirs.contract)}`;
+    return describeNetwork(expected);
+  }
+
+  async trust() {
+    const root = this.root;
+    if (this.witnessed) {
+      const witness = this.bundle.witness;
+      if (witness === null) throw new Failed('no snapshot, and the bundle carries no cosignatures');
+      const statement = checkpointStatement(this.bundle);
+      const valid = await signers(cosignatureMessage(statement), witness.cosignatures, root.keys);
+      if (valid.size < root.threshold) {
+        throw new Failed(
+          `${valid.size} valid cosignatures of the checkpoint by trust root ${root.serial}'s members, ${root.threshold} needed`,
+        );
+      }
+      this.asOfBlock = statement.block_number;
+      this.asOfTime = statement.timestamp;
+      return (
+        `checkpoint witnessed by ${[...valid].sort().join(', ')} (${valid.size} of ${root.members.length}, ` +
+        `${root.threshold} needed), anchored ${describeTime(statement.timestamp)}`
+      );
+    }
+    if (root === null) return 'no trust root: the snapshot is taken as given';
+    const valid = await snapshotSigners(this.source, root);
+    if (valid.size < root.threshold) {
+      throw new Failed(
+        `the snapshot carries ${valid.size} valid signatures of trust root ${root.serial}'s members, ${root.threshold} needed`,
+      );
+    }
+    return `snapshot signed by ${[...valid].sort().join(', ')} (${valid.size} of ${root.members.length}, ${root.threshold} needed)`;
   }
 
   async commitment() {
@@ -164,8 +248,9 @@ class Verification {
   }
 
   async issuer() {
+    if (this.witnessed) return ATTESTED;
     const entry = this.bundle.entry;
-    const organisation = this.trust.organisation(entry.organisationCode);
+    const organisation = this.source.organisation(entry.organisationCode);
     if (organisation === null) throw new Failed(`organisation ${entry.organisationCode} is not filed`);
     if (organisation.province !== entry.province) {
       throw new Failed(
@@ -177,6 +262,7 @@ class Verification {
   }
 
   async key() {
+    if (this.witnessed) return ATTESTED;
     const { signature, attributes } = this.bundle.entry;
     const key = this.organisation.keys.find((k) => k.keyId === signature.keyId);
     if (!key) throw new Failed(`organisation has no key ${signature.keyId}`);
@@ -189,6 +275,7 @@ class Verification {
   }
 
   async signature() {
+    if (this.witnessed) return ATTESTED;
     const { network, entry } = this.bundle;
     const message = signingMessage(network.chainId, network.contract, entry.commitment);
     try {
@@ -215,10 +302,17 @@ class Verification {
 
   async anchor() {
     const anchor = this.bundle.anchor;
-    const checkpoint = this.trust.checkpoint(anchor.province, anchor.checkpointIndex);
+    if (this.witnessed) {
+      if (this.bundle.witness.timestamp > this.at) {
+        throw new Failed(`checkpoint was anchored after the verification time ${this.at}`);
+      }
+      this.hashes.anchored_root = toHex(anchor.root);
+      return `checkpoint ${anchor.checkpointIndex} at block ${anchor.blockNumber} (cosigned)`;
+    }
+    const checkpoint = this.source.checkpoint(anchor.province, anchor.checkpointIndex);
     if (checkpoint === null) {
       throw new Failed(
-        `no checkpoint ${anchor.checkpointIndex} of province ${anchor.province} as of block ${this.trust.block.number}`,
+        `no checkpoint ${anchor.checkpointIndex} of province ${anchor.province} as of block ${this.source.block.number}`,
       );
     }
     const mismatches = [
@@ -235,9 +329,28 @@ class Verification {
     return `checkpoint ${checkpoint.index} at block ${checkpoint.blockNumber}`;
   }
 
+  async freshness() {
+    if (this.witnessed) {
+      return `as of the checkpoint's time ${describeTime(this.asOfTime)}: later revocations are not known`;
+    }
+    const taken = describeTime(this.source.time);
+    if (this.maxAge === null) return `taken ${taken} (no maximum age given)`;
+    const age = this.at - this.source.time;
+    const hours = (s) => Math.floor(s / 3600);
+    if (age > this.maxAge) {
+      throw new Failed(
+        `the snapshot was taken ${taken}, ${hours(age)} h before the verification time; the maximum age is ${hours(this.maxAge)} h`,
+      );
+    }
+    return `taken ${taken}, within the maximum age of ${hours(this.maxAge)} h`;
+  }
+
   async status() {
+    if (this.witnessed) {
+      return 'logged and anchored in the cosigned checkpoint; revocations after it are not known (verify with a fresh snapshot)';
+    }
     const entry = this.bundle.entry;
-    const history = this.trust.statusHistory(entry.province, entry.commitment).filter((r) => r.timestamp <= this.at);
+    const history = this.source.statusHistory(entry.province, entry.commitment).filter((r) => r.timestamp <= this.at);
     if (!history.length) return 'active';
     const current = history[history.length - 1];
     const code = STATUS_CODES[current.status];
@@ -252,11 +365,114 @@ class Verification {
     }
     return `${current.status} at block ${current.blockNumber}`;
   }
+
+  /** When the entry was first anchored (unix time) and that checkpoint, as far as known. */
+  anchoring() {
+    const { proof, entry, witness } = this.bundle;
+    if (this.witnessed) {
+      return proof.leafIndex >= witness.previousSize ? [witness.timestamp, null] : [null, null];
+    }
+    const first = this.source.firstCheckpointWith(entry.province, proof.leafIndex);
+    return first === null ? [null, null] : [first.timestamp, first];
+  }
+
+  async rules() {
+    if (!this.witnessed && !this.source.hasHistory) {
+      return 'not judged: a version 1 snapshot carries no anchoring history';
+    }
+    const entry = this.bundle.entry;
+    const attributes = entry.attributes;
+    const found = [];
+    const notes = [];
+    const number = numberDispute(entry.certificateNumber, attributes.issueDate, attributes.level);
+    if (number !== null) found.push(number);
+    const [anchoredAt, checkpoint] = this.anchoring();
+    const calendar = this.witnessed ? null : this.source.calendar;
+    if (entry.kind !== 'issue') notes.push('deadlines apply to issue entries');
+    else if (anchoredAt === null) notes.push('anchoring time unknown: deadlines not judged');
+    else {
+      const [late, judged] = deadlineDispute(attributes.issueDate, anchoredAt, entry.reason, calendar);
+      if (late !== null) found.push(late);
+      else if (judged) notes.push(judged);
+    }
+    if (checkpoint !== null && !this.witnessed && this.source.hasHistory) found.push(...this.organisationRules(checkpoint, notes));
+    if (found.length) {
+      this.disputes.push(...found);
+      throw new Failed(found.map((d) => `${d.kind}: ${d.detail}`).join('; '), 'DISPUTED');
+    }
+    return ['number carries the issue year and level', ...notes].join('; ');
+  }
+
+  organisationRules(checkpoint, notes) {
+    const entry = this.bundle.entry;
+    const attributes = entry.attributes;
+    const organisation = this.source.organisation(entry.organisationCode);
+    const when = describeTime(checkpoint.timestamp);
+    let state = null;
+    for (const item of organisation === null ? [] : organisation.history) {
+      if (item.timestamp > checkpoint.timestamp) break;
+      state = item;
+    }
+    const rule = (kind, detail) => ({ kind, source: 'rules', detail, auditor: null, checkpoint_index: null });
+    if (state === null) {
+      return [
+        rule(
+          'organisation.unknown',
+          `organisation ${entry.organisationCode} was not filed when the certificate was anchored (${when})`,
+        ),
+      ];
+    }
+    if (state.status !== 'active') {
+      return [
+        rule(
+          'organisation.not_active',
+          `organisation ${entry.organisationCode} was ${state.status} when the certificate was anchored (${when})`,
+        ),
+      ];
+    }
+    const scope = this.source.scope(state.scopeHash);
+    if (scope === null) {
+      notes.push('the filed scope is not in the snapshot');
+      return [];
+    }
+    const outside = scopeDispute(attributes.occupationCode, attributes.workTypeCode, attributes.level, scope.items);
+    if (outside !== null) return [outside];
+    notes.push('organisation filed, active and in scope when anchored');
+    return [];
+  }
+
+  async findings() {
+    if (this.witnessed) return 'no audit statements without a snapshot';
+    const entry = this.bundle.entry;
+    const found = this.source
+      .findings(entry.province, this.bundle.proof.leafIndex)
+      .filter(([, finding]) => equal(finding.commitment, entry.commitment))
+      .map(([record, finding]) => ({
+        kind: finding.kind,
+        source: 'audit',
+        detail:
+          `auditor ${hex0x(record.auditor)} reports ${finding.kind} for leaf ${finding.leafIndex} ` +
+          `of checkpoint ${record.checkpointIndex}`,
+        auditor: hex0x(record.auditor),
+        checkpoint_index: record.checkpointIndex,
+      }));
+    if (found.length) {
+      this.disputes.push(...found);
+      throw new Failed(found.map((d) => d.detail).join('; '), 'DISPUTED');
+    }
+    return "no auditor's finding names this certificate";
+  }
 }
 
-/** Verify a bundle's JSON object against a SnapshotTrustSource at unix time ``at``; never throws. */
-export function verifyBundle(raw, trust, at) {
-  return new Verification(raw, trust, at).run();
+/**
+ * Verify a bundle's JSON object against a SnapshotTrustSource (or null: only the trust root and
+ * the bundle's cosignatures) at unix time ``at``; never throws for a bad bundle.
+ * ``options.root``: the verifier's trust root body (trust.js ``loadTrustRoot``);
+ * ``options.maxAge``: seconds a snapshot stays fresh (null: not judged).
+ */
+export function verifyBundle(raw, trust, at, options = {}) {
+  if (trust === null && !options.root) throw new Error('verify against a trust source, a trust root, or both');
+  return new Verification(raw, trust, at, options).run();
 }
 
 /** A trust source from a snapshot's JSON object (throws FormatError on a bad snapshot). */
@@ -265,14 +481,24 @@ export function trustFromSnapshot(json) {
 }
 
 /** Verify bundle text (JSON or compact ``CR1:``) as node/verify.py ``verify_bundle_text``. */
-export async function verifyBundleText(text, trust, at) {
+export async function verifyBundleText(text, trust, at, options = {}) {
   let raw;
   try {
     raw = await parseBundleText(text);
   } catch (exc) {
     const checks = [{ name: 'format', passed: false, detail: exc.message }];
     for (const [name] of CHECKS.slice(1)) checks.push({ name, passed: null, detail: 'skipped' });
-    return { result: 'MALFORMED', valid: false, as_of_block: trust.block.number, checks, hashes: {}, reason: null };
+    return {
+      result: 'MALFORMED',
+      valid: false,
+      as_of_block: trust === null ? null : trust.block.number,
+      as_of_time: trust === null ? null : trust.time,
+      basis: trust === null ? 'witnessed' : 'snapshot',
+      checks,
+      hashes: {},
+      disputes: [],
+      reason: null,
+    };
   }
-  return verifyBundle(raw, trust, at);
+  return verifyBundle(raw, trust, at, options);
 }

@@ -16,6 +16,7 @@ from node.core.formats.commitment import Disclosed, FieldProof, Redacted, Salted
 from node.core.formats.entry import PROVINCE_RE, LogEntry
 from node.core.formats.jsonfmt import Reader, check_hex, hex0x
 from node.core.formats.snapshot import MAX_UINT64, Network
+from node.core.formats.trust import CheckpointStatement, Witness
 
 BUNDLE_TYPE = "certreg.bundle"
 BUNDLE_VERSION = 1
@@ -81,6 +82,8 @@ class Bundle:
     entry: LogEntry
     proof: InclusionProof
     anchor: AnchorRef
+    #: The anchor checkpoint's cosignatures (docs/FORMATS.md "Cosignatures"), or None.
+    witness: Witness | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Return the bundle's JSON object."""
@@ -91,7 +94,7 @@ class Bundle:
                 fields[name] = {"value": proof.value, "salt": proof.salt.hex()}
             else:
                 fields[name] = {"hash": proof.hash.hex()}
-        return {
+        out = {
             "type": BUNDLE_TYPE,
             "version": BUNDLE_VERSION,
             "network": self.network.to_json(),
@@ -100,6 +103,26 @@ class Bundle:
             "proof": self.proof.to_json(),
             "anchor": self.anchor.to_json(),
         }
+        if self.witness is not None:
+            out["witness"] = self.witness.to_json()
+        return out
+
+    def statement(self) -> CheckpointStatement | None:
+        """The statement the witness's cosignatures cover (None without a witness)."""
+        if self.witness is None:
+            return None
+        anchor = self.anchor
+        return CheckpointStatement(
+            network=self.network,
+            province=anchor.province,
+            index=anchor.checkpoint_index,
+            previous_size=self.witness.previous_size,
+            tree_size=anchor.tree_size,
+            root=anchor.root,
+            block_number=anchor.block_number,
+            transaction_hash=anchor.transaction_hash,
+            timestamp=self.witness.timestamp,
+        )
 
     def redact(self, *names: str) -> Bundle:
         """Return the bundle with the named fields redacted.
@@ -122,7 +145,7 @@ class Bundle:
             InvalidInput: naming the JSON path and the rule broken.
         """
         r = Reader(value, "bundle")
-        r.keys({"type", "version", "network", "fields", "entry", "proof", "anchor"})
+        r.keys({"type", "version", "network", "fields", "entry", "proof", "anchor"}, {"witness"})
         if r.raw("type") != BUNDLE_TYPE:
             raise InvalidInput(r.at("type"), "bundle.type", f"must be {BUNDLE_TYPE!r}")
         if r.raw("version") != BUNDLE_VERSION or isinstance(r.raw("version"), bool):
@@ -165,6 +188,11 @@ class Bundle:
                 root=a.hex("root", 32),
                 block_number=a.integer("block_number"),
                 transaction_hash=a.hex0x("transaction_hash", 32),
+            ),
+            witness=(
+                Witness.from_json(r.raw("witness"), r.at("witness"))
+                if "witness" in r.value
+                else None
             ),
         )
 

@@ -4,6 +4,13 @@
 values in a fixed order, hex strings as byte strings. Decoding gives back the identical bundle.
 A bundle with every field disclosed and a 24-hash proof fits a version 40 QR code at error
 correction level M (2,331 bytes in byte mode).
+
+Array version 1 is a bundle without cosignatures. A bundle with cosignatures (its ``witness``)
+is array version 2, which leaves out every value the rest determines, so that the cosignatures
+still fit: the entry's province, organisation code, number and attributes (the disclosed
+fields), its commitment (recomputed from the fields), the anchor's province and tree size (the
+entry's, the proof's) and its root (recomputed from the leaf and the proof). Only a bundle
+whose values agree can be written so (``compact.inconsistent`` otherwise).
 """
 
 from __future__ import annotations
@@ -17,11 +24,26 @@ import cbor2
 
 from node.core import safejson
 from node.core.certificate import FIELD_NAMES, FieldValue
-from node.core.errors import InvalidInput
+from node.core.errors import InvalidInput, VerificationError
 from node.core.formats.bundle import AnchorRef, Bundle, InclusionProof
-from node.core.formats.commitment import Disclosed, FieldProof, Redacted, SaltedCertificate
-from node.core.formats.entry import ENTRY_KINDS, SUITES, Attributes, LogEntry, Signature
+from node.core.formats.commitment import (
+    Disclosed,
+    FieldProof,
+    Redacted,
+    SaltedCertificate,
+    commitment_of,
+)
+from node.core.formats.entry import (
+    CERTIFICATE_KINDS,
+    ENTRY_KINDS,
+    SUITES,
+    Attributes,
+    LogEntry,
+    Signature,
+)
 from node.core.formats.snapshot import Network
+from node.core.formats.trust import ProvinceSignature, Witness
+from node.core.merkle import root_from_inclusion
 
 PREFIX = "CR1:"
 QR_CAPACITY_M = 2331  # bytes, QR version 40, error correction level M, byte mode
@@ -35,13 +57,31 @@ _BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 MAX_BUNDLE_BYTES = 1024 * 1024
 
 
-def encode_compact(bundle: Bundle) -> str:
-    """Return the compact text form of a bundle."""
-    entry = bundle.entry
+def _fields(bundle: Bundle) -> list[Any]:
     fields: list[Any] = []
     for name in FIELD_NAMES:
         proof = bundle.certificate.fields[name]
         fields.append(proof.hash if isinstance(proof, Redacted) else [proof.value, proof.salt])
+    return fields
+
+
+def _pack(array: list[Any]) -> str:
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    packed = compressor.compress(cbor2.dumps(array)) + compressor.flush()
+    return PREFIX + base64.urlsafe_b64encode(packed).rstrip(b"=").decode("ascii")
+
+
+def encode_compact(bundle: Bundle) -> str:
+    """Return the compact text form of a bundle (array version 2 when it has a witness).
+
+    Raises:
+        InvalidInput: ``compact.inconsistent``: a bundle with a witness whose values do not
+            agree (array version 2 cannot hold it).
+    """
+    if bundle.witness is not None:
+        return _pack(_array_v2(bundle, bundle.witness))
+    entry = bundle.entry
+    fields = _fields(bundle)
     attributes = entry.attributes
     signature = entry.signature
     array = [
@@ -79,9 +119,110 @@ def encode_compact(bundle: Bundle) -> str:
             bundle.anchor.transaction_hash,
         ],
     ]
-    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
-    packed = compressor.compress(cbor2.dumps(array)) + compressor.flush()
-    return PREFIX + base64.urlsafe_b64encode(packed).rstrip(b"=").decode("ascii")
+    return _pack(array)
+
+
+def _array_v2(bundle: Bundle, witness: Witness) -> list[Any]:
+    """Array version 2 (see the module docstring), after checking that the values it leaves
+    out are exactly the ones decoding rebuilds."""
+    entry, proof, anchor = bundle.entry, bundle.proof, bundle.anchor
+    if _derived(bundle) != (entry, anchor):
+        raise InvalidInput(
+            "compact",
+            "compact.inconsistent",
+            "a bundle with cosignatures is written compactly only when its entry and anchor "
+            "agree with its fields and proof",
+        )
+    signature = entry.signature
+    assert signature is not None  # _derived checked the kind
+    return [
+        2,
+        bundle.network.chain_id,
+        bundle.network.contract,
+        _fields(bundle),
+        [
+            ENTRY_KINDS.index(entry.kind),
+            list(entry.links),
+            entry.reason,
+            [SUITES.index(signature.suite), signature.key_id, signature.value],
+        ],
+        [proof.leaf_index, proof.tree_size, list(proof.hashes)],
+        [anchor.checkpoint_index, anchor.block_number, anchor.transaction_hash],
+        [
+            witness.timestamp,
+            witness.previous_size,
+            [[int(c.province), c.signature] for c in witness.cosignatures],
+        ],
+    ]
+
+
+def _derived(bundle: Bundle) -> tuple[LogEntry, AnchorRef] | None:
+    """The entry and anchor that array version 2 rebuilds from the bundle's other values."""
+    entry, anchor = bundle.entry, bundle.anchor
+    if entry.kind not in CERTIFICATE_KINDS or entry.signature is None:
+        return None
+    return _derive(
+        bundle.certificate,
+        entry.kind,
+        entry.links,
+        entry.reason,
+        entry.signature,
+        bundle.proof,
+        (anchor.checkpoint_index, anchor.block_number, anchor.transaction_hash),
+    )
+
+
+def _derive(
+    certificate: SaltedCertificate,
+    kind: str,
+    links: tuple[bytes, ...],
+    reason: int | None,
+    signature: Signature,
+    proof: InclusionProof,
+    anchor: tuple[int, int, bytes],
+) -> tuple[LogEntry, AnchorRef] | None:
+    """The entry and anchor rebuilt from the fields, the proof and the values array version 2
+    keeps (None when they cannot be: a public field redacted, an entry the rules refuse, a
+    proof that leads nowhere)."""
+    values: dict[str, Any] = {}
+    for name in ("certificate_number", "organisation_code", "issue_date", "level",
+                 "occupation_code", "work_type_code"):  # fmt: skip
+        field = certificate.fields[name]
+        if not isinstance(field, Disclosed):
+            return None
+        values[name] = field.value
+    number = values["certificate_number"]
+    try:
+        entry = LogEntry(
+            kind=kind,
+            province=str(number)[5:7],
+            organisation_code=values["organisation_code"],
+            certificate_number=number,
+            commitment=commitment_of(certificate.field_hashes().values()),
+            links=links,
+            reason=reason,
+            attributes=Attributes(
+                values["issue_date"],
+                values["level"],
+                values["occupation_code"],
+                values["work_type_code"],
+            ),
+            signature=signature,
+        )
+        root = root_from_inclusion(
+            entry.leaf_hash(), proof.leaf_index, proof.tree_size, proof.hashes
+        )
+    except (VerificationError, InvalidInput, ValueError, TypeError):
+        return None
+    checkpoint_index, block_number, transaction_hash = anchor
+    return entry, AnchorRef(
+        province=entry.province,
+        checkpoint_index=checkpoint_index,
+        tree_size=proof.tree_size,
+        root=root,
+        block_number=block_number,
+        transaction_hash=transaction_hash,
+    )
 
 
 def decode_compact(text: str) -> Bundle:
@@ -211,10 +352,7 @@ def _index(options: tuple[str, ...], value: Any) -> str:
     return options[index]
 
 
-def _from_array(array: Any) -> Bundle:
-    version, chain_id, contract, fields, entry, proof, anchor = array
-    if version != 1:
-        raise InvalidInput("compact", "compact.version", "unsupported version")
+def _field_proofs(fields: Any) -> dict[str, FieldProof]:
     if len(fields) != len(FIELD_NAMES):
         raise InvalidInput("compact", "compact.structure", "wrong number of fields")
     proofs: dict[str, FieldProof] = {}
@@ -225,6 +363,16 @@ def _from_array(array: Any) -> Bundle:
             value, salt = item
             typed: FieldValue = _int(value) if name == "level" else _str(value)
             proofs[name] = Disclosed(typed, _bytes(salt, 32))
+    return proofs
+
+
+def _from_array(array: Any) -> Bundle:
+    if isinstance(array, list) and array and array[0] == 2:
+        return _from_array_v2(array)
+    version, chain_id, contract, fields, entry, proof, anchor = array
+    if version != 1:
+        raise InvalidInput("compact", "compact.version", "unsupported version")
+    proofs = _field_proofs(fields)
     kind, province, org, number, commitment, links, reason, attributes, signature = entry
     leaf_index, tree_size, hashes = proof
     a_province, cp_index, a_size, root, block, tx = anchor
@@ -258,6 +406,46 @@ def _from_array(array: Any) -> Bundle:
             _bytes(root, 32),
             _int(block),
             _bytes(tx, 32),
+        ),
+    )
+
+
+def _from_array_v2(array: Any) -> Bundle:
+    _, chain_id, contract, fields, entry, proof, anchor, witness = array
+    kind, links, reason, signature = entry
+    leaf_index, tree_size, hashes = proof
+    cp_index, block, tx = anchor
+    timestamp, previous_size, cosignatures = witness
+    certificate = SaltedCertificate(_field_proofs(fields))
+    inclusion = InclusionProof(
+        _int(leaf_index), _int(tree_size), tuple(_bytes(h, 32) for h in hashes)
+    )
+    derived = _derive(
+        certificate,
+        _index(CERTIFICATE_KINDS, kind),
+        tuple(_bytes(link, 32) for link in links),
+        None if reason is None else _int(reason),
+        Signature(_index(SUITES, signature[0]), _int(signature[1]), _bytes(signature[2])),
+        inclusion,
+        (_int(cp_index), _int(block), _bytes(tx, 32)),
+    )
+    if derived is None:
+        raise InvalidInput(
+            "compact", "compact.structure", "version 2 needs the public fields and a valid proof"
+        )
+    return Bundle(
+        network=Network(_int(chain_id), _bytes(contract, 20)),
+        certificate=certificate,
+        entry=derived[0],
+        proof=inclusion,
+        anchor=derived[1],
+        witness=Witness(
+            _int(timestamp),
+            _int(previous_size),
+            tuple(
+                ProvinceSignature(f"{_int(province):02d}", _bytes(value))
+                for province, value in cosignatures
+            ),
         ),
     )
 

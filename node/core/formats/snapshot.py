@@ -1,23 +1,48 @@
 """Snapshots: the consortium contract's state at one block, for offline verification.
 
 Format pinned in ``docs/FORMATS.md`` and ``schemas/snapshot.schema.json``. A
-:class:`SnapshotTrustSource` answers the verifier's questions from a snapshot; the chain adapter
-provides the same :class:`TrustSource` interface backed by RPC.
+:class:`SnapshotTrustSource` answers the verifier's questions from a snapshot.
+
+Version 2 (written since trust roots exist; version 1 is still read) adds what an offline
+verifier needs to trust a snapshot and to re-run the rules it can (:class:`SnapshotExtras`): the
+time it was taken, each organisation's history (status and scope from each change on), the
+filed scopes behind the scope hashes, the working-day calendar, the audit statements published
+on chain, and the signatures of member provinces over the snapshot's digest and time
+(``node.core.formats.trust``).
 """
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
+import datetime
+import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from node.core import safejson
+from node.core.canonical import canonical_json
 from node.core.errors import InvalidInput
 from node.core.formats.jsonfmt import Reader, hex0x
+from node.core.formats.network import MAX_UINT64 as MAX_UINT64
+from node.core.formats.network import BlockRef as BlockRef
+from node.core.formats.network import Network as Network
+from node.core.formats.trust import (
+    AuditFinding,
+    AuditStatement,
+    ProvinceSignature,
+    WitnessKey,
+    signers,
+    snapshot_message,
+)
+from node.core.rules.scope import ScopeItem, normalise_scope
+from node.core.rules.workdays import CalendarYear, WorkdayCalendar
 
 SNAPSHOT_TYPE = "certreg.snapshot"
-SNAPSHOT_VERSION = 1
+#: The version written (version 1 snapshots, without the trust parts, are still read).
+SNAPSHOT_VERSION = 2
+SNAPSHOT_VERSIONS = (1, 2)
 #: A snapshot file larger than this is refused (``json.size``) before it is parsed: room for
 #: about a million certificate statuses.
 MAX_SNAPSHOT_BYTES = 512 * 1024 * 1024
@@ -26,23 +51,6 @@ ORGANISATION_CODE_RE = re.compile(r"[YS][0-9]{12}")
 ORGANISATION_STATUSES = ("active", "suspended", "terminated")
 CERTIFICATE_STATUSES = ("active", "revoked", "suspended", "superseded", "reinstated")
 SUITES = ("ed25519", "ecdsa-secp256k1", "sm2-sm3")
-MAX_UINT64 = 2**64 - 1
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Network:
-    """Which chain and contract a bundle or snapshot belongs to."""
-
-    chain_id: int
-    contract: bytes  # 20 bytes
-
-    def to_json(self) -> dict[str, Any]:
-        return {"chain_id": self.chain_id, "contract": hex0x(self.contract)}
-
-    @classmethod
-    def from_json(cls, r: Reader) -> Network:
-        r.keys({"chain_id", "contract"})
-        return cls(r.integer("chain_id", 1), r.hex0x("contract", 20))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -64,21 +72,52 @@ class OrganisationKey:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class OrganisationState:
+    """An organisation's status and scope from ``timestamp`` (a block's) on."""
+
+    timestamp: int
+    status: str
+    scope_hash: bytes
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "timestamp": self.timestamp,
+            "status": self.status,
+            "scope_hash": self.scope_hash.hex(),
+        }
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Organisation:
     code: str
     province: str
     status: str
     scope_hash: bytes
     keys: tuple[OrganisationKey, ...]
+    #: Each change of status or scope since the filing, in chain order (written in snapshot
+    #: version 2 only; not compared, as a version 1 snapshot does not carry it).
+    history: tuple[OrganisationState, ...] = dataclasses.field(default=(), compare=False)
 
-    def to_json(self) -> dict[str, Any]:
-        return {
+    def to_json(self, version: int = 1) -> dict[str, Any]:
+        out: dict[str, Any] = {
             "code": self.code,
             "province": self.province,
             "status": self.status,
             "scope_hash": self.scope_hash.hex(),
             "keys": [key.to_json() for key in self.keys],
         }
+        if version >= 2:
+            out["history"] = [h.to_json() for h in self.history]
+        return out
+
+    def state_at(self, time: int) -> OrganisationState | None:
+        """The status and scope in force at unix ``time`` (None: not filed yet)."""
+        found = None
+        for state in self.history:
+            if state.timestamp > time:
+                break
+            found = state
+        return found
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -138,16 +177,6 @@ class Member:
         return {"province": self.province, "operators": [hex0x(op) for op in self.operators]}
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class BlockRef:
-    number: int
-    hash: bytes
-    timestamp: int
-
-    def to_json(self) -> dict[str, Any]:
-        return {"number": self.number, "hash": hex0x(self.hash), "timestamp": self.timestamp}
-
-
 class TrustSource(Protocol):
     """What the verifier asks of the chain (or of a snapshot of it)."""
 
@@ -157,6 +186,21 @@ class TrustSource(Protocol):
     @property
     def block(self) -> BlockRef: ...
 
+    @property
+    def time(self) -> int:
+        """When the source was read (a snapshot's time)."""
+        ...
+
+    @property
+    def calendar(self) -> SnapshotCalendar | None:
+        """The working-day calendar the source carries, if any."""
+        ...
+
+    @property
+    def has_history(self) -> bool:
+        """Whether organisations carry their history (to judge them at anchoring)."""
+        ...
+
     def organisation(self, code: str) -> Organisation | None:
         """Return the filed organisation with this code, or None."""
         ...
@@ -165,14 +209,188 @@ class TrustSource(Protocol):
         """Return checkpoint ``index`` of the province's log, or None."""
         ...
 
+    def first_checkpoint_with(self, province: str, leaf_index: int) -> Checkpoint | None:
+        """The province's first checkpoint whose tree holds the leaf."""
+        ...
+
+    def scope(self, scope_hash: bytes) -> ScopeRecord | None:
+        """The filed scope behind a scope hash, if the source carries it."""
+        ...
+
+    def findings(self, province: str, leaf_index: int) -> list[tuple[AuditRecord, AuditFinding]]:
+        """Audit findings naming the leaf."""
+        ...
+
+    def signed_by(self, keys: Mapping[str, WitnessKey | None]) -> set[str]:
+        """The provinces among ``keys`` whose signature of the source verifies."""
+        ...
+
     def status_history(self, province: str, commitment: bytes) -> Sequence[StatusRecord]:
         """Return the status records of a certificate under this province, in chain order."""
         ...
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class ScopeRecord:
+    """The filed scope behind a scope hash (the items of its scope document)."""
+
+    scope_hash: bytes
+    items: tuple[ScopeItem, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"scope_hash": self.scope_hash.hex(), "scope": [i.to_json() for i in self.items]}
+
+    def filed(self) -> dict[str, frozenset[int]]:
+        """Code (work type, else occupation) -> levels, as intake and the auditor read it."""
+        out: dict[str, set[int]] = {}
+        for item in self.items:
+            out.setdefault(item.work_type_code or item.occupation_code, set()).update(item.levels)
+        return {code: frozenset(levels) for code, levels in out.items()}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SnapshotCalendar:
+    """The working-day calendar carried in a snapshot: consecutive years, each with the
+    weekdays off (``holidays``) and the weekend days worked (``working_weekends``)."""
+
+    years: tuple[CalendarYear, ...]
+
+    @classmethod
+    def of(cls, workdays: WorkdayCalendar) -> SnapshotCalendar:
+        """Every year ``workdays`` covers, as its working days say."""
+        first, last = workdays.years
+        provisional = {y.year for y in workdays.added if y.provisional}
+        years = []
+        for year in range(first, last + 1):
+            holidays, weekends = [], []
+            day = datetime.date(year, 1, 1)
+            while day.year == year:
+                working = workdays.is_working_day(day)
+                if day.weekday() < 5 and not working:
+                    holidays.append(day)
+                elif day.weekday() >= 5 and working:
+                    weekends.append(day)
+                day += datetime.timedelta(days=1)
+            years.append(
+                CalendarYear(
+                    year, frozenset(holidays), frozenset(weekends), "", year in provisional
+                )
+            )
+        return cls(tuple(years))
+
+    def covers(self, day: datetime.date) -> bool:
+        return bool(self.years) and self.years[0].year <= day.year <= self.years[-1].year
+
+    def is_working_day(self, day: datetime.date) -> bool:
+        return self.years[day.year - self.years[0].year].is_working_day(day)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "years": [
+                {
+                    "year": y.year,
+                    "provisional": y.provisional,
+                    "holidays": sorted(d.isoformat() for d in y.holidays),
+                    "working_weekends": sorted(d.isoformat() for d in y.working_weekends),
+                }
+                for y in self.years
+            ]
+        }
+
+    @classmethod
+    def from_json(cls, r: Reader) -> SnapshotCalendar:
+        r.keys({"years"})
+        years: list[CalendarYear] = []
+        for i, item in enumerate(r.array("years", 1000)):
+            y = Reader(item, f"{r.at('years')}[{i}]")
+            y.keys({"year", "provisional", "holidays", "working_weekends"})
+            number = y.integer("year", 1900, 2200)
+            if years and number != years[-1].year + 1:
+                raise InvalidInput(
+                    y.at("year"), "snapshot.calendar", "years must follow each other"
+                )
+            provisional = y.raw("provisional")
+            if not isinstance(provisional, bool):
+                raise InvalidInput(y.at("provisional"), "schema.type", "must be true or false")
+
+            def days(
+                key: str, weekend: bool, y: Reader = y, number: int = number
+            ) -> frozenset[datetime.date]:
+                out = []
+                for j, text in enumerate(y.array(key, 366)):
+                    try:
+                        day = datetime.date.fromisoformat(text) if isinstance(text, str) else None
+                    except ValueError:
+                        day = None
+                    if day is None or day.year != number or (day.weekday() >= 5) != weekend:
+                        raise InvalidInput(
+                            f"{y.at(key)}[{j}]",
+                            "snapshot.calendar",
+                            "not a day of that kind in that year",
+                        )
+                    out.append(day)
+                return frozenset(out)
+
+            years.append(
+                CalendarYear(
+                    number, days("holidays", False), days("working_weekends", True), "", provisional
+                )
+            )
+        return cls(tuple(years))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """An audit statement referenced on chain (``AuditStatementPublished``) with its content."""
+
+    auditor: bytes  # the account that published it (20 bytes)
+    content_hash: bytes
+    cid: str
+    block_number: int
+    transaction_hash: bytes
+    statement: AuditStatement
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "auditor": hex0x(self.auditor),
+            "content_hash": self.content_hash.hex(),
+            "cid": self.cid,
+            "block_number": self.block_number,
+            "transaction_hash": hex0x(self.transaction_hash),
+            "statement": self.statement.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, r: Reader) -> AuditRecord:
+        r.keys({"auditor", "content_hash", "cid", "block_number", "transaction_hash", "statement"})
+        record = cls(
+            auditor=r.hex0x("auditor", 20),
+            content_hash=r.hex("content_hash", 32),
+            cid=r.string("cid"),
+            block_number=r.integer("block_number"),
+            transaction_hash=r.hex0x("transaction_hash", 32),
+            statement=AuditStatement.from_json(r.raw("statement"), r.at("statement")),
+        )
+        if record.statement.content_hash() != record.content_hash:
+            raise InvalidInput(
+                r.at("statement"), "snapshot.audit_hash", "does not hash to the content hash"
+            )
+        return record
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SnapshotExtras:
+    """What snapshot version 2 adds to the chain state (see the module docstring)."""
+
+    time: int
+    scopes: tuple[ScopeRecord, ...] = ()
+    calendar: SnapshotCalendar | None = None
+    audits: tuple[AuditRecord, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Snapshot:
-    """The contract's state at ``block``."""
+    """The contract's state at ``block`` (version 2: with ``extras`` and ``signatures``)."""
 
     network: Network
     block: BlockRef
@@ -180,19 +398,67 @@ class Snapshot:
     organisations: tuple[Organisation, ...]
     checkpoints: tuple[Checkpoint, ...]
     statuses: tuple[StatusRecord, ...]
+    extras: SnapshotExtras | None = None
+    signatures: tuple[ProvinceSignature, ...] = ()
+    #: The JSON object a parsed snapshot was read from: its digest is of these bytes, so that
+    #: both verifiers hash exactly what was signed (``dataclasses.replace`` drops it).
+    source: Mapping[str, Any] | None = dataclasses.field(
+        default=None, init=False, compare=False, repr=False
+    )
+
+    @property
+    def version(self) -> int:
+        return 1 if self.extras is None else 2
+
+    @property
+    def time(self) -> int:
+        """When the snapshot was taken (version 1: its block's time)."""
+        return self.block.timestamp if self.extras is None else self.extras.time
+
+    def head_json(self) -> dict[str, Any]:
+        """The keys before the arrays: type, version, network, block (and time)."""
+        out: dict[str, Any] = {
+            "type": SNAPSHOT_TYPE,
+            "version": self.version,
+            "network": self.network.to_json(),
+            "block": self.block.to_json(),
+        }
+        if self.extras is not None:
+            out["time"] = self.extras.time
+        return out
+
+    def body_json(self) -> dict[str, Any]:
+        """The snapshot's JSON object without ``signatures`` (what its digest covers)."""
+        out = self.head_json()
+        version = self.version
+        out["members"] = [m.to_json() for m in self.members]
+        out["organisations"] = [o.to_json(version) for o in self.organisations]
+        out["checkpoints"] = [c.to_json() for c in self.checkpoints]
+        out["statuses"] = [s.to_json() for s in self.statuses]
+        if self.extras is not None:
+            out["scopes"] = [scope.to_json() for scope in self.extras.scopes]
+            out["calendar"] = (
+                None if self.extras.calendar is None else self.extras.calendar.to_json()
+            )
+            out["audits"] = [a.to_json() for a in self.extras.audits]
+        return out
 
     def to_json(self) -> dict[str, Any]:
         """Return the snapshot's JSON object."""
-        return {
-            "type": SNAPSHOT_TYPE,
-            "version": SNAPSHOT_VERSION,
-            "network": self.network.to_json(),
-            "block": self.block.to_json(),
-            "members": [m.to_json() for m in self.members],
-            "organisations": [o.to_json() for o in self.organisations],
-            "checkpoints": [c.to_json() for c in self.checkpoints],
-            "statuses": [s.to_json() for s in self.statuses],
-        }
+        out = self.body_json()
+        if self.extras is not None:
+            out["signatures"] = [s.to_json() for s in self.signatures]
+        return out
+
+    def digest(self) -> bytes:
+        """SHA-256 of the JCS form of the snapshot's JSON object without ``signatures`` (the
+        object it was read from, else ``body_json()``): what members sign, with the time
+        (``node.core.formats.trust.snapshot_message``)."""
+        if self.source is not None:
+            body = {k: v for k, v in self.source.items() if k != "signatures"}
+        else:
+            body = self.body_json()
+        return hashlib.sha256(canonical_json(body)).digest()
 
     @classmethod
     def from_text(cls, data: str | bytes) -> Snapshot:
@@ -206,33 +472,61 @@ class Snapshot:
 
     @classmethod
     def from_json(cls, value: Mapping[str, Any]) -> Snapshot:
-        """Parse a snapshot strictly.
+        """Parse a snapshot strictly (version 1 or 2).
 
         Raises:
             InvalidInput: naming the JSON path and the rule broken.
         """
         r = Reader(value, "snapshot")
-        r.keys(
-            {
-                "type",
-                "version",
-                "network",
-                "block",
-                "members",
-                "organisations",
-                "checkpoints",
-                "statuses",
-            }
-        )
+        version = r.raw("version") if isinstance(value, Mapping) else None
+        if isinstance(version, bool) or version not in SNAPSHOT_VERSIONS:
+            raise InvalidInput(r.at("version"), "snapshot.version", "unsupported version")
+        keys = {
+            "type",
+            "version",
+            "network",
+            "block",
+            "members",
+            "organisations",
+            "checkpoints",
+            "statuses",
+        }
+        if version == 2:
+            keys |= {"time", "scopes", "calendar", "audits", "signatures"}
+        r.keys(keys)
         if r.raw("type") != SNAPSHOT_TYPE:
             raise InvalidInput(r.at("type"), "snapshot.type", f"must be {SNAPSHOT_TYPE!r}")
-        if r.raw("version") != SNAPSHOT_VERSION or isinstance(r.raw("version"), bool):
-            raise InvalidInput(r.at("version"), "snapshot.version", "unsupported version")
         b = r.obj("block")
         b.keys({"number", "hash", "timestamp"})
         block = BlockRef(b.integer("number"), b.hex0x("hash", 32), b.integer("timestamp"))
         many = 10**8
-        return cls(
+        extras = None
+        signatures: tuple[ProvinceSignature, ...] = ()
+        if version == 2:
+            scopes = []
+            for i, item in enumerate(r.array("scopes", many)):
+                sr = Reader(item, f"snapshot.scopes[{i}]")
+                sr.keys({"scope_hash", "scope"})
+                scopes.append(
+                    ScopeRecord(sr.hex("scope_hash", 32), normalise_scope(sr.raw("scope")))
+                )
+            calendar = (
+                None if r.is_null("calendar") else SnapshotCalendar.from_json(r.obj("calendar"))
+            )
+            extras = SnapshotExtras(
+                time=r.integer("time"),
+                scopes=tuple(scopes),
+                calendar=calendar,
+                audits=tuple(
+                    AuditRecord.from_json(Reader(a, f"snapshot.audits[{i}]"))
+                    for i, a in enumerate(r.array("audits", many))
+                ),
+            )
+            signatures = tuple(
+                ProvinceSignature.from_json(item, f"snapshot.signatures[{i}]")
+                for i, item in enumerate(r.array("signatures", 128))
+            )
+        snapshot = cls(
             network=Network.from_json(r.obj("network")),
             block=block,
             members=tuple(
@@ -240,7 +534,7 @@ class Snapshot:
                 for i, m in enumerate(r.array("members", 1000))
             ),
             organisations=tuple(
-                _organisation(Reader(o, f"snapshot.organisations[{i}]"))
+                _organisation(Reader(o, f"snapshot.organisations[{i}]"), version)
                 for i, o in enumerate(r.array("organisations", many))
             ),
             checkpoints=tuple(
@@ -251,7 +545,12 @@ class Snapshot:
                 _status(Reader(s, f"snapshot.statuses[{i}]"))
                 for i, s in enumerate(r.array("statuses", many))
             ),
+            extras=extras,
+            signatures=signatures,
         )
+        if version == 2:
+            object.__setattr__(snapshot, "source", value)
+        return snapshot
 
 
 def _member(r: Reader) -> Member:
@@ -263,8 +562,11 @@ def _member(r: Reader) -> Member:
     return Member(r.string("province", PROVINCE_RE), tuple(operators))
 
 
-def _organisation(r: Reader) -> Organisation:
-    r.keys({"code", "province", "status", "scope_hash", "keys"})
+def _organisation(r: Reader, version: int = 1) -> Organisation:
+    r.keys(
+        {"code", "province", "status", "scope_hash", "keys"}
+        | ({"history"} if version >= 2 else set())
+    )
     status = r.string("status")
     if status not in ORGANISATION_STATUSES:
         raise InvalidInput(r.at("status"), "snapshot.organisation_status", "unknown status")
@@ -284,12 +586,26 @@ def _organisation(r: Reader) -> Organisation:
                 valid_until=kr.integer("valid_until", 0, MAX_UINT64),
             )
         )
+    history = []
+    if version >= 2:
+        for i, item in enumerate(r.array("history", 100_000)):
+            hr = Reader(item, f"{r.at('history')}[{i}]")
+            hr.keys({"timestamp", "status", "scope_hash"})
+            state = hr.string("status")
+            if state not in ORGANISATION_STATUSES:
+                raise InvalidInput(
+                    hr.at("status"), "snapshot.organisation_status", "unknown status"
+                )
+            history.append(
+                OrganisationState(hr.integer("timestamp"), state, hr.hex("scope_hash", 32))
+            )
     return Organisation(
         code=r.string("code", ORGANISATION_CODE_RE),
         province=r.string("province", PROVINCE_RE),
         status=status,
         scope_hash=r.hex("scope_hash", 32),
         keys=tuple(keys),
+        history=tuple(history),
     )
 
 
@@ -353,9 +669,24 @@ class SnapshotTrustSource:
         self._snapshot = snapshot
         self._organisations = {o.code: o for o in snapshot.organisations}
         self._checkpoints = {(c.province, c.index): c for c in snapshot.checkpoints}
+        self._by_province: dict[str, list[Checkpoint]] = {}
+        for checkpoint in snapshot.checkpoints:
+            self._by_province.setdefault(checkpoint.province, []).append(checkpoint)
         self._statuses: dict[tuple[str, bytes], list[StatusRecord]] = {}
         for record in snapshot.statuses:
             self._statuses.setdefault((record.province, record.commitment), []).append(record)
+        extras = snapshot.extras
+        self._scopes = {} if extras is None else {s.scope_hash: s for s in extras.scopes}
+        self._signed: dict[tuple[tuple[str, WitnessKey], ...], set[str]] = {}
+        self._findings: dict[tuple[str, int], list[tuple[AuditRecord, AuditFinding]]] = {}
+        for audit in () if extras is None else extras.audits:
+            for finding in audit.statement.findings:
+                key = (audit.statement.province, finding.leaf_index)
+                self._findings.setdefault(key, []).append((audit, finding))
+
+    @property
+    def snapshot(self) -> Snapshot:
+        return self._snapshot
 
     @property
     def network(self) -> Network:
@@ -365,11 +696,52 @@ class SnapshotTrustSource:
     def block(self) -> BlockRef:
         return self._snapshot.block
 
+    @property
+    def time(self) -> int:
+        """When the snapshot was taken (its block's time for version 1)."""
+        return self._snapshot.time
+
+    @property
+    def calendar(self) -> SnapshotCalendar | None:
+        extras = self._snapshot.extras
+        return None if extras is None else extras.calendar
+
+    @property
+    def has_history(self) -> bool:
+        """Whether organisations carry their history (version 2)."""
+        return self._snapshot.extras is not None
+
     def organisation(self, code: str) -> Organisation | None:
         return self._organisations.get(code)
 
     def checkpoint(self, province: str, index: int) -> Checkpoint | None:
         return self._checkpoints.get((province, index))
+
+    def first_checkpoint_with(self, province: str, leaf_index: int) -> Checkpoint | None:
+        """The province's first checkpoint whose tree holds leaf ``leaf_index`` (the one that
+        anchored the entry)."""
+        checkpoints = self._by_province.get(province, [])
+        at = bisect.bisect_right([c.tree_size for c in checkpoints], leaf_index)
+        return checkpoints[at] if at < len(checkpoints) else None
+
+    def scope(self, scope_hash: bytes) -> ScopeRecord | None:
+        return self._scopes.get(scope_hash)
+
+    def findings(self, province: str, leaf_index: int) -> list[tuple[AuditRecord, AuditFinding]]:
+        """The audit statements' findings that name leaf ``leaf_index`` of the province's log."""
+        return self._findings.get((province, leaf_index), [])
+
+    def signed_by(self, keys: Mapping[str, WitnessKey | None]) -> set[str]:
+        """The provinces among ``keys`` whose signature over the snapshot's digest and time
+        verifies (computed once per key set: the digest hashes the whole snapshot)."""
+        snapshot = self._snapshot
+        if snapshot.extras is None or not snapshot.signatures:
+            return set()
+        cache_key = tuple(sorted((p, k) for p, k in keys.items() if k is not None))
+        if cache_key not in self._signed:
+            message = snapshot_message(snapshot.digest(), snapshot.time)
+            self._signed[cache_key] = signers(message, snapshot.signatures, keys)
+        return set(self._signed[cache_key])
 
     def status_history(self, province: str, commitment: bytes) -> Sequence[StatusRecord]:
         return self._statuses.get((province, commitment), [])

@@ -286,6 +286,32 @@ RESULTS: Final = (
         "",
         _RESULT,
     ),
+    _entry(
+        "result.UNTRUSTED_SNAPSHOT",
+        "核验方持有信任根，但快照未经足够多成员省份的检查点签名密钥签名（或签名无效）；"
+        "无快照时，证书包所带检查点的联署签名不足门限。",
+        "The verifier holds a trust root, but the snapshot is not signed by a threshold of "
+        "member provinces' checkpoint-signing keys (or the signatures are bad); without a "
+        "snapshot, the bundle's checkpoint carries too few valid cosignatures.",
+        "",
+        _RESULT,
+    ),
+    _entry(
+        "result.STALE",
+        "快照的生成时间早于核验方允许的最长时限（默认 7 天），其后的撤销可能未被反映。",
+        "The snapshot is older than the verifier's maximum age (7 days by default), so later "
+        "revocations may be missing.",
+        "",
+        _RESULT,
+    ),
+    _entry(
+        "result.DISPUTED",
+        "证书真实且已锚定，但核验方按公开字段重新检查的规则不成立，或审计方的审计声明指出了该证书的问题。",
+        "The certificate is authentic and anchored, but a rule the verifier re-ran on its "
+        "public fields fails, or an auditor's statement names it in a finding.",
+        f"{GUIDE} arts. 10, 12",
+        _RESULT,
+    ),
 )
 
 CHECKS: Final = (
@@ -355,6 +381,37 @@ CHECKS: Final = (
         "The latest status on chain at the verification time is not "
         "revoked, suspended or superseded.",
         f"{GUIDE} arts. 14, 17",
+        _CHECK,
+    ),
+    _entry(
+        "check.trust",
+        "持有信任根时，快照须由门限数量的成员省份签名；无快照时，证书包须带有门限数量的检查点联署签名。",
+        "With a trust root, the snapshot is signed by a threshold of member provinces; "
+        "without a snapshot, the bundle carries a threshold of cosignatures of its checkpoint.",
+        "",
+        _CHECK,
+    ),
+    _entry(
+        "check.freshness",
+        "快照的生成时间距核验时间不超过最长时限。",
+        "The snapshot was taken no longer than the maximum age before the verification time.",
+        "",
+        _CHECK,
+    ),
+    _entry(
+        "check.rules",
+        "按公开字段重新检查：证书编号与发证年份和等级一致，发证日期与锚定时间符合上传时限，"
+        "锚定时机构已备案、有效且在备案范围内。",
+        "Re-run on the public fields: the number carries the issue year and level, anchoring "
+        "kept the upload deadlines, and the organisation was filed, active and in scope then.",
+        f"{GUIDE} arts. 5, 9, 10, 12",
+        _CHECK,
+    ),
+    _entry(
+        "check.findings",
+        "快照所载的审计声明中没有指向该证书的发现。",
+        "No audit statement the snapshot carries names this certificate in a finding.",
+        "",
         _CHECK,
     ),
 )
@@ -1670,6 +1727,104 @@ FORMATS: Final = (
         "The older snapshot to continue is newer than the block asked for.",
     ),
     _rule(
+        "snapshot.calendar",
+        "快照所载的工作日日历不合规（年份须连续，节假日须为该年的工作日，调休须为该年的周末）。",
+        "The snapshot's working-day calendar is malformed (consecutive years, holidays on "
+        "weekdays and worked weekend days of that year).",
+    ),
+    _rule(
+        "snapshot.audit_hash",
+        "快照所载的审计声明与链上记录的内容哈希不符。",
+        "An audit statement in the snapshot does not hash to the content hash on chain.",
+    ),
+    _rule(
+        "bundle.witness",
+        "证书包的联署部分须有一个或多个联署签名，每个省份至多一个。",
+        "A bundle's witness part holds one or more cosignatures, each province at most once.",
+    ),
+    _rule(
+        "compact.inconsistent",
+        "带联署签名的证书包只有在条目和锚定信息与字段和证明一致时才能写成紧凑文本。",
+        "A bundle with cosignatures is written compactly only when its entry and anchor agree "
+        "with its fields and proof.",
+    ),
+    _rule(
+        "trust_root.json",
+        "信任根文件不是 JSON 或过大。",
+        "The trust-root file is not JSON or is too large.",
+        "RFC 8259",
+    ),
+    _rule(
+        "trust_root.type",
+        "不是 certreg 信任根（type 字段不符）。",
+        "Not a certreg trust root (its type differs).",
+    ),
+    _rule(
+        "trust_root.version",
+        "信任根的版本不受支持。",
+        "The trust root's version is not supported.",
+    ),
+    _rule(
+        "trust_root.key",
+        "检查点签名密钥须为 Ed25519（32 字节）或 SM2（65 字节，04 开头的未压缩点）。",
+        "A checkpoint-signing key is Ed25519 (32 bytes) or SM2 (65 bytes, an uncompressed "
+        "point starting 04).",
+    ),
+    _rule(
+        "trust_root.members",
+        "信任根的成员须按省份代码排序，每个省份一次。",
+        "A trust root's members are sorted by province, each once.",
+    ),
+    _rule(
+        "trust_root.threshold",
+        "信任根的门限须为成员数的过半数。",
+        "A trust root's threshold is a majority of its members.",
+    ),
+    _rule(
+        "trust_root.chain",
+        "信任根链不连续：每个新根须指向前一根的摘要，序号加一，网络相同。",
+        "The chain of trust roots is broken: each root names the digest of the root before, "
+        "with the next serial and the same network.",
+    ),
+    _rule(
+        "trust_root.signatures",
+        "信任根未获足够的有效签名（须有前一根和本根各自门限数量的成员签名）。",
+        "A trust root lacks enough valid signatures (a threshold of the previous root's members "
+        "and of its own).",
+    ),
+    _rule(
+        "trust_root.pinned",
+        "信任根文件不包含核验方此前固定的信任根。",
+        "The trust-root file does not hold the root the verifier pinned before.",
+    ),
+    _rule(
+        "trust_root.url",
+        "节点地址须为不超过 128 字节的 http(s) 地址。",
+        "A node address is an http(s) address of at most 128 bytes.",
+    ),
+    _rule(
+        "audit_statement.json",
+        "审计声明不是 JSON 或过大。",
+        "The audit statement is not JSON or is too large.",
+        "RFC 8259",
+    ),
+    _rule(
+        "audit_statement.type",
+        "不是第 1 版 certreg 审计声明。",
+        "Not a version 1 certreg audit statement.",
+    ),
+    _rule(
+        "audit_statement.result",
+        "审计声明的结论须在且仅在没有发现时为 clean。",
+        "An audit statement's result is clean exactly when it has no finding.",
+    ),
+    _rule(
+        "audit_statement.canonical",
+        "审计声明不是规范化的 JSON（JCS）。",
+        "The audit statement is not in canonical JSON (JCS).",
+        "RFC 8785",
+    ),
+    _rule(
         "manifest.json",
         "清单不是 JSON。",
         "The manifest is not JSON.",
@@ -2584,6 +2739,11 @@ TOOLS: Final = (
         "核验时间须带时区，例如 2026-01-01T00:00:00+08:00，或为 unix 秒。",
         "The verification time carries a timezone, for example 2026-01-01T00:00:00+08:00, or "
         "is unix seconds.",
+    ),
+    _rule(
+        "cli.duration",
+        "时长须为数字加单位 d、h、m 或 s，例如 7d、12h。",
+        "A duration is a number and d, h, m or s, for example 7d or 12h.",
     ),
     _rule(
         "cli.address",

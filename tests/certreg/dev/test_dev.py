@@ -139,6 +139,20 @@ def test_ephemeral_up_and_down(folder: Path) -> None:
     verified = certreg("verify", result["sample_bundle"], "--rpc", result["chain_url"],
                        "--contract", result["contract_address"], "--json", "--quiet")  # fmt: skip
     assert json.loads(verified.stdout)["result"] == "VALID", verified.stderr[-2000:]
+    # The sample snapshot is signed by every member: VALID with the consortium's trust root,
+    # which each node serves beside its page.
+    trusted = certreg("verify", result["sample_bundle"], "--snapshot",
+                      str(folder / "sample" / "snapshot.json"), "--trust-root",
+                      result["trust_root"], "--json")  # fmt: skip
+    report = json.loads(trusted.stdout)
+    assert report["result"] == "VALID", report
+    trust = next(c for c in report["checks"] if c["name"] == "trust")
+    assert trust["detail"].startswith("snapshot signed by 41, 43, 44 (3 of 3")
+    served = requests.get(
+        result["provinces"]["41"]["api_url"] + "/static/trust-root.json", timeout=10
+    )
+    assert served.json() == json.loads(Path(result["trust_root"]).read_text("ascii"))
+
     assert {p["state"] for p in result["processes"]} == {"running"}
 
     status = certreg("dev", "status", "--dir", str(folder), "--json")

@@ -264,7 +264,8 @@ def test_explain_results_checks_and_reasons() -> None:
     with pytest.raises(UnknownRuleId):
         reason_action(3)
     with pytest.raises(UnknownRuleId):
-        explain_result("STALE")  # not a result code (yet)
+        explain_result("OUTDATED")  # not a result code
+    assert explain_result("STALE").id == "result.STALE"
 
 
 def test_the_catalogue_is_immutable_and_refuses_an_id_twice() -> None:

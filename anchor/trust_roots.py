@@ -1,0 +1,170 @@
+"""Trust roots from the chain (docs/FORMATS.md "Trust roots").
+
+The workflow (``certreg trust-root``):
+
+1. ``certreg trust-root --rpc URL --contract ADDRESS -o trust-root.json`` reads the members and
+   their checkpoint-signing keys (``memberKey(province, 2)``) at the latest block and writes the
+   new root's body into the file (after the roots of ``--previous``), with the signatures found
+   in ``--signatures DIR``;
+2. each member signs the body with its checkpoint-signing key (:func:`sign_root`,
+   ``certreg trust-root … --sign-key FILE --province P``) and hands over its signature file;
+3. step 1 again with the signatures folder; the file is complete when the chain verifies.
+
+Kept beside :class:`anchor.registry.RegistryClient` as ``anchor.member_keys`` is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+
+from web3.exceptions import Web3Exception
+
+from anchor.member_keys import set_member_key
+from anchor.registry import RegistryClient
+from anchor.snapshot import take_snapshot
+from anchor.transport import TxResult
+from node.core.crypto.signatures import get_suite
+from node.core.errors import ChainError, InvalidInput
+from node.core.formats.snapshot import Snapshot, SnapshotCalendar, SnapshotExtras
+from node.core.formats.trust import (
+    CHECKPOINT_KEY_PURPOSE,
+    ProvinceSignature,
+    RootMember,
+    TrustRoot,
+    TrustRootBody,
+    TrustRootFile,
+    WitnessKey,
+    check_witness_key,
+    snapshot_message,
+)
+from node.core.rules.workdays import WorkdayCalendar
+
+
+def publish_checkpoint_key(client: RegistryClient, suite: str, public_key: bytes) -> TxResult:
+    """Publish the client's member checkpoint-signing key (``setMemberKey(2, key)``).
+
+    Raises:
+        InvalidInput: ``trust_root.key`` (not an Ed25519 or SM2 public key).
+        ContractRevert, ChainError: as :func:`anchor.member_keys.set_member_key`.
+    """
+    check_witness_key(suite, public_key)
+    return set_member_key(client, CHECKPOINT_KEY_PURPOSE, public_key)
+
+
+def _checkpoint_key(client: RegistryClient, province: int, block: int) -> bytes:
+    try:
+        value = client.contract.functions.memberKey(province, CHECKPOINT_KEY_PURPOSE).call(
+            block_identifier=block
+        )
+    except (Web3Exception, OSError, ValueError) as exc:
+        raise ChainError(f"cannot read the checkpoint key of {province}: {exc}") from exc
+    return bytes(value)
+
+
+def root_body_from_chain(
+    client: RegistryClient, previous: TrustRootFile | None = None, block: int | None = None
+) -> TrustRootBody:
+    """The next root's body: the members at ``block`` (default the latest) with their
+    checkpoint-signing keys (none when a member published no key or one of another shape),
+    after ``previous``'s current root (serial 1 without it). Every member derives the same body
+    from its own view of the chain at the same block, and signs only that.
+
+    Raises:
+        InvalidInput: ``trust_root.chain`` (``previous`` is of another network).
+        ChainError: the chain could not be read.
+    """
+    snapshot = take_snapshot(client, block=block)
+    number = snapshot.block.number
+    members = tuple(
+        RootMember(
+            m.province, WitnessKey.from_chain(_checkpoint_key(client, int(m.province), number))
+        )
+        for m in sorted(snapshot.members, key=lambda m: m.province)
+    )
+    if previous is None:
+        return TrustRootBody(snapshot.network, 1, snapshot.block, members, None)
+    current = previous.current
+    if current.network != snapshot.network:
+        raise InvalidInput(
+            "--previous", "trust_root.chain", "the previous root is of another network"
+        )
+    return TrustRootBody(
+        snapshot.network, current.serial + 1, snapshot.block, members, current.digest()
+    )
+
+
+def sign_root(
+    body: TrustRootBody, province: str, suite: str, private_key: bytes
+) -> ProvinceSignature:
+    """Province ``province``'s signature of a root body with its checkpoint-signing key."""
+    return ProvinceSignature(province, get_suite(suite).sign(private_key, body.message()))
+
+
+def assemble(
+    body: TrustRootBody,
+    signatures: Iterable[ProvinceSignature],
+    previous: TrustRootFile | None = None,
+) -> TrustRootFile:
+    """The trust-root file: ``previous``'s roots and ``body`` with the signatures that verify
+    by its own members' or the previous root's keys (a member whose key changed signs with
+    both; duplicates and bad signatures are dropped)."""
+    previous_keys = {} if previous is None else previous.current.keys
+    kept: list[ProvinceSignature] = []
+    message = body.message()
+    for item in signatures:
+        if item in kept:
+            continue
+        for key in (body.keys.get(item.province), previous_keys.get(item.province)):
+            if key is not None and key.verify(message, item.signature):
+                kept.append(item)
+                break
+    roots = () if previous is None else previous.roots
+    ordered = tuple(sorted(kept, key=lambda s: (s.province, s.signature)))
+    return TrustRootFile((*roots, TrustRoot(body, ordered)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Signed snapshots (docs/FORMATS.md "Signed snapshots")
+
+
+def signable_snapshot(
+    snapshot: Snapshot, time: int, calendar: WorkdayCalendar | None = None
+) -> Snapshot:
+    """``snapshot`` (of :func:`anchor.snapshot.take_snapshot`) as version 2, taken at ``time``,
+    with the working-day calendar the consortium uses and no signature yet. Organisations carry
+    the history the replay recorded; the filed scopes and audit statements are not added here.
+    """
+    return dataclasses.replace(
+        snapshot,
+        extras=SnapshotExtras(
+            time=time, calendar=None if calendar is None else SnapshotCalendar.of(calendar)
+        ),
+        signatures=(),
+    )
+
+
+def sign_snapshot(snapshot: Snapshot, province: str, suite: str, private_key: bytes) -> Snapshot:
+    """The version 2 snapshot with province ``province``'s signature over its digest and time
+    added (replacing an earlier one of that province).
+
+    Raises:
+        InvalidInput: ``snapshot.version`` (a version 1 snapshot cannot be signed).
+    """
+    if snapshot.extras is None:
+        raise InvalidInput("snapshot", "snapshot.version", "only a version 2 snapshot is signed")
+    message = snapshot_message(snapshot.digest(), snapshot.time)
+    signature = ProvinceSignature(province, get_suite(suite).sign(private_key, message))
+    others = tuple(s for s in snapshot.signatures if s.province != province)
+    ordered = tuple(sorted((*others, signature), key=lambda s: s.province))
+    return dataclasses.replace(snapshot, signatures=ordered)
+
+
+__all__ = [
+    "assemble",
+    "publish_checkpoint_key",
+    "root_body_from_chain",
+    "sign_root",
+    "sign_snapshot",
+    "signable_snapshot",
+]
