@@ -45,7 +45,7 @@ from audit.signatures import SignatureChecker
 from node.core.errors import InvalidInput
 from node.core.formats.entry import CERTIFICATE_KINDS
 from node.core.rules.certnum import certificate_number_parts
-from node.core.rules.reasons import check_reason
+from node.core.rules.reasons import check_reason, lineage_changes_name_and_id
 from node.core.rules.screening import flag_scope
 from node.core.rules.workdays import WorkdayCalendar
 from node.core.time import day_bounds
@@ -299,7 +299,9 @@ class EntryChecker:
     def _check_correction(self, log: ProvinceLog, entry: AuditEntry, at: At) -> None:
         """Data guide art. 14 as far as public data shows it: a correction supersedes a
         logged certificate of this province that is not final, keeps its number, and gives a
-        correction reason (node/core/rules/reasons.py 4xx)."""
+        correction reason (node/core/rules/reasons.py 4xx); the corrections of one lineage do
+        not carry both a holder-name and an ID-change reason (姓名和证件号码，原则上只能更改
+        其中的一项), flagged once, at the correction that completes the pair."""
         target = entry.links[0]
         known = log.state_of(target)
         problems = []
@@ -315,6 +317,17 @@ class EntryChecker:
                 problems.append(("correction.number", f"changes the number {number}"))
             if state in FINAL_STATES:
                 problems.append(("correction.target_final", f"target is {STATE_NAMES[state]}"))
+        if entry.reason is not None:
+            reasons = log.correction_reasons.setdefault(entry.certificate_number, set())
+            named_both = lineage_changes_name_and_id(reasons)
+            reasons.add(entry.reason)
+            if not named_both and lineage_changes_name_and_id(reasons):
+                problems.append(
+                    (
+                        "correction.lineage_name_and_id_number",
+                        "the lineage's corrections change both the holder name and the ID number",
+                    )
+                )
         for rule, message in problems:
             self._findings(
                 "correction.rule",

@@ -690,6 +690,13 @@ CORRECTION_FINDING_RULES: Final = (
         "can no longer be corrected.",
         f"{GUIDE} art. 14",
     ),
+    _rule(
+        "correction.lineage_name_and_id_number",
+        "同一证书的更正链中既有姓名更正又有证件号码更正：姓名和证件号码原则上只能更改其中一项。",
+        "The corrections of one certificate carry both a holder-name and an ID-number reason; "
+        "of the name and the ID number only one may ever change.",
+        f"{GUIDE} art. 14",
+    ),
 )
 
 
@@ -2146,6 +2153,13 @@ LIFECYCLE: Final = (
         "correct.name_and_id_number",
         "同一证书的持证人姓名和证件号码原则上只能更改其中一项。",
         "Of the holder name and the ID number, only one may change in one correction.",
+        f"{GUIDE} art. 14",
+    ),
+    _rule(
+        "correct.lineage_name_and_id_number",
+        "经过多次更正后，持证人姓名和证件号码不能都与原证书不同：原则上只能更改其中一项。",
+        "Across a chain of corrections, the holder name and the ID number may not both differ "
+        "from the original certificate; only one of them may ever change.",
         f"{GUIDE} art. 14",
     ),
     _rule(
