@@ -488,6 +488,17 @@ export const RULES = Object.freeze({
   "dataset.serials_exhausted": {"zh": "同一机构、同一年度、同一等级的证书超过 999999 本，顺序号已用完。", "en": "More than 999999 certificates for one organisation, year and level: the serials are used up.", "source": "人社鉴发〔2019〕2号 §二", "roles": ["rule"]},
   "dataset.before_keys": {"zh": "没有晚于机构密钥生效时间且按期上传的发证日期可用。", "en": "No on-time issue date falls after the organisations' keys became valid.", "source": "", "roles": ["rule"]},
   "dataset.issuer_keys": {"zh": "文件不是 certreg 开发用的发证机构密钥文件。", "en": "The file is not a certreg development issuer-keys document.", "source": "", "roles": ["rule"]},
+  "name.forbidden_word": {"zh": "证书上不得使用“中华人民共和国”“中国”“中华”“国家”“全国”“职业资格”“资格凭证”“人员资格”等字样（省级人社部门可增加本省字样，如广东的“广东”“广东省”）。", "en": "A certificate (and so a filed organisation name) may not carry the forbidden words (中华人民共和国, 中国, 中华, 国家, 全国, 职业资格, 资格凭证, 人员资格 …, and the province's additions such as Guangdong's 广东, 广东省).", "source": "人社鉴发〔2021〕1号 §五(二); 粤人社办〔2020〕39号 附件 4 §二(四)1", "roles": ["rule"]},
+  "name.forbidden_words_config": {"zh": "配置中增加的禁用字样须为不超过 50 个字符的非空字符串。", "en": "A forbidden word added by the configuration is a non-blank string of at most 50 characters.", "source": "", "roles": ["rule"]},
+  "organisation_name.not_filed": {"zh": "证书上的评价机构名称应与人力资源社会保障部门备案的机构（含分支机构）名称保持一致。", "en": "The organisation name on the certificate must be the name filed with the HR department (or a filed branch's name).", "source": "人社鉴发〔2021〕1号 §二(三); 粤人社办〔2020〕39号 附件 4 §二(四)3", "roles": ["rule"]},
+  "occupation.category_only": {"zh": "不得直接用大类、中类或小类名称（代码）作为职业进行申报。", "en": "A category code (大类, 中类 or 小类) is not an occupation.", "source": "豫职鉴〔2020〕2号 filing notes; 《中华人民共和国职业分类大典》", "roles": ["rule"]},
+  "occupation.admission": {"zh": "准入类职业（国家职业资格目录）不纳入职业技能等级认定范围。", "en": "A 准入类 occupation of the 国家职业资格目录 is not assessed for a skill-level certificate.", "source": "《国家职业资格目录（2021年版）》; Henan compilation (enterprise assessment notice)", "roles": ["rule"]},
+  "occupation.name_mismatch": {"zh": "职业名称须为国家职业分类大典中该职业代码的标准名称。", "en": "The occupation name must be the standard name of its code in the 国家职业分类大典.", "source": "粤人社办〔2020〕39号 附件 4 §二(四)4; 《中华人民共和国职业分类大典》", "roles": ["rule"]},
+  "occupation.work_type_name_mismatch": {"zh": "工种名称须为该工种代码的标准名称。", "en": "The work-type name must be the standard name of its code.", "source": "粤人社办〔2020〕39号 附件 4 §二(四)4; 《中华人民共和国职业分类大典》", "roles": ["rule"]},
+  "occupation.catalogue_document": {"zh": "职业目录文件格式不正确（见错误所指的条目）。", "en": "An occupation catalogue document is malformed (see the entry the error names).", "source": "", "roles": ["rule"]},
+  "occupation.not_in_catalogue": {"zh": "节点的职业目录中没有该职业代码，未核对职业名称（证书照收，附提示）。", "en": "The node's occupation catalogue has no entry for the code; the name was not checked (the certificate is accepted with this warning).", "source": "粤人社办〔2020〕39号 附件 4 §二(四)4", "roles": ["flag"]},
+  "config.forbidden_words": {"zh": "配置中的禁用字样须为非空字符串的列表。", "en": "The configuration's forbidden words are a list of non-blank strings.", "source": "", "roles": ["rule"]},
+  "config.occupation_catalogues": {"zh": "职业目录须为目录文件路径的列表。", "en": "The occupation catalogues are a list of catalogue file paths.", "source": "", "roles": ["rule"]},
 });
 
 const FAMILIES = Object.keys(RULES)

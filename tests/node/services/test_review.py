@@ -19,6 +19,7 @@ from node.services.lifecycle import LifecycleService
 from node.services.review import ReviewService
 from node.storage import AuditTrail, Database, OrganisationRepository, ReviewRepository
 from node.storage.schema import ReviewFlag, table_of
+from tests.conftest import VOCABULARY
 from tests.node.services.test_intake import NETWORK, NOW, ORG, cert, counts, db
 from tests.node.services.test_lifecycle import (
     LATER,
@@ -51,6 +52,7 @@ def service(db: Database) -> IntakeService:
         cipher(),
         blind_index(),
         calendar=WorkdayCalendar.default(),
+        vocabulary=VOCABULARY,
         clock=lambda: RECEIVED,
     )
 
