@@ -152,7 +152,6 @@ export const RULES = Object.freeze({
   "certnum.position_8_9.guangdong_city": {"zh": "广东的证书编号第 8–9 位为广东地市代码（00 省本级、01 广州、03 深圳等）。", "en": "In Guangdong, positions 8-9 are a Guangdong city code (00 province level, 01 Guangzhou, 03 Shenzhen and so on).", "source": "粤人社办〔2020〕39号 table 5", "roles": ["rule"]},
   "certnum.position_10.guangdong_category": {"zh": "广东的证书编号第 10 位为机构性质代码，须是该机构类别（Y 或 S）可用的代码。", "en": "In Guangdong, position 10 is an organisation category allowed for the organisation class (Y or S).", "source": "粤人社办〔2020〕39号 table 6", "roles": ["rule"]},
   "certnum.position_8_9.henan_city": {"zh": "河南的证书编号第 8–9 位为河南地市代码 00–28。", "en": "In Henan, positions 8-9 are a Henan city code 00-28.", "source": "豫职鉴〔2020〕2号 table 5", "roles": ["rule"]},
-  "certnum.position_10.henan_technical_school": {"zh": "河南的证书编号第 10 位为 9 时专用于技工院校为本校学生认定，机构类别须为 Y。", "en": "In Henan, position 10 = 9 is reserved for technical schools certifying their own students, and the class must be Y.", "source": "豫职鉴〔2021〕1号", "roles": ["rule"]},
   "certnum.position_14_15.year": {"zh": "证书编号第 14–15 位为 2 位数字的发证年份。", "en": "Positions 14-15 are 2 digits, the issue year.", "source": "人社鉴发〔2019〕2号 §二", "roles": ["rule"]},
   "certnum.position_14_15.issue_year": {"zh": "证书编号第 14–15 位须与发证日期年份的后两位一致。", "en": "Positions 14-15 equal the last two digits of the issue date's year.", "source": "人社鉴发〔2019〕2号 §二", "roles": ["rule"]},
   "certnum.position_16.level": {"zh": "证书编号第 16 位为职业技能等级 1–5。", "en": "Position 16 is a skill level 1-5.", "source": "人社鉴发〔2019〕2号 §二 table 5", "roles": ["rule"]},

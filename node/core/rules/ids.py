@@ -1064,13 +1064,6 @@ CERTIFICATE_NUMBERS: Final = (
         f"{HENAN} table 5",
     ),
     _rule(
-        "certnum.position_10.henan_technical_school",
-        "河南的证书编号第 10 位为 9 时专用于技工院校为本校学生认定，机构类别须为 Y。",
-        "In Henan, position 10 = 9 is reserved for technical schools certifying their own "
-        "students, and the class must be Y.",
-        HENAN_SCHOOLS,
-    ),
-    _rule(
         "certnum.position_14_15.year",
         "证书编号第 14–15 位为 2 位数字的发证年份。",
         "Positions 14-15 are 2 digits, the issue year.",
