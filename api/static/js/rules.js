@@ -96,6 +96,7 @@ export const RULES = Object.freeze({
   "pass_rate.high": {"zh": "机构近一年平均获证率高于 90%，列为重点督导检查对象。", "en": "The organisation's pass rate over the last year is above 90 %: focused supervision.", "source": "湘人社鉴函〔2022〕1号 §四(十七); 中就培发〔2022〕1号 art. 17", "roles": ["flag"]},
   "id.burst": {"zh": "同一证件在短期内取得多本证书，需复核。", "en": "Many certificates for one ID within a short time; the province reviews them.", "source": "中就培发〔2022〕1号 art. 17", "roles": ["flag"]},
   "issue_date.stale": {"zh": "收到证书数据时距发证日期已超过 6 个月，需复核。", "en": "Received more than 6 months after the issue date; the province reviews it.", "source": "中就培发〔2022〕1号 arts. 12, 17", "roles": ["flag"]},
+  "organisation.inactive": {"zh": "评价机构一年（含）以上不开展评价工作（未颁发证书），列入复核，属终止备案情形。", "en": "The organisation has issued no certificate for a year or more; the province reviews it (a ground for terminating its filing).", "source": "技能人才评价违纪违规行为处理工作指引 art. 14(七)", "roles": ["flag"]},
   "serial.range": {"zh": "证书顺序号超出 000001–999999 的范围。", "en": "Serials outside 000001-999999.", "source": "人社鉴发〔2019〕2号 §二", "roles": ["flag"]},
   "schema.unknown_field": {"zh": "证书数据含有不属于证书字段的项目。", "en": "The certificate data holds a field that is not a certificate field.", "source": "中就培发〔2022〕1号 art. 7", "roles": ["rule"]},
   "schema.required": {"zh": "缺少必填的字段或键。", "en": "A required field or key is missing.", "source": "中就培发〔2022〕1号 art. 7", "roles": ["rule"]},

@@ -728,6 +728,14 @@ FLAGS: Final = (
         _FLAG,
     ),
     _entry(
+        "organisation.inactive",
+        "评价机构一年（含）以上不开展评价工作（未颁发证书），列入复核，属终止备案情形。",
+        "The organisation has issued no certificate for a year or more; the province reviews it "
+        "(a ground for terminating its filing).",
+        f"{MISCONDUCT} art. 14(七)",
+        _FLAG,
+    ),
+    _entry(
         "serial.range",
         "证书顺序号超出 000001–999999 的范围。",
         "Serials outside 000001-999999.",
