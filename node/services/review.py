@@ -209,8 +209,9 @@ class ReviewService:
         ``assessed`` and ``passed`` are the candidates assessed and certified over the last
         year (:func:`node.core.rules.screening.flag_pass_rate`; the node does not hold the assessed
         count). An organisation that issued no certificate for a year or more is flagged
-        (:func:`node.core.rules.screening.flag_inactivity`, ``organisation.inactive``). Serials are checked per issue year from ``since_year`` (default: last year in
-        China Standard Time) and per level.
+        (:func:`node.core.rules.screening.flag_inactivity`, ``organisation.inactive``). Serials
+        are checked per issue year from ``since_year`` (default: last year in China Standard
+        Time) and per level.
 
         Raises:
             InvalidInput: ``actor`` / ``actor.missing``; ``organisation_code`` /
