@@ -1,7 +1,8 @@
 """The auditor's checks of one replayed log entry against the chain state at its anchoring.
 
 - the organisation was filed (in this province), active, and the certificate is within the
-  filed scope (data guide 中就培发〔2022〕1号 art. 9; scope documents, docs/FORMATS.md);
+  filed scope (data guide 中就培发〔2022〕1号 art. 9; scope documents, docs/FORMATS.md); its
+  occupation code is an occupation, not a category (``occupation.category_only``);
 - the signature by the key it names, of its suite, valid on the issue date
   (docs/FORMATS.md "Signatures", ``node.core.verify.key_valid_on``);
 - the certificate number's issue year and level (positions 14-16, read and compared by
@@ -45,6 +46,7 @@ from audit.signatures import SignatureChecker
 from node.core.errors import InvalidInput
 from node.core.formats.entry import CERTIFICATE_KINDS
 from node.core.rules.certnum import certificate_number_parts
+from node.core.rules.occupations import is_category_code
 from node.core.rules.reasons import check_reason, lineage_changes_name_and_id
 from node.core.rules.screening import flag_scope
 from node.core.rules.workdays import WorkdayCalendar
@@ -261,6 +263,14 @@ class EntryChecker:
             )
         attributes, signature = entry.attributes, entry.signature
         assert attributes is not None and signature is not None
+        if is_category_code(attributes.occupation_code):
+            # 不得直接用大类、中类或小类名称作为职业 (Henan filing notes): visible in the entry.
+            self._findings(
+                "occupation.category_only",
+                province,
+                f"occupation code {attributes.occupation_code} names a category, not an occupation",
+                **at.evidence(),
+            )
         scope = self._scopes.of(code, org)
         if scope is not None:
             for flag in flag_scope(attributes, scope):

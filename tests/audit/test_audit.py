@@ -171,6 +171,13 @@ def test_outside_the_filed_scope(clean: Clean) -> None:
     only(dict(run(clean).finding_counts), "scope.outside")
 
 
+def test_category_code_as_occupation(clean: Clean) -> None:
+    clean.writer.issue(ORG, 7, occupation_code="6-00-00-00")
+    clean.writer.anchor()
+    counts = dict(run(clean).finding_counts)
+    assert counts == {"occupation.category_only": 1, "scope.outside": 1}
+
+
 def test_correction_that_changes_the_number(clean: Clean) -> None:
     old = clean.issued[4]
     number = old.certificate_number[:16] + "000099"

@@ -3023,11 +3023,12 @@ NAMES: Final = (
         "(or a filed branch's name).",
         f"{STYLE} §二(三); {GUANGDONG} 附件 4 §二(四)3",
     ),
-    _rule(
+    _entry(
         "occupation.category_only",
         "不得直接用大类、中类或小类名称（代码）作为职业进行申报。",
         "A category code (大类, 中类 or 小类) is not an occupation.",
         f"{HENAN} filing notes; {OCCUPATIONS}",
+        (Role.RULE, Role.FINDING),
     ),
     _rule(
         "occupation.admission",
