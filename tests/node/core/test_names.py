@@ -146,3 +146,32 @@ def test_shipped_catalogue_and_configured_additions(tmp_path: Path) -> None:
     assert added.occupations.check("6-29-01-04", "变电设备检修工") == ()
     assert "广东" in added.forbidden.words
     assert isinstance(added.occupations, OccupationCatalogue)
+
+
+def test_node_json_names_the_words_and_catalogues(tmp_path: Path) -> None:
+    from province.config import NodeConfig, load_config, new_config, write_config
+
+    base = new_config(
+        tmp_path, province="44", rpc="http://127.0.0.1:1", contract="0x" + "00" * 20,
+        operator_key=None,
+    )  # fmt: skip
+    value = base.to_json() | {
+        "forbidden_words": ["广东", "广东省"],
+        "occupation_catalogues": ["extra.json"],
+    }
+    config = NodeConfig.from_json(value, path=tmp_path / "node.json")
+    assert config.forbidden_words == ("广东", "广东省")
+    assert config.occupation_catalogues == (tmp_path / "extra.json",)
+    write_config(config, tmp_path)
+    again = load_config(tmp_path)
+    assert (again.forbidden_words, again.occupation_catalogues) == (
+        config.forbidden_words,
+        config.occupation_catalogues,
+    )
+    for key, bad, rule in (
+        ("forbidden_words", ["广东", " "], "config.forbidden_words"),
+        ("occupation_catalogues", "extra.json", "config.occupation_catalogues"),
+    ):
+        with pytest.raises(InvalidInput) as info:
+            NodeConfig.from_json(base.to_json() | {key: bad}, path=tmp_path / "node.json")
+        assert info.value.rule == rule
