@@ -1,7 +1,8 @@
 """The auditor's checks of one replayed log entry against the chain state at its anchoring.
 
 - the organisation was filed (in this province), active, and the certificate is within the
-  filed scope (data guide 中就培发〔2022〕1号 art. 9; scope documents, docs/FORMATS.md);
+  filed scope (data guide 中就培发〔2022〕1号 art. 9; scope documents, docs/FORMATS.md); its
+  occupation code is an occupation, not a category (``occupation.category_only``);
 - the signature by the key it names, of its suite, valid on the issue date
   (docs/FORMATS.md "Signatures", ``node.core.verify.key_valid_on``);
 - the certificate number's issue year and level (positions 14-16, read and compared by
@@ -45,7 +46,8 @@ from audit.signatures import SignatureChecker
 from node.core.errors import InvalidInput
 from node.core.formats.entry import CERTIFICATE_KINDS
 from node.core.rules.certnum import certificate_number_parts
-from node.core.rules.reasons import check_reason
+from node.core.rules.occupations import is_category_code
+from node.core.rules.reasons import check_reason, lineage_changes_name_and_id
 from node.core.rules.screening import flag_scope
 from node.core.rules.workdays import WorkdayCalendar
 from node.core.time import day_bounds
@@ -261,6 +263,14 @@ class EntryChecker:
             )
         attributes, signature = entry.attributes, entry.signature
         assert attributes is not None and signature is not None
+        if is_category_code(attributes.occupation_code):
+            # 不得直接用大类、中类或小类名称作为职业 (Henan filing notes): visible in the entry.
+            self._findings(
+                "occupation.category_only",
+                province,
+                f"occupation code {attributes.occupation_code} names a category, not an occupation",
+                **at.evidence(),
+            )
         scope = self._scopes.of(code, org)
         if scope is not None:
             for flag in flag_scope(attributes, scope):
@@ -299,7 +309,9 @@ class EntryChecker:
     def _check_correction(self, log: ProvinceLog, entry: AuditEntry, at: At) -> None:
         """Data guide art. 14 as far as public data shows it: a correction supersedes a
         logged certificate of this province that is not final, keeps its number, and gives a
-        correction reason (node/core/rules/reasons.py 4xx)."""
+        correction reason (node/core/rules/reasons.py 4xx); the corrections of one lineage do
+        not carry both a holder-name and an ID-change reason (姓名和证件号码，原则上只能更改
+        其中的一项), flagged once, at the correction that completes the pair."""
         target = entry.links[0]
         known = log.state_of(target)
         problems = []
@@ -315,6 +327,17 @@ class EntryChecker:
                 problems.append(("correction.number", f"changes the number {number}"))
             if state in FINAL_STATES:
                 problems.append(("correction.target_final", f"target is {STATE_NAMES[state]}"))
+        if entry.reason is not None:
+            reasons = log.correction_reasons.setdefault(entry.certificate_number, set())
+            named_both = lineage_changes_name_and_id(reasons)
+            reasons.add(entry.reason)
+            if not named_both and lineage_changes_name_and_id(reasons):
+                problems.append(
+                    (
+                        "correction.lineage_name_and_id_number",
+                        "the lineage's corrections change both the holder name and the ID number",
+                    )
+                )
         for rule, message in problems:
             self._findings(
                 "correction.rule",

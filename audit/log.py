@@ -212,6 +212,8 @@ class ProvinceLog:
         self.serials: dict[SerialGroup, bytearray] = {}
         #: (commitment) -> status changes expected on chain, in log order.
         self.expected: dict[bytes, deque[ExpectedStatus]] = {}
+        #: certificate number -> the correction reasons of its lineage (corrections are few).
+        self.correction_reasons: dict[str, set[int]] = {}
 
     def state_of(self, commitment: bytes) -> tuple[str, int] | None:
         """(certificate number, state) of a logged certificate, or None."""

@@ -14,6 +14,10 @@
                                    rekey --blind-index` runs, "next_blind_index_key": "<hex>")
   "anchoring": {"batch_size": 1000, "max_age_seconds": 60},
   "calendars": ["calendar-2027.json"],                          (optional, docs/NODE.md)
+  "forbidden_words": ["广东", "广东省"],                    (optional: the province's
+                                   additions to the national list, node/core/rules/names.py)
+  "occupation_catalogues": ["occupations-extra.json"],          (optional: catalogue documents
+                                   added to the shipped one, province/vocabulary.py)
   "federation": {"key": "<hex>", "peers": {"41": "http://127.0.0.1:8041"},
                  "timeout_seconds": 2.0}                        (optional, docs/SHARING.md)
 }
@@ -106,6 +110,10 @@ class NodeConfig:
     next_blind_index_key: str | None = None
     #: Working-day calendar files of years after chinese-calendar's (province/calendars.py).
     calendars: tuple[Path, ...] = ()
+    #: The province's forbidden words, added to the national list (node/core/rules/names.py).
+    forbidden_words: tuple[str, ...] = ()
+    #: Occupation catalogue documents added to the shipped one (province/vocabulary.py).
+    occupation_catalogues: tuple[Path, ...] = ()
     #: The node's Ed25519 request-signing key (hex or ``env:NAME``); None: no federation.
     federation_key: str | None = None
     #: Other provinces' node API addresses, by province code.
@@ -213,6 +221,12 @@ class NodeConfig:
             },
             "anchoring": {"batch_size": self.batch_size, "max_age_seconds": self.max_age_seconds},
             **({"calendars": [str(p) for p in self.calendars]} if self.calendars else {}),
+            **({"forbidden_words": list(self.forbidden_words)} if self.forbidden_words else {}),
+            **(
+                {"occupation_catalogues": [str(p) for p in self.occupation_catalogues]}
+                if self.occupation_catalogues
+                else {}
+            ),
             **(
                 {
                     "federation": {
@@ -245,7 +259,7 @@ class NodeConfig:
                 "privacy",
                 "anchoring",
             },
-            {"calendars", "federation"},
+            {"calendars", "federation", "forbidden_words", "occupation_catalogues"},
         )
         if r.raw("type") != CONFIG_TYPE or r.raw("version") != CONFIG_VERSION:
             raise InvalidInput("config.type", "config.type", f"not a {CONFIG_TYPE} version 1 file")
@@ -306,6 +320,20 @@ class NodeConfig:
             raise InvalidInput(
                 "config.calendars", "config.calendars", "a list of calendar file paths"
             )
+        words = r.raw("forbidden_words") if "forbidden_words" in r.value else []
+        if not isinstance(words, list) or not all(isinstance(w, str) and w.strip() for w in words):
+            raise InvalidInput(
+                "config.forbidden_words", "config.forbidden_words", "a list of non-blank words"
+            )
+        catalogues = r.raw("occupation_catalogues") if "occupation_catalogues" in r.value else []
+        if not isinstance(catalogues, list) or not all(
+            isinstance(c, str) and c.strip() for c in catalogues
+        ):
+            raise InvalidInput(
+                "config.occupation_catalogues",
+                "config.occupation_catalogues",
+                "a list of occupation catalogue file paths",
+            )
         federation_key: str | None = None
         peers: dict[str, str] = {}
         timeout = 2.0
@@ -357,6 +385,8 @@ class NodeConfig:
             engine=engine,
             confirmations=confirmations,
             calendars=tuple(base / c for c in calendars),
+            forbidden_words=tuple(words),
+            occupation_catalogues=tuple(base / c for c in catalogues),
             federation_key=federation_key,
             peers=peers,
             federation_timeout=timeout,
@@ -485,6 +515,10 @@ def _file_text(config: NodeConfig, directory: Path) -> str:
         value["manifests"] = {"directory": os.path.relpath(config.manifest_directory, directory)}
     if config.calendars:
         value["calendars"] = [os.path.relpath(p, directory) for p in config.calendars]
+    if config.occupation_catalogues:
+        value["occupation_catalogues"] = [
+            os.path.relpath(p, directory) for p in config.occupation_catalogues
+        ]
     return json.dumps(value, indent=2) + "\n"
 
 

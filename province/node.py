@@ -42,6 +42,7 @@ from anchor.worker import AnchoringWorker, AnchorOutcome
 from node.core.crypto.privacy import BlindIndex, PersonalDataCipher
 from node.core.errors import ChainError, ManifestStoreError, StorageError
 from node.core.formats.snapshot import Network
+from node.core.rules.vocabulary import Vocabulary
 from node.core.rules.workdays import WorkdayCalendar
 from node.services.access import AccessLogService
 from node.services.bundler import BundleFactory
@@ -56,6 +57,7 @@ from province.calendars import node_calendar
 from province.config import NodeConfig
 from province.federation import Federation
 from province.organisations import OrganisationService
+from province.vocabulary import load_vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +108,7 @@ class ProvinceNode:
         calendar: WorkdayCalendar,
         clock: Callable[[], dt.datetime] = utc_now,
         federation: Federation | None = None,
+        vocabulary: Vocabulary | None = None,
     ) -> None:
         self.province = province
         self.db = db
@@ -119,15 +122,27 @@ class ProvinceNode:
         self.network = Network(
             chain_id=client.chain_id(), contract=bytes.fromhex(client.address[2:])
         )
+        #: The names certificates are checked against (province/vocabulary.py); None: the
+        #: national forbidden words and the shipped occupation catalogue.
+        self.vocabulary = load_vocabulary() if vocabulary is None else vocabulary
         self.intake = IntakeService(
-            db, province, self.network, cipher, blind_index, calendar=calendar, clock=clock
+            db,
+            province,
+            self.network,
+            cipher,
+            blind_index,
+            calendar=calendar,
+            vocabulary=self.vocabulary,
+            clock=clock,
         )
         self.worker = AnchoringWorker(
             db, province, client, store, batch_size=batch_size, max_age_seconds=max_age_seconds
         )
         self.statuses = StatusSync(db, province, client)
         self.bundles = BundleFactory(db, province, self.network, cipher, blind_index)
-        self.organisations = OrganisationService(db, province, client, store, clock=clock)
+        self.organisations = OrganisationService(
+            db, province, client, store, clock=clock, forbidden_words=self.vocabulary.forbidden
+        )
         self.lifecycle = LifecycleService(
             db, province, self.network, cipher, blind_index, clock=clock
         )
@@ -210,6 +225,7 @@ class ProvinceNode:
             calendar=workdays,
             clock=clock,
             federation=federation,
+            vocabulary=load_vocabulary(config.forbidden_words, config.occupation_catalogues),
         )
 
     def close(self) -> None:

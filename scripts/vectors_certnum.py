@@ -32,8 +32,9 @@ CERTIFICATE_NUMBER_NOTES = (
     "000001-999999), refined for province 44 by Guangdong's rule 粤人社办〔2020〕39号 (8-9 city "
     "of its table 5, 10 organisation category 1-3 for Y and 1-4 for S, 11-13 serial 000-999) "
     "and for province 41 by Henan's 豫职鉴〔2020〕2号 and 豫职鉴〔2021〕1号 (8-9 city 00-28, "
-    "10-13 sequence; position 10 = 9 only with class Y, a technical school certifying its own "
-    "students). Other provinces have refinement null. kind 'special_ability': Henan's 15-digit "
+    "10-13 sequence; position 10 = 9 with class Y is a technical school certifying its own "
+    "students, with class S it is not restricted). Other provinces have refinement null. "
+    "kind 'special_ability': Henan's 15-digit "
     "专项职业能力 number (2-digit year, 8-digit examining-body code = 4-digit area + 5 + 3-digit "
     "serial, 5-digit serial 00001-99999). Input is the exact text; nothing is trimmed or "
     "upper-cased; digits are ASCII only. Checks run left to right (length first; a provincial "
@@ -141,6 +142,10 @@ def _national_tests(b: _Builder) -> None:
     b.national("Y000041288999245999999", "Henan 新蔡县 (28), the last city of table 5")
     b.national("Y000041009001243000042", "Henan position 10 = 9: technical school, class Y")
     b.national("S000041008888241000007", "Henan class S with position 10 = 8")
+    b.national(
+        "S000041009001195000001",
+        "Henan class S with position 10 = 9: the seed reserves 9 only for class Y schools",
+    )
     # Valid: Guangdong variants.
     b.national("Y000044013000221000001", "Guangdong 广州, category Y 3 (other), serial 000")
     b.national("S999944534999232123456", "Guangdong 云浮 (53), category S 4 (other), code 9999")
@@ -212,13 +217,9 @@ def _national_tests(b: _Builder) -> None:
     b.invalid(nat, "Y000144004009255000001", gd_cat, "Guangdong category 4 is S-only")
     b.invalid(nat, "Y000144000009255000001", gd_cat, "Guangdong category 0 for class Y")
     # Invalid: Henan refinement.
-    hn_city, hn_school = (
-        "certnum.position_8_9.henan_city",
-        "certnum.position_10.henan_technical_school",
-    )
+    hn_city = "certnum.position_8_9.henan_city"
     b.invalid(nat, "Y000141290001195000001", hn_city, "Henan city 29 (not in table 5)")
     b.invalid(nat, "Y000141990001195000001", hn_city, "Henan city 99 (not in table 5)")
-    b.invalid(nat, "S000041009001195000001", hn_school, "Henan position 10 = 9 with class S")
     # Invalid: positions 14-15.
     b.invalid(nat, "S0001440020092A5000001", "certnum.position_14_15.year", "letter in year")
     b.invalid(nat, "S000144002009 55000001", "certnum.position_14_15.year", "space in year")

@@ -15,6 +15,7 @@ import pytest
 from node.core.rules.workdays import WorkdayCalendar
 from node.core.time import china_date
 from province.calendars import ENVIRONMENT, provisional_calendar, write_calendar_files
+from province.vocabulary import load_vocabulary
 from tests.servers import anvil_node, ipfs_daemon, postgres
 
 __all__ = ["anvil_node", "ipfs_daemon", "postgres"]
@@ -23,6 +24,10 @@ ROOT = Path(__file__).resolve().parent.parent
 #: The transparency-dev/merkle conformance corpus (Apache 2.0), kept in tests/vectors/tlog.
 TLOG_VECTORS = ROOT / "tests" / "vectors" / "tlog"
 OUR_VECTORS = ROOT / "tests" / "vectors"
+
+
+#: The vocabulary province nodes use (national forbidden words, the shipped occupation catalogue).
+VOCABULARY = load_vocabulary()
 
 
 def today_calendar() -> WorkdayCalendar:

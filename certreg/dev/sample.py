@@ -93,6 +93,11 @@ def synthetic_id_number(rng: random.Random) -> str:
     return first17 + resident_id_check_character(first17)
 
 
+#: The filed name of the sample organisation, printed on its certificates
+#: (人社鉴发〔2021〕1号 §二(三)).
+SAMPLE_ORGANISATION_NAME = "广州市示例职业技能评价中心有限公司"
+
+
 def sample_certificate(rng: random.Random, serial: int, level: int = 3) -> Certificate:
     """A Guangdong certificate of the sample organisation (S000144011001, 广州, enterprise)."""
     occupation = _OCCUPATIONS[serial % len(_OCCUPATIONS)]
@@ -108,7 +113,7 @@ def sample_certificate(rng: random.Random, serial: int, level: int = 3) -> Certi
         level=level,
         certificate_number=f"{organisation_code}25{level}{serial:06d}",
         issue_date="2025-06-18",
-        organisation_name="广州市示例职业技能评价中心有限公司",
+        organisation_name=SAMPLE_ORGANISATION_NAME,
         organisation_code=organisation_code,
     )
 

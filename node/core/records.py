@@ -16,7 +16,9 @@ from node.core.formats.commitment import Disclosed, SaltedCertificate
 from node.core.formats.entry import Signature
 from node.core.formats.submissions import InvalidRow, ParsedRow
 from node.core.rules.certnum import CertificateNumber
+from node.core.rules.flags import Flag
 from node.core.rules.validation import validate_certificate
+from node.core.rules.vocabulary import Vocabulary
 
 
 def check_signature_shape(signature: Signature) -> None:
@@ -50,6 +52,8 @@ class CheckedRecord:
     commitment: bytes
     number: CertificateNumber
     issue_date: dt.date
+    warnings: tuple[Flag, ...] = ()
+    """Warnings of the names check (``occupation.not_in_catalogue``)."""
 
 
 def check_record(
@@ -58,6 +62,8 @@ def check_record(
     received_on: dt.date,
     province: str,
     expected_commitment: bytes | None = None,
+    *,
+    vocabulary: Vocabulary,
 ) -> CheckedRecord:
     """Checks 1-4 of the module docstring, which need no database: signature shape, full record
     and commitment (equal to ``expected_commitment`` when given), every field rule on
@@ -87,7 +93,10 @@ def check_record(
             "certnum.province.node",
             f"positions 6-7 must be this node's province {province}",
         )
-    return CheckedRecord(certificate, commitment, number, issue_date)
+    # 4b. Names: forbidden words, the occupation catalogue (人社鉴发〔2021〕1号 §五(二);
+    #     粤人社办〔2020〕39号 附件 4 §二(四)4).
+    warnings = vocabulary.check(certificate)
+    return CheckedRecord(certificate, commitment, number, issue_date, warnings)
 
 
 def salted_from_row(row: ParsedRow) -> tuple[SaltedCertificate, Signature, int | None]:

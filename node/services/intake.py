@@ -14,9 +14,15 @@ Checks, in order (rule ids in brackets):
 3. every field rule (:func:`node.core.rules.validation.validate_certificate` with
    ``today=received_on``),
    which includes the certificate number against organisation code, issue year and level;
-4. the certificate number's province is this node's (``certnum.province.node``);
+4. the certificate number's province is this node's (``certnum.province.node``); the names:
+   no forbidden word (``name.forbidden_word``, 人社鉴发〔2021〕1号 §五(二)) and the occupation
+   catalogue (``occupation.category_only``, ``occupation.admission``,
+   ``occupation.name_mismatch``, ``occupation.work_type_name_mismatch``; a code the catalogue
+   does not cover is an ``occupation.not_in_catalogue`` warning), both from the
+   :class:`~node.core.rules.vocabulary.Vocabulary` the service was given;
 5. the organisation is filed in this node (``organisation.unknown``) and active
-   (``organisation.not_active``);
+   (``organisation.not_active``), and the certificate carries its filed name
+   (``organisation_name.not_filed``, 人社鉴发〔2021〕1号 §二(三));
 6. occupation / work type and level within the filed scope (``scope.occupation``,
    ``scope.level``);
 7. the serial is unused for the organisation, year and level (``serial.duplicate``), and the
@@ -55,10 +61,12 @@ from node.core.records import (
     check_record,
     salted_from_row,
 )
+from node.core.rules.names import check_filed_name
 from node.core.rules.reasons import ACTION_ISSUE
 from node.core.rules.scope import check_scope, filed_scope
 from node.core.rules.screening import Flag
 from node.core.rules.serials import serial_gap
+from node.core.rules.vocabulary import Vocabulary
 from node.core.rules.workdays import WorkdayCalendar
 from node.services.intake_batch import PreparedRow, PreparePool, Sealer, accept_chunk
 from node.services.intake_checks import (
@@ -135,9 +143,11 @@ class IntakeService:
         blind_index: BlindIndex,
         *,
         calendar: WorkdayCalendar,
+        vocabulary: Vocabulary,
         clock: Callable[[], dt.datetime],
     ) -> None:
         self._db = db
+        self._vocabulary = vocabulary
         self._province = province
         self._network = network
         self._cipher = cipher
@@ -185,20 +195,30 @@ class IntakeService:
         actor: str,
         expected_commitment: bytes | None = None,
     ) -> Accepted:
-        checked = check_record(salted, signature, received_on, self._province, expected_commitment)
+        checked = check_record(
+            salted,
+            signature,
+            received_on,
+            self._province,
+            expected_commitment,
+            vocabulary=self._vocabulary,
+        )
         certificate, commitment = checked.certificate, checked.commitment
         number, issue_date = checked.number, checked.issue_date
-        # 5. Organisation filed here and active.
+        # 5. Organisation filed here and active, its filed name on the certificate.
         organisations = OrganisationRepository(session)
         organisation = active_organisation(
             organisations, certificate.organisation_code, self._province
         )
+        check_filed_name(certificate.organisation_name, organisation.name)
         # 6. Filed scope.
         check_scope(certificate, filed_scope(organisation.scope))
         # 7. Serial and commitment unique; gaps are warnings.
         certificates = CertificateRepository(session, self._cipher, self._index)
-        warnings = self._check_serial(
-            session, organisation.code, issue_date.year, certificate.level, number.serial
+        warnings = checked.warnings + tuple(
+            self._check_serial(
+                session, organisation.code, issue_date.year, certificate.level, number.serial
+            )
         )
         if certificates.get(commitment) is not None:
             raise InvalidInput("commitment", "certificate.duplicate", "commitment already stored")
@@ -373,7 +393,7 @@ class IntakeService:
         workers: int,
     ) -> Iterator[RowOutcome]:
         sealer = Sealer(self._province, self._cipher, self._index)
-        with PreparePool(workers, sealer, self._calendar) as pool:
+        with PreparePool(workers, sealer, self._calendar, self._vocabulary) as pool:
             for chunk, prepared in pool.run(
                 _chunks(rows, chunk_size),
                 received_on=received_on,
@@ -423,6 +443,7 @@ class IntakeService:
             blind_index=self._index,
             received_on=received_on,
             calendar=self._calendar,
+            vocabulary=self._vocabulary,
             actor=actor,
             now=self._clock(),
             stop_at_error=atomic,

@@ -50,10 +50,12 @@ from node.core.formats.snapshot import Network
 from node.core.formats.submissions import InvalidRow, ParsedRow, RawRow, RowResult, parse_raw_row
 from node.core.merkle import leaf_hash
 from node.core.records import check_record, salted_from_row
+from node.core.rules.names import check_filed_name
 from node.core.rules.reasons import ACTION_ISSUE
 from node.core.rules.scope import check_scope, filed_scope
 from node.core.rules.screening import Flag
 from node.core.rules.serials import serial_gap
+from node.core.rules.vocabulary import Vocabulary
 from node.core.rules.workdays import UploadTiming, WorkdayCalendar
 from node.services.intake_checks import (
     Accepted,
@@ -111,10 +113,19 @@ class PreparedRow(NamedTuple):
     or ``None``: the writer then verifies it."""
     sealed: SealedRecord
     entry: EncodedEntry
+    organisation_name: str = ""
+    """The organisation name on the certificate (public), checked against the filed name."""
+    warnings: tuple[Flag, ...] = ()
+    """Warnings of the pure checks (``occupation.not_in_catalogue``)."""
 
 
 def prepare_row(
-    row: RowResult | RawRow, *, sealer: Sealer, received_on: dt.date, calendar: WorkdayCalendar
+    row: RowResult | RawRow,
+    *,
+    sealer: Sealer,
+    received_on: dt.date,
+    calendar: WorkdayCalendar,
+    vocabulary: Vocabulary,
 ) -> PreparedRow | InvalidRow:
     """Run the checks of one bulk row that need no database (parsing it first when it is a
     :class:`~node.core.formats.submissions.RawRow`) and compute its columns; return the row ready
@@ -129,7 +140,9 @@ def prepare_row(
     except InvalidRow as exc:
         return exc
     try:
-        record = check_record(salted, signature, received_on, sealer.province)
+        record = check_record(
+            salted, signature, received_on, sealer.province, vocabulary=vocabulary
+        )
     except InvalidInput as exc:
         return InvalidRow(row.row_number, exc.field, exc.rule, exc.message)
     timing: UploadTiming | InvalidInput
@@ -171,6 +184,8 @@ def prepare_row(
         EncodedEntry(
             "issue", record.commitment, certificate.certificate_number, data, leaf_hash(data)
         ),
+        certificate.organisation_name,
+        record.warnings,
     )
 
 
@@ -184,6 +199,7 @@ def prepare_chunk(
     sealer: Sealer,
     received_on: dt.date,
     calendar: WorkdayCalendar,
+    vocabulary: Vocabulary,
     network: Network,
     keys: KeySnapshot | None,
 ) -> list[PreparedRow | InvalidRow]:
@@ -195,7 +211,9 @@ def prepare_chunk(
     (:func:`node.services.intake.check_issuer_signature`)."""
     out: list[PreparedRow | InvalidRow] = []
     for row in rows:
-        prepared = prepare_row(row, sealer=sealer, received_on=received_on, calendar=calendar)
+        prepared = prepare_row(
+            row, sealer=sealer, received_on=received_on, calendar=calendar, vocabulary=vocabulary
+        )
         if keys is not None and isinstance(prepared, PreparedRow):
             prepared = _preverified(prepared, network, keys)
         out.append(prepared)
@@ -233,7 +251,9 @@ def _pack(item: PreparedRow | InvalidRow) -> Packed:
     return ("prepared", item.row_number, item.commitment, item.certificate_number,
             item.organisation_code, a.issue_date, a.level, a.occupation_code, a.work_type_code,
             item.serial, sig.suite, sig.key_id, sig.value, isinstance(timing, InvalidInput),
-            packed_timing, item.verified_key, *item.sealed, entry.data, entry.leaf)  # fmt: skip
+            packed_timing, item.verified_key, *item.sealed, entry.data, entry.leaf,
+            item.organisation_name,
+            tuple((w.code, w.severity, w.detail) for w in item.warnings))  # fmt: skip
 
 
 def _unpack(packed: Packed) -> PreparedRow | InvalidRow:
@@ -241,7 +261,8 @@ def _unpack(packed: Packed) -> PreparedRow | InvalidRow:
         return InvalidRow(*packed[1:])
     (_, row_number, commitment, number, organisation_code, issue_date, level, occupation_code,
      work_type_code, serial, suite, key_id, value, timing_failed, packed_timing, verified_key,
-     record, record_key_id, name_index, id_index, data, leaf) = packed  # fmt: skip
+     record, record_key_id, name_index, id_index, data, leaf, organisation_name,
+     warnings) = packed  # fmt: skip
     timing: UploadTiming | InvalidInput = (
         InvalidInput(*packed_timing) if timing_failed else UploadTiming(*packed_timing)
     )
@@ -258,6 +279,8 @@ def _unpack(packed: Packed) -> PreparedRow | InvalidRow:
         verified_key,
         SealedRecord(record, record_key_id, name_index, id_index),
         EncodedEntry("issue", commitment, number, data, leaf),
+        organisation_name,
+        tuple(Flag(*w) for w in warnings),
     )
 
 
@@ -275,14 +298,17 @@ def _unpack_row(row: Any) -> RowResult | RawRow:
     return RawRow(*row)
 
 
-_WORKER: tuple[Sealer, WorkdayCalendar] | None = None
+_WORKER: tuple[Sealer, WorkdayCalendar, Vocabulary] | None = None
 
 
-def _start_worker(sealer: Sealer, calendar: WorkdayCalendar, writer: int) -> None:
+def _start_worker(
+    sealer: Sealer, calendar: WorkdayCalendar, vocabulary: Vocabulary, writer: int
+) -> None:
     global _WORKER
-    # The sealer and the working-day calendar of the writer (upload deadlines are judged here,
-    # so the worker counts the same working days): handed over once, as initargs.
-    _WORKER = (sealer, calendar)
+    # The sealer, the working-day calendar and the vocabulary of the writer (upload deadlines
+    # and names are judged here, so the worker counts the same working days and knows the same
+    # words): handed over once, as initargs.
+    _WORKER = (sealer, calendar, vocabulary)
     # A writer killed outright (SIGKILL, the OOM killer) cannot stop its workers, and they
     # would wait on their queue for ever: each one leaves when its parent is gone. The writer's
     # pid comes from the writer: a worker still importing when the writer died would otherwise
@@ -308,12 +334,13 @@ def _prepare_packed(
     :func:`_pack_row` sent them and go back packed (:func:`_pack`)."""
     if _WORKER is None:
         raise RuntimeError("the worker was not started by PreparePool")
-    sealer, calendar = _WORKER
+    sealer, calendar, vocabulary = _WORKER
     prepared = prepare_chunk(
         [_unpack_row(row) for row in rows],
         sealer=sealer,
         received_on=received_on,
         calendar=calendar,
+        vocabulary=vocabulary,
         network=network,
         keys=keys,
     )
@@ -331,7 +358,9 @@ class PreparePool:
     machine's own processes).
     """
 
-    def __init__(self, workers: int, sealer: Sealer, calendar: WorkdayCalendar) -> None:
+    def __init__(
+        self, workers: int, sealer: Sealer, calendar: WorkdayCalendar, vocabulary: Vocabulary
+    ) -> None:
         if workers < 1:
             raise ValueError("workers must be positive")
         self._workers = workers
@@ -340,7 +369,7 @@ class PreparePool:
             max_workers=workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker,
-            initargs=(sealer, calendar, os.getpid()),
+            initargs=(sealer, calendar, vocabulary, os.getpid()),
         )
 
     def __enter__(self) -> PreparePool:
@@ -459,6 +488,7 @@ def check_in_order(
     attributes = row.attributes
     # 5. Organisation filed here and active.
     organisation = active_organisation(state.organisations, row.organisation_code, province)
+    check_filed_name(row.organisation_name, organisation.name)
     # 6. Filed scope.
     check_scope(attributes, state.scope(organisation))
     # 7. Serial and commitment unique; gaps are warnings.
@@ -469,7 +499,7 @@ def check_in_order(
             "serial.duplicate",
             "this serial is already used by the organisation for this year and level",
         )
-    warnings = tuple(serial_gap(state.top[group], row.serial))
+    warnings = row.warnings + tuple(serial_gap(state.top[group], row.serial))
     if row.commitment in state.commitments:
         raise InvalidInput("commitment", "certificate.duplicate", "commitment already stored")
     # 8. Signature by a key of the organisation valid on the issue date.
@@ -513,6 +543,7 @@ def accept_chunk(
     blind_index: BlindIndex,
     received_on: dt.date,
     calendar: WorkdayCalendar,
+    vocabulary: Vocabulary,
     actor: str,
     now: dt.datetime,
     stop_at_error: bool = False,
@@ -537,6 +568,7 @@ def accept_chunk(
             sealer=sealer,
             received_on=received_on,
             calendar=calendar,
+            vocabulary=vocabulary,
             network=network,
             keys=None,
         )

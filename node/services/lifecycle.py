@@ -55,6 +55,7 @@ from node.core.rules.reasons import (
     ACTION_SUSPEND,
     Reason,
     check_correction,
+    check_lineage,
     check_reason,
 )
 from node.core.rules.scope import check_scope, filed_scope
@@ -427,7 +428,9 @@ class LifecycleService:
                 ``status`` / ``certificate.final``; ``certificate_number`` /
                 ``correction.number``; the reason (:func:`node.core.rules.reasons.check_correction`:
                 ``reason`` / ``correct.nothing_changed``, ``correct.reason_mismatch``,
-                ``id_number`` / ``correct.name_and_id_number``); ``commitment`` /
+                ``id_number`` / ``correct.name_and_id_number``); ``id_number`` /
+                ``correct.lineage_name_and_id_number`` (name and ID number both differ from the
+                lineage's original, :func:`node.core.rules.reasons.check_lineage`); ``commitment`` /
                 ``certificate.duplicate``; ``organisation_code`` / ``organisation.unknown``,
                 ``organisation.not_active``; ``occupation_code`` / ``scope.occupation``,
                 ``level`` / ``scope.level``; ``key_id`` / ``signature.unknown_key``,
@@ -504,6 +507,9 @@ class LifecycleService:
         previous = certificates.salted(old).certificate()
         changed = changed_fields(previous, certificate)
         reason = check_correction(changed, code)
+        original = _original(certificates, old)
+        if original is not old:
+            check_lineage(changed_fields(certificates.salted(original).certificate(), certificate))
         if certificates.get(commitment) is not None:
             raise InvalidInput("commitment", "certificate.duplicate", "commitment already stored")
         # 5. As at intake: organisation filed here and active, scope, signature.
@@ -618,6 +624,24 @@ class LifecycleService:
                 "certificate.transition",
                 f"cannot {action} a certificate that is {record.status}",
             )
+
+
+def _original(certificates: CertificateRepository, record: CertificateRecord) -> CertificateRecord:
+    """The first version of ``record``'s lineage: follow the ``superseded_by`` links back
+    among the versions stored under its certificate number (a correction keeps the number)."""
+    by_successor = {
+        version.superseded_by: version
+        for version in certificates.history(record.certificate_number)
+        if version.superseded_by is not None
+    }
+    current = record
+    seen = {current.commitment}
+    while (previous := by_successor.get(current.commitment)) is not None:
+        if previous.commitment in seen:  # a cycle cannot be stored; stop rather than loop
+            break
+        seen.add(previous.commitment)
+        current = previous
+    return current
 
 
 __all__ = [

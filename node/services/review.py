@@ -36,6 +36,7 @@ from node.core.rules.screening import (
     SUSPENSION_REASONS,
     Flag,
     flag_id_burst,
+    flag_inactivity,
     flag_issue_date,
     flag_pass_rate,
     flag_scope,
@@ -207,8 +208,10 @@ class ReviewService:
 
         ``assessed`` and ``passed`` are the candidates assessed and certified over the last
         year (:func:`node.core.rules.screening.flag_pass_rate`; the node does not hold the assessed
-        count). Serials are checked per issue year from ``since_year`` (default: last year in
-        China Standard Time) and per level.
+        count). An organisation that issued no certificate for a year or more is flagged
+        (:func:`node.core.rules.screening.flag_inactivity`, ``organisation.inactive``). Serials
+        are checked per issue year from ``since_year`` (default: last year in China Standard
+        Time) and per level.
 
         Raises:
             InvalidInput: ``actor`` / ``actor.missing``; ``organisation_code`` /
@@ -228,6 +231,14 @@ class ReviewService:
                     "the organisation is not filed in this province",
                 )
             data = ScreeningData(session)
+            # 一年（含）以上不开展评价工作 (misconduct guideline art. 14(七)).
+            found.extend(
+                flag_inactivity(
+                    data.last_issue_date(organisation_code),
+                    organisation.created_at.astimezone(CHINA_STANDARD_TIME).date(),
+                    now.astimezone(CHINA_STANDARD_TIME).date(),
+                )
+            )
             for year in data.issue_years(organisation_code, first_year):
                 for level in range(1, 6):
                     serials = data.serials(organisation_code, year, level)

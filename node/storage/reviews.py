@@ -17,7 +17,7 @@ import dataclasses
 import datetime as dt
 from typing import Any, Final
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from node.core.errors import InvalidInput
 from node.core.rules.screening import Flag
@@ -233,6 +233,19 @@ class ScreeningData:
                 .order_by(_CERTS.c.issue_year)
             )
             return [int(r[0]) for r in rows]
+
+    def last_issue_date(self, organisation_code: str) -> dt.date | None:
+        """Return the latest issue date of the organisation's certificates (every version and
+        status: a revoked certificate was still assessed), or ``None``."""
+        with storage_errors("cannot read the certificates"):
+            value = self._db.execute(
+                select(func.max(_CERTS.c.issue_date)).where(
+                    _CERTS.c.organisation_code == organisation_code
+                )
+            ).scalar_one()
+        if value is None:
+            return None
+        return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
     def serials(self, organisation_code: str, issue_year: int, level: int) -> list[int]:
         """Return the serials of the organisation's current certificates of one year and level,

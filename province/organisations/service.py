@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from anchor.chain import RegistryClient
 from anchor.manifest import ManifestStore
+from node.core.rules.names import ForbiddenWords
 from node.storage import Database
 from province.organisations import changes, keys, reconcile
 from province.organisations.filing import KeySpec, OrganisationFiling, parse_time
@@ -42,8 +43,14 @@ class OrganisationService:
         store: ManifestStore,
         *,
         clock: Callable[[], dt.datetime],
+        forbidden_words: ForbiddenWords | None = None,
     ) -> None:
         self.mirror = Mirror(db, province, client, store, clock=clock)
+        #: Words no filed name may carry (人社鉴发〔2021〕1号 §五(二): the name is printed on
+        #: every certificate of the organisation); None: the national list.
+        self.forbidden_words = (
+            ForbiddenWords.national() if forbidden_words is None else forbidden_words
+        )
 
     def __repr__(self) -> str:
         return f"OrganisationService(province={self.province!r})"
@@ -89,7 +96,9 @@ class OrganisationService:
                 ``organisation.duplicate`` (filed before, differently), or a filing rule.
             OrganisationMismatch: the chain holds another filing of this code.
             ChainError, ManifestStoreError, StorageError: a part failed (nothing written).
+            InvalidInput: ``name`` / ``name.forbidden_word``: the name carries a forbidden word.
         """
+        self.forbidden_words.check("name", filing.name)
         return changes.file(self.mirror, filing, actor=actor)
 
     # -- status ---------------------------------------------------------------------------

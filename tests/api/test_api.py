@@ -8,6 +8,7 @@ import dataclasses
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -419,7 +420,7 @@ def test_submit_certificate_role_rules_and_refusals(api: Api) -> None:
     )
     assert api.node.status().log_size == 3  # nothing written by the refusals
 
-    tampered = dict(good, occupation_name="电工（伪）")  # the signature no longer matches
+    tampered = dict(good, holder_name=good["holder_name"] + "某")  # the signature no longer matches
     refused(
         c.post("/v1/certificates", json=tampered, headers=api.auth("issuer")),
         422,
@@ -456,10 +457,15 @@ def _wait(api: Api, job: str, key: str = "issuer") -> dict[str, object]:
     raise AssertionError("job did not finish")
 
 
+def tampered_row(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with the holder name changed after signing: the signature no longer matches."""
+    return dict(values, holder_name=values["holder_name"] + "某")
+
+
 def test_bulk_upload_job_progress_and_per_row_results(api: Api) -> None:
     rows = [
         row(api.node, 4),
-        dict(row(api.node, 5), occupation_name="电工（伪）"),
+        tampered_row(row(api.node, 5)),
         row(api.node, 6),
     ]
     rows[2] = dict(rows[2], organisation_code="S000144011002")
@@ -505,7 +511,7 @@ def test_bulk_upload_job_progress_and_per_row_results(api: Api) -> None:
 
 
 def test_atomic_bulk_upload_takes_all_or_nothing(api: Api) -> None:
-    rows = [row(api.node, 7), dict(row(api.node, 8), occupation_name="电工（伪）")]
+    rows = [row(api.node, 7), tampered_row(row(api.node, 8))]
     header = list(rows[0])
     csv_lines = [",".join(header)]
     for r in rows:

@@ -171,6 +171,13 @@ def test_outside_the_filed_scope(clean: Clean) -> None:
     only(dict(run(clean).finding_counts), "scope.outside")
 
 
+def test_category_code_as_occupation(clean: Clean) -> None:
+    clean.writer.issue(ORG, 7, occupation_code="6-00-00-00")
+    clean.writer.anchor()
+    counts = dict(run(clean).finding_counts)
+    assert counts == {"occupation.category_only": 1, "scope.outside": 1}
+
+
 def test_correction_that_changes_the_number(clean: Clean) -> None:
     old = clean.issued[4]
     number = old.certificate_number[:16] + "000099"
@@ -180,6 +187,21 @@ def test_correction_that_changes_the_number(clean: Clean) -> None:
     report = run(clean)
     only(dict(report.finding_counts), "correction.rule")
     assert report.findings[0].evidence["rule"] == "correction.number"
+
+
+def test_lineage_with_a_name_and_an_id_correction(clean: Clean) -> None:
+    # Data guide art. 14: a name correction (401) then an ID correction (402) of one
+    # certificate replace its whole identity; flagged once, at the second.
+    old = clean.issued[5]
+    first = clean.writer.correct(old, 401)
+    second = clean.writer.correct(first, 402)
+    clean.writer.anchor()
+    clean.writer.client.set_status(44, old.commitment, 3, 401, first.commitment)
+    clean.writer.client.set_status(44, first.commitment, 3, 402, second.commitment)
+    report = run(clean)
+    only(dict(report.finding_counts), "correction.rule")
+    assert report.findings[0].evidence["rule"] == "correction.lineage_name_and_id_number"
+    assert report.findings[0].evidence["hashes"]["commitment"] == second.commitment.hex()
 
 
 def test_unpublished_scope_document(reg: Registry, tmp_path: Path) -> None:

@@ -283,6 +283,7 @@ PLANTED = {
     "organisation.not_active": "test_audit.test_suspended_organisation",
     "scope.missing": "test_audit.test_unpublished_scope_document",
     "scope.outside": "test_audit.test_outside_the_filed_scope",
+    "occupation.category_only": "test_audit.test_category_code_as_occupation",
     "entry.key_unknown": "test_key_id_the_organisation_does_not_have",
     "entry.key_suite": "test_signature_of_another_suite_than_the_key",
     "entry.key_not_valid": "test_audit.test_key_not_valid_on_the_issue_date",

@@ -12,6 +12,7 @@ from typing import Any
 from anchor.chain import RegistryClient
 from anchor.manifest import LocalManifestStore
 from certreg.dev.sample import KEY_VALID_FROM, sample_certificate
+from certreg.dev.sample import SAMPLE_ORGANISATION_NAME as ORG_NAME
 from node.core.certificate import Certificate
 from node.core.crypto.signatures import get_suite, signing_message
 from node.core.formats.commitment import SaltedCertificate, salt_certificate
@@ -39,7 +40,7 @@ def file_sample_organisation(db: Database, client: RegistryClient) -> None:
     public_key = SUITE.public_key(KEY)
     with db.transaction() as session:
         orgs = OrganisationRepository(session)
-        orgs.add(code=ORG, province="44", name="示例", scope=SCOPE, now=NOW)
+        orgs.add(code=ORG, province="44", name=ORG_NAME, scope=SCOPE, now=NOW)
         orgs.add_key(
             ORG, suite="ed25519", public_key=public_key, valid_from=KEY_VALID_FROM, now=NOW
         )

@@ -16,7 +16,7 @@ import pytest
 from anchor.chain import RegistryClient, connect
 from certreg.cli import main
 from certreg.dev.anvil import ANVIL_DEV_KEYS, AnvilNode
-from certreg.dev.sample import KEY_VALID_FROM
+from certreg.dev.sample import KEY_VALID_FROM, SAMPLE_ORGANISATION_NAME
 from node.core.errors import InvalidInput
 from node.core.formats.bundle import Bundle
 from node.core.formats.compact import decode_compact
@@ -54,7 +54,7 @@ def file_org(capsys: pytest.CaptureFixture[str], home: Path, tmp_path: Path) -> 
     """``certreg node file-org`` of the sample organisation; its one change."""
     filing = tmp_path / "org.json"
     filing.write_text(json.dumps({
-        "code": ORG, "name": "示例职业技能评价中心", "scope": SCOPE,
+        "code": ORG, "name": SAMPLE_ORGANISATION_NAME, "scope": SCOPE,
         "keys": [{"suite": "ed25519", "public_key": SUITE.public_key(KEY).hex(),
                   "valid_from": KEY_VALID_FROM}],
     }, ensure_ascii=False), encoding="utf-8")  # fmt: skip
@@ -203,7 +203,7 @@ def test_org_commands_mirror_to_the_chain_and_gate_intake(
     )[0] == 0  # fmt: skip
     filing = tmp_path / "org.json"
     filing.write_text(json.dumps([{
-        "code": ORG, "name": "示例", "scope": SCOPE,
+        "code": ORG, "name": SAMPLE_ORGANISATION_NAME, "scope": SCOPE,
         "keys": [{"suite": "ed25519", "public_key": SUITE.public_key(KEY).hex(),
                   "valid_from": "2025-01-01"}],
     }]), encoding="utf-8")  # fmt: skip

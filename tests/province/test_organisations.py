@@ -355,6 +355,9 @@ def test_refusals_send_and_write_nothing(
     refused("code", "organisation.province_node", lambda: svc.file(henan, actor="a"))
     other = parse_filing(filing_json(name="另一个名字"))
     refused("code", "organisation.duplicate", lambda: svc.file(other, actor="a"))
+    # 人社鉴发〔2021〕1号 §五(二): the filed name is printed on every certificate.
+    national = parse_filing(filing_json(ORG_B, name="全国示例职业技能评价中心"))
+    refused("name", "name.forbidden_word", lambda: svc.file(national, actor="a"))
     refused("code", "organisation.unknown", lambda: svc.suspend(ORG_B, actor="a"))
     refused("code", "organisation.province_node", lambda: svc.suspend(ORG_41, actor="a"))
     refused(

@@ -132,19 +132,30 @@ def _column_of(key: str) -> str | None:
     return _COLUMN_LOOKUP.get(_header_key(key))
 
 
+#: Henan's labels of levels 3-5 (豫职鉴〔2020〕2号 table 5, seed 001): "三级 / 高级", "四级 / 中级",
+#: "五级 / 初级" (without the 工 of 人社鉴发〔2019〕2号).
+HENAN_LEVEL_LABELS: Final[Mapping[int, str]] = MappingProxyType(
+    {3: "三级/高级", 4: "四级/中级", 5: "五级/初级"}
+)
+
 #: Spellings of the skill level (人社鉴发〔2019〕2号 table 5): ``3``, ``3级``, ``三级``,
-#: ``三级/高级工``, ``高级工`` (after NFKC, so ``三级／高级工`` and ``３`` work too).
+#: ``三级/高级工``, ``高级工``, and Henan's full labels ``三级/高级`` … (a bare ``高级`` stays
+#: refused: it could be 高级工 or 高级技师). After NFKC and with the spaces around the slash
+#: removed, so ``三级 / 高级``, ``三级／高级工`` and ``３`` work too.
 _LEVEL_LOOKUP: Final[Mapping[str, int]] = MappingProxyType(
     {
-        spelling: level
-        for level, label in LEVELS.items()
-        for spelling in (
-            str(level),
-            f"{level}级",
-            label.split("/")[0],
-            label,
-            label.split("/")[1],
-        )
+        **{
+            spelling: level
+            for level, label in LEVELS.items()
+            for spelling in (
+                str(level),
+                f"{level}级",
+                label.split("/")[0],
+                label,
+                label.split("/")[1],
+            )
+        },
+        **{label: level for level, label in HENAN_LEVEL_LABELS.items()},
     }
 )
 
@@ -357,7 +368,7 @@ def _level(value: object) -> int:
         if value in LEVELS:
             return value
     elif isinstance(value, str):
-        level = _LEVEL_LOOKUP.get(_normalised("level", value))
+        level = _LEVEL_LOOKUP.get(re.sub(r"\s*/\s*", "/", _normalised("level", value)))
         if level is not None:
             return level
     raise _CellError(

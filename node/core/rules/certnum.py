@@ -196,13 +196,14 @@ def parse_henan_site(
 ) -> HenanSite:
     """Parse Henan's positions 8-13: city (8-9) and sequence (10-13).
 
-    Position 10 = 9 is reserved for a technical school's certification centre assessing its
-    own students, which is filed as an employer (class ``Y``); other employers use 0-8
-    (豫职鉴〔2021〕1号 §一(一)2, §一(三)2). A class ``S`` number with 9 there is refused.
+    Position 10 = 9 marks a technical school's certification centre assessing its own
+    students, filed as an employer (class ``Y``): "评价对象为注册学籍的本校学生的，备案为用人单位
+    评价机构……机构类别代码为 Y，编码第 10 位取值为 9" (豫职鉴〔2021〕1号 §一(三)2). The seed gives
+    enterprises' position 10 as 0-8 (§一(一)2) but says nothing of class ``S``, so a class ``S``
+    number with 9 there is accepted (and is not a technical school's).
 
     Raises:
-        InvalidInput: rule ``certnum.position_8_9.henan_city`` (not in table 5) or
-            ``certnum.position_10.henan_technical_school`` (9 with class S).
+        InvalidInput: rule ``certnum.position_8_9.henan_city`` (not in table 5).
     """
     city, sequence = site_sequence[0:2], site_sequence[2:6]
     # seed 001, 豫职鉴〔2020〕2号 §二(四), table 5.
@@ -212,14 +213,7 @@ def parse_henan_site(
             "certnum.position_8_9.henan_city",
             "positions 8-9 must be a Henan city code 00-28 (豫职鉴〔2020〕2号 table 5)",
         )
-    technical_school = sequence[0] == HENAN_TECHNICAL_SCHOOL_DIGIT
-    if technical_school and class_code != CLASS_EMPLOYER:
-        raise InvalidInput(
-            field,
-            "certnum.position_10.henan_technical_school",
-            "position 10 = 9 is reserved for technical schools certifying their own students, "
-            "class Y (豫职鉴〔2021〕1号)",
-        )
+    technical_school = sequence[0] == HENAN_TECHNICAL_SCHOOL_DIGIT and class_code == CLASS_EMPLOYER
     return HenanSite(city, HENAN_CITIES[city], sequence, technical_school)
 
 
@@ -422,8 +416,8 @@ def parse_certificate_number(
             ``certnum.length``, ``certnum.position_1.class``, ``certnum.position_2_5.organisation``,
             ``certnum.position_6_7.province``, ``certnum.position_8_13.site_sequence``, a
             refinement rule (``certnum.position_8_9.guangdong_city``,
-            ``certnum.position_10.guangdong_category``, ``certnum.position_8_9.henan_city``,
-            ``certnum.position_10.henan_technical_school``), ``certnum.position_14_15.year``,
+            ``certnum.position_10.guangdong_category``, ``certnum.position_8_9.henan_city``),
+            ``certnum.position_14_15.year``,
             ``certnum.position_16.level`` or ``certnum.position_17_22.serial``.
     """
     organisation, year, level, serial = _parse_number(text, refinements)
@@ -644,7 +638,6 @@ RULES: Final[frozenset[str]] = frozenset(
         "certnum.position_8_9.guangdong_city",
         "certnum.position_10.guangdong_category",
         "certnum.position_8_9.henan_city",
-        "certnum.position_10.henan_technical_school",
         "certnum.position_14_15.year",
         "certnum.position_16.level",
         "certnum.position_17_22.serial",

@@ -747,6 +747,13 @@ CORRECTION_FINDING_RULES: Final = (
         "can no longer be corrected.",
         f"{GUIDE} art. 14",
     ),
+    _rule(
+        "correction.lineage_name_and_id_number",
+        "同一证书的更正链中既有姓名更正又有证件号码更正：姓名和证件号码原则上只能更改其中一项。",
+        "The corrections of one certificate carry both a holder-name and an ID-number reason; "
+        "of the name and the ID number only one may ever change.",
+        f"{GUIDE} art. 14",
+    ),
 )
 
 
@@ -775,6 +782,14 @@ FLAGS: Final = (
         "收到证书数据时距发证日期已超过 6 个月，需复核。",
         "Received more than 6 months after the issue date; the province reviews it.",
         f"{GUIDE} arts. 12, 17",
+        _FLAG,
+    ),
+    _entry(
+        "organisation.inactive",
+        "评价机构一年（含）以上不开展评价工作（未颁发证书），列入复核，属终止备案情形。",
+        "The organisation has issued no certificate for a year or more; the province reviews it "
+        "(a ground for terminating its filing).",
+        f"{MISCONDUCT} art. 14(七)",
         _FLAG,
     ),
     _entry(
@@ -1112,13 +1127,6 @@ CERTIFICATE_NUMBERS: Final = (
         "河南的证书编号第 8–9 位为河南地市代码 00–28。",
         "In Henan, positions 8-9 are a Henan city code 00-28.",
         f"{HENAN} table 5",
-    ),
-    _rule(
-        "certnum.position_10.henan_technical_school",
-        "河南的证书编号第 10 位为 9 时专用于技工院校为本校学生认定，机构类别须为 Y。",
-        "In Henan, position 10 = 9 is reserved for technical schools certifying their own "
-        "students, and the class must be Y.",
-        HENAN_SCHOOLS,
     ),
     _rule(
         "certnum.position_14_15.year",
@@ -2304,6 +2312,13 @@ LIFECYCLE: Final = (
         f"{GUIDE} art. 14",
     ),
     _rule(
+        "correct.lineage_name_and_id_number",
+        "经过多次更正后，持证人姓名和证件号码不能都与原证书不同：原则上只能更改其中一项。",
+        "Across a chain of corrections, the holder name and the ID number may not both differ "
+        "from the original certificate; only one of them may ever change.",
+        f"{GUIDE} art. 14",
+    ),
+    _rule(
         "correct.reason_mismatch",
         "更正原因代码与实际更改的字段不符（姓名有误、证件有误或其他字段有误）。",
         "The correction's reason code does not name the field that changed (holder name, ID or "
@@ -3186,6 +3201,84 @@ SHARING: Final = (
 # --------------------------------------------------------------------------------------------
 # The whole catalogue
 
+# --------------------------------------------------------------------------------------------
+# Names on certificates and filings (node/core/rules/names.py, occupations.py, vocabulary.py)
+
+NAMES: Final = (
+    _rule(
+        "name.forbidden_word",
+        "证书上不得使用“中华人民共和国”“中国”“中华”“国家”“全国”“职业资格”“资格凭证”“人员资格”等字样"
+        "（省级人社部门可增加本省字样，如广东的“广东”“广东省”）。",
+        "A certificate (and so a filed organisation name) may not carry the forbidden words "
+        "(中华人民共和国, 中国, 中华, 国家, 全国, 职业资格, 资格凭证, 人员资格 …, and the "
+        "province's additions such as Guangdong's 广东, 广东省).",
+        f"{STYLE} §五(二); {GUANGDONG} 附件 4 §二(四)1",
+    ),
+    _rule(
+        "name.forbidden_words_config",
+        "配置中增加的禁用字样须为不超过 50 个字符的非空字符串。",
+        "A forbidden word added by the configuration is a non-blank string of at most 50 "
+        "characters.",
+    ),
+    _rule(
+        "organisation_name.not_filed",
+        "证书上的评价机构名称应与人力资源社会保障部门备案的机构（含分支机构）名称保持一致。",
+        "The organisation name on the certificate must be the name filed with the HR department "
+        "(or a filed branch's name).",
+        f"{STYLE} §二(三); {GUANGDONG} 附件 4 §二(四)3",
+    ),
+    _entry(
+        "occupation.category_only",
+        "不得直接用大类、中类或小类名称（代码）作为职业进行申报。",
+        "A category code (大类, 中类 or 小类) is not an occupation.",
+        f"{HENAN} filing notes; {OCCUPATIONS}",
+        (Role.RULE, Role.FINDING),
+    ),
+    _rule(
+        "occupation.admission",
+        "准入类职业（国家职业资格目录）不纳入职业技能等级认定范围。",
+        "A 准入类 occupation of the 国家职业资格目录 is not assessed for a skill-level "
+        "certificate.",
+        "《国家职业资格目录（2021年版）》; Henan compilation (enterprise assessment notice)",
+    ),
+    _rule(
+        "occupation.name_mismatch",
+        "职业名称须为国家职业分类大典中该职业代码的标准名称。",
+        "The occupation name must be the standard name of its code in the 国家职业分类大典.",
+        f"{GUANGDONG} 附件 4 §二(四)4; {OCCUPATIONS}",
+    ),
+    _rule(
+        "occupation.work_type_name_mismatch",
+        "工种名称须为该工种代码的标准名称。",
+        "The work-type name must be the standard name of its code.",
+        f"{GUANGDONG} 附件 4 §二(四)4; {OCCUPATIONS}",
+    ),
+    _rule(
+        "occupation.catalogue_document",
+        "职业目录文件格式不正确（见错误所指的条目）。",
+        "An occupation catalogue document is malformed (see the entry the error names).",
+    ),
+    _entry(
+        "occupation.not_in_catalogue",
+        "节点的职业目录中没有该职业代码，未核对职业名称（证书照收，附提示）。",
+        "The node's occupation catalogue has no entry for the code; the name was not checked "
+        "(the certificate is accepted with this warning).",
+        f"{GUANGDONG} 附件 4 §二(四)4",
+        (Role.FLAG,),
+    ),
+    _rule(
+        "config.forbidden_words",
+        "配置中的禁用字样须为非空字符串的列表。",
+        "The configuration's forbidden words are a list of non-blank strings.",
+    ),
+    _rule(
+        "config.occupation_catalogues",
+        "职业目录须为目录文件路径的列表。",
+        "The occupation catalogues are a list of catalogue file paths.",
+    ),
+)
+
+
 _SECTIONS: Final[tuple[tuple[RuleText, ...], ...]] = (
     RESULTS,
     CHECKS,
@@ -3206,6 +3299,7 @@ _SECTIONS: Final[tuple[tuple[RuleText, ...], ...]] = (
     API,
     SHARING,
     TOOLS,
+    NAMES,
 )
 
 #: Every rule id certreg raises or reports, in the order of the sections above.

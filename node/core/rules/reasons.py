@@ -420,3 +420,33 @@ def check_correction(changed_fields: AbstractSet[str], code: int) -> Reason:
             "reason", "correct.reason_mismatch", "the reason code does not name the changed field"
         )
     return reason
+
+
+def check_lineage(changed_from_original: AbstractSet[str]) -> None:
+    """Check a correction against the ORIGINAL version of its certificate (data guide art. 14:
+    姓名和证件号码，原则上只能更改其中的一项).
+
+    ``changed_from_original`` are the field paths whose values differ between the first
+    version ever stored under the certificate number and the new version. A chain of
+    corrections that first replaces the holder name and then the ID number (or the other way
+    round) would replace the whole identity one step at a time; the limit therefore holds over
+    the lineage, not only over one correction.
+
+    Raises:
+        InvalidInput: field ``id_number``, rule ``correct.lineage_name_and_id_number``.
+    """
+    changed = frozenset(changed_from_original)
+    if changed & _NAME_FIELDS and changed & _ID_FIELDS:
+        raise InvalidInput(
+            "id_number",
+            "correct.lineage_name_and_id_number",
+            "holder name and ID number may not both differ from the original certificate "
+            "across its corrections (data guide art. 14)",
+        )
+
+
+def lineage_changes_name_and_id(reasons: AbstractSet[int]) -> bool:
+    """Whether the correction reasons of one lineage name both a holder-name change and an
+    ID change (the auditor's view of :func:`check_lineage`: it sees the reasons, not the
+    personal fields)."""
+    return Reason.HOLDER_NAME_ERROR in reasons and Reason.ID_NUMBER_ERROR in reasons

@@ -15,7 +15,8 @@ Severities:
   a duplicate serial, an issue date in the future).
 
 Flag codes: ``pass_rate.high``, ``scope.outside``, ``id.burst``, ``issue_date.future``,
-``issue_date.stale``, ``serial.range``, ``serial.duplicate``, ``serial.gap``.
+``issue_date.stale``, ``serial.range``, ``serial.duplicate``, ``serial.gap``,
+``organisation.inactive``.
 """
 
 from __future__ import annotations
@@ -90,6 +91,42 @@ def flag_pass_rate(
             "review",
             f"pass rate {passed}/{assessed} ({passed * 100 / assessed:.1f} %) over the last year "
             f"is above {limit_percent} %: focused supervision (湘人社鉴函〔2022〕1号)",
+        )
+    ]
+
+
+def one_year_before(day: datetime.date) -> datetime.date:
+    """The same day a year earlier (29 February becomes 28 February)."""
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:
+        return day.replace(year=day.year - 1, day=28)
+
+
+def flag_inactivity(
+    last_issue: datetime.date | None, active_since: datetime.date, today: datetime.date
+) -> list[Flag]:
+    """Flag an organisation that has issued no certificate for a year or more: a ground for
+    terminating its filing, "一年（含）以上不开展评价工作的" (misconduct guideline
+    人社职司便函〔2021〕57号 art. 14(七), seed 002), which the province reviews.
+
+    ``last_issue`` is the latest issue date of the organisation's certificates (None: none
+    yet), ``active_since`` the day it was filed; the organisation is inactive when the later of
+    the two is on or before the same day a year before ``today`` ("（含）": a full year counts).
+
+    Returns:
+        ``[Flag("organisation.inactive", "review", …)]`` or ``[]``.
+    """
+    since = active_since if last_issue is None else max(last_issue, active_since)
+    if since > one_year_before(today):
+        return []
+    what = "no certificate issued" if last_issue is None else "last certificate issued"
+    return [
+        Flag(
+            "organisation.inactive",
+            "review",
+            f"{what} since {since.isoformat()}: no assessment for a year or more, a termination "
+            "ground (人社职司便函〔2021〕57号 art. 14(七))",
         )
     ]
 
@@ -273,8 +310,10 @@ __all__ = [
     "ScopeSubject",
     "Severity",
     "flag_id_burst",
+    "flag_inactivity",
     "flag_issue_date",
     "flag_pass_rate",
     "flag_scope",
     "flag_serials",
+    "one_year_before",
 ]

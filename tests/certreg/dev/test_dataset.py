@@ -47,6 +47,7 @@ from node.core.rules.workdays import WorkdayCalendar, six_months_after
 from node.storage import open_database
 from province.node import ProvinceNode
 from province.organisations import parse_filing
+from tests.conftest import VOCABULARY
 from tests.node.storage.conftest import blind_index, cipher
 
 # 2026-10-20: the on-time window (30 working days) reaches back over the National Day and
@@ -157,7 +158,7 @@ def test_every_row_passes_the_intake_checks() -> None:
     for row in rows_of(lines):
         salted, signature, late_reason = salted_from_row(row)
         org = by_code[salted.certificate().organisation_code]
-        checked = check_record(salted, signature, RECEIVED_ON, org.province)
+        checked = check_record(salted, signature, RECEIVED_ON, org.province, vocabulary=VOCABULARY)
         check_scope(checked.certificate, filed_scope([i.to_json() for i in org.filing.scope]))
         timing = CALENDAR.check_upload(checked.issue_date, RECEIVED_ON, late_reason)
         # A late reason only where the upload is late (the node would drop a needless one).

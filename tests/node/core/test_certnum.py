@@ -185,7 +185,6 @@ def test_certificate_number_is_frozen() -> None:
         ("S000144992009255000001", "certnum.position_8_9.guangdong_city", "positions 8-9"),
         ("S000144006009255000001", "certnum.position_10.guangdong_category", "position 10"),
         ("Y000141300001255000001", "certnum.position_8_9.henan_city", "positions 8-9"),
-        ("S000141009001255000001", "certnum.position_10.henan_technical_school", "position 10"),
         ("S000144002009AB5000001", "certnum.position_14_15.year", "positions 14-15"),
         ("S000144002009250000001", "certnum.position_16.level", "position 16"),
         ("S000144002009256000001", "certnum.position_16.level", "position 16"),
@@ -259,10 +258,9 @@ def test_henan_technical_school() -> None:
     site = parse_henan_site("Y", "009001")
     assert site == HenanSite("00", "省直", "9001", True)
     assert parse_henan_site("S", "008001").technical_school is False
-    with pytest.raises(InvalidInput) as caught:
-        parse_henan_site("S", "009001", "organisation_code")
-    assert caught.value.rule == "certnum.position_10.henan_technical_school"
-    assert caught.value.field == "organisation_code"
+    # 豫职鉴〔2021〕1号 §一(三)2 reserves 9 for class Y technical schools and says nothing of
+    # class S: a class S number with 9 there is accepted, and is not a school's.
+    assert parse_henan_site("S", "009001") == HenanSite("00", "省直", "9001", False)
 
 
 def test_henan_city_table_edges() -> None:
@@ -354,7 +352,6 @@ def test_organisation_code() -> None:
         ("S000144602009", "certnum.position_8_9.guangdong_city"),
         ("Y000144004009", "certnum.position_10.guangdong_category"),
         ("Y000141400001", "certnum.position_8_9.henan_city"),
-        ("S000041009001", "certnum.position_10.henan_technical_school"),
     ],
 )
 def test_organisation_code_rules(text: str, rule: str) -> None:

@@ -214,6 +214,11 @@ def test_mixed_languages_and_column_order() -> None:
         ("技师", 2),
         ("中级工", 4),
         ("初级工", 5),
+        # Henan's table 5 (豫职鉴〔2020〕2号): 三级/高级, 四级/中级, 五级/初级.
+        ("三级/高级", 3),
+        ("三级 / 高级", 3),
+        ("四级/中级", 4),
+        ("五级／初级", 5),
     ],
 )
 def test_level_spellings(text: str, level: int) -> None:

@@ -15,7 +15,9 @@ from node.core.rules.reasons import (
     REASONS_BY_ACTION,
     Reason,
     check_correction,
+    check_lineage,
     check_reason,
+    lineage_changes_name_and_id,
 )
 
 # The hundreds digit of a code names its action (module docstring).
@@ -121,3 +123,29 @@ def test_corrections_refused(changed: set[str], code: Reason, field: str, rule: 
     with pytest.raises(InvalidInput) as caught:
         check_correction(changed, code)
     assert (caught.value.field, caught.value.rule) == (field, rule)
+
+
+@pytest.mark.parametrize(
+    ("changed", "refused"),
+    [
+        ({"holder_name"}, False),
+        ({"id_number", "occupation_name"}, False),
+        ({"holder_name", "id_number"}, True),
+        ({"holder_name", "id_type"}, True),
+    ],
+)
+def test_check_lineage(changed: set[str], refused: bool) -> None:
+    if not refused:
+        check_lineage(changed)
+        return
+    with pytest.raises(InvalidInput) as info:
+        check_lineage(changed)
+    assert (info.value.field, info.value.rule) == (
+        "id_number",
+        "correct.lineage_name_and_id_number",
+    )
+
+
+def test_lineage_reasons() -> None:
+    assert lineage_changes_name_and_id({401, 403, 402})
+    assert not lineage_changes_name_and_id({401, 403})

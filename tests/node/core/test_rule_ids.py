@@ -66,6 +66,7 @@ UNFOLLOWED: dict[tuple[str, str], tuple[str, frozenset[str]]] = {
                 "correction.target_unknown",
                 "correction.number",
                 "correction.target_final",
+                "correction.lineage_name_and_id_number",
             }
         ),
     ),

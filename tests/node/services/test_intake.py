@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from certreg.dev.sample import KEY_VALID_FROM, sample_certificate, sample_network
+from certreg.dev.sample import SAMPLE_ORGANISATION_NAME as ORG_NAME
 from node.core.certificate import FIELD_NAMES, Certificate
 from node.core.crypto.signatures import get_suite, signing_message
 from node.core.errors import InvalidInput
@@ -32,6 +33,7 @@ from node.storage import (
     ProvinceLog,
 )
 from node.storage.schema import AuditEvent, CertificateRow, table_of
+from tests.conftest import VOCABULARY
 from tests.node.storage.conftest import blind_index, cipher
 
 ORG = "S000144011001"  # the sample organisation (certreg.dev.sample)
@@ -60,7 +62,7 @@ def db(database: Database) -> Database:
     valid from 2025-01-01, key 1 valid only from 2026-01-01."""
     with database.transaction() as session:
         orgs = OrganisationRepository(session)
-        orgs.add(code=ORG, province="44", name="示例", scope=SCOPE, now=NOW)
+        orgs.add(code=ORG, province="44", name=ORG_NAME, scope=SCOPE, now=NOW)
         orgs.add_key(
             ORG, suite="ed25519", public_key=SUITE.public_key(KEY), valid_from=KEY_VALID_FROM,
             now=NOW,
@@ -75,7 +77,14 @@ def db(database: Database) -> Database:
 @pytest.fixture
 def service(db: Database) -> IntakeService:
     return IntakeService(
-        db, "44", NETWORK, cipher(), blind_index(), calendar=CALENDAR, clock=lambda: NOW
+        db,
+        "44",
+        NETWORK,
+        cipher(),
+        blind_index(),
+        calendar=CALENDAR,
+        vocabulary=VOCABULARY,
+        clock=lambda: NOW,
     )
 
 
@@ -336,9 +345,9 @@ def test_tampered_value_after_signing_refused(db: Database, service: IntakeServi
     s = salted(cert(1))
     signature = sign(s)
     fields = dict(s.fields)
-    original = fields["occupation_name"]
+    original = fields["holder_name"]
     assert isinstance(original, Disclosed)
-    fields["occupation_name"] = Disclosed(original.value + "（改）", original.salt)
+    fields["holder_name"] = Disclosed(str(original.value) + "某", original.salt)
     refused(
         db, service, SaltedCertificate(fields), signature, field="signature",
         rule="signature.invalid",
@@ -561,3 +570,78 @@ def test_per_row_streams_in_chunks(db: Database, service: IntakeService) -> None
     assert [o.ok for o in outcomes] == [True] * 4
     assert consumed == [1, 2, 3, 4, 5]
     assert counts(db)[0] == 5
+
+
+# Names (人社鉴发〔2021〕1号 §二(三), §五(二)) and the occupation catalogue ----------------------
+
+NAME_REFUSALS: dict[str, tuple[dict[str, Any], str, str]] = {
+    # The probes of the names issue: each was accepted before these rules.
+    "another organisation name": (
+        {"organisation_name": "广州市另一评价中心"},
+        "organisation_name",
+        "organisation_name.not_filed",
+    ),
+    "forbidden word in the organisation name": (
+        {"organisation_name": "中国示例职业技能评价中心"},
+        "organisation_name",
+        "name.forbidden_word",
+    ),
+    "forbidden word in the occupation name": (
+        {"occupation_name": "国家车工"},
+        "occupation_name",
+        "name.forbidden_word",
+    ),
+    "车工 code labelled 电工": (
+        {
+            "occupation_code": "6-18-01-01",
+            "occupation_name": "电工",
+            "work_type_code": "--",
+            "work_type_name": "--",
+        },
+        "occupation_name",
+        "occupation.name_mismatch",
+    ),
+    "a category, not an occupation": (
+        {
+            "occupation_code": "6-00-00-00",
+            "occupation_name": "生产制造及有关人员",
+            "work_type_code": "--",
+            "work_type_name": "--",
+        },
+        "occupation_code",
+        "occupation.category_only",
+    ),
+    "a 准入类 occupation": (
+        {
+            "occupation_code": "4-07-05-04",
+            "occupation_name": "消防设施操作员",
+            "work_type_code": "--",
+            "work_type_name": "--",
+        },
+        "occupation_code",
+        "occupation.admission",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", NAME_REFUSALS, ids=list(NAME_REFUSALS))
+def test_names_refused(db: Database, service: IntakeService, case: str) -> None:
+    changes, field, rule = NAME_REFUSALS[case]
+    s, signature = _signed(cert(1, **changes))
+    refused(db, service, s, signature, field=field, rule=rule)
+
+
+def test_an_occupation_outside_the_catalogue_is_a_warning(db: Database) -> None:
+    with db.transaction() as session:
+        OrganisationRepository(session).set_scope(
+            ORG, [*SCOPE, {"occupation_code": "6-29-01-04", "levels": [3]}], bytes(32), now=NOW
+        )
+    service = IntakeService(
+        db, "44", NETWORK, cipher(), blind_index(), calendar=CALENDAR, vocabulary=VOCABULARY,
+        clock=lambda: NOW,
+    )  # fmt: skip
+    c = cert(1, occupation_code="6-29-01-04", occupation_name="变电设备检修工",
+             work_type_code="--", work_type_name="--")  # fmt: skip
+    accepted = submit(service, c)
+    assert [w.code for w in accepted.warnings] == ["occupation.not_in_catalogue"]
+    assert "6-29-01-04" in accepted.warnings[0].detail

@@ -37,7 +37,7 @@ from node.storage.schema import (
     MerkleNode,
     table_of,
 )
-from tests.conftest import ROOT
+from tests.conftest import ROOT, VOCABULARY
 from tests.node.services.test_intake import (
     ACTOR,
     CALENDAR,
@@ -47,6 +47,7 @@ from tests.node.services.test_intake import (
     NOW,
     ON_TIME,
     ORG,
+    ORG_NAME,
     OTHER_ORG,
     SCOPE,
     SUITE,
@@ -68,7 +69,7 @@ def file_organisation(database: Database) -> Database:
 
     with database.transaction() as session:
         orgs = OrganisationRepository(session)
-        orgs.add(code=ORG, province="44", name="示例", scope=SCOPE, now=NOW)
+        orgs.add(code=ORG, province="44", name=ORG_NAME, scope=SCOPE, now=NOW)
         orgs.add_key(
             ORG, suite="ed25519", public_key=SUITE.public_key(KEY), valid_from=KEY_VALID_FROM,
             now=NOW,
@@ -99,7 +100,14 @@ def twins(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Itera
 
 def service_for(db: Database, calendar: WorkdayCalendar = CALENDAR) -> IntakeService:
     return IntakeService(
-        db, "44", NETWORK, cipher(), blind_index(), calendar=calendar, clock=lambda: NOW
+        db,
+        "44",
+        NETWORK,
+        cipher(),
+        blind_index(),
+        calendar=calendar,
+        vocabulary=VOCABULARY,
+        clock=lambda: NOW,
     )
 
 
@@ -390,9 +398,9 @@ def test_worker_processes_give_the_same_result(
 _POOL_HOLDER = """
 import sys, time
 from node.services.intake_batch import PreparePool, Sealer
-from tests.node.services.test_intake_batch import CALENDAR, blind_index, cipher
+from tests.node.services.test_intake_batch import CALENDAR, VOCABULARY, blind_index, cipher
 if __name__ == "__main__":
-    pool = PreparePool(2, Sealer("44", cipher(), blind_index()), CALENDAR)
+    pool = PreparePool(2, Sealer("44", cipher(), blind_index()), CALENDAR, VOCABULARY)
     futures = [pool._pool.submit(time.sleep, 0.1) for _ in range(4)]
     for f in futures:
         f.result()

@@ -531,6 +531,42 @@ def test_id_number_correction(db: Database, lifecycle: LifecycleService, issued:
     assert entry_json(db, outcome.log_index)["reason"] == 402
 
 
+def test_name_then_id_number_over_a_lineage_refused(
+    db: Database, lifecycle: LifecycleService, issued: Issued
+) -> None:
+    # Data guide art. 14 (姓名和证件号码，原则上只能更改其中的一项) holds over the lineage: the
+    # name first (401), then the ID number (402) would replace the whole identity.
+    first = correct_name(lifecycle, issued)
+    c = dataclasses.replace(issued.certificate, holder_name="李四", id_number=cert(2).id_number)
+    s = salted(c)
+    error = refused(
+        db,
+        lambda: lifecycle.correct(
+            first.commitment,
+            s,
+            sign(s),
+            reason=Reason.ID_NUMBER_ERROR,
+            requested_by=ORGANISATION_ACTOR,
+            confirmed_by=OPERATOR,
+        ),
+        "id_number",
+        "correct.lineage_name_and_id_number",
+        first.commitment,
+    )
+    assert_clean(str(error), issued.certificate, c)
+    # Correcting the name once more (back towards the original or not) stays allowed.
+    c2 = dataclasses.replace(issued.certificate, holder_name="王五")
+    s2 = salted(c2)
+    lifecycle.correct(
+        first.commitment,
+        s2,
+        sign(s2),
+        reason=Reason.HOLDER_NAME_ERROR,
+        requested_by=ORGANISATION_ACTOR,
+        confirmed_by=OPERATOR,
+    )
+
+
 # Refusals of corrections -------------------------------------------------------------------
 
 #: A correction case: (changes to the certificate, reason, extra keyword arguments, a signer

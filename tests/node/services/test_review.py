@@ -12,13 +12,14 @@ from sqlalchemy import func, select
 
 from node.core.errors import InvalidInput
 from node.core.rules.reasons import Reason
-from node.core.rules.screening import Flag
+from node.core.rules.screening import Flag, flag_inactivity
 from node.core.rules.workdays import WorkdayCalendar
 from node.services.intake import IntakeService
 from node.services.lifecycle import LifecycleService
 from node.services.review import ReviewService
 from node.storage import AuditTrail, Database, OrganisationRepository, ReviewRepository
 from node.storage.schema import ReviewFlag, table_of
+from tests.conftest import VOCABULARY
 from tests.node.services.test_intake import NETWORK, NOW, ORG, cert, counts, db
 from tests.node.services.test_lifecycle import (
     LATER,
@@ -51,6 +52,7 @@ def service(db: Database) -> IntakeService:
         cipher(),
         blind_index(),
         calendar=WorkdayCalendar.default(),
+        vocabulary=VOCABULARY,
         clock=lambda: RECEIVED,
     )
 
@@ -309,6 +311,34 @@ def test_pass_rate_and_serial_gap_flags(
     assert [g.message for g in gaps] == ["2025 level 3: serial(s) 000002 missing (1)"]
     decided = review.decide(flag.id, "uphold", operator=OPERATOR)
     assert (decided.flag.state, decided.change) == ("upheld", None)
+
+
+def test_inactive_organisation_is_flagged(
+    db: Database, service: IntakeService, lifecycle: LifecycleService
+) -> None:
+    # 人社职司便函〔2021〕57号 art. 14(七): 一年（含）以上不开展评价工作. The organisation (filed on
+    # 2025-06-01) issued its last certificate on 2025-06-18: a year later to the day in China
+    # time it is flagged, the evening before not.
+    issue(service, 1)
+
+    def screened(day: dt.datetime) -> list[str]:
+        review = ReviewService(db, "44", lifecycle, clock=lambda: day)
+        outcome = review.screen_organisation(ORG, assessed=0, passed=0, actor=SCREENER)
+        return [f.code for f in outcome.flags]
+
+    assert screened(dt.datetime(2026, 6, 17, 12, tzinfo=dt.UTC)) == []
+    assert screened(dt.datetime(2026, 6, 17, 16, tzinfo=dt.UTC)) == ["organisation.inactive"]
+    [flag] = ReviewService(db, "44", lifecycle, clock=lambda: LATER).open_flags("organisation", ORG)
+    assert "2025-06-18" in flag.message
+
+
+def test_inactivity_boundaries() -> None:
+    filed = dt.date(2024, 3, 1)
+    assert flag_inactivity(None, filed, dt.date(2025, 2, 28)) == []
+    assert [f.code for f in flag_inactivity(None, filed, dt.date(2025, 3, 1))] == [
+        "organisation.inactive"
+    ]
+    assert flag_inactivity(dt.date(2025, 1, 1), filed, dt.date(2025, 12, 31)) == []
 
 
 @pytest.mark.parametrize(
