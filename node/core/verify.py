@@ -9,16 +9,18 @@ source holds, the network by the trust source's network. Any disagreement is a f
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import enum
 from collections.abc import Mapping
 from typing import Any
 
+from node.core.certificate import SPECIAL_ABILITY, SPECIAL_ABILITY_VALID_YEARS, TYPE_FIELD
 from node.core.crypto.signatures import get_suite, signing_message
 from node.core.errors import InvalidInput, RegistryError, VerificationError
 from node.core.formats.bundle import ENTRY_MIRRORED_FIELDS, Bundle
 from node.core.formats.commitment import Disclosed, commitment_of
 from node.core.formats.compact import parse_bundle_text
-from node.core.formats.entry import CERTIFICATE_KINDS
+from node.core.formats.entry import CERTIFICATE_KINDS, examining_body_code_of
 from node.core.formats.snapshot import Organisation, OrganisationKey, TrustSource
 from node.core.merkle import verify_inclusion
 from node.core.time import CHINA_STANDARD_TIME, day_bounds
@@ -29,6 +31,7 @@ __all__ = [
     "ResultCode",
     "VerificationResult",
     "day_bounds",
+    "expiry_of",
     "key_valid_on",
     "verify_bundle",
     "verify_bundle_text",
@@ -46,6 +49,7 @@ class ResultCode(enum.StrEnum):
     SUPERSEDED = "SUPERSEDED"
     WRONG_NETWORK = "WRONG_NETWORK"
     MALFORMED = "MALFORMED"
+    EXPIRED = "EXPIRED"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -98,6 +102,7 @@ CHECKS: tuple[tuple[str, ResultCode], ...] = (
     ("inclusion", ResultCode.TAMPERED),
     ("anchor", ResultCode.NOT_ANCHORED),
     ("status", ResultCode.VALID),  # the status check sets its own code
+    ("validity", ResultCode.EXPIRED),
 )
 
 
@@ -115,6 +120,25 @@ def key_valid_on(key: OrganisationKey, date_text: str) -> bool:
     """
     start, end = day_bounds(date_text)
     return key.valid_from < end and (key.valid_until == 0 or key.valid_until > start)
+
+
+def expiry_of(certificate_type: str, issue_date: str) -> int | None:
+    """The unix time at which a certificate stops being valid, or None when it has no term.
+
+    A special_ability certificate is valid for 5 years from its issue date (劳社厅发〔2006〕29号
+    三: "自颁发之日起有效期为5年"): it expires at 00:00 China Standard Time of the same month
+    and day five years later (1 March for an issue on 29 February), so the last valid moment
+    is 23:59:59 of the day before. The other types have no term.
+    """
+    if certificate_type != SPECIAL_ABILITY:
+        return None
+    issued = datetime.date.fromisoformat(issue_date)
+    year = issued.year + SPECIAL_ABILITY_VALID_YEARS
+    try:
+        anniversary = issued.replace(year=year)
+    except ValueError:  # 29 February -> 1 March
+        anniversary = datetime.date(year, 3, 1)
+    return day_bounds(anniversary)[0]
 
 
 def verify_bundle_text(text: str, trust: TrustSource, *, at: int) -> VerificationResult:
@@ -184,11 +208,17 @@ class _Verification:
             raise _Failed(str(exc)) from exc
         if bundle.entry.kind not in CERTIFICATE_KINDS:
             raise _Failed("bundle.entry.kind: a bundle carries an issue or correct entry")
+        if bundle.entry.version != bundle.version:
+            raise _Failed(
+                f"bundle.entry.v: a version {bundle.version} bundle has a v{bundle.version} entry"
+            )
         for name in ENTRY_MIRRORED_FIELDS:
+            if name not in bundle.certificate.fields:
+                continue  # format 1 commits no type
             if not isinstance(bundle.certificate.fields[name], Disclosed):
                 raise _Failed(f"bundle.fields.{name}: public field must be disclosed")
         self.bundle = bundle
-        return f"bundle v1, {bundle.entry.kind} entry"
+        return f"bundle v{bundle.version} ({bundle.certificate_type}), {bundle.entry.kind} entry"
 
     def check_network(self) -> str:
         bundle = self.bundle
@@ -218,14 +248,19 @@ class _Verification:
         values = bundle.certificate.disclosed_values()
         attributes = entry.attributes
         assert attributes is not None  # certificate kinds always carry attributes
-        expected = {
+        expected: dict[str, Any] = {
             "certificate_number": entry.certificate_number,
-            "organisation_code": entry.organisation_code,
+            # A special_ability certificate shows its 8-digit examining-body code.
+            "organisation_code": examining_body_code_of(entry.organisation_code)
+            if attributes.type == SPECIAL_ABILITY
+            else entry.organisation_code,
             "issue_date": attributes.issue_date,
             "level": attributes.level,
             "occupation_code": attributes.occupation_code,
             "work_type_code": attributes.work_type_code,
         }
+        if attributes.certificate_type is not None:
+            expected[TYPE_FIELD] = attributes.certificate_type
         for name, value in expected.items():
             if values[name] != value:
                 raise _Failed(f"field {name} differs from the log entry")
@@ -340,6 +375,16 @@ class _Verification:
             self.reason = current.reason
             raise _Failed(detail, code)
         return f"{current.status} at block {current.block_number}"
+
+    def check_validity(self) -> str:
+        attributes = self.bundle.entry.attributes
+        assert attributes is not None
+        expires = expiry_of(attributes.type, attributes.issue_date)
+        if expires is None:
+            return f"{attributes.type}: no term of validity"
+        if self.at >= expires:
+            raise _Failed(f"{attributes.type} certificate expired at {expires} (5 years)")
+        return f"{attributes.type}: valid until {expires} (5 years)"
 
 
 _STATUS_CODES = {

@@ -5,7 +5,7 @@
 
 import { fromBase64Url, fromHex, toBase64Url, toHex } from './bytes.js';
 import { decodeCbor, encodeCbor } from './cbor.js';
-import { ENTRY_KINDS, FIELD_NAMES, FormatError, SUITES } from './formats.js';
+import { CERTIFICATE_TYPES, ENTRY_KINDS, FormatError, SUITES, fieldNamesOf } from './formats.js';
 import { parseJson } from './safejson.js';
 
 export const PREFIX = 'CR1:';
@@ -87,10 +87,11 @@ function option(options, value) {
 /** Rebuild the bundle's JSON object from the decoded CBOR array (node/compact.py ``_from_array``). */
 function fromArray(array) {
   const [version, chainId, contract, fields, entry, proof, anchor] = arrayOf(array, 7);
-  if (version !== 1) fail('unsupported version', 'compact.version');
-  if (arrayOf(fields).length !== FIELD_NAMES.length) fail('wrong number of fields');
+  if (version !== 1 && version !== 2) fail('unsupported version', 'compact.version');
+  const names = fieldNamesOf(version);
+  if (arrayOf(fields).length !== names.length) fail('wrong number of fields');
   const fieldsJson = {};
-  FIELD_NAMES.forEach((name, i) => {
+  names.forEach((name, i) => {
     const item = fields[i];
     if (item instanceof Uint8Array) {
       fieldsJson[name] = { hash: toHex(bytesOf(item, 32)) };
@@ -107,11 +108,11 @@ function fromArray(array) {
   const [aProvince, cpIndex, aSize, root, block, tx] = arrayOf(anchor, 6);
   return {
     type: 'certreg.bundle',
-    version: 1,
+    version,
     network: { chain_id: intOf(chainId), contract: `0x${toHex(bytesOf(contract, 20))}` },
     fields: fieldsJson,
     entry: {
-      v: 1,
+      v: attributes === null ? 1 : version,
       kind: option(ENTRY_KINDS, kind),
       province: strOf(province),
       organisation_code: strOf(org),
@@ -123,8 +124,9 @@ function fromArray(array) {
         attributes === null
           ? null
           : (() => {
-              const [date, level, occupation, workType] = arrayOf(attributes, 4);
+              const [date, level, occupation, workType, type] = arrayOf(attributes, version === 2 ? 5 : 4);
               return {
+                ...(version === 2 ? { certificate_type: option(CERTIFICATE_TYPES, type) } : {}),
                 issue_date: strOf(date),
                 level: intOf(level),
                 occupation_code: strOf(occupation),
@@ -196,10 +198,10 @@ export async function decodeCompact(text) {
 export async function encodeCompact(json) {
   const e = json.entry;
   const array = [
-    1,
+    json.version,
     json.network.chain_id,
     fromHex(json.network.contract.slice(2)),
-    FIELD_NAMES.map((name) => {
+    fieldNamesOf(json.version).map((name) => {
       const f = json.fields[name];
       return 'hash' in f ? fromHex(f.hash) : [f.value, fromHex(f.salt)];
     }),
@@ -213,7 +215,13 @@ export async function encodeCompact(json) {
       e.reason,
       e.attributes === null
         ? null
-        : [e.attributes.issue_date, e.attributes.level, e.attributes.occupation_code, e.attributes.work_type_code],
+        : [
+            e.attributes.issue_date,
+            e.attributes.level,
+            e.attributes.occupation_code,
+            e.attributes.work_type_code,
+            ...(json.version === 2 ? [CERTIFICATE_TYPES.indexOf(e.attributes.certificate_type)] : []),
+          ],
       e.signature === null
         ? null
         : [SUITES.indexOf(e.signature.suite), e.signature.key_id, fromHex(e.signature.value)],

@@ -16,9 +16,9 @@ from typing import Any
 import cbor2
 
 from node.core import safejson
-from node.core.certificate import FIELD_NAMES, FieldValue
+from node.core.certificate import CERTIFICATE_TYPES, FieldValue
 from node.core.errors import InvalidInput
-from node.core.formats.bundle import AnchorRef, Bundle, InclusionProof
+from node.core.formats.bundle import AnchorRef, Bundle, InclusionProof, field_names_of
 from node.core.formats.commitment import Disclosed, FieldProof, Redacted, SaltedCertificate
 from node.core.formats.entry import ENTRY_KINDS, SUITES, Attributes, LogEntry, Signature
 from node.core.formats.snapshot import Network
@@ -39,13 +39,13 @@ def encode_compact(bundle: Bundle) -> str:
     """Return the compact text form of a bundle."""
     entry = bundle.entry
     fields: list[Any] = []
-    for name in FIELD_NAMES:
+    for name in field_names_of(bundle.version):
         proof = bundle.certificate.fields[name]
         fields.append(proof.hash if isinstance(proof, Redacted) else [proof.value, proof.salt])
     attributes = entry.attributes
     signature = entry.signature
     array = [
-        1,
+        bundle.version,
         bundle.network.chain_id,
         bundle.network.contract,
         fields,
@@ -64,6 +64,12 @@ def encode_compact(bundle: Bundle) -> str:
                 attributes.level,
                 attributes.occupation_code,
                 attributes.work_type_code,
+                # Format 2 adds the type's index in CERTIFICATE_TYPES.
+                *(
+                    []
+                    if attributes.certificate_type is None
+                    else [CERTIFICATE_TYPES.index(attributes.certificate_type)]
+                ),
             ],
             None
             if signature is None
@@ -211,14 +217,27 @@ def _index(options: tuple[str, ...], value: Any) -> str:
     return options[index]
 
 
+def _attributes(item: Any, version: int) -> Attributes:
+    if not isinstance(item, list) or len(item) != (5 if version == 2 else 4):
+        raise InvalidInput("compact", "compact.structure", "wrong number of attributes")
+    return Attributes(
+        _str(item[0]),
+        _int(item[1]),
+        _str(item[2]),
+        _str(item[3]),
+        _index(CERTIFICATE_TYPES, item[4]) if version == 2 else None,
+    )
+
+
 def _from_array(array: Any) -> Bundle:
     version, chain_id, contract, fields, entry, proof, anchor = array
-    if version != 1:
+    if type(version) is not int or version not in (1, 2):
         raise InvalidInput("compact", "compact.version", "unsupported version")
-    if len(fields) != len(FIELD_NAMES):
+    names = field_names_of(version)
+    if len(fields) != len(names):
         raise InvalidInput("compact", "compact.structure", "wrong number of fields")
     proofs: dict[str, FieldProof] = {}
-    for name, item in zip(FIELD_NAMES, fields, strict=True):
+    for name, item in zip(names, fields, strict=True):
         if isinstance(item, bytes):
             proofs[name] = Redacted(_bytes(item, 32))
         else:
@@ -239,11 +258,7 @@ def _from_array(array: Any) -> Bundle:
             commitment=_bytes(commitment, 32),
             links=tuple(_bytes(link, 32) for link in links),
             reason=None if reason is None else _int(reason),
-            attributes=None
-            if attributes is None
-            else Attributes(
-                _str(attributes[0]), _int(attributes[1]), _str(attributes[2]), _str(attributes[3])
-            ),
+            attributes=None if attributes is None else _attributes(attributes, version),
             signature=None
             if signature is None
             else Signature(_index(SUITES, signature[0]), _int(signature[1]), _bytes(signature[2])),
