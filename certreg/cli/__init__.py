@@ -37,6 +37,7 @@ from node.core.formats.compact import encode_compact, parse_bundle_text
 from node.core.formats.snapshot import Snapshot, SnapshotTrustSource
 from node.core.rules.ids import explain_check, explain_result
 from node.core.verify import CHECKS, Check, ResultCode, VerificationResult, verify_bundle_text
+from node.core.certificate import CERTIFICATE_TYPES, SKILL_LEVEL
 from node.storage.files import write_private, write_private_json
 from province.calendars import ENVIRONMENT, calendar_from_environment
 
@@ -48,13 +49,16 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    sample = make_sample(args.seed, args.suite)
+    sample = make_sample(args.seed, args.suite, certificate_type=args.type)
     # The sample's holder is invented, but its bundles are written as real ones are (0600).
     write_private_json(out / "bundle.json", sample.bundle.to_json())
     write_private_json(out / "bundle-redacted.json", sample.redacted.to_json())
     write_private_json(out / "snapshot.json", sample.snapshot.to_json())
     write_private(out / "bundle.qr.txt", encode_compact(sample.bundle) + "\n", "ascii")
-    print(f"wrote {out}/bundle.json, bundle-redacted.json, bundle.qr.txt and snapshot.json")
+    print(
+        f"wrote a {args.type} sample: {out}/bundle.json, bundle-redacted.json, bundle.qr.txt "
+        "and snapshot.json"
+    )
     return 0
 
 
@@ -326,6 +330,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--suite", choices=SUITE_NAMES, default="ed25519")
+    p.add_argument(
+        "--type",
+        choices=CERTIFICATE_TYPES,
+        default=SKILL_LEVEL,
+        help="certificate type (default skill_level; the others are written in format 2)",
+    )
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("verify", help="verify a bundle (JSON or compact QR text) or a folder")
