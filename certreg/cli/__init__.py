@@ -30,6 +30,7 @@ from certreg.cli.explanations import (
 from certreg.cli.node import add_parsers as add_node_parsers
 from certreg.cli.search import add_parsers as add_search_parsers
 from certreg.cli.serve import add_parsers as add_serve_parsers
+from node.core.certificate import CERTIFICATE_TYPES, SKILL_LEVEL
 from node.core.crypto.signatures import SUITE_NAMES
 from node.core.errors import InvalidInput, RegistryError
 from node.core.formats.bundle import Bundle
@@ -37,7 +38,6 @@ from node.core.formats.compact import encode_compact, parse_bundle_text
 from node.core.formats.snapshot import Snapshot, SnapshotTrustSource
 from node.core.rules.ids import explain_check, explain_result
 from node.core.verify import CHECKS, Check, ResultCode, VerificationResult, verify_bundle_text
-from node.core.certificate import CERTIFICATE_TYPES, SKILL_LEVEL
 from node.storage.files import write_private, write_private_json
 from province.calendars import ENVIRONMENT, calendar_from_environment
 
