@@ -13,6 +13,7 @@ export const VERDICTS = {
   SUPERSEDED: ['已被更正证书取代', 'Superseded by a corrected certificate'],
   WRONG_NETWORK: ['不属于本注册网络', 'Wrong network'],
   MALFORMED: ['格式错误', 'Malformed'],
+  EXPIRED: ['已过有效期', 'Expired'],
 };
 
 export const CHECK_LABELS = {
@@ -25,6 +26,7 @@ export const CHECK_LABELS = {
   inclusion: ['日志包含证明', 'Log inclusion proof'],
   anchor: ['链上锚定', 'Anchored checkpoint'],
   status: ['证书状态', 'Certificate status'],
+  validity: ['证书有效期', 'Term of validity'],
 };
 
 export const OUTCOMES = {
@@ -58,6 +60,14 @@ export const LEVELS = {
   3: ['三级/高级工', 'Level 3 / Senior Worker'],
   4: ['四级/中级工', 'Level 4 / Intermediate Worker'],
   5: ['五级/初级工', 'Level 5 / Junior Worker'],
+  0: ['不划分等级', 'Not graded'],
+};
+
+/** Each certificate type's title and subtitle (docs/FORMATS.md "Certificate types"). */
+export const CERTIFICATE_TITLES = {
+  skill_level: ['职业技能等级证书', 'Certificate of Occupational Skill Level'],
+  special_ability: ['专项职业能力证书', 'Certificate of Special Vocational Ability'],
+  vocational_qualification: ['职业资格证书', 'Certificate of Vocational Qualification'],
 };
 
 export const REDACTED = ['（持证人未出示）', '(withheld by the holder)'];
