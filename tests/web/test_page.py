@@ -321,8 +321,10 @@ def test_special_ability_certificate_valid_then_expired(
     from selenium.webdriver.common.by import By
 
     subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "certreg"), "sample", "--type", "special_ability"]
-        + ["--out", str(tmp_path)],
+        [
+            str(ROOT / ".venv" / "bin" / "certreg"),
+            *("sample", "--type", "special_ability", "--out", str(tmp_path)),
+        ],
         check=True,
         capture_output=True,
         timeout=120,
