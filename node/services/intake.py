@@ -48,7 +48,7 @@ from sqlalchemy.orm import Session
 from node.core.crypto.privacy import BlindIndex, PersonalDataCipher
 from node.core.errors import InvalidInput
 from node.core.formats.commitment import SaltedCertificate
-from node.core.formats.entry import Attributes, LogEntry, Signature
+from node.core.formats.entry import Attributes, LogEntry, Signature, registry_code_of
 from node.core.formats.snapshot import Network
 from node.core.formats.submissions import InvalidRow, RawRow, RowResult, parse_raw_row
 from node.core.records import (
@@ -190,9 +190,8 @@ class IntakeService:
         number, issue_date = checked.number, checked.issue_date
         # 5. Organisation filed here and active.
         organisations = OrganisationRepository(session)
-        organisation = active_organisation(
-            organisations, certificate.organisation_code, self._province
-        )
+        registry_code = registry_code_of(certificate, self._province)
+        organisation = active_organisation(organisations, registry_code, self._province)
         # 6. Filed scope.
         check_scope(certificate, filed_scope(organisation.scope))
         # 7. Serial and commitment unique; gaps are warnings.
@@ -211,12 +210,16 @@ class IntakeService:
 
         now = self._clock()
         certificates.add(
-            salted, signature=signature, submitted_at=now, late_reason=timing.late_reason
+            salted,
+            signature=signature,
+            submitted_at=now,
+            late_reason=timing.late_reason,
+            organisation_code=registry_code,
         )
         entry = LogEntry(
             kind="issue",
             province=self._province,
-            organisation_code=certificate.organisation_code,
+            organisation_code=registry_code,
             certificate_number=certificate.certificate_number,
             commitment=commitment,
             reason=timing.late_reason,

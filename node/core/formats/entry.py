@@ -262,6 +262,14 @@ def examining_body_registry_code(examining_body_code: str, province: str) -> str
     return "S" + examining_body_code[0:4] + province + examining_body_code[4:8] + "00"
 
 
+def registry_code_of(certificate: Certificate, province: str) -> str:
+    """The code under which ``certificate``'s issuer is filed: its ``organisation_code``, or for
+    a special_ability certificate its examining body's registry code in ``province``."""
+    if certificate.certificate_type == SPECIAL_ABILITY:
+        return examining_body_registry_code(certificate.organisation_code, province)
+    return certificate.organisation_code
+
+
 def examining_body_code_of(registry_code: str) -> str:
     """The 8-digit examining-body code of a registry code made by
     :func:`examining_body_registry_code`."""

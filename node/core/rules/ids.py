@@ -1176,6 +1176,33 @@ CERTIFICATE_NUMBERS: Final = (
         f"{HENAN_SPECIAL} §四(一)",
     ),
     _rule(
+        "specialnum.position_3_10.examining_body",
+        "专项职业能力证书的机构代码须为证书编号第 3–10 位的考核机构代码。",
+        "A special vocational ability certificate's organisation code is the examining-body "
+        "code in positions 3-10 of its number.",
+        f"{HENAN_SPECIAL} §二(四), §四(一)",
+    ),
+    _rule(
+        "level.ungraded",
+        "专项职业能力证书不划分等级，等级字段须为 0。",
+        "A special vocational ability certificate is not graded: its level is 0.",
+        f"{HENAN_SPECIAL_NORMS} 附件1 一(一)",
+    ),
+    _rule(
+        "qualnum.not_configured",
+        "本省未配置职业资格证书编号格式，不能接收职业资格证书。",
+        "This province has configured no vocational qualification number format, so it "
+        "accepts no vocational qualification certificates.",
+        f"{GUIDE} art. 7",
+    ),
+    _rule(
+        "qualnum.format",
+        "职业资格证书编号不符合本省配置的编号格式。",
+        "The vocational qualification certificate number does not match the province's "
+        "configured format.",
+        f"{GUIDE} art. 7",
+    ),
+    _rule(
         "specialnum.position_11_15.serial",
         "专项职业能力证书编号第 11–15 位为流水号 00001–99999。",
         "Positions 11-15 of a special vocational ability number are a serial 00001-99999.",
