@@ -153,12 +153,16 @@ def certificate_row(
     late_reason: int | None,
 ) -> tuple[Any, ...]:
     """The values of a new certificate row (status ``active``) in :data:`CERTIFICATE_COLUMNS`
-    order; ``submitted_at`` must be timezone-aware."""
-    serial = certificate_number[16:22]
+    order; ``submitted_at`` must be timezone-aware. The province is positions 6-7 of the
+    issuer's registry code (for a skill_level certificate those of its number too); the serial
+    is positions 17-22 of a 22-character number, 11-15 of a 15-digit special_ability one."""
+    serial = (
+        certificate_number[10:15] if len(certificate_number) == 15 else certificate_number[16:22]
+    )
     return (
         commitment,
         certificate_number,
-        certificate_number[5:7],
+        organisation_code[5:7],
         organisation_code,
         level,
         issue_date.year,
