@@ -14,6 +14,7 @@ import pytest
 
 from anchor.manifest import LocalManifestStore
 from anchor.snapshot import take_snapshot
+from audit.auditor import AuditOptions, audit
 from certreg.dev.sample import KEY_VALID_FROM, SAMPLE_EXAMINING_BODY, sample_certificate
 from node.core.errors import InvalidInput
 from node.core.formats.bundle import Bundle
@@ -92,6 +93,14 @@ def test_special_ability_certificate_end_to_end(henan: ProvinceNode, tmp_path: P
         assert verify_bundle_text(text, trust, at=now).code is ResultCode.VALID
         assert verify_bundle_text(text, trust, at=expires - 1).code is ResultCode.VALID
         assert verify_bundle_text(text, trust, at=expires).code is ResultCode.EXPIRED
+
+    # The auditor replays the v2 entry: it reads the 15-digit number (no number mismatch;
+    # serial 00002 without 00001 is a gap of examining body, year and level 0) and the
+    # signature and leaf verify. The other two findings belong to this fixture: its clock is
+    # 2025 while the in-process chain's blocks carry today's time, and the scope hash filed
+    # above names no published document.
+    report = audit(henan.client, henan.store, AuditOptions(calendar=henan.calendar))
+    assert report.kinds() == {"serial.gap", "deadline.over_six_months", "scope.missing"}
 
 
 def test_special_ability_refusals_at_intake(henan: ProvinceNode) -> None:
