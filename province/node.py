@@ -31,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import re
 import threading
 from collections.abc import Callable
 
@@ -95,6 +96,7 @@ class ProvinceNode:
         calendar: WorkdayCalendar,
         clock: Callable[[], dt.datetime] = utc_now,
         federation: Federation | None = None,
+        qualification_number: re.Pattern[str] | None = None,
     ) -> None:
         self.province = province
         self.db = db
@@ -109,7 +111,14 @@ class ProvinceNode:
             chain_id=client.chain_id(), contract=bytes.fromhex(client.address[2:])
         )
         self.intake = IntakeService(
-            db, province, self.network, cipher, blind_index, calendar=calendar, clock=clock
+            db,
+            province,
+            self.network,
+            cipher,
+            blind_index,
+            calendar=calendar,
+            clock=clock,
+            qualification_number=qualification_number,
         )
         self.worker = AnchoringWorker(
             db, province, client, store, batch_size=batch_size, max_age_seconds=max_age_seconds
@@ -192,6 +201,9 @@ class ProvinceNode:
             calendar=workdays,
             clock=clock,
             federation=federation,
+            qualification_number=None
+            if config.qualification_number is None
+            else re.compile(config.qualification_number),
         )
 
     def close(self) -> None:

@@ -39,6 +39,7 @@ import functools
 import gc
 import itertools
 import logging
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Final
 
@@ -136,8 +137,11 @@ class IntakeService:
         *,
         calendar: WorkdayCalendar,
         clock: Callable[[], dt.datetime],
+        qualification_number: re.Pattern[str] | None = None,
     ) -> None:
         self._db = db
+        #: The province's 职业资格证书 number format (node.json ``qualification_number``).
+        self._qualification_number = qualification_number
         self._province = province
         self._network = network
         self._cipher = cipher
@@ -185,7 +189,14 @@ class IntakeService:
         actor: str,
         expected_commitment: bytes | None = None,
     ) -> Accepted:
-        checked = check_record(salted, signature, received_on, self._province, expected_commitment)
+        checked = check_record(
+            salted,
+            signature,
+            received_on,
+            self._province,
+            expected_commitment,
+            qualification_number=self._qualification_number,
+        )
         certificate, commitment = checked.certificate, checked.commitment
         number, issue_date = checked.number, checked.issue_date
         # 5. Organisation filed here and active.

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
+import re
 import time
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from node.core.formats.snapshot import SnapshotTrustSource
 from node.core.rules.workdays import WorkdayCalendar
 from node.core.verify import ResultCode, day_bounds, expiry_of, verify_bundle_text
 from node.storage import Database, OrganisationRepository
+from province.config import NodeConfig, new_config
 from province.node import ProvinceNode
 from tests.contract.conftest import Registry
 from tests.node.storage.conftest import blind_index, cipher
@@ -124,3 +126,92 @@ def test_special_ability_refusals_at_intake(henan: ProvinceNode) -> None:
             )
         assert caught.value.rule == rule
     assert henan.status().log_size == 0
+
+
+def test_vocational_qualification_number_format_comes_from_the_configuration(
+    database: Database, reg: Registry, tmp_path: Path
+) -> None:
+    """A Hunan node accepts a 职业资格证书 whose number matches its configured format, and
+    refuses one that does not; without a format it accepts none."""
+    client = reg.as_(2)
+    code = "S000143011001"
+    public_key = SUITE.public_key(KEY)
+    with database.transaction() as session:
+        orgs = OrganisationRepository(session)
+        orgs.add(
+            code=code,
+            province="43",
+            name="长沙市示例职业技能鉴定所",
+            scope=[{"occupation_code": "6-20-01-01", "levels": [3]}],
+            now=NOW,
+        )
+        orgs.add_key(
+            code, suite="ed25519", public_key=public_key, valid_from=KEY_VALID_FROM, now=NOW
+        )
+    client.file_organisation(code, b"\x03" * 32, 1, public_key, KEY_VALID_FROM, 0)
+
+    def node(pattern: str | None) -> ProvinceNode:
+        return ProvinceNode(
+            province="43",
+            db=database,
+            client=client,
+            store=LocalManifestStore(tmp_path / "manifests"),
+            cipher=cipher(),
+            blind_index=blind_index(),
+            batch_size=1,
+            max_age_seconds=3600.0,
+            calendar=WorkdayCalendar.default(),
+            clock=lambda: NOW,
+            qualification_number=None if pattern is None else re.compile(pattern),
+        )
+
+    certificate = sample_certificate(
+        random.Random(6), 5, certificate_type="vocational_qualification"
+    )
+    s = salted(certificate)
+    for pattern, rule in (
+        (None, "qualnum.not_configured"),
+        (r"[0-9]{2}44[0-9]{16}", "qualnum.format"),
+    ):
+        hunan = node(pattern)
+        with pytest.raises(InvalidInput) as caught:
+            hunan.intake.submit(
+                s, sign(hunan, s), received_on=ON_TIME, late_reason=None, actor=ACTOR
+            )
+        assert caught.value.rule == rule
+    hunan = node(r"[0-9]{2}43[0-9]{16}")
+    accepted = hunan.intake.submit(
+        s, sign(hunan, s), received_on=ON_TIME, late_reason=None, actor=ACTOR
+    )
+    hunan.anchor_all()
+    bundle = hunan.bundles.bundle(accepted.commitment)
+    assert bundle.certificate_type == "vocational_qualification" and bundle.version == 2
+    trust = SnapshotTrustSource(take_snapshot(client))
+    result = verify_bundle_text(encode_compact(bundle), trust, at=int(time.time()) + 60)
+    assert result.code is ResultCode.VALID
+    # No term: still valid decades on.
+    later = verify_bundle_text(
+        encode_compact(bundle), trust, at=int(time.time()) + 40 * 365 * 86400
+    )
+    assert later.code is ResultCode.VALID
+
+
+def test_node_json_carries_the_qualification_number_format(tmp_path: Path) -> None:
+    """node.json ``qualification_number``: read, written back, and a pattern that does not
+    compile is refused with its rule id."""
+    config = new_config(
+        tmp_path,
+        province="43",
+        rpc="http://127.0.0.1:8545",
+        contract="0x" + "11" * 20,
+        operator_key=None,
+    )
+    assert config.qualification_number is None
+    value = {**config.to_json(), "qualification_number": "[0-9]{2}43[0-9]{16}"}
+    read = NodeConfig.from_json(value, path=tmp_path / "node.json")
+    assert read.qualification_number == "[0-9]{2}43[0-9]{16}"
+    assert read.to_json()["qualification_number"] == "[0-9]{2}43[0-9]{16}"
+    for bad in ("[0-9", "", 7):
+        with pytest.raises(InvalidInput) as caught:
+            NodeConfig.from_json({**value, "qualification_number": bad}, path=tmp_path / "n.json")
+        assert caught.value.rule == "config.qualification_number"

@@ -471,6 +471,7 @@ export const RULES = Object.freeze({
   "federation.replay": {"zh": "省际请求的一次性随机数已被使用过（重放）。", "en": "The province-to-province request's nonce was used before (a replay).", "source": "", "roles": ["rule"]},
   "federation.unknown_province": {"zh": "发起请求的省份不是联盟成员，或未在合约上登记节点密钥。", "en": "The asking province is not a consortium member or registered no node key on the contract.", "source": "", "roles": ["rule"]},
   "federation.self": {"zh": "节点不向自己发送省际请求。", "en": "A node does not send province-to-province requests to itself.", "source": "", "roles": ["rule"]},
+  "config.qualification_number": {"zh": "职业资格证书编号格式须为一个可编译的正则表达式（至多 200 个字符）。", "en": "The vocational qualification number format is a regular expression that compiles (at most 200 characters).", "source": "", "roles": ["rule"]},
   "config.peers": {"zh": "其他省份节点地址须写作 省份代码=URL。", "en": "Other provinces' node addresses are given as PROVINCE=URL.", "source": "", "roles": ["rule"]},
   "config.timeout": {"zh": "省际请求的超时须为正数秒。", "en": "The province-to-province timeout must be a positive number of seconds.", "source": "", "roles": ["rule"]},
   "cli.time": {"zh": "核验时间须带时区，例如 2026-01-01T00:00:00+08:00，或为 unix 秒。", "en": "The verification time carries a timezone, for example 2026-01-01T00:00:00+08:00, or is unix seconds.", "source": "", "roles": ["rule"]},

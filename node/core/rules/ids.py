@@ -3038,6 +3038,12 @@ SHARING: Final = (
         "A node does not send province-to-province requests to itself.",
     ),
     _rule(
+        "config.qualification_number",
+        "职业资格证书编号格式须为一个可编译的正则表达式（至多 200 个字符）。",
+        "The vocational qualification number format is a regular expression that compiles "
+        "(at most 200 characters).",
+    ),
+    _rule(
         "config.peers",
         "其他省份节点地址须写作 省份代码=URL。",
         "Other provinces' node addresses are given as PROVINCE=URL.",
