@@ -15,6 +15,7 @@ print as withheld. Pure: bytes in memory, no file or network access.
 
 from __future__ import annotations
 
+import datetime
 import io
 from collections.abc import Mapping
 from typing import Any
@@ -29,10 +30,13 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont  # type: ignore[import-unt
 from reportlab.pdfgen.canvas import Canvas  # type: ignore[import-untyped]
 from reportlab.platypus import Paragraph  # type: ignore[import-untyped]
 
+from node.core.certificate import SKILL_LEVEL, SPECIAL_ABILITY, VOCATIONAL_QUALIFICATION
 from node.core.errors import InvalidInput
 from node.core.formats.bundle import Bundle
 from node.core.formats.commitment import Disclosed
 from node.core.formats.compact import encode_compact
+from node.core.time import china_date_of_unix
+from node.core.verify import expiry_of
 
 CJK_FONT = "STSong-Light"
 LATIN_FONT = "Times-Roman"
@@ -50,6 +54,49 @@ FIELD_ROWS = (
     ("level", "职业技能等级", "Skill Level"),
     ("certificate_number", "证书编号", "Certificate No."),
 )
+#: Each type's title, subtitle, certifying route (Chinese, English) and field rows. 专项职业能力
+#: is not graded (豫职鉴函〔2020〕5号 附件1 一(一)) and is valid 5 years (劳社厅发〔2006〕29号 三):
+#: its certificate prints the ability, the examining body's code and the last day of validity
+#: instead of a level (Henan's reference 附件2 of 豫人社办函〔2020〕41号).
+TYPE_LAYOUTS: dict[str, tuple[str, str, str, str, tuple[tuple[str, str, str], ...]]] = {
+    SKILL_LEVEL: (
+        "职业技能等级证书",
+        "Certificate of Occupational Skill Level",
+        "职业技能等级认定，具备该职业（工种）相应技能等级水平",
+        "occupational skill level assessment",
+        FIELD_ROWS,
+    ),
+    SPECIAL_ABILITY: (
+        "专项职业能力证书",
+        "Certificate of Special Vocational Ability",
+        "专项职业能力考核，具备该项专项职业能力",
+        "special vocational ability examination",
+        (
+            ("holder_name", "姓名", "Name"),
+            ("id_type", "证件类型", "ID Type"),
+            ("id_number", "证件号码", "ID No."),
+            ("occupation_name", "专项职业能力", "Special Ability"),
+            ("certificate_number", "证书编号", "Certificate No."),
+            ("organisation_code", "考核机构代码", "Examining Body"),
+            ("valid_until", "有效期至", "Valid Until"),
+        ),
+    ),
+    VOCATIONAL_QUALIFICATION: (
+        "职业资格证书",
+        "Certificate of Vocational Qualification",
+        "职业资格评价，具备该职业相应的职业资格",
+        "vocational qualification evaluation",
+        (
+            ("holder_name", "姓名", "Name"),
+            ("id_type", "证件类型", "ID Type"),
+            ("id_number", "证件号码", "ID No."),
+            ("occupation_name", "职业名称", "Occupation"),
+            ("work_type_name", "工种/职业方向", "Job"),
+            ("level", "职业资格等级", "Qualification Level"),
+            ("certificate_number", "证书编号", "Certificate No."),
+        ),
+    ),
+}
 #: 人社鉴发〔2021〕1号 §三(一): the level as "中文数字 + 级 / 等级名称".
 LEVEL_NAMES = {
     1: "一级/高级技师",
@@ -97,7 +144,8 @@ def render_certificate_pdf(
     _register_fonts()
     out = io.BytesIO()
     canvas = Canvas(out, pagesize=A4, pageCompression=1)
-    canvas.setTitle("职业技能等级证书 Certificate of Occupational Skill Level")
+    title, subtitle, _, _, _ = TYPE_LAYOUTS[parsed.certificate_type]
+    canvas.setTitle(f"{title} {subtitle}")
     canvas.setCreator("certreg")
     _draw_certificate(canvas, parsed, qr_text, LINK_QR_SIZE if verify_url else BUNDLE_QR_SIZE)
     canvas.showPage()
@@ -114,6 +162,8 @@ def _check_url(url: str) -> None:
 
 def _value(bundle: Bundle, name: str) -> str:
     """The printed value of a field: its Chinese name where it is a code, or 'withheld'."""
+    if name == "valid_until":
+        return _valid_until(bundle)
     proof = bundle.certificate.fields[name]
     if not isinstance(proof, Disclosed):
         return WITHHELD
@@ -122,6 +172,16 @@ def _value(bundle: Bundle, name: str) -> str:
     if name == "id_type":
         return ID_TYPE_NAMES.get(str(proof.value), str(proof.value))
     return str(proof.value)
+
+
+def _valid_until(bundle: Bundle) -> str:
+    """The last China date of a certificate with a term (the day before it expires)."""
+    attributes = bundle.entry.attributes
+    assert attributes is not None  # a bundle carries an issue or correct entry
+    expires = expiry_of(attributes.type, attributes.issue_date)
+    if expires is None:
+        return "长期 permanent"
+    return (china_date_of_unix(expires) - datetime.timedelta(days=1)).isoformat()
 
 
 def _draw_certificate(canvas: Canvas, bundle: Bundle, qr_text: str, qr_size: float) -> None:
@@ -138,14 +198,15 @@ def _draw_certificate(canvas: Canvas, bundle: Bundle, qr_text: str, qr_size: flo
     title_y = top - max(qr_size, 35 * mm) - 16 * mm
     canvas.setFillColor(colors.black)
     canvas.setFont(CJK_FONT, 30)
-    canvas.drawCentredString(width / 2, title_y, "职业技能等级证书")
+    title, subtitle, route_zh, route_en, rows = TYPE_LAYOUTS[bundle.certificate_type]
+    canvas.drawCentredString(width / 2, title_y, title)
     canvas.setFont(LATIN_FONT, 16)
-    canvas.drawCentredString(
-        width / 2, title_y - 10 * mm, "Certificate of Occupational Skill Level"
-    )
+    canvas.drawCentredString(width / 2, title_y - 10 * mm, subtitle)
     organisation = _value(bundle, "organisation_name")
-    y = _paragraphs(canvas, organisation, 25 * mm, title_y - 18 * mm, width - 50 * mm)
-    y = _field_rows(canvas, bundle, 25 * mm, y - 8 * mm, width - 50 * mm)
+    y = _paragraphs(
+        canvas, organisation, (route_zh, route_en), 25 * mm, title_y - 18 * mm, width - 50 * mm
+    )
+    y = _field_rows(canvas, bundle, rows, 25 * mm, y - 8 * mm, width - 50 * mm)
     _issuer(canvas, bundle, organisation, width - 25 * mm, y - 10 * mm)
     canvas.setFont(CJK_FONT, 9)
     for i, (label, site) in enumerate(QUERY_SITES):
@@ -186,20 +247,26 @@ def _draw_qr(canvas: Canvas, text: str, x: float, y: float, size: float) -> None
                 )
 
 
-def _paragraphs(canvas: Canvas, organisation: str, x: float, y: float, width: float) -> float:
+def _paragraphs(
+    canvas: Canvas,
+    organisation: str,
+    route: tuple[str, str],
+    x: float,
+    y: float,
+    width: float,
+) -> float:
     """Draw the certifying text in Chinese and English; return the y below it."""
     zh = ParagraphStyle("zh", fontName=CJK_FONT, fontSize=12, leading=20, wordWrap="CJK")
     en = ParagraphStyle("en", fontName=LATIN_FONT, fontSize=11, leading=15)
     texts = (
         Paragraph(
-            f"　　本证书由{_escape(organisation)}颁发，表明持证人通过本机构组织的职业技能等级认定，"
-            "具备该职业（工种）相应技能等级水平。",
+            f"　　本证书由{_escape(organisation)}颁发，表明持证人通过本机构组织的{route[0]}。",
             zh,
         ),
         Paragraph(
             "This is to certify that the bearer has demonstrated corresponding competency in "
-            "this occupation (job) for successful completion of the occupational skill level "
-            f'assessment organized by <font name="{CJK_FONT}">{_escape(organisation)}</font>.',
+            f"this occupation (job) for successful completion of the {route[1]} "
+            f'organized by <font name="{CJK_FONT}">{_escape(organisation)}</font>.',
             en,
         ),
     )
@@ -215,9 +282,16 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _field_rows(canvas: Canvas, bundle: Bundle, x: float, y: float, width: float) -> float:
+def _field_rows(
+    canvas: Canvas,
+    bundle: Bundle,
+    rows: tuple[tuple[str, str, str], ...],
+    x: float,
+    y: float,
+    width: float,
+) -> float:
     """Draw the labelled fields with a rule under each value; return the y below them."""
-    for name, zh, en in FIELD_ROWS:
+    for name, zh, en in rows:
         canvas.setFillColor(colors.black)
         canvas.setFont(CJK_FONT, 12)
         canvas.drawString(x, y, f"{zh}：")

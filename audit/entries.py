@@ -43,9 +43,10 @@ from audit.log import (
 from audit.node_api import CertificateSample
 from audit.parse import AuditEntry, to_log_entry
 from audit.signatures import SignatureChecker
+from node.core.certificate import SPECIAL_ABILITY, VOCATIONAL_QUALIFICATION
 from node.core.errors import InvalidInput
 from node.core.formats.entry import CERTIFICATE_KINDS
-from node.core.rules.certnum import certificate_number_parts
+from node.core.rules.certnum import certificate_number_parts, parse_special_ability_number
 from node.core.rules.occupations import is_category_code
 from node.core.rules.reasons import check_reason, lineage_changes_name_and_id
 from node.core.rules.screening import flag_scope
@@ -70,6 +71,10 @@ DEADLINE_KINDS: Final = {
     "reason.not_for_action": "deadline.late_reason",
     "workdays.calendar_range": "deadline.calendar",
 }
+
+
+class _NoNumberRules(Exception):
+    """A number whose format the auditor cannot re-check (the province configures it)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -196,7 +201,23 @@ class EntryChecker:
         serial = 0
         try:
             # The node's reading of the number (node/core/rules/certnum.py, its rules and errors).
-            code, year, level, serial = certificate_number_parts(number)
+            # A special_ability number carries year, examining body and serial (no level; the
+            # entry format already ties its body to the registry code); a vocational
+            # qualification number has the province's own format, checked at intake.
+            if attributes.certificate_type == SPECIAL_ABILITY:
+                special = parse_special_ability_number(number)
+                code, year, level, serial = (
+                    entry.organisation_code,
+                    special.year,
+                    attributes.level,
+                    special.serial,
+                )
+            elif attributes.certificate_type == VOCATIONAL_QUALIFICATION:
+                raise _NoNumberRules
+            else:
+                code, year, level, serial = certificate_number_parts(number)
+        except _NoNumberRules:
+            pass
         except InvalidInput as exc:
             self._findings(
                 "entry.number_mismatch",

@@ -60,6 +60,8 @@ class EntryAttributes(NamedTuple):
     level: int
     occupation_code: str
     work_type_code: str
+    certificate_type: str | None = None
+    """None in a version 1 entry (a skill_level certificate); the committed type in v2."""
 
 
 class EntrySignature(NamedTuple):
@@ -144,7 +146,9 @@ def of_log_entry(entry: LogEntry) -> AuditEntry:
         entry.reason,
         None
         if a is None
-        else EntryAttributes(a.issue_date, a.level, a.occupation_code, a.work_type_code),
+        else EntryAttributes(
+            a.issue_date, a.level, a.occupation_code, a.work_type_code, a.certificate_type
+        ),
         None if s is None else EntrySignature(s.suite, s.key_id, s.value),
     )
 

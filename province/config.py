@@ -67,6 +67,27 @@ DEFAULT_BATCH_SIZE = 1000
 DEFAULT_MAX_AGE_SECONDS = 60.0
 
 
+def _qualification_number(r: Any) -> str | None:
+    """The optional ``qualification_number`` pattern: a regular expression of at most 200
+    characters that compiles."""
+    if "qualification_number" not in r.value:
+        return None
+    text = r.raw("qualification_number")
+    if not isinstance(text, str) or not 0 < len(text) <= 200:
+        raise InvalidInput(
+            "config.qualification_number", "config.qualification_number", "a pattern string"
+        )
+    try:
+        re.compile(text)
+    except re.error as exc:
+        raise InvalidInput(
+            "config.qualification_number",
+            "config.qualification_number",
+            "not a regular expression",
+        ) from exc
+    return text
+
+
 def _secret(value: str, field: str) -> str:
     """Resolve ``env:NAME`` from the environment; other values are the secret itself."""
     if value.startswith("env:"):
@@ -116,6 +137,9 @@ class NodeConfig:
     occupation_catalogues: tuple[Path, ...] = ()
     #: The node's Ed25519 request-signing key (hex or ``env:NAME``); None: no federation.
     federation_key: str | None = None
+    #: The province's 职业资格证书 number format, a regular expression the whole number must
+    #: match (the seeds give no national format); None: no such certificates are accepted.
+    qualification_number: str | None = None
     #: Other provinces' node API addresses, by province code.
     peers: Mapping[str, str] = dataclasses.field(default_factory=dict)
     federation_timeout: float = 2.0
@@ -228,6 +252,11 @@ class NodeConfig:
                 else {}
             ),
             **(
+                {"qualification_number": self.qualification_number}
+                if self.qualification_number is not None
+                else {}
+            ),
+            **(
                 {
                     "federation": {
                         "key": self.federation_key,
@@ -259,7 +288,13 @@ class NodeConfig:
                 "privacy",
                 "anchoring",
             },
-            {"calendars", "federation", "forbidden_words", "occupation_catalogues"},
+            {
+                "calendars",
+                "federation",
+                "forbidden_words",
+                "occupation_catalogues",
+                "qualification_number",
+            },
         )
         if r.raw("type") != CONFIG_TYPE or r.raw("version") != CONFIG_VERSION:
             raise InvalidInput("config.type", "config.type", f"not a {CONFIG_TYPE} version 1 file")
@@ -387,6 +422,7 @@ class NodeConfig:
             calendars=tuple(base / c for c in calendars),
             forbidden_words=tuple(words),
             occupation_catalogues=tuple(base / c for c in catalogues),
+            qualification_number=_qualification_number(r),
             federation_key=federation_key,
             peers=peers,
             federation_timeout=timeout,

@@ -31,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import re
 import threading
 from collections.abc import Callable
 
@@ -109,6 +110,7 @@ class ProvinceNode:
         clock: Callable[[], dt.datetime] = utc_now,
         federation: Federation | None = None,
         vocabulary: Vocabulary | None = None,
+        qualification_number: re.Pattern[str] | None = None,
     ) -> None:
         self.province = province
         self.db = db
@@ -134,6 +136,7 @@ class ProvinceNode:
             calendar=calendar,
             vocabulary=self.vocabulary,
             clock=clock,
+            qualification_number=qualification_number,
         )
         self.worker = AnchoringWorker(
             db, province, client, store, batch_size=batch_size, max_age_seconds=max_age_seconds
@@ -226,6 +229,9 @@ class ProvinceNode:
             clock=clock,
             federation=federation,
             vocabulary=load_vocabulary(config.forbidden_words, config.occupation_catalogues),
+            qualification_number=None
+            if config.qualification_number is None
+            else re.compile(config.qualification_number),
         )
 
     def close(self) -> None:

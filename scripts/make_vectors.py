@@ -26,7 +26,7 @@ from node.core.certificate import FIELD_NAMES  # noqa: E402
 from node.core.formats.commitment import Disclosed, SaltedCertificate, salt_certificate  # noqa: E402
 from node.core.formats.compact import encode_compact  # noqa: E402
 from node.core.formats.snapshot import Snapshot, SnapshotTrustSource, StatusRecord  # noqa: E402
-from node.core.verify import verify_bundle_text  # noqa: E402
+from node.core.verify import expiry_of, verify_bundle_text  # noqa: E402
 
 AT = 1_900_000_000
 
@@ -291,6 +291,141 @@ def build_bundles() -> dict[str, Any]:
     }
 
 
+def build_bundles_v2() -> dict[str, Any]:
+    """Format 2 (the committed certificate type): every type, and EXPIRED at its boundary."""
+    samples = {
+        t: make_sample(21, certificate_type=t)
+        for t in ("skill_level", "special_ability", "vocational_qualification")
+    }
+    special = samples["special_ability"]
+    snapshots = {t: sample.snapshot.to_json() for t, sample in samples.items()}
+    tests: list[dict[str, Any]] = []
+    special_json = special.bundle.to_json()
+    attributes = special.bundle.entry.attributes
+    assert attributes is not None
+    expires = expiry_of("special_ability", attributes.issue_date)
+    assert expires is not None
+
+    def add(comment: str, bundle: Any, snapshot: str, result: str, at: int = AT) -> None:
+        text = bundle if isinstance(bundle, str) else json.dumps(bundle, ensure_ascii=False)
+        trust = SnapshotTrustSource(Snapshot.from_json(snapshots[snapshot]))
+        actual = verify_bundle_text(text, trust, at=at).code.value
+        if actual != result:
+            raise AssertionError(f"{comment}: expected {result}, got {actual}")
+        key = "compact" if isinstance(bundle, str) else "bundle"
+        tests.append(
+            {
+                "id": len(tests) + 1,
+                "comment": comment,
+                "input": {key: bundle, "snapshot": snapshot, "at": at},
+                "result": result,
+            }
+        )
+
+    def mutate(path: list[Any], value: Any) -> dict[str, Any]:
+        changed = copy.deepcopy(special_json)
+        target = changed
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+        return changed
+
+    add(
+        "skill_level sample (format 1)",
+        samples["skill_level"].bundle.to_json(),
+        "skill_level",
+        "VALID",
+    )
+    add("special_ability, valid", special_json, "special_ability", "VALID")
+    add("special_ability, compact", encode_compact(special.bundle), "special_ability", "VALID")
+    add(
+        "special_ability, id_number redacted",
+        special.redacted.to_json(),
+        "special_ability",
+        "VALID",
+    )
+    add(
+        "special_ability, last second of the fifth year",
+        special_json,
+        "special_ability",
+        "VALID",
+        expires - 1,
+    )
+    add(
+        "special_ability, 00:00 CST five years after issue",
+        special_json,
+        "special_ability",
+        "EXPIRED",
+        expires,
+    )
+    add(
+        "special_ability, EXPIRED from the compact form",
+        encode_compact(special.bundle),
+        "special_ability",
+        "EXPIRED",
+        expires + 86400,
+    )
+    add(
+        "vocational_qualification, valid (no term)",
+        samples["vocational_qualification"].bundle.to_json(),
+        "vocational_qualification",
+        "VALID",
+        expires + 10 * 365 * 86400,
+    )
+    add(
+        "certificate_type field changed",
+        mutate(["fields", "certificate_type", "value"], "vocational_qualification"),
+        "special_ability",
+        "TAMPERED",
+    )
+    add(
+        "entry certificate_type changed (a level-0 vocational_qualification)",
+        mutate(["entry", "attributes", "certificate_type"], "vocational_qualification"),
+        "special_ability",
+        "MALFORMED",
+    )
+    add(
+        "certificate_type redacted",
+        mutate(["fields", "certificate_type"], {"hash": "44" * 32}),
+        "special_ability",
+        "MALFORMED",
+    )
+    add(
+        "graded special_ability",
+        mutate(["entry", "attributes", "level"], 3),
+        "special_ability",
+        "MALFORMED",
+    )
+    add(
+        "version 1 bundle with a type",
+        {**special_json, "version": 1},
+        "special_ability",
+        "MALFORMED",
+    )
+    add(
+        "examining body differs from the number",
+        mutate(["entry", "organisation_code"], "S160141500200"),
+        "special_ability",
+        "MALFORMED",
+    )
+    add(
+        "examining-body code field differs",
+        mutate(["fields", "organisation_code", "value"], "16015002"),
+        "special_ability",
+        "TAMPERED",
+    )
+    return {
+        "algorithm": "certreg-bundle",
+        "version": 2,
+        "notes": (
+            "Format 2 bundles (certificate_type committed). Verify input.bundle (JSON) or "
+            "input.compact (QR text) against snapshots[input.snapshot] at unix time input.at."
+        ),
+        "snapshots": snapshots,
+        "tests": tests,
+    }
+
+
 def _dump(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, indent=2) + "\n"
 
@@ -305,6 +440,7 @@ def builders() -> dict[str, Any]:
     return {
         "commitments.json": build_commitments,
         "bundles.json": build_bundles,
+        "bundles-v2.json": build_bundles_v2,
         "signatures.json": vectors_signatures.build,
         "certificate-numbers.json": vectors_certnum.build,
         "id-numbers.json": vectors_certnum.build_id_numbers,

@@ -30,6 +30,7 @@ from certreg.cli.explanations import (
     result_json,
     result_lines,
 )
+from node.core.certificate import CERTIFICATE_TYPES, SKILL_LEVEL
 from node.core.crypto.signatures import SUITE_NAMES
 from node.core.errors import InvalidInput, RegistryError
 from node.core.formats.bundle import Bundle
@@ -83,13 +84,16 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    sample = make_sample(args.seed, args.suite)
+    sample = make_sample(args.seed, args.suite, certificate_type=args.type)
     # The sample's holder is invented, but its bundles are written as real ones are (0600).
     write_private_json(out / "bundle.json", sample.bundle.to_json())
     write_private_json(out / "bundle-redacted.json", sample.redacted.to_json())
     write_private_json(out / "snapshot.json", sample.snapshot.to_json())
     write_private(out / "bundle.qr.txt", encode_compact(sample.bundle) + "\n", "ascii")
-    print(f"wrote {out}/bundle.json, bundle-redacted.json, bundle.qr.txt and snapshot.json")
+    print(
+        f"wrote a {args.type} sample: {out}/bundle.json, bundle-redacted.json, bundle.qr.txt "
+        "and snapshot.json"
+    )
     return 0
 
 
@@ -510,6 +514,12 @@ def build_parser(only: str | None = ALL_GROUPS) -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--suite", choices=SUITE_NAMES, default="ed25519")
+    p.add_argument(
+        "--type",
+        choices=CERTIFICATE_TYPES,
+        default=SKILL_LEVEL,
+        help="certificate type (default skill_level; the others are written in format 2)",
+    )
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("verify", help="verify a bundle (JSON or compact QR text) or a folder")

@@ -11,12 +11,23 @@ import dataclasses
 import hashlib
 import random
 
-from node.core.certificate import Certificate
+from node.core.certificate import (
+    SKILL_LEVEL,
+    SPECIAL_ABILITY,
+    UNGRADED_LEVEL,
+    VOCATIONAL_QUALIFICATION,
+    Certificate,
+)
 from node.core.crypto.signatures import Sm2Sm3Suite, get_suite, signing_message
 from node.core.errors import InvalidInput
 from node.core.formats.bundle import AnchorRef, Bundle, InclusionProof
 from node.core.formats.commitment import SaltedCertificate, salt_certificate
-from node.core.formats.entry import Attributes, LogEntry, Signature
+from node.core.formats.entry import (
+    Attributes,
+    LogEntry,
+    Signature,
+    examining_body_registry_code,
+)
 from node.core.formats.snapshot import (
     BlockRef,
     Checkpoint,
@@ -45,6 +56,29 @@ _OCCUPATIONS = (
     ("4-03-02-01", "中式烹调师", "--", "--"),
     ("6-31-01-03", "电工", "--", "--"),
 )
+
+
+#: The sample 专项职业能力 examining body: 郑州 area 1601, the digit 5, serial 001 (豫人社办函
+#: 〔2020〕41号 二(四) gives 16015000 for the city centre and 16015xxx for the bodies it manages).
+SAMPLE_EXAMINING_BODY = "16015001"
+#: The sample special abilities: the related occupation's code, the ability's name.
+_SPECIAL_ABILITIES = (
+    ("4-03-02-01", "中式面点制作"),
+    ("4-10-01-01", "美甲"),
+)
+#: The sample 职业资格证书 organisation (Hunan) and its configured number: the province's
+#: configuration (node.json ``qualification_number``) sets the format; the sample uses
+#: 2-digit year, 2-digit province, 13-digit organisation-and-serial.
+SAMPLE_QUALIFICATION_ORGANISATION = "S000143011001"
+
+
+def sample_organisation(certificate_type: str = SKILL_LEVEL) -> tuple[str, str]:
+    """The sample's (province, registry code) for a certificate type."""
+    if certificate_type == SPECIAL_ABILITY:
+        return "41", examining_body_registry_code(SAMPLE_EXAMINING_BODY, "41")
+    if certificate_type == VOCATIONAL_QUALIFICATION:
+        return "43", SAMPLE_QUALIFICATION_ORGANISATION
+    return "44", "S000144011001"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -98,9 +132,46 @@ def synthetic_id_number(rng: random.Random) -> str:
 SAMPLE_ORGANISATION_NAME = "广州市示例职业技能评价中心有限公司"
 
 
-def sample_certificate(rng: random.Random, serial: int, level: int = 3) -> Certificate:
-    """A Guangdong certificate of the sample organisation (S000144011001, 广州, enterprise)."""
+def sample_certificate(
+    rng: random.Random, serial: int, level: int = 3, certificate_type: str = SKILL_LEVEL
+) -> Certificate:
+    """A Guangdong certificate of the sample organisation (S000144011001, 广州, enterprise); a
+    Henan 专项职业能力证书 of examining body 16015001 or a Hunan 职业资格证书 for the
+    other types."""
+    if certificate_type == SPECIAL_ABILITY:
+        code, name = _SPECIAL_ABILITIES[serial % len(_SPECIAL_ABILITIES)]
+        return Certificate(
+            holder_name=rng.choice(_SURNAMES) + "".join(rng.choice(_GIVEN) for _ in range(2)),
+            id_type="resident_id",
+            id_number=synthetic_id_number(rng),
+            occupation_name=name,
+            occupation_code=code,
+            work_type_name="--",
+            work_type_code="--",
+            level=UNGRADED_LEVEL,
+            certificate_number=f"25{SAMPLE_EXAMINING_BODY}{serial:05d}",
+            issue_date="2025-06-18",
+            organisation_name="郑州市示例专项职业能力考核站",
+            organisation_code=SAMPLE_EXAMINING_BODY,
+            certificate_type=SPECIAL_ABILITY,
+        )
     occupation = _OCCUPATIONS[serial % len(_OCCUPATIONS)]
+    if certificate_type == VOCATIONAL_QUALIFICATION:
+        return Certificate(
+            holder_name=rng.choice(_SURNAMES) + "".join(rng.choice(_GIVEN) for _ in range(2)),
+            id_type="resident_id",
+            id_number=synthetic_id_number(rng),
+            occupation_name=occupation[1],
+            occupation_code=occupation[0],
+            work_type_name=occupation[3],
+            work_type_code=occupation[2],
+            level=level,
+            certificate_number=f"2543{SAMPLE_QUALIFICATION_ORGANISATION[1:]}{serial:04d}",
+            issue_date="2025-06-18",
+            organisation_name="长沙市示例职业技能鉴定所",
+            organisation_code=SAMPLE_QUALIFICATION_ORGANISATION,
+            certificate_type=VOCATIONAL_QUALIFICATION,
+        )
     organisation_code = "S000144011001"
     return Certificate(
         holder_name=rng.choice(_SURNAMES) + "".join(rng.choice(_GIVEN) for _ in range(2)),
@@ -119,10 +190,17 @@ def sample_certificate(rng: random.Random, serial: int, level: int = 3) -> Certi
 
 
 def sample_entry(
-    rng: random.Random, serial: int, network: Network, suite: str, private_key: bytes
+    rng: random.Random,
+    serial: int,
+    network: Network,
+    suite: str,
+    private_key: bytes,
+    certificate_type: str = SKILL_LEVEL,
 ) -> tuple[SaltedCertificate, LogEntry]:
-    """A salted sample certificate and its signed ``issue`` entry (province 44, key 0)."""
-    certificate = sample_certificate(rng, serial)
+    """A salted sample certificate and its signed ``issue`` entry (province 44, key 0; the
+    province of :func:`sample_organisation` for the other types)."""
+    certificate = sample_certificate(rng, serial, certificate_type=certificate_type)
+    province, registry_code = sample_organisation(certificate_type)
     salted = salt_certificate(certificate, rng.randbytes)
     commitment = salted.commitment()
     value = _sign(
@@ -130,8 +208,8 @@ def sample_entry(
     )
     entry = LogEntry(
         kind="issue",
-        province="44",
-        organisation_code=certificate.organisation_code,
+        province=province,
+        organisation_code=registry_code,
         certificate_number=certificate.certificate_number,
         commitment=commitment,
         attributes=Attributes.of(certificate),
@@ -140,11 +218,19 @@ def sample_entry(
     return salted, entry
 
 
-def make_sample(seed: int = 1, suite: str = "ed25519", *, others: int = 12) -> SampleSet:
+def make_sample(
+    seed: int = 1,
+    suite: str = "ed25519",
+    *,
+    others: int = 12,
+    certificate_type: str = SKILL_LEVEL,
+) -> SampleSet:
     """Build a province log of ``others + 1`` certificates anchored in two checkpoints.
 
-    The sample certificate is the last one; the snapshot holds both checkpoints.
+    The sample certificate is the last one; the snapshot holds both checkpoints. Every
+    certificate is of ``certificate_type``.
     """
+    province, registry_code = sample_organisation(certificate_type)
     rng = random.Random(seed)
     network = sample_network()
     signer = get_suite(suite)
@@ -154,14 +240,14 @@ def make_sample(seed: int = 1, suite: str = "ed25519", *, others: int = 12) -> S
     log = MerkleLog()
     entries: list[tuple[SaltedCertificate, LogEntry]] = []
     for serial in range(1, others + 2):
-        salted, entry = sample_entry(rng, serial, network, suite, private_key)
+        salted, entry = sample_entry(rng, serial, network, suite, private_key, certificate_type)
         log.append(entry.leaf_hash())
         entries.append((salted, entry))
 
     first_size = max(1, len(entries) // 2)
     checkpoints = tuple(
         Checkpoint(
-            province="44",
+            province=province,
             index=index,
             tree_size=size,
             root=log.root(size),
@@ -204,10 +290,10 @@ def make_sample(seed: int = 1, suite: str = "ed25519", *, others: int = 12) -> S
         ),
         organisations=(
             Organisation(
-                code="S000144011001",
-                province="44",
+                code=registry_code,
+                province=province,
                 status="active",
-                scope_hash=_digest("scope", "S000144011001"),
+                scope_hash=_digest("scope", registry_code),
                 keys=(
                     OrganisationKey(
                         key_id=0,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 
 from node.core.certificate import FIELD_NAMES, Certificate
 from node.core.crypto.signatures import get_suite
@@ -15,9 +16,9 @@ from node.core.errors import InvalidInput
 from node.core.formats.commitment import Disclosed, SaltedCertificate
 from node.core.formats.entry import Signature
 from node.core.formats.submissions import InvalidRow, ParsedRow
-from node.core.rules.certnum import CertificateNumber
+from node.core.rules.certnum import CertificateNumber, SpecialAbilityNumber
 from node.core.rules.flags import Flag
-from node.core.rules.validation import validate_certificate
+from node.core.rules.validation import QualificationNumber, validate_certificate
 from node.core.rules.vocabulary import Vocabulary
 
 
@@ -50,7 +51,7 @@ class CheckedRecord:
 
     certificate: Certificate
     commitment: bytes
-    number: CertificateNumber
+    number: CertificateNumber | SpecialAbilityNumber | QualificationNumber
     issue_date: dt.date
     warnings: tuple[Flag, ...] = ()
     """Warnings of the names check (``occupation.not_in_catalogue``)."""
@@ -64,6 +65,7 @@ def check_record(
     expected_commitment: bytes | None = None,
     *,
     vocabulary: Vocabulary,
+    qualification_number: re.Pattern[str] | None = None,
 ) -> CheckedRecord:
     """Checks 1-4 of the module docstring, which need no database: signature shape, full record
     and commitment (equal to ``expected_commitment`` when given), every field rule on
@@ -85,9 +87,19 @@ def check_record(
             "the commitment recomputed from the fields and salts differs from the one sent",
         )
     # 3. Field rules (certificate number against organisation, year and level included).
-    number, issue_date = validate_certificate(certificate, today=received_on)
-    # 4. This node's province.
-    if number.province != province:
+    number, issue_date = validate_certificate(
+        certificate, today=received_on, qualification_number=qualification_number
+    )
+    # 4. This node's province (a special_ability number names none: its examining body is
+    # looked up among this province's filings under the registry code).
+    if isinstance(number, QualificationNumber):
+        if certificate.organisation_code[5:7] != province:
+            raise InvalidInput(
+                "organisation_code",
+                "certnum.province.node",
+                f"positions 6-7 must be this node's province {province}",
+            )
+    elif isinstance(number, CertificateNumber) and number.province != province:
         raise InvalidInput(
             "certificate_number",
             "certnum.province.node",

@@ -23,12 +23,18 @@ import enum
 from collections.abc import Mapping
 from typing import Any
 
+from node.core.certificate import (
+    SKILL_LEVEL,
+    SPECIAL_ABILITY,
+    SPECIAL_ABILITY_VALID_YEARS,
+    TYPE_FIELD,
+)
 from node.core.crypto.signatures import get_suite, signing_message
 from node.core.errors import InvalidInput, RegistryError, VerificationError
 from node.core.formats.bundle import ENTRY_MIRRORED_FIELDS, Bundle
 from node.core.formats.commitment import Disclosed, commitment_of
 from node.core.formats.compact import parse_bundle_text
-from node.core.formats.entry import CERTIFICATE_KINDS
+from node.core.formats.entry import CERTIFICATE_KINDS, examining_body_code_of
 from node.core.formats.snapshot import Checkpoint, Organisation, OrganisationKey, TrustSource
 from node.core.formats.trust import TrustRootBody, signers
 from node.core.merkle import verify_inclusion
@@ -42,6 +48,7 @@ __all__ = [
     "VerificationResult",
     "day_bounds",
     "describe_time",
+    "expiry_of",
     "key_valid_on",
     "malformed_result",
     "verify_bundle",
@@ -66,6 +73,7 @@ class ResultCode(enum.StrEnum):
     UNTRUSTED_SNAPSHOT = "UNTRUSTED_SNAPSHOT"
     STALE = "STALE"
     DISPUTED = "DISPUTED"
+    EXPIRED = "EXPIRED"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -130,6 +138,7 @@ CHECKS: tuple[tuple[str, ResultCode], ...] = (
     ("anchor", ResultCode.NOT_ANCHORED),
     ("freshness", ResultCode.STALE),
     ("status", ResultCode.VALID),  # the status check sets its own code
+    ("validity", ResultCode.EXPIRED),
     ("rules", ResultCode.DISPUTED),
     ("findings", ResultCode.DISPUTED),
 )
@@ -171,6 +180,25 @@ def malformed_result(detail: str, trust: TrustSource | None) -> VerificationResu
         as_of_time=None if trust is None else trust.time,
         basis=basis,
     )
+
+
+def expiry_of(certificate_type: str, issue_date: str) -> int | None:
+    """The unix time at which a certificate stops being valid, or None when it has no term.
+
+    A special_ability certificate is valid for 5 years from its issue date (劳社厅发〔2006〕29号
+    三: "自颁发之日起有效期为5年"): it expires at 00:00 China Standard Time of the same month
+    and day five years later (1 March for an issue on 29 February), so the last valid moment
+    is 23:59:59 of the day before. The other types have no term.
+    """
+    if certificate_type != SPECIAL_ABILITY:
+        return None
+    issued = datetime.date.fromisoformat(issue_date)
+    year = issued.year + SPECIAL_ABILITY_VALID_YEARS
+    try:
+        anniversary = issued.replace(year=year)
+    except ValueError:  # 29 February -> 1 March
+        anniversary = datetime.date(year, 3, 1)
+    return day_bounds(anniversary)[0]
 
 
 def verify_bundle_text(
@@ -294,15 +322,23 @@ class _Verification:
             raise _Failed(str(exc)) from exc
         if bundle.entry.kind not in CERTIFICATE_KINDS:
             raise _Failed("bundle.entry.kind: a bundle carries an issue or correct entry")
+        if bundle.entry.version != bundle.version:
+            raise _Failed(
+                f"bundle.entry.v: a version {bundle.version} bundle has a v{bundle.version} entry"
+            )
         for name in ENTRY_MIRRORED_FIELDS:
+            if name not in bundle.certificate.fields:
+                continue  # format 1 commits no type
             if not isinstance(bundle.certificate.fields[name], Disclosed):
                 raise _Failed(f"bundle.fields.{name}: public field must be disclosed")
         witness = bundle.witness
         if witness is not None and witness.previous_size >= bundle.anchor.tree_size:
             raise _Failed("bundle.witness.previous_size: must be below the anchored tree size")
         self.bundle = bundle
-        return f"bundle v1, {bundle.entry.kind} entry" + (
-            ", with cosignatures" if witness is not None else ""
+        cosigned = ", with cosignatures" if witness is not None else ""
+        return (
+            f"bundle v{bundle.version} ({bundle.certificate_type}), {bundle.entry.kind} entry"
+            + (cosigned)
         )
 
     def check_network(self) -> str:
@@ -376,14 +412,19 @@ class _Verification:
         values = bundle.certificate.disclosed_values()
         attributes = entry.attributes
         assert attributes is not None  # certificate kinds always carry attributes
-        expected = {
+        expected: dict[str, Any] = {
             "certificate_number": entry.certificate_number,
-            "organisation_code": entry.organisation_code,
+            # A special_ability certificate shows its 8-digit examining-body code.
+            "organisation_code": examining_body_code_of(entry.organisation_code)
+            if attributes.type == SPECIAL_ABILITY
+            else entry.organisation_code,
             "issue_date": attributes.issue_date,
             "level": attributes.level,
             "occupation_code": attributes.occupation_code,
             "work_type_code": attributes.work_type_code,
         }
+        if attributes.certificate_type is not None:
+            expected[TYPE_FIELD] = attributes.certificate_type
         for name, value in expected.items():
             if values[name] != value:
                 raise _Failed(f"field {name} differs from the log entry")
@@ -543,6 +584,16 @@ class _Verification:
             raise _Failed(detail, code)
         return f"{current.status} at block {current.block_number}"
 
+    def check_validity(self) -> str:
+        attributes = self.bundle.entry.attributes
+        assert attributes is not None
+        expires = expiry_of(attributes.type, attributes.issue_date)
+        if expires is None:
+            return f"{attributes.type}: no term of validity"
+        if self.at >= expires:
+            raise _Failed(f"{attributes.type} certificate expired at {expires} (5 years)")
+        return f"{attributes.type}: valid until {expires} (5 years)"
+
     def _anchoring(self) -> tuple[int | None, Checkpoint | None]:
         """When the entry was first anchored (unix time) and that checkpoint, as far as the
         trust source shows it."""
@@ -563,6 +614,9 @@ class _Verification:
         entry = self.bundle.entry
         attributes = entry.attributes
         assert attributes is not None
+        if attributes.type != SKILL_LEVEL:
+            # The number layout and the deadlines re-run here are those of 职业技能等级证书.
+            return f"not judged: the rules re-run are those of skill_level, not {attributes.type}"
         found: list[Dispute] = []
         notes: list[str] = []
         number = number_dispute(entry.certificate_number, attributes.issue_date, attributes.level)

@@ -45,6 +45,7 @@ import functools
 import gc
 import itertools
 import logging
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Final
 
@@ -54,7 +55,7 @@ from sqlalchemy.orm import Session
 from node.core.crypto.privacy import BlindIndex, PersonalDataCipher
 from node.core.errors import InvalidInput
 from node.core.formats.commitment import SaltedCertificate
-from node.core.formats.entry import Attributes, LogEntry, Signature
+from node.core.formats.entry import Attributes, LogEntry, Signature, registry_code_of
 from node.core.formats.snapshot import Network
 from node.core.formats.submissions import InvalidRow, RawRow, RowResult, parse_raw_row
 from node.core.records import (
@@ -145,9 +146,12 @@ class IntakeService:
         calendar: WorkdayCalendar,
         vocabulary: Vocabulary,
         clock: Callable[[], dt.datetime],
+        qualification_number: re.Pattern[str] | None = None,
     ) -> None:
         self._db = db
         self._vocabulary = vocabulary
+        #: The province's 职业资格证书 number format (node.json ``qualification_number``).
+        self._qualification_number = qualification_number
         self._province = province
         self._network = network
         self._cipher = cipher
@@ -202,14 +206,14 @@ class IntakeService:
             self._province,
             expected_commitment,
             vocabulary=self._vocabulary,
+            qualification_number=self._qualification_number,
         )
         certificate, commitment = checked.certificate, checked.commitment
         number, issue_date = checked.number, checked.issue_date
         # 5. Organisation filed here and active, its filed name on the certificate.
         organisations = OrganisationRepository(session)
-        organisation = active_organisation(
-            organisations, certificate.organisation_code, self._province
-        )
+        registry_code = registry_code_of(certificate, self._province)
+        organisation = active_organisation(organisations, registry_code, self._province)
         check_filed_name(certificate.organisation_name, organisation.name)
         # 6. Filed scope.
         check_scope(certificate, filed_scope(organisation.scope))
@@ -231,12 +235,16 @@ class IntakeService:
 
         now = self._clock()
         certificates.add(
-            salted, signature=signature, submitted_at=now, late_reason=timing.late_reason
+            salted,
+            signature=signature,
+            submitted_at=now,
+            late_reason=timing.late_reason,
+            organisation_code=registry_code,
         )
         entry = LogEntry(
             kind="issue",
             province=self._province,
-            organisation_code=certificate.organisation_code,
+            organisation_code=registry_code,
             certificate_number=certificate.certificate_number,
             commitment=commitment,
             reason=timing.late_reason,

@@ -153,12 +153,16 @@ def certificate_row(
     late_reason: int | None,
 ) -> tuple[Any, ...]:
     """The values of a new certificate row (status ``active``) in :data:`CERTIFICATE_COLUMNS`
-    order; ``submitted_at`` must be timezone-aware."""
-    serial = certificate_number[16:22]
+    order; ``submitted_at`` must be timezone-aware. The province is positions 6-7 of the
+    issuer's registry code (for a skill_level certificate those of its number too); the serial
+    is positions 17-22 of a 22-character number, 11-15 of a 15-digit special_ability one."""
+    serial = (
+        certificate_number[10:15] if len(certificate_number) == 15 else certificate_number[16:22]
+    )
     return (
         commitment,
         certificate_number,
-        certificate_number[5:7],
+        organisation_code[5:7],
         organisation_code,
         level,
         issue_date.year,
@@ -229,8 +233,13 @@ class CertificateRepository:
         signature: Signature,
         submitted_at: dt.datetime,
         late_reason: int | None = None,
+        organisation_code: str | None = None,
     ) -> CertificateRecord:
         """Store a new certificate (status ``active``), encrypted, with its blind indexes.
+
+        ``organisation_code`` is the issuer's registry code when it differs from the
+        certificate's field (a special_ability certificate shows its examining body's 8-digit
+        code; ``node.core.formats.entry.registry_code_of``).
 
         The certificate must already be validated (``node.core.rules.validation``); this checks only
         what the table needs: a full record and no duplicate commitment or current number.
@@ -248,7 +257,9 @@ class CertificateRepository:
             raise InvalidInput(
                 "certificate_number", "certificate.duplicate", "certificate number already stored"
             )
-        return self._insert(salted, commitment, signature, submitted_at, late_reason)
+        return self._insert(
+            salted, commitment, signature, submitted_at, late_reason, organisation_code
+        )
 
     def _insert(
         self,
@@ -257,6 +268,7 @@ class CertificateRepository:
         signature: Signature,
         submitted_at: dt.datetime,
         late_reason: int | None,
+        organisation_code: str | None = None,
     ) -> CertificateRecord:
         values = self.new_row(
             salted,
@@ -264,6 +276,7 @@ class CertificateRepository:
             signature=signature,
             submitted_at=submitted_at,
             late_reason=late_reason,
+            organisation_code=organisation_code,
         )
         try:
             result = self._db.execute(insert(_CERTS).values(**values))
@@ -286,6 +299,7 @@ class CertificateRepository:
         late_reason: int | None,
         log_index: int | None = None,
         certificate: Certificate | None = None,
+        organisation_code: str | None = None,
     ) -> dict[str, Any]:
         """Return the column values of a new certificate row (status ``active``): the record
         encrypted under the current key, the blind indexes, the codes. Touches no table, so a
@@ -308,7 +322,7 @@ class CertificateRepository:
         values = certificate_row(
             commitment=commitment,
             certificate_number=certificate.certificate_number,
-            organisation_code=certificate.organisation_code,
+            organisation_code=organisation_code or certificate.organisation_code,
             level=certificate.level,
             issue_date=issue_date,
             occupation_code=certificate.occupation_code,

@@ -149,7 +149,7 @@ class CertificateRow(Base):
     __tablename__ = "certificates"
     __table_args__ = (
         CheckConstraint(_in("status", CERTIFICATE_STATUSES), name="status"),
-        CheckConstraint("level BETWEEN 1 AND 5", name="level"),
+        CheckConstraint("level BETWEEN 0 AND 5", name="level"),
         Index(
             "uq_certificates_current_number",
             "certificate_number",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import NamedTuple
 
-from node.core.certificate import FIELD_NAMES, Certificate, FieldValue
+from node.core.certificate import FIELD_NAMES, FIELD_NAMES_V2, Certificate, FieldValue
 from node.core.crypto.privacy import BlindIndex, PersonalDataCipher
 from node.core.errors import InvalidInput, StorageError
 from node.core.formats.commitment import SALT_SIZE, Disclosed, SaltedCertificate
@@ -21,7 +21,9 @@ def record_context(commitment: bytes) -> bytes:
 
 #: First byte of a version 2 record plaintext (a version 1 record is JSON and starts with ``{``).
 _RECORD_V2 = b"\x02"
-_SALTS_SIZE = SALT_SIZE * len(FIELD_NAMES)
+
+#: Version 3: as version 2 with thirteen fields (format 2 certificates commit ``certificate_type``).
+_RECORD_V3 = b"\x03"
 
 
 def encode_record(salted: SaltedCertificate) -> bytes:
@@ -31,7 +33,8 @@ def encode_record(salted: SaltedCertificate) -> bytes:
     salts in :data:`~node.core.certificate.FIELD_NAMES` order, then the values as a compact JSON
     array in the same order (UTF-8). About 560 bytes where version 1 (a JSON object with the
     salts in hex, still read) took about 1,250: the record is the largest column a certificate
-    writes (docs/STORAGE.md "Personal data").
+    writes (docs/STORAGE.md "Personal data"). Version 3: the byte ``0x03`` and the same with
+    the thirteen fields of a format 2 certificate (``certificate_type`` last).
 
     Raises:
         InvalidInput: a field is redacted (the node keeps full records only).
@@ -39,14 +42,16 @@ def encode_record(salted: SaltedCertificate) -> bytes:
     fields = salted.fields
     salts = []
     values: list[FieldValue] = []
-    for name in FIELD_NAMES:
+    names = salted.names
+    for name in names:
         proof = fields[name]
         if type(proof) is not Disclosed or len(proof.salt) != SALT_SIZE:
             raise InvalidInput(name, "storage.redacted", "the node stores full records only")
         salts.append(proof.salt)
         values.append(proof.value)
     text = json.dumps(values, ensure_ascii=False, separators=(",", ":"))
-    return _RECORD_V2 + b"".join(salts) + text.encode()
+    prefix = _RECORD_V2 if names == FIELD_NAMES else _RECORD_V3
+    return prefix + b"".join(salts) + text.encode()
 
 
 def decode_record(data: bytes) -> SaltedCertificate:
@@ -56,14 +61,16 @@ def decode_record(data: bytes) -> SaltedCertificate:
         StorageError: the plaintext is not a record of a known version.
     """
     try:
-        if data[:1] == _RECORD_V2:
-            salts = data[1 : 1 + _SALTS_SIZE]
-            values = json.loads(data[1 + _SALTS_SIZE :])
-            if len(salts) != _SALTS_SIZE or not isinstance(values, list):
+        if data[:1] in (_RECORD_V2, _RECORD_V3):
+            names = FIELD_NAMES if data[:1] == _RECORD_V2 else FIELD_NAMES_V2
+            size = SALT_SIZE * len(names)
+            salts = data[1 : 1 + size]
+            values = json.loads(data[1 + size :])
+            if len(salts) != size or not isinstance(values, list):
                 raise ValueError("shape")
             fields = {
                 name: Disclosed(value, salts[i * SALT_SIZE : (i + 1) * SALT_SIZE])
-                for i, (name, value) in enumerate(zip(FIELD_NAMES, values, strict=True))
+                for i, (name, value) in enumerate(zip(names, values, strict=True))
             }
         else:
             value = json.loads(data)

@@ -213,7 +213,7 @@ def test_every_malformed_entry_is_refused_alike() -> None:
         ({"links": ["12" * 32]}, "entry.links", "entry.links"),
         ({"kind": "revoke", "reason": 101}, "entry.attributes", "entry.status_fields"),
         ({"reason": 65536}, f"{PATH}.reason", "schema.range"),
-        ({"v": 2}, f"{PATH}.v", "entry.version"),
+        ({"v": 3}, f"{PATH}.v", "entry.version"),
     ],
 )
 def test_rules_beyond_the_pattern_fall_back_to_the_strict_refusal(

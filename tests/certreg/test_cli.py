@@ -205,3 +205,33 @@ def test_bench_core_prints_the_figures() -> None:
         "commitments_per_s",
     ):
         assert figures[key] > 0
+
+
+@pytest.mark.parametrize("certificate_type", ["special_ability", "vocational_qualification"])
+def test_sample_of_each_type_verifies(tmp_path: Path, certificate_type: str) -> None:
+    """``certreg sample --type T`` writes a format 2 sample with its snapshot; a special_ability
+    certificate (issued 2025-06-18) is EXPIRED from 00:00 CST on 2030-06-18, one second after
+    its last valid moment, while a vocational_qualification certificate has no term."""
+    done = run("sample", "--type", certificate_type, "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    bundle = json.loads((tmp_path / "bundle.json").read_text())
+    assert bundle["version"] == 2
+    assert bundle["fields"]["certificate_type"]["value"] == certificate_type
+    snapshot = str(tmp_path / "snapshot.json")
+    results = {}
+    for at in ("2030-06-17T23:59:59+08:00", "2030-06-18T00:00:00+08:00"):
+        done = run("verify", str(tmp_path / "bundle.qr.txt"), "--snapshot", snapshot, "--at", at)
+        results[at] = (done.returncode, done.stdout)
+    valid_code, valid_out = results["2030-06-17T23:59:59+08:00"]
+    assert valid_code == 0 and "VALID" in valid_out
+    late_code, late_out = results["2030-06-18T00:00:00+08:00"]
+    if certificate_type == "special_ability":
+        assert late_code == 1 and "EXPIRED" in late_out
+    else:
+        assert late_code == 0 and "VALID" in late_out
+
+
+def test_sample_type_is_checked() -> None:
+    done = run("sample", "--type", "diploma", "--out", "/nonexistent")
+    assert done.returncode == 2
+    assert "special_ability" in done.stderr

@@ -43,8 +43,10 @@ def vector_payload() -> dict[str, Any]:
     strings, since a JavaScript number cannot hold them exactly.
     """
     payload: dict[str, Any] = {
-        name: json.loads((OUR_VECTORS / f"{name}.json").read_text(encoding="utf-8"))
-        for name in ("commitments", "signatures", "bundles", "hostile", "trust")
+        name.replace("-", "_"): json.loads(
+            (OUR_VECTORS / f"{name}.json").read_text(encoding="utf-8")
+        )
+        for name in ("commitments", "signatures", "bundles", "bundles-v2", "hostile", "trust")
     }
     for test in payload["signatures"]["tests"]:
         test["input"]["chain_id"] = str(test["input"]["chain_id"])

@@ -40,6 +40,7 @@ def _counts(payload: dict[str, Any]) -> dict[str, int]:
         "commitments": len(payload["commitments"]["tests"]),
         "signatures": len(payload["signatures"]["tests"]),
         "bundles": len(payload["bundles"]["tests"]),
+        "bundles_v2": len(payload["bundles_v2"]["tests"]),
         "hostile": len(payload["hostile"]["tests"]),
         "trust": len(payload["trust"]["tests"]),
         "trust_roots": len(payload["trust"]["root_tests"]),
@@ -57,6 +58,10 @@ def test_vector_payload_is_complete(payload: dict[str, Any]) -> None:
     counts = _counts(payload)
     assert counts["signatures"] == 76
     assert counts["bundles"] == 26
+    assert counts["bundles_v2"] >= 15
+    assert {"VALID", "EXPIRED", "TAMPERED", "MALFORMED"} <= {
+        t["result"] for t in payload["bundles_v2"]["tests"]
+    }
     assert counts["tlog"] > 150  # every file of inclusion/ and consistency/
     suites = {t["suite"] for t in payload["signatures"]["tests"]}
     assert suites == {"ed25519", "ecdsa-secp256k1", "sm2-sm3"}

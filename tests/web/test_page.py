@@ -500,3 +500,40 @@ def test_the_certificate_fits_a_360_px_phone(
     assert sizes["page"] <= 360, sizes
     assert sizes["wide"] == [], sizes
     assert sizes["certRight"] <= 360 and sizes["certScroll"] <= sizes["certClient"], sizes
+
+
+def test_special_ability_certificate_valid_then_expired(
+    browser: Any, static_server: str, tmp_path: Path
+) -> None:
+    """A 专项职业能力证书 (format 2, issued 2025-06-18, valid 5 years) shown with its own title
+    and no level: VALID in 2030 before the anniversary, EXPIRED after it."""
+    from selenium.webdriver.common.by import By
+
+    subprocess.run(
+        [
+            str(ROOT / ".venv" / "bin" / "certreg"),
+            *("sample", "--type", "special_ability", "--out", str(tmp_path)),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    open_page(browser, f"{static_server}/api/static/index.html")
+    load_snapshot(browser, tmp_path / "snapshot.json")
+    text = (tmp_path / "bundle.qr.txt").read_text(encoding="ascii").strip()
+    browser.execute_script("document.getElementById('bundle-text').value = arguments[0]", text)
+    # Hours from the boundary either side, whatever the browser's time zone.
+    set_time(browser, "2030-06-17T12:00:00")
+    click_verify(browser)
+    result = read_result(browser)
+    assert result["code"] == "VALID", result
+    assert ["validity", "true"] in result["checks"]
+    assert browser.find_element(By.ID, "cert-title").text == "专项职业能力证书"
+    assert result["fields"]["level"].startswith("不划分等级")
+    set_time(browser, "2030-06-19T12:00:00")
+    click_verify(browser)
+    result = read_result(browser)
+    assert result["code"] == "EXPIRED", result
+    assert "已过有效期" in result["verdict"] and "Expired" in result["verdict"]
+    assert ["validity", "false"] in result["checks"]
+    assert "5 年" in result["meaning"]

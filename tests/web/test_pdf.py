@@ -153,3 +153,40 @@ def test_page_reads_the_printed_qr(
     assert browser.find_element(By.ID, "bundle-text").get_attribute("value") == compact
     assert read_result(browser)["code"] == "VALID"
     screenshot(browser, tmp_path / "from-pdf.png")
+
+
+@pytest.mark.parametrize(
+    ("certificate_type", "printed", "absent"),
+    [
+        ("skill_level", ["职业技能等级证书", "Occupational Skill Level", "职业技能等级认定"], []),
+        (
+            "special_ability",
+            [
+                "专项职业能力证书",
+                "Special Vocational Ability",
+                "16015001",
+                "有效期至",
+                "2030-06-17",
+            ],
+            ["职业技能等级证书", "职业技能等级："],
+        ),
+        (
+            "vocational_qualification",
+            ["职业资格证书", "Vocational Qualification", "职业资格等级"],
+            ["职业技能等级证书"],
+        ),
+    ],
+)
+def test_pdf_prints_each_types_title_and_layout(
+    tmp_path: Path, certificate_type: str, printed: list[str], absent: list[str]
+) -> None:
+    """Each certificate type prints its own title and rows; a special_ability certificate
+    (issued 2025-06-18) prints its examining body and its last valid day, 2030-06-17."""
+    from certreg.dev.sample import make_sample
+
+    bundle = make_sample(2, others=1, certificate_type=certificate_type).bundle
+    text = _text(render_certificate_pdf(bundle), tmp_path)
+    for item in printed:
+        assert item in text, item
+    for item in absent:
+        assert item not in text, item

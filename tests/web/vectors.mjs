@@ -143,6 +143,7 @@ export async function runVectors(payload) {
     commitments: [payload.commitments.tests, (t) => commitmentCase(t)],
     signatures: [payload.signatures.tests, (t) => signatureCase(t)],
     bundles: [payload.bundles.tests, (t) => bundleCase(t, payload.bundles.snapshots)],
+    bundles_v2: [payload.bundles_v2.tests, (t) => bundleCase(t, payload.bundles_v2.snapshots)],
     hostile: [payload.hostile.tests, (t) => hostileCase(t, payload.bundles.snapshots)],
     tlog: [payload.tlog, (t) => tlogCase(t)],
     trust: [payload.trust.tests, (t) => trustCase(t, payload.trust)],

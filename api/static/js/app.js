@@ -16,7 +16,16 @@ import qrcode from 'qrcode-generator';
 
 import { toHex } from './bytes.js';
 import { PREFIX, encodeCompact, parseBundleText } from './compact.js';
-import { CHECK_LABELS, FIELD_LABELS, ID_TYPES, LEVELS, OUTCOMES, REDACTED, VERDICTS } from './labels.js';
+import {
+  CERTIFICATE_TITLES,
+  CHECK_LABELS,
+  FIELD_LABELS,
+  ID_TYPES,
+  LEVELS,
+  OUTCOMES,
+  REDACTED,
+  VERDICTS,
+} from './labels.js';
 import { chinaTime, explainDetail } from './details.js';
 import { explain, explainCheck, explainReason, explainResult } from './rules.js';
 import { initQuery } from './query.js';
@@ -343,11 +352,21 @@ async function showCertificate(text, result) {
   }
   const f = json.fields;
   const org = valueOf(f.organisation_name)[0];
-  $('cert-body-zh').textContent =
-    `本证书由${org}颁发，表明持证人通过本机构组织的职业技能等级认定，具备该职业（工种）相应技能等级水平。`;
+  // Format 1 bundles are skill_level; format 2 commits the type.
+  const type = f.certificate_type && 'value' in f.certificate_type ? f.certificate_type.value : 'skill_level';
+  const [titleZh, titleEn] = CERTIFICATE_TITLES[type] ?? CERTIFICATE_TITLES.skill_level;
+  section.dataset.type = type;
+  $('cert-title').textContent = titleZh;
+  $('cert-subtitle').textContent = titleEn;
+  const route = {
+    skill_level: ['职业技能等级认定，具备该职业（工种）相应技能等级水平', 'occupational skill level assessment'],
+    special_ability: ['专项职业能力考核，具备该项专项职业能力', 'special vocational ability examination'],
+    vocational_qualification: ['职业资格评价，具备该职业相应的职业资格', 'vocational qualification evaluation'],
+  }[type] ?? ['职业技能等级认定，具备该职业（工种）相应技能等级水平', 'occupational skill level assessment'];
+  $('cert-body-zh').textContent = `本证书由${org}颁发，表明持证人通过本机构组织的${route[0]}。`;
   $('cert-body-en').textContent =
     `This is to certify that the bearer has demonstrated corresponding competency in this occupation (job) ` +
-    `for successful completion of the occupational skill level assessment organized by ${org}.`;
+    `for successful completion of the ${route[1]} organized by ${org}.`;
   const lookups = { id_type: ID_TYPES, level: LEVELS };
   const items = Object.entries(FIELD_LABELS).flatMap(([name, [zh, en]]) => {
     const dt = document.createElement('dt');

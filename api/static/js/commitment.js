@@ -5,7 +5,7 @@
 import { compare, concat } from './bytes.js';
 import { sha256 } from './hash.js';
 import { canonicalBytes } from './jcs.js';
-import { FIELD_NAMES } from './formats.js';
+import { FIELD_NAMES_V2 } from './formats.js';
 
 /** SHA-256(0x02 || salt || JCS([fieldPath, value])). */
 export function fieldHash(fieldPath, value, salt) {
@@ -23,7 +23,9 @@ export function commitmentOf(hashes) {
 /** Each field's hash (computed for disclosed fields), in FIELD_NAMES order, as an object. */
 export async function fieldHashes(fields) {
   const out = {};
-  for (const name of FIELD_NAMES) {
+  // Format 1 commits twelve fields, format 2 also certificate_type (those present, in order).
+  for (const name of FIELD_NAMES_V2) {
+    if (!Object.hasOwn(fields, name)) continue;
     const proof = fields[name];
     out[name] = proof.redacted ? proof.hash : await fieldHash(name, proof.value, proof.salt);
   }

@@ -6,7 +6,7 @@
 import { fromBase64Url, fromHex, toBase64Url, toHex } from './bytes.js';
 import { decodeCbor, encodeCbor } from './cbor.js';
 import { commitmentOf, fieldHashes } from './commitment.js';
-import { CERTIFICATE_KINDS, ENTRY_KINDS, FIELD_NAMES, FormatError, SUITES } from './formats.js';
+import { CERTIFICATE_KINDS, CERTIFICATE_TYPES, ENTRY_KINDS, FIELD_NAMES_V2, FormatError, SUITES, fieldNamesOf } from './formats.js';
 import { canonicalBytes } from './jcs.js';
 import { leafHash, nodeHash } from './merkle.js';
 import { parseJson } from './safejson.js';
@@ -89,11 +89,14 @@ function option(options, value) {
 
 /** Rebuild the bundle's JSON object from the decoded CBOR array (node/compact.py ``_from_array``). */
 function fromArray(array) {
-  const [version, chainId, contract, fields, entry, proof, anchor] = arrayOf(array, 7);
-  if (version !== 1) fail('unsupported version', 'compact.version');
-  if (arrayOf(fields).length !== FIELD_NAMES.length) fail('wrong number of fields');
+  const [arrayVersion, chainId, contract, fields, entry, proof, anchor] = arrayOf(array, 7);
+  // Array version 1: a format-1 bundle; 3: a format-2 bundle (2 is fromArrayV2's, cosigned).
+  if (arrayVersion !== 1 && arrayVersion !== 3) fail('unsupported version', 'compact.version');
+  const version = arrayVersion === 1 ? 1 : 2;
+  const names = fieldNamesOf(version);
+  if (arrayOf(fields).length !== names.length) fail('wrong number of fields');
   const fieldsJson = {};
-  FIELD_NAMES.forEach((name, i) => {
+  names.forEach((name, i) => {
     const item = fields[i];
     if (item instanceof Uint8Array) {
       fieldsJson[name] = { hash: toHex(bytesOf(item, 32)) };
@@ -110,11 +113,11 @@ function fromArray(array) {
   const [aProvince, cpIndex, aSize, root, block, tx] = arrayOf(anchor, 6);
   return {
     type: 'certreg.bundle',
-    version: 1,
+    version,
     network: { chain_id: intOf(chainId), contract: `0x${toHex(bytesOf(contract, 20))}` },
     fields: fieldsJson,
     entry: {
-      v: 1,
+      v: attributes === null ? 1 : version,
       kind: option(ENTRY_KINDS, kind),
       province: strOf(province),
       organisation_code: strOf(org),
@@ -126,8 +129,9 @@ function fromArray(array) {
         attributes === null
           ? null
           : (() => {
-              const [date, level, occupation, workType] = arrayOf(attributes, 4);
+              const [date, level, occupation, workType, type] = arrayOf(attributes, version === 2 ? 5 : 4);
               return {
+                ...(version === 2 ? { certificate_type: option(CERTIFICATE_TYPES, type) } : {}),
                 issue_date: strOf(date),
                 level: intOf(level),
                 occupation_code: strOf(occupation),
@@ -193,7 +197,9 @@ const PUBLIC_FIELDS = ['certificate_number', 'organisation_code', 'issue_date', 
  */
 async function fromArrayV2(array) {
   const [, chainId, contract, fields, entry, proof, anchor, witness] = arrayOf(array, 8);
-  const v1 = fromArray([1, chainId, contract, fields, [0, '', '', '', new Uint8Array(32), [], null, null, null], proof, [
+  // Twelve fields: a format-1 bundle; thirteen: format 2, whose type is a public field too.
+  const format2 = arrayOf(fields).length === FIELD_NAMES_V2.length;
+  const v1 = fromArray([format2 ? 3 : 1, chainId, contract, fields, [0, '', '', '', new Uint8Array(32), [], null, null, null], proof, [
     '',
     0,
     0,
@@ -208,13 +214,13 @@ async function fromArrayV2(array) {
   for (const [name, f] of Object.entries(v1.fields)) {
     parsed[name] = 'hash' in f ? { redacted: true, hash: fromHex(f.hash) } : { redacted: false, value: f.value, salt: fromHex(f.salt) };
   }
-  for (const name of PUBLIC_FIELDS) {
+  for (const name of format2 ? [...PUBLIC_FIELDS, 'certificate_type'] : PUBLIC_FIELDS) {
     if (parsed[name].redacted) fail('version 2 needs the public fields and a valid proof');
   }
   const value = (name) => v1.fields[name].value;
   const [suite, keyId, sigValue] = arrayOf(signature, 3);
   const entryJson = {
-    v: 1,
+    v: format2 ? 2 : 1,
     kind: option(CERTIFICATE_KINDS, kind),
     province: String(value('certificate_number')).slice(5, 7),
     organisation_code: value('organisation_code'),
@@ -223,6 +229,7 @@ async function fromArrayV2(array) {
     links: arrayOf(links).map((link) => toHex(bytesOf(link, 32))),
     reason: reason === null ? null : intOf(reason),
     attributes: {
+      ...(format2 ? { certificate_type: value('certificate_type') } : {}),
       issue_date: value('issue_date'),
       level: value('level'),
       occupation_code: value('occupation_code'),
@@ -305,10 +312,10 @@ export async function decodeCompact(text) {
 export async function encodeCompact(json) {
   const e = json.entry;
   const array = [
-    1,
+    json.version === 2 ? 3 : 1,
     json.network.chain_id,
     fromHex(json.network.contract.slice(2)),
-    FIELD_NAMES.map((name) => {
+    fieldNamesOf(json.version).map((name) => {
       const f = json.fields[name];
       return 'hash' in f ? fromHex(f.hash) : [f.value, fromHex(f.salt)];
     }),
@@ -322,7 +329,13 @@ export async function encodeCompact(json) {
       e.reason,
       e.attributes === null
         ? null
-        : [e.attributes.issue_date, e.attributes.level, e.attributes.occupation_code, e.attributes.work_type_code],
+        : [
+            e.attributes.issue_date,
+            e.attributes.level,
+            e.attributes.occupation_code,
+            e.attributes.work_type_code,
+            ...(json.version === 2 ? [CERTIFICATE_TYPES.indexOf(e.attributes.certificate_type)] : []),
+          ],
       e.signature === null
         ? null
         : [SUITES.indexOf(e.signature.suite), e.signature.key_id, fromHex(e.signature.value)],

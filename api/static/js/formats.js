@@ -20,6 +20,14 @@ export const FIELD_NAMES = [
   'organisation_name',
   'organisation_code',
 ];
+/** Certificate types (node/core/certificate.py); format 1 certificates are skill_level. */
+export const CERTIFICATE_TYPES = ['skill_level', 'special_ability', 'vocational_qualification'];
+/** Format 2 commits the twelve fields and ``certificate_type``. */
+export const FIELD_NAMES_V2 = [...FIELD_NAMES, 'certificate_type'];
+/** The committed fields of a bundle of format ``version``. */
+export function fieldNamesOf(version) {
+  return version === 2 ? FIELD_NAMES_V2 : FIELD_NAMES;
+}
 /** Fields mirrored in the public log entry: a bundle must disclose them (node/bundle.py). */
 export const ENTRY_MIRRORED_FIELDS = [
   'certificate_number',
@@ -28,6 +36,7 @@ export const ENTRY_MIRRORED_FIELDS = [
   'level',
   'occupation_code',
   'work_type_code',
+  'certificate_type',
 ];
 export const ENTRY_KINDS = ['issue', 'correct', 'revoke', 'suspend', 'reinstate', 'delete'];
 export const CERTIFICATE_KINDS = ['issue', 'correct'];
@@ -38,6 +47,21 @@ const CERTIFICATE_STATUSES = ['active', 'revoked', 'suspended', 'superseded', 'r
 const PROVINCE_RE = /^[1-8][0-9]$/;
 const ORGANISATION_CODE_RE = /^[YS][0-9]{12}$/;
 const CERTIFICATE_NUMBER_RE = /^[YS][0-9]{21}$/;
+const NUMBER_PATTERNS = {
+  skill_level: CERTIFICATE_NUMBER_RE,
+  special_ability: /^[0-9]{15}$/,
+  vocational_qualification: /^[0-9A-Z]{6,30}$/,
+};
+const ANY_NUMBER_RE = /^(?:[YS][0-9]{21}|[0-9]{15}|[0-9A-Z]{6,30})$/;
+
+/** The registry code of a 专项职业能力 examining body (node/core/formats/entry.py). */
+export function examiningBodyRegistryCode(bodyCode, province) {
+  return `S${bodyCode.slice(0, 4)}${province}${bodyCode.slice(4, 8)}00`;
+}
+/** The 8-digit examining-body code of such a registry code. */
+export function examiningBodyCodeOf(registryCode) {
+  return registryCode.slice(1, 5) + registryCode.slice(7, 11);
+}
 const DATE_RE = /^[0-9]{4}-[0-9]{2}-[0-9]{2}$/;
 const OCCUPATION_CODE_RE = /^[0-9]-[0-9]{2}-[0-9]{2}-[0-9]{2}$/;
 const WORK_TYPE_CODE_RE = /^(?:[0-9]-[0-9]{2}-[0-9]{2}-[0-9]{2}-[0-9]{2}|--)$/;
@@ -161,14 +185,14 @@ function network(r) {
   return { chainId: r.integer('chain_id', 1), contract: r.hex0x('contract', 20) };
 }
 
-function fieldProof(r, name) {
+function fieldProof(r, name, lowestLevel = 1) {
   if (Object.hasOwn(r.value, 'hash')) {
     r.keys(['hash']);
     return { redacted: true, hash: r.hex('hash', 32) };
   }
   r.keys(['salt', 'value']);
   let value;
-  if (name === 'level') value = r.integer('value', 1, 5);
+  if (name === 'level') value = r.integer('value', lowestLevel, 5);
   else {
     value = r.string('value');
     if ([...value].length > 200) {
@@ -176,6 +200,39 @@ function fieldProof(r, name) {
     }
   }
   return { redacted: false, value, salt: r.hex('salt', 32) };
+}
+
+/** The certificate number against the organisation code and province, by type (entry.py). */
+function checkNumber(entry, path) {
+  const a = entry.attributes;
+  const type = a === null ? 'skill_level' : a.type;
+  const number = entry.certificateNumber;
+  if (a !== null && a.certificateType !== null) {
+    const special = type === 'special_ability';
+    if (special ? a.level !== 0 : a.level < 1) {
+      throw new FormatError(`${path}.attributes.level`, 'entry.level', special ? 'not graded (level 0)' : 'must be a skill level 1-5');
+    }
+  }
+  if (entry.organisationCode.slice(5, 7) !== entry.province) {
+    throw new FormatError(`${path}.province`, 'entry.province', 'must equal positions 6-7 of the organisation code');
+  }
+  const issuer = () =>
+    new FormatError(`${path}.certificate_number`, 'entry.issuer', 'positions 1-13 must equal the organisation code');
+  if (a === null) {
+    if (CERTIFICATE_NUMBER_RE.test(number) && number.slice(0, 13) !== entry.organisationCode) throw issuer();
+    return;
+  }
+  if (!NUMBER_PATTERNS[type].test(number)) {
+    throw new FormatError(`${path}.certificate_number`, 'entry.certificate_number', `not a ${type} certificate number`);
+  }
+  if (type === 'skill_level' && number.slice(0, 13) !== entry.organisationCode) throw issuer();
+  if (type === 'special_ability' && entry.organisationCode !== examiningBodyRegistryCode(number.slice(2, 10), entry.province)) {
+    throw new FormatError(
+      `${path}.certificate_number`,
+      'entry.issuer',
+      'positions 3-10 must be the examining body filed under the organisation code',
+    );
+  }
 }
 
 /** Parse a log entry object strictly (node/entry.py ``LogEntry.from_json``). */
@@ -193,7 +250,8 @@ export function parseEntry(value, path = 'entry') {
     'attributes',
     'signature',
   ]);
-  if (r.raw('v') !== 1) throw new FormatError(r.at('v'), 'entry.version', 'must be 1');
+  const version = r.raw('v');
+  if (version !== 1 && version !== 2) throw new FormatError(r.at('v'), 'entry.version', 'must be one of (1, 2)');
   const kind = r.string('kind');
   if (!ENTRY_KINDS.includes(kind)) {
     throw new FormatError(r.at('kind'), 'entry.kind', `must be one of ${ENTRY_KINDS}`);
@@ -202,13 +260,27 @@ export function parseEntry(value, path = 'entry') {
   let attributes = null;
   if (!r.isNull('attributes')) {
     const a = r.obj('attributes');
-    a.keys(['issue_date', 'level', 'occupation_code', 'work_type_code']);
+    const names = ['issue_date', 'level', 'occupation_code', 'work_type_code'];
+    let certificateType = null;
+    if (version === 2) {
+      a.keys([...names, 'certificate_type']);
+      certificateType = a.string('certificate_type');
+      if (!CERTIFICATE_TYPES.includes(certificateType)) {
+        throw new FormatError(a.at('certificate_type'), 'entry.certificate_type', `must be one of ${CERTIFICATE_TYPES}`);
+      }
+    } else {
+      a.keys(names);
+    }
     attributes = {
       issueDate: a.string('issue_date', DATE_RE),
-      level: a.integer('level', 1, 5),
+      level: a.integer('level', certificateType === 'special_ability' ? 0 : 1, 5),
       occupationCode: a.string('occupation_code', OCCUPATION_CODE_RE),
       workTypeCode: a.string('work_type_code', WORK_TYPE_CODE_RE),
+      certificateType,
+      type: certificateType ?? 'skill_level',
     };
+  } else if (version !== 1) {
+    throw new FormatError(r.at('v'), 'entry.version', 'a status entry is version 1');
   }
   let signature = null;
   if (!r.isNull('signature')) {
@@ -225,23 +297,18 @@ export function parseEntry(value, path = 'entry') {
   }
   const reason = r.isNull('reason') ? null : r.integer('reason', 0, 65535);
   const entry = {
+    version,
     kind,
     province: r.string('province', PROVINCE_RE),
     organisationCode: r.string('organisation_code', ORGANISATION_CODE_RE),
-    certificateNumber: r.string('certificate_number', CERTIFICATE_NUMBER_RE),
+    certificateNumber: r.string('certificate_number', ANY_NUMBER_RE),
     commitment: r.hex('commitment', 32),
     links,
     reason,
     attributes,
     signature,
   };
-  if (entry.certificateNumber.slice(0, 13) !== entry.organisationCode) {
-    throw new FormatError(
-      `${path}.certificate_number`,
-      'entry.issuer',
-      'positions 1-13 must equal the organisation code',
-    );
-  }
+  checkNumber(entry, path);
   return entry;
 }
 
@@ -255,11 +322,13 @@ export function parseBundle(value) {
   if (r.raw('type') !== 'certreg.bundle') {
     throw new FormatError(r.at('type'), 'bundle.type', "must be 'certreg.bundle'");
   }
-  if (r.raw('version') !== 1) throw new FormatError(r.at('version'), 'bundle.version', 'unsupported version');
+  const version = r.raw('version');
+  if (version !== 1 && version !== 2) throw new FormatError(r.at('version'), 'bundle.version', 'unsupported version');
+  const names = fieldNamesOf(version);
   const f = r.obj('fields');
-  f.keys(FIELD_NAMES);
+  f.keys(names);
   const fields = {};
-  for (const name of FIELD_NAMES) fields[name] = fieldProof(f.obj(name), name);
+  for (const name of names) fields[name] = fieldProof(f.obj(name), name, version === 2 ? 0 : 1);
   const p = r.obj('proof');
   p.keys(['leaf_index', 'tree_size', 'hashes']);
   const hashes = p
@@ -267,11 +336,16 @@ export function parseBundle(value) {
     .map((h, i) => checkHex(h, `${p.at('hashes')}[${i}]`, 32));
   const a = r.obj('anchor');
   a.keys(['province', 'checkpoint_index', 'tree_size', 'root', 'block_number', 'transaction_hash']);
+  const entry = parseEntry(r.raw('entry'), 'bundle.entry');
+  if (entry.version !== version) {
+    throw new FormatError('bundle.entry.v', 'bundle.version', `a version ${version} bundle has a v${version} entry`);
+  }
   return {
     json: value,
+    version,
     network: network(r.obj('network')),
     fields,
-    entry: parseEntry(r.raw('entry'), 'bundle.entry'),
+    entry,
     proof: {
       leafIndex: p.integer('leaf_index', 0, MAX_UINT64),
       treeSize: p.integer('tree_size', 1, MAX_UINT64),

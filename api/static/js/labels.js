@@ -16,6 +16,7 @@ export const VERDICTS = {
   UNTRUSTED_SNAPSHOT: ['快照未经成员省份签名', 'Untrusted snapshot'],
   STALE: ['快照已过期', 'Stale snapshot'],
   DISPUTED: ['有争议', 'Disputed'],
+  EXPIRED: ['已过有效期', 'Expired'],
 };
 
 export const CHECK_LABELS = {
@@ -32,6 +33,7 @@ export const CHECK_LABELS = {
   status: ['证书状态', 'Certificate status'],
   rules: ['规则复核', 'Rules re-run'],
   findings: ['审计发现', 'Audit findings'],
+  validity: ['证书有效期', 'Term of validity'],
 };
 
 export const OUTCOMES = {
@@ -65,6 +67,14 @@ export const LEVELS = {
   3: ['三级/高级工', 'Level 3 / Senior Worker'],
   4: ['四级/中级工', 'Level 4 / Intermediate Worker'],
   5: ['五级/初级工', 'Level 5 / Junior Worker'],
+  0: ['不划分等级', 'Not graded'],
+};
+
+/** Each certificate type's title and subtitle (docs/FORMATS.md "Certificate types"). */
+export const CERTIFICATE_TITLES = {
+  skill_level: ['职业技能等级证书', 'Certificate of Occupational Skill Level'],
+  special_ability: ['专项职业能力证书', 'Certificate of Special Vocational Ability'],
+  vocational_qualification: ['职业资格证书', 'Certificate of Vocational Qualification'],
 };
 
 export const REDACTED = ['（持证人未出示）', '(withheld by the holder)'];

@@ -10,6 +10,7 @@ import {
   CERTIFICATE_KINDS,
   ENTRY_MIRRORED_FIELDS,
   FormatError,
+  examiningBodyCodeOf,
   SnapshotTrustSource,
   parseBundle,
   parseSnapshot,
@@ -35,6 +36,7 @@ export const RESULT_CODES = [
   'UNTRUSTED_SNAPSHOT',
   'STALE',
   'DISPUTED',
+  'EXPIRED',
 ];
 
 /** The default maximum age of a snapshot given with a trust root (seconds). */
@@ -53,6 +55,7 @@ export const CHECKS = [
   ['anchor', 'NOT_ANCHORED'],
   ['freshness', 'STALE'],
   ['status', 'VALID'], // the status check sets its own code
+  ['validity', 'EXPIRED'],
   ['rules', 'DISPUTED'],
   ['findings', 'DISPUTED'],
 ];
@@ -80,6 +83,21 @@ export function dayBounds(dateText) {
   }
   const begin = utc / 1000 - 8 * 3600;
   return [begin, begin + 86400];
+}
+
+/**
+ * The unix time at which a certificate stops being valid, or null when it has no term
+ * (node/core/verify.py ``expiry_of``): a special_ability certificate expires at 00:00 China
+ * Standard Time of the same month and day five years after its issue date (1 March for 29 February).
+ */
+export function expiryOf(type, issueDate) {
+  if (type !== 'special_ability') return null;
+  const [y, m, d] = issueDate.split('-').map(Number);
+  const year = y + 5;
+  const leapDay = m === 2 && d === 29 && !(year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0));
+  const pad = (n, w) => String(n).padStart(w, '0');
+  const anniversary = leapDay ? `${pad(year, 4)}-03-01` : `${pad(year, 4)}-${pad(m, 2)}-${pad(d, 2)}`;
+  return dayBounds(anniversary)[0];
 }
 
 /** Whether the key's validity [valid_from, valid_until) meets the day (both keys on a rotation day). */
@@ -170,13 +188,15 @@ class Verification {
       throw new Failed('bundle.entry.kind: a bundle carries an issue or correct entry');
     }
     for (const name of ENTRY_MIRRORED_FIELDS) {
+      if (!Object.hasOwn(bundle.fields, name)) continue; // format 1 commits no type
       if (bundle.fields[name].redacted) throw new Failed(`bundle.fields.${name}: public field must be disclosed`);
     }
     if (bundle.witness !== null && bundle.witness.previousSize >= bundle.anchor.treeSize) {
       throw new Failed('bundle.witness.previous_size: must be below the anchored tree size');
     }
     this.bundle = bundle;
-    return `bundle v1, ${bundle.entry.kind} entry${bundle.witness !== null ? ', with cosignatures' : ''}`;
+    const type = bundle.entry.attributes.type;
+    return `bundle v${bundle.version} (${type}), ${bundle.entry.kind} entry${bundle.witness !== null ? ', with cosignatures' : ''}`;
   }
 
   async network() {
@@ -232,14 +252,17 @@ class Verification {
     if (!equal(commitment, entry.commitment)) {
       throw new Failed(`computed commitment ${toHex(commitment)} differs from the entry's ${toHex(entry.commitment)}`);
     }
+    const special = entry.attributes.type === 'special_ability';
     const expected = {
       certificate_number: entry.certificateNumber,
-      organisation_code: entry.organisationCode,
+      // A special_ability certificate shows its 8-digit examining-body code.
+      organisation_code: special ? examiningBodyCodeOf(entry.organisationCode) : entry.organisationCode,
       issue_date: entry.attributes.issueDate,
       level: entry.attributes.level,
       occupation_code: entry.attributes.occupationCode,
       work_type_code: entry.attributes.workTypeCode,
     };
+    if (entry.attributes.certificateType !== null) expected.certificate_type = entry.attributes.certificateType;
     for (const [name, value] of Object.entries(expected)) {
       if (fields[name].value !== value) throw new Failed(`field ${name} differs from the log entry`);
     }
@@ -366,6 +389,14 @@ class Verification {
     return `${current.status} at block ${current.blockNumber}`;
   }
 
+  async validity() {
+    const { type, issueDate } = this.bundle.entry.attributes;
+    const expires = expiryOf(type, issueDate);
+    if (expires === null) return `${type}: no term of validity`;
+    if (this.at >= expires) throw new Failed(`${type} certificate expired at ${expires} (5 years)`);
+    return `${type}: valid until ${expires} (5 years)`;
+  }
+
   /** When the entry was first anchored (unix time) and that checkpoint, as far as known. */
   anchoring() {
     const { proof, entry, witness } = this.bundle;
@@ -382,6 +413,10 @@ class Verification {
     }
     const entry = this.bundle.entry;
     const attributes = entry.attributes;
+    if (attributes.type !== 'skill_level') {
+      // The number layout and the deadlines re-run here are those of 职业技能等级证书.
+      return `not judged: the rules re-run are those of skill_level, not ${attributes.type}`;
+    }
     const found = [];
     const notes = [];
     const number = numberDispute(entry.certificateNumber, attributes.issueDate, attributes.level);

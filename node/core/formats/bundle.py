@@ -10,7 +10,13 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from node.core.certificate import FIELD_NAMES, FieldValue
+from node.core.certificate import (
+    FIELD_NAMES,
+    FIELD_NAMES_V2,
+    SKILL_LEVEL,
+    TYPE_FIELD,
+    FieldValue,
+)
 from node.core.errors import InvalidInput
 from node.core.formats.commitment import Disclosed, FieldProof, Redacted, SaltedCertificate
 from node.core.formats.entry import PROVINCE_RE, LogEntry
@@ -20,7 +26,10 @@ from node.core.formats.trust import CheckpointStatement, Witness
 
 BUNDLE_TYPE = "certreg.bundle"
 BUNDLE_VERSION = 1
+#: Format 2 commits ``certificate_type`` (a 13th field) and carries a version 2 entry.
+BUNDLE_VERSION_2 = 2
 MEDIA_TYPE = "application/vnd.certreg.bundle+json; v=1"
+MEDIA_TYPE_2 = "application/vnd.certreg.bundle+json; v=2"
 MAX_PROOF_HASHES = 64
 
 #: Fields mirrored in the public log entry. They are public anyway, so a bundle must disclose
@@ -32,9 +41,15 @@ ENTRY_MIRRORED_FIELDS = (
     "level",
     "occupation_code",
     "work_type_code",
+    TYPE_FIELD,
 )
 #: The fields a holder may redact.
 REDACTABLE_FIELDS = tuple(name for name in FIELD_NAMES if name not in ENTRY_MIRRORED_FIELDS)
+
+
+def field_names_of(version: int) -> tuple[str, ...]:
+    """The committed fields of a bundle of format ``version``."""
+    return FIELD_NAMES_V2 if version == BUNDLE_VERSION_2 else FIELD_NAMES
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -85,10 +100,25 @@ class Bundle:
     #: The anchor checkpoint's cosignatures (docs/FORMATS.md "Cosignatures"), or None.
     witness: Witness | None = None
 
+    @property
+    def version(self) -> int:
+        """2 when the certificate commits its type, else 1."""
+        return self.certificate.version
+
+    @property
+    def certificate_type(self) -> str:
+        """The certificate's type (the entry's; ``skill_level`` for format 1)."""
+        a = self.entry.attributes
+        return SKILL_LEVEL if a is None else a.type
+
+    @property
+    def media_type(self) -> str:
+        return MEDIA_TYPE_2 if self.version == BUNDLE_VERSION_2 else MEDIA_TYPE
+
     def to_json(self) -> dict[str, Any]:
         """Return the bundle's JSON object."""
         fields: dict[str, Any] = {}
-        for name in FIELD_NAMES:
+        for name in field_names_of(self.version):
             proof = self.certificate.fields[name]
             if isinstance(proof, Disclosed):
                 fields[name] = {"value": proof.value, "salt": proof.salt.hex()}
@@ -96,7 +126,7 @@ class Bundle:
                 fields[name] = {"hash": proof.hash.hex()}
         out = {
             "type": BUNDLE_TYPE,
-            "version": BUNDLE_VERSION,
+            "version": self.version,
             "network": self.network.to_json(),
             "fields": fields,
             "entry": self.entry.to_json(),
@@ -148,13 +178,15 @@ class Bundle:
         r.keys({"type", "version", "network", "fields", "entry", "proof", "anchor"}, {"witness"})
         if r.raw("type") != BUNDLE_TYPE:
             raise InvalidInput(r.at("type"), "bundle.type", f"must be {BUNDLE_TYPE!r}")
-        if r.raw("version") != BUNDLE_VERSION or isinstance(r.raw("version"), bool):
+        version = r.raw("version")
+        if version not in (BUNDLE_VERSION, BUNDLE_VERSION_2) or isinstance(version, bool):
             raise InvalidInput(r.at("version"), "bundle.version", "unsupported version")
+        names = field_names_of(version)
         f = r.obj("fields")
-        f.keys(set(FIELD_NAMES))
+        f.keys(set(names))
         proofs: dict[str, FieldProof] = {}
-        for name in FIELD_NAMES:
-            proofs[name] = _field_proof(f.obj(name), name)
+        for name in names:
+            proofs[name] = _field_proof(f.obj(name), name, 0 if version == BUNDLE_VERSION_2 else 1)
         p = r.obj("proof")
         p.keys({"leaf_index", "tree_size", "hashes"})
         hashes = tuple(
@@ -172,10 +204,17 @@ class Bundle:
                 "transaction_hash",
             }
         )
+        entry = LogEntry.from_json(r.raw("entry"), "bundle.entry")
+        if entry.version != version:
+            raise InvalidInput(
+                "bundle.entry.v",
+                "bundle.version",
+                f"a version {version} bundle has a v{version} entry",
+            )
         return cls(
             network=Network.from_json(r.obj("network")),
             certificate=SaltedCertificate(proofs),
-            entry=LogEntry.from_json(r.raw("entry"), "bundle.entry"),
+            entry=entry,
             proof=InclusionProof(
                 leaf_index=p.integer("leaf_index", 0, MAX_UINT64),
                 tree_size=p.integer("tree_size", 1, MAX_UINT64),
@@ -197,14 +236,14 @@ class Bundle:
         )
 
 
-def _field_proof(r: Reader, name: str) -> FieldProof:
+def _field_proof(r: Reader, name: str, lowest_level: int = 1) -> FieldProof:
     if "hash" in r.value:
         r.keys({"hash"})
         return Redacted(r.hex("hash", 32))
     r.keys({"value", "salt"})
     value: FieldValue
     if name == "level":
-        value = r.integer("value", 1, 5)
+        value = r.integer("value", lowest_level, 5)
     else:
         value = r.string("value")
         if len(value) > 200:

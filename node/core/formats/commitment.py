@@ -18,7 +18,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 
 from node.core.canonical import _ESCAPED, canonical_pair
-from node.core.certificate import FIELD_NAMES, Certificate, FieldValue
+from node.core.certificate import FIELD_NAMES, FIELD_NAMES_V2, TYPE_FIELD, Certificate, FieldValue
 from node.core.errors import InvalidInput
 
 FIELD_HASH_PREFIX = b"\x02"
@@ -30,7 +30,7 @@ RandomBytes = Callable[[int], bytes]
 
 _sha256 = hashlib.sha256
 #: ``["field_path","`` of every field, the start of its JCS pair.
-_PAIR_OPENINGS = {name: f'["{name}","'.encode() for name in FIELD_NAMES}
+_PAIR_OPENINGS = {name: f'["{name}","'.encode() for name in FIELD_NAMES_V2}
 
 
 def field_hash(field_path: str, value: FieldValue, salt: bytes) -> bytes:
@@ -80,15 +80,27 @@ FieldProof = Disclosed | Redacted
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class SaltedCertificate:
-    """Every committed field, each disclosed (value and salt) or redacted (field hash)."""
+    """Every committed field, each disclosed (value and salt) or redacted (field hash).
+
+    Format 1 commits the twelve fields, format 2 also ``certificate_type``.
+    """
 
     fields: Mapping[str, FieldProof]
 
+    @property
+    def version(self) -> int:
+        return 2 if TYPE_FIELD in self.fields else 1
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return FIELD_NAMES_V2 if TYPE_FIELD in self.fields else FIELD_NAMES
+
     def __post_init__(self) -> None:
-        missing = [name for name in FIELD_NAMES if name not in self.fields]
+        names = self.names
+        missing = [name for name in names if name not in self.fields]
         if missing:
             raise InvalidInput(missing[0], "commitment.field_missing", "field is missing")
-        unknown = sorted(set(self.fields) - set(FIELD_NAMES))
+        unknown = sorted(set(self.fields) - set(names))
         if unknown:
             raise InvalidInput(unknown[0], "commitment.field_unknown", "unknown field")
 
@@ -96,7 +108,7 @@ class SaltedCertificate:
         """Return each field's hash, computing it for disclosed fields."""
         out: dict[str, bytes] = {}
         fields = self.fields
-        for name in FIELD_NAMES:
+        for name in self.names:
             proof = fields[name]
             if isinstance(proof, Disclosed):
                 value, salt = proof.value, proof.salt
@@ -130,13 +142,13 @@ class SaltedCertificate:
             InvalidInput: a name is not a certificate field.
         """
         for name in names:
-            if name not in FIELD_NAMES:
+            if name not in self.names:
                 raise InvalidInput(name, "commitment.field_unknown", "unknown field")
         hashes = self.field_hashes()
         return SaltedCertificate(
             {
                 name: Redacted(hashes[name]) if name in names else self.fields[name]
-                for name in FIELD_NAMES
+                for name in self.names
             }
         )
 
@@ -152,7 +164,7 @@ class SaltedCertificate:
         Raises:
             InvalidInput: a field is redacted.
         """
-        return Certificate.from_fields({name: self._disclosed(name).value for name in FIELD_NAMES})
+        return Certificate.from_fields({name: self._disclosed(name).value for name in self.names})
 
     def _disclosed(self, name: str) -> Disclosed:
         proof = self.fields[name]
@@ -170,5 +182,5 @@ def salt_certificate(
     """
     values = certificate.fields()
     return SaltedCertificate(
-        {name: Disclosed(values[name], random_bytes(SALT_SIZE)) for name in FIELD_NAMES}
+        {name: Disclosed(value, random_bytes(SALT_SIZE)) for name, value in values.items()}
     )

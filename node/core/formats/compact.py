@@ -5,12 +5,14 @@ values in a fixed order, hex strings as byte strings. Decoding gives back the id
 A bundle with every field disclosed and a 24-hash proof fits a version 40 QR code at error
 correction level M (2,331 bytes in byte mode).
 
-Array version 1 is a bundle without cosignatures. A bundle with cosignatures (its ``witness``)
-is array version 2, which leaves out every value the rest determines, so that the cosignatures
-still fit: the entry's province, organisation code, number and attributes (the disclosed
-fields), its commitment (recomputed from the fields), the anchor's province and tree size (the
-entry's, the proof's) and its root (recomputed from the leaf and the proof). Only a bundle
-whose values agree can be written so (``compact.inconsistent`` otherwise).
+Array version 1 is a format-1 bundle without cosignatures, array version 3 a format-2 bundle (the
+certificate's type committed: thirteen fields, and the type's index in ``CERTIFICATE_TYPES`` after
+the entry's four attributes) without cosignatures. A bundle with cosignatures (its ``witness``) is
+array version 2, of either format (twelve or thirteen fields), which leaves out every value the rest
+determines, so that the cosignatures still fit: the entry's province, organisation code, number and
+attributes (the disclosed fields), its commitment (recomputed from the fields), the anchor's
+province and tree size (the entry's, the proof's) and its root (recomputed from the leaf and the
+proof). Only a bundle whose values agree can be written so (``compact.inconsistent`` otherwise).
 """
 
 from __future__ import annotations
@@ -23,9 +25,15 @@ from typing import Any
 import cbor2
 
 from node.core import safejson
-from node.core.certificate import FIELD_NAMES, FieldValue
+from node.core.certificate import (
+    CERTIFICATE_TYPES,
+    FIELD_NAMES,
+    FIELD_NAMES_V2,
+    TYPE_FIELD,
+    FieldValue,
+)
 from node.core.errors import InvalidInput, VerificationError
-from node.core.formats.bundle import AnchorRef, Bundle, InclusionProof
+from node.core.formats.bundle import AnchorRef, Bundle, InclusionProof, field_names_of
 from node.core.formats.commitment import (
     Disclosed,
     FieldProof,
@@ -59,7 +67,7 @@ MAX_BUNDLE_BYTES = 1024 * 1024
 
 def _fields(bundle: Bundle) -> list[Any]:
     fields: list[Any] = []
-    for name in FIELD_NAMES:
+    for name in field_names_of(bundle.version):
         proof = bundle.certificate.fields[name]
         fields.append(proof.hash if isinstance(proof, Redacted) else [proof.value, proof.salt])
     return fields
@@ -85,7 +93,7 @@ def encode_compact(bundle: Bundle) -> str:
     attributes = entry.attributes
     signature = entry.signature
     array = [
-        1,
+        1 if bundle.version == 1 else 3,
         bundle.network.chain_id,
         bundle.network.contract,
         fields,
@@ -104,6 +112,12 @@ def encode_compact(bundle: Bundle) -> str:
                 attributes.level,
                 attributes.occupation_code,
                 attributes.work_type_code,
+                # Format 2 adds the type's index in CERTIFICATE_TYPES.
+                *(
+                    []
+                    if attributes.certificate_type is None
+                    else [CERTIFICATE_TYPES.index(attributes.certificate_type)]
+                ),
             ],
             None
             if signature is None
@@ -185,8 +199,11 @@ def _derive(
     keeps (None when they cannot be: a public field redacted, an entry the rules refuse, a
     proof that leads nowhere)."""
     values: dict[str, Any] = {}
-    for name in ("certificate_number", "organisation_code", "issue_date", "level",
-                 "occupation_code", "work_type_code"):  # fmt: skip
+    public: tuple[str, ...] = ("certificate_number", "organisation_code", "issue_date", "level",
+                               "occupation_code", "work_type_code")  # fmt: skip
+    if TYPE_FIELD in certificate.fields:
+        public += (TYPE_FIELD,)
+    for name in public:
         field = certificate.fields[name]
         if not isinstance(field, Disclosed):
             return None
@@ -206,6 +223,7 @@ def _derive(
                 values["level"],
                 values["occupation_code"],
                 values["work_type_code"],
+                values.get(TYPE_FIELD),
             ),
             signature=signature,
         )
@@ -352,11 +370,14 @@ def _index(options: tuple[str, ...], value: Any) -> str:
     return options[index]
 
 
-def _field_proofs(fields: Any) -> dict[str, FieldProof]:
-    if len(fields) != len(FIELD_NAMES):
+def _field_proofs(fields: Any, names: tuple[str, ...] | None = None) -> dict[str, FieldProof]:
+    """The field proofs; ``names`` the format's fields (None: either format, by the count)."""
+    if names is None:
+        names = FIELD_NAMES_V2 if len(fields) == len(FIELD_NAMES_V2) else FIELD_NAMES
+    if len(fields) != len(names):
         raise InvalidInput("compact", "compact.structure", "wrong number of fields")
     proofs: dict[str, FieldProof] = {}
-    for name, item in zip(FIELD_NAMES, fields, strict=True):
+    for name, item in zip(names, fields, strict=True):
         if isinstance(item, bytes):
             proofs[name] = Redacted(_bytes(item, 32))
         else:
@@ -366,13 +387,27 @@ def _field_proofs(fields: Any) -> dict[str, FieldProof]:
     return proofs
 
 
+def _attributes(item: Any, version: int) -> Attributes:
+    """An entry's attributes: four, and in format 2 the type's index as a fifth."""
+    if not isinstance(item, list) or len(item) != (5 if version == 2 else 4):
+        raise InvalidInput("compact", "compact.structure", "wrong number of attributes")
+    return Attributes(
+        _str(item[0]),
+        _int(item[1]),
+        _str(item[2]),
+        _str(item[3]),
+        _index(CERTIFICATE_TYPES, item[4]) if version == 2 else None,
+    )
+
+
 def _from_array(array: Any) -> Bundle:
     if isinstance(array, list) and array and array[0] == 2:
         return _from_array_v2(array)
     version, chain_id, contract, fields, entry, proof, anchor = array
-    if version != 1:
+    if type(version) is not int or version not in (1, 3):
         raise InvalidInput("compact", "compact.version", "unsupported version")
-    proofs = _field_proofs(fields)
+    bundle_version = 1 if version == 1 else 2
+    proofs = _field_proofs(fields, field_names_of(bundle_version))
     kind, province, org, number, commitment, links, reason, attributes, signature = entry
     leaf_index, tree_size, hashes = proof
     a_province, cp_index, a_size, root, block, tx = anchor
@@ -387,11 +422,7 @@ def _from_array(array: Any) -> Bundle:
             commitment=_bytes(commitment, 32),
             links=tuple(_bytes(link, 32) for link in links),
             reason=None if reason is None else _int(reason),
-            attributes=None
-            if attributes is None
-            else Attributes(
-                _str(attributes[0]), _int(attributes[1]), _str(attributes[2]), _str(attributes[3])
-            ),
+            attributes=None if attributes is None else _attributes(attributes, bundle_version),
             signature=None
             if signature is None
             else Signature(_index(SUITES, signature[0]), _int(signature[1]), _bytes(signature[2])),

@@ -11,12 +11,21 @@ from collections.abc import Mapping
 from typing import Any
 
 from node.core.canonical import canonical_json_fast
-from node.core.certificate import Certificate
+from node.core.certificate import (
+    CERTIFICATE_TYPES,
+    SKILL_LEVEL,
+    SPECIAL_ABILITY,
+    UNGRADED_LEVEL,
+    Certificate,
+)
 from node.core.errors import InvalidInput
 from node.core.formats.jsonfmt import Reader, check_hex
 from node.core.merkle import leaf_hash
 
 ENTRY_VERSION = 1
+#: Format 2: the attributes carry the committed ``certificate_type`` (docs/FORMATS.md).
+ENTRY_VERSION_2 = 2
+ENTRY_VERSIONS = (ENTRY_VERSION, ENTRY_VERSION_2)
 #: Entry kinds: certificates (issue, correct) and status changes of an earlier certificate.
 CERTIFICATE_KINDS = ("issue", "correct")
 STATUS_KINDS = ("revoke", "suspend", "reinstate", "delete")
@@ -26,6 +35,18 @@ SUITES = ("ed25519", "ecdsa-secp256k1", "sm2-sm3")
 PROVINCE_RE = re.compile(r"[1-8][0-9]")
 ORGANISATION_CODE_RE = re.compile(r"[YS][0-9]{12}")
 CERTIFICATE_NUMBER_RE = re.compile(r"[YS][0-9]{21}")
+#: 专项职业能力证书: 15 digits (豫人社办函〔2020〕41号 四(一)).
+SPECIAL_ABILITY_NUMBER_RE = re.compile(r"[0-9]{15}")
+#: 职业资格证书: the province configures the exact format; the log accepts this envelope.
+QUALIFICATION_NUMBER_RE = re.compile(r"[0-9A-Z]{6,30}")
+#: The number pattern of each certificate type (format 2).
+NUMBER_PATTERNS: dict[str, re.Pattern[str]] = {
+    SKILL_LEVEL: CERTIFICATE_NUMBER_RE,
+    SPECIAL_ABILITY: SPECIAL_ABILITY_NUMBER_RE,
+    "vocational_qualification": QUALIFICATION_NUMBER_RE,
+}
+#: Any certificate number of any type.
+ANY_NUMBER_RE = re.compile(r"[YS][0-9]{21}|[0-9]{15}|[0-9A-Z]{6,30}")
 DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 OCCUPATION_CODE_RE = re.compile(r"[0-9]-[0-9]{2}-[0-9]{2}-[0-9]{2}")
 WORK_TYPE_CODE_RE = re.compile(r"[0-9]-[0-9]{2}-[0-9]{2}-[0-9]{2}-[0-9]{2}|--")
@@ -35,12 +56,22 @@ _MAX_SAFE_INT = 2**53 - 1
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Attributes:
-    """The public attributes of a certificate that the auditor needs (scope, deadlines)."""
+    """The public attributes of a certificate that the auditor needs (scope, deadlines).
+
+    ``certificate_type`` is None in a format-1 entry (whose certificate is ``skill_level``) and
+    the committed type in a format-2 entry.
+    """
 
     issue_date: str
     level: int
     occupation_code: str
     work_type_code: str
+    certificate_type: str | None = None
+
+    @property
+    def type(self) -> str:
+        """The certificate type (``skill_level`` for format 1)."""
+        return SKILL_LEVEL if self.certificate_type is None else self.certificate_type
 
     @classmethod
     def of(cls, certificate: Certificate) -> Attributes:
@@ -49,6 +80,9 @@ class Attributes:
             level=certificate.level,
             occupation_code=certificate.occupation_code,
             work_type_code=certificate.work_type_code,
+            certificate_type=None
+            if certificate.certificate_type == SKILL_LEVEL
+            else certificate.certificate_type,
         )
 
 
@@ -78,10 +112,21 @@ class LogEntry:
     def __post_init__(self) -> None:
         _check_entry(self)
 
+    @property
+    def version(self) -> int:
+        """2 when the attributes carry a certificate type, else 1."""
+        a = self.attributes
+        return ENTRY_VERSION if a is None or a.certificate_type is None else ENTRY_VERSION_2
+
+    @property
+    def certificate_type(self) -> str | None:
+        """The certificate type of an issue or correct entry (None for a status entry)."""
+        return None if self.attributes is None else self.attributes.type
+
     def to_json(self) -> dict[str, Any]:
         """Return the entry as its JSON object (the exact shape that is hashed)."""
         return {
-            "v": ENTRY_VERSION,
+            "v": self.version,
             "kind": self.kind,
             "province": self.province,
             "organisation_code": self.organisation_code,
@@ -89,14 +134,7 @@ class LogEntry:
             "commitment": self.commitment.hex(),
             "links": [link.hex() for link in self.links],
             "reason": self.reason,
-            "attributes": None
-            if self.attributes is None
-            else {
-                "issue_date": self.attributes.issue_date,
-                "level": self.attributes.level,
-                "occupation_code": self.attributes.occupation_code,
-                "work_type_code": self.attributes.work_type_code,
-            },
+            "attributes": None if self.attributes is None else _attributes_json(self.attributes),
             "signature": None
             if self.signature is None
             else {
@@ -137,8 +175,9 @@ class LogEntry:
                 "signature",
             }
         )
-        if r.raw("v") != ENTRY_VERSION or isinstance(r.raw("v"), bool):
-            raise InvalidInput(r.at("v"), "entry.version", f"must be {ENTRY_VERSION}")
+        version = r.raw("v")
+        if version not in ENTRY_VERSIONS or isinstance(version, bool):
+            raise InvalidInput(r.at("v"), "entry.version", f"must be one of {ENTRY_VERSIONS}")
         kind = r.string("kind")
         if kind not in ENTRY_KINDS:
             raise InvalidInput(r.at("kind"), "entry.kind", f"must be one of {ENTRY_KINDS}")
@@ -148,13 +187,28 @@ class LogEntry:
         attributes = None
         if not r.is_null("attributes"):
             a = r.obj("attributes")
-            a.keys({"issue_date", "level", "occupation_code", "work_type_code"})
+            names = {"issue_date", "level", "occupation_code", "work_type_code"}
+            certificate_type = None
+            if version == ENTRY_VERSION_2:
+                a.keys(names | {"certificate_type"})
+                certificate_type = a.string("certificate_type")
+                if certificate_type not in CERTIFICATE_TYPES:
+                    raise InvalidInput(
+                        a.at("certificate_type"),
+                        "entry.certificate_type",
+                        f"must be one of {CERTIFICATE_TYPES}",
+                    )
+            else:
+                a.keys(names)
             attributes = Attributes(
                 issue_date=a.string("issue_date", DATE_RE),
-                level=a.integer("level", 1, 5),
+                level=a.integer("level", 0 if certificate_type == SPECIAL_ABILITY else 1, 5),
                 occupation_code=a.string("occupation_code", OCCUPATION_CODE_RE),
                 work_type_code=a.string("work_type_code", WORK_TYPE_CODE_RE),
+                certificate_type=certificate_type,
             )
+        elif version != ENTRY_VERSION:
+            raise InvalidInput(r.at("v"), "entry.version", "a status entry is version 1")
         signature = None
         if not r.is_null("signature"):
             s = r.obj("signature")
@@ -171,7 +225,7 @@ class LogEntry:
                 kind=kind,
                 province=r.string("province", PROVINCE_RE),
                 organisation_code=r.string("organisation_code", ORGANISATION_CODE_RE),
-                certificate_number=r.string("certificate_number", CERTIFICATE_NUMBER_RE),
+                certificate_number=r.string("certificate_number", ANY_NUMBER_RE),
                 commitment=r.hex("commitment", 32),
                 links=links,
                 reason=reason,
@@ -182,6 +236,44 @@ class LogEntry:
             if exc.field.startswith(path):
                 raise
             raise InvalidInput(f"{path}.{exc.field}", exc.rule, exc.message) from exc
+
+
+def _attributes_json(a: Attributes) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if a.certificate_type is not None:
+        out["certificate_type"] = a.certificate_type
+    out["issue_date"] = a.issue_date
+    out["level"] = a.level
+    out["occupation_code"] = a.occupation_code
+    out["work_type_code"] = a.work_type_code
+    return out
+
+
+def examining_body_registry_code(examining_body_code: str, province: str) -> str:
+    """The 13-character registry code under which a 专项职业能力 examining body is filed.
+
+    The contract keys organisations by 13 characters (class, 4 digits, province, 6 digits); an
+    examining body's 8-digit code (豫人社办函〔2020〕41号 二(四): 4-digit area, the digit 5,
+    3-digit serial) is placed as ``S`` + area + province + ``5`` + serial + ``00``. Positions
+    8-13 of a skill-level organisation code are a site sequence that never starts with 5 in the
+    provinces whose rules we model, and the trailing ``00`` keeps the two apart by construction
+    in the node's filing (``organisation.registry_code``).
+    """
+    return "S" + examining_body_code[0:4] + province + examining_body_code[4:8] + "00"
+
+
+def registry_code_of(certificate: Certificate, province: str) -> str:
+    """The code under which ``certificate``'s issuer is filed: its ``organisation_code``, or for
+    a special_ability certificate its examining body's registry code in ``province``."""
+    if certificate.certificate_type == SPECIAL_ABILITY:
+        return examining_body_registry_code(certificate.organisation_code, province)
+    return certificate.organisation_code
+
+
+def examining_body_code_of(registry_code: str) -> str:
+    """The 8-digit examining-body code of a registry code made by
+    :func:`examining_body_registry_code`."""
+    return registry_code[1:5] + registry_code[7:11]
 
 
 def _safe_int(value: object) -> bool:
@@ -213,8 +305,11 @@ def direct_jcs(entry: LogEntry) -> bytes | None:
         and _matches(OCCUPATION_CODE_RE, a.occupation_code)
         and _matches(WORK_TYPE_CODE_RE, a.work_type_code)
     ):
+        typed = "" if a.certificate_type is None else f'"certificate_type":"{a.certificate_type}",'
+        if a.certificate_type is not None and a.certificate_type not in CERTIFICATE_TYPES:
+            return None
         attributes = (
-            f'{{"issue_date":"{a.issue_date}","level":{a.level},'
+            f'{{{typed}"issue_date":"{a.issue_date}","level":{a.level},'
             f'"occupation_code":"{a.occupation_code}","work_type_code":"{a.work_type_code}"}}'
         )
     else:
@@ -237,8 +332,69 @@ def direct_jcs(entry: LogEntry) -> bytes | None:
         f'{{"attributes":{attributes},"certificate_number":"{entry.certificate_number}",'
         f'"commitment":"{entry.commitment.hex()}","kind":"{entry.kind}","links":[{links}],'
         f'"organisation_code":"{entry.organisation_code}","province":"{entry.province}",'
-        f'"reason":{reason},"signature":{signature},"v":{ENTRY_VERSION}}}'
+        f'"reason":{reason},"signature":{signature},"v":{entry.version}}}'
     ).encode("ascii")
+
+
+def _check_number(entry: LogEntry) -> None:
+    """The certificate number against the organisation code and province, by type."""
+    a = entry.attributes
+    certificate_type = SKILL_LEVEL if a is None else a.type
+    number = entry.certificate_number
+    if a is not None and a.certificate_type is not None:
+        if a.certificate_type not in CERTIFICATE_TYPES:
+            raise InvalidInput(
+                "attributes.certificate_type",
+                "entry.certificate_type",
+                f"must be one of {CERTIFICATE_TYPES}",
+            )
+        lowest = UNGRADED_LEVEL if certificate_type == SPECIAL_ABILITY else 1
+        highest = UNGRADED_LEVEL if certificate_type == SPECIAL_ABILITY else 5
+        if not lowest <= a.level <= highest:
+            raise InvalidInput(
+                "attributes.level",
+                "entry.level",
+                "a special_ability certificate is not graded (level 0)"
+                if certificate_type == SPECIAL_ABILITY
+                else "must be a skill level 1-5",
+            )
+    if entry.organisation_code[5:7] != entry.province:
+        raise InvalidInput(
+            "province", "entry.province", "must equal positions 6-7 of the organisation code"
+        )
+    if a is None:
+        # A status entry names a certificate of any type; its number is checked by shape.
+        if not ANY_NUMBER_RE.fullmatch(number):
+            raise InvalidInput("certificate_number", "entry.certificate_number", "bad shape")
+        if CERTIFICATE_NUMBER_RE.fullmatch(number) and number[:13] != entry.organisation_code:
+            raise InvalidInput(
+                "certificate_number",
+                "entry.issuer",
+                "positions 1-13 must equal the organisation code",
+            )
+        return
+    if not NUMBER_PATTERNS[certificate_type].fullmatch(number):
+        raise InvalidInput(
+            "certificate_number",
+            "entry.certificate_number",
+            "22 characters"
+            if certificate_type == SKILL_LEVEL
+            else f"not a {certificate_type} certificate number",
+        )
+    if certificate_type == SKILL_LEVEL and number[:13] != entry.organisation_code:
+        raise InvalidInput(
+            "certificate_number",
+            "entry.issuer",
+            "positions 1-13 must equal the organisation code",
+        )
+    if certificate_type == SPECIAL_ABILITY and entry.organisation_code != (
+        examining_body_registry_code(number[2:10], entry.province)
+    ):
+        raise InvalidInput(
+            "certificate_number",
+            "entry.issuer",
+            "positions 3-10 must be the examining body filed under the organisation code",
+        )
 
 
 def _check_entry(entry: LogEntry) -> None:
@@ -249,18 +405,7 @@ def _check_entry(entry: LogEntry) -> None:
         raise InvalidInput("province", "entry.province", "must be a two-digit province code")
     if not ORGANISATION_CODE_RE.fullmatch(entry.organisation_code):
         raise InvalidInput("organisation_code", "entry.organisation_code", "must be 13 characters")
-    if not CERTIFICATE_NUMBER_RE.fullmatch(entry.certificate_number):
-        raise InvalidInput("certificate_number", "entry.certificate_number", "22 characters")
-    if entry.certificate_number[:13] != entry.organisation_code:
-        raise InvalidInput(
-            "certificate_number",
-            "entry.issuer",
-            "positions 1-13 must equal the organisation code",
-        )
-    if entry.certificate_number[5:7] != entry.province:
-        raise InvalidInput(
-            "province", "entry.province", "must equal positions 6-7 of the certificate number"
-        )
+    _check_number(entry)
     if len(entry.commitment) != 32 or any(len(link) != 32 for link in entry.links):
         raise InvalidInput("commitment", "entry.hash_size", "hashes must be 32 bytes")
     if entry.reason is not None and not 0 <= entry.reason <= MAX_REASON:

@@ -171,6 +171,10 @@ HENAN_SCHOOLS: Final = "豫职鉴〔2021〕1号"
 HUNAN: Final = "湘人社鉴函〔2022〕1号"
 #: The group standard series this project implements (data, sharing and system specifications).
 STANDARD: Final = "《职业技能测评电子证照互通互认规范》"
+#: The rural labour training notice: 专项职业能力证书 valid 5 years from issue (三).
+RURAL_TRAINING: Final = "劳社厅发〔2006〕29号"
+#: Henan's call for special ability projects: a special ability "不划分等级" (附件1 一(一)).
+HENAN_SPECIAL_NORMS: Final = "豫职鉴函〔2020〕5号"
 #: Henan's special vocational ability assessment notice (the 15-digit certificate number).
 HENAN_SPECIAL: Final = "豫人社办函〔2020〕41号"
 #: The resident identity number standard.
@@ -272,6 +276,16 @@ RESULTS: Final = (
         _RESULT,
     ),
     _entry(
+        "result.EXPIRED",
+        "证书的有效期已过：专项职业能力证书自发证之日起有效期为 5 年，"
+        "核验时刻（北京时间）已到或晚于发证日期满 5 年的同月同日零时。",
+        "The certificate's validity has ended: a special vocational ability certificate is "
+        "valid for 5 years from its issue date, and the verification time (China Standard "
+        "Time) is at or after 00:00 of the same month and day five years after issue.",
+        f"{RURAL_TRAINING} 三",
+        _RESULT,
+    ),
+    _entry(
         "result.WRONG_NETWORK",
         "证书包属于另一条链或另一个注册合约，不是信任快照所在的网络。",
         "The bundle belongs to another chain or registry contract than the trust snapshot.",
@@ -317,8 +331,9 @@ RESULTS: Final = (
 CHECKS: Final = (
     _entry(
         "check.format",
-        "证书包须为第 1 版格式，且日志条目公开的字段均已出示。",
-        "The bundle is version 1 and discloses every field its log entry makes public.",
+        "证书包须为第 1 或第 2 版格式（第 2 版含证书类型），且日志条目公开的字段均已出示。",
+        "The bundle is version 1 or 2 (version 2 commits the certificate type) and discloses "
+        "every field its log entry makes public.",
         "",
         _CHECK,
     ),
@@ -412,6 +427,14 @@ CHECKS: Final = (
         "快照所载的审计声明中没有指向该证书的发现。",
         "No audit statement the snapshot carries names this certificate in a finding.",
         "",
+        _CHECK,
+    ),
+    _entry(
+        "check.validity",
+        "有有效期的证书（专项职业能力证书，5 年）在核验时刻须仍在有效期内。",
+        "A certificate with a term of validity (special vocational ability, 5 years) is "
+        "still within it at the verification time.",
+        f"{RURAL_TRAINING} 三",
         _CHECK,
     ),
 )
@@ -819,6 +842,13 @@ CERTIFICATE_FIELDS: Final = (
         f"{GUIDE} art. 7",
     ),
     _rule(
+        "schema.certificate_type",
+        "证书类型须为 skill_level（职业技能等级证书）、special_ability（专项职业能力证书）"
+        "或 vocational_qualification（职业资格证书）。",
+        "The certificate type is skill_level, special_ability or vocational_qualification.",
+        f"{GUIDE} art. 7",
+    ),
+    _rule(
         "schema.type",
         "字段或键的类型不对（例如应为字符串或整数）。",
         "A field or key has the wrong type (for example a string where an integer belongs).",
@@ -1211,6 +1241,33 @@ CERTIFICATE_NUMBERS: Final = (
         f"{HENAN_SPECIAL} §四(一)",
     ),
     _rule(
+        "specialnum.position_3_10.examining_body",
+        "专项职业能力证书的机构代码须为证书编号第 3–10 位的考核机构代码。",
+        "A special vocational ability certificate's organisation code is the examining-body "
+        "code in positions 3-10 of its number.",
+        f"{HENAN_SPECIAL} §二(四), §四(一)",
+    ),
+    _rule(
+        "level.ungraded",
+        "专项职业能力证书不划分等级，等级字段须为 0。",
+        "A special vocational ability certificate is not graded: its level is 0.",
+        f"{HENAN_SPECIAL_NORMS} 附件1 一(一)",
+    ),
+    _rule(
+        "qualnum.not_configured",
+        "本省未配置职业资格证书编号格式，不能接收职业资格证书。",
+        "This province has configured no vocational qualification number format, so it "
+        "accepts no vocational qualification certificates.",
+        f"{GUIDE} art. 7",
+    ),
+    _rule(
+        "qualnum.format",
+        "职业资格证书编号不符合本省配置的编号格式。",
+        "The vocational qualification certificate number does not match the province's "
+        "configured format.",
+        f"{GUIDE} art. 7",
+    ),
+    _rule(
         "specialnum.position_11_15.serial",
         "专项职业能力证书编号第 11–15 位为流水号 00001–99999。",
         "Positions 11-15 of a special vocational ability number are a serial 00001-99999.",
@@ -1523,6 +1580,20 @@ FORMATS: Final = (
         "entry.version",
         "日志条目的版本号不是本系统支持的版本。",
         "The log entry's version is not the supported one.",
+    ),
+    _rule(
+        "entry.certificate_type",
+        "第 2 版日志条目的证书类型须为 skill_level、special_ability 或 vocational_qualification。",
+        "A version 2 log entry's certificate type is skill_level, special_ability or "
+        "vocational_qualification.",
+        f"{GUIDE} art. 7",
+    ),
+    _rule(
+        "entry.level",
+        "专项职业能力证书不划分等级（等级为 0），其他证书的等级为 1–5。",
+        "A special vocational ability certificate is not graded (level 0); the other types "
+        "have a level 1-5.",
+        f"{HENAN_SPECIAL_NORMS} 附件1 一(一)",
     ),
     _rule(
         "entry.kind",
@@ -3140,6 +3211,12 @@ SHARING: Final = (
         "federation.self",
         "节点不向自己发送省际请求。",
         "A node does not send province-to-province requests to itself.",
+    ),
+    _rule(
+        "config.qualification_number",
+        "职业资格证书编号格式须为一个可编译的正则表达式（至多 200 个字符）。",
+        "The vocational qualification number format is a regular expression that compiles "
+        "(at most 200 characters).",
     ),
     _rule(
         "config.peers",

@@ -31,15 +31,23 @@ import re
 import unicodedata
 from typing import Final, NamedTuple
 
-from node.core.certificate import NO_WORK_TYPE, Certificate
+from node.core.certificate import (
+    NO_WORK_TYPE,
+    SPECIAL_ABILITY,
+    UNGRADED_LEVEL,
+    VOCATIONAL_QUALIFICATION,
+    Certificate,
+)
 from node.core.errors import InvalidInput
 from node.core.rules.certnum import (
     CertificateNumber,
+    SpecialAbilityNumber,
     check_issuer,
     check_level,
     check_year,
     parse_certificate_number,
     parse_organisation_code,
+    parse_special_ability_number,
 )
 from node.core.rules.codes import LEVELS, SKILL_MAJOR_CATEGORIES
 from node.core.rules.idnumber import validate_id_number, validate_id_type
@@ -125,21 +133,34 @@ def parse_issue_date(value: str) -> datetime.date:
         ) from None
 
 
+class QualificationNumber(NamedTuple):
+    """A 职业资格证书 number that matched the province's configured format. The seeds give no
+    national format, so nothing else is read from it (``serial`` is 0: no serial rule)."""
+
+    text: str
+    serial: int = 0
+
+
 class ValidatedFields(NamedTuple):
     """What :func:`validate_certificate` parsed on the way (callers need not parse again)."""
 
-    certificate_number: CertificateNumber
+    certificate_number: CertificateNumber | SpecialAbilityNumber | QualificationNumber
     issue_date: datetime.date
 
 
 def validate_certificate(
-    cert: Certificate, *, today: datetime.date | None = None
+    cert: Certificate,
+    *,
+    today: datetime.date | None = None,
+    qualification_number: re.Pattern[str] | None = None,
 ) -> ValidatedFields:
     """Check every field rule of a certificate; return the parsed certificate number and issue
     date when all hold.
 
     ``today``, when given, bounds the issue date and birth dates in ID numbers (neither may
-    be in the future). Without it no check depends on the date.
+    be in the future). Without it no check depends on the date. ``qualification_number`` is
+    the province's configured format of a 职业资格证书 number (node.json
+    ``qualification_number``); without it such certificates are refused.
 
     Raises:
         InvalidInput: the first broken rule, naming the field and the rule id (see the module
@@ -175,7 +196,11 @@ def validate_certificate(
             "must be a work type code d-dd-dd-dd-dd or -- when there is none",
         )
 
+    if cert.certificate_type == SPECIAL_ABILITY:
+        return _validate_special_ability(cert, work_type_code, occupation_code, today)
     _check_level(cert.level)
+    if cert.certificate_type == VOCATIONAL_QUALIFICATION:
+        return _validate_qualification(cert, qualification_number, today)
     certificate_number = parse_certificate_number(
         _check_string("certificate_number", cert.certificate_number)
     )
@@ -205,3 +230,60 @@ def validate_certificate(
     check_year(certificate_number, issue_date)
     check_issuer(certificate_number, organisation_code.format())
     return ValidatedFields(certificate_number, issue_date)
+
+
+def _issue_date(cert: Certificate, today: datetime.date | None) -> datetime.date:
+    issue_date = parse_issue_date(_check_string("issue_date", cert.issue_date))
+    if today is not None and issue_date > today:
+        raise InvalidInput("issue_date", "issue_date.future", "must not be in the future")
+    _check_text("organisation_name", cert.organisation_name)
+    return issue_date
+
+
+def _validate_special_ability(
+    cert: Certificate, work_type_code: str, occupation_code: str, today: datetime.date | None
+) -> ValidatedFields:
+    """专项职业能力证书: not graded (level 0), Henan's 15-digit number whose positions 3-10 are
+    the examining body's code, which is the certificate's ``organisation_code``."""
+    if isinstance(cert.level, bool) or cert.level != UNGRADED_LEVEL:
+        raise InvalidInput(
+            "level",
+            "level.ungraded",
+            "a special_ability certificate is not graded: level must be 0 (不划分等级)",
+        )
+    del work_type_code, occupation_code  # checked above like every type's
+    number = parse_special_ability_number(
+        _check_string("certificate_number", cert.certificate_number)
+    )
+    issue_date = _issue_date(cert, today)
+    check_year(number, issue_date)
+    if _check_string("organisation_code", cert.organisation_code) != number.examining_body_code:
+        raise InvalidInput(
+            "organisation_code",
+            "specialnum.position_3_10.examining_body",
+            "must be the examining-body code, positions 3-10 of the certificate number",
+        )
+    return ValidatedFields(number, issue_date)
+
+
+def _validate_qualification(
+    cert: Certificate, pattern: re.Pattern[str] | None, today: datetime.date | None
+) -> ValidatedFields:
+    """职业资格证书: the number in the province's configured format; the organisation code as
+    for any filed organisation."""
+    text = _check_string("certificate_number", cert.certificate_number)
+    if pattern is None:
+        raise InvalidInput(
+            "certificate_type",
+            "qualnum.not_configured",
+            "this province has configured no 职业资格证书 number format",
+        )
+    if pattern.fullmatch(text) is None:
+        raise InvalidInput(
+            "certificate_number",
+            "qualnum.format",
+            "does not match the province's 职业资格证书 number format",
+        )
+    issue_date = _issue_date(cert, today)
+    parse_organisation_code(_check_string("organisation_code", cert.organisation_code))
+    return ValidatedFields(QualificationNumber(text), issue_date)

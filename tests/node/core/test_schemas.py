@@ -542,3 +542,25 @@ def test_unknown_key_anywhere_is_refused_by_both(name: str) -> None:
         doc = _mutated(lambda: copy.deepcopy(base), _set(*path, "x-extra", value=None))
         assert not _schema_accepts(name, doc), path
         assert not _parser_accepts(name, doc), path
+
+
+def test_bundle_v2_schema_accepts_every_type_and_refuses_a_graded_special_ability() -> None:
+    """schemas/bundle-v2.schema.json: the format 2 samples of every type are valid; a
+    special_ability graded in the entry, a bundle without its type and a v1 entry are not."""
+    schema = json.loads((SCHEMAS / "bundle-v2.schema.json").read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    assert schema["$id"] == "https://certreg.example/schemas/bundle-v2.json"
+    validator = Draft202012Validator(schema)
+    for certificate_type in ("special_ability", "vocational_qualification"):
+        doc = make_sample(5, others=2, certificate_type=certificate_type).bundle.to_json()
+        assert list(validator.iter_errors(doc)) == [], certificate_type
+        assert _parser_accepts("bundle", doc)
+    doc = make_sample(5, others=2, certificate_type="special_ability").bundle.to_json()
+    untyped = copy.deepcopy(doc)
+    del untyped["fields"]["certificate_type"]
+    v1_entry = copy.deepcopy(doc)
+    v1_entry["entry"]["v"] = 1
+    for bad in (untyped, v1_entry):
+        assert not validator.is_valid(bad)
+        assert not _parser_accepts("bundle", bad)
+    assert not validator.is_valid(_bundle())  # a version 1 bundle is not a version 2 one

@@ -30,6 +30,7 @@ def _load(name: str) -> dict[str, Any]:
 
 COMMITMENTS = _load("commitments.json")
 BUNDLES = _load("bundles.json")
+BUNDLES_V2 = _load("bundles-v2.json")
 
 
 def _salted(fields: dict[str, Any]) -> SaltedCertificate:
@@ -63,6 +64,28 @@ def test_bundle_vectors(case: dict[str, Any]) -> None:
     assert verify_bundle_text(text, trust, at=given["at"]).code.value == case["result"]
 
 
+@pytest.mark.parametrize("case", BUNDLES_V2["tests"], ids=lambda c: f"{c['id']}-{c['comment']}")
+def test_bundle_v2_vectors(case: dict[str, Any]) -> None:
+    given = case["input"]
+    text = given["compact"] if "compact" in given else json.dumps(given["bundle"])
+    trust = SnapshotTrustSource(Snapshot.from_json(BUNDLES_V2["snapshots"][given["snapshot"]]))
+    assert verify_bundle_text(text, trust, at=given["at"]).code.value == case["result"]
+
+
+def test_v2_vectors_cover_every_type_and_the_expiry_boundary() -> None:
+    types = {
+        t["input"]["bundle"]["entry"]["attributes"].get("certificate_type", "skill_level")
+        for t in BUNDLES_V2["tests"]
+        if "bundle" in t["input"] and t["result"] == "VALID"
+    }
+    assert types == {"skill_level", "special_ability", "vocational_qualification"}
+    boundary = [
+        t for t in BUNDLES_V2["tests"] if "five years" in t["comment"] or "fifth" in t["comment"]
+    ]
+    assert [t["result"] for t in boundary] == ["VALID", "EXPIRED"]
+    assert boundary[1]["input"]["at"] - boundary[0]["input"]["at"] == 1
+
+
 def test_every_result_code_has_a_bundle_vector() -> None:
     codes = {case["result"] for case in BUNDLES["tests"]}
     assert codes == {
@@ -76,10 +99,10 @@ def test_every_result_code_has_a_bundle_vector() -> None:
         "SUPERSEDED",
         "WRONG_NETWORK",
         "MALFORMED",
-    }
+    } | {"EXPIRED"} - {case["result"] for case in BUNDLES_V2["tests"]}
 
 
-@pytest.mark.parametrize("name", ["commitments.json", "bundles.json"])
+@pytest.mark.parametrize("name", ["commitments.json", "bundles.json", "bundles-v2.json"])
 def test_committed_vectors_equal_a_fresh_build(name: str) -> None:
     built = make_vectors.builders()[name]()
     assert json.loads(json.dumps(built)) == _load(name)
