@@ -35,6 +35,7 @@ HEAVY = (
     "pydantic",
     "reportlab",
     "tqdm",
+    "chinese_calendar",  # loaded, and the default calendar's day table built, on first use
     "urllib3",
     "requests",
     "anchor",
@@ -45,7 +46,6 @@ HEAVY = (
 HEAVY_PROJECT = (
     "node.storage",
     "node.services",
-    "node.core.rules.workdays",  # its default calendar's day table is built at import
     "province",
     "certreg.cli.node",
 )

@@ -76,9 +76,9 @@ def _verify(browser: Any, comment: str) -> dict[str, Any]:
     browser.execute_script(
         """
         document.getElementById('bundle-text').value = arguments[0];
-        const d = new Date(arguments[1] * 1000);
+        // The page reads its time input as China time (UTC+8), whatever the browser's zone.
         document.getElementById('at').value =
-          new Date(d - d.getTimezoneOffset() * 60000).toISOString().slice(0, 19);
+          new Date((arguments[1] + 8 * 3600) * 1000).toISOString().slice(0, 19);
         """,
         text,
         given["at"],

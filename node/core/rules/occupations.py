@@ -82,8 +82,13 @@ class OccupationCatalogue:
         occupation_name: str,
         work_type_code: str = _NO_CODE,
         work_type_name: str = _NO_CODE,
+        *,
+        admission_allowed: bool = False,
     ) -> tuple[Flag, ...]:
         """Check a certificate's occupation and work type against the catalogue.
+
+        ``admission_allowed``: a 准入类 occupation may be certified (a 职业资格证书; a
+        skill-level certificate may not).
 
         Returns:
             A ``occupation.not_in_catalogue`` warning when the catalogue has no entry for the
@@ -105,7 +110,9 @@ class OccupationCatalogue:
                 "occupation.category_only",
                 "the code names a category (大类、中类或小类), not an occupation",
             )
-        if occupation_name in self.admission_names or (entry is not None and entry.admission):
+        if not admission_allowed and (
+            occupation_name in self.admission_names or (entry is not None and entry.admission)
+        ):
             raise InvalidInput(
                 "occupation_code",
                 "occupation.admission",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from node.core.certificate import Certificate
+from node.core.certificate import SPECIAL_ABILITY, VOCATIONAL_QUALIFICATION, Certificate
 from node.core.rules.flags import Flag
 from node.core.rules.names import ForbiddenWords
 from node.core.rules.occupations import OccupationCatalogue
@@ -38,11 +38,16 @@ class Vocabulary:
         self.forbidden.check("organisation_name", certificate.organisation_name)
         self.forbidden.check("occupation_name", certificate.occupation_name)
         self.forbidden.check("work_type_name", certificate.work_type_name)
+        if certificate.certificate_type == SPECIAL_ABILITY:
+            # A 专项职业能力 is named by its examining body's project, not by an occupation of
+            # the catalogue (the seeds give projects no occupation code): nothing to compare.
+            return ()
         return self.occupations.check(
             certificate.occupation_code,
             certificate.occupation_name,
             certificate.work_type_code,
             certificate.work_type_name,
+            admission_allowed=certificate.certificate_type == VOCATIONAL_QUALIFICATION,
         )
 
 

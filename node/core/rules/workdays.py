@@ -55,9 +55,6 @@ import functools
 from collections.abc import Iterable
 from typing import Final, Literal
 
-import chinese_calendar
-from chinese_calendar import constants as chinese_calendar_constants
-
 from node.core.errors import InvalidInput
 from node.core.rules.reasons import ACTION_ISSUE, check_reason
 
@@ -190,7 +187,11 @@ def _check_date(value: object, name: str) -> None:
 def _package_days() -> tuple[int, int, tuple[datetime.date, ...]]:
     """The first and last year of the installed ``chinese-calendar`` and every working day of
     them, ascending (about 250 a year; read once: the package's data never changes while the
-    process runs)."""
+    process runs). The package is imported here, on first use: a verifier that judges no
+    deadline never loads it."""
+    import chinese_calendar
+    from chinese_calendar import constants as chinese_calendar_constants
+
     years = {day.year for day in chinese_calendar_constants.holidays}
     first, last = min(years), max(years)
     day, end = datetime.date(first, 1, 1), datetime.date(last, 12, 31)
@@ -253,7 +254,7 @@ class WorkdayCalendar:
     @classmethod
     def default(cls) -> WorkdayCalendar:
         """The calendar of the installed ``chinese-calendar`` alone (no added years)."""
-        return _DEFAULT
+        return _default()
 
     def with_years(self, years: Iterable[CalendarYear]) -> WorkdayCalendar:
         """This calendar with ``years`` added after its last year, in year order. A year
@@ -495,7 +496,10 @@ def _check_next(year: CalendarYear, first: int, last: int) -> None:
         )
 
 
-_DEFAULT: Final = WorkdayCalendar()
+@functools.cache
+def _default() -> WorkdayCalendar:
+    """The one default calendar, built on first use (its day table is the costly part)."""
+    return WorkdayCalendar()
 
 
 @functools.lru_cache(maxsize=4096)
