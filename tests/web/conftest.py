@@ -58,6 +58,7 @@ def vector_payload() -> dict[str, Any]:
             }
             tlog.append({"kind": kind, "name": str(path.relative_to(TLOG_VECTORS)), "case": case})
     payload["tlog"] = tlog
+    payload["merkle"] = json.loads((OUR_VECTORS / "merkle.json").read_text(encoding="utf-8"))
     return payload
 
 

@@ -7,7 +7,7 @@
 import { fromHex, toHex } from '../../api/static/js/bytes.js';
 import { commitmentOf, fieldHashes } from '../../api/static/js/commitment.js';
 import { parseBundle } from '../../api/static/js/formats.js';
-import { verifyConsistency, verifyInclusion } from '../../api/static/js/merkle.js';
+import { VerificationFailed, verifyConsistency, verifyInclusion } from '../../api/static/js/merkle.js';
 import { signingMessage, verifySignature } from '../../api/static/js/signatures.js';
 import { trustFromSnapshot, verifyBundle, verifyBundleText } from '../../api/static/js/verify.js';
 
@@ -84,6 +84,71 @@ async function tlogCase(item) {
   return (error !== null) === c.wantErr ? null : `wantErr ${c.wantErr}, got ${error ? error.message : 'no error'}`;
 }
 
+// tests/vectors/merkle.json: every proof of the trees up to 64 leaves, valid and mutated; the
+// mutations as the file's notes define them (tests/merkle_cases.py reads them the same way).
+function flip(value, bit) {
+  const out = Uint8Array.from(value);
+  out[bit >> 3] ^= 1 << (bit & 7);
+  return out;
+}
+
+function mutate(op, a, b, nodes, first, x, n, proof, last) {
+  proof = [...proof];
+  switch (op) {
+    case 'flip': proof[a] = flip(proof[a], b); break;
+    case 'flip-leaf': first = flip(first, b); break;
+    case 'flip-root': last = flip(last, b); break;
+    case 'index': x += a; break;
+    case 'size': n += a; break;
+    case 'drop-last': proof.pop(); break;
+    case 'drop-first': proof.shift(); break;
+    case 'append': proof.push(nodes[a]); break;
+    case 'prepend': proof.unshift(nodes[a]); break;
+    case 'swap': [proof[a], proof[a + 1]] = [proof[a + 1], proof[a]]; break;
+    default: throw new Error(`unknown mutation ${op}`);
+  }
+  return [first, x, n, proof, last];
+}
+
+/** Every case of merkle.json as {id, kind, args, want}; args in the verifier's order. */
+export function merkleCases(data) {
+  const nodes = data.nodes.map(fromHex);
+  const leaves = data.leaves.map(fromHex);
+  const roots = data.roots.map(fromHex);
+  const cases = [];
+  const inclusion = data.inclusion.map(([i, n, refs]) => [i, n, refs.map((r) => nodes[r])]);
+  const consistency = data.consistency.map(([m, n, refs]) => [m, n, refs.map((r) => nodes[r])]);
+  for (const [i, n, proof] of inclusion) {
+    cases.push({ id: `inclusion ${i}/${n}`, kind: 'inclusion', args: [leaves[i], i, n, proof, roots[n - 1]], want: true });
+  }
+  for (const [c, op, a, b, want] of data.inclusion_mutations) {
+    const [i, n, proof] = inclusion[c];
+    const [leaf, x, size, changed, root] = mutate(op, a, b, nodes, leaves[i], i, n, proof, roots[n - 1]);
+    cases.push({ id: `inclusion ${i}/${n} ${op} ${a} ${b}`, kind: 'inclusion', args: [leaf, x, size, changed, root], want: want === 1 });
+  }
+  for (const [m, n, proof] of consistency) {
+    cases.push({ id: `consistency ${m}->${n}`, kind: 'consistency', args: [m, n, proof, roots[m - 1], roots[n - 1]], want: true });
+  }
+  for (const [c, op, a, b, want] of data.consistency_mutations) {
+    const [m, n, proof] = consistency[c];
+    const [root1, s1, s2, changed, root2] = mutate(op, a, b, nodes, roots[m - 1], m, n, proof, roots[n - 1]);
+    cases.push({ id: `consistency ${m}->${n} ${op} ${a} ${b}`, kind: 'consistency', args: [s1, s2, changed, root1, root2], want: want === 1 });
+  }
+  return cases;
+}
+
+async function merkleCase(item) {
+  let accepted = true;
+  try {
+    if (item.kind === 'inclusion') await verifyInclusion(...item.args);
+    else await verifyConsistency(...item.args);
+  } catch (exc) {
+    if (!(exc instanceof VerificationFailed)) throw exc;
+    accepted = false;
+  }
+  return accepted === item.want ? null : `verifier says ${accepted ? 'valid' : 'invalid'}`;
+}
+
 /** Run every vector; returns {group: {passed, failed, failures: [{id, reason}]}}. */
 export async function runVectors(payload) {
   const groups = {
@@ -92,6 +157,7 @@ export async function runVectors(payload) {
     bundles: [payload.bundles.tests, (t) => bundleCase(t, payload.bundles.snapshots)],
     tlog: [payload.tlog, (t) => tlogCase(t)],
   };
+  if (payload.merkle) groups.merkle = [merkleCases(payload.merkle), (t) => merkleCase(t)];
   const out = {};
   for (const [group, [tests, run]] of Object.entries(groups)) {
     const summary = { passed: 0, failed: 0, failures: [] };
@@ -105,7 +171,7 @@ export async function runVectors(payload) {
       if (reason === null) summary.passed += 1;
       else {
         summary.failed += 1;
-        summary.failures.push({ id: test.id ?? test.name, reason });
+        if (summary.failures.length < 100) summary.failures.push({ id: test.id ?? test.name, reason });
       }
     }
     out[group] = summary;
