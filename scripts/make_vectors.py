@@ -313,14 +313,16 @@ def _dump_compact(value: dict[str, Any]) -> str:
 
 
 #: Vector files written compactly (large, generated, read by programs).
-COMPACT = {"merkle.json", "bundle-boundaries.json"}
+COMPACT = {"merkle.json"}
 
 
 def builders() -> dict[str, Any]:
     """Map each vector file name to the function that builds it."""
+    import vectors_boundaries
     import vectors_certnum
     import vectors_merkle
     import vectors_signatures
+    import vectors_sm
 
     return {
         "commitments.json": build_commitments,
@@ -329,6 +331,8 @@ def builders() -> dict[str, Any]:
         "certificate-numbers.json": vectors_certnum.build,
         "id-numbers.json": vectors_certnum.build_id_numbers,
         "merkle.json": vectors_merkle.build,
+        "bundle-boundaries.json": vectors_boundaries.build,
+        "sm-kat.json": vectors_sm.build,
     }
 
 

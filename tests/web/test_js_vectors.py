@@ -41,6 +41,8 @@ def _counts(payload: dict[str, Any]) -> dict[str, int]:
         "signatures": len(payload["signatures"]["tests"]),
         "bundles": len(payload["bundles"]["tests"]),
         "tlog": len(payload["tlog"]),
+        "boundaries": len(payload["boundaries"]["tests"]),
+        "sm": len(payload["sm"]["sm3"]) + 5,
     }
     if "merkle" in payload:
         counts["merkle"] = sum(
@@ -93,12 +95,17 @@ def test_node_runner_reports_a_wrong_expectation(
     broken["signatures"]["tests"][0]["result"] = "invalid"
     broken["tlog"][0]["case"]["wantErr"] = not broken["tlog"][0]["case"]["wantErr"]
     broken["merkle"]["inclusion_mutations"][0][4] ^= 1
+    broken["boundaries"]["tests"][0]["hashes"]["leaf_hash"] = "00" * 32
+    broken["sm"]["sm3"][0]["digest"] = "00" * 32
     summary = _run_node(node_bin, broken, tmp_path, "auto")
     assert summary["bundles"]["failed"] == 1
     assert summary["bundles"]["failures"][0]["reason"].startswith("got VALID")
     assert summary["signatures"]["failed"] == 1
     assert summary["tlog"]["failed"] == 1
     assert summary["merkle"]["failed"] == 1
+    assert summary["boundaries"]["failed"] == 1
+    assert summary["boundaries"]["failures"][0]["reason"].startswith("hashes")
+    assert summary["sm"]["failed"] == 1
 
 
 def test_chromium_passes_every_vector(

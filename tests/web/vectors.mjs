@@ -8,7 +8,8 @@ import { fromHex, toHex } from '../../api/static/js/bytes.js';
 import { commitmentOf, fieldHashes } from '../../api/static/js/commitment.js';
 import { parseBundle } from '../../api/static/js/formats.js';
 import { VerificationFailed, verifyConsistency, verifyInclusion } from '../../api/static/js/merkle.js';
-import { signingMessage, verifySignature } from '../../api/static/js/signatures.js';
+import { signingMessage, sm2Z, verifySignature } from '../../api/static/js/signatures.js';
+import { sm3 } from '../../api/static/js/hash.js';
 import { trustFromSnapshot, verifyBundle, verifyBundleText } from '../../api/static/js/verify.js';
 
 function fromBase64(text) {
@@ -149,6 +150,59 @@ async function merkleCase(item) {
   return accepted === item.want ? null : `verifier says ${accepted ? 'valid' : 'invalid'}`;
 }
 
+// tests/vectors/bundle-boundaries.json: the result code, the reason and every computed hash must be
+// the Python verifier's.
+async function boundaryCase(test, data) {
+  const trust = trustFromSnapshot(data.snapshots[test.input.snapshot]);
+  const raw = data.bundles[test.input.bundle];
+  const result =
+    typeof raw === 'string' ? await verifyBundleText(raw, trust, test.input.at) : await verifyBundle(raw, trust, test.input.at);
+  if (result.result !== test.result) return `got ${result.result}: ${JSON.stringify(result.checks.filter((c) => c.passed === false))}`;
+  if (result.reason !== test.reason) return `reason ${result.reason}, want ${test.reason}`;
+  const got = JSON.stringify(sortKeys(result.hashes));
+  const want = JSON.stringify(sortKeys(test.hashes));
+  return got === want ? null : `hashes ${got}, want ${want}`;
+}
+
+function sortKeys(value) {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys(value[k])]));
+}
+
+// tests/vectors/sm-kat.json: published SM3 and SM2 examples.
+function smCases(data) {
+  const cases = data.sm3.map((t, n) => ({ id: `sm3 ${n + 1}`, kind: 'sm3', test: t }));
+  cases.push({ id: 'sm2 Z and e', kind: 'sm2-z', test: data.sm2 });
+  cases.push({ id: 'sm2 signature', kind: 'sm2', test: data.sm2, want: true });
+  cases.push({ id: 'sm2 signature, r bit flipped', kind: 'sm2', test: data.sm2, flip: 0, want: false });
+  cases.push({ id: 'sm2 signature, s bit flipped', kind: 'sm2', test: data.sm2, flip: 63, want: false });
+  cases.push({ id: 'sm2 other message', kind: 'sm2', test: { ...data.sm2, message: '6d65737361676520646967657374ff' }, want: false });
+  return cases;
+}
+
+async function smCase(item) {
+  const t = item.test;
+  if (item.kind === 'sm3') return toHex(sm3(fromHex(t.message))) === t.digest ? null : 'SM3 digest differs';
+  const publicKey = fromHex(t.public_key);
+  if (item.kind === 'sm2-z') {
+    const z = sm2Z(publicKey, fromHex(t.user_id));
+    if (toHex(z) !== t.z) return `Z ${toHex(z)}`;
+    const e = sm3(new Uint8Array([...z, ...fromHex(t.message)]));
+    return toHex(e) === t.e ? null : `e ${toHex(e)}`;
+  }
+  const signature = fromHex(t.signature);
+  if (item.flip !== undefined) signature[item.flip] ^= 1;
+  let ok = true;
+  try {
+    // The example's user ID is the default one, 1234567812345678.
+    await verifySignature('sm2-sm3', publicKey, fromHex(t.message), signature);
+  } catch (exc) {
+    if (!(exc instanceof VerificationFailed)) throw exc;
+    ok = false;
+  }
+  return ok === item.want ? null : `verifier says ${ok ? 'valid' : 'invalid'}`;
+}
+
 /** Run every vector; returns {group: {passed, failed, failures: [{id, reason}]}}. */
 export async function runVectors(payload) {
   const groups = {
@@ -157,6 +211,8 @@ export async function runVectors(payload) {
     bundles: [payload.bundles.tests, (t) => bundleCase(t, payload.bundles.snapshots)],
     tlog: [payload.tlog, (t) => tlogCase(t)],
   };
+  if (payload.boundaries) groups.boundaries = [payload.boundaries.tests, (t) => boundaryCase(t, payload.boundaries)];
+  if (payload.sm) groups.sm = [smCases(payload.sm), (t) => smCase(t)];
   if (payload.merkle) groups.merkle = [merkleCases(payload.merkle), (t) => merkleCase(t)];
   const out = {};
   for (const [group, [tests, run]] of Object.entries(groups)) {

@@ -22,7 +22,11 @@ ORGANISATION_CODE_RE = re.compile(r"[YS][0-9]{12}")
 ORGANISATION_STATUSES = ("active", "suspended", "terminated")
 CERTIFICATE_STATUSES = ("active", "revoked", "suspended", "superseded", "reinstated")
 SUITES = ("ed25519", "ecdsa-secp256k1", "sm2-sm3")
-MAX_UINT64 = 2**64 - 1
+#: The largest tree size, leaf or checkpoint index and key time a bundle or snapshot may carry:
+#: 2^53 - 1, the largest integer a JSON number holds exactly in JavaScript, so that the Python
+#: and the in-browser verifier read every document alike (no real log or clock comes near it;
+#: the chain itself stores uint64).
+MAX_INDEX = 2**53 - 1
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -266,8 +270,8 @@ def _organisation(r: Reader) -> Organisation:
                 key_id=kr.integer("key_id", 0, 2**32 - 1),
                 suite=suite,
                 public_key=kr.hex("public_key"),
-                valid_from=kr.integer("valid_from", 0, MAX_UINT64),
-                valid_until=kr.integer("valid_until", 0, MAX_UINT64),
+                valid_from=kr.integer("valid_from", 0, MAX_INDEX),
+                valid_until=kr.integer("valid_until", 0, MAX_INDEX),
             )
         )
     return Organisation(
@@ -294,8 +298,8 @@ def _checkpoint(r: Reader) -> Checkpoint:
     )
     return Checkpoint(
         province=r.string("province", PROVINCE_RE),
-        index=r.integer("index", 0, MAX_UINT64),
-        tree_size=r.integer("tree_size", 1, MAX_UINT64),
+        index=r.integer("index", 0, MAX_INDEX),
+        tree_size=r.integer("tree_size", 1, MAX_INDEX),
         root=r.hex("root", 32),
         block_number=r.integer("block_number"),
         timestamp=r.integer("timestamp"),

@@ -79,7 +79,10 @@ def test_every_result_code_has_a_bundle_vector() -> None:
     }
 
 
-@pytest.mark.parametrize("name", ["commitments.json", "bundles.json", "merkle.json"])
+@pytest.mark.parametrize(
+    "name",
+    ["commitments.json", "bundles.json", "merkle.json", "bundle-boundaries.json", "sm-kat.json"],
+)
 def test_committed_vectors_equal_a_fresh_build(name: str) -> None:
     built = make_vectors.builders()[name]()
     assert json.loads(json.dumps(built)) == _load(name)
