@@ -121,6 +121,8 @@ def build() -> dict[str, Any]:
                 "input": {"bundle": bundle, "snapshot": snapshot, "at": at},
                 "result": result,
                 "reason": outcome.reason,
+                "as_of_block": outcome.as_of_block,
+                "checks": outcome.to_json()["checks"],
                 "hashes": json.loads(json.dumps(outcome.hashes)),
             }
         )
@@ -268,8 +270,10 @@ def build() -> dict[str, Any]:
         "version": 1,
         "notes": (
             "Verify bundles[input.bundle] (a JSON object, or compact QR text) against "
-            "snapshots[input.snapshot] at unix time input.at. result, reason and hashes are what "
-            "the Python verifier gives; every verifier must give the same."
+            "snapshots[input.snapshot] at unix time input.at. result, reason, as_of_block, checks "
+            "(name, passed, detail) and hashes are what the Python verifier gives; every verifier "
+            "must give the same, except the wording of a failed format check's detail (two "
+            "parsers, one rule)."
         ),
         "bundles": bundles,
         "snapshots": snapshots,

@@ -1,8 +1,8 @@
 """Copy the browser's third-party JavaScript from node_modules into api/static/vendor/.
 
 The verification page (docs/WEB.md) loads these files as they are, with no build step: ES modules
-of @noble/curves and @noble/hashes (resolved through the page's import map), jsQR's browser script
-and qrcode-generator's ES module. Only the files the page reaches are copied: the import closure
+of @noble/curves and @noble/hashes (resolved through the page's import map), jsQR's browser script,
+qrcode-generator's ES module and zxing-wasm's reader (ES module and WebAssembly). Only the files the page reaches are copied: the import closure
 of the entry points below, found by following ``import``/``export ... from`` statements.
 ``vendor/MANIFEST.json`` records each package's pinned version and each file's SHA-256;
 ``--check`` compares the committed copy with a fresh one from node_modules (tests/web does too).
@@ -32,7 +32,11 @@ ENTRY_POINTS: tuple[tuple[str, str], ...] = (
     ("@noble/curves", "abstract/weierstrass.js"),
     ("jsqr", "dist/jsQR.js"),
     ("qrcode-generator", "dist/qrcode.mjs"),
+    ("zxing-wasm", "dist/es/reader/index.js"),
 )
+#: Files the page loads that no import statement names: zxing-wasm's WebAssembly, which the page
+#: points its loader at (js/qr.js ``locateFile``) instead of the package's default CDN address.
+EXTRA_FILES: tuple[tuple[str, str], ...] = (("zxing-wasm", "dist/reader/zxing_reader.wasm"),)
 #: Licence files shipped alongside the code.
 LICENCES = ("LICENSE", "LICENSE.md", "LICENSE.txt")
 
@@ -54,6 +58,8 @@ def _package_of(specifier: str) -> tuple[str, str]:
 def closure() -> dict[str, set[str]]:
     """Return, per package, the files reachable from :data:`ENTRY_POINTS`."""
     files: dict[str, set[str]] = {}
+    for package, path in EXTRA_FILES:
+        files.setdefault(package, set()).add(path)
     todo = list(ENTRY_POINTS)
     while todo:
         package, path = todo.pop()

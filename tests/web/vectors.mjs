@@ -159,6 +159,12 @@ async function boundaryCase(test, data) {
     typeof raw === 'string' ? await verifyBundleText(raw, trust, test.input.at) : await verifyBundle(raw, trust, test.input.at);
   if (result.result !== test.result) return `got ${result.result}: ${JSON.stringify(result.checks.filter((c) => c.passed === false))}`;
   if (result.reason !== test.reason) return `reason ${result.reason}, want ${test.reason}`;
+  if (result.valid !== (test.result === 'VALID')) return `valid ${result.valid}`;
+  if (result.as_of_block !== test.as_of_block) return `as_of_block ${result.as_of_block}`;
+  // Every check's name, outcome and detail; a failed format check's wording comes from another parser.
+  const checks = (list) =>
+    JSON.stringify(list.map((c) => (c.name === 'format' && c.passed === false ? { ...c, detail: '' } : c)));
+  if (checks(result.checks) !== checks(test.checks)) return `checks ${JSON.stringify(result.checks)}`;
   const got = JSON.stringify(sortKeys(result.hashes));
   const want = JSON.stringify(sortKeys(test.hashes));
   return got === want ? null : `hashes ${got}, want ${want}`;
@@ -203,8 +209,11 @@ async function smCase(item) {
   return ok === item.want ? null : `verifier says ${ok ? 'valid' : 'invalid'}`;
 }
 
-/** Run every vector; returns {group: {passed, failed, failures: [{id, reason}]}}. */
-export async function runVectors(payload) {
+/**
+ * Run every vector (or the groups named in ``only``; with ``failFast``, up to the first failure);
+ * returns {group: {passed, failed, failures: [{id, reason}]}}.
+ */
+export async function runVectors(payload, { only = null, failFast = false } = {}) {
   const groups = {
     commitments: [payload.commitments.tests, (t) => commitmentCase(t)],
     signatures: [payload.signatures.tests, (t) => signatureCase(t)],
@@ -215,9 +224,13 @@ export async function runVectors(payload) {
   if (payload.sm) groups.sm = [smCases(payload.sm), (t) => smCase(t)];
   if (payload.merkle) groups.merkle = [merkleCases(payload.merkle), (t) => merkleCase(t)];
   const out = {};
+  let stop = false;
   for (const [group, [tests, run]] of Object.entries(groups)) {
+    if (only && !only.includes(group)) continue;
     const summary = { passed: 0, failed: 0, failures: [] };
+    out[group] = summary;
     for (const test of tests) {
+      if (stop) break;
       let reason;
       try {
         reason = await run(test);
@@ -228,9 +241,9 @@ export async function runVectors(payload) {
       else {
         summary.failed += 1;
         if (summary.failures.length < 100) summary.failures.push({ id: test.id ?? test.name, reason });
+        stop = failFast;
       }
     }
-    out[group] = summary;
   }
   return out;
 }

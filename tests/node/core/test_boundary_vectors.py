@@ -27,7 +27,13 @@ def test_boundary_vectors(case: dict[str, Any]) -> None:
     result = verify_bundle_text(text, trust, at=given["at"])
     assert result.code.value == case["result"]
     assert result.reason == case["reason"]
-    assert json.loads(json.dumps(result.hashes)) == case["hashes"]
+    assert json.loads(json.dumps(result.to_json())) == {
+        "result": case["result"],
+        "valid": case["result"] == "VALID",
+        "as_of_block": case["as_of_block"],
+        "checks": case["checks"],
+        "hashes": case["hashes"],
+    }
 
 
 def test_each_edge_is_tried_on_both_sides() -> None:
