@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup up down walkthrough demo test lint typecheck pytest vectors rules contracts bench clean
+.PHONY: setup up down walkthrough demo test lint typecheck pytest vectors rules contracts bench mutation clean
 
 setup: $(STAMP)
 
@@ -51,6 +51,12 @@ rules: setup
 
 contracts: setup
 	$(PY) scripts/build_contracts.py
+
+# Mutation testing of the three verifiers (not part of `make test`; ~1-2 h on two cores): mutmut
+# over the Python core, scripts/mutate.py's operators over merkle.js/verify.js and the contract's
+# Merkle and log code. Prints each module's kill rate and survivors (docs/TESTING.md).
+mutation: setup
+	$(PY) scripts/mutate.py python js solidity
 
 bench: setup
 	$(VENV)/bin/certreg bench core --json

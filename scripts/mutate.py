@@ -191,16 +191,36 @@ def mutants(path: Path) -> list[Mutant]:
             b = text[second:close].strip()
             for keep in (a, b):
                 found.append(
-                    Mutant(path, line_of(match.start()), match.start(), close + 1, keep, f"{match.group(1)}(A,B)->one")
+                    Mutant(
+                        path,
+                        line_of(match.start()),
+                        match.start(),
+                        close + 1,
+                        keep,
+                        f"{match.group(1)}(A,B)->one",
+                    )
                 )
         for match in re.finditer(r"\biszero\(", masked):
-            found.append(Mutant(path, line_of(match.start()), match.start(), match.end(), "(", "iszero(x)->x"))
+            found.append(
+                Mutant(
+                    path, line_of(match.start()), match.start(), match.end(), "(", "iszero(x)->x"
+                )
+            )
     deletable = _DELETABLE_JS if js else _DELETABLE_SOL
     offset = 0
     for line_number, line in enumerate(text.splitlines(keepends=True), start=1):
         code = masked[offset : offset + len(line)]
         if code.strip() and deletable.match(code.rstrip("\n")) and not skip.match(line):
-            found.append(Mutant(path, line_number, offset, offset + len(line.rstrip("\n")), "", "delete statement"))
+            found.append(
+                Mutant(
+                    path,
+                    line_number,
+                    offset,
+                    offset + len(line.rstrip("\n")),
+                    "",
+                    "delete statement",
+                )
+            )
         offset += len(line)
     found.sort(key=lambda m: (m.start, m.operator))
     return found
@@ -224,9 +244,7 @@ class Outcome:
         return self.killed / self.total if self.total else 1.0
 
 
-def _run_mutants(
-    path: Path, run: Callable[[str], str], limit: int | None, label: str
-) -> Outcome:
+def _run_mutants(path: Path, run: Callable[[str], str], limit: int | None, label: str) -> Outcome:
     """``run(mutated text)`` returns 'killed', 'survived' or 'stillborn'."""
     text = path.read_text(encoding="utf-8")
     outcome = Outcome()
@@ -292,7 +310,7 @@ def run_js(limit: int | None) -> dict[str, Outcome]:
                         ["node", str(runner), str(payload), "auto", ",".join(groups), "fail-fast"],
                         capture_output=True,
                         text=True,
-                        timeout=300,
+                        timeout=90,
                         cwd=copy,
                     )
                 except subprocess.TimeoutExpired:
@@ -379,12 +397,29 @@ def run_python() -> dict[str, Outcome]:
             outcome.stillborn += 1
         else:
             shown = subprocess.run(
-                [str(ROOT / ".venv" / "bin" / "mutmut"), "show", f"{match.group(1)}.{match.group(2)}"],
-                cwd=ROOT, capture_output=True, text=True, check=False,
+                [
+                    str(ROOT / ".venv" / "bin" / "mutmut"),
+                    "show",
+                    f"{match.group(1)}.{match.group(2)}",
+                ],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=False,
             ).stdout
-            minus = [ln[1:].strip() for ln in shown.splitlines() if ln.startswith("-") and not ln.startswith("---")]
-            plus = [ln[1:].strip() for ln in shown.splitlines() if ln.startswith("+") and not ln.startswith("+++")]
-            outcome.survivors.append((0, f"{match.group(2)} ({status})", " / ".join(minus), " / ".join(plus)))
+            minus = [
+                ln[1:].strip()
+                for ln in shown.splitlines()
+                if ln.startswith("-") and not ln.startswith("---")
+            ]
+            plus = [
+                ln[1:].strip()
+                for ln in shown.splitlines()
+                if ln.startswith("+") and not ln.startswith("+++")
+            ]
+            outcome.survivors.append(
+                (0, f"{match.group(2)} ({status})", " / ".join(minus), " / ".join(plus))
+            )
     return results
 
 
@@ -431,4 +466,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-

@@ -165,6 +165,29 @@ def build() -> dict[str, Any]:
         "VALID",
     )
 
+    # The checkpoint the snapshot holds differs from the bundle's anchor in one value, or in all.
+    last = snapshot.checkpoints[-1]
+    for label, changes in (
+        ("tree_size", {"tree_size": last.tree_size + 1}),
+        ("root", {"root": b"\x07" * 32}),
+        ("block_number", {"block_number": last.block_number + 1}),
+        ("transaction_hash", {"transaction_hash": b"\x08" * 32}),
+        (
+            "everything",
+            {
+                "tree_size": last.tree_size + 1,
+                "root": b"\x07" * 32,
+                "block_number": last.block_number + 1,
+                "transaction_hash": b"\x08" * 32,
+            },
+        ),
+    ):
+        key = f"checkpoint-{label}"
+        changed_checkpoint = dataclasses.replace(last, **changes)
+        checkpoints = (*snapshot.checkpoints[:-1], changed_checkpoint)
+        snapshots[key] = dataclasses.replace(snapshot, checkpoints=checkpoints).to_json()
+        add(f"the snapshot's checkpoint differs in {label}", "main", key, at, "NOT_ANCHORED")
+
     # Keys: validity [valid_from, valid_until) must meet the issue day (China Standard Time).
     def key_cases(label: str, bundle_name: str, base: Snapshot, issue_date: str, at: int) -> None:
         start, end = day_bounds(issue_date)

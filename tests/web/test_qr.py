@@ -81,7 +81,15 @@ def printed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     images = {}
     for dpi in (150, 300, 600):
         subprocess.run(
-            [_tool("pdftoppm"), "-r", str(dpi), "-png", "-singlefile", str(pdf), str(out / f"{dpi}")],
+            [
+                _tool("pdftoppm"),
+                "-r",
+                str(dpi),
+                "-png",
+                "-singlefile",
+                str(pdf),
+                str(out / f"{dpi}"),
+            ],
             check=True,
             timeout=120,
         )

@@ -167,15 +167,25 @@ def test_append_refuses_wrong_hash_length_and_writes_nothing() -> None:
 
 def test_out_of_range_requests_are_refused() -> None:
     log = _log(_leaves(5))
-    with pytest.raises(InvalidInput):
-        log.root(6)
-    with pytest.raises(InvalidInput):
-        log.inclusion_proof(5, 5)
-    with pytest.raises(InvalidInput):
-        log.consistency_proof(4, 6)
-    with pytest.raises(InvalidInput):
-        log.consistency_proof(0, 5)
+    # Each refusal names the field and the rule (and the numbers, for people).
+    for call, field, rule, words in (
+        (lambda: log.root(6), "size", "merkle.size_range", "size 6 is outside the log (size 5)"),
+        (lambda: log.root(-1), "size", "merkle.size_range", "size -1 is outside"),
+        (lambda: log.inclusion_proof(5, 5), "index", "merkle.index_range", "leaf index 5"),
+        (lambda: log.inclusion_proof(-1), "index", "merkle.index_range", "outside size 5"),
+        (lambda: log.inclusion_proof(0, 6), "size", "merkle.size_range", "size 6"),
+        (lambda: log.consistency_proof(4, 6), "size2", "merkle.size_range", "size 6"),
+        (lambda: log.consistency_proof(5, 4), "size1", "merkle.size_range", "between 0 and 4"),
+        (lambda: log.consistency_proof(-1, 4), "size1", "merkle.size_range", "size1 -1"),
+        (lambda: log.consistency_proof(0, 5), "size1", "merkle.size_range", "from size 0"),
+    ):
+        with pytest.raises(InvalidInput) as err:
+            call()
+        assert (err.value.field, err.value.rule) == (field, rule)
+        assert words in str(err.value)
     assert log.consistency_proof(5, 5) == []
+    assert log.consistency_proof(0, 0) == []
+    assert log.root(0) == EMPTY_ROOT and log.root() == log.root(5)
 
 
 def test_wrong_hash_lengths_fail_verification() -> None:
