@@ -137,8 +137,8 @@ _DELETABLE_JS = re.compile(
     r"^\s*(?!const |let |var |import |export |return |if |for |while |\}|\]|\)|function )\S.*;\s*$"
 )
 _DELETABLE_SOL = re.compile(
-    r"^\s*(?!return |if |for |while |\}|function |uint|int|bytes|bool|mapping|LogHead |emit |error |"
-    r"event |pragma |import |using |let |switch |case |default )\S.*(;|:=.*)\s*$"
+    r"^\s*(?!return |if |for |while |\}|function |uint|int|bytes|bool|mapping|LogHead |emit |"
+    r"error |event |pragma |import |using |let |switch |case |default )\S.*(;|:=.*)\s*$"
 )
 
 
@@ -170,7 +170,7 @@ def mutants(path: Path) -> list[Mutant]:
     # Skip the pragma/licence lines and imports.
     skip = re.compile(r"^\s*(pragma |import |// SPDX)")
     for name, pattern, replacement in OPERATORS:
-        if js and name.endswith("(") or not js and name in ("===", "!==", "0n", "1n"):
+        if (js and name.endswith("(")) or (not js and name in ("===", "!==", "0n", "1n")):
             continue
         for match in re.finditer(pattern, masked):
             line_start = text.rfind("\n", 0, match.start()) + 1
@@ -358,9 +358,9 @@ def run_solidity(limit: int | None) -> dict[str, Outcome]:
                 finally:
                     build_contracts.sources = original
                 artifact.write_text(build_contracts.render(compiled["CertificateRegistry"]))
+                command = [str(PY), "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"]
                 done = subprocess.run(
-                    [str(PY), "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"]
-                    + ["-k", "not memory", *tests],
+                    [*command, "-k", "not memory", *tests],
                     capture_output=True,
                     text=True,
                     timeout=900,

@@ -2,8 +2,9 @@
 
 The verification page (docs/WEB.md) loads these files as they are, with no build step: ES modules
 of @noble/curves and @noble/hashes (resolved through the page's import map), jsQR's browser script,
-qrcode-generator's ES module and zxing-wasm's reader (ES module and WebAssembly). Only the files the page reaches are copied: the import closure
-of the entry points below, found by following ``import``/``export ... from`` statements.
+qrcode-generator's ES module and zxing-wasm's reader (ES module and WebAssembly). Only the files
+the page reaches are copied: the import closure of the entry points below, found by following
+``import``/``export ... from`` statements, and :data:`EXTRA_FILES`.
 ``vendor/MANIFEST.json`` records each package's pinned version and each file's SHA-256;
 ``--check`` compares the committed copy with a fresh one from node_modules (tests/web does too).
 

@@ -27,8 +27,8 @@ from node.core.formats.compact import encode_compact
 from node.core.formats.snapshot import Snapshot, SnapshotTrustSource
 from node.core.merkle import node_hash
 from node.core.verify import verify_bundle
-from tests.web.test_pdf import _tool, _zbar
 from tests.web.test_page import FAR_FUTURE, load_snapshot, open_page, read_result, wait_result
+from tests.web.test_pdf import _tool, _zbar
 
 LEAF_INDEX = 765_432
 TREE_SIZE = 1_000_000
