@@ -137,7 +137,7 @@ _DELETABLE_JS = re.compile(
     r"^\s*(?!const |let |var |import |export |return |if |for |while |\}|\]|\)|function )\S.*;\s*$"
 )
 _DELETABLE_SOL = re.compile(
-    r"^\s*(?!return |if |for |while |\}|function |uint|int|bytes|bool|mapping|LogHead |emit |"
+    r"^\s*(?!return |if |for |while |\}|\)|function |uint|int|bytes|bool|mapping|LogHead |emit |"
     r"error |event |pragma |import |using |let |switch |case |default )\S.*(;|:=.*)\s*$"
 )
 
@@ -201,9 +201,15 @@ def mutants(path: Path) -> list[Mutant]:
                     )
                 )
         for match in re.finditer(r"\biszero\(", masked):
+            depth, close = 0, match.end() - 1
+            for close in range(match.end() - 1, len(masked)):
+                depth += {"(": 1, ")": -1}.get(masked[close], 0)
+                if depth == 0:
+                    break
+            inner = text[match.end() : close]
             found.append(
                 Mutant(
-                    path, line_of(match.start()), match.start(), match.end(), "(", "iszero(x)->x"
+                    path, line_of(match.start()), match.start(), close + 1, inner, "iszero(x)->x"
                 )
             )
     deletable = _DELETABLE_JS if js else _DELETABLE_SOL
@@ -329,7 +335,7 @@ def run_js(limit: int | None) -> dict[str, Outcome]:
 #: Solidity sources and the contract tests (on anvil) that reach them.
 SOLIDITY_MODULES = {
     "contracts/MerkleVerifier.sol": [
-        "tests/contract/test_merkle_vectors.py::test_anvil_runs_the_whole_file",
+        "tests/contract/test_merkle_vectors.py",
         "tests/contract/test_vectors.py",
         "tests/contract/test_logs.py",
     ],
@@ -337,39 +343,110 @@ SOLIDITY_MODULES = {
 }
 
 
+class _Solc:
+    """One solcjs process compiling input after input (scripts/solc_compile.js --serve)."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.process = subprocess.Popen(
+            ["node", str(ROOT / "scripts" / "solc_compile.js"), "--serve"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+
+    def compile(self, sources: dict[str, str]) -> dict[str, object]:
+        import build_contracts
+
+        inp, out = self.tmp / "input.json", self.tmp / "output.json"
+        standard = {
+            "language": "Solidity",
+            "sources": {name: {"content": text} for name, text in sources.items()},
+            "settings": build_contracts.SETTINGS,
+        }
+        inp.write_text(json.dumps(standard), encoding="utf-8")
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(f"{inp} {out}\n")
+        self.process.stdin.flush()
+        self.process.stdout.readline()
+        output = json.loads(out.read_text(encoding="utf-8"))
+        if any(e.get("severity") == "error" for e in output.get("errors", [])):
+            raise RuntimeError("does not compile")
+        compiled = output["contracts"]["CertificateRegistry.sol"]["CertificateRegistry"]
+        return {
+            "contractName": "CertificateRegistry",
+            "abi": compiled["abi"],
+            "bytecode": "0x" + compiled["evm"]["bytecode"]["object"],
+            "deployedBytecode": "0x" + compiled["evm"]["deployedBytecode"]["object"],
+            "compiler": {"name": "solc", "settings": build_contracts.SETTINGS},
+        }
+
+    def close(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
 def run_solidity(limit: int | None) -> dict[str, Outcome]:
+    """Each mutant first against every case of tests/vectors/merkle.json on one anvil node (what
+    tests/contract/test_merkle_vectors.py does); a mutant that passes them all then runs the
+    module's contract tests (pytest, anvil), so a survivor has met every relevant test."""
+    sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(ROOT / "scripts"))
     import build_contracts
 
+    from anchor.chain import Artifact, RegistryClient, connect
+    from certreg.dev.anvil import AnvilNode
+    from tests.contract.test_merkle_vectors import all_calls, batched_eth_call
+
+    calls = all_calls()
     results = {}
-    with tempfile.TemporaryDirectory() as tmp_name:
-        artifact = Path(tmp_name) / "CertificateRegistry.json"
-        for module, tests in SOLIDITY_MODULES.items():
-            source = ROOT / module
-            name = source.name
+    with tempfile.TemporaryDirectory() as tmp_name, AnvilNode() as node:
+        tmp = Path(tmp_name)
+        solc = _Solc(tmp)
+        w3 = connect(node.url)
+        account = w3.eth.accounts[0]
+        artifact_path = tmp / "CertificateRegistry.json"
+        try:
+            for module, tests in SOLIDITY_MODULES.items():
+                source = ROOT / module
 
-            def run(mutated: str, name: str = name, tests: list[str] = tests) -> str:
-                original = build_contracts.sources
-                build_contracts.sources = lambda: {**original(), name: mutated}
-                try:
-                    compiled = build_contracts.compile_contracts()
-                except RuntimeError:
-                    return "stillborn"
-                finally:
-                    build_contracts.sources = original
-                artifact.write_text(build_contracts.render(compiled["CertificateRegistry"]))
-                command = [str(PY), "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"]
-                done = subprocess.run(
-                    [*command, "-k", "not memory", *tests],
-                    capture_output=True,
-                    text=True,
-                    timeout=900,
-                    cwd=ROOT,
-                    env={**os.environ, "CERTREG_TEST_ARTIFACT": str(artifact)},
-                )
-                return "survived" if done.returncode == 0 else "killed"
+                def run(mutated: str, name: str = source.name, tests: list[str] = tests) -> str:
+                    try:
+                        compiled = solc.compile({**build_contracts.sources(), name: mutated})
+                    except RuntimeError:
+                        return "stillborn"
+                    artifact = Artifact(
+                        abi=compiled["abi"],  # type: ignore[arg-type]
+                        bytecode=str(compiled["bytecode"]),
+                        compiler=compiled["compiler"],  # type: ignore[arg-type]
+                    )
+                    try:
+                        client, _ = RegistryClient.deploy(
+                            w3, [(44, account)], sender=account, artifact=artifact
+                        )
+                    except Exception:
+                        return "killed"  # every contract test deploys first
+                    address = client.contract.address
+                    replies = batched_eth_call(node.url, address, [data for _, data, _ in calls])
+                    for (_, _, want), reply in zip(calls, replies, strict=True):
+                        if reply != (b"\x00" * 31 + bytes([want])):
+                            return "killed"
+                    artifact_path.write_text(json.dumps(compiled), encoding="utf-8")
+                    command = [str(PY), "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"]
+                    done = subprocess.run(
+                        [*command, "-k", "not memory", *tests],
+                        capture_output=True,
+                        text=True,
+                        timeout=900,
+                        cwd=ROOT,
+                        env={**os.environ, "CERTREG_TEST_ARTIFACT": str(artifact_path)},
+                    )
+                    return "survived" if done.returncode == 0 else "killed"
 
-            results[module] = _run_mutants(source, run, limit, module)
+                results[module] = _run_mutants(source, run, limit, module)
+        finally:
+            solc.close()
     return results
 
 

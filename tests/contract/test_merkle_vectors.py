@@ -129,6 +129,24 @@ def _post(url: str, body: Any) -> Any:
         return json.loads(reply.read())
 
 
+def batched_eth_call(url: str, address: str, datas: list[bytes]) -> list[bytes]:
+    """eth_call of each call data on ``address``, 2,000 to a JSON-RPC batch; b"" for an error."""
+    out: list[bytes] = []
+    for start in range(0, len(datas), 2000):
+        batch = [
+            {
+                "jsonrpc": "2.0",
+                "id": n,
+                "method": "eth_call",
+                "params": [{"to": address, "data": "0x" + d.hex()}, "latest"],
+            }
+            for n, d in enumerate(datas[start : start + 2000])
+        ]
+        replies = sorted(_post(url, batch), key=lambda r: r["id"])
+        out += [bytes.fromhex(r["result"][2:]) if "result" in r else b"" for r in replies]
+    return out
+
+
 @pytest.mark.anvil
 def test_anvil_runs_the_whole_file(anvil_node: AnvilNode, artifact: Artifact) -> None:
     w3 = connect(anvil_node.url)
@@ -137,20 +155,7 @@ def test_anvil_runs_the_whole_file(anvil_node: AnvilNode, artifact: Artifact) ->
     address = client.contract.address
 
     def run(datas: list[bytes]) -> list[bytes]:
-        out: list[bytes] = []
-        for start in range(0, len(datas), 2000):
-            batch = [
-                {
-                    "jsonrpc": "2.0",
-                    "id": n,
-                    "method": "eth_call",
-                    "params": [{"to": address, "data": "0x" + d.hex()}, "latest"],
-                }
-                for n, d in enumerate(datas[start : start + 2000])
-            ]
-            replies = sorted(_post(anvil_node.url, batch), key=lambda r: r["id"])
-            out += [bytes.fromhex(r["result"][2:]) if "result" in r else b"" for r in replies]
-        return out
+        return batched_eth_call(anvil_node.url, address, datas)
 
     calls = all_calls()
     assert len(calls) > 70_000
