@@ -1,6 +1,6 @@
 // Compiles a Solidity standard-JSON input with solcjs (the npm `solc` package's JS API) and
 // writes the standard-JSON output to a file. The `solcjs` CLI truncates output above 64 KiB
-// when stdout is a pipe (see shared/ENVIRONMENT.md), so the build script calls this instead.
+// when stdout is a pipe, so the build script calls this instead.
 //
 // Usage: node scripts/solc_compile.js INPUT.json OUTPUT.json
 // Prints the compiler's full version string on stdout.
