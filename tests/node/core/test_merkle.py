@@ -283,3 +283,45 @@ def test_forked_log_is_not_consistent() -> None:
     forked = _log(forked_leaves)
     with pytest.raises(VerificationError):
         verify_consistency(5, 10, forked.consistency_proof(5, 10), honest.root(5), forked.root())
+
+
+def _node(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((bytes(31), 0, 1, [], bytes(32)), "leaf hash must be a 32-byte hash"),
+        ((b"a" * 32, 0, 1, [], bytes(31)), "root must be a 32-byte hash"),
+        ((b"a" * 32, 0, 2, [bytes(33)], bytes(32)), "proof node must be a 32-byte hash"),
+        ((b"a" * 32, -1, 2, [b"b" * 32], _node(b"a" * 32, b"b" * 32)), "index and tree size"),
+        ((b"a" * 32, 0, -2, [b"b" * 32], _node(b"a" * 32, b"b" * 32)), "index and tree size"),
+    ],
+)
+def test_inclusion_refuses_each_argument_by_name(args: tuple[Any, ...], message: str) -> None:
+    # The proofs are otherwise valid (a 32-byte value in place of the bad one verifies), so a
+    # refusal can only come from the argument's own check.
+    with pytest.raises(VerificationError, match=f"^{message}"):
+        verify_inclusion(*args)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((-1, 2, [b"c" * 32], b"b" * 32, _node(b"b" * 32, b"c" * 32)), "tree sizes must not be"),
+        ((1, -2, [b"c" * 32], b"b" * 32, _node(b"b" * 32, b"c" * 32)), "tree sizes must not be"),
+        ((1, 2, [b"c" * 32], bytes(31), _node(b"b" * 32, b"c" * 32)), "root1 must be a 32-byte"),
+        ((1, 2, [b"c" * 32], b"b" * 32, bytes(33)), "root2 must be a 32-byte"),
+        ((1, 2, [bytes(31)], b"b" * 32, b"d" * 32), "proof node must be a 32-byte"),
+    ],
+)
+def test_consistency_refuses_each_argument_by_name(args: tuple[Any, ...], message: str) -> None:
+    with pytest.raises(VerificationError, match=f"^{message}"):
+        verify_consistency(*args)
+
+
+def test_argument_cases_verify_when_valid() -> None:
+    a, b, c = b"a" * 32, b"b" * 32, b"c" * 32
+    verify_inclusion(a, 0, 2, [b], _node(a, b))
+    verify_consistency(1, 2, [c], b, _node(b, c))

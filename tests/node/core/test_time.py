@@ -56,3 +56,29 @@ def test_day_bounds() -> None:
     assert end - start == 86_400 and day_bounds("2024-03-01")[0] == end
     with pytest.raises(ValueError):
         day_bounds("2025-02-29")
+
+
+class _NoOffset(dt.tzinfo):
+    """A time zone that does not know its offset: Python counts such a datetime as naive."""
+
+    def utcoffset(self, moment: dt.datetime | None) -> None:
+        return None
+
+    def dst(self, moment: dt.datetime | None) -> None:
+        return None
+
+    def tzname(self, moment: dt.datetime | None) -> None:
+        return None
+
+
+def test_a_zone_without_an_offset_is_naive() -> None:
+    with pytest.raises(ValueError, match="time zone"):
+        china_date(dt.datetime(2026, 1, 1, tzinfo=_NoOffset()))
+
+
+def test_day_numbers_before_the_epoch() -> None:
+    # China day 0 begins at 1970-01-01T00:00+08:00, 8 hours before the unix epoch; the second
+    # before it is on day -1 (floor division, not truncation towards zero).
+    assert china_day_number(-CHINA_UTC_OFFSET_SECONDS) == 0
+    assert china_day_number(-CHINA_UTC_OFFSET_SECONDS - 1) == -1
+    assert china_day_start(-1) == -CHINA_UTC_OFFSET_SECONDS - 86_400
