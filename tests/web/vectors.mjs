@@ -185,6 +185,9 @@ async function argumentCases() {
     cons('size2 3.5', [2, 3.5, [c], ab, abc], SIZE_MESSAGE),
     cons('size2 2^53', [2, 2 ** 53, [c], ab, abc], SIZE_MESSAGE),
     cons('size1 2^53', [2 ** 53, 2 ** 53 + 2, [c], ab, abc], SIZE_MESSAGE),
+    cons('31-byte root1', [2, 3, [c], short, abc], 'root1 must be a 32-byte hash'),
+    cons('31-byte root2', [2, 3, [c], ab, abc.subarray(1)], 'root2 must be a 32-byte hash'),
+    cons('31-byte proof node', [2, 3, [c.subarray(1)], ab, abc], 'proof node must be a 32-byte hash'),
   ];
 }
 
