@@ -288,6 +288,14 @@ def build() -> dict[str, Any]:
             at,
             "WRONG_NETWORK" if value == MAX_SAFE else want,
         )
+    # A valid commitment under a signature with one bit flipped: only the signature check can
+    # refuse it (the page's call of verifySignature is pinned by this case alone).
+    forged = bundle.to_json()
+    value = bytearray.fromhex(forged["entry"]["signature"]["value"])
+    value[0] ^= 1
+    forged["entry"]["signature"]["value"] = value.hex()
+    bundles["signature-bit-flipped"] = forged
+    add("signature with one bit flipped", "signature-bit-flipped", "main", at, "TAMPERED")
     return {
         "algorithm": "certreg-bundle-boundaries",
         "version": 1,
