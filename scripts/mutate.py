@@ -1,6 +1,6 @@
 """Mutation testing of the three verifiers (``make mutation``, docs/TESTING.md).
 
-    python scripts/mutate.py [python] [js] [solidity] [--list] [--limit N]
+    python scripts/mutate.py [python] [js] [solidity] [--list] [--limit N] [--module PATH ...]
 
 * python: mutmut (configured in pyproject.toml ``[tool.mutmut]``) over node/core/merkle.py,
   verify.py and time.py, each mutant against the core's fast tests.
@@ -299,7 +299,7 @@ def _js_payload(tmp: Path) -> Path:
     return path
 
 
-def run_js(limit: int | None) -> dict[str, Outcome]:
+def run_js(limit: int | None, only: list[str] | None = None) -> dict[str, Outcome]:
     results = {}
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -312,6 +312,8 @@ def run_js(limit: int | None) -> dict[str, Outcome]:
             (copy / "node_modules").symlink_to(ROOT / "node_modules")
         runner = copy / "tests" / "web" / "run_vectors_node.mjs"
         for module, groups in JS_MODULES.items():
+            if only and module not in only:
+                continue
             target = copy / module
             # The unmutated module passes its groups (else every mutant would count as killed);
             # a mutant that takes three times as long (at least 20 s) is taken to loop.
@@ -416,7 +418,7 @@ class _Solc:
         self.process.wait()
 
 
-def run_solidity(limit: int | None) -> dict[str, Outcome]:
+def run_solidity(limit: int | None, only: list[str] | None = None) -> dict[str, Outcome]:
     """Each mutant first against every case of tests/vectors/merkle.json on one anvil node (what
     tests/contract/test_merkle_vectors.py does); a mutant that passes them all then runs the
     module's contract tests (pytest, anvil), so a survivor has met every relevant test."""
@@ -440,6 +442,8 @@ def run_solidity(limit: int | None) -> dict[str, Outcome]:
         artifact_path = tmp / "CertificateRegistry.json"
         try:
             for module, tests in SOLIDITY_MODULES.items():
+                if only and module not in only:
+                    continue
                 source = ROOT / module
 
                 def run(mutated: str, name: str = source.name, tests: list[str] = tests) -> str:
@@ -553,6 +557,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("languages", nargs="*", default=["python", "js", "solidity"])
     parser.add_argument("--list", action="store_true", help="list the JS/Solidity mutants only")
     parser.add_argument("--limit", type=int, default=None, help="at most N mutants per module")
+    parser.add_argument(
+        "--module", action="append", help="only this JS or Solidity module (repeatable)"
+    )
     args = parser.parse_args(argv)
     if args.list:
         for module in [*JS_MODULES, *SOLIDITY_MODULES]:
@@ -565,8 +572,8 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Outcome] = {}
     runners: dict[str, Callable[[], dict[str, Outcome]]] = {
         "python": run_python,
-        "js": lambda: run_js(args.limit),
-        "solidity": lambda: run_solidity(args.limit),
+        "js": lambda: run_js(args.limit, args.module),
+        "solidity": lambda: run_solidity(args.limit, args.module),
     }
     for language in args.languages:
         results.update(runners[language]())
