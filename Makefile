@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup up down walkthrough demo test lint typecheck pytest vectors rules contracts bench fuzz clean
+.PHONY: setup up down walkthrough demo test lint typecheck pytest vectors rules contracts bench fuzz mutation clean
 
 setup: $(STAMP)
 
@@ -57,6 +57,12 @@ FUZZ_EXAMPLES ?= 20000
 
 fuzz: setup
 	CERTREG_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) CERTREG_FUZZ_RANDOM=1 $(VENV)/bin/pytest -q tests/fuzz
+
+# Mutation testing of the three verifiers (not part of `make test`; ~1-2 h on two cores): mutmut
+# over the Python core, scripts/mutate.py's operators over merkle.js/verify.js and the contract's
+# Merkle and log code. Prints each module's kill rate and survivors (docs/TESTING.md).
+mutation: setup
+	$(PY) scripts/mutate.py python js solidity
 
 bench: setup
 	$(VENV)/bin/certreg bench core --json

@@ -4,14 +4,16 @@ pragma solidity ^0.8.24;
 /// @title MerkleVerifier
 /// @notice RFC 9162 §2.1 Merkle tree proof verification with SHA-256 (leaf prefix 0x00, node
 /// prefix 0x01).
-/// @dev This library implements the same algorithms as the Python log in `node/merkle.py` and is
-/// pinned by the same conformance vectors (`shared/vectors/tlog`, the transparency-dev/merkle
-/// corpus), which `tests/contract/test_vectors.py` runs through the deployed contract. Two readings
-/// of that corpus are binding here: a consistency proof from size 0 is invalid (it proves
-/// nothing; a log's first checkpoint needs no proof), and with equal sizes the two roots are
-/// compared as given, with an empty proof. The all-zero value stands for a missing hash (it is what
-/// an empty or unset value encodes to, and SHA-256 yields it with negligible probability), so a
-/// zero leaf hash or root never verifies; this is how the corpus's empty-hash cases are read.
+/// @dev This library implements the same algorithms as the Python log in `node/core/merkle.py` and
+/// is pinned by the same conformance vectors (`tests/vectors/tlog`, the transparency-dev/merkle
+/// corpus, run by `tests/contract/test_vectors.py`, and `tests/vectors/merkle.json`, every proof of
+/// the trees up to 64 leaves, run by `tests/contract/test_merkle_vectors.py`) through the deployed
+/// contract. Two readings of that corpus are binding here: a consistency proof from size 0 is
+/// invalid (it proves nothing; a log's first checkpoint needs no proof), and with equal sizes the
+/// two roots are compared as given, with an empty proof. The all-zero value stands for a missing
+/// hash (it is what an empty or unset value encodes to, and SHA-256 yields it with negligible
+/// probability), so a zero leaf hash or root never verifies; this is how the corpus's empty-hash
+/// cases are read.
 library MerkleVerifier {
     /// @notice The RFC 9162 interior node hash: SHA-256(0x01 || left || right).
     /// @dev Equivalent to `sha256(abi.encodePacked(bytes1(0x01), left, right))`, written against
@@ -19,7 +21,7 @@ library MerkleVerifier {
     /// buffer per call, and with 40 calls for a 20-hash consistency proof the memory expansion
     /// cost pushed anchoring past its 100,000 gas budget. The 65 input bytes are written at the
     /// free memory pointer without moving it, and the result comes back in scratch slot 0.
-    /// The vectors in `shared/vectors/tlog` pin this against the Python implementation.
+    /// The vectors in `tests/vectors/` pin this against the Python implementation.
     function nodeHash(bytes32 left, bytes32 right) internal view returns (bytes32 result) {
         assembly ("memory-safe") {
             let ptr := mload(0x40)

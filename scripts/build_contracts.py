@@ -6,7 +6,7 @@
 The compiler is pinned (solc 0.8.37, optimizer on with 200 runs, EVM version ``paris``, no
 metadata hash in the bytecode). A native ``solc`` 0.8.37 on PATH is used through py-solc-x;
 otherwise solcjs from ``node_modules`` through ``scripts/solc_compile.js`` (the solcjs CLI
-truncates large outputs). Both give the same bytecode because the
+truncates its output above 64 KiB when stdout is a pipe). Both give the same bytecode because the
 metadata hash, the one part that names the exact compiler build, is left out.
 """
 

@@ -430,11 +430,35 @@ def _dump(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, indent=2) + "\n"
 
 
+def _dump_compact(value: dict[str, Any]) -> str:
+    """One line per top-level key, one line per item of a long list: small and still diffable."""
+    lines = ["{"]
+    items = list(value.items())
+    for position, (key, item) in enumerate(items):
+        comma = "," if position < len(items) - 1 else ""
+        if isinstance(item, list) and len(item) > 8:
+            rows = [json.dumps(row, separators=(",", ":")) for row in item]
+            lines.append(f"{json.dumps(key)}:[")
+            lines += [f"{row}," for row in rows[:-1]] + [rows[-1], f"]{comma}"]
+        else:
+            text = json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+            lines.append(f"{json.dumps(key)}:{text}{comma}")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+#: Vector files written compactly (large, generated, read by programs).
+COMPACT = {"merkle.json"}
+
+
 def builders() -> dict[str, Any]:
     """Map each vector file name to the function that builds it."""
+    import vectors_boundaries
     import vectors_certnum
     import vectors_hostile
+    import vectors_merkle
     import vectors_signatures
+    import vectors_sm
     import vectors_trust
 
     return {
@@ -446,6 +470,9 @@ def builders() -> dict[str, Any]:
         "id-numbers.json": vectors_certnum.build_id_numbers,
         "hostile.json": vectors_hostile.build,
         "trust.json": vectors_trust.build,
+        "merkle.json": vectors_merkle.build,
+        "bundle-boundaries.json": vectors_boundaries.build,
+        "sm-kat.json": vectors_sm.build,
     }
 
 
@@ -453,7 +480,8 @@ def main() -> None:
     out = ROOT / "tests" / "vectors"
     out.mkdir(parents=True, exist_ok=True)
     for name, build in builders().items():
-        (out / name).write_text(_dump(build()), encoding="utf-8")
+        dump = _dump_compact if name in COMPACT else _dump
+        (out / name).write_text(dump(build()), encoding="utf-8")
         print(f"wrote tests/vectors/{name}")
 
 

@@ -1,11 +1,12 @@
 """Copy the browser's third-party JavaScript from node_modules into api/static/vendor/.
 
 The verification page (docs/WEB.md) loads these files as they are, with no build step: ES modules
-of @noble/curves and @noble/hashes (resolved through the page's import map), jsQR's browser script
-and qrcode-generator's ES module; and Swagger UI (swagger-ui-dist: its bundle, stylesheet and
-icon), which the API's ``/v1/docs`` page loads from ``/static`` so that it works with no
-internet. Only the files the page reaches are copied: the import closure
-of the entry points below, found by following ``import``/``export ... from`` statements.
+of @noble/curves and @noble/hashes (resolved through the page's import map), jsQR's browser script,
+qrcode-generator's ES module and zxing-wasm's reader (ES module and WebAssembly); and Swagger UI
+(swagger-ui-dist: its bundle, stylesheet and icon), which the API's ``/v1/docs`` page loads from
+``/static`` so that it works with no internet. Only the files the page reaches are copied: the
+import closure of the entry points below, found by following ``import``/``export ... from``
+statements, and :data:`EXTRA_FILES`.
 ``vendor/MANIFEST.json`` records each package's pinned version and each file's SHA-256;
 ``--check`` compares the committed copy with a fresh one from node_modules (tests/web does too).
 
@@ -34,6 +35,7 @@ ENTRY_POINTS: tuple[tuple[str, str], ...] = (
     ("@noble/curves", "abstract/weierstrass.js"),
     ("jsqr", "dist/jsQR.js"),
     ("qrcode-generator", "dist/qrcode.mjs"),
+    ("zxing-wasm", "dist/es/reader/index.js"),
     ("swagger-ui-dist", "swagger-ui-bundle.js"),
     ("swagger-ui-dist", "swagger-ui.css"),
     ("swagger-ui-dist", "favicon-32x32.png"),
@@ -50,6 +52,9 @@ SELF_CONTAINED: frozenset[tuple[str, str]] = frozenset(
         ("swagger-ui-dist", "swagger-ui-bundle.js.LICENSE.txt"),
     }
 )
+#: Files the page loads that no import statement names: zxing-wasm's WebAssembly, which the page
+#: points its loader at (js/qr.js ``locateFile``) instead of the package's default CDN address.
+EXTRA_FILES: tuple[tuple[str, str], ...] = (("zxing-wasm", "dist/reader/zxing_reader.wasm"),)
 #: Licence files shipped alongside the code.
 LICENCES = ("LICENSE", "LICENSE.md", "LICENSE.txt", "NOTICE")
 
@@ -71,6 +76,8 @@ def _package_of(specifier: str) -> tuple[str, str]:
 def closure() -> dict[str, set[str]]:
     """Return, per package, the files reachable from :data:`ENTRY_POINTS`."""
     files: dict[str, set[str]] = {}
+    for package, path in EXTRA_FILES:
+        files.setdefault(package, set()).add(path)
     todo = list(ENTRY_POINTS)
     while todo:
         package, path = todo.pop()

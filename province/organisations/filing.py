@@ -35,7 +35,10 @@ MAX_FILING_KEYS: Final = 16
 #: China Standard Time: dates in filings are days in China (docs/DOMAIN.md, README "Key validity").
 CHINA_TZ: Final = CHINA_STANDARD_TIME
 
-_UINT64_MAX: Final = 2**64 - 1
+#: Key times end at 2^53 - 1: every snapshot carries them, and snapshots are read by the
+#: in-browser verifier too, whose JSON numbers are exact only up to there (node/core/formats/
+#: snapshot.py MAX_INDEX); a larger time on chain would make every snapshot unreadable.
+_KEY_TIME_MAX: Final = 2**53 - 1
 _FILING_KEYS: Final = frozenset({"code", "name", "category", "scope", "keys"})
 _KEY_KEYS: Final = frozenset({"suite", "public_key", "valid_from", "valid_until"})
 
@@ -132,8 +135,8 @@ def _key_shape_ok(suite: str, pk: bytes) -> bool:
 
 
 def _check_time(value: object, at: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _UINT64_MAX:
-        raise InvalidInput(at, "key.time", "must be unix seconds 0 … 2^64-1")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _KEY_TIME_MAX:
+        raise InvalidInput(at, "key.time", "must be unix seconds 0 … 2^53-1")
     return value
 
 

@@ -3,8 +3,10 @@ anvil node, the run's one ``anvil_node`` (tests/servers.py, started and stopped 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -73,7 +75,10 @@ class Chain:
 
 @pytest.fixture(scope="session")
 def artifact() -> Artifact:
-    return load_artifact()
+    """The committed artifact, or the one CERTREG_TEST_ARTIFACT names (scripts/mutate.py runs
+    these tests against each compiled mutant of the contract)."""
+    override = os.environ.get("CERTREG_TEST_ARTIFACT")
+    return load_artifact(Path(override)) if override else load_artifact()
 
 
 @pytest.fixture(

@@ -10,6 +10,7 @@ corpus's answer.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -76,3 +77,21 @@ def test_consistency_vectors(client: RegistryClient) -> None:
         if got == v["wantErr"]:
             disagreements.append(path.relative_to(TLOG_VECTORS))
     assert disagreements == []
+
+
+def _node(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def test_zero_hashes_never_verify(client: RegistryClient) -> None:
+    # A zero leaf hash or root is a missing hash (MerkleVerifier.sol): refused even where the
+    # proof computes, so each check stands alone (a zero leaf under a non-zero root, a zero
+    # first root under a non-zero second one).
+    zero, b, c = bytes(32), hashlib.sha256(b"b").digest(), hashlib.sha256(b"c").digest()
+    assert client.verify_inclusion(b, 0, 2, [c], _node(b, c))
+    assert not client.verify_inclusion(zero, 0, 2, [c], _node(zero, c))
+    assert not client.verify_inclusion(zero, 0, 1, [], zero)
+    assert client.verify_consistency(1, 2, b, _node(b, c), [c])
+    assert not client.verify_consistency(1, 2, zero, _node(zero, c), [c])
+    assert not client.verify_consistency(1, 2, b, zero, [c])
+    assert not client.verify_consistency(2, 2, zero, zero, [])

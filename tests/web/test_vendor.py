@@ -40,7 +40,11 @@ def test_vendored_files_match_the_pinned_packages(vendor_js: object, tmp_path: P
         "jsqr",
         "qrcode-generator",
         "swagger-ui-dist",
+        "zxing-wasm",
     }
+    # The QR reader's WebAssembly, which no import names, is vendored too (the page's js/qr.js
+    # loads it from there, not from the package's default CDN address).
+    assert "zxing-wasm/dist/reader/zxing_reader.wasm" in manifest["files"]
 
 
 def test_a_changed_vendored_file_is_detected(vendor_js: object, tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ import qrcode from 'qrcode-generator';
 
 import { toHex } from './bytes.js';
 import { PREFIX, encodeCompact, parseBundleText } from './compact.js';
+import { decodeQr } from './qr.js';
 import {
   CERTIFICATE_TITLES,
   CHECK_LABELS,
@@ -143,12 +144,6 @@ async function fetchSnapshot() {
 
 // ---- QR codes ------------------------------------------------------------------------------
 
-/** Decode the first QR code in RGBA pixels with jsQR (vendored, a classic script). */
-function decodeQr(imageData) {
-  const found = globalThis.jsQR(imageData.data, imageData.width, imageData.height, { inversionAttempts: 'attemptBoth' });
-  return found ? found.data : null;
-}
-
 function pixelsOf(source, width, height) {
   const canvas = document.createElement('canvas');
   canvas.width = width;
@@ -161,7 +156,7 @@ function pixelsOf(source, width, height) {
 async function readQrImage(file) {
   clearResult();
   const bitmap = await createImageBitmap(file);
-  const text = decodeQr(pixelsOf(bitmap, bitmap.width, bitmap.height));
+  const text = await decodeQr(pixelsOf(bitmap, bitmap.width, bitmap.height));
   if (text === null) {
     setStatus($('bundle-status'), 'error', ['图片中未找到二维码', 'No QR code found in the image']);
     return;
@@ -201,10 +196,10 @@ async function scanCamera() {
   video.srcObject = cameraStream;
   video.hidden = false;
   await video.play();
-  const tick = () => {
+  const tick = async () => {
     if (!cameraStream) return;
     if (video.videoWidth) {
-      const text = decodeQr(pixelsOf(video, video.videoWidth, video.videoHeight));
+      const text = await decodeQr(pixelsOf(video, video.videoWidth, video.videoHeight));
       if (text !== null) {
         stopCamera();
         useScannedText(text);

@@ -66,8 +66,8 @@ const DATE_RE = /^[0-9]{4}-[0-9]{2}-[0-9]{2}$/;
 const OCCUPATION_CODE_RE = /^[0-9]-[0-9]{2}-[0-9]{2}-[0-9]{2}$/;
 const WORK_TYPE_CODE_RE = /^(?:[0-9]-[0-9]{2}-[0-9]{2}-[0-9]{2}-[0-9]{2}|--)$/;
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
-// Python accepts up to 2^64 - 1 where the chain allows it; JSON numbers in JavaScript are exact
-// only up to 2^53 - 1, so larger values are refused here (no real log or chain reaches them).
+// Sizes, indices and key times: JSON numbers in JavaScript are exact only up to 2^53 - 1, so
+// larger values are refused here, as node/core/formats/snapshot.py MAX_INDEX does.
 const MAX_UINT64 = MAX_SAFE;
 const MAX_PROOF_HASHES = 64;
 

@@ -357,7 +357,7 @@ export const RULES = Object.freeze({
   "key.keys": {"zh": "密钥须有 suite、public_key、valid_from（可有 valid_until）。", "en": "A key has suite, public_key and valid_from (and may have valid_until).", "source": "", "roles": ["rule"]},
   "key.suite": {"zh": "密钥的签名算法须为 ed25519、ecdsa-secp256k1 或 sm2-sm3 之一。", "en": "A key's suite is ed25519, ecdsa-secp256k1 or sm2-sm3.", "source": "", "roles": ["rule"]},
   "key.public_key": {"zh": "公钥须为该算法的有效编码，以小写十六进制书写。", "en": "A public key is a valid encoding for its suite, written in lowercase hex.", "source": "", "roles": ["rule"]},
-  "key.time": {"zh": "密钥的时间须为带时区的 ISO 8601 日期时间，或 0 至 2^64-1 的 unix 秒。", "en": "A key's time is a timezone-aware ISO 8601 date-time or unix seconds 0 to 2^64-1.", "source": "", "roles": ["rule"]},
+  "key.time": {"zh": "密钥的时间须为带时区的 ISO 8601 日期时间，或 0 至 2^53-1 的 unix 秒。", "en": "A key's time is a timezone-aware ISO 8601 date-time or unix seconds 0 to 2^53-1.", "source": "", "roles": ["rule"]},
   "key.validity": {"zh": "密钥的失效时间须为 0（不失效）或晚于生效时间。", "en": "A key's valid_until is 0 (open) or after its valid_from.", "source": "", "roles": ["rule"]},
   "key.lengthen": {"zh": "密钥的有效期只能缩短，不能延长。", "en": "A key's validity only ever shrinks; it never grows.", "source": "", "roles": ["rule"]},
   "key.unknown": {"zh": "发证机构没有这个编号的密钥。", "en": "The organisation has no key with this id.", "source": "", "roles": ["rule"]},

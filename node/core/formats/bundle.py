@@ -21,7 +21,7 @@ from node.core.errors import InvalidInput
 from node.core.formats.commitment import Disclosed, FieldProof, Redacted, SaltedCertificate
 from node.core.formats.entry import PROVINCE_RE, LogEntry
 from node.core.formats.jsonfmt import Reader, check_hex, hex0x
-from node.core.formats.snapshot import MAX_UINT64, Network
+from node.core.formats.snapshot import MAX_INDEX, Network
 from node.core.formats.trust import CheckpointStatement, Witness
 
 BUNDLE_TYPE = "certreg.bundle"
@@ -216,14 +216,14 @@ class Bundle:
             certificate=SaltedCertificate(proofs),
             entry=entry,
             proof=InclusionProof(
-                leaf_index=p.integer("leaf_index", 0, MAX_UINT64),
-                tree_size=p.integer("tree_size", 1, MAX_UINT64),
+                leaf_index=p.integer("leaf_index", 0, MAX_INDEX),
+                tree_size=p.integer("tree_size", 1, MAX_INDEX),
                 hashes=hashes,
             ),
             anchor=AnchorRef(
                 province=a.string("province", PROVINCE_RE),
-                checkpoint_index=a.integer("checkpoint_index", 0, MAX_UINT64),
-                tree_size=a.integer("tree_size", 1, MAX_UINT64),
+                checkpoint_index=a.integer("checkpoint_index", 0, MAX_INDEX),
+                tree_size=a.integer("tree_size", 1, MAX_INDEX),
                 root=a.hex("root", 32),
                 block_number=a.integer("block_number"),
                 transaction_hash=a.hex0x("transaction_hash", 32),

@@ -12,6 +12,11 @@ from typing import Any, Final
 from node.core.formats.jsonfmt import Reader, hex0x
 
 MAX_UINT64: Final = 2**64 - 1
+#: The largest tree size, leaf or checkpoint index and key time a bundle or snapshot may carry:
+#: 2^53 - 1, the largest integer a JSON number holds exactly in JavaScript, so that the Python
+#: and the in-browser verifier read every document alike (no real log or clock comes near it;
+#: the chain itself stores uint64).
+MAX_INDEX: Final = 2**53 - 1
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

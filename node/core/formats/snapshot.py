@@ -25,6 +25,7 @@ from node.core import safejson
 from node.core.canonical import canonical_json
 from node.core.errors import InvalidInput
 from node.core.formats.jsonfmt import Reader, hex0x
+from node.core.formats.network import MAX_INDEX as MAX_INDEX
 from node.core.formats.network import MAX_UINT64 as MAX_UINT64
 from node.core.formats.network import BlockRef as BlockRef
 from node.core.formats.network import Network as Network
@@ -582,8 +583,8 @@ def _organisation(r: Reader, version: int = 1) -> Organisation:
                 key_id=kr.integer("key_id", 0, 2**32 - 1),
                 suite=suite,
                 public_key=kr.hex("public_key"),
-                valid_from=kr.integer("valid_from", 0, MAX_UINT64),
-                valid_until=kr.integer("valid_until", 0, MAX_UINT64),
+                valid_from=kr.integer("valid_from", 0, MAX_INDEX),
+                valid_until=kr.integer("valid_until", 0, MAX_INDEX),
             )
         )
     history = []
@@ -624,8 +625,8 @@ def _checkpoint(r: Reader) -> Checkpoint:
     )
     return Checkpoint(
         province=r.string("province", PROVINCE_RE),
-        index=r.integer("index", 0, MAX_UINT64),
-        tree_size=r.integer("tree_size", 1, MAX_UINT64),
+        index=r.integer("index", 0, MAX_INDEX),
+        tree_size=r.integer("tree_size", 1, MAX_INDEX),
         root=r.hex("root", 32),
         block_number=r.integer("block_number"),
         timestamp=r.integer("timestamp"),

@@ -2251,8 +2251,8 @@ ORGANISATIONS: Final = (
     ),
     _rule(
         "key.time",
-        "密钥的时间须为带时区的 ISO 8601 日期时间，或 0 至 2^64-1 的 unix 秒。",
-        "A key's time is a timezone-aware ISO 8601 date-time or unix seconds 0 to 2^64-1.",
+        "密钥的时间须为带时区的 ISO 8601 日期时间，或 0 至 2^53-1 的 unix 秒。",
+        "A key's time is a timezone-aware ISO 8601 date-time or unix seconds 0 to 2^53-1.",
     ),
     _rule(
         "key.validity",

@@ -167,15 +167,25 @@ def test_append_refuses_wrong_hash_length_and_writes_nothing() -> None:
 
 def test_out_of_range_requests_are_refused() -> None:
     log = _log(_leaves(5))
-    with pytest.raises(InvalidInput):
-        log.root(6)
-    with pytest.raises(InvalidInput):
-        log.inclusion_proof(5, 5)
-    with pytest.raises(InvalidInput):
-        log.consistency_proof(4, 6)
-    with pytest.raises(InvalidInput):
-        log.consistency_proof(0, 5)
+    # Each refusal names the field and the rule (and the numbers, for people).
+    for call, field, rule, words in (
+        (lambda: log.root(6), "size", "merkle.size_range", "size 6 is outside the log (size 5)"),
+        (lambda: log.root(-1), "size", "merkle.size_range", "size -1 is outside"),
+        (lambda: log.inclusion_proof(5, 5), "index", "merkle.index_range", "leaf index 5"),
+        (lambda: log.inclusion_proof(-1), "index", "merkle.index_range", "outside size 5"),
+        (lambda: log.inclusion_proof(0, 6), "size", "merkle.size_range", "size 6"),
+        (lambda: log.consistency_proof(4, 6), "size2", "merkle.size_range", "size 6"),
+        (lambda: log.consistency_proof(5, 4), "size1", "merkle.size_range", "between 0 and 4"),
+        (lambda: log.consistency_proof(-1, 4), "size1", "merkle.size_range", "size1 -1"),
+        (lambda: log.consistency_proof(0, 5), "size1", "merkle.size_range", "from size 0"),
+    ):
+        with pytest.raises(InvalidInput) as err:
+            call()
+        assert (err.value.field, err.value.rule) == (field, rule)
+        assert words in str(err.value)
     assert log.consistency_proof(5, 5) == []
+    assert log.consistency_proof(0, 0) == []
+    assert log.root(0) == EMPTY_ROOT and log.root() == log.root(5)
 
 
 def test_wrong_hash_lengths_fail_verification() -> None:
@@ -273,3 +283,45 @@ def test_forked_log_is_not_consistent() -> None:
     forked = _log(forked_leaves)
     with pytest.raises(VerificationError):
         verify_consistency(5, 10, forked.consistency_proof(5, 10), honest.root(5), forked.root())
+
+
+def _node(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((bytes(31), 0, 1, [], bytes(32)), "leaf hash must be a 32-byte hash"),
+        ((b"a" * 32, 0, 1, [], bytes(31)), "root must be a 32-byte hash"),
+        ((b"a" * 32, 0, 2, [bytes(33)], bytes(32)), "proof node must be a 32-byte hash"),
+        ((b"a" * 32, -1, 2, [b"b" * 32], _node(b"a" * 32, b"b" * 32)), "index and tree size"),
+        ((b"a" * 32, 0, -2, [b"b" * 32], _node(b"a" * 32, b"b" * 32)), "index and tree size"),
+    ],
+)
+def test_inclusion_refuses_each_argument_by_name(args: tuple[Any, ...], message: str) -> None:
+    # The proofs are otherwise valid (a 32-byte value in place of the bad one verifies), so a
+    # refusal can only come from the argument's own check.
+    with pytest.raises(VerificationError, match=f"^{message}"):
+        verify_inclusion(*args)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((-1, 2, [b"c" * 32], b"b" * 32, _node(b"b" * 32, b"c" * 32)), "tree sizes must not be"),
+        ((1, -2, [b"c" * 32], b"b" * 32, _node(b"b" * 32, b"c" * 32)), "tree sizes must not be"),
+        ((1, 2, [b"c" * 32], bytes(31), _node(b"b" * 32, b"c" * 32)), "root1 must be a 32-byte"),
+        ((1, 2, [b"c" * 32], b"b" * 32, bytes(33)), "root2 must be a 32-byte"),
+        ((1, 2, [bytes(31)], b"b" * 32, b"d" * 32), "proof node must be a 32-byte"),
+    ],
+)
+def test_consistency_refuses_each_argument_by_name(args: tuple[Any, ...], message: str) -> None:
+    with pytest.raises(VerificationError, match=f"^{message}"):
+        verify_consistency(*args)
+
+
+def test_argument_cases_verify_when_valid() -> None:
+    a, b, c = b"a" * 32, b"b" * 32, b"c" * 32
+    verify_inclusion(a, 0, 2, [b], _node(a, b))
+    verify_consistency(1, 2, [c], b, _node(b, c))

@@ -180,6 +180,8 @@ BUNDLE_REFUSED: list[tuple[str, Mutation]] = [
     ("leaf index fractional", _set("proof", "leaf_index", value=1.5)),
     ("tree size 0", _set("proof", "tree_size", value=0)),
     ("tree size beyond uint64", _set("proof", "tree_size", value=2**64)),
+    ("tree size 2**53", _set("proof", "tree_size", value=2**53)),
+    ("leaf index 2**53", _set("proof", "leaf_index", value=2**53)),
     ("anchor tree size 0", _set("anchor", "tree_size", value=0)),
     ("anchor checkpoint index is null", _set("anchor", "checkpoint_index", value=None)),
     ("block number is a string", _set("anchor", "block_number", value="17")),
@@ -319,7 +321,7 @@ BUNDLE_ACCEPTED: list[tuple[str, Mutation]] = [
     ("empty text value", _set("fields", "organisation_name", "value", value="")),
     ("text value 200 characters", _set("fields", "holder_name", "value", value="张" * 200)),
     ("work type code --", _set("entry", "attributes", "work_type_code", value="--")),
-    ("largest uint64 leaf index", _set("proof", "leaf_index", value=2**64 - 1)),
+    ("largest leaf index, 2**53 - 1", _set("proof", "leaf_index", value=2**53 - 1)),
     ("version 1.0", _set("version", value=1.0)),
 ]
 
@@ -363,6 +365,8 @@ SNAPSHOT_REFUSED: list[tuple[str, Mutation]] = [
     ("public key newline", _set("organisations", 0, "keys", 0, "public_key", value="ab\n")),
     ("valid from negative", _set("organisations", 0, "keys", 0, "valid_from", value=-1)),
     ("valid until beyond uint64", _set("organisations", 0, "keys", 0, "valid_until", value=2**64)),
+    ("valid until 2**53", _set("organisations", 0, "keys", 0, "valid_until", value=2**53)),
+    ("checkpoint index 2**53", _set("checkpoints", 0, "index", value=2**53)),
     ("checkpoint tree size 0", _set("checkpoints", 0, "tree_size", value=0)),
     ("checkpoint root uppercase", _set("checkpoints", 0, "root", value="AB" * 32)),
     ("checkpoint cid is a number", _set("checkpoints", 0, "manifest_cid", value=1)),

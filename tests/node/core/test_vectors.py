@@ -102,7 +102,17 @@ def test_every_result_code_has_a_bundle_vector() -> None:
     } | {"EXPIRED"} - {case["result"] for case in BUNDLES_V2["tests"]}
 
 
-@pytest.mark.parametrize("name", ["commitments.json", "bundles.json", "bundles-v2.json"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "commitments.json",
+        "bundles.json",
+        "bundles-v2.json",
+        "merkle.json",
+        "bundle-boundaries.json",
+        "sm-kat.json",
+    ],
+)
 def test_committed_vectors_equal_a_fresh_build(name: str) -> None:
     built = make_vectors.builders()[name]()
     assert json.loads(json.dumps(built)) == _load(name)

@@ -260,3 +260,51 @@ def test_result_json_carries_code_and_hashes(sample: SampleSet) -> None:
 def test_bundle_and_snapshot_json_round_trip(sample: SampleSet) -> None:
     assert Bundle.from_json(sample.bundle.to_json()) == sample.bundle
     assert Snapshot.from_json(sample.snapshot.to_json()) == sample.snapshot
+
+
+class _Breaking(SnapshotTrustSource):
+    """A trust source whose ``method`` raises ``error``: what a broken source does."""
+
+    def __init__(self, snapshot: Snapshot, method: str, error: Exception) -> None:
+        super().__init__(snapshot)
+        self._method, self._error = method, error
+
+    def organisation(self, code: str) -> Any:
+        self._raise("organisation")
+        return super().organisation(code)
+
+    def status_history(self, province: str, commitment: bytes) -> Any:
+        self._raise("status_history")
+        return super().status_history(province, commitment)
+
+    def _raise(self, method: str) -> None:
+        if method == self._method:
+            raise self._error
+
+
+@pytest.mark.parametrize(
+    ("method", "error", "code", "failed"),
+    [
+        ("organisation", KeyError("S000144011001"), ResultCode.UNKNOWN_ISSUER, "issuer"),
+        ("status_history", ValueError("bad record"), ResultCode.MALFORMED, "status"),
+    ],
+)
+def test_an_unexpected_error_in_a_check_fails_closed(
+    sample: SampleSet, method: str, error: Exception, code: ResultCode, failed: str
+) -> None:
+    # A check that raises fails with the code it yields when it fails (the status check, whose
+    # code is its own, with MALFORMED), names the error, and skips the checks after it.
+    trust = _Breaking(sample.snapshot, method, error)
+    result = verify_bundle(sample.bundle, trust, at=AT)
+    assert result.code is code and not result.valid
+    names = [check.name for check in result.checks]
+    position = names.index(failed)
+    assert [c.passed for c in result.checks[:position]] == [True] * position
+    assert result.checks[position].passed is False
+    assert result.checks[position].detail == f"{type(error).__name__}: {error}"
+    assert all(c.passed is None and c.detail == "skipped" for c in result.checks[position + 1 :])
+    assert result.to_json()["checks"][position] == {
+        "name": failed,
+        "passed": False,
+        "detail": f"{type(error).__name__}: {error}",
+    }
