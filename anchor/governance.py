@@ -61,7 +61,17 @@ PROPOSAL_KINDS: tuple[ProposalKind, ...] = (
         True,
         "replace all operator accounts of a member (e.g. after a key theft)",
     ),
+    ProposalKind(
+        4,
+        "max-checkpoint-growth",
+        "PROPOSAL_SET_MAX_CHECKPOINT_GROWTH",
+        False,
+        True,
+        "set the most entries one checkpoint may add to a log (--growth; the proposer's province)",
+    ),
 )
+#: The kind proposed through ``proposeMaxCheckpointGrowth`` with a value, not ``propose``.
+GROWTH_KIND = 4
 KINDS_BY_NAME = {k.name: k for k in PROPOSAL_KINDS}
 KINDS_BY_NUMBER = {k.number: k for k in PROPOSAL_KINDS}
 
@@ -259,17 +269,34 @@ class Governance:
     # -- writes -----------------------------------------------------------------------------
 
     def propose(
-        self, kind: str | int, province: str | int, operators: Sequence[str] = ()
+        self,
+        kind: str | int,
+        province: str | int | None,
+        operators: Sequence[str] = (),
+        *,
+        growth: int | None = None,
     ) -> ProposalView:
         """Propose a change (approved by the proposer's province at once); return it.
 
         Raises:
             InvalidInput: ``consortium.kind``, ``consortium.province``,
-                ``consortium.operators`` (checked here), ``consortium.refused`` (the contract
-                refused: not an operator, already a member, an operator taken …).
+                ``consortium.operators``, ``consortium.growth`` (a ``max-checkpoint-growth``
+                proposal needs ``growth`` above 0; it concerns the proposer's province) (checked
+                here), ``consortium.refused`` (the contract refused: not an operator, already a
+                member, an operator taken …).
             ChainError: the chain failed.
         """
         chosen = proposal_kind(kind)
+        if chosen.number == GROWTH_KIND:
+            if growth is None or growth < 1:
+                raise InvalidInput(
+                    "growth", "consortium.growth", "a max-checkpoint-growth proposal names --growth"
+                )
+            _operators(chosen, operators)
+            new_id = self._refused(lambda: self.client.propose_max_checkpoint_growth(growth))
+            return self.proposal(new_id)
+        if province is None:
+            raise InvalidInput("province", "consortium.province", "a two-digit province code")
         code = _province(province)
         accounts = _operators(chosen, operators)
         proposal_id = self._refused(lambda: self.client.propose(chosen.number, code, accounts))

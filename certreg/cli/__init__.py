@@ -246,7 +246,13 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
                 return 1
             snapshot = cosign
         else:
-            snapshot = signable_snapshot(snapshot, int(time.time()), args.calendar)
+            # The working-day calendar the snapshot carries (chinese-calendar's years plus those
+            # published after it, CERTREG_CALENDAR): loaded here, the one command of this module
+            # that needs it.
+            from province.calendars import calendar_from_environment
+
+            calendar = calendar_from_environment()
+            snapshot = signable_snapshot(snapshot, int(time.time()), calendar)
         snapshot = sign_snapshot(snapshot, *signing)
     write_snapshot(snapshot, args.out)
     signed = (

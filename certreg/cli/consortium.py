@@ -116,7 +116,7 @@ def cmd_members(args: argparse.Namespace) -> int:
 
 def cmd_propose(args: argparse.Namespace) -> int:
     view = Governance(_client(args, write=True)).propose(
-        args.kind, args.province, args.operator or ()
+        args.kind, args.province, args.operator or (), growth=args.growth
     )
     return _emit(args, view.to_json(), f"proposed {_line(view)}")
 
@@ -181,7 +181,12 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore
     kinds = "; ".join(f"{k.name}: {k.summary}" for k in PROPOSAL_KINDS)
     p = sub.add_parser("propose", help=f"propose a change ({kinds})")
     p.add_argument("kind", choices=[k.name for k in PROPOSAL_KINDS])
-    p.add_argument("--province", required=True, help="the province concerned (two digits)")
+    p.add_argument(
+        "--province", help="the province concerned (two digits; not for max-checkpoint-growth)"
+    )
+    p.add_argument(
+        "--growth", type=int, help="max-checkpoint-growth: the most entries one checkpoint may add"
+    )
     p.add_argument(
         "--operator", action="append", metavar="0xADDRESS", help="an operator account (repeat)"
     )

@@ -160,8 +160,15 @@ def key_valid_on(key: OrganisationKey, date_text: str) -> bool:
     return key.valid_from < end and (key.valid_until == 0 or key.valid_until > start)
 
 
+#: The last second whose China Standard Time date has a four-digit year (9999-12-31 23:59:59).
+LAST_DESCRIBED_TIME = 253402271999
+
+
 def describe_time(seconds: int) -> str:
-    """A unix time as ``YYYY-MM-DD HH:MM`` China Standard Time."""
+    """A unix time as ``YYYY-MM-DD HH:MM`` China Standard Time (``unix time N`` outside years
+    1970-9999, which a document may carry up to 2^53 - 1; api/static/js/verify.js alike)."""
+    if not 0 <= seconds <= LAST_DESCRIBED_TIME:
+        return f"unix time {seconds}"
     moment = datetime.datetime.fromtimestamp(seconds, CHINA_STANDARD_TIME)
     return moment.strftime("%Y-%m-%d %H:%M") + " (UTC+8)"
 

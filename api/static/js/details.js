@@ -17,6 +17,9 @@ export function province(code) {
 
 /** Unix seconds as China Standard Time, zone stated: ["2026-01-01 08:00:00 北京时间", "... UTC+8"]. */
 export function chinaTime(seconds) {
+  if (!(Number(seconds) >= 0 && Number(seconds) <= 253402271999)) {
+    return [`unix time ${seconds}`, `unix time ${seconds}`];
+  }
   const shifted = new Date((Number(seconds) + 8 * 3600) * 1000).toISOString();
   const text = `${shifted.slice(0, 10)} ${shifted.slice(11, 19)}`;
   return [`${text} 北京时间（UTC+8）`, `${text} China time (UTC+8)`];

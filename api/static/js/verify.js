@@ -108,6 +108,8 @@ export function keyValidOn(key, dateText) {
 
 /** A unix time as ``YYYY-MM-DD HH:MM (UTC+8)`` (China Standard Time). */
 export function describeTime(seconds) {
+  // Outside years 1970-9999 (a document may carry up to 2^53 - 1): node/core/verify.py alike.
+  if (!(seconds >= 0 && seconds <= 253402271999)) return `unix time ${seconds}`;
   const d = new Date((seconds + 8 * 3600) * 1000);
   const pad = (n) => String(n).padStart(2, '0');
   return (

@@ -3225,8 +3225,15 @@ SHARING: Final = (
     ),
     _rule(
         "consortium.kind",
-        "提案类型须为已知类型之一（接纳成员、移除成员、更换操作账户）。",
-        "A proposal kind is one of the known kinds (admit, remove, replace-operators).",
+        "提案类型须为已知类型之一（接纳成员、移除成员、更换操作账户、单个检查点最大增量）。",
+        "A proposal kind is one of the known kinds (admit, remove, replace-operators, "
+        "max-checkpoint-growth).",
+    ),
+    _rule(
+        "consortium.growth",
+        "调整单个检查点最大增量的提案须给出大于 0 的条目数，且只涉及提案省份自身。",
+        "A max-checkpoint-growth proposal names a number of entries above 0, for the proposer's "
+        "own province.",
     ),
     _rule(
         "consortium.province",

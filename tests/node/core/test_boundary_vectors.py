@@ -27,7 +27,9 @@ def test_boundary_vectors(case: dict[str, Any]) -> None:
     result = verify_bundle_text(text, trust, at=given["at"])
     assert result.code.value == case["result"]
     assert result.reason == case["reason"]
-    assert json.loads(json.dumps(result.to_json())) == {
+    got = json.loads(json.dumps(result.to_json()))
+    shared = ("result", "valid", "as_of_block", "checks", "hashes")  # the keys the vectors pin
+    assert {key: got[key] for key in shared} == {
         "result": case["result"],
         "valid": case["result"] == "VALID",
         "as_of_block": case["as_of_block"],
