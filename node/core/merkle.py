@@ -63,8 +63,26 @@ def verify_inclusion(
         _check_hash("proof node", node)
     if index < 0 or tree_size < 0:
         raise VerificationError("index and tree size must not be negative")
+    # Steps 1-5 up to the comparison.
+    if root_from_inclusion(leaf_hash, index, tree_size, proof) != root:
+        raise VerificationError("inclusion proof does not lead to the root")
+
+
+def root_from_inclusion(
+    leaf_hash: bytes, index: int, tree_size: int, proof: Sequence[bytes]
+) -> bytes:
+    """The root an inclusion proof leads to from ``leaf_hash`` (RFC 9162 §2.1.3.2 steps 1-5
+    without the final comparison): the compact bundle form with cosignatures carries no root
+    and rebuilds it (docs/FORMATS.md "Compact form").
+
+    Raises:
+        VerificationError: the proof has the wrong length for the index and size.
+    """
+    _check_hash("leaf hash", leaf_hash)
+    for node in proof:
+        _check_hash("proof node", node)
     # Step 1.
-    if index >= tree_size:
+    if not 0 <= index < tree_size:
         raise VerificationError(f"leaf index {index} is outside a tree of size {tree_size}")
     # Steps 2-3.
     fn, sn = index, tree_size - 1
@@ -84,42 +102,6 @@ def verify_inclusion(
         fn >>= 1
         sn >>= 1
     # Step 5.
-    if sn != 0:
-        raise VerificationError("inclusion proof is shorter than the path to the root")
-    if r != root:
-        raise VerificationError("inclusion proof does not lead to the root")
-
-
-def root_from_inclusion(
-    leaf_hash: bytes, index: int, tree_size: int, proof: Sequence[bytes]
-) -> bytes:
-    """The root an inclusion proof leads to from ``leaf_hash`` (RFC 9162 §2.1.3.2 steps 1-5
-    without the final comparison): the compact bundle form with cosignatures carries no root
-    and rebuilds it (docs/FORMATS.md "Compact form").
-
-    Raises:
-        VerificationError: the proof has the wrong length for the index and size.
-    """
-    _check_hash("leaf hash", leaf_hash)
-    for node in proof:
-        _check_hash("proof node", node)
-    if not 0 <= index < tree_size:
-        raise VerificationError(f"leaf index {index} is outside a tree of size {tree_size}")
-    fn, sn = index, tree_size - 1
-    r = bytes(leaf_hash)
-    for p in proof:
-        if sn == 0:
-            raise VerificationError("inclusion proof is longer than the path to the root")
-        if fn & 1 or fn == sn:
-            r = node_hash(p, r)
-            if not fn & 1:
-                while not fn & 1 and fn != 0:
-                    fn >>= 1
-                    sn >>= 1
-        else:
-            r = node_hash(r, p)
-        fn >>= 1
-        sn >>= 1
     if sn != 0:
         raise VerificationError("inclusion proof is shorter than the path to the root")
     return r
