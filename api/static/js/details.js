@@ -8,6 +8,11 @@ import { explain, explainCheck, explainReason, provinceName } from './rules.js';
 
 const STATUS_ZH = { active: '有效', revoked: '已撤销', suspended: '已暂停', superseded: '已被取代' };
 const KIND_ZH = { issue: '发证', correct: '更正' };
+const TYPE_ZH = {
+  skill_level: '职业技能等级证书',
+  special_ability: '专项职业能力证书',
+  vocational_qualification: '职业资格证书',
+};
 
 /** "广东省 (44)" / "Guangdong (44)": a province by name, with its code. */
 export function province(code) {
@@ -27,8 +32,31 @@ export function chinaTime(seconds) {
 
 /** Each pattern: [regular expression over the English detail, (match) => [zh, en]]. */
 const PATTERNS = [
-  [/^bundle v1, (\w+) entry$/, (m, d) => [`第 1 版证书包，${KIND_ZH[m[1]] ?? m[1]}条目`, d]],
-  [/^chain (\d+), contract (0x[0-9a-f]+)$/, (m, d) => [`链 ${m[1]}，合约 ${m[2]}`, d]],
+  [
+    /^bundle v(\d+) \((\w+)\), (\w+) entry(, with cosignatures)?$/,
+    (m, d) => [
+      `第 ${m[1]} 版证书包（${TYPE_ZH[m[2]] ?? m[2]}），${KIND_ZH[m[3]] ?? m[3]}条目${m[4] ? '，附检查点联署签名' : ''}`,
+      d,
+    ],
+  ],
+  [/^chain (\d+),? contract (0x[0-9a-f]+)$/, (m, d) => [`链 ${m[1]}，合约 ${m[2]}`, d]],
+  [/^no trust root: the snapshot is taken as given$/, (m, d) => ['未提供信任根：快照按原样采用', d]],
+  [/^taken (.+) \(no maximum age given\)$/, (m, d) => [`快照生成于 ${m[1]}（未设最长时限）`, d]],
+  [/^(\w+): no term of validity$/, (m, d) => [`${TYPE_ZH[m[1]] ?? m[1]}：无有效期限`, d]],
+  [
+    /^(\w+): valid until (\d+) \(5 years\)$/,
+    (m) => {
+      const [zh, en] = chinaTime(m[2]);
+      return [`${TYPE_ZH[m[1]] ?? m[1]}：有效期（5 年）至 ${zh}`, `${m[1]}: valid until ${en} (5 years)`];
+    },
+  ],
+  [
+    /^(\w+) certificate expired at (\d+) \(5 years\)$/,
+    (m) => {
+      const [zh, en] = chinaTime(m[2]);
+      return [`${TYPE_ZH[m[1]] ?? m[1]}已于 ${zh} 过期（有效期 5 年）`, `${m[1]} certificate expired at ${en} (5 years)`];
+    },
+  ],
   [
     /^bundle is for chain (\d+) contract (0x[0-9a-f]+), trust source is chain (\d+) contract (0x[0-9a-f]+)$/,
     (m, d) => [`证书包属于链 ${m[1]} 合约 ${m[2]}，信任快照为链 ${m[3]} 合约 ${m[4]}`, d],
