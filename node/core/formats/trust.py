@@ -37,7 +37,7 @@ from node.core.canonical import canonical_json
 from node.core.crypto.signatures import get_suite
 from node.core.errors import InvalidInput, VerificationError
 from node.core.formats.jsonfmt import Reader, hex0x
-from node.core.formats.network import MAX_UINT64, BlockRef, Network
+from node.core.formats.network import MAX_INDEX, BlockRef, Network
 
 #: ``memberKey(province, 2)``: the member's checkpoint-signing key (trust roots, cosignatures,
 #: snapshot signatures).
@@ -450,9 +450,9 @@ class CheckpointStatement:
         statement = cls(
             network=Network.from_json(r.obj("network")),
             province=r.string("province", PROVINCE_RE),
-            index=r.integer("index", 0, MAX_UINT64),
-            previous_size=r.integer("previous_size", 0, MAX_UINT64),
-            tree_size=r.integer("tree_size", 1, MAX_UINT64),
+            index=r.integer("index", 0, MAX_INDEX),
+            previous_size=r.integer("previous_size", 0, MAX_INDEX),
+            tree_size=r.integer("tree_size", 1, MAX_INDEX),
             root=r.hex("root", 32),
             block_number=r.integer("block_number"),
             transaction_hash=r.hex0x("transaction_hash", 32),
@@ -518,7 +518,7 @@ class Witness:
             raise InvalidInput(
                 r.at("cosignatures"), "bundle.witness", "one or more, each province once"
             )
-        return cls(r.integer("timestamp"), r.integer("previous_size", 0, MAX_UINT64), cosignatures)
+        return cls(r.integer("timestamp"), r.integer("previous_size", 0, MAX_INDEX), cosignatures)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -609,7 +609,7 @@ class AuditStatement:
             f.keys({"leaf_index", "kind", "commitment"})
             findings.append(
                 AuditFinding(
-                    f.integer("leaf_index", 0, MAX_UINT64),
+                    f.integer("leaf_index", 0, MAX_INDEX),
                     f.string("kind", re.compile(r"[a-z_]{1,40}\.[a-z_.]{1,80}")),
                     f.hex("commitment", 32),
                 )
@@ -617,8 +617,8 @@ class AuditStatement:
         statement = cls(
             network=Network.from_json(r.obj("network")),
             province=r.string("province", PROVINCE_RE),
-            checkpoint_index=r.integer("checkpoint_index", 0, MAX_UINT64),
-            tree_size=r.integer("tree_size", 1, MAX_UINT64),
+            checkpoint_index=r.integer("checkpoint_index", 0, MAX_INDEX),
+            tree_size=r.integer("tree_size", 1, MAX_INDEX),
             root=r.hex("root", 32),
             findings=tuple(findings),
         )
