@@ -4,11 +4,13 @@ operator, the node's operator account signing (``anchor.governance``).
 
 - ``GET /v1/consortium/members``: members, operators, published keys;
 - ``GET /v1/consortium/proposals`` (``?open=true``), ``GET /v1/consortium/proposals/{id}``;
-- ``POST /v1/consortium/proposals`` ``{"kind", "province", "operators"}`` (201);
+- ``POST /v1/consortium/proposals`` ``{"kind", "province", "operators"}`` (201), or
+  ``{"kind": "max-checkpoint-growth", "growth"}`` for the proposer's own province;
 - ``POST /v1/consortium/proposals/{id}/approve``, ``…/{id}/execute``.
 
 A refusal by the contract is 409 ``consortium.refused`` naming its error; wrong arguments are
-422 (``consortium.kind``, ``consortium.province``, ``consortium.operators``); an unknown id 404
+422 (``consortium.kind``, ``consortium.province``, ``consortium.operators``,
+``consortium.growth``); an unknown id 404
 ``consortium.proposal``. Writes return once the transaction has the chain's confirmations.
 """
 
@@ -34,8 +36,15 @@ class NewProposal(BaseModel):
     """A membership proposal (``anchor.governance.PROPOSAL_KINDS``)."""
 
     model_config = ConfigDict(extra="forbid")
-    kind: Annotated[str, Field(max_length=32, description="admit, remove, replace-operators")]
-    province: Annotated[str, Field(min_length=2, max_length=2)]
+    kind: Annotated[
+        str,
+        Field(
+            max_length=32,
+            description="admit, remove, replace-operators, max-checkpoint-growth",
+        ),
+    ]
+    province: Annotated[str | None, Field(min_length=2, max_length=2)] = None
+    growth: Annotated[int | None, Field(ge=1, le=2**53 - 1)] = None
     operators: Annotated[list[Annotated[str, Field(max_length=42)]], Field(max_length=16)] = []
 
 
@@ -87,7 +96,9 @@ def proposal(ctx: Context, who: Caller, proposal_id: ProposalId) -> dict[str, An
 def propose(ctx: Context, who: Caller, body: NewProposal) -> dict[str, Any]:
     require_operator(who, ctx.node.province)
     view = _refusals(
-        lambda: _governance(ctx).propose(body.kind, body.province, tuple(body.operators))
+        lambda: _governance(ctx).propose(
+            body.kind, body.province, tuple(body.operators), growth=body.growth
+        )
     )
     result: dict[str, Any] = view.to_json()
     return result

@@ -60,6 +60,8 @@ def test_refusals(api: Api) -> None:
             {"kind": "admit", "province": "x1", "operators": ["0x" + "12" * 20]},
             "consortium.province",
         ),
+        ({"kind": "remove", "operators": []}, "consortium.province"),
+        ({"kind": "max-checkpoint-growth"}, "consortium.growth"),
     ):
         reply = api.client.post("/v1/consortium/proposals", json=body, headers=operator)
         assert reply.status_code == 422 and reply.json()["rule"] == rule, reply.text
@@ -72,3 +74,20 @@ def test_refusals(api: Api) -> None:
         headers=operator,
     )
     assert extra.status_code == 422
+
+
+def test_a_growth_proposal_through_the_api(api: Api) -> None:
+    """Kind 4 (proposeMaxCheckpointGrowth) concerns the proposer's own province."""
+    made = api.client.post(
+        "/v1/consortium/proposals",
+        json={"kind": "max-checkpoint-growth", "growth": 5000},
+        headers=api.auth("operator"),
+    )
+    assert made.status_code == 201, made.text
+    view = made.json()
+    assert (view["kind"], view["kind_number"], view["operators"]) == (
+        "max-checkpoint-growth",
+        4,
+        [],
+    )
+    assert view["province"] == view["proposer_province"]
