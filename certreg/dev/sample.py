@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import random
+from typing import Any
 
 from node.core.certificate import (
     SKILL_LEVEL,
@@ -132,6 +133,26 @@ def synthetic_id_number(rng: random.Random) -> str:
 SAMPLE_ORGANISATION_NAME = "广州市示例职业技能评价中心有限公司"
 
 
+def _holder(rng: random.Random) -> dict[str, Any]:
+    """A synthetic holder: name, then ID number, drawn from ``rng`` in that order."""
+    return {
+        "holder_name": rng.choice(_SURNAMES) + "".join(rng.choice(_GIVEN) for _ in range(2)),
+        "id_type": "resident_id",
+        "id_number": synthetic_id_number(rng),
+    }
+
+
+def _occupation(occupation: tuple[str, str, str, str]) -> dict[str, Any]:
+    """The occupation and work-type fields of one of ``_OCCUPATIONS``."""
+    code, name, work_type_code, work_type_name = occupation
+    return {
+        "occupation_name": name,
+        "occupation_code": code,
+        "work_type_name": work_type_name,
+        "work_type_code": work_type_code,
+    }
+
+
 def sample_certificate(
     rng: random.Random, serial: int, level: int = 3, certificate_type: str = SKILL_LEVEL
 ) -> Certificate:
@@ -141,9 +162,7 @@ def sample_certificate(
     if certificate_type == SPECIAL_ABILITY:
         code, name = _SPECIAL_ABILITIES[serial % len(_SPECIAL_ABILITIES)]
         return Certificate(
-            holder_name=rng.choice(_SURNAMES) + "".join(rng.choice(_GIVEN) for _ in range(2)),
-            id_type="resident_id",
-            id_number=synthetic_id_number(rng),
+            **_holder(rng),
             occupation_name=name,
             occupation_code=code,
             work_type_name="--",
@@ -158,13 +177,8 @@ def sample_certificate(
     occupation = _OCCUPATIONS[serial % len(_OCCUPATIONS)]
     if certificate_type == VOCATIONAL_QUALIFICATION:
         return Certificate(
-            holder_name=rng.choice(_SURNAMES) + "".join(rng.choice(_GIVEN) for _ in range(2)),
-            id_type="resident_id",
-            id_number=synthetic_id_number(rng),
-            occupation_name=occupation[1],
-            occupation_code=occupation[0],
-            work_type_name=occupation[3],
-            work_type_code=occupation[2],
+            **_holder(rng),
+            **_occupation(occupation),
             level=level,
             certificate_number=f"2543{SAMPLE_QUALIFICATION_ORGANISATION[1:]}{serial:04d}",
             issue_date="2025-06-18",
@@ -174,13 +188,8 @@ def sample_certificate(
         )
     organisation_code = "S000144011001"
     return Certificate(
-        holder_name=rng.choice(_SURNAMES) + "".join(rng.choice(_GIVEN) for _ in range(2)),
-        id_type="resident_id",
-        id_number=synthetic_id_number(rng),
-        occupation_name=occupation[1],
-        occupation_code=occupation[0],
-        work_type_name=occupation[3],
-        work_type_code=occupation[2],
+        **_holder(rng),
+        **_occupation(occupation),
         level=level,
         certificate_number=f"{organisation_code}25{level}{serial:06d}",
         issue_date="2025-06-18",
