@@ -31,6 +31,7 @@ from node.core.rules.workdays import (
     parse_calendar_year,
     provisional_year,
 )
+from province.documents import load_json_document
 
 ENVIRONMENT = "CERTREG_CALENDAR"
 
@@ -42,16 +43,7 @@ def load_calendar_file(path: str | os.PathLike[str]) -> CalendarYear:
         InvalidInput: the file cannot be read or is not a calendar document (rule
             ``workdays.calendar_file``; the message names the file).
     """
-    try:
-        value = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidInput(
-            "calendar", "workdays.calendar_file", f"{path}: cannot read a JSON document"
-        ) from exc
-    try:
-        return parse_calendar_year(value)
-    except InvalidInput as exc:
-        raise InvalidInput(exc.field, exc.rule, f"{path}: {exc.message}") from None
+    return load_json_document(path, "calendar", "workdays.calendar_file", parse_calendar_year)
 
 
 def calendar_from_files(

@@ -11,15 +11,14 @@ nothing is registered process-wide.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from node.core.errors import InvalidInput
 from node.core.rules.names import ForbiddenWords
 from node.core.rules.occupations import OccupationCatalogue, parse_catalogue
 from node.core.rules.vocabulary import Vocabulary
+from province.documents import load_json_document
 
 #: The catalogue the project ships.
 SHIPPED_CATALOGUE = Path(__file__).parent / "data" / "occupations.json"
@@ -31,16 +30,7 @@ def load_catalogue_file(path: str | os.PathLike[str]) -> OccupationCatalogue:
     Raises:
         InvalidInput: rule ``occupation.catalogue_document``; the message names the file.
     """
-    try:
-        value = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidInput(
-            "catalogue", "occupation.catalogue_document", f"{path}: cannot read a JSON document"
-        ) from exc
-    try:
-        return parse_catalogue(value)
-    except InvalidInput as exc:
-        raise InvalidInput(exc.field, exc.rule, f"{path}: {exc.message}") from None
+    return load_json_document(path, "catalogue", "occupation.catalogue_document", parse_catalogue)
 
 
 def shipped_catalogue() -> OccupationCatalogue:
