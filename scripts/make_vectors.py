@@ -157,6 +157,29 @@ def _snapshot_variants(sample: SampleSet) -> dict[str, Snapshot]:
     }
 
 
+def _case_adder(tests: list[dict[str, Any]], snapshots: dict[str, Any]) -> Any:
+    """``add(comment, bundle, snapshot, result, at=AT)``: verify the case now (a vector whose
+    expected code Python does not give is never written) and append it to ``tests``."""
+
+    def add(comment: str, bundle: Any, snapshot: str, result: str, at: int = AT) -> None:
+        text = bundle if isinstance(bundle, str) else json.dumps(bundle, ensure_ascii=False)
+        trust = SnapshotTrustSource(Snapshot.from_json(snapshots[snapshot]))
+        actual = verify_bundle_text(text, trust, at=at).code.value
+        if actual != result:
+            raise AssertionError(f"{comment}: expected {result}, got {actual}")
+        key = "compact" if isinstance(bundle, str) else "bundle"
+        tests.append(
+            {
+                "id": len(tests) + 1,
+                "comment": comment,
+                "input": {key: bundle, "snapshot": snapshot, "at": at},
+                "result": result,
+            }
+        )
+
+    return add
+
+
 def build_bundles() -> dict[str, Any]:
     """Vectors for whole bundles against snapshots: every result code."""
     samples = {suite: make_sample(11, suite) for suite in ("ed25519", "ecdsa-secp256k1", "sm2-sm3")}
@@ -166,21 +189,7 @@ def build_bundles() -> dict[str, Any]:
         snapshots[f"main-{suite}"] = samples[suite].snapshot.to_json()
     tests: list[dict[str, Any]] = []
 
-    def add(comment: str, bundle: Any, snapshot: str, result: str) -> None:
-        text = bundle if isinstance(bundle, str) else json.dumps(bundle, ensure_ascii=False)
-        trust = SnapshotTrustSource(Snapshot.from_json(snapshots[snapshot]))
-        actual = verify_bundle_text(text, trust, at=AT).code.value
-        if actual != result:
-            raise AssertionError(f"{comment}: expected {result}, got {actual}")
-        key = "compact" if isinstance(bundle, str) else "bundle"
-        tests.append(
-            {
-                "id": len(tests) + 1,
-                "comment": comment,
-                "input": {key: bundle, "snapshot": snapshot, "at": AT},
-                "result": result,
-            }
-        )
+    add = _case_adder(tests, snapshots)
 
     valid = main.bundle.to_json()
     add("valid, ed25519", valid, "main", "VALID")
@@ -306,21 +315,7 @@ def build_bundles_v2() -> dict[str, Any]:
     expires = expiry_of("special_ability", attributes.issue_date)
     assert expires is not None
 
-    def add(comment: str, bundle: Any, snapshot: str, result: str, at: int = AT) -> None:
-        text = bundle if isinstance(bundle, str) else json.dumps(bundle, ensure_ascii=False)
-        trust = SnapshotTrustSource(Snapshot.from_json(snapshots[snapshot]))
-        actual = verify_bundle_text(text, trust, at=at).code.value
-        if actual != result:
-            raise AssertionError(f"{comment}: expected {result}, got {actual}")
-        key = "compact" if isinstance(bundle, str) else "bundle"
-        tests.append(
-            {
-                "id": len(tests) + 1,
-                "comment": comment,
-                "input": {key: bundle, "snapshot": snapshot, "at": at},
-                "result": result,
-            }
-        )
+    add = _case_adder(tests, snapshots)
 
     def mutate(path: list[Any], value: Any) -> dict[str, Any]:
         changed = copy.deepcopy(special_json)
