@@ -400,7 +400,7 @@ class IntakeService:
         chunk_size: int,
         workers: int,
     ) -> Iterator[RowOutcome]:
-        sealer = Sealer(self._province, self._cipher, self._index)
+        sealer = Sealer(self._province, self._cipher, self._index, self._qualification_number)
         with PreparePool(workers, sealer, self._calendar, self._vocabulary) as pool:
             for chunk, prepared in pool.run(
                 _chunks(rows, chunk_size),
@@ -456,6 +456,7 @@ class IntakeService:
             now=self._clock(),
             stop_at_error=atomic,
             prepared=prepared,
+            qualification_number=self._qualification_number,
         )
 
     def iter_one_by_one(

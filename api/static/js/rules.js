@@ -197,6 +197,7 @@ export const RULES = Object.freeze({
   "intake.type": {"zh": "单元格的值须为字符串。", "en": "A cell's value must be a string.", "source": "", "roles": ["rule"]},
   "intake.id_type": {"zh": "无法识别的证件类型；请用 docs/FORMATS.md 所列的代码或名称，如“居民身份证”。", "en": "The ID type is not recognised; use a code or label of docs/FORMATS.md, for example resident_id.", "source": "", "roles": ["rule"]},
   "intake.level": {"zh": "职业技能等级须为 1–5 级，可写作 3、三级、三级/高级工或高级工。", "en": "The skill level is 1 to 5, written for example 3, 三级, 三级/高级工 or 高级工.", "source": "人社鉴发〔2021〕1号", "roles": ["rule"]},
+  "intake.certificate_type": {"zh": "证书类型须为 skill_level、special_ability 或 vocational_qualification（职业技能等级证书、专项职业能力证书、职业资格证书）；留空为职业技能等级证书。", "en": "The certificate type is skill_level, special_ability or vocational_qualification (职业技能等级证书, 专项职业能力证书, 职业资格证书); blank means skill_level.", "source": "中就培发〔2022〕1号", "roles": ["rule"]},
   "intake.issue_date": {"zh": "发证日期须为真实日期，可写作 2025-06-18、2025/6/18 或 2025年6月18日。", "en": "The issue date is a real date written 2025-06-18, 2025/6/18 or 2025年6月18日.", "source": "", "roles": ["rule"]},
   "intake.signature_suite": {"zh": "签名算法须为本系统支持的算法之一（ed25519、ecdsa-secp256k1、sm2-sm3）。", "en": "The signature suite is one the registry supports (ed25519, ecdsa-secp256k1, sm2-sm3).", "source": "", "roles": ["rule"]},
   "intake.key_id": {"zh": "密钥编号须为 0–4294967295 的整数。", "en": "The key id is an integer 0-4294967295.", "source": "", "roles": ["rule"]},

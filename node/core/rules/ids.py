@@ -1371,6 +1371,14 @@ INTAKE: Final = (
         f"{STYLE}",
     ),
     _rule(
+        "intake.certificate_type",
+        "证书类型须为 skill_level、special_ability 或 vocational_qualification"
+        "（职业技能等级证书、专项职业能力证书、职业资格证书）；留空为职业技能等级证书。",
+        "The certificate type is skill_level, special_ability or vocational_qualification "
+        "(职业技能等级证书, 专项职业能力证书, 职业资格证书); blank means skill_level.",
+        "中就培发〔2022〕1号",
+    ),
+    _rule(
         "intake.issue_date",
         "发证日期须为真实日期，可写作 2025-06-18、2025/6/18 或 2025年6月18日。",
         "The issue date is a real date written 2025-06-18, 2025/6/18 or 2025年6月18日.",
