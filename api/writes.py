@@ -9,6 +9,7 @@ import datetime as dt
 import io
 import json
 import os
+import re
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
@@ -22,7 +23,9 @@ from api.context import ApiContext, Caller, Context
 from api.jobs import DEFAULT_RESULTS, Upload, count_rows, spool_path
 from api.problems import Problem, problem
 from api.reads import _commitment, _record
+from node.core.certificate import SPECIAL_ABILITY, TYPE_FIELD
 from node.core.errors import InvalidInput
+from node.core.formats.entry import examining_body_registry_code
 from node.core.formats.submissions import ParsedRow, RowResult, parse_submission
 from node.core.records import salted_from_row
 from node.core.time import china_date
@@ -184,11 +187,14 @@ def _one_row(row: dict[str, Any]) -> ParsedRow:
 
 
 def _row_owner(ctx: ApiContext, who: Principal, row: ParsedRow) -> None:
+    """The caller may write the row's certificate: its province's operator, or its issuer,
+    which for a 专项职业能力证书 is the examining body filed under its registry code
+    (:func:`node.core.formats.entry.examining_body_registry_code`)."""
+    code = str(row.fields.get("organisation_code", ""))
+    if row.fields.get(TYPE_FIELD) == SPECIAL_ABILITY and re.fullmatch(r"[0-9]{8}", code):
+        code = examining_body_registry_code(code, ctx.node.province)
     require_writer(
-        who,
-        province=ctx.node.province,
-        organisation_code=str(row.fields.get("organisation_code", "")),
-        field="organisation_code",
+        who, province=ctx.node.province, organisation_code=code, field="organisation_code"
     )
 
 
@@ -197,7 +203,9 @@ def _row_owner(ctx: ApiContext, who: Principal, row: ParsedRow) -> None:
     status_code=201,
     summary="Submit one signed certificate (its issuer, or its province's operator)",
     description="The body is one submission row as a JSON object (docs/INTAKE.md): the twelve "
-    "fields, `signature_suite`, `key_id`, `signature`, `salts` and optionally `late_reason`.",
+    "fields, `certificate_type` for a format-2 certificate (`special_ability`, "
+    "`vocational_qualification`), `signature_suite`, `key_id`, `signature`, `salts` and "
+    "optionally `late_reason`.",
     tags=["certificates"],
 )
 def submit_certificate(ctx: Context, who: Caller, row: dict[str, Any]) -> dict[str, Any]:

@@ -289,7 +289,9 @@ class IntakeService:
         """Refuse a used serial; warn when serials below it were skipped (national rule
         positions 17-22: sequential per organisation, year and level). Two indexed queries on
         ``ix_certificates_serial``; only current versions count (a correction keeps its
-        serial)."""
+        serial). Serial 0 is a 职业资格证书 number's: no serial rule."""
+        if serial == 0:
+            return []
         same = (
             _CERTS.c.organisation_code == organisation_code,
             _CERTS.c.issue_year == year,

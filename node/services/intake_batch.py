@@ -477,8 +477,9 @@ class ChunkState:
     def stored(self, row: PreparedRow) -> None:
         """Record that ``row`` is now (to be) stored."""
         group = _group(row)
-        self.used[group].add(row.serial)
-        self.top[group] = max(self.top[group], row.serial)
+        if row.serial:
+            self.used[group].add(row.serial)
+            self.top[group] = max(self.top[group], row.serial)
         self.commitments.add(row.commitment)
         self.numbers.add(row.certificate_number)
 
@@ -503,14 +504,17 @@ def check_in_order(
     # 6. Filed scope.
     check_scope(attributes, state.scope(organisation))
     # 7. Serial and commitment unique; gaps are warnings.
+    # (Serial 0: a 职业资格证书 number, which has no serial rule.)
     group = (organisation.code, row.issue_date.year, attributes.level)
-    if row.serial in state.used[group]:
+    if row.serial and row.serial in state.used[group]:
         raise InvalidInput(
             "certificate_number",
             "serial.duplicate",
             "this serial is already used by the organisation for this year and level",
         )
-    warnings = row.warnings + tuple(serial_gap(state.top[group], row.serial))
+    warnings = row.warnings
+    if row.serial:
+        warnings += tuple(serial_gap(state.top[group], row.serial))
     if row.commitment in state.commitments:
         raise InvalidInput("commitment", "certificate.duplicate", "commitment already stored")
     # 8. Signature by a key of the organisation valid on the issue date.

@@ -162,14 +162,15 @@ def test_vocational_qualification_rows_in_bulk(hunan: ProvinceNode, workers: int
     data = lines(
         hunan,
         [
+            # Two in one chunk: a 职业资格证书 number has no serial rule (no serial.duplicate).
             qualification(1),
+            qualification(3),
             # The province's configured number format (node.json qualification_number).
             qualification(2, certificate_number="2544" + qualification(2).certificate_number[4:]),
-            qualification(3),
             qualification(4, level=2),  # outside the filed scope
         ],
     )
-    check_bulk(hunan, data, workers, {2: "qualnum.format", 4: "scope.level"})
+    check_bulk(hunan, data, workers, {3: "qualnum.format", 4: "scope.level"})
 
 
 def test_atomic_bulk_of_a_new_type_refuses_the_file_at_its_first_broken_rule(
