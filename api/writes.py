@@ -96,11 +96,15 @@ class Correction(BaseModel):
     "/organisations",
     status_code=201,
     summary="File an organisation (备案), mirrored to the contract (operator)",
+    description='A filing object (docs/FORMATS.md). `"kind": "examining_body"` files a '
+    "专项职业能力 examining body by its 8-digit `code`, under its registry code in this province, "
+    'with ungraded items (`"levels": [0]`).',
     tags=["organisations"],
 )
 def file_organisation(ctx: Context, who: Caller, filing: dict[str, Any]) -> dict[str, Any]:
     require_operator(who, ctx.node.province)
-    return _change(ctx.node.organisations.file(parse_filing(filing), actor=who.actor))
+    parsed = parse_filing(filing, province=ctx.node.province)
+    return _change(ctx.node.organisations.file(parsed, actor=who.actor))
 
 
 @router.post(

@@ -30,6 +30,7 @@ from node.core.errors import InvalidInput, RegistryError, StorageError
 from node.core.formats.compact import encode_compact
 from node.core.formats.submissions import ReadRow, parse_submission, read_submission
 from node.core.records import salted_from_row
+from node.core.rules.scope import EXAMINING_BODY
 from node.core.time import china_date
 from node.services.intake import DEFAULT_CHUNK_SIZE
 from node.services.lifecycle import LifecycleOutcome
@@ -145,11 +146,15 @@ def _report_changes(args: argparse.Namespace, changes: list[OrganisationChange])
 
 
 def cmd_file_org(args: argparse.Namespace) -> int:
-    """File organisations from a JSON file (one filing object, or a list of them)."""
+    """File organisations from a JSON file (one filing object, or a list of them);
+    ``--kind examining_body`` files 专项职业能力 examining bodies by their 8-digit codes."""
     value = safejson.loads(Path(args.file).read_bytes(), "file")
-    filings = [parse_filing(v) for v in (value if isinstance(value, list) else [value])]
+    objects = value if isinstance(value, list) else [value]
+    if args.kind is not None:
+        objects = [{"kind": args.kind, **v} if isinstance(v, dict) else v for v in objects]
     node = _open(args)
     try:
+        filings = [parse_filing(v, province=node.province) for v in objects]
         changes = [node.organisations.file(f, actor=args.actor) for f in filings]
     finally:
         node.close()
@@ -724,6 +729,12 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore
     p = sub.add_parser("file-org", help="file organisations (JSON: a filing or a list)")
     _common(p)
     p.add_argument("file", help="filing JSON (docs/FORMATS.md, Scope documents)")
+    p.add_argument(
+        "--kind",
+        choices=(EXAMINING_BODY,),
+        help="file 专项职业能力 examining bodies: 8-digit codes, levels [0] "
+        '(the filing\'s own "kind" key does the same)',
+    )
     p.add_argument("--actor", default="cli", help="the province operator (audit trail)")
     p.set_defaults(func=_run(cmd_file_org))
 

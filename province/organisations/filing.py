@@ -7,6 +7,11 @@ Rule ids (field in brackets): ``filing.type`` / ``filing.keys`` (``filing``); ``
 ``keys.empty``, ``keys.too_many`` (``keys``); ``key.type``, ``key.keys``, ``key.suite``,
 ``key.public_key``, ``key.time``, ``key.validity`` (``keys[i].…`` or the argument); the rules of
 :mod:`node.core.rules.scope` and :func:`node.core.rules.certnum.parse_organisation_code`.
+
+A 专项职业能力 examining body (``"kind": "examining_body"``) is filed by its 8-digit code
+(豫人社办函〔2020〕41号 二(四): ``examining_body.code``) under the registry code the contract keys
+it by (:func:`node.core.formats.entry.examining_body_registry_code`), with ungraded items
+(``"levels": [0]``, ``scope.ungraded``).
 """
 
 from __future__ import annotations
@@ -18,8 +23,10 @@ from typing import Final
 
 from node.core.crypto.signatures import SUITE_IDS
 from node.core.errors import InvalidInput
-from node.core.rules.certnum import parse_organisation_code
+from node.core.formats.entry import examining_body_registry_code
+from node.core.rules.certnum import check_examining_body_code, parse_organisation_code
 from node.core.rules.scope import (
+    EXAMINING_BODY,
     ScopeDocument,
     ScopeItem,
     build_scope_document,
@@ -39,7 +46,7 @@ CHINA_TZ: Final = CHINA_STANDARD_TIME
 #: in-browser verifier too, whose JSON numbers are exact only up to there (node/core/formats/
 #: snapshot.py MAX_INDEX); a larger time on chain would make every snapshot unreadable.
 _KEY_TIME_MAX: Final = 2**53 - 1
-_FILING_KEYS: Final = frozenset({"code", "name", "category", "scope", "keys"})
+_FILING_KEYS: Final = frozenset({"code", "name", "category", "scope", "keys", "kind"})
 _KEY_KEYS: Final = frozenset({"suite", "public_key", "valid_from", "valid_until"})
 
 
@@ -64,6 +71,9 @@ class OrganisationFiling:
     scope: tuple[ScopeItem, ...]
     """The scope items, normalised (sorted, levels sorted)."""
     keys: tuple[KeySpec, ...]
+    kind: str | None = None
+    """``examining_body`` for a 专项职业能力 examining body (``code`` is then its registry code),
+    else None."""
 
     @classmethod
     def of(
@@ -74,14 +84,19 @@ class OrganisationFiling:
         scope: object,
         keys: Sequence[KeySpec],
         category: str | None = None,
+        kind: str | None = None,
     ) -> OrganisationFiling:
-        """Check a filing given as Python values (``category`` None takes the code's).
+        """Check a filing given as Python values (``category`` None takes the code's; ``kind``
+        ``examining_body``: ``code`` is the examining body's registry code).
 
         Raises:
             InvalidInput: a rule of the module docstring.
         """
-        parse_organisation_code(code)
-        derived = code_category(code)
+        if kind == EXAMINING_BODY:
+            derived = None
+        else:
+            parse_organisation_code(code)
+            derived = code_category(code)
         if category is None:
             category = derived
         if not keys:
@@ -90,7 +105,7 @@ class OrganisationFiling:
             raise InvalidInput("keys", "keys.too_many", f"at most {MAX_FILING_KEYS} keys")
         for i, key in enumerate(keys):
             check_key(key, f"keys[{i}]")
-        filing = cls(code, check_name(name), category, normalise_scope(scope), tuple(keys))
+        filing = cls(code, check_name(name), category, normalise_scope(scope), tuple(keys), kind)
         filing.document(code[5:7])  # Checks class and category against the code.
         return filing
 
@@ -107,6 +122,7 @@ class OrganisationFiling:
             org_class=self.code[0],
             category=self.category,
             scope=[item.to_json() for item in self.scope],
+            kind=self.kind,
         )
 
 
@@ -191,7 +207,7 @@ def _parse_key(value: object, at: str) -> KeySpec:
     )
 
 
-def parse_filing(obj: object) -> OrganisationFiling:
+def parse_filing(obj: object, *, province: str | None = None) -> OrganisationFiling:
     """Read a filing from a JSON object::
 
         {"code": "S000144002009", "name": "…", "category": "2",
@@ -201,7 +217,9 @@ def parse_filing(obj: object) -> OrganisationFiling:
 
     ``category`` may be left out (or null): it is the code's (Guangdong position 10) or none.
     ``valid_*`` are unix seconds or ISO dates / date-times in UTC+8; ``valid_until`` 0, null
-    or absent is open.
+    or absent is open. ``"kind": "examining_body"`` files a 专项职业能力 examining body: ``code``
+    is then its 8-digit code, filed under its registry code in ``province`` (the filing node's),
+    and every item's ``levels`` is ``[0]``.
 
     Raises:
         InvalidInput: every rule of the module docstring, naming the field (``keys[1].suite``).
@@ -215,6 +233,13 @@ def parse_filing(obj: object) -> OrganisationFiling:
             "filing", "filing.keys", f"unknown keys {unknown}, missing keys {missing}"
         )
     code = obj["code"]
+    kind = obj.get("kind")
+    if kind is not None and kind != EXAMINING_BODY:
+        raise InvalidInput("kind", "filing.kind", f"must be {EXAMINING_BODY} or absent")
+    if kind == EXAMINING_BODY:
+        if province is None:
+            raise ValueError("an examining body is filed in a province: pass province")
+        code = examining_body_registry_code(check_examining_body_code(code, "code"), province)
     if not isinstance(code, str):
         raise InvalidInput("organisation_code", "organisation_code.length", "must be a string")
     keys = obj["keys"]
@@ -228,6 +253,7 @@ def parse_filing(obj: object) -> OrganisationFiling:
         scope=obj["scope"],
         keys=[_parse_key(k, f"keys[{i}]") for i, k in enumerate(keys)],
         category=obj.get("category"),
+        kind=kind,
     )
 
 

@@ -1379,6 +1379,33 @@ INTAKE: Final = (
         "中就培发〔2022〕1号",
     ),
     _rule(
+        "examining_body.code",
+        "专项职业能力考核机构代码为 8 位数字：4 位地区码、数字 5、3 位机构序号。",
+        "A special vocational ability examining body's code is 8 digits: a 4-digit area code, the "
+        "digit 5 and a 3-digit body serial.",
+        "豫人社办函〔2020〕41号 二(四)",
+    ),
+    _rule(
+        "examining_body.registry_code",
+        "考核机构的登记代码须为 S + 地区码 + 本省代码 + 5 + 机构序号 + 00。",
+        "An examining body's registry code is S, its area code, the province, 5, its serial "
+        "and 00.",
+        "豫人社办函〔2020〕41号 二(四)",
+    ),
+    _rule(
+        "scope.ungraded",
+        "专项职业能力考核机构的备案范围不划分等级（levels 为 [0]）；其他机构的范围须为 1–5 级。",
+        "A special vocational ability examining body's filed scope is not graded (levels [0]); "
+        "every other organisation's scope has levels 1 to 5.",
+        "劳社厅发〔2006〕29号",
+    ),
+    _rule(
+        "filing.kind",
+        "备案的 kind 只能为 examining_body（专项职业能力考核机构）或省略。",
+        "A filing's kind is examining_body (a special vocational ability examining body) or "
+        "absent.",
+    ),
+    _rule(
         "intake.issue_date",
         "发证日期须为真实日期，可写作 2025-06-18、2025/6/18 或 2025年6月18日。",
         "The issue date is a real date written 2025-06-18, 2025/6/18 or 2025年6月18日.",
