@@ -526,6 +526,37 @@ class BulkJobResult(Base):
     result: Mapped[Any] = mapped_column(JSON)
 
 
+RETURN_STATES = ("returned", "resubmitted")
+
+
+class ReturnedRow(Base):
+    """A certificate's data the province sent back to its organisation for correction (data
+    guide 中就培发〔2022〕1号 第十一条, migration 0009): ``returned`` until the corrected version
+    is resubmitted (``resubmitted``, with its commitment), at the latest on ``deadline``, the
+    20th working day after ``returned_on``. ``reason`` is the province's text (no personal data:
+    checked like a note)."""
+
+    __tablename__ = "returned_rows"
+    __table_args__ = (
+        CheckConstraint(_in("state", RETURN_STATES), name="state"),
+        Index("ix_returned_rows_commitment", "commitment"),
+        Index("ix_returned_rows_state", "province", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    province: Mapped[str] = mapped_column(String(2))
+    commitment: Mapped[bytes] = mapped_column(Hash)
+    certificate_number: Mapped[str] = mapped_column(String(22))
+    state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    returned_by: Mapped[str] = mapped_column(String(128))
+    returned_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    returned_on: Mapped[dt.date] = mapped_column(Date)
+    deadline: Mapped[dt.date] = mapped_column(Date)
+    resubmitted_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    resubmitted_commitment: Mapped[bytes | None] = mapped_column(Hash)
+
+
 def table_of(model: type[Base]) -> Table:
     """Return the Core :class:`~sqlalchemy.Table` of a model (for bulk Core statements)."""
     return Base.metadata.tables[model.__tablename__]

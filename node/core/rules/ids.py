@@ -787,6 +787,14 @@ _FLAG = (Role.FLAG,)
 
 FLAGS: Final = (
     _entry(
+        "returned.resubmitted",
+        "退回更正的数据已在 20 个工作日内重新上报，待省级复核。",
+        "Data returned for correction was resubmitted within 20 working days; the province "
+        "reviews it again.",
+        f"{GUIDE} art. 11",
+        _FLAG,
+    ),
+    _entry(
         "pass_rate.high",
         "机构近一年平均获证率高于 90%，列为重点督导检查对象。",
         "The organisation's pass rate over the last year is above 90 %: focused supervision.",
@@ -1404,6 +1412,38 @@ INTAKE: Final = (
         "备案的 kind 只能为 examining_body（专项职业能力考核机构）或省略。",
         "A filing's kind is examining_body (a special vocational ability examining body) or "
         "absent.",
+    ),
+    _rule(
+        "returned.reason",
+        "退回更正须说明需更正的内容（1–1000 字）。",
+        "Returning data for correction needs a reason saying what to correct (1 to 1000 "
+        "characters).",
+        "中就培发〔2022〕1号 第十一条",
+    ),
+    _rule(
+        "returned.not_active",
+        "只能退回现行有效的证书数据。",
+        "Only a current, active certificate's data can be returned for correction.",
+        "中就培发〔2022〕1号 第十一条",
+    ),
+    _rule(
+        "returned.already",
+        "该证书数据已退回，正等待重新上报。",
+        "This certificate's data was already returned and awaits resubmission.",
+        "中就培发〔2022〕1号 第十一条",
+    ),
+    _rule(
+        "returned.not_returned",
+        "该证书数据未被退回更正（或已重新上报），不能作为退回数据重新上报。",
+        "This certificate's data was not returned for correction (or was already resubmitted).",
+        "中就培发〔2022〕1号 第十一条",
+    ),
+    _rule(
+        "returned.deadline",
+        "退回的数据须在 20 个工作日内更正并重新上报；已超过期限。",
+        "Returned data must be corrected and resubmitted within 20 working days; the deadline "
+        "has passed.",
+        "中就培发〔2022〕1号 第十一条",
     ),
     _rule(
         "intake.issue_date",
