@@ -89,6 +89,13 @@ class Correction(BaseModel):
     note: Annotated[str | None, Field(max_length=1000)] = None
 
 
+class Return(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Annotated[
+        str, Field(min_length=1, max_length=1000, description="what to correct (no personal data)")
+    ]
+
+
 # -- organisations -----------------------------------------------------------------------------
 
 
@@ -333,6 +340,57 @@ def correct(ctx: Context, who: Caller, commitment: str, body: Correction) -> dic
     parsed = _one_row(body.row)
     salted, signature, _ = salted_from_row(parsed)
     outcome = ctx.node.lifecycle.correct(
+        record.commitment,
+        salted,
+        signature,
+        reason=body.reason,
+        requested_by=body.requested_by,
+        confirmed_by=who.actor,
+        note=body.note,
+    )
+    return views.lifecycle(outcome)
+
+
+@router.post(
+    "/certificates/{commitment}/return",
+    status_code=201,
+    summary="Return a certificate's data to its organisation for correction (operator)",
+    description="Data guide 中就培发〔2022〕1号 第十一条: the corrected version is due within 20 "
+    "working days (`deadline`), through `POST /v1/certificates/{commitment}/resubmit`.",
+    tags=["certificates"],
+)
+def return_certificate(ctx: Context, who: Caller, commitment: str, body: Return) -> dict[str, Any]:
+    require_key(who)
+    record = _record(ctx, _commitment(commitment))
+    require_operator(who, record.province)
+    returned = ctx.node.returns.return_certificate(
+        record.commitment, reason=body.reason, actor=who.actor
+    )
+    return {
+        "certificate_number": returned.certificate_number,
+        "commitment": returned.commitment.hex(),
+        "state": returned.state,
+        "returned_on": returned.returned_on.isoformat(),
+        "deadline": returned.deadline.isoformat(),
+    }
+
+
+@router.post(
+    "/certificates/{commitment}/resubmit",
+    status_code=201,
+    summary="Resubmit returned data, corrected and re-signed, within 20 working days (operator "
+    "confirms)",
+    description="After the deadline: 422 `returned.deadline`. Within it the correction rules "
+    "apply and the new version goes into the review queue (`returned.resubmitted`).",
+    tags=["certificates"],
+)
+def resubmit(ctx: Context, who: Caller, commitment: str, body: Correction) -> dict[str, Any]:
+    require_key(who)
+    record = _record(ctx, _commitment(commitment))
+    require_operator(who, record.province)
+    parsed = _one_row(body.row)
+    salted, signature, _ = salted_from_row(parsed)
+    outcome = ctx.node.returns.resubmit(
         record.commitment,
         salted,
         signature,

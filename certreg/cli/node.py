@@ -308,6 +308,64 @@ def cmd_correct(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_return(args: argparse.Namespace) -> int:
+    """Return a certificate's data to its organisation for correction (data guide art. 11)."""
+    node = _open(args)
+    try:
+        returned = node.returns.return_certificate(
+            _target(node, args), reason=args.reason, actor=args.actor
+        )
+    finally:
+        node.close()
+    shown = {
+        "certificate_number": returned.certificate_number,
+        "commitment": returned.commitment.hex(),
+        "state": returned.state,
+        "returned_on": returned.returned_on.isoformat(),
+        "deadline": returned.deadline.isoformat(),
+    }
+    _emit(
+        args,
+        shown,
+        f"{returned.certificate_number}: returned for correction, resubmit by "
+        f"{returned.deadline.isoformat()}",
+    )
+    return 0
+
+
+def cmd_resubmit(args: argparse.Namespace) -> int:
+    """Resubmit returned data, corrected and re-signed (one submission row), within 20 working
+    days of its return."""
+    path = Path(args.file)
+    with path.open("rb") as stream:
+        rows = list(parse_submission(stream, _submission_format(path, None)))
+    if len(rows) != 1:
+        raise InvalidInput("file", "correct.one_row", "give exactly one corrected certificate")
+    [row] = rows
+    if isinstance(row, InvalidInput):
+        raise row
+    salted, signature, _ = salted_from_row(row)
+    node = _open(args)
+    try:
+        outcome = node.returns.resubmit(
+            _target(node, args),
+            salted,
+            signature,
+            reason=args.reason,
+            requested_by=args.requested_by,
+            confirmed_by=args.confirmed_by,
+            note=args.note,
+        )
+    finally:
+        node.close()
+    _emit(
+        args,
+        _outcome_json(outcome),
+        f"{outcome.certificate_number}: resubmitted, log entry {outcome.log_index}, in review",
+    )
+    return 0
+
+
 # -- screening and review --------------------------------------------------------------------
 
 
@@ -782,6 +840,29 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore
         else:
             p.add_argument("--actor", default="cli", help="the province operator (audit trail)")
             p.set_defaults(func=_run(cmd_status_change))
+
+    p = sub.add_parser("return", help="return a certificate's data for correction (art. 11)")
+    _common(p)
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--certificate-number", help="the certificate's current version")
+    which.add_argument("--commitment", help="a certificate version by its commitment (hex)")
+    p.add_argument("--reason", required=True, help="what to correct (no personal data)")
+    p.add_argument("--actor", default="cli", help="the province operator (audit trail)")
+    p.set_defaults(func=_run(cmd_return))
+
+    p = sub.add_parser(
+        "resubmit", help="resubmit returned data, corrected and signed, within 20 working days"
+    )
+    _common(p)
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--certificate-number", help="the returned certificate's number")
+    which.add_argument("--commitment", help="the returned version by its commitment (hex)")
+    p.add_argument("file", help="the corrected certificate: one signed JSONL/CSV row")
+    p.add_argument("--reason", type=int, required=True, help="correction reason code (4xx)")
+    p.add_argument("--requested-by", required=True, help="the organisation's user")
+    p.add_argument("--confirmed-by", required=True, help="the province operator")
+    p.add_argument("--note", help="why, in words (audit trail; no personal data)")
+    p.set_defaults(func=_run(cmd_resubmit))
 
     p = sub.add_parser("screen", help="screen a certificate or an organisation for review")
     _common(p)
