@@ -89,6 +89,12 @@ class Correction(BaseModel):
     note: Annotated[str | None, Field(max_length=1000)] = None
 
 
+class Merger(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    into: Annotated[str, Field(max_length=13, description="the absorbing organisation's code")]
+    note: Annotated[str | None, Field(max_length=1000)] = None
+
+
 class Return(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: Annotated[
@@ -158,6 +164,21 @@ def revoke_key(
         effective_at=parse_time(body.effective_at, "effective_at"),
         actor=who.actor,
         note=body.note,
+    )
+    return _change(change)
+
+
+@router.post(
+    "/organisations/{code}/merge",
+    summary="Merge an organisation into another filed here (operator)",
+    description="The merged organisation is terminated (its code retired) and its filing keeps "
+    "`merged_into`, shown in the public list.",
+    tags=["organisations"],
+)
+def merge_organisation(ctx: Context, who: Caller, code: str, body: Merger) -> dict[str, Any]:
+    require_operator(who, ctx.node.province)
+    change = ctx.node.organisations.merge(
+        code.strip().upper(), into=body.into.strip().upper(), actor=who.actor, note=body.note
     )
     return _change(change)
 

@@ -166,7 +166,9 @@ def cmd_org(args: argparse.Namespace) -> int:
     node = _open(args)
     service = node.organisations
     try:
-        if args.org_command in ("suspend", "reactivate", "terminate"):
+        if args.org_command == "merge":
+            change = service.merge(args.code, into=args.into, actor=args.actor, note=args.note)
+        elif args.org_command in ("suspend", "reactivate", "terminate"):
             action = getattr(service, args.org_command)
             change = action(args.code, actor=args.actor, note=args.note)
         elif args.org_command == "rotate-key":
@@ -798,10 +800,12 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore
 
     org = sub.add_parser("org", help="change a filed organisation (mirrored to the contract)")
     org_sub = org.add_subparsers(dest="org_command", required=True)
-    for verb in ("suspend", "reactivate", "terminate", "rotate-key", "revoke-key"):
+    for verb in ("suspend", "reactivate", "terminate", "rotate-key", "revoke-key", "merge"):
         p = org_sub.add_parser(verb)
         _common(p)
         p.add_argument("code", help="organisation code (13 characters)")
+        if verb == "merge":
+            p.add_argument("--into", required=True, help="the absorbing organisation's code")
         if verb in ("rotate-key", "revoke-key"):
             if verb == "revoke-key":
                 p.add_argument("key_id", type=int)

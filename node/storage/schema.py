@@ -526,6 +526,27 @@ class BulkJobResult(Base):
     result: Mapped[Any] = mapped_column(JSON)
 
 
+class OrganisationDetails(Base):
+    """The public particulars of a filing (人社鉴发〔2019〕3号 三: 机构名称、地址、联系方式、备案
+    编号; Henan adds the 备案期限) and, after a merger, the code the organisation was merged
+    into (its own code is retired, DOMAIN rule §4), kept beside ``organisations`` (migration
+    0009). No personal data: the organisation's own address and contact."""
+
+    __tablename__ = "organisation_details"
+
+    code: Mapped[str] = mapped_column(
+        String(13), ForeignKey("organisations.code"), primary_key=True
+    )
+    address: Mapped[str | None] = mapped_column(Text)
+    contact: Mapped[str | None] = mapped_column(Text)
+    filing_number: Mapped[str | None] = mapped_column(String(64))
+    filing_from: Mapped[dt.date | None] = mapped_column(Date)
+    filing_until: Mapped[dt.date | None] = mapped_column(Date)
+    merged_into: Mapped[str | None] = mapped_column(String(13))
+    merged_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
 RETURN_STATES = ("returned", "resubmitted")
 
 

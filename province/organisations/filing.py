@@ -46,7 +46,12 @@ CHINA_TZ: Final = CHINA_STANDARD_TIME
 #: in-browser verifier too, whose JSON numbers are exact only up to there (node/core/formats/
 #: snapshot.py MAX_INDEX); a larger time on chain would make every snapshot unreadable.
 _KEY_TIME_MAX: Final = 2**53 - 1
-_FILING_KEYS: Final = frozenset({"code", "name", "category", "scope", "keys", "kind"})
+_FILING_KEYS: Final = frozenset(
+    {"code", "name", "category", "scope", "keys", "kind"}
+    | {"address", "contact", "filing_number", "filing_period"}
+)
+#: Longest public particular (address, contact, filing number), in characters.
+PARTICULAR_MAX_LENGTH: Final = 200
 _KEY_KEYS: Final = frozenset({"suite", "public_key", "valid_from", "valid_until"})
 
 
@@ -62,6 +67,82 @@ class KeySpec:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class FilingParticulars:
+    """The public particulars of a filing (人社鉴发〔2019〕3号 三: 地址、联系方式、备案编号; Henan's
+    备案期限 ``filing_from`` … ``filing_until``, None open). The organisation's own, no personal
+    data."""
+
+    address: str | None = None
+    contact: str | None = None
+    filing_number: str | None = None
+    filing_from: dt.date | None = None
+    filing_until: dt.date | None = None
+
+
+def _particular(obj: Mapping[str, object], key: str) -> str | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if (
+        not isinstance(value, str)
+        or not value.strip()
+        or value != value.strip()
+        or len(value) > PARTICULAR_MAX_LENGTH
+        or any(ord(c) < 32 or ord(c) == 127 for c in value)
+    ):
+        raise InvalidInput(
+            key,
+            "filing.particular",
+            f"must be text of 1-{PARTICULAR_MAX_LENGTH} characters, no control characters or "
+            "surrounding spaces",
+        )
+    return value
+
+
+def _period(value: object) -> tuple[dt.date | None, dt.date | None]:
+    if value is None:
+        return None, None
+    if not isinstance(value, Mapping) or not set(value) <= {"from", "until"} or "from" not in value:
+        raise InvalidInput("filing_period", "filing.period", 'must be {"from", "until"} dates')
+    days: list[dt.date | None] = []
+    for key in ("from", "until"):
+        text = value.get(key)
+        if text is None and key == "until":
+            days.append(None)
+            continue
+        try:
+            days.append(dt.date.fromisoformat(text) if isinstance(text, str) else None)
+        except ValueError:
+            days.append(None)
+        if days[-1] is None:
+            raise InvalidInput(f"filing_period.{key}", "filing.period", "must be YYYY-MM-DD")
+    start, end = days
+    if end is not None and start is not None and end <= start:
+        raise InvalidInput("filing_period.until", "filing.period", "must be after from")
+    return start, end
+
+
+def parse_particulars(obj: Mapping[str, object]) -> FilingParticulars | None:
+    """The public particulars of a filing object (``address``, ``contact``, ``filing_number``,
+    ``filing_period``: ``{"from": "2024-01-01", "until": "2028-12-31"}``), or None when it
+    gives none.
+
+    Raises:
+        InvalidInput: ``filing.particular``, ``filing.period``.
+    """
+    if not {"address", "contact", "filing_number", "filing_period"} & set(obj):
+        return None
+    start, end = _period(obj.get("filing_period"))
+    return FilingParticulars(
+        address=_particular(obj, "address"),
+        contact=_particular(obj, "contact"),
+        filing_number=_particular(obj, "filing_number"),
+        filing_from=start,
+        filing_until=end,
+    )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class OrganisationFiling:
     """A checked filing; build it with :func:`parse_filing` or :meth:`OrganisationFiling.of`."""
 
@@ -74,6 +155,8 @@ class OrganisationFiling:
     kind: str | None = None
     """``examining_body`` for a 专项职业能力 examining body (``code`` is then its registry code),
     else None."""
+    particulars: FilingParticulars | None = None
+    """Address, contact, filing number and period, when the filing gives them."""
 
     @classmethod
     def of(
@@ -247,7 +330,7 @@ def parse_filing(obj: object, *, province: str | None = None) -> OrganisationFil
         raise InvalidInput("keys", "keys.type", "must be a list of keys")
     if len(keys) > MAX_FILING_KEYS:
         raise InvalidInput("keys", "keys.too_many", f"at most {MAX_FILING_KEYS} keys")
-    return OrganisationFiling.of(
+    filing = OrganisationFiling.of(
         code=code,
         name=obj["name"],
         scope=obj["scope"],
@@ -255,14 +338,18 @@ def parse_filing(obj: object, *, province: str | None = None) -> OrganisationFil
         category=obj.get("category"),
         kind=kind,
     )
+    particulars = parse_particulars(obj)
+    return filing if particulars is None else dataclasses.replace(filing, particulars=particulars)
 
 
 __all__ = [
     "CHINA_TZ",
     "MAX_FILING_KEYS",
+    "FilingParticulars",
     "KeySpec",
     "OrganisationFiling",
     "check_key",
     "parse_filing",
+    "parse_particulars",
     "parse_time",
 ]

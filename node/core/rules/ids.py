@@ -1446,6 +1446,40 @@ INTAKE: Final = (
         "中就培发〔2022〕1号 第十一条",
     ),
     _rule(
+        "filing.particular",
+        "备案的地址、联系方式、备案编号须为 1–200 字的文本，不含控制字符或首尾空格。",
+        "A filing's address, contact and filing number are text of 1 to 200 characters, without "
+        "control characters or surrounding spaces.",
+        "中就培函〔2020〕16号 (三), after 人社鉴发〔2019〕3号",
+    ),
+    _rule(
+        "filing.period",
+        "备案期限须为起止两个日期（from、until，写作 YYYY-MM-DD），until 可省略，且须晚于 from。",
+        "A filing period is two dates, from and until, written YYYY-MM-DD; until may be left out "
+        "and is after from.",
+        "中就培函〔2020〕16号 (三); 豫人社办函〔2020〕51号 (三)",
+    ),
+    _rule(
+        "merge.self",
+        "机构只能合并入另一个机构。",
+        "An organisation is merged into another organisation.",
+    ),
+    _rule(
+        "merge.into_unknown",
+        "合并后的机构须已在本省备案。",
+        "The absorbing organisation must be filed in this province.",
+    ),
+    _rule(
+        "merge.into_not_active",
+        "合并后的机构须处于有效状态。",
+        "The absorbing organisation must be active.",
+    ),
+    _rule(
+        "merge.already",
+        "该机构已合并入另一个机构。",
+        "This organisation was already merged into another one.",
+    ),
+    _rule(
         "intake.issue_date",
         "发证日期须为真实日期，可写作 2025-06-18、2025/6/18 或 2025年6月18日。",
         "The issue date is a real date written 2025-06-18, 2025/6/18 or 2025年6月18日.",
