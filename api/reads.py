@@ -37,6 +37,7 @@ from node.storage import (
     OrganisationRepository,
     ProvinceLog,
 )
+from node.storage.organisation_details import DetailsRepository
 
 router = APIRouter(prefix="/v1")
 
@@ -320,11 +321,20 @@ def consistency_proof(
 # -- organisations -----------------------------------------------------------------------------
 
 
-@router.get("/organisations", summary="The province's organisation registry", tags=["public"])
+@router.get(
+    "/organisations",
+    summary="The province's organisation registry",
+    description="Each organisation with its keys, scope, status and the public particulars of "
+    "its filing (人社鉴发〔2019〕3号 三): `address`, `contact`, `filing_number`, `filing_period` "
+    "(`{from, until}`, Henan's 备案期限) and `merged_into` after a merger.",
+    tags=["public"],
+)
 def organisations(ctx: Context) -> dict[str, Any]:
     with ctx.node.db.transaction() as session:
         repo = OrganisationRepository(session)
-        found = [views.organisation(o, repo.keys(o.code)) for o in repo.all(ctx.node.province)]
+        filed = repo.all(ctx.node.province)
+        details = DetailsRepository(session).of(o.code for o in filed)
+        found = [views.organisation(o, repo.keys(o.code), details.get(o.code)) for o in filed]
     return {"organisations": found}
 
 
@@ -335,7 +345,8 @@ def organisation(ctx: Context, code: str) -> dict[str, Any]:
         found = repo.get(code.strip().upper()[:13])
         if found is None:
             raise problem(404, "no such organisation", "code", "organisation.unknown")
-        return views.organisation(found, repo.keys(found.code))
+        details = DetailsRepository(session).get(found.code)
+        return views.organisation(found, repo.keys(found.code), details)
 
 
 # -- snapshot and verification -----------------------------------------------------------------

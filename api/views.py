@@ -22,6 +22,7 @@ from node.storage import (
     OrganisationKeyRecord,
     OrganisationRecord,
 )
+from node.storage.organisation_details import DetailsRecord
 
 
 def certificate_status(record: CertificateRecord) -> dict[str, Any]:
@@ -60,8 +61,23 @@ def search_match(
     return view
 
 
-def organisation(record: OrganisationRecord, keys: list[OrganisationKeyRecord]) -> dict[str, Any]:
-    """An organisation of the registry, with its keys."""
+def organisation(
+    record: OrganisationRecord,
+    keys: list[OrganisationKeyRecord],
+    details: DetailsRecord | None = None,
+) -> dict[str, Any]:
+    """An organisation of the registry, with its keys and the public particulars of its filing
+    (人社鉴发〔2019〕3号 三: address, contact, filing number; Henan's filing period) and, after a
+    merger, the code it was merged into (None where not filed)."""
+    d = details or DetailsRecord(record.code)
+    period = (
+        None
+        if d.filing_from is None
+        else {
+            "from": d.filing_from.isoformat(),
+            "until": None if d.filing_until is None else d.filing_until.isoformat(),
+        }
+    )
     return {
         "code": record.code,
         "province": record.province,
@@ -71,6 +87,11 @@ def organisation(record: OrganisationRecord, keys: list[OrganisationKeyRecord]) 
         "scope": record.scope,
         "scope_hash": None if record.scope_hash is None else record.scope_hash.hex(),
         "status": record.status,
+        "address": d.address,
+        "contact": d.contact,
+        "filing_number": d.filing_number,
+        "filing_period": period,
+        "merged_into": d.merged_into,
         "keys": [
             {
                 "key_id": k.key_id,

@@ -9,6 +9,7 @@ import datetime as dt
 import io
 import json
 import os
+import re
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
@@ -22,7 +23,9 @@ from api.context import ApiContext, Caller, Context
 from api.jobs import DEFAULT_RESULTS, Upload, count_rows, spool_path
 from api.problems import Problem, problem
 from api.reads import _commitment, _record
+from node.core.certificate import SPECIAL_ABILITY, TYPE_FIELD
 from node.core.errors import InvalidInput
+from node.core.formats.entry import examining_body_registry_code
 from node.core.formats.submissions import ParsedRow, RowResult, parse_submission
 from node.core.records import salted_from_row
 from node.core.time import china_date
@@ -86,6 +89,19 @@ class Correction(BaseModel):
     note: Annotated[str | None, Field(max_length=1000)] = None
 
 
+class Merger(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    into: Annotated[str, Field(max_length=13, description="the absorbing organisation's code")]
+    note: Annotated[str | None, Field(max_length=1000)] = None
+
+
+class Return(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Annotated[
+        str, Field(min_length=1, max_length=1000, description="what to correct (no personal data)")
+    ]
+
+
 # -- organisations -----------------------------------------------------------------------------
 
 
@@ -93,11 +109,15 @@ class Correction(BaseModel):
     "/organisations",
     status_code=201,
     summary="File an organisation (备案), mirrored to the contract (operator)",
+    description='A filing object (docs/FORMATS.md). `"kind": "examining_body"` files a '
+    "专项职业能力 examining body by its 8-digit `code`, under its registry code in this province, "
+    'with ungraded items (`"levels": [0]`).',
     tags=["organisations"],
 )
 def file_organisation(ctx: Context, who: Caller, filing: dict[str, Any]) -> dict[str, Any]:
     require_operator(who, ctx.node.province)
-    return _change(ctx.node.organisations.file(parse_filing(filing), actor=who.actor))
+    parsed = parse_filing(filing, province=ctx.node.province)
+    return _change(ctx.node.organisations.file(parsed, actor=who.actor))
 
 
 @router.post(
@@ -149,6 +169,21 @@ def revoke_key(
 
 
 @router.post(
+    "/organisations/{code}/merge",
+    summary="Merge an organisation into another filed here (operator)",
+    description="The merged organisation is terminated (its code retired) and its filing keeps "
+    "`merged_into`, shown in the public list.",
+    tags=["organisations"],
+)
+def merge_organisation(ctx: Context, who: Caller, code: str, body: Merger) -> dict[str, Any]:
+    require_operator(who, ctx.node.province)
+    change = ctx.node.organisations.merge(
+        code.strip().upper(), into=body.into.strip().upper(), actor=who.actor, note=body.note
+    )
+    return _change(change)
+
+
+@router.post(
     "/organisations/{code}/{action}",
     summary="Suspend, reactivate or terminate an organisation (operator)",
     tags=["organisations"],
@@ -184,11 +219,14 @@ def _one_row(row: dict[str, Any]) -> ParsedRow:
 
 
 def _row_owner(ctx: ApiContext, who: Principal, row: ParsedRow) -> None:
+    """The caller may write the row's certificate: its province's operator, or its issuer,
+    which for a 专项职业能力证书 is the examining body filed under its registry code
+    (:func:`node.core.formats.entry.examining_body_registry_code`)."""
+    code = str(row.fields.get("organisation_code", ""))
+    if row.fields.get(TYPE_FIELD) == SPECIAL_ABILITY and re.fullmatch(r"[0-9]{8}", code):
+        code = examining_body_registry_code(code, ctx.node.province)
     require_writer(
-        who,
-        province=ctx.node.province,
-        organisation_code=str(row.fields.get("organisation_code", "")),
-        field="organisation_code",
+        who, province=ctx.node.province, organisation_code=code, field="organisation_code"
     )
 
 
@@ -197,7 +235,9 @@ def _row_owner(ctx: ApiContext, who: Principal, row: ParsedRow) -> None:
     status_code=201,
     summary="Submit one signed certificate (its issuer, or its province's operator)",
     description="The body is one submission row as a JSON object (docs/INTAKE.md): the twelve "
-    "fields, `signature_suite`, `key_id`, `signature`, `salts` and optionally `late_reason`.",
+    "fields, `certificate_type` for a format-2 certificate (`special_ability`, "
+    "`vocational_qualification`), `signature_suite`, `key_id`, `signature`, `salts` and "
+    "optionally `late_reason`.",
     tags=["certificates"],
 )
 def submit_certificate(ctx: Context, who: Caller, row: dict[str, Any]) -> dict[str, Any]:
@@ -321,6 +361,57 @@ def correct(ctx: Context, who: Caller, commitment: str, body: Correction) -> dic
     parsed = _one_row(body.row)
     salted, signature, _ = salted_from_row(parsed)
     outcome = ctx.node.lifecycle.correct(
+        record.commitment,
+        salted,
+        signature,
+        reason=body.reason,
+        requested_by=body.requested_by,
+        confirmed_by=who.actor,
+        note=body.note,
+    )
+    return views.lifecycle(outcome)
+
+
+@router.post(
+    "/certificates/{commitment}/return",
+    status_code=201,
+    summary="Return a certificate's data to its organisation for correction (operator)",
+    description="Data guide 中就培发〔2022〕1号 第十一条: the corrected version is due within 20 "
+    "working days (`deadline`), through `POST /v1/certificates/{commitment}/resubmit`.",
+    tags=["certificates"],
+)
+def return_certificate(ctx: Context, who: Caller, commitment: str, body: Return) -> dict[str, Any]:
+    require_key(who)
+    record = _record(ctx, _commitment(commitment))
+    require_operator(who, record.province)
+    returned = ctx.node.returns.return_certificate(
+        record.commitment, reason=body.reason, actor=who.actor
+    )
+    return {
+        "certificate_number": returned.certificate_number,
+        "commitment": returned.commitment.hex(),
+        "state": returned.state,
+        "returned_on": returned.returned_on.isoformat(),
+        "deadline": returned.deadline.isoformat(),
+    }
+
+
+@router.post(
+    "/certificates/{commitment}/resubmit",
+    status_code=201,
+    summary="Resubmit returned data, corrected and re-signed, within 20 working days (operator "
+    "confirms)",
+    description="After the deadline: 422 `returned.deadline`. Within it the correction rules "
+    "apply and the new version goes into the review queue (`returned.resubmitted`).",
+    tags=["certificates"],
+)
+def resubmit(ctx: Context, who: Caller, commitment: str, body: Correction) -> dict[str, Any]:
+    require_key(who)
+    record = _record(ctx, _commitment(commitment))
+    require_operator(who, record.province)
+    parsed = _one_row(body.row)
+    salted, signature, _ = salted_from_row(parsed)
+    outcome = ctx.node.returns.resubmit(
         record.commitment,
         salted,
         signature,

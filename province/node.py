@@ -50,6 +50,7 @@ from node.services.bundler import BundleFactory
 from node.services.holder_codes import HolderCodeService
 from node.services.intake import IntakeService
 from node.services.lifecycle import LifecycleService
+from node.services.returns import ReturnService
 from node.services.review import ReviewService
 from node.services.sharing import SharingService
 from node.storage import CheckpointRepository, Database, ProvinceLog, open_database
@@ -150,6 +151,9 @@ class ProvinceNode:
             db, province, self.network, cipher, blind_index, clock=clock
         )
         self.review = ReviewService(db, province, self.lifecycle, clock=clock)
+        self.returns = ReturnService(
+            db, province, self.lifecycle, calendar=self.calendar, clock=clock
+        )
         self.sharing = SharingService(db, province, clock=clock)
         self.access = AccessLogService(db, province, clock=clock)
         self.holder_codes = HolderCodeService(db, clock=clock)

@@ -30,6 +30,7 @@ from node.core.errors import InvalidInput, RegistryError, StorageError
 from node.core.formats.compact import encode_compact
 from node.core.formats.submissions import ReadRow, parse_submission, read_submission
 from node.core.records import salted_from_row
+from node.core.rules.scope import EXAMINING_BODY
 from node.core.time import china_date
 from node.services.intake import DEFAULT_CHUNK_SIZE
 from node.services.lifecycle import LifecycleOutcome
@@ -145,11 +146,15 @@ def _report_changes(args: argparse.Namespace, changes: list[OrganisationChange])
 
 
 def cmd_file_org(args: argparse.Namespace) -> int:
-    """File organisations from a JSON file (one filing object, or a list of them)."""
+    """File organisations from a JSON file (one filing object, or a list of them);
+    ``--kind examining_body`` files 专项职业能力 examining bodies by their 8-digit codes."""
     value = safejson.loads(Path(args.file).read_bytes(), "file")
-    filings = [parse_filing(v) for v in (value if isinstance(value, list) else [value])]
+    objects = value if isinstance(value, list) else [value]
+    if args.kind is not None:
+        objects = [{"kind": args.kind, **v} if isinstance(v, dict) else v for v in objects]
     node = _open(args)
     try:
+        filings = [parse_filing(v, province=node.province) for v in objects]
         changes = [node.organisations.file(f, actor=args.actor) for f in filings]
     finally:
         node.close()
@@ -161,7 +166,9 @@ def cmd_org(args: argparse.Namespace) -> int:
     node = _open(args)
     service = node.organisations
     try:
-        if args.org_command in ("suspend", "reactivate", "terminate"):
+        if args.org_command == "merge":
+            change = service.merge(args.code, into=args.into, actor=args.actor, note=args.note)
+        elif args.org_command in ("suspend", "reactivate", "terminate"):
             action = getattr(service, args.org_command)
             change = action(args.code, actor=args.actor, note=args.note)
         elif args.org_command == "rotate-key":
@@ -299,6 +306,64 @@ def cmd_correct(args: argparse.Namespace) -> int:
         _outcome_json(outcome),
         f"{outcome.certificate_number}: corrected (reason {int(outcome.reason)}), log entry "
         f"{outcome.log_index}",
+    )
+    return 0
+
+
+def cmd_return(args: argparse.Namespace) -> int:
+    """Return a certificate's data to its organisation for correction (data guide art. 11)."""
+    node = _open(args)
+    try:
+        returned = node.returns.return_certificate(
+            _target(node, args), reason=args.reason, actor=args.actor
+        )
+    finally:
+        node.close()
+    shown = {
+        "certificate_number": returned.certificate_number,
+        "commitment": returned.commitment.hex(),
+        "state": returned.state,
+        "returned_on": returned.returned_on.isoformat(),
+        "deadline": returned.deadline.isoformat(),
+    }
+    _emit(
+        args,
+        shown,
+        f"{returned.certificate_number}: returned for correction, resubmit by "
+        f"{returned.deadline.isoformat()}",
+    )
+    return 0
+
+
+def cmd_resubmit(args: argparse.Namespace) -> int:
+    """Resubmit returned data, corrected and re-signed (one submission row), within 20 working
+    days of its return."""
+    path = Path(args.file)
+    with path.open("rb") as stream:
+        rows = list(parse_submission(stream, _submission_format(path, None)))
+    if len(rows) != 1:
+        raise InvalidInput("file", "correct.one_row", "give exactly one corrected certificate")
+    [row] = rows
+    if isinstance(row, InvalidInput):
+        raise row
+    salted, signature, _ = salted_from_row(row)
+    node = _open(args)
+    try:
+        outcome = node.returns.resubmit(
+            _target(node, args),
+            salted,
+            signature,
+            reason=args.reason,
+            requested_by=args.requested_by,
+            confirmed_by=args.confirmed_by,
+            note=args.note,
+        )
+    finally:
+        node.close()
+    _emit(
+        args,
+        _outcome_json(outcome),
+        f"{outcome.certificate_number}: resubmitted, log entry {outcome.log_index}, in review",
     )
     return 0
 
@@ -724,15 +789,23 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore
     p = sub.add_parser("file-org", help="file organisations (JSON: a filing or a list)")
     _common(p)
     p.add_argument("file", help="filing JSON (docs/FORMATS.md, Scope documents)")
+    p.add_argument(
+        "--kind",
+        choices=(EXAMINING_BODY,),
+        help="file 专项职业能力 examining bodies: 8-digit codes, levels [0] "
+        '(the filing\'s own "kind" key does the same)',
+    )
     p.add_argument("--actor", default="cli", help="the province operator (audit trail)")
     p.set_defaults(func=_run(cmd_file_org))
 
     org = sub.add_parser("org", help="change a filed organisation (mirrored to the contract)")
     org_sub = org.add_subparsers(dest="org_command", required=True)
-    for verb in ("suspend", "reactivate", "terminate", "rotate-key", "revoke-key"):
+    for verb in ("suspend", "reactivate", "terminate", "rotate-key", "revoke-key", "merge"):
         p = org_sub.add_parser(verb)
         _common(p)
         p.add_argument("code", help="organisation code (13 characters)")
+        if verb == "merge":
+            p.add_argument("--into", required=True, help="the absorbing organisation's code")
         if verb in ("rotate-key", "revoke-key"):
             if verb == "revoke-key":
                 p.add_argument("key_id", type=int)
@@ -771,6 +844,29 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore
         else:
             p.add_argument("--actor", default="cli", help="the province operator (audit trail)")
             p.set_defaults(func=_run(cmd_status_change))
+
+    p = sub.add_parser("return", help="return a certificate's data for correction (art. 11)")
+    _common(p)
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--certificate-number", help="the certificate's current version")
+    which.add_argument("--commitment", help="a certificate version by its commitment (hex)")
+    p.add_argument("--reason", required=True, help="what to correct (no personal data)")
+    p.add_argument("--actor", default="cli", help="the province operator (audit trail)")
+    p.set_defaults(func=_run(cmd_return))
+
+    p = sub.add_parser(
+        "resubmit", help="resubmit returned data, corrected and signed, within 20 working days"
+    )
+    _common(p)
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--certificate-number", help="the returned certificate's number")
+    which.add_argument("--commitment", help="the returned version by its commitment (hex)")
+    p.add_argument("file", help="the corrected certificate: one signed JSONL/CSV row")
+    p.add_argument("--reason", type=int, required=True, help="correction reason code (4xx)")
+    p.add_argument("--requested-by", required=True, help="the organisation's user")
+    p.add_argument("--confirmed-by", required=True, help="the province operator")
+    p.add_argument("--note", help="why, in words (audit trail; no personal data)")
+    p.set_defaults(func=_run(cmd_resubmit))
 
     p = sub.add_parser("screen", help="screen a certificate or an organisation for review")
     _common(p)

@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from node.core.certificate import FIELD_NAMES, Certificate
+from node.core.certificate import Certificate
 from node.core.crypto.signatures import get_suite, signing_message
 from node.core.errors import InvalidInput
 from node.core.formats.commitment import Disclosed, SaltedCertificate, salt_certificate
@@ -47,7 +47,7 @@ def submission_row(
     """
     row: dict[str, Any] = {}
     salts: dict[str, str] = {}
-    for name in FIELD_NAMES:
+    for name in salted.names:
         proof = salted.fields[name]
         if not isinstance(proof, Disclosed):
             raise InvalidInput(name, "commitment.redacted", "a submission needs every field")

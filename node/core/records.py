@@ -10,7 +10,7 @@ import dataclasses
 import datetime as dt
 import re
 
-from node.core.certificate import FIELD_NAMES, Certificate
+from node.core.certificate import SKILL_LEVEL, TYPE_FIELD, Certificate, committed_field_names
 from node.core.crypto.signatures import get_suite
 from node.core.errors import InvalidInput
 from node.core.formats.commitment import Disclosed, SaltedCertificate
@@ -135,8 +135,8 @@ def salted_from_row(row: ParsedRow) -> tuple[SaltedCertificate, Signature, int |
             "the row has no issuer signature and salts; the province accepts only certificates "
             "signed by their issuer (signature_suite, key_id, signature, salts)",
         )
-    salted = SaltedCertificate(
-        {name: Disclosed(row.fields[name], salts[name]) for name in FIELD_NAMES}
-    )
+    certificate_type = row.fields.get(TYPE_FIELD, SKILL_LEVEL)
+    names = committed_field_names(str(certificate_type))
+    salted = SaltedCertificate({name: Disclosed(row.fields[name], salts[name]) for name in names})
     late = row.extras.get("late_reason")
     return salted, Signature(suite, key_id, value), late if isinstance(late, int) else None

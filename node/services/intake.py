@@ -289,7 +289,9 @@ class IntakeService:
         """Refuse a used serial; warn when serials below it were skipped (national rule
         positions 17-22: sequential per organisation, year and level). Two indexed queries on
         ``ix_certificates_serial``; only current versions count (a correction keeps its
-        serial)."""
+        serial). Serial 0 is a 职业资格证书 number's: no serial rule."""
+        if serial == 0:
+            return []
         same = (
             _CERTS.c.organisation_code == organisation_code,
             _CERTS.c.issue_year == year,
@@ -400,7 +402,7 @@ class IntakeService:
         chunk_size: int,
         workers: int,
     ) -> Iterator[RowOutcome]:
-        sealer = Sealer(self._province, self._cipher, self._index)
+        sealer = Sealer(self._province, self._cipher, self._index, self._qualification_number)
         with PreparePool(workers, sealer, self._calendar, self._vocabulary) as pool:
             for chunk, prepared in pool.run(
                 _chunks(rows, chunk_size),
@@ -456,6 +458,7 @@ class IntakeService:
             now=self._clock(),
             stop_at_error=atomic,
             prepared=prepared,
+            qualification_number=self._qualification_number,
         )
 
     def iter_one_by_one(

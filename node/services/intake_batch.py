@@ -35,6 +35,7 @@ import gc
 import logging
 import multiprocessing
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -45,7 +46,7 @@ from sqlalchemy.orm import Session
 from node.core.crypto.privacy import BlindIndex, PersonalDataCipher
 from node.core.crypto.signatures import get_suite, signing_message
 from node.core.errors import InvalidInput, VerificationError
-from node.core.formats.entry import Attributes, LogEntry, Signature
+from node.core.formats.entry import Attributes, LogEntry, Signature, registry_code_of
 from node.core.formats.snapshot import Network
 from node.core.formats.submissions import InvalidRow, ParsedRow, RawRow, RowResult, parse_raw_row
 from node.core.merkle import leaf_hash
@@ -85,11 +86,14 @@ SerialGroup = tuple[str, int, int]
 
 class Sealer(NamedTuple):
     """What turns a checked row into the columns the writer stores: the province, the record
-    cipher and the blind index (a worker process gets them once, when it starts)."""
+    cipher and the blind index (a worker process gets them once, when it starts), and the
+    province's 职业资格证书 number format (node.json ``qualification_number``) the pure checks
+    read."""
 
     province: str
     cipher: PersonalDataCipher
     blind_index: BlindIndex
+    qualification_number: re.Pattern[str] | None = None
 
 
 class PreparedRow(NamedTuple):
@@ -102,6 +106,7 @@ class PreparedRow(NamedTuple):
     commitment: bytes
     certificate_number: str
     organisation_code: str
+    """The issuer's registry code (:func:`node.core.formats.entry.registry_code_of`)."""
     attributes: Attributes
     """Issue date, level, occupation and work type codes: what scope and key checks read."""
     issue_date: dt.date
@@ -141,7 +146,12 @@ def prepare_row(
         return exc
     try:
         record = check_record(
-            salted, signature, received_on, sealer.province, vocabulary=vocabulary
+            salted,
+            signature,
+            received_on,
+            sealer.province,
+            vocabulary=vocabulary,
+            qualification_number=sealer.qualification_number,
         )
     except InvalidInput as exc:
         return InvalidRow(row.row_number, exc.field, exc.rule, exc.message)
@@ -152,11 +162,12 @@ def prepare_row(
         timing = exc
     certificate = record.certificate
     attributes = Attributes.of(certificate)
+    registry_code = registry_code_of(certificate, sealer.province)
     try:
         entry = LogEntry(
             kind="issue",
             province=sealer.province,
-            organisation_code=certificate.organisation_code,
+            organisation_code=registry_code,
             certificate_number=certificate.certificate_number,
             commitment=record.commitment,
             reason=None if isinstance(timing, InvalidInput) else timing.late_reason,
@@ -173,7 +184,7 @@ def prepare_row(
         row.row_number,
         record.commitment,
         certificate.certificate_number,
-        certificate.organisation_code,
+        registry_code,
         attributes,
         record.issue_date,
         record.number.serial,
@@ -250,9 +261,9 @@ def _pack(item: PreparedRow | InvalidRow) -> Packed:
     a, sig, entry = item.attributes, item.signature, item.entry
     return ("prepared", item.row_number, item.commitment, item.certificate_number,
             item.organisation_code, a.issue_date, a.level, a.occupation_code, a.work_type_code,
-            item.serial, sig.suite, sig.key_id, sig.value, isinstance(timing, InvalidInput),
-            packed_timing, item.verified_key, *item.sealed, entry.data, entry.leaf,
-            item.organisation_name,
+            a.certificate_type, item.serial, sig.suite, sig.key_id, sig.value,
+            isinstance(timing, InvalidInput), packed_timing, item.verified_key, *item.sealed,
+            entry.data, entry.leaf, item.organisation_name,
             tuple((w.code, w.severity, w.detail) for w in item.warnings))  # fmt: skip
 
 
@@ -260,9 +271,9 @@ def _unpack(packed: Packed) -> PreparedRow | InvalidRow:
     if packed[0] == "refused":
         return InvalidRow(*packed[1:])
     (_, row_number, commitment, number, organisation_code, issue_date, level, occupation_code,
-     work_type_code, serial, suite, key_id, value, timing_failed, packed_timing, verified_key,
-     record, record_key_id, name_index, id_index, data, leaf, organisation_name,
-     warnings) = packed  # fmt: skip
+     work_type_code, certificate_type, serial, suite, key_id, value, timing_failed,
+     packed_timing, verified_key, record, record_key_id, name_index, id_index, data, leaf,
+     organisation_name, warnings) = packed  # fmt: skip
     timing: UploadTiming | InvalidInput = (
         InvalidInput(*packed_timing) if timing_failed else UploadTiming(*packed_timing)
     )
@@ -271,7 +282,7 @@ def _unpack(packed: Packed) -> PreparedRow | InvalidRow:
         commitment,
         number,
         organisation_code,
-        Attributes(issue_date, level, occupation_code, work_type_code),
+        Attributes(issue_date, level, occupation_code, work_type_code, certificate_type),
         dt.date.fromisoformat(issue_date),
         serial,
         Signature(suite, key_id, value),
@@ -466,8 +477,9 @@ class ChunkState:
     def stored(self, row: PreparedRow) -> None:
         """Record that ``row`` is now (to be) stored."""
         group = _group(row)
-        self.used[group].add(row.serial)
-        self.top[group] = max(self.top[group], row.serial)
+        if row.serial:
+            self.used[group].add(row.serial)
+            self.top[group] = max(self.top[group], row.serial)
         self.commitments.add(row.commitment)
         self.numbers.add(row.certificate_number)
 
@@ -492,14 +504,17 @@ def check_in_order(
     # 6. Filed scope.
     check_scope(attributes, state.scope(organisation))
     # 7. Serial and commitment unique; gaps are warnings.
+    # (Serial 0: a 职业资格证书 number, which has no serial rule.)
     group = (organisation.code, row.issue_date.year, attributes.level)
-    if row.serial in state.used[group]:
+    if row.serial and row.serial in state.used[group]:
         raise InvalidInput(
             "certificate_number",
             "serial.duplicate",
             "this serial is already used by the organisation for this year and level",
         )
-    warnings = row.warnings + tuple(serial_gap(state.top[group], row.serial))
+    warnings = row.warnings
+    if row.serial:
+        warnings += tuple(serial_gap(state.top[group], row.serial))
     if row.commitment in state.commitments:
         raise InvalidInput("commitment", "certificate.duplicate", "commitment already stored")
     # 8. Signature by a key of the organisation valid on the issue date.
@@ -548,6 +563,7 @@ def accept_chunk(
     now: dt.datetime,
     stop_at_error: bool = False,
     prepared: Sequence[PreparedRow | InvalidRow] | None = None,
+    qualification_number: re.Pattern[str] | None = None,
 ) -> list[RowOutcome]:
     """Accept one chunk of rows (parsed, or raw as
     :func:`node.core.formats.submissions.read_submission` yields them) in the caller's transaction;
@@ -555,14 +571,15 @@ def accept_chunk(
 
     With ``stop_at_error`` (atomic mode) the first refused row is raised before anything of the
     chunk is written. ``prepared`` is what :func:`prepare_chunk` returned for ``rows`` (in a
-    worker process); without it the pure checks run here.
+    worker process); without it the pure checks run here (``qualification_number``: the
+    province's 职业资格证书 number format, as :class:`Sealer` carries it).
 
     Raises:
         InvalidRow: ``stop_at_error`` and a row was refused.
         StorageError: the database failed; the caller's transaction must roll back.
     """
     if prepared is None:
-        sealer = Sealer(province, cipher, blind_index)
+        sealer = Sealer(province, cipher, blind_index, qualification_number)
         prepared = prepare_chunk(
             rows,
             sealer=sealer,

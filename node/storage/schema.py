@@ -526,6 +526,58 @@ class BulkJobResult(Base):
     result: Mapped[Any] = mapped_column(JSON)
 
 
+class OrganisationDetails(Base):
+    """The public particulars of a filing (人社鉴发〔2019〕3号 三: 机构名称、地址、联系方式、备案
+    编号; Henan adds the 备案期限) and, after a merger, the code the organisation was merged
+    into (its own code is retired, DOMAIN rule §4), kept beside ``organisations`` (migration
+    0009). No personal data: the organisation's own address and contact."""
+
+    __tablename__ = "organisation_details"
+
+    code: Mapped[str] = mapped_column(
+        String(13), ForeignKey("organisations.code"), primary_key=True
+    )
+    address: Mapped[str | None] = mapped_column(Text)
+    contact: Mapped[str | None] = mapped_column(Text)
+    filing_number: Mapped[str | None] = mapped_column(String(64))
+    filing_from: Mapped[dt.date | None] = mapped_column(Date)
+    filing_until: Mapped[dt.date | None] = mapped_column(Date)
+    merged_into: Mapped[str | None] = mapped_column(String(13))
+    merged_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+RETURN_STATES = ("returned", "resubmitted")
+
+
+class ReturnedRow(Base):
+    """A certificate's data the province sent back to its organisation for correction (data
+    guide 中就培发〔2022〕1号 第十一条, migration 0009): ``returned`` until the corrected version
+    is resubmitted (``resubmitted``, with its commitment), at the latest on ``deadline``, the
+    20th working day after ``returned_on``. ``reason`` is the province's text (no personal data:
+    checked like a note)."""
+
+    __tablename__ = "returned_rows"
+    __table_args__ = (
+        CheckConstraint(_in("state", RETURN_STATES), name="state"),
+        Index("ix_returned_rows_commitment", "commitment"),
+        Index("ix_returned_rows_state", "province", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    province: Mapped[str] = mapped_column(String(2))
+    commitment: Mapped[bytes] = mapped_column(Hash)
+    certificate_number: Mapped[str] = mapped_column(String(22))
+    state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    returned_by: Mapped[str] = mapped_column(String(128))
+    returned_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    returned_on: Mapped[dt.date] = mapped_column(Date)
+    deadline: Mapped[dt.date] = mapped_column(Date)
+    resubmitted_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    resubmitted_commitment: Mapped[bytes | None] = mapped_column(Hash)
+
+
 def table_of(model: type[Base]) -> Table:
     """Return the Core :class:`~sqlalchemy.Table` of a model (for bulk Core statements)."""
     return Base.metadata.tables[model.__tablename__]

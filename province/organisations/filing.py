@@ -7,6 +7,11 @@ Rule ids (field in brackets): ``filing.type`` / ``filing.keys`` (``filing``); ``
 ``keys.empty``, ``keys.too_many`` (``keys``); ``key.type``, ``key.keys``, ``key.suite``,
 ``key.public_key``, ``key.time``, ``key.validity`` (``keys[i].…`` or the argument); the rules of
 :mod:`node.core.rules.scope` and :func:`node.core.rules.certnum.parse_organisation_code`.
+
+A 专项职业能力 examining body (``"kind": "examining_body"``) is filed by its 8-digit code
+(豫人社办函〔2020〕41号 二(四): ``examining_body.code``) under the registry code the contract keys
+it by (:func:`node.core.formats.entry.examining_body_registry_code`), with ungraded items
+(``"levels": [0]``, ``scope.ungraded``).
 """
 
 from __future__ import annotations
@@ -18,8 +23,10 @@ from typing import Final
 
 from node.core.crypto.signatures import SUITE_IDS
 from node.core.errors import InvalidInput
-from node.core.rules.certnum import parse_organisation_code
+from node.core.formats.entry import examining_body_registry_code
+from node.core.rules.certnum import check_examining_body_code, parse_organisation_code
 from node.core.rules.scope import (
+    EXAMINING_BODY,
     ScopeDocument,
     ScopeItem,
     build_scope_document,
@@ -39,7 +46,12 @@ CHINA_TZ: Final = CHINA_STANDARD_TIME
 #: in-browser verifier too, whose JSON numbers are exact only up to there (node/core/formats/
 #: snapshot.py MAX_INDEX); a larger time on chain would make every snapshot unreadable.
 _KEY_TIME_MAX: Final = 2**53 - 1
-_FILING_KEYS: Final = frozenset({"code", "name", "category", "scope", "keys"})
+_FILING_KEYS: Final = frozenset(
+    {"code", "name", "category", "scope", "keys", "kind"}
+    | {"address", "contact", "filing_number", "filing_period"}
+)
+#: Longest public particular (address, contact, filing number), in characters.
+PARTICULAR_MAX_LENGTH: Final = 200
 _KEY_KEYS: Final = frozenset({"suite", "public_key", "valid_from", "valid_until"})
 
 
@@ -55,6 +67,82 @@ class KeySpec:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class FilingParticulars:
+    """The public particulars of a filing (人社鉴发〔2019〕3号 三: 地址、联系方式、备案编号; Henan's
+    备案期限 ``filing_from`` … ``filing_until``, None open). The organisation's own, no personal
+    data."""
+
+    address: str | None = None
+    contact: str | None = None
+    filing_number: str | None = None
+    filing_from: dt.date | None = None
+    filing_until: dt.date | None = None
+
+
+def _particular(obj: Mapping[str, object], key: str) -> str | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if (
+        not isinstance(value, str)
+        or not value.strip()
+        or value != value.strip()
+        or len(value) > PARTICULAR_MAX_LENGTH
+        or any(ord(c) < 32 or ord(c) == 127 for c in value)
+    ):
+        raise InvalidInput(
+            key,
+            "filing.particular",
+            f"must be text of 1-{PARTICULAR_MAX_LENGTH} characters, no control characters or "
+            "surrounding spaces",
+        )
+    return value
+
+
+def _period(value: object) -> tuple[dt.date | None, dt.date | None]:
+    if value is None:
+        return None, None
+    if not isinstance(value, Mapping) or not set(value) <= {"from", "until"} or "from" not in value:
+        raise InvalidInput("filing_period", "filing.period", 'must be {"from", "until"} dates')
+    days: list[dt.date | None] = []
+    for key in ("from", "until"):
+        text = value.get(key)
+        if text is None and key == "until":
+            days.append(None)
+            continue
+        try:
+            days.append(dt.date.fromisoformat(text) if isinstance(text, str) else None)
+        except ValueError:
+            days.append(None)
+        if days[-1] is None:
+            raise InvalidInput(f"filing_period.{key}", "filing.period", "must be YYYY-MM-DD")
+    start, end = days
+    if end is not None and start is not None and end <= start:
+        raise InvalidInput("filing_period.until", "filing.period", "must be after from")
+    return start, end
+
+
+def parse_particulars(obj: Mapping[str, object]) -> FilingParticulars | None:
+    """The public particulars of a filing object (``address``, ``contact``, ``filing_number``,
+    ``filing_period``: ``{"from": "2024-01-01", "until": "2028-12-31"}``), or None when it
+    gives none.
+
+    Raises:
+        InvalidInput: ``filing.particular``, ``filing.period``.
+    """
+    if not {"address", "contact", "filing_number", "filing_period"} & set(obj):
+        return None
+    start, end = _period(obj.get("filing_period"))
+    return FilingParticulars(
+        address=_particular(obj, "address"),
+        contact=_particular(obj, "contact"),
+        filing_number=_particular(obj, "filing_number"),
+        filing_from=start,
+        filing_until=end,
+    )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class OrganisationFiling:
     """A checked filing; build it with :func:`parse_filing` or :meth:`OrganisationFiling.of`."""
 
@@ -64,6 +152,11 @@ class OrganisationFiling:
     scope: tuple[ScopeItem, ...]
     """The scope items, normalised (sorted, levels sorted)."""
     keys: tuple[KeySpec, ...]
+    kind: str | None = None
+    """``examining_body`` for a 专项职业能力 examining body (``code`` is then its registry code),
+    else None."""
+    particulars: FilingParticulars | None = None
+    """Address, contact, filing number and period, when the filing gives them."""
 
     @classmethod
     def of(
@@ -74,14 +167,19 @@ class OrganisationFiling:
         scope: object,
         keys: Sequence[KeySpec],
         category: str | None = None,
+        kind: str | None = None,
     ) -> OrganisationFiling:
-        """Check a filing given as Python values (``category`` None takes the code's).
+        """Check a filing given as Python values (``category`` None takes the code's; ``kind``
+        ``examining_body``: ``code`` is the examining body's registry code).
 
         Raises:
             InvalidInput: a rule of the module docstring.
         """
-        parse_organisation_code(code)
-        derived = code_category(code)
+        if kind == EXAMINING_BODY:
+            derived = None
+        else:
+            parse_organisation_code(code)
+            derived = code_category(code)
         if category is None:
             category = derived
         if not keys:
@@ -90,7 +188,7 @@ class OrganisationFiling:
             raise InvalidInput("keys", "keys.too_many", f"at most {MAX_FILING_KEYS} keys")
         for i, key in enumerate(keys):
             check_key(key, f"keys[{i}]")
-        filing = cls(code, check_name(name), category, normalise_scope(scope), tuple(keys))
+        filing = cls(code, check_name(name), category, normalise_scope(scope), tuple(keys), kind)
         filing.document(code[5:7])  # Checks class and category against the code.
         return filing
 
@@ -107,6 +205,7 @@ class OrganisationFiling:
             org_class=self.code[0],
             category=self.category,
             scope=[item.to_json() for item in self.scope],
+            kind=self.kind,
         )
 
 
@@ -191,7 +290,7 @@ def _parse_key(value: object, at: str) -> KeySpec:
     )
 
 
-def parse_filing(obj: object) -> OrganisationFiling:
+def parse_filing(obj: object, *, province: str | None = None) -> OrganisationFiling:
     """Read a filing from a JSON object::
 
         {"code": "S000144002009", "name": "…", "category": "2",
@@ -201,7 +300,9 @@ def parse_filing(obj: object) -> OrganisationFiling:
 
     ``category`` may be left out (or null): it is the code's (Guangdong position 10) or none.
     ``valid_*`` are unix seconds or ISO dates / date-times in UTC+8; ``valid_until`` 0, null
-    or absent is open.
+    or absent is open. ``"kind": "examining_body"`` files a 专项职业能力 examining body: ``code``
+    is then its 8-digit code, filed under its registry code in ``province`` (the filing node's),
+    and every item's ``levels`` is ``[0]``.
 
     Raises:
         InvalidInput: every rule of the module docstring, naming the field (``keys[1].suite``).
@@ -215,6 +316,13 @@ def parse_filing(obj: object) -> OrganisationFiling:
             "filing", "filing.keys", f"unknown keys {unknown}, missing keys {missing}"
         )
     code = obj["code"]
+    kind = obj.get("kind")
+    if kind is not None and kind != EXAMINING_BODY:
+        raise InvalidInput("kind", "filing.kind", f"must be {EXAMINING_BODY} or absent")
+    if kind == EXAMINING_BODY:
+        if province is None:
+            raise ValueError("an examining body is filed in a province: pass province")
+        code = examining_body_registry_code(check_examining_body_code(code, "code"), province)
     if not isinstance(code, str):
         raise InvalidInput("organisation_code", "organisation_code.length", "must be a string")
     keys = obj["keys"]
@@ -222,21 +330,26 @@ def parse_filing(obj: object) -> OrganisationFiling:
         raise InvalidInput("keys", "keys.type", "must be a list of keys")
     if len(keys) > MAX_FILING_KEYS:
         raise InvalidInput("keys", "keys.too_many", f"at most {MAX_FILING_KEYS} keys")
-    return OrganisationFiling.of(
+    filing = OrganisationFiling.of(
         code=code,
         name=obj["name"],
         scope=obj["scope"],
         keys=[_parse_key(k, f"keys[{i}]") for i, k in enumerate(keys)],
         category=obj.get("category"),
+        kind=kind,
     )
+    particulars = parse_particulars(obj)
+    return filing if particulars is None else dataclasses.replace(filing, particulars=particulars)
 
 
 __all__ = [
     "CHINA_TZ",
     "MAX_FILING_KEYS",
+    "FilingParticulars",
     "KeySpec",
     "OrganisationFiling",
     "check_key",
     "parse_filing",
+    "parse_particulars",
     "parse_time",
 ]

@@ -13,8 +13,10 @@ from collections.abc import Callable
 
 from anchor.chain import RegistryClient
 from anchor.manifest import ManifestStore
+from node.core.errors import InvalidInput
 from node.core.rules.names import ForbiddenWords
-from node.storage import Database
+from node.storage import Database, OrganisationRepository
+from node.storage.organisation_details import DetailsRecord, DetailsRepository
 from province.organisations import changes, keys, reconcile
 from province.organisations.filing import KeySpec, OrganisationFiling, parse_time
 from province.organisations.mirror import (
@@ -24,6 +26,9 @@ from province.organisations.mirror import (
     Mirror,
     OrganisationChange,
 )
+
+#: Audit action of a merger (the termination is recorded as such too).
+ACTION_MERGE = "organisation.merge"
 
 
 class OrganisationService:
@@ -99,7 +104,59 @@ class OrganisationService:
             InvalidInput: ``name`` / ``name.forbidden_word``: the name carries a forbidden word.
         """
         self.forbidden_words.check("name", filing.name)
-        return changes.file(self.mirror, filing, actor=actor)
+        change = changes.file(self.mirror, filing, actor=actor)
+        if filing.particulars is not None:
+            # The public particulars (人社鉴发〔2019〕3号 三), kept beside the filing; a repeat
+            # of the filing stores them again.
+            p = filing.particulars
+            with self.db.transaction() as session:
+                DetailsRepository(session).put(
+                    DetailsRecord(
+                        filing.code,
+                        address=p.address,
+                        contact=p.contact,
+                        filing_number=p.filing_number,
+                        filing_from=p.filing_from,
+                        filing_until=p.filing_until,
+                    ),
+                    now=self.clock(),
+                )
+        return change
+
+    def merge(
+        self, code: str, *, into: str, actor: str, note: str | None = None
+    ) -> OrganisationChange:
+        """Record that ``code`` was merged into ``into``, an active organisation filed here:
+        ``code`` is terminated (its code retired for ever, never reassigned; DOMAIN rule §4) and
+        its filing keeps the merged-into link, shown in the public list. A repeat completes a
+        merger that stopped after the termination.
+
+        Raises:
+            InvalidInput: ``into`` / ``merge.self``, ``merge.into_unknown`` (not filed in this
+                province), ``merge.into_not_active``; ``code`` / ``merge.already`` (merged into
+                another); and the rules of :meth:`terminate`.
+        """
+        if not isinstance(into, str) or into == code:
+            raise InvalidInput("into", "merge.self", "an organisation is merged into another")
+        with self.db.transaction() as session:
+            absorber = OrganisationRepository(session).get(into)
+            details = DetailsRepository(session).get(code)
+        if absorber is None or absorber.province != self.province:
+            raise InvalidInput("into", "merge.into_unknown", "not filed in this province")
+        if absorber.status != "active":
+            raise InvalidInput(
+                "into", "merge.into_not_active", f"the absorbing organisation is {absorber.status}"
+            )
+        if details is not None and details.merged_into not in (None, into):
+            raise InvalidInput("code", "merge.already", "already merged into another organisation")
+        change = self.terminate(code, actor=actor, note=note)
+        now = self.clock()
+        with self.db.transaction() as session:
+            DetailsRepository(session).merged(code, into, now=now)
+            self.mirror.audit(
+                session, ACTION_MERGE, code, actor=actor, now=now, note=note, details={"into": into}
+            )
+        return change
 
     # -- status ---------------------------------------------------------------------------
 

@@ -30,8 +30,8 @@ mark allowed.
 Rule ids (all ``intake.*``): ``empty_file``, ``encoding``, ``line_length``, ``no_header``,
 ``unknown_column``, ``duplicate_column``, ``missing_column``, ``signature_columns`` (header);
 ``csv_syntax``, ``row_length``, ``json``, ``required``, ``type``, ``id_type``, ``level``,
-``issue_date``, ``signature_suite``, ``key_id``, ``signature``, ``salts``,
-``signature_incomplete`` (rows); ``late_reason`` uses the ``reason.*`` rules of
+``issue_date``, ``certificate_type``, ``signature_suite``, ``key_id``, ``signature``,
+``salts``, ``signature_incomplete`` (rows); ``late_reason`` uses the ``reason.*`` rules of
 :func:`node.core.rules.reasons.check_reason`.
 """
 
@@ -48,7 +48,17 @@ from types import MappingProxyType
 from typing import Final, Literal, NamedTuple, Protocol
 
 from node.core import safejson
-from node.core.certificate import FIELD_NAMES, PERSONAL_FIELDS, FieldValue
+from node.core.certificate import (
+    FIELD_NAMES,
+    PERSONAL_FIELDS,
+    SKILL_LEVEL,
+    SPECIAL_ABILITY,
+    TYPE_FIELD,
+    UNGRADED_LEVEL,
+    VOCATIONAL_QUALIFICATION,
+    FieldValue,
+    committed_field_names,
+)
 from node.core.crypto.signatures import SUITE_NAMES, get_suite
 from node.core.errors import InvalidInput
 from node.core.rules.codes import ID_TYPES, LEVELS
@@ -101,6 +111,8 @@ COLUMNS: Final[tuple[Column, ...]] = (
     Column("issue_date", "发证日期"),
     Column("organisation_name", "发证机构名称"),
     Column("organisation_code", "机构代码"),
+    # Format 2 (issue #17): blank or absent is a 职业技能等级证书 (format 1, twelve salts).
+    Column(TYPE_FIELD, "证书类型", ("证书种类",), required=False),
     Column(SIGNATURE_SUITE, "签名算法", required=False),
     Column(KEY_ID, "密钥编号", required=False),
     Column(SIGNATURE, "签名", required=False),
@@ -159,6 +171,23 @@ _LEVEL_LOOKUP: Final[Mapping[str, int]] = MappingProxyType(
     }
 )
 
+#: Spellings of the certificate type: the code and the certificate's title (中就培发〔2022〕1号
+#: covers all three; 人社部发〔2019〕90号 二).
+_TYPE_LOOKUP: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        SKILL_LEVEL: SKILL_LEVEL,
+        SPECIAL_ABILITY: SPECIAL_ABILITY,
+        VOCATIONAL_QUALIFICATION: VOCATIONAL_QUALIFICATION,
+        "职业技能等级证书": SKILL_LEVEL,
+        "专项职业能力证书": SPECIAL_ABILITY,
+        "职业资格证书": VOCATIONAL_QUALIFICATION,
+    }
+)
+
+#: Spellings of "not graded" in the level cell of a 专项职业能力证书 (劳社厅发〔2006〕29号:
+#: 不划分等级), which commits level 0; a blank cell means the same for that type.
+_UNGRADED_SPELLINGS: Final = frozenset({"0", "不划分等级", "不分等级", "无", "-", "--", "—"})
+
 #: Spellings of the ID type: the code, the label of :data:`node.core.rules.codes.ID_TYPES`, and
 # common
 #: short forms.
@@ -205,7 +234,9 @@ class ParsedRow:
     """One parsed row.
 
     ``row_number`` is the line of the file on which the row starts (in CSV the header is line
-    1). ``fields`` holds the twelve certificate fields, normalised. ``extras`` holds the optional
+    1). ``fields`` holds the twelve certificate fields, normalised, and ``certificate_type`` for a
+    format-2 certificate (``special_ability``, ``vocational_qualification``; its ``level`` is 0
+    for a ``special_ability`` one written blank or 不划分等级). ``extras`` holds the optional
     columns that were given: ``signature_suite`` (str), ``key_id`` (int), ``signature``
     (bytes), ``salts`` (dict of field name to 32 bytes), ``late_reason`` (int).
     """
@@ -363,6 +394,30 @@ def _id_type(value: object) -> str:
     return code
 
 
+def _certificate_type(value: object) -> str:
+    text = _normalised(TYPE_FIELD, value)
+    certificate_type = _TYPE_LOOKUP.get(text) or _TYPE_LOOKUP.get(text.lower())
+    if certificate_type is None:
+        raise _CellError(
+            TYPE_FIELD,
+            "intake.certificate_type",
+            "must be skill_level, special_ability or vocational_qualification "
+            "(职业技能等级证书, 专项职业能力证书, 职业资格证书)",
+        )
+    return certificate_type
+
+
+def _ungraded_level(value: object) -> int:
+    """The level cell of a 专项职业能力证书: blank or a spelling of "not graded" is level 0;
+    any other value is read as a skill level, which validation then refuses
+    (``level.ungraded``)."""
+    if _is_blank(value) or value == UNGRADED_LEVEL:
+        return UNGRADED_LEVEL
+    if isinstance(value, str) and _normalised("level", value) in _UNGRADED_SPELLINGS:
+        return UNGRADED_LEVEL
+    return _level(value)
+
+
 def _level(value: object) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         if value in LEVELS:
@@ -422,7 +477,7 @@ def _hex_bytes(field: str, rule: str, value: object, length: int) -> bytes:
     raise _CellError(field, rule, f"must be {2 * length} hexadecimal digits")
 
 
-def _salts(value: object) -> dict[str, bytes]:
+def _salts(value: object, names: tuple[str, ...] = FIELD_NAMES) -> dict[str, bytes]:
     if isinstance(value, str):
         try:
             value = safejson.loads(value, SALTS, max_bytes=MAX_LINE_BYTES, max_depth=2)
@@ -430,17 +485,30 @@ def _salts(value: object) -> dict[str, bytes]:
             value = None
     if not isinstance(value, dict):
         raise _CellError(SALTS, "intake.salts", "must be a JSON object of field name to salt")
-    if set(value) != set(FIELD_NAMES):
-        raise _CellError(SALTS, "intake.salts", "must hold a salt for each of the twelve fields")
-    return {name: _hex_bytes(SALTS, "intake.salts", value[name], 32) for name in FIELD_NAMES}
+    if set(value) != set(names):
+        raise _CellError(
+            SALTS,
+            "intake.salts",
+            "must hold a salt for each of the twelve fields"
+            if names == FIELD_NAMES
+            else "must hold a salt for each of the twelve fields and certificate_type",
+        )
+    return {name: _hex_bytes(SALTS, "intake.salts", value[name], 32) for name in names}
 
 
 def _row(row_number: int, cells: Mapping[str, object]) -> RowResult:
     """Normalise one row, given as column name to raw cell (a CSV string or a JSON value)."""
     try:
         fields: dict[str, FieldValue] = {}
+        certificate_type = SKILL_LEVEL
+        if not _is_blank(type_cell := cells.get(TYPE_FIELD)):
+            certificate_type = _certificate_type(type_cell)
+        ungraded = certificate_type == SPECIAL_ABILITY
         for name in FIELD_NAMES:
             value = cells.get(name)
+            if ungraded and name == "level":
+                fields[name] = _ungraded_level(value)
+                continue
             if _is_blank(value):
                 raise _CellError(name, "intake.required", "required cell is empty")
             if name == "id_type":
@@ -451,6 +519,8 @@ def _row(row_number: int, cells: Mapping[str, object]) -> RowResult:
                 fields[name] = _issue_date(value)
             else:
                 fields[name] = _text(name, value)
+        if certificate_type != SKILL_LEVEL:
+            fields[TYPE_FIELD] = certificate_type
         extras: dict[str, ExtraValue] = {}
         given = [name for name in SIGNATURE_COLUMNS if not _is_blank(cells.get(name))]
         if given:
@@ -476,7 +546,7 @@ def _row(row_number: int, cells: Mapping[str, object]) -> RowResult:
                 cells[SIGNATURE],
                 get_suite(suite_name).signature_length,
             )
-            extras[SALTS] = _salts(cells[SALTS])
+            extras[SALTS] = _salts(cells[SALTS], committed_field_names(certificate_type))
         late = cells.get(LATE_REASON)
         if not _is_blank(late):
             code = _integer(LATE_REASON, "reason.unknown", late, 65535)

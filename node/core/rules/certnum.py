@@ -526,6 +526,41 @@ class SpecialAbilityNumber:
         }
 
 
+def check_examining_body_code(text: object, field: str = "code") -> str:
+    """Check a 专项职业能力 examining body's 8-digit code (豫人社办函〔2020〕41号 二(四), seed
+    001): 4-digit area, the digit 5, 3-digit body serial; return it.
+
+    Raises:
+        InvalidInput: ``field``, rule ``examining_body.code``.
+    """
+    if (
+        not isinstance(text, str)
+        or len(text) != 8
+        or not _is_digits(text)
+        or text[4] != SPECIAL_ABILITY_DIGIT
+    ):
+        raise InvalidInput(
+            field,
+            "examining_body.code",
+            "must be an 8-digit examining-body code: 4-digit area, the digit 5, 3-digit serial",
+        )
+    return text
+
+
+def examining_body_of_registry_code(code: str, province: str) -> str | None:
+    """The 8-digit examining-body code filed under the 13-character registry ``code`` in
+    ``province`` (``S`` + area + province + ``5`` + serial + ``00``, the layout of
+    ``node.core.formats.entry.examining_body_registry_code``), or None when ``code`` is not
+    laid out so."""
+    if len(code) != 13 or code[0] != "S" or code[5:7] != province or code[11:13] != "00":
+        return None
+    body = code[1:5] + code[7:11]
+    try:
+        return check_examining_body_code(body)
+    except InvalidInput:
+        return None
+
+
 def parse_special_ability_number(text: str) -> SpecialAbilityNumber:
     """Parse Henan's 15-digit special vocational ability certificate number.
 

@@ -787,6 +787,14 @@ _FLAG = (Role.FLAG,)
 
 FLAGS: Final = (
     _entry(
+        "returned.resubmitted",
+        "退回更正的数据已在 20 个工作日内重新上报，待省级复核。",
+        "Data returned for correction was resubmitted within 20 working days; the province "
+        "reviews it again.",
+        f"{GUIDE} art. 11",
+        _FLAG,
+    ),
+    _entry(
         "pass_rate.high",
         "机构近一年平均获证率高于 90%，列为重点督导检查对象。",
         "The organisation's pass rate over the last year is above 90 %: focused supervision.",
@@ -1369,6 +1377,107 @@ INTAKE: Final = (
         "职业技能等级须为 1–5 级，可写作 3、三级、三级/高级工或高级工。",
         "The skill level is 1 to 5, written for example 3, 三级, 三级/高级工 or 高级工.",
         f"{STYLE}",
+    ),
+    _rule(
+        "intake.certificate_type",
+        "证书类型须为 skill_level、special_ability 或 vocational_qualification"
+        "（职业技能等级证书、专项职业能力证书、职业资格证书）；留空为职业技能等级证书。",
+        "The certificate type is skill_level, special_ability or vocational_qualification "
+        "(职业技能等级证书, 专项职业能力证书, 职业资格证书); blank means skill_level.",
+        "中就培发〔2022〕1号",
+    ),
+    _rule(
+        "examining_body.code",
+        "专项职业能力考核机构代码为 8 位数字：4 位地区码、数字 5、3 位机构序号。",
+        "A special vocational ability examining body's code is 8 digits: a 4-digit area code, the "
+        "digit 5 and a 3-digit body serial.",
+        "豫人社办函〔2020〕41号 二(四)",
+    ),
+    _rule(
+        "examining_body.registry_code",
+        "考核机构的登记代码须为 S + 地区码 + 本省代码 + 5 + 机构序号 + 00。",
+        "An examining body's registry code is S, its area code, the province, 5, its serial "
+        "and 00.",
+        "豫人社办函〔2020〕41号 二(四)",
+    ),
+    _rule(
+        "scope.ungraded",
+        "专项职业能力考核机构的备案范围不划分等级（levels 为 [0]）；其他机构的范围须为 1–5 级。",
+        "A special vocational ability examining body's filed scope is not graded (levels [0]); "
+        "every other organisation's scope has levels 1 to 5.",
+        "劳社厅发〔2006〕29号",
+    ),
+    _rule(
+        "filing.kind",
+        "备案的 kind 只能为 examining_body（专项职业能力考核机构）或省略。",
+        "A filing's kind is examining_body (a special vocational ability examining body) or "
+        "absent.",
+    ),
+    _rule(
+        "returned.reason",
+        "退回更正须说明需更正的内容（1–1000 字）。",
+        "Returning data for correction needs a reason saying what to correct (1 to 1000 "
+        "characters).",
+        "中就培发〔2022〕1号 第十一条",
+    ),
+    _rule(
+        "returned.not_active",
+        "只能退回现行有效的证书数据。",
+        "Only a current, active certificate's data can be returned for correction.",
+        "中就培发〔2022〕1号 第十一条",
+    ),
+    _rule(
+        "returned.already",
+        "该证书数据已退回，正等待重新上报。",
+        "This certificate's data was already returned and awaits resubmission.",
+        "中就培发〔2022〕1号 第十一条",
+    ),
+    _rule(
+        "returned.not_returned",
+        "该证书数据未被退回更正（或已重新上报），不能作为退回数据重新上报。",
+        "This certificate's data was not returned for correction (or was already resubmitted).",
+        "中就培发〔2022〕1号 第十一条",
+    ),
+    _rule(
+        "returned.deadline",
+        "退回的数据须在 20 个工作日内更正并重新上报；已超过期限。",
+        "Returned data must be corrected and resubmitted within 20 working days; the deadline "
+        "has passed.",
+        "中就培发〔2022〕1号 第十一条",
+    ),
+    _rule(
+        "filing.particular",
+        "备案的地址、联系方式、备案编号须为 1–200 字的文本，不含控制字符或首尾空格。",
+        "A filing's address, contact and filing number are text of 1 to 200 characters, without "
+        "control characters or surrounding spaces.",
+        "中就培函〔2020〕16号 (三), after 人社鉴发〔2019〕3号",
+    ),
+    _rule(
+        "filing.period",
+        "备案期限须为起止两个日期（from、until，写作 YYYY-MM-DD），until 可省略，且须晚于 from。",
+        "A filing period is two dates, from and until, written YYYY-MM-DD; until may be left out "
+        "and is after from.",
+        "中就培函〔2020〕16号 (三); 豫人社办函〔2020〕51号 (三)",
+    ),
+    _rule(
+        "merge.self",
+        "机构只能合并入另一个机构。",
+        "An organisation is merged into another organisation.",
+    ),
+    _rule(
+        "merge.into_unknown",
+        "合并后的机构须已在本省备案。",
+        "The absorbing organisation must be filed in this province.",
+    ),
+    _rule(
+        "merge.into_not_active",
+        "合并后的机构须处于有效状态。",
+        "The absorbing organisation must be active.",
+    ),
+    _rule(
+        "merge.already",
+        "该机构已合并入另一个机构。",
+        "This organisation was already merged into another one.",
     ),
     _rule(
         "intake.issue_date",

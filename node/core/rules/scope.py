@@ -37,7 +37,11 @@ Pure: no I/O. Rule ids (field in brackets):
   ``organisation.province`` (``province``), ``organisation.class`` (``org_class``),
   ``organisation.category`` (``category``);
 - ``scope_document.*`` for documents that are not version-1 scope documents, ``scope.cid`` and
-  ``scope.hash`` for CIDs and hashes.
+  ``scope.hash`` for CIDs and hashes;
+- a 专项职业能力 examining body (``kind`` ``examining_body``, a key of its document only):
+  ``filing.kind`` (``kind``), ``examining_body.code`` and ``examining_body.registry_code``
+  (``organisation_code``), ``scope.ungraded`` (``scope[i].levels``): its items are not graded
+  (levels ``[0]``, 劳社厅发〔2006〕29号: 不划分等级) and a skill-level filing's always are.
 """
 
 from __future__ import annotations
@@ -50,9 +54,13 @@ from typing import Any, Final, Protocol
 
 from node.core import safejson
 from node.core.canonical import canonical_json
-from node.core.certificate import NO_WORK_TYPE
+from node.core.certificate import NO_WORK_TYPE, UNGRADED_LEVEL
 from node.core.errors import InvalidInput
-from node.core.rules.certnum import GuangdongSite, parse_organisation_code
+from node.core.rules.certnum import (
+    GuangdongSite,
+    examining_body_of_registry_code,
+    parse_organisation_code,
+)
 from node.core.rules.codes import LEVELS, PROVINCES, SKILL_MAJOR_CATEGORIES
 
 SCOPE_TYPE: Final = "certreg.scope"
@@ -79,6 +87,8 @@ _ITEM_KEYS: Final = frozenset({"occupation_code", "work_type_code", "levels"})
 _DOCUMENT_KEYS: Final = frozenset(
     {"type", "version", "province", "organisation_code", "name", "org_class", "category", "scope"}
 )
+#: The ``kind`` of a 专项职业能力 examining body's filing (豫人社办函〔2020〕41号 二(四)).
+EXAMINING_BODY: Final = "examining_body"
 _B58: Final = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _MULTIHASH_SHA256: Final = b"\x12\x20"
 
@@ -110,9 +120,11 @@ class ScopeDocument:
     org_class: str
     category: str | None
     scope: tuple[ScopeItem, ...]
+    kind: str | None = None
+    """``examining_body`` for a 专项职业能力 examining body, else None (and no ``kind`` key)."""
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "type": SCOPE_TYPE,
             "version": SCOPE_VERSION,
             "province": self.province,
@@ -122,6 +134,9 @@ class ScopeDocument:
             "category": self.category,
             "scope": [item.to_json() for item in self.scope],
         }
+        if self.kind is not None:
+            out["kind"] = self.kind
+        return out
 
     def to_bytes(self) -> bytes:
         """The published bytes: ``JCS(document)``."""
@@ -140,6 +155,9 @@ class ScopeDocument:
 def _levels(value: object, at: str) -> tuple[int, ...]:
     if not isinstance(value, list) or not value:
         raise InvalidInput(at, "scope.levels", "must be a non-empty list of levels 1-5")
+    if value == [UNGRADED_LEVEL] and type(value[0]) is int:
+        # An examining body's item (不划分等级); build_scope_document checks the kind.
+        return (UNGRADED_LEVEL,)
     # 人社鉴发〔2019〕2号 table 5 (seed 001): levels 1-5. bool is an int subclass; refuse it.
     if any(isinstance(v, bool) or not isinstance(v, int) or v not in LEVELS for v in value):
         raise InvalidInput(at, "level.range", "every level must be a skill level 1-5")
@@ -255,11 +273,14 @@ def build_scope_document(
     org_class: str,
     category: str | None,
     scope: object,
+    kind: str | None = None,
 ) -> ScopeDocument:
     """Check every part of a filing's public description and return its scope document.
 
     ``org_class`` must be the code's position 1; ``category`` must be the category digit the
-    code carries (:func:`code_category`), None where the province has none.
+    code carries (:func:`code_category`), None where the province has none. ``kind``
+    ``examining_body``: a 专项职业能力 examining body filed under its registry code (class S,
+    no category, every item ungraded).
 
     Raises:
         InvalidInput: a rule of the module docstring.
@@ -268,7 +289,18 @@ def build_scope_document(
         raise InvalidInput("province", "organisation.province", "must be a province code 11-82")
     if not isinstance(organisation_code, str):
         raise InvalidInput("organisation_code", "organisation_code.length", "must be a string")
-    expected_category = code_category(organisation_code)
+    if kind not in (None, EXAMINING_BODY):
+        raise InvalidInput("kind", "filing.kind", f"must be {EXAMINING_BODY} or absent")
+    if kind == EXAMINING_BODY:
+        if examining_body_of_registry_code(organisation_code, province) is None:
+            raise InvalidInput(
+                "organisation_code",
+                "examining_body.registry_code",
+                "must be S + area + province + 5 + serial + 00 (an examining body's registry code)",
+            )
+        expected_category = None
+    else:
+        expected_category = code_category(organisation_code)
     if organisation_code[5:7] != province:
         raise InvalidInput(
             "province", "organisation.province", "code positions 6-7 must be the province"
@@ -281,13 +313,22 @@ def build_scope_document(
             "organisation.category",
             "must be the category digit the code carries (Guangdong position 10), else null",
         )
+    items = normalise_scope(scope)
+    for i, item in enumerate(items):
+        if (item.levels == (UNGRADED_LEVEL,)) != (kind == EXAMINING_BODY):
+            raise InvalidInput(
+                f"scope[{i}].levels",
+                "scope.ungraded",
+                "an examining body's items are not graded (levels [0]); other items are graded 1-5",
+            )
     return ScopeDocument(
         province=province,
         organisation_code=organisation_code,
         name=check_name(name),
         org_class=org_class,
         category=category,
-        scope=normalise_scope(scope),
+        scope=items,
+        kind=kind,
     )
 
 
@@ -329,7 +370,7 @@ def parse_scope_document(data: bytes) -> ScopeDocument:
     value = safejson.loads(
         data, "scope_document", max_bytes=MAX_SCOPE_BYTES, rule="scope_document.json"
     )
-    if not isinstance(value, dict) or set(value) != _DOCUMENT_KEYS:
+    if not isinstance(value, dict) or set(value) - {"kind"} != _DOCUMENT_KEYS:
         raise InvalidInput("scope_document", "scope_document.keys", "wrong keys")
     if value["type"] != SCOPE_TYPE or type(value["version"]) is not int or value["version"] != 1:
         raise InvalidInput("scope_document", "scope_document.version", "not a version 1 scope")
@@ -340,6 +381,7 @@ def parse_scope_document(data: bytes) -> ScopeDocument:
         org_class=value["org_class"],
         category=value["category"],
         scope=value["scope"],
+        kind=value.get("kind"),
     )
     if document.stored_scope() != value["scope"]:
         raise InvalidInput("scope", "scope_document.order", "items or levels are not sorted")

@@ -697,3 +697,90 @@ def test_refusals_never_echo_personal_data(
                 check_no_personal_data(row, name, id_number)
             else:
                 assert name not in repr(row) and id_number not in repr(row)
+
+
+# --- certificate types (format 2, issue #17 item 1) ------------------------------------------
+
+SPECIAL = {
+    "level": "不划分等级",
+    "certificate_number": "251601500200001",
+    "organisation_code": "16015002",
+}
+
+
+def typed_row(certificate_type: str, level: str, header: list[str] | None = None) -> bytes:
+    names = [*(header or ENGLISH), "证书类型" if header is CHINESE else "certificate_type"]
+    values = list(VALUES)
+    values[ENGLISH.index("level")] = level
+    return csv_bytes([names, [*values, certificate_type]])
+
+
+@pytest.mark.parametrize(
+    ("cell", "certificate_type"),
+    [
+        ("special_ability", "special_ability"),
+        ("专项职业能力证书", "special_ability"),
+        (" Special_Ability ", "special_ability"),
+        ("vocational_qualification", "vocational_qualification"),
+        ("职业资格证书", "vocational_qualification"),
+    ],
+)
+def test_certificate_type_column(cell: str, certificate_type: str) -> None:
+    level = "" if certificate_type == "special_ability" else "三级"
+    for header in (ENGLISH, CHINESE):
+        row = only_row(typed_row(cell, level, header))
+        assert isinstance(row, ParsedRow), row
+        assert row.fields["certificate_type"] == certificate_type
+        assert row.fields["level"] == (0 if certificate_type == "special_ability" else 3)
+        assert Certificate.from_fields(row.fields).certificate_type == certificate_type
+
+
+@pytest.mark.parametrize("cell", ["", "skill_level", "职业技能等级证书"])
+def test_a_blank_or_skill_level_type_is_format_1(cell: str) -> None:
+    row = only_row(typed_row(cell, "五级/初级工"))
+    assert isinstance(row, ParsedRow)
+    assert row.fields == EXPECTED  # no certificate_type field: the twelve of format 1
+
+
+@pytest.mark.parametrize("level", ["", "0", "不划分等级", "无"])
+def test_special_ability_level_is_not_graded(level: str) -> None:
+    row = only_row(typed_row("special_ability", level))
+    assert isinstance(row, ParsedRow) and row.fields["level"] == 0
+
+
+def test_special_ability_with_a_grade_is_parsed_for_validation_to_refuse() -> None:
+    # The parser reads a grade as written; the rule (level.ungraded) is validation's.
+    row = only_row(typed_row("special_ability", "三级"))
+    assert isinstance(row, ParsedRow) and row.fields["level"] == 3
+    # Outside special_ability an ungraded spelling stays a bad level cell.
+    assert row_error(typed_row("skill_level", "不划分等级")).rule == "intake.level"
+    assert row_error(typed_row("vocational_qualification", "")).rule == "intake.required"
+
+
+def test_unknown_certificate_type_is_refused_with_its_rule() -> None:
+    error = row_error(typed_row("职业资格", "三级"))
+    assert (error.field, error.rule) == ("certificate_type", "intake.certificate_type")
+    error = row_error(jsonl({**EXPECTED, "certificate_type": 2}), "jsonl")
+    assert (error.field, error.rule) == ("certificate_type", "intake.type")
+
+
+def test_format_2_salts_cover_the_type() -> None:
+    twelve = {name: f"{i:02x}" * 32 for i, name in enumerate(FIELD_NAMES)}
+    thirteen = {**twelve, "certificate_type": "ff" * 32}
+    base = {
+        **EXPECTED,
+        **SPECIAL,
+        "certificate_type": "special_ability",
+        "signature_suite": "ed25519",
+        "key_id": 0,
+        "signature": SIGNATURE_HEX,
+    }
+    row = only_row(jsonl({**base, "salts": thirteen}), "jsonl")
+    assert isinstance(row, ParsedRow)
+    assert set(row.extras["salts"]) == set(thirteen)  # type: ignore[arg-type]
+    error = row_error(jsonl({**base, "salts": twelve}), "jsonl")
+    assert (error.field, error.rule) == ("salts", "intake.salts")
+    assert "certificate_type" in error.message
+    # A format-1 row with a thirteenth salt is refused too.
+    format1 = {**base, "certificate_type": "", "level": 3, "salts": thirteen}
+    assert row_error(jsonl(format1), "jsonl").rule == "intake.salts"

@@ -150,9 +150,10 @@ def test_province_without_category_has_null() -> None:
             "level.range",
         ),
         (
+            # [0] alone is an examining body's ungraded item: not in a skill-level filing.
             {"scope": [{"occupation_code": "6-18-01-01", "levels": [0]}]},
             "scope[0].levels",
-            "level.range",
+            "scope.ungraded",
         ),
         (
             {"scope": [{"occupation_code": "6-18-01-01", "levels": [True]}]},

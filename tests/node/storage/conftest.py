@@ -41,6 +41,8 @@ from node.storage.agreements import AgreementRepository
 from node.storage.counters import DailyCounters
 from node.storage.federation import remember_nonce
 from node.storage.holder_codes import HolderCodes
+from node.storage.organisation_details import DetailsRecord, DetailsRepository
+from node.storage.returns import ReturnRepository
 from node.storage.schema import ApiKey, BulkJob, BulkJobResult, ReviewFlag, table_of
 from tests.servers import NO_POSTGRES as NO_POSTGRES  # re-exported for the storage tests
 from tests.servers import PostgresAdmin
@@ -232,6 +234,11 @@ def fill_every_table(db: Database) -> None:
                 job_id="j" * 32, position=0, result={"row": 1, "rule": "intake.json"}
             )
         )
+        ReturnRepository(session).add(
+            province=PROVINCE, commitment=s.commitment(), certificate_number="x", reason="r",
+            returned_by="t", returned_on=NOW.date(), deadline=NOW.date(), now=NOW,
+        )  # fmt: skip
+        DetailsRepository(session).put(DetailsRecord(ORG, address="广州市"), now=NOW)
     fill_sharing_tables(db)
 
 
