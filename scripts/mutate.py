@@ -288,7 +288,15 @@ def _run_mutants(path: Path, run: Callable[[str], str], window: slice, label: st
 #: JS modules and the vector groups of tests/web/vectors.mjs that concern them.
 JS_MODULES = {
     "api/static/js/merkle.js": ["arguments", "tlog", "merkle", "bundles", "boundaries"],
-    "api/static/js/verify.js": ["bundles", "boundaries"],
+    "api/static/js/verify.js": [
+        "bundles",
+        "bundles_v2",
+        "hostile",
+        "trust",
+        "trust_roots",
+        "boundaries",
+        "time",
+    ],
 }
 
 

@@ -16,6 +16,8 @@ import json
 import random
 from typing import Any
 
+from vector_outcomes import pinned
+
 from certreg.dev.sample import SAMPLE_TIME, make_sample, sample_certificate
 from node.core.crypto.signatures import get_suite, signing_message
 from node.core.formats.bundle import AnchorRef, Bundle, InclusionProof
@@ -122,10 +124,7 @@ def build() -> dict[str, Any]:
                 "comment": comment,
                 "input": {"bundle": bundle, "snapshot": snapshot, "at": at},
                 "result": result,
-                "reason": outcome.reason,
-                "as_of_block": outcome.as_of_block,
-                "checks": outcome.to_json()["checks"],
-                "hashes": json.loads(json.dumps(outcome.hashes)),
+                **pinned(outcome),
             }
         )
 
@@ -324,7 +323,8 @@ def build() -> dict[str, Any]:
         "notes": (
             "Verify bundles[input.bundle] (a JSON object, or compact QR text) against "
             "snapshots[input.snapshot] at unix time input.at. result, reason, as_of_block, checks "
-            "(name, passed, detail) and hashes are what the Python verifier gives; every verifier "
+            "(name, passed, detail), hashes, valid, as_of_time and basis are what the Python "
+            "verifier gives; every verifier "
             "must give the same, except the wording of a failed format check's detail (two "
             "parsers, one rule)."
         ),
