@@ -21,6 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
+from vector_outcomes import pinned  # noqa: E402
+
 from certreg.dev.sample import SampleSet, make_sample, sample_certificate  # noqa: E402
 from node.core.certificate import FIELD_NAMES  # noqa: E402
 from node.core.formats.commitment import Disclosed, SaltedCertificate, salt_certificate  # noqa: E402
@@ -157,16 +159,18 @@ def _snapshot_variants(sample: SampleSet) -> dict[str, Snapshot]:
     }
 
 
-def _case_adder(tests: list[dict[str, Any]], snapshots: dict[str, Any]) -> Any:
+def _case_adder(tests: list[dict[str, Any]], snapshots: dict[str, Any], pin: bool = False) -> Any:
     """``add(comment, bundle, snapshot, result, at=AT)``: verify the case now (a vector whose
-    expected code Python does not give is never written) and append it to ``tests``."""
+    expected code Python does not give is never written) and append it to ``tests``; with
+    ``pin``, with the whole outcome (scripts/vector_outcomes.py; bundles.json pins codes only,
+    and stays byte-identical)."""
 
     def add(comment: str, bundle: Any, snapshot: str, result: str, at: int = AT) -> None:
         text = bundle if isinstance(bundle, str) else json.dumps(bundle, ensure_ascii=False)
         trust = SnapshotTrustSource(Snapshot.from_json(snapshots[snapshot]))
-        actual = verify_bundle_text(text, trust, at=at).code.value
-        if actual != result:
-            raise AssertionError(f"{comment}: expected {result}, got {actual}")
+        outcome = verify_bundle_text(text, trust, at=at)
+        if outcome.code.value != result:
+            raise AssertionError(f"{comment}: expected {result}, got {outcome.code.value}")
         key = "compact" if isinstance(bundle, str) else "bundle"
         tests.append(
             {
@@ -174,6 +178,7 @@ def _case_adder(tests: list[dict[str, Any]], snapshots: dict[str, Any]) -> Any:
                 "comment": comment,
                 "input": {key: bundle, "snapshot": snapshot, "at": at},
                 "result": result,
+                **(pinned(outcome) if pin else {}),
             }
         )
 
@@ -315,7 +320,7 @@ def build_bundles_v2() -> dict[str, Any]:
     expires = expiry_of("special_ability", attributes.issue_date)
     assert expires is not None
 
-    add = _case_adder(tests, snapshots)
+    add = _case_adder(tests, snapshots, pin=True)
 
     def mutate(path: list[Any], value: Any) -> dict[str, Any]:
         changed = copy.deepcopy(special_json)
@@ -454,6 +459,7 @@ def builders() -> dict[str, Any]:
     import vectors_merkle
     import vectors_signatures
     import vectors_sm
+    import vectors_time
     import vectors_trust
 
     return {
@@ -468,6 +474,7 @@ def builders() -> dict[str, Any]:
         "merkle.json": vectors_merkle.build,
         "bundle-boundaries.json": vectors_boundaries.build,
         "sm-kat.json": vectors_sm.build,
+        "time.json": vectors_time.build,
     }
 
 

@@ -1,6 +1,7 @@
 """Mutation testing of the three verifiers (``make mutation``, docs/TESTING.md).
 
-    python scripts/mutate.py [python] [js] [solidity] [--list] [--limit N] [--module PATH ...]
+    python scripts/mutate.py [python] [js] [solidity] [--list] [--skip N] [--limit N]
+        [--module PATH ...]
 
 * python: mutmut (configured in pyproject.toml ``[tool.mutmut]``) over node/core/merkle.py,
   verify.py and time.py, each mutant against the core's fast tests.
@@ -250,11 +251,12 @@ class Outcome:
         return self.killed / self.total if self.total else 1.0
 
 
-def _run_mutants(path: Path, run: Callable[[str], str], limit: int | None, label: str) -> Outcome:
-    """``run(mutated text)`` returns 'killed', 'survived' or 'stillborn'."""
+def _run_mutants(path: Path, run: Callable[[str], str], window: slice, label: str) -> Outcome:
+    """``run(mutated text)`` returns 'killed', 'survived' or 'stillborn', for the mutants in
+    ``window`` (all by default; ``--skip``/``--limit`` resume or shorten a run)."""
     text = path.read_text(encoding="utf-8")
     outcome = Outcome()
-    todo = mutants(path)[:limit]
+    todo = mutants(path)[window]
     started = time.monotonic()
     for number, mutant in enumerate(todo, start=1):
         verdict = run(mutant.apply(text))
@@ -286,7 +288,15 @@ def _run_mutants(path: Path, run: Callable[[str], str], limit: int | None, label
 #: JS modules and the vector groups of tests/web/vectors.mjs that concern them.
 JS_MODULES = {
     "api/static/js/merkle.js": ["arguments", "tlog", "merkle", "bundles", "boundaries"],
-    "api/static/js/verify.js": ["bundles", "boundaries"],
+    "api/static/js/verify.js": [
+        "bundles",
+        "bundles_v2",
+        "hostile",
+        "trust",
+        "trust_roots",
+        "boundaries",
+        "time",
+    ],
 }
 
 
@@ -299,7 +309,7 @@ def _js_payload(tmp: Path) -> Path:
     return path
 
 
-def run_js(limit: int | None, only: list[str] | None = None) -> dict[str, Outcome]:
+def run_js(window: slice, only: list[str] | None = None) -> dict[str, Outcome]:
     results = {}
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -346,7 +356,7 @@ def run_js(limit: int | None, only: list[str] | None = None) -> dict[str, Outcom
                 summary = json.loads(done.stdout)
                 return "killed" if any(g["failed"] for g in summary.values()) else "survived"
 
-            results[module] = _run_mutants(ROOT / module, run, limit, module)
+            results[module] = _run_mutants(ROOT / module, run, window, module)
     return results
 
 
@@ -418,7 +428,7 @@ class _Solc:
         self.process.wait()
 
 
-def run_solidity(limit: int | None, only: list[str] | None = None) -> dict[str, Outcome]:
+def run_solidity(window: slice, only: list[str] | None = None) -> dict[str, Outcome]:
     """Each mutant first against every case of tests/vectors/merkle.json on one anvil node (what
     tests/contract/test_merkle_vectors.py does); a mutant that passes them all then runs the
     module's contract tests (pytest, anvil), so a survivor has met every relevant test."""
@@ -480,7 +490,7 @@ def run_solidity(limit: int | None, only: list[str] | None = None) -> dict[str, 
                     )
                     return "survived" if done.returncode == 0 else "killed"
 
-                results[module] = _run_mutants(source, run, limit, module)
+                results[module] = _run_mutants(source, run, window, module)
         finally:
             solc.close()
     return results
@@ -558,6 +568,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="list the JS/Solidity mutants only")
     parser.add_argument("--limit", type=int, default=None, help="at most N mutants per module")
     parser.add_argument(
+        "--skip", type=int, default=0, help="leave out each module's first N mutants (to resume)"
+    )
+    parser.add_argument(
         "--module", action="append", help="only this JS or Solidity module (repeatable)"
     )
     args = parser.parse_args(argv)
@@ -569,11 +582,12 @@ def main(argv: list[str] | None = None) -> int:
                 original, mutated = mutant.describe(text)
                 print(f"{module}:{mutant.line}: {mutant.operator}: {original} -> {mutated}")
         return 0
+    window = slice(args.skip, None if args.limit is None else args.skip + args.limit)
     results: dict[str, Outcome] = {}
     runners: dict[str, Callable[[], dict[str, Outcome]]] = {
         "python": run_python,
-        "js": lambda: run_js(args.limit, args.module),
-        "solidity": lambda: run_solidity(args.limit, args.module),
+        "js": lambda: run_js(window, args.module),
+        "solidity": lambda: run_solidity(window, args.module),
     }
     for language in args.languages:
         results.update(runners[language]())

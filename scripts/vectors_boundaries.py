@@ -16,6 +16,8 @@ import json
 import random
 from typing import Any
 
+from vector_outcomes import pinned
+
 from certreg.dev.sample import SAMPLE_TIME, make_sample, sample_certificate
 from node.core.crypto.signatures import get_suite, signing_message
 from node.core.formats.bundle import AnchorRef, Bundle, InclusionProof
@@ -29,8 +31,9 @@ from node.core.verify import verify_bundle_text
 MAX_SAFE = 2**53 - 1
 
 
-def _dated(issue_date: str, seed: int) -> tuple[Bundle, Snapshot]:
-    """A VALID sample bundle of a certificate issued on ``issue_date`` (ed25519)."""
+def _dated(issue_date: str, seed: int, valid_from: int | None = None) -> tuple[Bundle, Snapshot]:
+    """A sample bundle of a certificate issued on ``issue_date`` (ed25519), VALID unless its key's
+    ``valid_from`` (default 30 days before the issue date) says otherwise."""
     base = make_sample(seed, "ed25519", others=2)
     rng = random.Random(seed)
     number = f"S000144011001{issue_date[2:4]}3{seed:06d}"
@@ -81,7 +84,8 @@ def _dated(issue_date: str, seed: int) -> tuple[Bundle, Snapshot]:
         base.snapshot, checkpoints=(*base.snapshot.checkpoints, checkpoint)
     )
     # The sample key became valid in 2025: this one from 30 days before the issue date.
-    valid_from = day_bounds(issue_date)[0] - 30 * 86_400
+    if valid_from is None:
+        valid_from = day_bounds(issue_date)[0] - 30 * 86_400
     return bundle, _with_key(snapshot, valid_from=valid_from)
 
 
@@ -120,10 +124,7 @@ def build() -> dict[str, Any]:
                 "comment": comment,
                 "input": {"bundle": bundle, "snapshot": snapshot, "at": at},
                 "result": result,
-                "reason": outcome.reason,
-                "as_of_block": outcome.as_of_block,
-                "checks": outcome.to_json()["checks"],
-                "hashes": json.loads(json.dumps(outcome.hashes)),
+                **pinned(outcome),
             }
         )
 
@@ -222,6 +223,14 @@ def build() -> dict[str, Any]:
         snapshots[name] = dated_snapshot.to_json()
         add(f"issued {issue_date}", name, name, at, "VALID")
         key_cases(f"issued {issue_date}", name, dated_snapshot, issue_date, at)
+    # Days of the first centuries (JavaScript's Date.UTC reads years 0-99 as 1900-1999): real
+    # days, before any key's validity (which starts at the earliest at the unix epoch).
+    for issue_date, seed in (("0001-01-01", 25), ("0099-12-31", 26)):
+        dated, dated_snapshot = _dated(issue_date, seed, valid_from=0)
+        name = f"issued-{issue_date}"
+        bundles[name] = dated.to_json()
+        snapshots[name] = dated_snapshot.to_json()
+        add(f"issued {issue_date}", name, name, at, "KEY_NOT_VALID_AT_TIME")
 
     # Integers at the edge of what a JSON number holds exactly in JavaScript.
     big = dataclasses.replace(
@@ -296,13 +305,26 @@ def build() -> dict[str, Any]:
     forged["entry"]["signature"]["value"] = value.hex()
     bundles["signature-bit-flipped"] = forged
     add("signature with one bit flipped", "signature-bit-flipped", "main", at, "TAMPERED")
+    # Texts of the date's shape that are not days of the calendar, and entries of a kind that
+    # is not a certificate's: refused by the format check (before the commitment could fail).
+    for label, day in (("a 30 February", "2025-02-30"), ("year 0", "0000-01-01")):
+        misdated = bundle.to_json()
+        misdated["entry"]["attributes"]["issue_date"] = day
+        bundles[f"issued-{day}"] = misdated
+        add(f"issued {day}, {label}", f"issued-{day}", "main", at, "MALFORMED")
+    for kind in ("revoke", "delete"):
+        other = bundle.to_json()
+        other["entry"]["kind"] = kind
+        bundles[f"entry-kind-{kind}"] = other
+        add(f"a bundle of a {kind} entry", f"entry-kind-{kind}", "main", at, "MALFORMED")
     return {
         "algorithm": "certreg-bundle-boundaries",
         "version": 1,
         "notes": (
             "Verify bundles[input.bundle] (a JSON object, or compact QR text) against "
             "snapshots[input.snapshot] at unix time input.at. result, reason, as_of_block, checks "
-            "(name, passed, detail) and hashes are what the Python verifier gives; every verifier "
+            "(name, passed, detail), hashes, valid, as_of_time and basis are what the Python "
+            "verifier gives; every verifier "
             "must give the same, except the wording of a failed format check's detail (two "
             "parsers, one rule)."
         ),

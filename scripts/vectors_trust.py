@@ -14,6 +14,8 @@ import dataclasses
 import hashlib
 from typing import Any
 
+from vector_outcomes import pinned
+
 from certreg.dev.sample import _sign, make_sample
 from node.core.crypto.signatures import get_suite
 from node.core.formats.compact import encode_compact
@@ -266,12 +268,19 @@ def build() -> dict[str, Any]:
     statement = bundle.statement()
     assert statement is not None
 
-    def cosigned(*by: _Signer) -> Any:
+    def cosigned(*by: _Signer, previous_size: int | None = None) -> Any:
         assert bundle.witness is not None
+        unsigned = bundle
+        if previous_size is not None:
+            unsigned = dataclasses.replace(
+                bundle, witness=dataclasses.replace(bundle.witness, previous_size=previous_size)
+            )
+        said = unsigned.statement()
+        assert unsigned.witness is not None and said is not None
         witness = dataclasses.replace(
-            bundle.witness, cosignatures=tuple(s.sign(statement.message()) for s in by)
+            unsigned.witness, cosignatures=tuple(s.sign(said.message()) for s in by)
         )
-        return dataclasses.replace(bundle, witness=witness)
+        return dataclasses.replace(unsigned, witness=witness)
 
     witnessed = cosigned(new["11"], new["31"])
     forged = cosigned(new["11"], old["44"])
@@ -314,8 +323,8 @@ def build() -> dict[str, Any]:
                     "max_age": max_age,
                 },
                 "result": result,
-                "basis": outcome.basis,
                 "disputes": list(disputes),
+                **pinned(outcome),
             }
         )
 
@@ -337,6 +346,8 @@ def build() -> dict[str, Any]:
     add("snapshot of another network", plain, "other-network", "WRONG_NETWORK")
     add("eight days old", plain, "signed", "STALE", at=LATER)
     add("eight days old, no maximum age", plain, "signed", "VALID", at=LATER, max_age=None)
+    add("exactly the maximum age old", plain, "signed", "VALID", at=TAKEN + MAX_AGE)
+    add("1 s past the maximum age", plain, "signed", "STALE", at=TAKEN + MAX_AGE + 1)
     add("asked about a time before the snapshot", plain, "signed", "VALID", at=TAKEN - 60)
     add("revoked in a signed snapshot", plain, "revoked", "REVOKED")
     add("anchored 23 months after the issue date", plain, "backdated", "DISPUTED",
@@ -352,8 +363,21 @@ def build() -> dict[str, Any]:
     add("cosigned, and a signed snapshot", witnessed, "signed", "VALID")
     add("cosigned by 11 and 44's replaced key", forged, None, "UNTRUSTED_SNAPSHOT")
     add("no cosignatures, no snapshot", plain, None, "UNTRUSTED_SNAPSHOT")
+    # The cosigned statement's time and previous size at their edges.
+    cosigned_at = ANCHORED + 60
+    add("cosigned, verified at the statement's time", witnessed, None, "VALID", at=cosigned_at)
+    add("cosigned, verified 1 s before the statement's time", witnessed, None, "NOT_ANCHORED",
+        at=cosigned_at - 1)  # fmt: skip
+    leaf = sample.bundle.proof.leaf_index
+    add("cosigned, the leaf is the checkpoint's first new one",
+        cosigned(new["11"], new["31"], previous_size=leaf), None, "VALID")  # fmt: skip
+    assert leaf + 1 == sample.bundle.proof.tree_size  # so the previous size below is the tree's
+    add("cosigned, previous size equal to the tree size",
+        cosigned(new["11"], new["31"], previous_size=leaf + 1), None, "MALFORMED")  # fmt: skip
     tampered = copy.deepcopy(witnessed.to_json())
     tampered["witness"]["timestamp"] += 1
+    outcome = verify_bundle_text(_json(tampered), None, at=FRESH, root=current)
+    assert outcome.code.value == "UNTRUSTED_SNAPSHOT", outcome.to_json()
     tests.append(
         {
             "id": len(tests) + 1,
@@ -361,12 +385,10 @@ def build() -> dict[str, Any]:
             "input": {"bundle": tampered, "snapshot": None, "root": True, "at": FRESH,
                       "max_age": MAX_AGE},
             "result": "UNTRUSTED_SNAPSHOT",
-            "basis": "witnessed",
             "disputes": [],
+            **pinned(outcome),
         }
     )  # fmt: skip
-    outcome = verify_bundle_text(_json(tampered), None, at=FRESH, root=current)
-    assert outcome.code.value == "UNTRUSTED_SNAPSHOT", outcome.to_json()
     return {
         "algorithm": "certreg-trust",
         "version": 1,

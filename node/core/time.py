@@ -9,6 +9,7 @@ it. Pure: the time comes in as an argument, never from a clock.
 from __future__ import annotations
 
 import datetime
+import re
 from typing import Final
 
 #: UTC+8, no daylight saving time.
@@ -47,14 +48,19 @@ def china_day_start(day_number: int) -> int:
     return day_number * _DAY_SECONDS - CHINA_UTC_OFFSET_SECONDS
 
 
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def day_bounds(day: datetime.date | str) -> tuple[int, int]:
     """The unix seconds of the start (inclusive) and end (exclusive) of a China date, given as a
     date or as its ISO text ``YYYY-MM-DD``.
 
     Raises:
-        ValueError: the text is not an ISO date.
+        ValueError: the text is not a ``YYYY-MM-DD`` day of the calendar (2025-02-30 is not).
     """
     if isinstance(day, str):
+        if _ISO_DAY.fullmatch(day) is None:
+            raise ValueError(f"not a YYYY-MM-DD day: {day!r}")
         day = datetime.date.fromisoformat(day)
     start = datetime.datetime.combine(day, datetime.time(), CHINA_STANDARD_TIME)
     begin = int(start.timestamp())

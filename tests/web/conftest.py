@@ -60,7 +60,12 @@ def vector_payload() -> dict[str, Any]:
             }
             tlog.append({"kind": kind, "name": str(path.relative_to(TLOG_VECTORS)), "case": case})
     payload["tlog"] = tlog
-    for key, name in (("boundaries", "bundle-boundaries"), ("sm", "sm-kat"), ("merkle", "merkle")):
+    for key, name in (
+        ("boundaries", "bundle-boundaries"),
+        ("sm", "sm-kat"),
+        ("merkle", "merkle"),
+        ("time", "time"),
+    ):
         payload[key] = json.loads((OUR_VECTORS / f"{name}.json").read_text(encoding="utf-8"))
     return payload
 

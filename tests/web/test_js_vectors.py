@@ -47,6 +47,7 @@ def _counts(payload: dict[str, Any]) -> dict[str, int]:
         "tlog": len(payload["tlog"]),
         "boundaries": len(payload["boundaries"]["tests"]),
         "sm": len(payload["sm"]["sm3"]) + 5,
+        "time": sum(len(payload["time"][k]) for k in ("day_bounds", "expiry", "describe_time")),
         "arguments": 23,  # written in vectors.mjs: the refused arguments of merkle.js
     }
     if "merkle" in payload:

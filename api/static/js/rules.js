@@ -254,6 +254,7 @@ export const RULES = Object.freeze({
   "entry.version": {"zh": "日志条目的版本号不是本系统支持的版本。", "en": "The log entry's version is not the supported one.", "source": "", "roles": ["rule"]},
   "entry.certificate_type": {"zh": "第 2 版日志条目的证书类型须为 skill_level、special_ability 或 vocational_qualification。", "en": "A version 2 log entry's certificate type is skill_level, special_ability or vocational_qualification.", "source": "中就培发〔2022〕1号 art. 7", "roles": ["rule"]},
   "entry.level": {"zh": "专项职业能力证书不划分等级（等级为 0），其他证书的等级为 1–5。", "en": "A special vocational ability certificate is not graded (level 0); the other types have a level 1-5.", "source": "豫职鉴函〔2020〕5号 附件1 一(一)", "roles": ["rule"]},
+  "entry.issue_date": {"zh": "发证日期须为公历中实际存在的日期（YYYY-MM-DD），如 2025-02-30 不是。", "en": "The issue date is a real day of the calendar (YYYY-MM-DD); 2025-02-30 is not one.", "source": "", "roles": ["rule"]},
   "entry.kind": {"zh": "日志条目的类型须为 issue、correct、revoke、suspend、reinstate 或 delete。", "en": "A log entry's kind is issue, correct, revoke, suspend, reinstate or delete.", "source": "", "roles": ["rule"]},
   "entry.province": {"zh": "日志条目的省份须为两位省份代码，并与证书编号第 6–7 位一致。", "en": "A log entry's province is a two-digit code equal to positions 6-7 of the certificate number.", "source": "人社鉴发〔2019〕2号 §二", "roles": ["rule"]},
   "entry.organisation_code": {"zh": "日志条目的机构代码须为 13 位。", "en": "A log entry's organisation code has 13 characters.", "source": "人社鉴发〔2019〕2号 §二", "roles": ["rule"]},

@@ -76,8 +76,9 @@ export function dayBounds(dateText) {
   const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(dateText);
   if (!match) throw new Error(`invalid date ${dateText}`);
   const [y, m, d] = match.slice(1).map(Number);
-  const utc = Date.UTC(y, m - 1, d);
-  const check = new Date(utc);
+  // setUTCFullYear, not Date.UTC, which reads the years 0-99 as 1900-1999.
+  const check = new Date(0);
+  const utc = check.setUTCFullYear(y, m - 1, d);
   if (y < 1 || check.getUTCFullYear() !== y || check.getUTCMonth() !== m - 1 || check.getUTCDate() !== d) {
     throw new Error(`invalid date ${dateText}`);
   }
@@ -188,6 +189,12 @@ class Verification {
     const bundle = parseBundle(this.raw);
     if (!CERTIFICATE_KINDS.includes(bundle.entry.kind)) {
       throw new Failed('bundle.entry.kind: a bundle carries an issue or correct entry');
+    }
+    const issueDate = bundle.entry.attributes?.issueDate;
+    try {
+      dayBounds(issueDate);
+    } catch {
+      throw new Failed(`bundle.entry.attributes.issue_date: ${issueDate} is not a calendar date [entry.issue_date]`);
     }
     for (const name of ENTRY_MIRRORED_FIELDS) {
       if (!Object.hasOwn(bundle.fields, name)) continue; // format 1 commits no type

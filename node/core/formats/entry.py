@@ -6,6 +6,7 @@ Format pinned in ``docs/FORMATS.md``; the leaf is ``SHA-256(0x00 || JCS(entry))`
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -397,6 +398,19 @@ def _check_number(entry: LogEntry) -> None:
         )
 
 
+def _check_date(text: str) -> None:
+    """An issue date is a day of the proleptic Gregorian calendar from 0001-01-01, written
+    YYYY-MM-DD (a text of that shape such as 2025-02-30 or 0000-01-01 is not one)."""
+    try:
+        valid = DATE_RE.fullmatch(text) is not None and bool(datetime.date.fromisoformat(text))
+    except ValueError:
+        valid = False
+    if not valid:
+        raise InvalidInput(
+            "attributes.issue_date", "entry.issue_date", f"{text!r} is not a calendar date"
+        )
+
+
 def _check_entry(entry: LogEntry) -> None:
     """Check the per-kind rules of the entry table in ``docs/FORMATS.md``."""
     if entry.kind not in ENTRY_KINDS:
@@ -424,6 +438,7 @@ def _check_entry(entry: LogEntry) -> None:
             )
         if entry.kind == "correct" and entry.reason is None:
             raise InvalidInput("reason", "entry.reason", "a correction needs a reason code")
+        _check_date(entry.attributes.issue_date)
     else:
         if entry.attributes is not None or entry.signature is not None:
             raise InvalidInput(

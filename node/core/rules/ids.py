@@ -1705,6 +1705,11 @@ FORMATS: Final = (
         f"{HENAN_SPECIAL_NORMS} 附件1 一(一)",
     ),
     _rule(
+        "entry.issue_date",
+        "发证日期须为公历中实际存在的日期（YYYY-MM-DD），如 2025-02-30 不是。",
+        "The issue date is a real day of the calendar (YYYY-MM-DD); 2025-02-30 is not one.",
+    ),
+    _rule(
         "entry.kind",
         "日志条目的类型须为 issue、correct、revoke、suspend、reinstate 或 delete。",
         "A log entry's kind is issue, correct, revoke, suspend, reinstate or delete.",

@@ -8,6 +8,7 @@ import random
 import pytest
 import rfc8785
 
+from node.core.errors import InvalidInput
 from node.core.formats.entry import Attributes, LogEntry, Signature, direct_jcs
 
 NUMBER = "S000144002009255000001"
@@ -52,8 +53,12 @@ def test_unusual_values_fall_back_to_the_encoder() -> None:
     rng = random.Random(1)
     entry = _entry(rng, "issue")
     assert entry.attributes is not None and entry.signature is not None
+    # An issue date off the pattern can no longer make an entry (entry.issue_date).
+    for day in ('2025-03-14"', "2025-02-30", "0000-01-01", "20250314"):
+        with pytest.raises(InvalidInput) as refused:
+            dataclasses.replace(entry, attributes=Attributes(day, 5, "6-18-01-01", "--"))
+        assert refused.value.rule == "entry.issue_date"
     odd = [
-        Attributes('2025-03-14"', 5, "6-18-01-01", "--"),  # not the date pattern
         Attributes("2025-03-14", True, "6-18-01-01", "--"),  # type: ignore[arg-type]
         Attributes("2025-03-14", 5, "６-18-01-01", "--"),  # fullwidth digit
     ]
