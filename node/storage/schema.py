@@ -24,6 +24,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -377,6 +378,16 @@ class BulkJob(Base):
     results: Mapped[Any] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    # Migration 0009 (several API processes, api/jobs.py): what the job needs to run (its
+    # upload is in ``api_job_uploads``; NULL format: a job from before, with no upload kept),
+    # and the lease of the process running it.
+    upload_format: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    received_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    actor: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: An issuer's organisation code: the only one its rows may name (None: an operator's job).
+    organisation: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 # -- sharing, access log and holder codes (migration 0006; docs/SHARING.md) --------------------
@@ -488,6 +499,30 @@ class DailyCounter(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     day: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     count: Mapped[int] = mapped_column(Integer)
+
+
+class BulkJobUpload(Base):
+    """A part (1 MiB) of a bulk job's upload, kept until the job ends (then ``data`` is NULL)
+    so that whichever API process claims the job can read it (migration 0009)."""
+
+    __tablename__ = "api_job_uploads"
+
+    job_id: Mapped[str] = mapped_column(String(32), ForeignKey("api_jobs.id"), primary_key=True)
+    part: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+
+
+class RateBucket(Base):
+    """A token bucket of the API's rate limits shared by every API process on a PostgreSQL
+    database (migration 0009, api/ratelimit.py): its level, when it was last taken from
+    (unix seconds of the database's clock) and whether that take was granted."""
+
+    __tablename__ = "rate_buckets"
+
+    name: Mapped[str] = mapped_column(String(96), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    updated: Mapped[float] = mapped_column(Float)
+    granted: Mapped[bool] = mapped_column(Boolean)
 
 
 class FederationNonce(Base):

@@ -41,7 +41,15 @@ from node.storage.agreements import AgreementRepository
 from node.storage.counters import DailyCounters
 from node.storage.federation import remember_nonce
 from node.storage.holder_codes import HolderCodes
-from node.storage.schema import ApiKey, BulkJob, BulkJobResult, ReviewFlag, table_of
+from node.storage.schema import (
+    ApiKey,
+    BulkJob,
+    BulkJobResult,
+    BulkJobUpload,
+    RateBucket,
+    ReviewFlag,
+    table_of,
+)
 from tests.servers import NO_POSTGRES as NO_POSTGRES  # re-exported for the storage tests
 from tests.servers import PostgresAdmin
 from tests.servers import no_postgres as no_postgres  # re-exported for the storage tests
@@ -230,6 +238,14 @@ def fill_every_table(db: Database) -> None:
         session.execute(
             insert(table_of(BulkJobResult)).values(
                 job_id="j" * 32, position=0, result={"row": 1, "rule": "intake.json"}
+            )
+        )
+        session.execute(
+            insert(table_of(BulkJobUpload)).values(job_id="j" * 32, part=0, data=b"{}\n")
+        )
+        session.execute(
+            insert(table_of(RateBucket)).values(
+                name="search/ip:127.0.0.1", tokens=1.0, updated=0.0, granted=True
             )
         )
     fill_sharing_tables(db)
