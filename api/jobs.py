@@ -300,7 +300,7 @@ class JobRunner:
         while not self._stop.wait(every):
             try:
                 self._claim_free()
-            except RegistryError as exc:
+            except Exception as exc:  # the next round tries again; the thread must not die
                 log.warning("bulk job claims paused: %s", type(exc).__name__)
 
     def _claim_free(self) -> None:
