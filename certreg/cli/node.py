@@ -517,7 +517,12 @@ def cmd_run(args: argparse.Namespace) -> int:
                 f"anchored checkpoint {o.index} (size {o.tree_size}) in block {o.block_number}",
                 flush=True,
             ),
-            on_role=lambda role: print(f"anchoring worker {role}", flush=True),
+            # Printed where there is an election to report (PostgreSQL).
+            on_role=(
+                (lambda role: print(f"anchoring worker {role}", flush=True))
+                if node.db.dialect == "postgresql"
+                else None
+            ),
         )
     finally:
         node.close()
