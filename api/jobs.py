@@ -319,7 +319,13 @@ class JobRunner:
                         self._running -= 1
             if claim is None:
                 return
-            self.futures[claim.job_id] = self._executor.submit(self._run_claimed, claim)
+            try:
+                self.futures[claim.job_id] = self._executor.submit(self._run_claimed, claim)
+            except RuntimeError:  # closing: the lease runs out and another process goes on
+                claim.path.unlink(missing_ok=True)
+                with self._lock:
+                    self._running -= 1
+                return
 
     def _claim(self, session: Any) -> _Claim | None:
         """Take the oldest job nobody runs: queued, or running with its lease run out."""

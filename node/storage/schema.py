@@ -356,11 +356,24 @@ class ApiKey(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
 
+#: Jobs not ended yet: the ones ``ix_api_jobs_open`` indexes.
+OPEN_JOBS = "state IN ('queued', 'running')"
+
+
 class BulkJob(Base):
     """A bulk upload: its progress and one result per row (no personal data)."""
 
     __tablename__ = "api_jobs"
-    __table_args__ = (CheckConstraint(_in("state", JOB_STATES), name="state"),)
+    __table_args__ = (
+        CheckConstraint(_in("state", JOB_STATES), name="state"),
+        # The jobs an API process may claim (api/jobs.py), oldest first (migration 0009).
+        Index(
+            "ix_api_jobs_open",
+            "created_at",
+            sqlite_where=text(OPEN_JOBS),
+            postgresql_where=text(OPEN_JOBS),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     province: Mapped[str] = mapped_column(String(2))

@@ -33,6 +33,14 @@ def upgrade() -> None:
         batch.add_column(sa.Column("organisation", sa.String(32), nullable=True))
         batch.add_column(sa.Column("lease_owner", sa.String(64), nullable=True))
         batch.add_column(sa.Column("lease_until", _TS, nullable=True))
+    open_jobs = "state IN ('queued', 'running')"
+    op.create_index(
+        "ix_api_jobs_open",
+        "api_jobs",
+        ["created_at"],
+        sqlite_where=sa.text(open_jobs),
+        postgresql_where=sa.text(open_jobs),
+    )
     op.create_table(
         "api_job_uploads",
         sa.Column("job_id", sa.String(32), nullable=False),
