@@ -250,7 +250,10 @@ class JobRunner:
                     part += 1
         finally:
             upload.path.unlink(missing_ok=True)
-        self._claim_free()
+        try:
+            self._claim_free()
+        except Exception as exc:  # the job is recorded: a poller claims it later
+            log.warning("bulk job %s not claimed yet: %s", job_id, type(exc).__name__)
         return job_id
 
     def get(
@@ -320,12 +323,17 @@ class JobRunner:
             if claim is None:
                 return
             try:
+                claim = dataclasses.replace(claim, path=self._copy_upload(claim.job_id))
                 self.futures[claim.job_id] = self._executor.submit(self._run_claimed, claim)
-            except RuntimeError:  # closing: the lease runs out and another process goes on
-                claim.path.unlink(missing_ok=True)
+            except BaseException:
+                # Closing, or the database failed: the lease runs out and a process goes on.
+                if claim.path != Path():
+                    claim.path.unlink(missing_ok=True)
                 with self._lock:
                     self._running -= 1
-                return
+                if self._stop.is_set():
+                    return
+                raise
 
     def _claim(self, session: Any) -> _Claim | None:
         """Take the oldest job nobody runs: queued, or running with its lease run out."""
@@ -362,15 +370,22 @@ class JobRunner:
                 updated_at=now,
             )
         )
-        # Read from a local copy, a chunk at a time (memory holds the upload only while copying).
+        return _Claim(
+            row.id, Path(), row.upload_format, row.mode, row.received_on,
+            row.actor, row.organisation, row.processed,
+        )  # fmt: skip
+
+    def _copy_upload(self, job_id: str) -> Path:
+        """A local spool copy of the job's upload, read a part at a time (the job then reads
+        it a chunk at a time; memory holds one part)."""
         descriptor, path = spool_path(self._spool_dir)
         try:
-            with os.fdopen(descriptor, "wb") as spool:
+            with os.fdopen(descriptor, "wb") as spool, self._db.transaction() as session:
                 part = 0
                 while True:
                     piece = session.execute(
                         select(_UPLOADS.c.data).where(
-                            _UPLOADS.c.job_id == row.id, _UPLOADS.c.part == part
+                            _UPLOADS.c.job_id == job_id, _UPLOADS.c.part == part
                         )
                     ).scalar_one_or_none()
                     if piece is None:
@@ -380,10 +395,7 @@ class JobRunner:
         except BaseException:
             path.unlink(missing_ok=True)
             raise
-        return _Claim(
-            row.id, path, row.upload_format, row.mode, row.received_on,
-            row.actor, row.organisation, row.processed,
-        )  # fmt: skip
+        return path
 
     def _hold(self, session: Any, job_id: str) -> int:
         """Check (and lock, for the transaction) that this process still holds the job's
