@@ -10,8 +10,9 @@ connection closes, PostgreSQL drops the lock and a standby takes over.
 
 The active worker checks that it still holds the lock (on the lock's own connection) every
 ``poll_seconds`` while it runs; on losing it (its connection broke) it stops after the step in
-hand and goes back to standby. The contract only accepts the province's next checkpoint index
-from its operator, so a step of a fenced-off worker could not anchor a checkpoint twice either.
+hand and goes back to standby. The contract refuses a checkpoint whose size is not past the
+province's last anchored one (``ProvinceLogsCheckpointAlreadyAnchored``), so a step of a
+fenced-off worker could not anchor a checkpoint twice either.
 
 On SQLite the lock is granted at once: run one worker per node (docs/OPERATIONS.md).
 """
