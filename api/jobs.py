@@ -50,7 +50,7 @@ from node.core.formats.submissions import (
     parse_submission,
     read_submission,
 )
-from node.services.intake import IntakeService
+from node.services.intake import IntakeService, old_objects_left_alone
 from node.services.intake_checks import BulkMode, RowOutcome
 from node.storage import Database
 from node.storage.schema import BulkJob, BulkJobResult, BulkJobUpload, table_of
@@ -490,11 +490,13 @@ class JobRunner:
         job_id = claim.job_id
         check = None if claim.organisation is None else _own_organisation(claim.organisation)
         try:
-            if claim.mode == "atomic":
-                self._run_atomic(claim, check)
-                return
-            with claim.path.open("rb") as stream:
-                self._run_per_row(claim, stream, check)
+            # As IntakeService.iter_per_row: the collector's full passes leave old objects be.
+            with old_objects_left_alone():
+                if claim.mode == "atomic":
+                    self._run_atomic(claim, check)
+                    return
+                with claim.path.open("rb") as stream:
+                    self._run_per_row(claim, stream, check)
             self._end(job_id, "done", [])
         except LeaseLost:
             raise
