@@ -20,6 +20,10 @@ so no entry ever needs invalidating:
 Bundles carry personal data (holder name and ID number): the bundle cache lives in the API
 process's memory only, is never written anywhere, and is served only after the same role and
 ownership checks as a miss. ``ApiSettings.cache_entries = 0`` turns every cache off.
+
+Several API processes over one database (docs/OPERATIONS.md "Several processes") each keep
+their own caches and need no coordination: an entry can never go stale, whatever another
+process writes.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from api.auth import PUBLIC, Principal, bearer_token, principal_of
 from api.cache import BoundedCache
 from api.jobs import JobRunner
 from api.problems import Problem
-from api.ratelimit import FailureCounter, RateLimiter
+from api.ratelimit import DatabaseRateLimiter, FailureCounter, RateLimiter
 from api.snapshots import SnapshotCache
 from node.core.formats.trust import TrustRootFile
 from province.node import ProvinceNode
@@ -43,7 +43,10 @@ class ApiSettings:
     ``trusted_proxies``: addresses or networks (``10.0.0.0/8``) of the reverse proxies whose
     ``X-Forwarded-For`` names the client; from any other peer the header is ignored (it would
     give every spoofed value a fresh bucket). ``bulk_workers``: bulk jobs run at once;
-    ``spool_dir``: where uploads wait for their job (default: the system's temporary folder).
+    ``spool_dir``: where uploads are streamed before they go into their job's row (default:
+    the system's temporary folder); ``job_lease_seconds``: how long an API process's claim on a
+    bulk job lasts without its heartbeat (another process takes a job over after that,
+    :mod:`api.jobs`).
     ``trust_root``: the network's trust-root file (docs/FORMATS.md "Trust roots"): served next
     to the page (``/static/trust-root.json``, which the page pins) and checked against the
     node's network by ``POST /v1/verify``.
@@ -64,6 +67,7 @@ class ApiSettings:
     trusted_proxies: tuple[str, ...] = ()
     bulk_workers: int = 2
     spool_dir: Path | None = None
+    job_lease_seconds: float = 30.0
     trust_root: Path | None = None
 
 
@@ -73,10 +77,16 @@ class ApiContext:
     def __init__(self, node: ProvinceNode, settings: ApiSettings) -> None:
         self.node = node
         self.settings = settings
-        self.search_limiter = RateLimiter(settings.search_rate, settings.search_burst)
+        # Token buckets: in the database on PostgreSQL (shared by every API process on it), in
+        # this process's memory on SQLite (one API process per node; docs/OPERATIONS.md).
+        self.limits_in_database = node.db.dialect == "postgresql"
+        limiter = _database_limiter(node) if self.limits_in_database else _memory_limiter
+        self.search_limiter = limiter("search", settings.search_rate, settings.search_burst)
         self.holder_failures = FailureCounter(node.db, settings.holder_failures_per_day)
-        self.federation_limiter = RateLimiter(settings.federation_rate, settings.federation_burst)
-        self.verify_limiter = RateLimiter(settings.verify_rate, settings.verify_burst)
+        self.federation_limiter = limiter(
+            "federation", settings.federation_rate, settings.federation_burst
+        )
+        self.verify_limiter = limiter("verify", settings.verify_rate, settings.verify_burst)
         #: The current root of ``settings.trust_root`` (its chain checked once, at start).
         self.trust_root = (
             None
@@ -87,7 +97,14 @@ class ApiContext:
             ipaddress.ip_network(proxy, strict=False) for proxy in settings.trusted_proxies
         )
         self.snapshots = SnapshotCache(node.client)
-        self.jobs = JobRunner(node.db, node.intake, node.province, workers=settings.bulk_workers)
+        self.jobs = JobRunner(
+            node.db,
+            node.intake,
+            node.province,
+            workers=settings.bulk_workers,
+            lease_seconds=settings.job_lease_seconds,
+            spool_dir=settings.spool_dir,
+        )
         size = settings.cache_entries
         #: ``(commitment, checkpoint index, format)`` → the response body (api/cache.py).
         self.bundle_cache: BoundedCache[tuple[bytes, int, str], bytes] = BoundedCache(size)
@@ -95,6 +112,20 @@ class ApiContext:
         self.proof_cache: BoundedCache[tuple[int, int], bytes] = BoundedCache(size)
         #: commitment → the leaf index of its first entry.
         self.first_leaf: BoundedCache[bytes, int] = BoundedCache(size)
+
+
+Limiter = RateLimiter | DatabaseRateLimiter
+
+
+def _memory_limiter(_name: str, rate: float, burst: int) -> Limiter:
+    return RateLimiter(rate, burst)
+
+
+def _database_limiter(node: ProvinceNode) -> Callable[[str, float, int], Limiter]:
+    def make(name: str, rate: float, burst: int) -> Limiter:
+        return DatabaseRateLimiter(node.db, name, rate, burst)
+
+    return make
 
 
 async def context(request: Request) -> ApiContext:
@@ -161,7 +192,7 @@ def _trusted(address: str, proxies: tuple[IpNetwork, ...]) -> bool:
 
 
 def rate_limit(
-    request: Request, ctx: ApiContext, who: Principal, limiter: RateLimiter | None = None
+    request: Request, ctx: ApiContext, who: Principal, limiter: Limiter | None = None
 ) -> None:
     """Take a token for the client's address and key from ``limiter`` (default: the search
     limiter); 429 ``rate.limited`` with ``Retry-After`` when either bucket is empty (data guide

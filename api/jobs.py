@@ -1,32 +1,45 @@
 """Bulk upload jobs (docs/API.md): a resource with progress and per-row results.
 
-The upload is streamed to a spool file (owner-only, deleted when its job ends) while its size is
-checked (``api.middleware.SizeLimit``: 413 before anything is read when ``Content-Length`` says
-too much, and as soon as a streamed body passes the limit); its header and row count are checked
-by reading it once without parsing the rows (a bad header refuses the whole file at once,
-docs/INTAKE.md "Errors"). The job then reads the file again, a chunk at a time, through
-:meth:`node.services.intake.IntakeService.submit_bulk` /
-:meth:`~node.services.intake.IntakeService.iter_per_row`, so memory is bounded by the chunk
-size whatever the upload's size. Each chunk's results are *appended* to ``api_job_results`` and
-its counters updated on ``api_jobs`` (linear time: nothing is rewritten). Jobs run on a small
-thread pool (``ApiSettings.bulk_workers``), so one upload does not hold up the others, and never
-on the request threads. Results hold row numbers, certificate numbers, commitments and rule ids
-only (row error messages never hold a cell's value or an unknown key).
+The upload is streamed to a spool file (owner-only) while its size is checked
+(``api.middleware.SizeLimit``: 413 before anything is read when ``Content-Length`` says too
+much, and as soon as a streamed body passes the limit); its header and row count are checked by
+reading it once without parsing the rows (a bad header refuses the whole file at once,
+docs/INTAKE.md "Errors"). The upload then goes into the database in parts of 1 MiB
+(``api_job_uploads``; their data is set to NULL when the job ends) and the spool file is
+deleted, so that any API process over the same database can run the job (docs/OPERATIONS.md
+"Several processes"); the process that claims it copies it back to a local spool file.
+
+Jobs are *claimed* from the database: each API process runs up to ``ApiSettings.bulk_workers``
+jobs at once on a small thread pool (never on the request threads), taking a queued job, or a
+running one whose lease ran out (its process died), with ``SELECT … FOR UPDATE SKIP LOCKED``
+on PostgreSQL (SQLite's write lock serialises the claims). The claimant holds a lease of
+``lease_seconds`` that a heartbeat renews; every chunk is taken in, its results *appended* to
+``api_job_results`` and the job's counters moved on in one transaction that first checks the
+lease is still this process's. So a job runs once: a process that lost its lease commits
+nothing more, and the process that takes a job over goes on from the first row without a
+stored result (``per_row``) or from the start (``atomic``: all rows or none in one transaction).
+Memory is bounded by the upload's size limit (the upload is read from the database) and the
+chunk size. Results hold row numbers, certificate numbers, commitments and rule ids only (row
+error messages never hold a cell's value or an unknown key).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import logging
+import os
 import secrets
+import socket
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from api import views
 from node.core.errors import InvalidInput, RegistryError
@@ -37,15 +50,18 @@ from node.core.formats.submissions import (
     parse_submission,
     read_submission,
 )
-from node.services.intake import IntakeService
+from node.services.intake import IntakeService, old_objects_left_alone
 from node.services.intake_checks import BulkMode, RowOutcome
 from node.storage import Database
-from node.storage.schema import BulkJob, BulkJobResult, table_of
+from node.storage.schema import BulkJob, BulkJobResult, BulkJobUpload, table_of
 
 log = logging.getLogger(__name__)
 
 _JOBS: Final = table_of(BulkJob)
 _RESULTS: Final = table_of(BulkJobResult)
+_UPLOADS: Final = table_of(BulkJobUpload)
+#: Bytes per part of an upload kept in the database (``api_job_uploads``).
+UPLOAD_PART: Final = 1024 * 1024
 #: Rows per transaction and per progress update.
 CHUNK_SIZE: Final = 200
 #: Results ``GET /v1/jobs/{id}`` returns at once (``?offset=&limit=`` pages through more).
@@ -106,8 +122,50 @@ def spool_path(directory: Path | None) -> tuple[int, Path]:
     return descriptor, Path(name)
 
 
+class LeaseLost(RuntimeError):
+    """Another process took the job over (this one's lease ran out): stop, commit nothing."""
+
+
+#: How long a claim lasts without a heartbeat (the heartbeat renews it every third of that).
+LEASE_SECONDS: Final = 30.0
+_REFUSED_ORGANISATION = (
+    "organisation_code",
+    "auth.organisation",
+    "an issuer writes only its own organisation's certificates",
+)
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _own_organisation(organisation: str) -> RowFilter:
+    """An issuer's jobs: rows of another organisation are refused (``auth.organisation``)."""
+
+    def check(row: ParsedRow) -> InvalidInput | None:
+        if str(row.fields.get("organisation_code", "")) != organisation:
+            return InvalidInput(*_REFUSED_ORGANISATION)
+        return None
+
+    return check
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Claim:
+    job_id: str
+    #: The upload, copied from the job's row to a local spool file (deleted when the run ends).
+    path: Path
+    fmt: Literal["csv", "jsonl"]
+    mode: BulkMode
+    received_on: dt.date
+    actor: str
+    organisation: str | None
+    processed: int
+
+
 class JobRunner:
-    """Creates bulk jobs, runs them on a small thread pool and reads their state."""
+    """Creates bulk jobs, claims and runs them on a small thread pool (with whatever other API
+    processes share the database) and reads their state."""
 
     def __init__(
         self,
@@ -117,18 +175,36 @@ class JobRunner:
         *,
         workers: int = 2,
         chunk_size: int = CHUNK_SIZE,
+        lease_seconds: float = LEASE_SECONDS,
+        owner: str | None = None,
+        spool_dir: Path | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError("at least one bulk worker")
+        if lease_seconds <= 0:
+            raise ValueError("a lease lasts some time")
         self._db = db
         self._intake = intake
         self._province = province
         self._chunk_size = chunk_size
+        self._workers = workers
+        self.lease_seconds = lease_seconds
+        self._spool_dir = spool_dir
+        #: This process's name on the leases it holds.
+        self.owner = owner or f"{socket.gethostname()[:32]}/{os.getpid()}/{secrets.token_hex(4)}"
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="certreg-bulk")
+        self._lock = threading.Lock()
+        self._running = 0
+        self._stop = threading.Event()
         self.futures: dict[str, Future[None]] = {}
+        # Looks for jobs nobody runs (queued, or their process died) every third of a lease.
+        self._poller = threading.Thread(target=self._poll, name="certreg-bulk-claims", daemon=True)
+        self._poller.start()
 
     def close(self) -> None:
-        """Wait for running jobs and stop the threads."""
+        """Stop claiming, wait for running jobs and stop the threads."""
+        self._stop.set()
+        self._poller.join()
         self._executor.shutdown(wait=True)
 
     def start(
@@ -140,14 +216,14 @@ class JobRunner:
         actor: str,
         owner_key: int,
         now: dt.datetime,
-        check: RowFilter | None = None,
+        organisation: str | None = None,
     ) -> str:
-        """Record a queued job for ``upload`` and schedule it; return its id. The job owns the
-        spool file from here on (it deletes it when it ends). ``check``: refuses rows the caller
-        may not submit (:func:`filtered`)."""
+        """Record a queued job holding ``upload``'s content (the spool file is deleted) and
+        look for a free worker; return its id. ``organisation``: an issuer's own code, the
+        only one its rows may name (:func:`filtered`; None for an operator)."""
         job_id = secrets.token_hex(16)
         try:
-            with self._db.transaction() as session:
+            with self._db.transaction() as session, upload.path.open("rb") as stream:
                 session.execute(
                     _JOBS.insert().values(
                         id=job_id,
@@ -162,14 +238,22 @@ class JobRunner:
                         results=[],
                         created_at=now,
                         updated_at=now,
+                        upload_format=upload.fmt,
+                        received_on=received_on,
+                        actor=actor,
+                        organisation=organisation,
                     )
                 )
-        except BaseException:
+                part = 0
+                while piece := stream.read(UPLOAD_PART):
+                    session.execute(_UPLOADS.insert().values(job_id=job_id, part=part, data=piece))
+                    part += 1
+        finally:
             upload.path.unlink(missing_ok=True)
-            raise
-        self.futures[job_id] = self._executor.submit(
-            self._run, job_id, upload, mode, received_on, actor, check
-        )
+        try:
+            self._claim_free()
+        except Exception as exc:  # the job is recorded: a poller claims it later
+            log.warning("bulk job %s not claimed yet: %s", job_id, type(exc).__name__)
         return job_id
 
     def get(
@@ -212,31 +296,171 @@ class JobRunner:
             view["next_offset"] = offset + len(results)
         return view
 
-    def _append(self, job_id: str, state: str, start: int, results: list[dict[str, Any]]) -> None:
-        """Append ``results`` (positions ``start`` …) and move the counters on, in one
-        transaction (retried while the database is busy)."""
-        refused = sum(1 for r in results if "rule" in r)
+    # -- claiming ---------------------------------------------------------------------------
 
-        def work(session: Any) -> None:
-            if results:
-                session.execute(
-                    _RESULTS.insert(),
-                    [
-                        {"job_id": job_id, "position": start + i, "result": result}
-                        for i, result in enumerate(results)
-                    ],
-                )
-            session.execute(
-                _JOBS.update()
-                .where(_JOBS.c.id == job_id)
-                .values(
-                    state=state,
-                    processed=_JOBS.c.processed + len(results),
-                    accepted=_JOBS.c.accepted + len(results) - refused,
-                    refused=_JOBS.c.refused + refused,
-                    updated_at=dt.datetime.now(dt.UTC),
-                )
+    def _poll(self) -> None:
+        every = max(0.05, self.lease_seconds / 3)
+        while not self._stop.wait(every):
+            try:
+                self._claim_free()
+            except Exception as exc:  # the next round tries again; the thread must not die
+                log.warning("bulk job claims paused: %s", type(exc).__name__)
+
+    def _claim_free(self) -> None:
+        """Claim jobs while this process has a free worker."""
+        while not self._stop.is_set():
+            with self._lock:
+                if self._running >= self._workers:
+                    return
+                self._running += 1
+            claim: _Claim | None = None
+            try:
+                claim = self._db.write(self._claim)
+            finally:
+                if claim is None:
+                    with self._lock:
+                        self._running -= 1
+            if claim is None:
+                return
+            try:
+                claim = dataclasses.replace(claim, path=self._copy_upload(claim.job_id))
+                self.futures[claim.job_id] = self._executor.submit(self._run_claimed, claim)
+            except BaseException:
+                # Closing, or the database failed: the lease runs out and a process goes on.
+                if claim.path != Path():
+                    claim.path.unlink(missing_ok=True)
+                with self._lock:
+                    self._running -= 1
+                if self._stop.is_set():
+                    return
+                raise
+
+    def _claim(self, session: Any) -> _Claim | None:
+        """Take the oldest job nobody runs: queued, or running with its lease run out."""
+        now = _utcnow()
+        row = session.execute(
+            select(
+                _JOBS.c.id,
+                _JOBS.c.upload_format,
+                _JOBS.c.mode,
+                _JOBS.c.received_on,
+                _JOBS.c.actor,
+                _JOBS.c.organisation,
+                _JOBS.c.processed,
             )
+            .where(
+                _JOBS.c.province == self._province,
+                _JOBS.c.state.in_(("queued", "running")),
+                _JOBS.c.upload_format.is_not(None),
+                or_(_JOBS.c.lease_until.is_(None), _JOBS.c.lease_until < now),
+            )
+            .order_by(_JOBS.c.created_at)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        ).first()
+        if row is None:
+            return None
+        session.execute(
+            _JOBS.update()
+            .where(_JOBS.c.id == row.id)
+            .values(
+                state="running",
+                lease_owner=self.owner,
+                lease_until=now + dt.timedelta(seconds=self.lease_seconds),
+                updated_at=now,
+            )
+        )
+        return _Claim(
+            row.id, Path(), row.upload_format, row.mode, row.received_on,
+            row.actor, row.organisation, row.processed,
+        )  # fmt: skip
+
+    def _copy_upload(self, job_id: str) -> Path:
+        """A local spool copy of the job's upload, read a part at a time (the job then reads
+        it a chunk at a time; memory holds one part)."""
+        descriptor, path = spool_path(self._spool_dir)
+        try:
+            with os.fdopen(descriptor, "wb") as spool, self._db.transaction() as session:
+                part = 0
+                while True:
+                    piece = session.execute(
+                        select(_UPLOADS.c.data).where(
+                            _UPLOADS.c.job_id == job_id, _UPLOADS.c.part == part
+                        )
+                    ).scalar_one_or_none()
+                    if piece is None:
+                        break
+                    spool.write(piece)
+                    part += 1
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return path
+
+    def _hold(self, session: Any, job_id: str) -> int:
+        """Check (and lock, for the transaction) that this process still holds the job's
+        lease and renew it; return the rows processed so far.
+
+        Raises:
+            LeaseLost: another process took the job over.
+        """
+        now = _utcnow()
+        processed = session.execute(
+            _JOBS.update()
+            .where(_JOBS.c.id == job_id, _JOBS.c.lease_owner == self.owner)
+            .values(lease_until=now + dt.timedelta(seconds=self.lease_seconds))
+            .returning(_JOBS.c.processed)
+        ).scalar_one_or_none()
+        if processed is None:
+            raise LeaseLost(job_id)
+        return int(processed)
+
+    def _heartbeat(self, job_id: str, done: threading.Event) -> None:
+        while not done.wait(self.lease_seconds / 3):
+            try:
+                self._db.write(lambda session: self._hold(session, job_id))
+            except LeaseLost:
+                return
+            except RegistryError as exc:
+                log.warning("bulk job %s: lease not renewed: %s", job_id, type(exc).__name__)
+
+    # -- running ----------------------------------------------------------------------------
+
+    def _record(
+        self,
+        session: Any,
+        job_id: str,
+        state: str,
+        start: int,
+        results: list[dict[str, Any]],
+    ) -> None:
+        """Append ``results`` (positions ``start`` …) and move the counters on, in the
+        caller's transaction; a job that ends gives its upload and lease up."""
+        refused = sum(1 for r in results if "rule" in r)
+        if results:
+            session.execute(
+                _RESULTS.insert(),
+                [
+                    {"job_id": job_id, "position": start + i, "result": result}
+                    for i, result in enumerate(results)
+                ],
+            )
+        values: dict[str, Any] = {
+            "state": state,
+            "processed": _JOBS.c.processed + len(results),
+            "accepted": _JOBS.c.accepted + len(results) - refused,
+            "refused": _JOBS.c.refused + refused,
+            "updated_at": _utcnow(),
+        }
+        if state in ("done", "failed"):
+            values.update(lease_owner=None, lease_until=None)
+            session.execute(_UPLOADS.update().where(_UPLOADS.c.job_id == job_id).values(data=None))
+        session.execute(_JOBS.update().where(_JOBS.c.id == job_id).values(**values))
+
+    def _end(self, job_id: str, state: str, results: list[dict[str, Any]]) -> None:
+        def work(session: Any) -> None:
+            start = self._hold(session, job_id)
+            self._record(session, job_id, state, start, results)
 
         self._db.write(work)
 
@@ -246,51 +470,82 @@ class JobRunner:
         rows = parse_submission(stream, fmt)
         return rows if check is None else filtered(rows, check)
 
-    def _run(
-        self,
-        job_id: str,
-        upload: Upload,
-        mode: BulkMode,
-        received_on: dt.date,
-        actor: str,
-        check: RowFilter | None,
-    ) -> None:
-        done = 0
+    def _run_claimed(self, claim: _Claim) -> None:
+        done = threading.Event()
+        heartbeat = threading.Thread(target=self._heartbeat, args=(claim.job_id, done), daemon=True)
+        heartbeat.start()
         try:
-            self._append(job_id, "running", 0, [])
-            with upload.path.open("rb") as stream:
-                rows = self._rows(stream, upload.fmt, check)
-                if mode == "atomic":
-                    try:
-                        result = self._intake.submit_bulk(
-                            rows,
-                            mode="atomic",
-                            received_on=received_on,
-                            actor=actor,
-                            chunk_size=self._chunk_size,
-                        )
-                    except InvalidRow as exc:
-                        self._append(job_id, "failed", 0, [_error(exc.row_number, exc)])
-                        return
-                    outcomes: Iterable[RowOutcome] = result.outcomes
-                else:
-                    outcomes = self._intake.iter_per_row(
-                        rows, received_on=received_on, actor=actor, chunk_size=self._chunk_size
-                    )
-                # Outcomes of a chunk come after it committed: store them a chunk at a time.
-                batch: list[dict[str, Any]] = []
-                for outcome in outcomes:
-                    batch.append(_outcome(outcome))
-                    if len(batch) == self._chunk_size:
-                        self._append(job_id, "running", done, batch)
-                        done += len(batch)
-                        batch = []
-                self._append(job_id, "done", done, batch)
+            self._run(claim)
+        except LeaseLost:
+            log.warning("bulk job %s was taken over by another process", claim.job_id)
+        finally:
+            claim.path.unlink(missing_ok=True)
+            done.set()
+            heartbeat.join()
+            with self._lock:
+                self._running -= 1
+        self._claim_free()
+
+    def _run(self, claim: _Claim) -> None:
+        job_id = claim.job_id
+        check = None if claim.organisation is None else _own_organisation(claim.organisation)
+        try:
+            # As IntakeService.iter_per_row: the collector's full passes leave old objects be.
+            with old_objects_left_alone():
+                if claim.mode == "atomic":
+                    self._run_atomic(claim, check)
+                    return
+                with claim.path.open("rb") as stream:
+                    self._run_per_row(claim, stream, check)
+            self._end(job_id, "done", [])
+        except LeaseLost:
+            raise
         except RegistryError as exc:
             log.warning("bulk job %s failed: %s", job_id, type(exc).__name__)
-            self._append(job_id, "failed", done, [])
+            self._end(job_id, "failed", [])
         except Exception as exc:
             log.error("bulk job %s failed: unexpected %s", job_id, type(exc).__name__)
-            self._append(job_id, "failed", done, [])
-        finally:
-            upload.path.unlink(missing_ok=True)
+            self._end(job_id, "failed", [])
+
+    def _run_per_row(self, claim: _Claim, stream: Any, check: RowFilter | None) -> None:
+        """A transaction per chunk: its rows, their results and the progress."""
+        job_id = claim.job_id
+        # Rows whose results are stored were taken in (with them): go on after them.
+        rows = itertools.islice(self._rows(stream, claim.fmt, check), claim.processed, None)
+        while chunk := list(itertools.islice(rows, self._chunk_size)):
+
+            def work(session: Any, chunk: list[RowResult] = chunk) -> None:
+                start = self._hold(session, job_id)
+                outcomes = self._intake.take_chunk(
+                    session, chunk, received_on=claim.received_on, actor=claim.actor
+                )
+                self._record(session, job_id, "running", start, [_outcome(o) for o in outcomes])
+
+            self._db.write(work)
+
+    def _run_atomic(self, claim: _Claim, check: RowFilter | None) -> None:
+        """Every row and every result in one transaction, or a refusal and nothing taken."""
+        job_id = claim.job_id
+
+        def work(session: Any) -> None:
+            start = self._hold(session, job_id)
+            results: list[dict[str, Any]] = []
+            with claim.path.open("rb") as stream:
+                iterator = iter(self._rows(stream, claim.fmt, check))
+                while chunk := list(itertools.islice(iterator, self._chunk_size)):
+                    outcomes = self._intake.take_chunk(
+                        session, chunk, received_on=claim.received_on, actor=claim.actor,
+                        atomic=True,
+                    )  # fmt: skip
+                    results.extend(_outcome(o) for o in outcomes)
+            for offset in range(0, len(results), self._chunk_size):
+                self._record(
+                    session, job_id, "running", start + offset,
+                    results[offset : offset + self._chunk_size],
+                )  # fmt: skip
+            self._record(session, job_id, "done", start + len(results), [])
+
+        try:
+            self._db.write(work)
+        except InvalidRow as exc:
+            self._end(job_id, "failed", [_error(exc.row_number, exc)])

@@ -1,6 +1,11 @@
 """Limits against enumeration (data guide art. 20): token buckets per client for the
-two-of-three search (in the API process's memory), and a daily count of failed matches per
-certificate number for the holder's reads (in the database, shared by every API process).
+two-of-three search, and a daily count of failed matches per certificate number for the holder's
+reads (in the database, shared by every API process).
+
+The token buckets live in the API process's memory on SQLite (one API process per node,
+docs/OPERATIONS.md) and in the database on PostgreSQL (:class:`DatabaseRateLimiter`: one
+statement per request, shared by every API process on that database, so running two processes
+does not double a client's allowance).
 
 Each client (its IP address, and its API key when it sends one) has a bucket of ``burst``
 tokens refilled at ``rate`` per second; a request takes one. An empty bucket refuses with the
@@ -17,7 +22,11 @@ from collections.abc import Callable
 
 from node.core.time import china_day_number, china_day_start
 from node.storage import Database
+from node.storage.buckets import TokenBuckets
 from node.storage.counters import DailyCounters
+
+#: The longest bucket name kept in the database (``rate_buckets.name``).
+_NAME_LIMIT = 96
 
 
 class RateLimiter:
@@ -60,6 +69,38 @@ class RateLimiter:
     def _level(self, client: str, now: float) -> float:
         level, last = self._buckets.get(client, (float(self.burst), now))
         return min(float(self.burst), level + (now - last) * self.rate)
+
+
+class DatabaseRateLimiter:
+    """The token buckets of :class:`RateLimiter` in the database (``rate_buckets``,
+    node/storage/buckets.py), for several API processes on one PostgreSQL database. ``name``
+    keeps each limiter's buckets apart (``search``, ``verify``, ``federation``). The same
+    answers as :class:`RateLimiter`; the database's clock refills the buckets."""
+
+    def __init__(self, db: Database, name: str, rate: float, burst: int) -> None:
+        if rate <= 0 or burst < 1:
+            raise ValueError("rate must be positive and burst at least 1")
+        self.db = db
+        self.name = name
+        self.rate = rate
+        self.burst = burst
+
+    def take(self, *clients: str) -> int | None:
+        """Take a token from each client's bucket; return None when all had one, else the
+        whole seconds to wait (``Retry-After``) and take nothing.
+
+        Raises:
+            StorageError: the database failed.
+        """
+        names = list(dict.fromkeys(f"{self.name}/{client}"[:_NAME_LIMIT] for client in clients))
+        with self.db.transaction() as session:
+            buckets = TokenBuckets(session, self.rate, self.burst)
+            levels = buckets.take(names)
+            lacking = [-level for level in levels.values() if level < 0]
+            if not lacking:
+                return None
+            buckets.give_back([name for name, level in levels.items() if level >= 0])
+        return max(1, math.ceil(max(lacking) / self.rate))
 
 
 class FailureCounter:

@@ -392,8 +392,12 @@ async def verify(
     who: Caller,
     at: Annotated[int | None, Query(ge=0, le=2**62)] = None,
 ) -> dict[str, Any]:
-    # Signature checks for anyone: limited per client like the other public reads.
-    rate_limit(request, ctx, who, ctx.verify_limiter)
+    # Signature checks for anyone: limited per client like the other public reads (on a
+    # worker thread when the buckets are in the database).
+    if ctx.limits_in_database:
+        await run_in_threadpool(rate_limit, request, ctx, who, ctx.verify_limiter)
+    else:
+        rate_limit(request, ctx, who, ctx.verify_limiter)
     raw = await request.body()
     try:
         text = raw.decode("utf-8")

@@ -37,6 +37,7 @@ from node.services.lifecycle import LifecycleOutcome
 from node.storage import CertificateRepository, ReviewRecord, open_database
 from node.storage.files import write_private, write_private_json
 from province.config import load_config, new_config, write_config
+from province.election import run_elected
 from province.node import ProvinceNode
 from province.organisations import OrganisationChange, parse_filing, parse_time
 from province.rekey import (
@@ -560,7 +561,8 @@ def cmd_anchor(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Run the anchoring worker until SIGINT or SIGTERM."""
+    """Run the anchoring worker until SIGINT or SIGTERM (active, or standby while another
+    process over the same PostgreSQL database is active)."""
     node = _open(args)
     stop = threading.Event()
 
@@ -570,12 +572,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     try:
-        node.run(
+        # On PostgreSQL several `node run` processes elect one active worker; the others wait
+        # as standbys (province/election.py). On SQLite the one worker is active at once.
+        run_elected(
+            node,
             stop,
             poll_seconds=args.poll,
             on_anchor=lambda o: print(
                 f"anchored checkpoint {o.index} (size {o.tree_size}) in block {o.block_number}",
                 flush=True,
+            ),
+            # Printed where there is an election to report (PostgreSQL).
+            on_role=(
+                (lambda role: print(f"anchoring worker {role}", flush=True))
+                if node.db.dialect == "postgresql"
+                else None
             ),
         )
     finally:

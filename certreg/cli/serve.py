@@ -35,6 +35,7 @@ def _settings(args: argparse.Namespace) -> Any:
         verify_burst=args.verify_burst,
         trusted_proxies=tuple(args.trusted_proxy or ()),
         bulk_workers=args.bulk_workers,
+        job_lease_seconds=args.job_lease,
         trust_root=None if args.trust_root is None else Path(args.trust_root),
     )
 
@@ -145,6 +146,13 @@ def add_parsers(subparsers: Any) -> None:
         "the header is ignored)",
     )
     p.add_argument("--bulk-workers", type=int, default=2, help="bulk upload jobs processed at once")
+    p.add_argument(
+        "--job-lease",
+        type=float,
+        default=30.0,
+        help="seconds a bulk job's claim lasts without a heartbeat; after that another API "
+        "process over the same database takes the job over",
+    )
     p.add_argument(
         "--trust-root",
         help="the network's trust-root file: served to the page (which pins it) and used by "

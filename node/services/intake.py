@@ -422,6 +422,23 @@ class IntakeService:
                 )
                 yield from outcomes
 
+    def take_chunk(
+        self,
+        session: Session,
+        chunk: Sequence[BulkRow],
+        *,
+        received_on: dt.date,
+        actor: str,
+        atomic: bool = False,
+    ) -> list[RowOutcome]:
+        """Check and store one chunk of rows in the caller's transaction, as one chunk of
+        :meth:`iter_per_row` (``atomic``: of :meth:`submit_bulk` in ``atomic`` mode, raising
+        :class:`~node.core.formats.submissions.InvalidRow` at the first refused row), for a
+        caller that records something with the chunk in the same transaction (api/jobs.py:
+        the job's results and progress, so a job taken over by another process after a crash
+        neither skips nor repeats a row)."""
+        return self._chunk(session, chunk, received_on, actor, atomic=atomic)
+
     def _key_snapshot(self) -> dict[tuple[str, int], tuple[str, bytes]]:
         """Every key of this province's organisations: (code, key id) -> (suite, public key)."""
         with self._db.transaction() as session:

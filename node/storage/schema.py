@@ -24,6 +24,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -355,11 +356,24 @@ class ApiKey(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
 
+#: Jobs not ended yet: the ones ``ix_api_jobs_open`` indexes.
+OPEN_JOBS = "state IN ('queued', 'running')"
+
+
 class BulkJob(Base):
     """A bulk upload: its progress and one result per row (no personal data)."""
 
     __tablename__ = "api_jobs"
-    __table_args__ = (CheckConstraint(_in("state", JOB_STATES), name="state"),)
+    __table_args__ = (
+        CheckConstraint(_in("state", JOB_STATES), name="state"),
+        # The jobs an API process may claim (api/jobs.py), oldest first (migration 0009).
+        Index(
+            "ix_api_jobs_open",
+            "created_at",
+            sqlite_where=text(OPEN_JOBS),
+            postgresql_where=text(OPEN_JOBS),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     province: Mapped[str] = mapped_column(String(2))
@@ -377,6 +391,16 @@ class BulkJob(Base):
     results: Mapped[Any] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    # Migration 0009 (several API processes, api/jobs.py): what the job needs to run (its
+    # upload is in ``api_job_uploads``; NULL format: a job from before, with no upload kept),
+    # and the lease of the process running it.
+    upload_format: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    received_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    actor: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: An issuer's organisation code: the only one its rows may name (None: an operator's job).
+    organisation: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 # -- sharing, access log and holder codes (migration 0006; docs/SHARING.md) --------------------
@@ -488,6 +512,30 @@ class DailyCounter(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     day: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     count: Mapped[int] = mapped_column(Integer)
+
+
+class BulkJobUpload(Base):
+    """A part (1 MiB) of a bulk job's upload, kept until the job ends (then ``data`` is NULL)
+    so that whichever API process claims the job can read it (migration 0009)."""
+
+    __tablename__ = "api_job_uploads"
+
+    job_id: Mapped[str] = mapped_column(String(32), ForeignKey("api_jobs.id"), primary_key=True)
+    part: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+
+
+class RateBucket(Base):
+    """A token bucket of the API's rate limits shared by every API process on a PostgreSQL
+    database (migration 0009, api/ratelimit.py): its level, when it was last taken from
+    (unix seconds of the database's clock) and whether that take was granted."""
+
+    __tablename__ = "rate_buckets"
+
+    name: Mapped[str] = mapped_column(String(96), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    updated: Mapped[float] = mapped_column(Float)
+    granted: Mapped[bool] = mapped_column(Boolean)
 
 
 class FederationNonce(Base):

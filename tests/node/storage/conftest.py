@@ -43,7 +43,15 @@ from node.storage.federation import remember_nonce
 from node.storage.holder_codes import HolderCodes
 from node.storage.organisation_details import DetailsRecord, DetailsRepository
 from node.storage.returns import ReturnRepository
-from node.storage.schema import ApiKey, BulkJob, BulkJobResult, ReviewFlag, table_of
+from node.storage.schema import (
+    ApiKey,
+    BulkJob,
+    BulkJobResult,
+    BulkJobUpload,
+    RateBucket,
+    ReviewFlag,
+    table_of,
+)
 from tests.servers import NO_POSTGRES as NO_POSTGRES  # re-exported for the storage tests
 from tests.servers import PostgresAdmin
 from tests.servers import no_postgres as no_postgres  # re-exported for the storage tests
@@ -239,6 +247,14 @@ def fill_every_table(db: Database) -> None:
             returned_by="t", returned_on=NOW.date(), deadline=NOW.date(), now=NOW,
         )  # fmt: skip
         DetailsRepository(session).put(DetailsRecord(ORG, address="广州市"), now=NOW)
+        session.execute(
+            insert(table_of(BulkJobUpload)).values(job_id="j" * 32, part=0, data=b"{}\n")
+        )
+        session.execute(
+            insert(table_of(RateBucket)).values(
+                name="search/ip:127.0.0.1", tokens=1.0, updated=0.0, granted=True
+            )
+        )
     fill_sharing_tables(db)
 
 
