@@ -30,8 +30,11 @@ unless the chain holds it after all (another transaction anchored it), which is 
 The contract refuses a second anchoring of the same checkpoint, so it is never anchored twice.
 
 A ``ChainError`` or ``ManifestStoreError`` propagates from ``run_once`` and leaves the
-checkpoint pending or submitted; the next call retries it. :meth:`reconcile` (run before the
-first ``run_once``) settles the DB with the chain after a crash.
+checkpoint pending or submitted; the next call retries it — except a refusal explained by a
+checkpoint of the province the log contradicts (anchored by someone else with the operator's
+key): that raises the InconsistencyError instead, so a running worker halts rather than
+retrying a refusal that cannot change. :meth:`reconcile` (run before the first ``run_once``)
+settles the DB with the chain after a crash.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ from typing import Any, Final
 from anchor.errors import TransactionDropped, TransactionTimeout
 from anchor.manifest import ManifestStore, manifest_bytes
 from anchor.registry import Checkpoint, RegistryClient
-from node.core.errors import InconsistencyError, InvalidInput
+from node.core.errors import ChainError, InconsistencyError, InvalidInput
 from node.storage import CheckpointRecord, CheckpointRepository, Database, ProvinceLog
 from node.storage.access_log import AccessLog
 
@@ -218,7 +221,13 @@ class AnchoringWorker:
         with self.db.transaction() as session:
             log = ProvinceLog(session, self.province)
             proof = log.merkle.consistency_proof(previous, record.tree_size) if previous else []
-        result = self.client.anchor(record.tree_size, record.root, proof, cid, final=False)
+        try:
+            result = self.client.anchor(record.tree_size, record.root, proof, cid, final=False)
+        except ChainError as exc:
+            # Refused because the chain moved on without us (a checkpoint anchored with the
+            # operator's key by someone else)? Then retrying cannot help: halt with the reason.
+            self._halt_if_contradicted(exc)
+            raise
         if result.tx is not None:
             tx_hash, block, sent = result.tx.transaction_hash, result.tx.block_number, True
         else:
@@ -433,6 +442,12 @@ class AnchoringWorker:
 
         Raises ChainError when the chain cannot be read.
         """
+        contradiction = self._contradiction()
+        return None if contradiction is None else str(contradiction)
+
+    def _contradiction(self) -> InconsistencyError | None:
+        """The chain's latest checkpoint of the province against the log (see
+        :meth:`divergence`). Raises ChainError when the chain cannot be read."""
         p = self._chain_province
         count = self.client.checkpoint_count(p)
         if count == 0:
@@ -440,8 +455,21 @@ class AnchoringWorker:
         try:
             self._check_against_log(self.client.checkpoint(p, count - 1))
         except InconsistencyError as exc:
-            return str(exc)
+            return exc
         return None
+
+    def _halt_if_contradicted(self, cause: ChainError) -> None:
+        """After the chain refused a checkpoint: raise the InconsistencyError that explains it
+        when the chain's latest checkpoint contradicts the log (anchoring has to halt until an
+        operator acts: docs/OPERATIONS.md); return when it does not, or cannot be read (the
+        refusal is then an ordinary chain error, retried)."""
+        try:
+            contradiction = self._contradiction()
+        except ChainError:
+            return
+        if contradiction is not None:
+            log.error("anchoring of log %s halted: %s", self.province, contradiction)
+            raise contradiction from cause
 
     def _check_against_log(self, on_chain: Checkpoint) -> None:
         with self.db.transaction() as session:

@@ -26,7 +26,7 @@ from certreg.cli.explanations import print_error, rule_lines
 from certreg.cli.sharing import add_parsers as add_sharing_parsers
 from node.core import safejson
 from node.core.crypto.signatures import SUITE_NAMES
-from node.core.errors import InvalidInput, RegistryError, StorageError
+from node.core.errors import InconsistencyError, InvalidInput, RegistryError, StorageError
 from node.core.formats.compact import encode_compact
 from node.core.formats.submissions import ReadRow, parse_submission, read_submission
 from node.core.records import salted_from_row
@@ -589,6 +589,15 @@ def cmd_run(args: argparse.Namespace) -> int:
                 else None
             ),
         )
+    except InconsistencyError as exc:
+        # Retrying cannot help: the chain holds a checkpoint of this province the log
+        # contradicts (e.g. anchored with a stolen operator key). Exit for an operator.
+        print(
+            f"error: anchoring of log {node.province} halted, the log diverged from the chain: "
+            f"{exc} (docs/OPERATIONS.md, Monitoring)",
+            file=sys.stderr,
+        )
+        return 1
     finally:
         node.close()
     return 0

@@ -184,6 +184,13 @@ def test_node_commands_take_a_file_to_anchored_bundles(
     assert (
         status == 1 and "log DIVERGED from the chain, anchoring halted: chain checkpoint 1" in out
     )
+    # The worker stops at once with the reason (exit 1) instead of retrying.
+    status, _, err = run(capsys, "node", "run", "--dir", str(home), "--poll", "0.05")
+    assert status == 1
+    assert (
+        "anchoring of log 44 halted, the log diverged from the chain: chain checkpoint 1 of log "
+        "44 has size 10, past our log (9)" in err
+    )
 
 
 def test_node_commands_need_a_configured_folder(

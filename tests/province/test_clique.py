@@ -6,6 +6,8 @@ its own validator.
   province's node keeps taking in certificates and its anchored certificates keep verifying
   (against the chain as the other validators serve it); its new checkpoint waits. Restarted,
   the validator catches up and the waiting checkpoint is anchored once.
+- A worker killed (SIGKILL) while its checkpoint waits for its confirmations: restarted, it
+  anchors nothing twice and loses nothing (one CheckpointAnchored event per checkpoint).
 - A watchdog fails a test when no block is sealed for ten Clique periods, with each validator's
   Clique snapshot in the failure (shown by stopping two of the three signers: one signer alone
   may not seal two blocks in a row).
@@ -18,6 +20,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -53,10 +60,17 @@ WAIT = 90.0
 class Consortium:
     """The network, the contract and each province's operator key."""
 
-    def __init__(self, network: CliqueNetwork, address: str, keys: dict[str, str]) -> None:
+    def __init__(
+        self,
+        network: CliqueNetwork,
+        address: str,
+        keys: dict[str, str],
+        urls: dict[str, str] | None = None,
+    ) -> None:
         self.network = network
         self.address = address
         self.keys = keys
+        self.urls = urls  # a worker process's: the RPC URLs without the network
 
     def client(self, province: str, via: str | None = None) -> RegistryClient:
         """``province``'s operator client on its own validator (or on ``via``'s)."""
@@ -66,7 +80,11 @@ class Consortium:
             poll_interval=0.1,
             retry=RetryPolicy(attempts=2, initial_delay=0.1, max_delay=0.2),
         )
-        url = self.network[via or province].url
+        url = (
+            self.urls[via or province]
+            if self.urls is not None
+            else self.network[via or province].url
+        )
         return RegistryClient(
             connect(url), self.address, private_key=self.keys[province], options=options
         )
@@ -229,3 +247,78 @@ def test_the_watchdog_fails_when_no_block_comes_for_ten_periods(consortium: Cons
     assert "41: stopped" in message and "43: stopped" in message
     assert "44: head" in message and "signers" in message  # Guangdong's Clique snapshot
     network.wait_blocks(2, timeout=WAIT)  # sealing again once restarted
+
+
+_WORKER = """
+import sys, time
+from pathlib import Path
+sys.path.insert(0, {root!r})
+from tests.province.test_clique import Consortium
+
+consortium = Consortium(None, {address!r}, {keys!r}, urls={{"41": {url!r}}})
+node = consortium.node("41", Path({folder!r}))
+while True:
+    node.anchor_once(force=True)
+    time.sleep(0.1)
+"""
+
+
+def _states(db: Path) -> list[tuple[int, int, str]]:
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT checkpoint_index, tree_size, state FROM checkpoints WHERE province = '41' "
+            "ORDER BY checkpoint_index"
+        ).fetchall()
+    return [(int(i), int(n), str(st)) for i, n, st in rows]
+
+
+def test_a_worker_killed_mid_anchoring_anchors_nothing_twice_and_loses_nothing(
+    consortium: Consortium, watchdog: BlockWatchdog, tmp_path: Path
+) -> None:
+    folder = tmp_path / "41"
+    node = consortium.node("41", folder)
+    try:
+        with node.db.transaction() as session:
+            # The same first three entries as the validator test (a chain checkpoint of size 3
+            # is then adopted, whichever test ran first), then three more.
+            entries = [for_province(e, "41") for e in make_entries(3, start=0)]
+            entries += [for_province(e, "41") for e in make_entries(3, start=50)]
+            ProvinceLog(session, "41").append(entries, now=NOW)
+    finally:
+        node.close()
+    before = anchored_sizes(consortium.client("41"), 41)
+    script = _WORKER.format(
+        root=str(Path(__file__).resolve().parents[2]),
+        address=consortium.address,
+        keys=consortium.keys,
+        url=consortium.network["41"].url,
+        folder=str(folder),
+    )
+    worker = subprocess.Popen([sys.executable, "-c", textwrap.dedent(script)])
+    try:
+        # Killed once its checkpoint of size 6 is mined but not yet final (submitted).
+        deadline = time.monotonic() + WAIT
+        while not any(n == 6 and st == "submitted" for _, n, st in _states(folder / "node.db")):
+            assert worker.poll() is None, "the worker exited"
+            assert time.monotonic() < deadline, _states(folder / "node.db")
+            time.sleep(0.05)
+        os.kill(worker.pid, signal.SIGKILL)
+    finally:
+        if worker.poll() is None:
+            os.kill(worker.pid, signal.SIGKILL)
+        worker.wait()
+    assert worker.returncode == -signal.SIGKILL
+
+    restarted = consortium.node("41", folder)
+    try:
+        anchor_until_final(restarted)
+        assert restarted.anchor_once(force=True) is None  # nothing left, nothing sent again
+        status = restarted.status()
+        assert (status.log_size, status.anchored_size, status.open_checkpoint) == (6, 6, None)
+    finally:
+        restarted.close()
+    sizes = anchored_sizes(consortium.client("41"), 41)
+    assert sizes == [*before, 6]  # one event for the checkpoint the killed worker sent
+    assert [n for _, n, st in _states(folder / "node.db") if st == "confirmed"] == (
+        [3, 6] if before == [3] else [6]
+    )

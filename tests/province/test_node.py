@@ -223,3 +223,34 @@ def test_a_checkpoint_anchored_with_a_stolen_key_shows_as_a_diverged_log(
     state = restarted.log_state()
     assert state.state == "diverged" and "different roots at size 3" in str(state.reason)
     assert restarted.status().anchored_size == 2
+
+
+def test_a_running_worker_that_meets_a_thiefs_checkpoint_halts_instead_of_retrying(
+    node_parts: tuple[Database, Registry, Path],
+) -> None:
+    """A worker already past its start-up reconciliation: the contract refuses its next
+    checkpoint because a thief anchored one first. It halts with the InconsistencyError that
+    says why (which stops ProvinceNode.run) rather than the contract's refusal as a ChainError
+    (which ProvinceNode.run retries with backoff forever)."""
+    db, reg, tmp_path = node_parts
+    node = make_node(db, reg.as_(0), tmp_path)
+    issue(node, 1)
+    node.anchor_all()  # reconciled and anchored: this worker is running
+    thief_db = open_database(f"sqlite:///{tmp_path / 'thief.db'}")
+    try:
+        with db.transaction() as session:
+            ours = [s.entry for s in ProvinceLog(session, "44").entries()]
+        with thief_db.transaction() as session:
+            ProvinceLog(session, "44").append([*ours, *make_entries(2, start=50)], now=NOW)
+        thief = make_node(thief_db, reg.as_(0), tmp_path)  # publishes to the same store
+        [foreign] = thief.anchor_all()
+        assert (foreign.index, foreign.tree_size) == (1, 3)
+    finally:
+        thief_db.dispose()
+
+    issue(node, 2)  # our checkpoint 1 (size 2) is refused: the chain holds a size-3 one
+    with pytest.raises(InconsistencyError, match=r"checkpoint 1 of log 44 has size 3, past our"):
+        node.anchor_once(force=True)
+    assert node.log_state().state == "diverged"
+    assert node.status().anchored_size == 1
+    assert reg.as_(0).checkpoint_count(44) == 2  # nothing more was anchored
