@@ -2389,6 +2389,61 @@ LIFECYCLE: Final = (
         "from the original certificate; only one of them may ever change.",
         f"{GUIDE} art. 14",
     ),
+    _entry(
+        "maintenance.organisation_active",
+        "省级人社部门只维护主体灭失（终止备案）评价机构的证书数据；机构仍存续时由机构自行签名更正"
+        "（审计中：省级签名的更正锚定时该机构并未终止）。",
+        "The province maintains only the certificates of an organisation that is terminated or "
+        "vanished; a live organisation signs its own corrections (in an audit: the province "
+        "signed a correction while the organisation was not terminated).",
+        f"{GUIDE} art. 16",
+        (Role.RULE, Role.FINDING),
+    ),
+    _rule(
+        "maintenance.province_required",
+        "评价机构已终止备案（主体灭失），其证书数据由属地人社部门维护：更正须由省级维护密钥签名"
+        "（certreg node correct --by-province）。",
+        "The organisation is terminated (vanished): its certificates are maintained by the "
+        "province, and a correction is signed with the province's maintenance key "
+        "(certreg node correct --by-province).",
+        f"{GUIDE} art. 16",
+    ),
+    _rule(
+        "maintenance.key_missing",
+        "本省尚未在合约上登记证书维护密钥（成员密钥用途 3）。",
+        "The province has published no certificate-maintenance key on the contract (member key "
+        "purpose 3).",
+        f"{GUIDE} art. 16",
+    ),
+    _rule(
+        "maintenance.key_not_published",
+        "所给私钥不是本省在合约上登记的证书维护密钥。",
+        "The private key given is not the maintenance key the province published on the contract.",
+    ),
+    _entry(
+        "maintenance.signature",
+        "省级签名的更正未由本省登记的证书维护密钥签名（审计中：签名与维护密钥不符）。",
+        "A province-signed correction is not signed by the province's published maintenance key "
+        "(in an audit: the signature does not verify with it).",
+        f"{GUIDE} art. 16",
+        (Role.RULE, Role.FINDING),
+    ),
+    _rule(
+        "entry.signer",
+        "日志条目签名的签名方须为已知签名方（省级维护：province）。",
+        "The entry signature's signer is a known one (province maintenance: province).",
+    ),
+    _rule(
+        "entry.province_signature",
+        "省级只以证书维护密钥（密钥编号 3）签名更正条目。",
+        "The province signs only correction entries, with its maintenance key (key id 3).",
+        f"{GUIDE} art. 16",
+    ),
+    _rule(
+        "snapshot.maintenance_keys",
+        "快照中成员的证书维护密钥列表为空时须省略。",
+        "A member's maintenance keys are omitted from a snapshot when there are none.",
+    ),
     _rule(
         "correct.reason_mismatch",
         "更正原因代码与实际更改的字段不符（姓名有误、证件有误或其他字段有误）。",
