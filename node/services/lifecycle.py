@@ -677,10 +677,17 @@ def check_maintenance_signature(
     """Check a province-signed correction's signature with the province's maintenance key.
 
     Raises:
-        InvalidInput: ``signature`` / ``maintenance.key_missing`` (the province published no
+        InvalidInput: ``key_id`` / ``entry.province_signature`` (not key id 3); ``signature`` /
+            ``maintenance.key_missing`` (the province published no
             maintenance key on the contract) or ``maintenance.signature`` (not an Ed25519
             signature by that key over the commitment).
     """
+    if signature.key_id != MAINTENANCE_KEY_PURPOSE:
+        raise InvalidInput(
+            "key_id",
+            "entry.province_signature",
+            f"the province signs with its maintenance key: key_id {MAINTENANCE_KEY_PURPOSE}",
+        )
     if maintenance_key is None:
         raise InvalidInput(
             "signature",
