@@ -152,7 +152,13 @@ class ProvinceNode:
             db, province, client, store, clock=clock, forbidden_words=self.vocabulary.forbidden
         )
         self.lifecycle = LifecycleService(
-            db, province, self.network, cipher, blind_index, clock=clock
+            db,
+            province,
+            self.network,
+            cipher,
+            blind_index,
+            clock=clock,
+            qualification_number=qualification_number,
         )
         self.review = ReviewService(db, province, self.lifecycle, clock=clock)
         self.sharing = SharingService(db, province, clock=clock)

@@ -33,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import re
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Final, TypeVar
@@ -45,7 +46,13 @@ from node.core.crypto.privacy import BlindIndex, PersonalDataCipher
 from node.core.crypto.signatures import get_suite, signing_message
 from node.core.errors import InvalidInput, VerificationError
 from node.core.formats.commitment import SaltedCertificate
-from node.core.formats.entry import MAINTENANCE_KEY_PURPOSE, Attributes, LogEntry, Signature
+from node.core.formats.entry import (
+    MAINTENANCE_KEY_PURPOSE,
+    Attributes,
+    LogEntry,
+    Signature,
+    registry_code_of,
+)
 from node.core.formats.snapshot import Network
 from node.core.records import check_signature_shape
 from node.core.rules.reasons import (
@@ -178,6 +185,7 @@ class LifecycleService:
         blind_index: BlindIndex,
         *,
         clock: Callable[[], dt.datetime],
+        qualification_number: re.Pattern[str] | None = None,
     ) -> None:
         self._db = db
         self._province = province
@@ -185,6 +193,9 @@ class LifecycleService:
         self._cipher = cipher
         self._index = blind_index
         self._clock = clock
+        #: The province's 职业资格证书 number format (node.json ``qualification_number``): a
+        #: corrected vocational_qualification certificate is checked against it, as at intake.
+        self._qualification_number = qualification_number
 
     def __repr__(self) -> str:
         return f"LifecycleService(province={self._province!r})"
@@ -506,7 +517,11 @@ class LifecycleService:
                 "the commitment recomputed from the fields and salts differs from the one sent",
             )
         now = self._clock()
-        validate_certificate(certificate, today=now.astimezone(CHINA_STANDARD_TIME).date())
+        validate_certificate(
+            certificate,
+            today=now.astimezone(CHINA_STANDARD_TIME).date(),
+            qualification_number=self._qualification_number,
+        )
         # 3. The old version: known, this province's, not final.
         certificates = CertificateRepository(session, self._cipher, self._index)
         old = self._current(session, certificates, "old_commitment", old_commitment)
@@ -520,6 +535,12 @@ class LifecycleService:
                 "a correction keeps the certificate number (data guide art. 14)",
             )
         previous = certificates.salted(old).certificate()
+        if certificate.certificate_type != previous.certificate_type:
+            raise InvalidInput(
+                "certificate_type",
+                "correction.certificate_type",
+                f"a correction keeps the certificate type ({previous.certificate_type})",
+            )
         changed = changed_fields(previous, certificate)
         reason = check_correction(changed, code)
         original = _original(certificates, old)
@@ -529,7 +550,9 @@ class LifecycleService:
             raise InvalidInput("commitment", "certificate.duplicate", "commitment already stored")
         # 5. As at intake: organisation filed here and active, scope, signature.
         organisations = OrganisationRepository(session)
-        filed = organisations.get(certificate.organisation_code)
+        # The issuer's registry code: a special_ability certificate names its examining body.
+        registry_code = registry_code_of(certificate, self._province)
+        filed = organisations.get(registry_code)
         terminated = (
             filed is not None and filed.province == self._province and filed.status == "terminated"
         )
@@ -559,9 +582,7 @@ class LifecycleService:
                     "province, which signs the correction (seed 002 第十六条; "
                     "`certreg node correct --by-province`)",
                 )
-            organisation = active_organisation(
-                organisations, certificate.organisation_code, self._province
-            )
+            organisation = active_organisation(organisations, registry_code, self._province)
             check_scope(certificate, filed_scope(organisation.scope))
             check_issuer_signature(
                 organisations, organisation, signature, certificate, commitment, self._network
@@ -572,7 +593,7 @@ class LifecycleService:
         entry = LogEntry(
             kind=ACTION_CORRECT,
             province=self._province,
-            organisation_code=certificate.organisation_code,
+            organisation_code=registry_code,
             certificate_number=certificate.certificate_number,
             commitment=commitment,
             links=(old_commitment,),

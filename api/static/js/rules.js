@@ -390,6 +390,7 @@ export const RULES = Object.freeze({
   "snapshot.maintenance_keys": {"zh": "快照中成员的证书维护密钥列表为空时须省略。", "en": "A member's maintenance keys are omitted from a snapshot when there are none.", "source": "", "roles": ["rule"]},
   "correct.reason_mismatch": {"zh": "更正原因代码与实际更改的字段不符（姓名有误、证件有误或其他字段有误）。", "en": "The correction's reason code does not name the field that changed (holder name, ID or another field).", "source": "中就培发〔2022〕1号 art. 14", "roles": ["rule"]},
   "correct.one_row": {"zh": "更正须给出且只给出一本更正后的证书。", "en": "A correction gives exactly one corrected certificate.", "source": "", "roles": ["rule"]},
+  "correction.certificate_type": {"zh": "更正不能改变证书类型（职业技能等级证书、专项职业能力证书、职业资格证书）。", "en": "A correction keeps the certificate type (skill level, special ability or vocational qualification).", "source": "中就培发〔2022〕1号 art. 14", "roles": ["rule"]},
   "correction.number": {"zh": "更正不能改变证书编号。", "en": "A correction keeps the certificate number.", "source": "中就培发〔2022〕1号 art. 14", "roles": ["rule"]},
   "reason.unknown_action": {"zh": "未知的操作；原因代码只用于撤销、暂停、恢复、更正、删除和逾期上传。", "en": "Unknown action; reason codes belong to revoke, suspend, reinstate, correct, delete and issue (late upload).", "source": "", "roles": ["rule"]},
   "reason.unknown": {"zh": "不是原因代码表中的代码。", "en": "Not a code of the reason table.", "source": "中就培发〔2022〕1号 arts. 12, 14, 15, 17", "roles": ["rule"]},

@@ -2457,6 +2457,13 @@ LIFECYCLE: Final = (
         "A correction gives exactly one corrected certificate.",
     ),
     _rule(
+        "correction.certificate_type",
+        "更正不能改变证书类型（职业技能等级证书、专项职业能力证书、职业资格证书）。",
+        "A correction keeps the certificate type (skill level, special ability or vocational "
+        "qualification).",
+        f"{GUIDE} art. 14",
+    ),
+    _rule(
         "correction.number",
         "更正不能改变证书编号。",
         "A correction keeps the certificate number.",
