@@ -54,6 +54,7 @@ from node.core.formats.entry import CERTIFICATE_KINDS
 from node.core.rules.certnum import certificate_number_parts, parse_special_ability_number
 from node.core.rules.occupations import is_category_code
 from node.core.rules.reasons import check_reason, lineage_changes_name_and_id
+from node.core.rules.scope import FiledScope, check_scope
 from node.core.rules.screening import flag_scope
 from node.core.rules.workdays import WorkdayCalendar
 from node.core.time import day_bounds
@@ -318,8 +319,22 @@ class EntryChecker:
             )
         scope = self._scopes.of(code, org)
         if scope is not None:
-            for flag in flag_scope(attributes, scope):
+            flags = flag_scope(attributes, scope)
+            for flag in flags:
                 self._findings("scope.outside", province, flag.detail, **at.evidence())
+            if not flags and isinstance(scope, FiledScope) and scope.dated:
+                # 豫人社办函〔2021〕155号: an incremental filing takes effect before issuing.
+                try:
+                    check_scope(attributes, scope)
+                except InvalidInput as exc:
+                    self._findings(
+                        "scope.not_in_force",
+                        province,
+                        f"occupation {attributes.occupation_code} at level {attributes.level} was "
+                        f"not in the scope in force on the issue date {attributes.issue_date}",
+                        **at.evidence(),
+                        rule=exc.rule,
+                    )
         if by_province:
             key_bytes = self._state.maintenance_keys.get(province)
             if key_bytes is None or signature.suite != "ed25519":

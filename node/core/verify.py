@@ -732,7 +732,10 @@ class _Verification:
             notes.append("the filed scope is not in the snapshot")
             return []
         outside = scope_dispute(
-            attributes.occupation_code, attributes.work_type_code, attributes.level, scope.filed()
+            attributes.occupation_code,
+            attributes.work_type_code,
+            attributes.level,
+            scope.filed(attributes.issue_date),  # the scope in force on the issue date
         )
         if outside is not None:
             return [outside]

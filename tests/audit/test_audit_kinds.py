@@ -232,6 +232,28 @@ def test_province_correction_not_signed_by_the_maintenance_key(clean: Clean) -> 
     assert kinds(run(clean)) == {"maintenance.signature": 1}
 
 
+def test_certificate_issued_before_its_occupation_was_filed(clean: Clean) -> None:
+    """豫人社办函〔2021〕155号: an incremental filing (增量备案) takes effect before issuing; the
+    scope document dates the item, and a certificate issued before that day is flagged."""
+    w = clean.writer
+    code = "S000144011003"
+    added = (w.today + datetime.timedelta(days=1)).isoformat()
+    w.file_organisation(
+        code,
+        get_suite("ed25519").generate_private_key(b"\x46" * 32),
+        scope=[
+            {"occupation_code": "6-18-01-01", "levels": [4], "effective_from": added},
+            {"occupation_code": "6-20-01-01", "levels": [4]},
+        ],
+    )
+    w.issue(code, 1)  # 6-18-01-01, two days before today: before the filing took effect
+    w.issue(code, 2, occupation_code="6-20-01-01")  # filed from the start: fine
+    w.anchor()
+    report = run(clean)
+    assert kinds(report) == {"scope.not_in_force": 1}
+    assert report.findings[0].evidence["rule"] == "scope.not_in_force"
+
+
 def replay(clean: Clean, events: list[ChainEvent]) -> AuditReport:
     options = AuditOptions(calendar=today_calendar())
     return Auditor(clean.writer.client, clean.store, options).run(events)
@@ -354,6 +376,7 @@ PLANTED = {
     "entry.key_suite": "test_signature_of_another_suite_than_the_key",
     "entry.key_not_valid": "test_audit.test_key_not_valid_on_the_issue_date",
     "entry.signature": "test_audit.test_bad_signature",
+    "scope.not_in_force": "test_certificate_issued_before_its_occupation_was_filed",
     "maintenance.organisation_active": "test_province_correction_of_a_live_organisation",
     "maintenance.signature": "test_province_correction_not_signed_by_the_maintenance_key",
     "entry.number_mismatch": "test_number_whose_level_differs_from_the_attributes",

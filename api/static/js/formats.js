@@ -542,11 +542,15 @@ function parseScope(r) {
   r.keys(['scope_hash', 'scope']);
   const items = r.array('scope', 10000).map((item, i) => {
     const ir = new Reader(item, `${r.at('scope')}[${i}]`);
-    ir.keys(['occupation_code', 'levels'], ['work_type_code']);
+    ir.keys(['occupation_code', 'levels'], ['work_type_code', 'effective_from', 'effective_until']);
+    const date = (key) => (Object.hasOwn(item, key) ? ir.string(key, DATE_RE) : null);
     return {
       occupationCode: ir.string('occupation_code', OCCUPATION_CODE_RE),
       workTypeCode: Object.hasOwn(item, 'work_type_code') ? ir.string('work_type_code', WORK_TYPE_CODE_RE) : null,
       levels: ir.array('levels', 5).map((level, j) => checkInteger(level, `${ir.at('levels')}[${j}]`, 1, 5)),
+      // The days the item is in force, [effective_from, effective_until) (null: unbounded).
+      effectiveFrom: date('effective_from'),
+      effectiveUntil: date('effective_until'),
     };
   });
   return { scopeHash: r.hex('scope_hash', 32), items };

@@ -518,7 +518,13 @@ class Verification {
       notes.push('the filed scope is not in the snapshot');
       return [];
     }
-    const outside = scopeDispute(attributes.occupationCode, attributes.workTypeCode, attributes.level, scope.items);
+    // The scope in force on the issue date (items' effective dates, node/core/rules/scope.py).
+    const day = attributes.issueDate;
+    const inForce = scope.items.filter(
+      (item) =>
+        (item.effectiveFrom === null || item.effectiveFrom <= day) && (item.effectiveUntil === null || day < item.effectiveUntil),
+    );
+    const outside = scopeDispute(attributes.occupationCode, attributes.workTypeCode, attributes.level, inForce);
     if (outside !== null) return [outside];
     notes.push('organisation filed, active and in scope when anchored');
     return [];

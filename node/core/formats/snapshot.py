@@ -262,10 +262,13 @@ class ScopeRecord:
     def to_json(self) -> dict[str, Any]:
         return {"scope_hash": self.scope_hash.hex(), "scope": [i.to_json() for i in self.items]}
 
-    def filed(self) -> dict[str, frozenset[int]]:
-        """Code (work type, else occupation) -> levels, as intake and the auditor read it."""
+    def filed(self, on: str | None = None) -> dict[str, frozenset[int]]:
+        """Code (work type, else occupation) -> levels, as intake and the auditor read it;
+        ``on`` (``YYYY-MM-DD``): only the items in force that day (effective dates)."""
         out: dict[str, set[int]] = {}
         for item in self.items:
+            if on is not None and not item.in_force_on(on):
+                continue
             out.setdefault(item.work_type_code or item.occupation_code, set()).update(item.levels)
         return {code: frozenset(levels) for code, levels in out.items()}
 

@@ -167,6 +167,8 @@ GUANGDONG: Final = "粤人社办〔2020〕39号"
 HENAN: Final = "豫职鉴〔2020〕2号"
 #: Henan's rule reserving position 10 = 9 for technical schools.
 HENAN_SCHOOLS: Final = "豫职鉴〔2021〕1号"
+#: Henan's notice on incremental filings (增量备案 before issuing).
+HENAN_SCOPE: Final = "豫人社办函〔2021〕155号 二(二)2"
 #: The Hunan notice (focused supervision of pass rates over 90 %).
 HUNAN: Final = "湘人社鉴函〔2022〕1号"
 #: The group standard series this project implements (data, sharing and system specifications).
@@ -2455,6 +2457,28 @@ LIFECYCLE: Final = (
         "correct.one_row",
         "更正须给出且只给出一本更正后的证书。",
         "A correction gives exactly one corrected certificate.",
+    ),
+    _entry(
+        "scope.not_in_force",
+        "证书颁发日期时，该职业（工种）及等级尚未纳入（或已移出）机构备案范围：增量备案须在颁证前完成"
+        "（审计中：锚定的证书颁发日期不在备案范围生效期内）。",
+        "On the certificate's issue date the occupation (work type) and level were not yet in "
+        "(or no longer in) the organisation's filed scope: an incremental filing takes effect "
+        "before issuing (in an audit: an anchored certificate issued outside the scope in force).",
+        f"{HENAN_SCOPE}; {GUIDE} art. 9",
+        (Role.RULE, Role.FINDING),
+    ),
+    _rule(
+        "scope.effective_date",
+        "备案范围条目的生效日期、失效日期须为 YYYY-MM-DD 格式的日历日期。",
+        "A scope item's effective_from and effective_until are calendar dates YYYY-MM-DD.",
+        HENAN_SCOPE,
+    ),
+    _rule(
+        "scope.effective_order",
+        "备案范围条目的失效日期须晚于生效日期。",
+        "A scope item's effective_until is after its effective_from.",
+        HENAN_SCOPE,
     ),
     _rule(
         "correction.certificate_type",
