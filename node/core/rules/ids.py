@@ -2458,6 +2458,13 @@ LIFECYCLE: Final = (
         "更正须给出且只给出一本更正后的证书。",
         "A correction gives exactly one corrected certificate.",
     ),
+    _rule(
+        "occupation.removed",
+        "该职业（工种）已从目录中移出：移出之日前颁发的证书继续有效，自移出之日起不再颁发。",
+        "The occupation (work type) left the catalogue: certificates issued before that day stay "
+        "valid, none is issued from it on.",
+        "人社厅发〔2020〕80号 四 (退出目录前已发放的职业资格证书继续有效)",
+    ),
     _entry(
         "scope.not_in_force",
         "证书颁发日期时，该职业（工种）及等级尚未纳入（或已移出）机构备案范围：增量备案须在颁证前完成"
