@@ -94,6 +94,13 @@ KEY_PURPOSES: tuple[KeyPurpose, ...] = (
         "KEY_PURPOSE_NODE_API",
         "the Ed25519 public key that signs the node's requests to other provinces' nodes",
     ),
+    KeyPurpose(
+        3,
+        "maintenance",
+        "",  # no contract constant: setMemberKey takes any purpose 1-255
+        "the Ed25519 public key that signs the province's corrections of a terminated "
+        "organisation's certificates (seed 002 第十六条)",
+    ),
 )
 PURPOSES_BY_NAME = {p.name: p for p in KEY_PURPOSES}
 

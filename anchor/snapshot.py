@@ -30,6 +30,7 @@ from anchor.registry import RegistryClient
 from anchor.transport import RetryPolicy, with_retries
 from node.core.crypto.signatures import SUITE_IDS
 from node.core.errors import ChainError, InvalidInput
+from node.core.formats.entry import MAINTENANCE_KEY_PURPOSE
 from node.core.formats.snapshot import (
     SNAPSHOT_TYPE,
     BlockRef,
@@ -64,6 +65,7 @@ SNAPSHOT_EVENTS = (
     "KeyAdded",
     "KeyClosed",
     "KeyRevoked",
+    "MemberKeySet",
     "CheckpointAnchored",
     "CertificateStatusChanged",
 )
@@ -108,6 +110,8 @@ class _State:
 
     def __init__(self) -> None:
         self.members: dict[str, tuple[bytes, ...]] = {}
+        #: Each member's maintenance keys (purpose 3), oldest first; the last may be open.
+        self.maintenance: dict[str, list[OrganisationKey]] = {}
         self.organisations: dict[str, _OrgState] = {}
         self.checkpoints: list[Checkpoint] = []
         self.checkpoint_counts: dict[str, int] = {}
@@ -120,6 +124,9 @@ class _State:
         """The state an older snapshot holds (incremental replay continues from it)."""
         state = cls()
         state.members = {m.province: m.operators for m in snapshot.members}
+        state.maintenance = {
+            m.province: list(m.maintenance_keys) for m in snapshot.members if m.maintenance_keys
+        }
         state.organisations = {
             o.code: _OrgState(o.province, o.status, o.scope_hash, list(o.keys), list(o.history))
             for o in snapshot.organisations
@@ -134,7 +141,10 @@ class _State:
         return Snapshot(
             network=network,
             block=block,
-            members=tuple(Member(p, ops) for p, ops in sorted(self.members.items())),
+            members=tuple(
+                Member(p, ops, tuple(self.maintenance.get(p, ())))
+                for p, ops in sorted(self.members.items())
+            ),
             organisations=tuple(o.freeze(code) for code, o in self.organisations.items()),
             checkpoints=tuple(self.checkpoints),
             statuses=tuple(self.statuses),
@@ -155,9 +165,28 @@ class _State:
 
     def _on_OperatorsReplaced(self, args: dict[str, Any], event: ChainEvent, ts: int) -> None:
         self._on_MemberAdmitted(args, event, ts)
+        self._close_maintenance_key(_province(args["province"]), ts)  # keys are withdrawn
 
     def _on_MemberRemoved(self, args: dict[str, Any], event: ChainEvent, ts: int) -> None:
         self.members.pop(_province(args["province"]), None)
+        self._close_maintenance_key(_province(args["province"]), ts)
+
+    def _on_MemberKeySet(self, args: dict[str, Any], event: ChainEvent, ts: int) -> None:
+        """A member key: only the maintenance purpose is kept (verifiers check province-signed
+        corrections with it); an empty key withdraws it."""
+        if int(args["purpose"]) != MAINTENANCE_KEY_PURPOSE:
+            return
+        province = _province(args["province"])
+        self._close_maintenance_key(province, ts)
+        key = bytes(args["key"])
+        if key:
+            keys = self.maintenance.setdefault(province, [])
+            keys.append(OrganisationKey(len(keys), "ed25519", key, ts, 0))
+
+    def _close_maintenance_key(self, province: str, ts: int) -> None:
+        keys = self.maintenance.get(province)
+        if keys and keys[-1].valid_until == 0:
+            keys[-1] = dataclasses.replace(keys[-1], valid_until=ts)
 
     def _on_OrganisationFiled(self, args: dict[str, Any], event: ChainEvent, ts: int) -> None:
         code = _org_code(args["code"])

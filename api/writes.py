@@ -5,6 +5,7 @@ transaction (nothing half-written). Writes run in the thread pool (the node's co
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -25,7 +26,7 @@ from api.problems import problem
 from api.reads import _commitment, _record
 from node.core.certificate import SPECIAL_ABILITY, TYPE_FIELD
 from node.core.errors import InvalidInput
-from node.core.formats.entry import examining_body_registry_code
+from node.core.formats.entry import PROVINCE_SIGNER, examining_body_registry_code
 from node.core.formats.submissions import ParsedRow, RowResult, parse_submission
 from node.core.records import salted_from_row
 from node.core.time import china_date
@@ -87,6 +88,15 @@ class Correction(BaseModel):
     reason: Annotated[int, Field(ge=0, le=65535, description="a 4xx correction reason")]
     requested_by: Annotated[str, Field(max_length=128, description="who at the organisation")]
     note: Annotated[str | None, Field(max_length=1000)] = None
+    by_province: Annotated[
+        bool,
+        Field(
+            description="the province maintains a terminated organisation's certificate "
+            "(中就培发〔2022〕1号 art. 16): the row's signature is the province's, by its "
+            "maintenance key (ed25519, key_id 3, published on the contract as member key "
+            "purpose 3)"
+        ),
+    ] = False
 
 
 class Merger(BaseModel):
@@ -356,6 +366,10 @@ def correct(ctx: Context, who: Caller, commitment: str, body: Correction) -> dic
     require_operator(who, record.province)
     parsed = _one_row(body.row)
     salted, signature, _ = salted_from_row(parsed)
+    maintenance_key = None
+    if body.by_province:
+        signature = dataclasses.replace(signature, signer=PROVINCE_SIGNER)
+        maintenance_key = ctx.node.maintenance_key()
     outcome = ctx.node.lifecycle.correct(
         record.commitment,
         salted,
@@ -364,6 +378,7 @@ def correct(ctx: Context, who: Caller, commitment: str, body: Correction) -> dic
         requested_by=body.requested_by,
         confirmed_by=who.actor,
         note=body.note,
+        maintenance_key=maintenance_key,
     )
     return views.lifecycle(outcome)
 

@@ -19,11 +19,14 @@ from anchor.manifest import ManifestStore
 from anchor.snapshot import key_of_event, organisation_code_of, province_of, shorten_key
 from audit.findings import FindingSink
 from node.core.errors import InvalidInput, ManifestStoreError
+from node.core.formats.entry import MAINTENANCE_KEY_PURPOSE
 from node.core.formats.snapshot import OrganisationKey
 from node.core.rules.scope import cid_of_scope_hash, filed_scope, parse_scope_document
 
 #: The contract's status code of an active organisation.
 ORGANISATION_ACTIVE: Final = 1
+#: The contract's status code of a terminated organisation.
+ORGANISATION_TERMINATED: Final = 3
 
 #: Event argument decoding shared with the snapshot's replay (anchor/snapshot.py).
 _code, _province = organisation_code_of, province_of
@@ -45,12 +48,15 @@ class ChainState:
 
     def __init__(self, counts: Counter[str]) -> None:
         self.members: dict[str, tuple[str, ...]] = {}
+        #: Each member's current maintenance key (``setMemberKey`` purpose 3, Ed25519).
+        self.maintenance_keys: dict[str, bytes] = {}
         self.organisations: dict[str, Organisation] = {}
         self._counts = counts
         self._handlers: dict[str, Callable[[ChainEvent], None]] = {
             "MemberAdmitted": self._set_members,
             "OperatorsReplaced": self._set_members,
             "MemberRemoved": self._remove_member,
+            "MemberKeySet": self._member_key,
             "ProposalCreated": self._proposal,
             "OrganisationFiled": self._filed,
             "OrganisationScopeUpdated": self._scope_updated,
@@ -69,10 +75,23 @@ class ChainState:
         return True
 
     def _set_members(self, event: ChainEvent) -> None:
-        self.members[_province(event.args["province"])] = tuple(event.args["operators"])
+        province = _province(event.args["province"])
+        if event.name == "OperatorsReplaced":
+            self.maintenance_keys.pop(province, None)  # the contract withdraws member keys
+        self.members[province] = tuple(event.args["operators"])
 
     def _remove_member(self, event: ChainEvent) -> None:
         self.members.pop(_province(event.args["province"]), None)
+        self.maintenance_keys.pop(_province(event.args["province"]), None)
+
+    def _member_key(self, event: ChainEvent) -> None:
+        if int(event.args["purpose"]) != MAINTENANCE_KEY_PURPOSE:
+            return
+        province, key = _province(event.args["province"]), bytes(event.args["key"])
+        if key:
+            self.maintenance_keys[province] = key
+        else:
+            self.maintenance_keys.pop(province, None)
 
     def _proposal(self, event: ChainEvent) -> None:
         self._counts["proposals"] += 1
@@ -147,4 +166,10 @@ class FiledScopes:
         return scope
 
 
-__all__ = ["ORGANISATION_ACTIVE", "ChainState", "FiledScopes", "Organisation"]
+__all__ = [
+    "ORGANISATION_ACTIVE",
+    "ORGANISATION_TERMINATED",
+    "ChainState",
+    "FiledScopes",
+    "Organisation",
+]

@@ -27,7 +27,12 @@ from typing import Any, Final, NamedTuple
 
 from anchor.snapshot import ORGANISATION_STATUS_NAMES
 from anchor.status import status_change
-from audit.chainstate import ORGANISATION_ACTIVE, ChainState, FiledScopes
+from audit.chainstate import (
+    ORGANISATION_ACTIVE,
+    ORGANISATION_TERMINATED,
+    ChainState,
+    FiledScopes,
+)
 from audit.findings import FindingSink
 from audit.log import (
     ACTIVE,
@@ -49,6 +54,7 @@ from node.core.formats.entry import CERTIFICATE_KINDS
 from node.core.rules.certnum import certificate_number_parts, parse_special_ability_number
 from node.core.rules.occupations import is_category_code
 from node.core.rules.reasons import check_reason, lineage_changes_name_and_id
+from node.core.rules.scope import FiledScope, check_scope
 from node.core.rules.screening import flag_scope
 from node.core.rules.workdays import WorkdayCalendar
 from node.core.time import day_bounds
@@ -183,8 +189,17 @@ class EntryChecker:
             self._check_status_entry(log, entry, at)
 
     def signature_failed(self, context: Any) -> None:
-        """The failure report of the signature checker: context is (province, At)."""
-        province, at = context
+        """The failure report of the signature checker: context is (province, At), or
+        (province, At, True) for a province's maintenance signature."""
+        province, at, *by_province = context
+        if by_province:
+            self._findings(
+                "maintenance.signature",
+                province,
+                "the province's signature does not verify with its maintenance key",
+                **at.evidence(),
+            )
+            return
         self._findings(
             "entry.signature",
             province,
@@ -275,7 +290,17 @@ class EntryChecker:
                 **at.evidence(),
             )
             return
-        if org.status != ORGANISATION_ACTIVE:
+        by_province = entry.signature is not None and entry.signature.signer is not None
+        if by_province and org.status != ORGANISATION_TERMINATED:
+            # Seed 002 第十六条: the province maintains a vanished organisation's certificates.
+            self._findings(
+                "maintenance.organisation_active",
+                province,
+                f"the province signed a correction of organisation {code}, which was "
+                f"{ORGANISATION_STATUS_NAMES.get(org.status, org.status)}",
+                **at.evidence(),
+            )
+        if org.status != ORGANISATION_ACTIVE and not by_province:
             self._findings(
                 "organisation.not_active",
                 province,
@@ -294,8 +319,37 @@ class EntryChecker:
             )
         scope = self._scopes.of(code, org)
         if scope is not None:
-            for flag in flag_scope(attributes, scope):
+            flags = flag_scope(attributes, scope)
+            for flag in flags:
                 self._findings("scope.outside", province, flag.detail, **at.evidence())
+            if not flags and isinstance(scope, FiledScope) and scope.dated:
+                # 豫人社办函〔2021〕155号: an incremental filing takes effect before issuing.
+                try:
+                    check_scope(attributes, scope)
+                except InvalidInput as exc:
+                    self._findings(
+                        "scope.not_in_force",
+                        province,
+                        f"occupation {attributes.occupation_code} at level {attributes.level} was "
+                        f"not in the scope in force on the issue date {attributes.issue_date}",
+                        **at.evidence(),
+                        rule=exc.rule,
+                    )
+        if by_province:
+            key_bytes = self._state.maintenance_keys.get(province)
+            if key_bytes is None or signature.suite != "ed25519":
+                self._findings(
+                    "maintenance.signature",
+                    province,
+                    f"province {province} had no Ed25519 maintenance key published when the "
+                    "correction was anchored",
+                    **at.evidence(),
+                )
+                return
+            self._signatures.add(
+                ("ed25519", key_bytes, entry.commitment, signature.value), (province, at, True)
+            )
+            return
         if signature.key_id >= len(org.keys):
             self._findings(
                 "entry.key_unknown",

@@ -169,13 +169,26 @@ def _present(bitmap: bytearray) -> Iterator[int]:
                 yield base + bit
 
 
+#: Packed numbers from here on are those of the other certificate types (their ASCII bytes).
+_OTHER_NUMBERS = 2 * 10**21
+
+
 def pack_number(certificate_number: str) -> int:
-    """The certificate number as an integer: class bit and the 21 digits (lossless)."""
-    return (certificate_number[0] == "Y") * 10**21 + int(certificate_number[1:])
+    """The certificate number as an integer (lossless): a skill-level number as its class bit
+    and 21 digits; any other type's number (15-digit special_ability, the province's
+    vocational_qualification format) as its ASCII bytes after a 0x01 marker, above every
+    skill-level value."""
+    n = certificate_number
+    if len(n) == 22 and n[0] in "SY" and n[1:].isdigit():
+        return (n[0] == "Y") * 10**21 + int(n[1:])
+    return _OTHER_NUMBERS + int.from_bytes(b"\x01" + n.encode("ascii"), "big")
 
 
 def unpack_number(packed: int) -> str:
     """Inverse of :func:`pack_number`."""
+    if packed >= _OTHER_NUMBERS:
+        other = packed - _OTHER_NUMBERS
+        return other.to_bytes((other.bit_length() + 7) // 8, "big")[1:].decode("ascii")
     cls, digits = divmod(packed, 10**21)
     return ("Y" if cls else "S") + f"{digits:021d}"
 

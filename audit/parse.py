@@ -70,6 +70,8 @@ class EntrySignature(NamedTuple):
     suite: str
     key_id: int
     value: bytes
+    signer: str | None = None
+    """``province`` for the province's maintenance signature (seed 002 第十六条)."""
 
 
 class AuditEntry(NamedTuple):
@@ -149,7 +151,7 @@ def of_log_entry(entry: LogEntry) -> AuditEntry:
         else EntryAttributes(
             a.issue_date, a.level, a.occupation_code, a.work_type_code, a.certificate_type
         ),
-        None if s is None else EntrySignature(s.suite, s.key_id, s.value),
+        None if s is None else EntrySignature(s.suite, s.key_id, s.value, s.signer),
     )
 
 

@@ -38,18 +38,23 @@ from collections.abc import Callable
 from anchor.chain import ClientOptions, RegistryClient, connect
 from anchor.engines import default_confirmations, detect_engine
 from anchor.manifest import IpfsManifestStore, LocalManifestStore, ManifestStore
+from anchor.member_keys import member_key
 from anchor.status import StatusSync
 from anchor.worker import AnchoringWorker, AnchorOutcome
 from node.core.crypto.privacy import BlindIndex, PersonalDataCipher
-from node.core.errors import ChainError, ManifestStoreError, StorageError
+from node.core.crypto.signatures import get_suite
+from node.core.errors import ChainError, InvalidInput, ManifestStoreError, StorageError
+from node.core.formats.commitment import SaltedCertificate
+from node.core.formats.entry import MAINTENANCE_KEY_PURPOSE
 from node.core.formats.snapshot import Network
+from node.core.issuer import sign_as_province
 from node.core.rules.vocabulary import Vocabulary
 from node.core.rules.workdays import WorkdayCalendar
 from node.services.access import AccessLogService
 from node.services.bundler import BundleFactory
 from node.services.holder_codes import HolderCodeService
 from node.services.intake import IntakeService
-from node.services.lifecycle import LifecycleService
+from node.services.lifecycle import LifecycleOutcome, LifecycleService
 from node.services.returns import ReturnService
 from node.services.review import ReviewService
 from node.services.sharing import SharingService
@@ -148,7 +153,13 @@ class ProvinceNode:
             db, province, client, store, clock=clock, forbidden_words=self.vocabulary.forbidden
         )
         self.lifecycle = LifecycleService(
-            db, province, self.network, cipher, blind_index, clock=clock
+            db,
+            province,
+            self.network,
+            cipher,
+            blind_index,
+            clock=clock,
+            qualification_number=qualification_number,
         )
         self.review = ReviewService(db, province, self.lifecycle, clock=clock)
         self.returns = ReturnService(
@@ -242,6 +253,60 @@ class ProvinceNode:
         if self.federation is not None:
             self.federation.close()
         self.db.dispose()
+
+    # -- maintenance of a terminated organisation's certificates ---------------------------
+
+    def maintenance_key(self) -> bytes | None:
+        """The maintenance key this province published on the contract (``setMemberKey``
+        purpose 3), or None."""
+        key = member_key(self.client, int(self.province), MAINTENANCE_KEY_PURPOSE)
+        return key or None
+
+    def correct_by_province(
+        self,
+        old_commitment: bytes,
+        salted: SaltedCertificate,
+        *,
+        private_key: bytes,
+        reason: int,
+        requested_by: str,
+        confirmed_by: str,
+        note: str | None = None,
+    ) -> LifecycleOutcome:
+        """Correct a terminated organisation's certificate as the province that maintains it
+        (seed 002 第十六条): sign with the maintenance key ``private_key`` and check it against
+        the key published on the contract.
+
+        Raises:
+            InvalidInput: ``maintenance_key`` / ``maintenance.key_missing`` (none published) or
+                ``maintenance.key_not_published`` (``private_key`` is not the published
+                key's); the rules of :meth:`LifecycleService.correct`.
+        """
+        published = self.maintenance_key()
+        if published is None:
+            raise InvalidInput(
+                "maintenance_key",
+                "maintenance.key_missing",
+                f"province {self.province} has published no maintenance key (setMemberKey "
+                f"purpose {MAINTENANCE_KEY_PURPOSE}; `certreg consortium set-key maintenance`)",
+            )
+        if get_suite("ed25519").public_key(private_key) != published:
+            raise InvalidInput(
+                "maintenance_key",
+                "maintenance.key_not_published",
+                "this private key is not the maintenance key the province published",
+            )
+        signature = sign_as_province(private_key, self.network, salted.commitment())
+        return self.lifecycle.correct(
+            old_commitment,
+            salted,
+            signature,
+            reason=reason,
+            requested_by=requested_by,
+            confirmed_by=confirmed_by,
+            note=note,
+            maintenance_key=published,
+        )
 
     # -- anchoring ------------------------------------------------------------------------
 

@@ -180,10 +180,17 @@ def _replay_one(
         )
         return accepted.log_index
     assert entry.kind == "correct" and entry.reason is not None
+    signature, maintenance_key = row.signature, None
+    if entry.signature is not None and entry.signature.signer is not None:
+        # A correction the province signed for a terminated organisation (中就培发〔2022〕1号
+        # art. 16): the signer is the entry's, the key the one published on the contract.
+        signature = dataclasses.replace(signature, signer=entry.signature.signer)
+        maintenance_key = node.maintenance_key()
     outcome = node.lifecycle.correct(
         entry.links[0],
         row.salted,
-        row.signature,
+        signature,
+        maintenance_key=maintenance_key,
         reason=entry.reason,
         # The correction was requested and confirmed before the loss (data guide art. 14);
         # the audit trail records the replay by its organisation and operator.

@@ -456,6 +456,7 @@ def builders() -> dict[str, Any]:
     import vectors_boundaries
     import vectors_certnum
     import vectors_hostile
+    import vectors_maintenance
     import vectors_merkle
     import vectors_signatures
     import vectors_sm
@@ -466,6 +467,7 @@ def builders() -> dict[str, Any]:
         "commitments.json": build_commitments,
         "bundles.json": build_bundles,
         "bundles-v2.json": build_bundles_v2,
+        "bundles-maintenance.json": vectors_maintenance.build,
         "signatures.json": vectors_signatures.build,
         "certificate-numbers.json": vectors_certnum.build,
         "id-numbers.json": vectors_certnum.build_id_numbers,

@@ -25,8 +25,10 @@ from tqdm import tqdm
 from certreg.cli.explanations import print_error, rule_lines
 from certreg.cli.sharing import add_parsers as add_sharing_parsers
 from node.core import safejson
+from node.core.certificate import FIELD_NAMES
 from node.core.crypto.signatures import SUITE_NAMES
 from node.core.errors import InconsistencyError, InvalidInput, RegistryError, StorageError
+from node.core.formats.commitment import Disclosed, SaltedCertificate
 from node.core.formats.compact import encode_compact
 from node.core.formats.submissions import ReadRow, parse_submission, read_submission
 from node.core.records import salted_from_row
@@ -288,6 +290,8 @@ def cmd_correct(args: argparse.Namespace) -> int:
     [row] = rows
     if isinstance(row, InvalidInput):
         raise row
+    if args.by_province:
+        return _correct_by_province(args, row)
     salted, signature, _ = salted_from_row(row)
     node = _open(args)
     try:
@@ -365,6 +369,55 @@ def cmd_resubmit(args: argparse.Namespace) -> int:
         args,
         _outcome_json(outcome),
         f"{outcome.certificate_number}: resubmitted, log entry {outcome.log_index}, in review",
+    )
+    return 0
+
+
+def _correct_by_province(args: argparse.Namespace, row: Any) -> int:
+    """``correct --by-province``: the province corrects a terminated organisation's certificate
+    and signs it with its maintenance key (中就培发〔2022〕1号 art. 16). The row's salts are kept
+    when it has them, else fresh ones are drawn; a signature in the row is not used."""
+    if not args.maintenance_key:
+        raise InvalidInput(
+            "maintenance_key",
+            "maintenance.key_missing",
+            "--by-province needs --maintenance-key FILE (the hex Ed25519 private key)",
+        )
+    key_text = Path(args.maintenance_key).read_text(encoding="ascii").strip()
+    try:
+        private_key = bytes.fromhex(key_text)
+    except ValueError:
+        private_key = b""
+    if len(private_key) != 32:
+        raise InvalidInput("maintenance_key", "config.hex", "an Ed25519 private key is 32 bytes")
+    salts = row.extras.get("salts")
+    salted = SaltedCertificate(
+        {
+            name: Disclosed(
+                row.fields[name], salts[name] if isinstance(salts, dict) else os.urandom(32)
+            )
+            for name in FIELD_NAMES
+        }
+    )
+    node = _open(args)
+    try:
+        outcome = node.correct_by_province(
+            _target(node, args),
+            salted,
+            private_key=private_key,
+            reason=args.reason,
+            requested_by=args.requested_by,
+            confirmed_by=args.confirmed_by,
+            note=args.note,
+        )
+    finally:
+        node.close()
+    _emit(
+        args,
+        {**_outcome_json(outcome), "signed_by": "province"},
+        f"{outcome.certificate_number}: corrected by the province (reason {int(outcome.reason)}, "
+        f"maintenance of a terminated organisation's certificate), log entry "
+        f"{outcome.log_index}",
     )
     return 0
 
@@ -860,6 +913,18 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore
             p.add_argument("file", help="the corrected certificate: one signed JSONL/CSV row")
             p.add_argument("--requested-by", required=True, help="the organisation's user")
             p.add_argument("--confirmed-by", required=True, help="the province operator")
+            p.add_argument(
+                "--by-province",
+                action="store_true",
+                help="the province corrects a terminated organisation's certificate, signed "
+                "with its maintenance key (中就培发〔2022〕1号 art. 16)",
+            )
+            p.add_argument(
+                "--maintenance-key",
+                help="with --by-province: a file holding the province's maintenance private key "
+                "(hex Ed25519; its public key published with `certreg consortium set-key "
+                "maintenance`)",
+            )
             p.set_defaults(func=_run(cmd_correct))
         else:
             p.add_argument("--actor", default="cli", help="the province operator (audit trail)")

@@ -16,7 +16,7 @@ from node.core.certificate import Certificate
 from node.core.crypto.signatures import get_suite, signing_message
 from node.core.errors import InvalidInput
 from node.core.formats.commitment import Disclosed, SaltedCertificate, salt_certificate
-from node.core.formats.entry import Signature
+from node.core.formats.entry import MAINTENANCE_KEY_PURPOSE, PROVINCE_SIGNER, Signature
 from node.core.formats.snapshot import Network
 
 
@@ -35,6 +35,15 @@ def sign_certificate(
     signer = get_suite(suite)
     message = signing_message(network.chain_id, network.contract, salted.commitment())
     return salted, Signature(suite, key_id, signer.sign(private_key, message))
+
+
+def sign_as_province(private_key: bytes, network: Network, commitment: bytes) -> Signature:
+    """The province's signature of a corrected certificate it maintains (seed 002 第十六条):
+    Ed25519 by its maintenance key (``setMemberKey`` purpose 3) over the same message an
+    organisation signs, marked ``signer`` ``province``."""
+    message = signing_message(network.chain_id, network.contract, commitment)
+    value = get_suite("ed25519").sign(private_key, message)
+    return Signature("ed25519", MAINTENANCE_KEY_PURPOSE, value, signer=PROVINCE_SIGNER)
 
 
 def submission_row(

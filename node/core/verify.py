@@ -455,6 +455,21 @@ class _Verification:
                 f"{organisation.province}, not {entry.province}"
             )
         self.organisation = organisation
+        signature = entry.signature
+        assert signature is not None
+        if signature.by_province:
+            # Seed 002 第十六条: the province maintains the certificates of an organisation that
+            # no longer exists; it does not sign for a live one.
+            if organisation.status != "terminated":
+                raise _Failed(
+                    f"the province signed a correction of {organisation.code}, which is "
+                    f"{organisation.status}: the province maintains only a terminated "
+                    "organisation's certificates"
+                )
+            return (
+                f"{organisation.code} filed by province {organisation.province} (terminated; "
+                "certificate maintained by the province)"
+            )
         return (
             f"{organisation.code} filed by province {organisation.province} ({organisation.status})"
         )
@@ -467,6 +482,8 @@ class _Verification:
         signature = bundle.entry.signature
         attributes = bundle.entry.attributes
         assert signature is not None and attributes is not None
+        if signature.by_province:
+            return self._maintenance_key()
         key = next((k for k in organisation.keys if k.key_id == signature.key_id), None)
         if key is None:
             raise _Failed(f"organisation has no key {signature.key_id}")
@@ -478,6 +495,28 @@ class _Verification:
             )
         self.key = key
         return f"key {key.key_id} ({key.suite}) valid on {attributes.issue_date}"
+
+    def _maintenance_key(self) -> str:
+        """The province's maintenance key in force when the province-signed entry was first
+        anchored (``Membership.setMemberKey`` purpose 3)."""
+        entry = self.bundle.entry
+        member = self.source().member(entry.province)
+        if member is None or not member.maintenance_keys:
+            raise _Failed(f"province {entry.province} published no maintenance key")
+        anchored_at, _ = self._anchoring()
+        if anchored_at is None:
+            raise _Failed("anchoring time unknown: the province's maintenance key is not judged")
+        key = member.maintenance_key_at(anchored_at)
+        if key is None:
+            raise _Failed(
+                f"province {entry.province} had no maintenance key when the entry was anchored "
+                f"({describe_time(anchored_at)})"
+            )
+        self.key = key
+        return (
+            f"province {entry.province}'s maintenance key {key.key_id} ({key.suite}) in force "
+            f"when anchored ({describe_time(anchored_at)})"
+        )
 
     def check_signature(self) -> str:
         if self.witnessed:
@@ -493,6 +532,8 @@ class _Verification:
             get_suite(key.suite).verify(key.public_key, message, signature.value)
         except VerificationError as exc:
             raise _Failed(f"signature does not verify: {exc}") from exc
+        if signature.by_province:
+            return f"{key.suite} signature by province {bundle.entry.province}'s maintenance key"
         return f"{key.suite} signature by key {key.key_id}"
 
     def check_inclusion(self) -> str:
@@ -666,7 +707,18 @@ class _Verification:
                     f"was anchored ({when})",
                 )
             ]
-        if state.status != "active":
+        by_province = entry.signature is not None and entry.signature.by_province
+        if by_province and state.status != "terminated":
+            return [
+                Dispute(
+                    "maintenance.organisation_active",
+                    "rules",
+                    f"the province signed a correction while organisation "
+                    f"{entry.organisation_code} was {state.status} ({when}); it maintains only "
+                    "a terminated organisation's certificates",
+                )
+            ]
+        if state.status != "active" and not by_province:
             return [
                 Dispute(
                     "organisation.not_active",
@@ -680,7 +732,10 @@ class _Verification:
             notes.append("the filed scope is not in the snapshot")
             return []
         outside = scope_dispute(
-            attributes.occupation_code, attributes.work_type_code, attributes.level, scope.filed()
+            attributes.occupation_code,
+            attributes.work_type_code,
+            attributes.level,
+            scope.filed(attributes.issue_date),  # the scope in force on the issue date
         )
         if outside is not None:
             return [outside]

@@ -33,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import re
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Final, TypeVar
@@ -42,9 +43,16 @@ from sqlalchemy.orm import Session
 
 from node.core.certificate import FIELD_NAMES, Certificate
 from node.core.crypto.privacy import BlindIndex, PersonalDataCipher
-from node.core.errors import InvalidInput
+from node.core.crypto.signatures import get_suite, signing_message
+from node.core.errors import InvalidInput, VerificationError
 from node.core.formats.commitment import SaltedCertificate
-from node.core.formats.entry import Attributes, LogEntry, Signature
+from node.core.formats.entry import (
+    MAINTENANCE_KEY_PURPOSE,
+    Attributes,
+    LogEntry,
+    Signature,
+    registry_code_of,
+)
 from node.core.formats.snapshot import Network
 from node.core.records import check_signature_shape
 from node.core.rules.reasons import (
@@ -177,6 +185,7 @@ class LifecycleService:
         blind_index: BlindIndex,
         *,
         clock: Callable[[], dt.datetime],
+        qualification_number: re.Pattern[str] | None = None,
     ) -> None:
         self._db = db
         self._province = province
@@ -184,6 +193,9 @@ class LifecycleService:
         self._cipher = cipher
         self._index = blind_index
         self._clock = clock
+        #: The province's 职业资格证书 number format (node.json ``qualification_number``): a
+        #: corrected vocational_qualification certificate is checked against it, as at intake.
+        self._qualification_number = qualification_number
 
     def __repr__(self) -> str:
         return f"LifecycleService(province={self._province!r})"
@@ -405,10 +417,20 @@ class LifecycleService:
         commitment: bytes | None = None,
         note: str | None = None,
         session: Session | None = None,
+        maintenance_key: bytes | None = None,
     ) -> LifecycleOutcome:
         """Replace a certificate by a corrected version that supersedes it (data guide arts.
         11, 14): the organisation (``requested_by``) gives the reason, a province operator
         (``confirmed_by``, another person) confirms.
+
+        A ``signature`` whose ``signer`` is ``province`` is the province's own, by its
+        maintenance key (``Membership`` purpose 3, whose public key the caller read from the
+        contract and passes as ``maintenance_key``): the province maintains the certificates of
+        an organisation that was terminated or vanished (seed 002 第十六条). It is allowed only
+        for a terminated organisation (``organisation_code`` /
+        ``maintenance.organisation_active``), and an organisation-signed correction of such a
+        certificate is refused (``signature`` / ``maintenance.province_required``). The entry
+        carries ``signature.signer`` so verifiers and auditors tell the two apart.
 
         The new version keeps the certificate number (so the organisation, issue year, level
         and serial) and is checked like intake: every field rule, the organisation filed here
@@ -435,7 +457,9 @@ class LifecycleService:
                 ``organisation.not_active``; ``occupation_code`` / ``scope.occupation``,
                 ``level`` / ``scope.level``; ``key_id`` / ``signature.unknown_key``,
                 ``signature.key_not_valid``, ``signature_suite`` /
-                ``signature.suite_mismatch``, ``signature`` / ``signature.invalid``; ``note`` /
+                ``signature.suite_mismatch``, ``signature`` / ``signature.invalid``; for a
+                province signature ``maintenance.organisation_active``,
+                ``maintenance.key_missing``, ``maintenance.signature``; ``note`` /
                 ``note.personal_data``. Nothing is written.
         """
         return self._run(
@@ -450,6 +474,7 @@ class LifecycleService:
                 confirmed_by,
                 commitment,
                 note,
+                maintenance_key,
             ),
         )
 
@@ -464,6 +489,7 @@ class LifecycleService:
         confirmed_by: str | None,
         expected_commitment: bytes | None,
         note: str | None,
+        maintenance_key: bytes | None = None,
     ) -> LifecycleOutcome:
         # 1. Who asks and who confirms (data guide art. 14: the province confirms).
         check_actor("requested_by", requested_by)
@@ -491,7 +517,11 @@ class LifecycleService:
                 "the commitment recomputed from the fields and salts differs from the one sent",
             )
         now = self._clock()
-        validate_certificate(certificate, today=now.astimezone(CHINA_STANDARD_TIME).date())
+        validate_certificate(
+            certificate,
+            today=now.astimezone(CHINA_STANDARD_TIME).date(),
+            qualification_number=self._qualification_number,
+        )
         # 3. The old version: known, this province's, not final.
         certificates = CertificateRepository(session, self._cipher, self._index)
         old = self._current(session, certificates, "old_commitment", old_commitment)
@@ -505,6 +535,12 @@ class LifecycleService:
                 "a correction keeps the certificate number (data guide art. 14)",
             )
         previous = certificates.salted(old).certificate()
+        if certificate.certificate_type != previous.certificate_type:
+            raise InvalidInput(
+                "certificate_type",
+                "correction.certificate_type",
+                f"a correction keeps the certificate type ({previous.certificate_type})",
+            )
         changed = changed_fields(previous, certificate)
         reason = check_correction(changed, code)
         original = _original(certificates, old)
@@ -514,20 +550,50 @@ class LifecycleService:
             raise InvalidInput("commitment", "certificate.duplicate", "commitment already stored")
         # 5. As at intake: organisation filed here and active, scope, signature.
         organisations = OrganisationRepository(session)
-        organisation = active_organisation(
-            organisations, certificate.organisation_code, self._province
+        # The issuer's registry code: a special_ability certificate names its examining body.
+        registry_code = registry_code_of(certificate, self._province)
+        filed = organisations.get(registry_code)
+        terminated = (
+            filed is not None and filed.province == self._province and filed.status == "terminated"
         )
-        check_scope(certificate, filed_scope(organisation.scope))
-        check_issuer_signature(
-            organisations, organisation, signature, certificate, commitment, self._network
-        )
+        if signature.by_province:
+            if filed is None or filed.province != self._province:
+                raise InvalidInput(
+                    "organisation_code",
+                    "organisation.unknown",
+                    "the organisation is not filed in this province",
+                )
+            if not terminated:
+                raise InvalidInput(
+                    "organisation_code",
+                    "maintenance.organisation_active",
+                    f"the organisation is {filed.status}: the province maintains only a "
+                    "terminated or vanished organisation's certificates (seed 002 第十六条); "
+                    "the organisation signs its own corrections",
+                )
+            check_scope(certificate, filed_scope(filed.scope))
+            check_maintenance_signature(signature, maintenance_key, commitment, self._network)
+        else:
+            if terminated:
+                raise InvalidInput(
+                    "signature",
+                    "maintenance.province_required",
+                    "the organisation is terminated: its certificates are maintained by the "
+                    "province, which signs the correction (seed 002 第十六条; "
+                    "`certreg node correct --by-province`)",
+                )
+            organisation = active_organisation(organisations, registry_code, self._province)
+            check_scope(certificate, filed_scope(organisation.scope))
+            check_issuer_signature(
+                organisations, organisation, signature, certificate, commitment, self._network
+            )
         check_note(note, previous, certificate)
 
         certificates.add_correction(old_commitment, salted, signature=signature, submitted_at=now)
         entry = LogEntry(
             kind=ACTION_CORRECT,
             province=self._province,
-            organisation_code=certificate.organisation_code,
+            organisation_code=registry_code,
             certificate_number=certificate.certificate_number,
             commitment=commitment,
             links=(old_commitment,),
@@ -626,6 +692,43 @@ class LifecycleService:
             )
 
 
+def check_maintenance_signature(
+    signature: Signature, maintenance_key: bytes | None, commitment: bytes, network: Network
+) -> None:
+    """Check a province-signed correction's signature with the province's maintenance key.
+
+    Raises:
+        InvalidInput: ``key_id`` / ``entry.province_signature`` (not key id 3); ``signature`` /
+            ``maintenance.key_missing`` (the province published no
+            maintenance key on the contract) or ``maintenance.signature`` (not an Ed25519
+            signature by that key over the commitment).
+    """
+    if signature.key_id != MAINTENANCE_KEY_PURPOSE:
+        raise InvalidInput(
+            "key_id",
+            "entry.province_signature",
+            f"the province signs with its maintenance key: key_id {MAINTENANCE_KEY_PURPOSE}",
+        )
+    if maintenance_key is None:
+        raise InvalidInput(
+            "signature",
+            "maintenance.key_missing",
+            "the province has published no maintenance key (setMemberKey purpose "
+            f"{MAINTENANCE_KEY_PURPOSE})",
+        )
+    message = signing_message(network.chain_id, network.contract, commitment)
+    try:
+        if signature.suite != "ed25519":
+            raise VerificationError("the maintenance key is Ed25519")
+        get_suite("ed25519").verify(maintenance_key, message, signature.value)
+    except VerificationError as exc:
+        raise InvalidInput(
+            "signature",
+            "maintenance.signature",
+            "not signed by the province's published maintenance key",
+        ) from exc
+
+
 def _original(certificates: CertificateRepository, record: CertificateRecord) -> CertificateRecord:
     """The first version of ``record``'s lineage: follow the ``superseded_by`` links back
     among the versions stored under its certificate number (a correction keeps the number)."""
@@ -651,5 +754,6 @@ __all__ = [
     "LifecycleService",
     "changed_fields",
     "check_actor",
+    "check_maintenance_signature",
     "check_note",
 ]

@@ -461,7 +461,11 @@ class CertificateRepository:
                     status_changed_at=aware(submitted_at),
                 )
             )
-        return self._insert(salted, commitment, signature, submitted_at, None)
+        # The new version keeps the issuer's registry code (an examining body's, for a
+        # special_ability certificate, differs from the code on the certificate).
+        return self._insert(
+            salted, commitment, signature, submitted_at, None, old.organisation_code
+        )
 
     def set_status(self, commitment: bytes, status: str, *, now: dt.datetime) -> None:
         """Set ``active``, ``revoked`` or ``suspended`` (revoke, suspend, reinstate entries).

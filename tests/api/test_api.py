@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from anchor.member_keys import set_member_key
 from api.app import create_app
 from api.auth import revoke_api_key
 from api.context import ApiSettings
@@ -21,13 +22,15 @@ from node.core.certificate import Certificate
 from node.core.formats.bundle import Bundle
 from node.core.formats.commitment import Disclosed
 from node.core.formats.compact import decode_compact
+from node.core.formats.entry import MAINTENANCE_KEY_PURPOSE
+from node.core.issuer import sign_as_province, submission_row
 from node.core.merkle import verify_consistency, verify_inclusion
 from node.core.rules.ids import explain
 from node.storage import Database
 from tests.api.conftest import Api, make_api
 from tests.api.helpers import holder, row
 from tests.contract.conftest import Registry
-from tests.province.helpers import KEY, ORG, SUITE
+from tests.province.helpers import KEY, ORG, SUITE, certificate, salted
 
 PROBLEM = "application/problem+json"
 
@@ -651,6 +654,39 @@ def test_correction_is_confirmed_by_an_operator(api: Api) -> None:
     assert done.json()["supersedes"] == commitment(api, 1)
     old = c.get(f"/v1/certificates/{commitment(api, 1)}/status").json()
     assert (old["status"], old["superseded_by"]) == ("superseded", done.json()["commitment"])
+
+
+def test_province_corrects_a_terminated_organisations_certificate(api: Api) -> None:
+    """``by_province`` (中就培发〔2022〕1号 art. 16): the row is signed by the province's
+    maintenance key; refused while the organisation is active and without the flag once it is
+    terminated; the corrected version verifies."""
+    c = api.client
+    maintenance = SUITE.generate_private_key(b"\x31" * 32)
+    set_member_key(api.node.client, MAINTENANCE_KEY_PURPOSE, SUITE.public_key(maintenance))
+    s = salted(certificate(3, occupation_name="焊工（省级维护更正）"))
+    by_province = submission_row(s, sign_as_province(maintenance, api.node.network, s.commitment()))
+    body = {"row": by_province, "reason": 403, "requested_by": "holder request"}
+    path = f"/v1/certificates/{commitment(api, 2)}/correct"
+    refused(
+        c.post(path, json=dict(body, by_province=True), headers=api.auth("operator")),
+        422,
+        "organisation_code",
+        "maintenance.organisation_active",
+    )
+    api.node.organisations.terminate(ORG, actor="op:44")
+    refused(
+        c.post(path, json=dict(body, row=row(api.node, 3, occupation_name="焊工（更正）")),
+               headers=api.auth("operator")),
+        422,
+        "signature",
+        "maintenance.province_required",
+    )  # fmt: skip
+    done = c.post(path, json=dict(body, by_province=True), headers=api.auth("operator"))
+    assert done.status_code == 201, done.text
+    c.post("/v1/checkpoints", headers=api.auth("operator")).raise_for_status()
+    bundle = api.node.bundles.bundle(bytes.fromhex(done.json()["commitment"]))
+    assert bundle.entry.signature is not None and bundle.entry.signature.by_province
+    assert c.post("/v1/verify", json=bundle.to_json()).json()["result"] == "VALID"
 
 
 # -- writes: organisations ---------------------------------------------------------------------

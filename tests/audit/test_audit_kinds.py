@@ -16,10 +16,12 @@ from pathlib import Path
 import pytest
 
 from anchor.chain import ChainEvent
+from anchor.member_keys import set_member_key
 from audit.auditor import AuditOptions, Auditor, AuditReport
 from audit.findings import FINDING_KINDS
+from node.core.crypto.signatures import get_suite, signing_message
 from node.core.formats.access import LogHead, chain_heads
-from node.core.formats.entry import Signature
+from node.core.formats.entry import MAINTENANCE_KEY_PURPOSE, PROVINCE_SIGNER, LogEntry, Signature
 from tests.audit import test_audit, test_audit_api, test_audit_more
 from tests.audit.histories import ACTIVE, ORG, ORG2, REVOKED, ZERO, Clean, clean_history, run
 from tests.conftest import today_calendar
@@ -166,6 +168,92 @@ def test_dates_beyond_the_working_day_calendar(reg: Registry, clean: Clean) -> N
 # -- checkpoints the contract refuses, through the auditor's replay of real events -----------
 
 
+MAINTENANCE = get_suite("ed25519").generate_private_key(b"\x44" * 32)
+
+
+def _province_correction(clean: Clean, old: LogEntry, key: bytes = MAINTENANCE) -> LogEntry:
+    """A ``correct`` entry of ``old`` signed by the province's maintenance key (中就培发〔2022〕
+    1号 第十六条), appended to the pending entries."""
+    w = clean.writer
+    commitment = bytes(31) + b"\x16"
+    message = signing_message(w.chain_id, w.contract, commitment)
+    entry = LogEntry(
+        kind="correct",
+        province="44",
+        organisation_code=old.organisation_code,
+        certificate_number=old.certificate_number,
+        commitment=commitment,
+        links=(old.commitment,),
+        reason=403,
+        attributes=old.attributes,
+        signature=Signature(
+            "ed25519",
+            MAINTENANCE_KEY_PURPOSE,
+            get_suite("ed25519").sign(key, message),
+            signer=PROVINCE_SIGNER,
+        ),
+    )
+    w.pending.append(entry)
+    return entry
+
+
+def test_province_correction_of_a_terminated_organisation_is_clean(clean: Clean) -> None:
+    w = clean.writer
+    set_member_key(w.client, MAINTENANCE_KEY_PURPOSE, get_suite("ed25519").public_key(MAINTENANCE))
+    w.client.set_organisation_status(ORG2, 3)
+    old = clean.issued[6]  # ORG2's certificate
+    new = _province_correction(clean, old)
+    w.anchor()
+    w.client.set_status(44, old.commitment, 3, 403, new.commitment)
+    assert kinds(run(clean)) == {}
+
+
+def test_province_correction_of_a_live_organisation(clean: Clean) -> None:
+    w = clean.writer
+    set_member_key(w.client, MAINTENANCE_KEY_PURPOSE, get_suite("ed25519").public_key(MAINTENANCE))
+    old = clean.issued[5]  # ORG is active
+    new = _province_correction(clean, old)
+    w.anchor()
+    w.client.set_status(44, old.commitment, 3, 403, new.commitment)
+    report = run(clean)
+    assert kinds(report) == {"maintenance.organisation_active": 1}
+    assert report.findings[0].evidence["hashes"]["commitment"] == new.commitment.hex()
+
+
+def test_province_correction_not_signed_by_the_maintenance_key(clean: Clean) -> None:
+    w = clean.writer
+    set_member_key(w.client, MAINTENANCE_KEY_PURPOSE, get_suite("ed25519").public_key(MAINTENANCE))
+    w.client.set_organisation_status(ORG2, 3)
+    old = clean.issued[6]
+    other = get_suite("ed25519").generate_private_key(b"\x45" * 32)
+    new = _province_correction(clean, old, other)
+    w.anchor()
+    w.client.set_status(44, old.commitment, 3, 403, new.commitment)
+    assert kinds(run(clean)) == {"maintenance.signature": 1}
+
+
+def test_certificate_issued_before_its_occupation_was_filed(clean: Clean) -> None:
+    """豫人社办函〔2021〕155号: an incremental filing (增量备案) takes effect before issuing; the
+    scope document dates the item, and a certificate issued before that day is flagged."""
+    w = clean.writer
+    code = "S000144011003"
+    added = (w.today + datetime.timedelta(days=1)).isoformat()
+    w.file_organisation(
+        code,
+        get_suite("ed25519").generate_private_key(b"\x46" * 32),
+        scope=[
+            {"occupation_code": "6-18-01-01", "levels": [4], "effective_from": added},
+            {"occupation_code": "6-20-01-01", "levels": [4]},
+        ],
+    )
+    w.issue(code, 1)  # 6-18-01-01, two days before today: before the filing took effect
+    w.issue(code, 2, occupation_code="6-20-01-01")  # filed from the start: fine
+    w.anchor()
+    report = run(clean)
+    assert kinds(report) == {"scope.not_in_force": 1}
+    assert report.findings[0].evidence["rule"] == "scope.not_in_force"
+
+
 def replay(clean: Clean, events: list[ChainEvent]) -> AuditReport:
     options = AuditOptions(calendar=today_calendar())
     return Auditor(clean.writer.client, clean.store, options).run(events)
@@ -288,6 +376,9 @@ PLANTED = {
     "entry.key_suite": "test_signature_of_another_suite_than_the_key",
     "entry.key_not_valid": "test_audit.test_key_not_valid_on_the_issue_date",
     "entry.signature": "test_audit.test_bad_signature",
+    "scope.not_in_force": "test_certificate_issued_before_its_occupation_was_filed",
+    "maintenance.organisation_active": "test_province_correction_of_a_live_organisation",
+    "maintenance.signature": "test_province_correction_not_signed_by_the_maintenance_key",
     "entry.number_mismatch": "test_number_whose_level_differs_from_the_attributes",
     "entry.unknown_target": "test_status_entry_for_a_certificate_never_logged",
     "entry.transition": "test_transition_the_rules_forbid",

@@ -432,3 +432,58 @@ def test_replay_after_a_restore_brings_back_what_the_chain_holds(
         sorted(e.name for e in events) == ["CertificateStatusChanged"] + ["CheckpointAnchored"] * 3
     )
     assert node_cli("replay", str(before))[1]["replayed"] == {}  # again: nothing to do
+
+
+def test_the_province_corrects_a_terminated_organisations_certificate_by_cli(
+    anvil_node: AnvilNode, contract: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``node correct --by-province`` (中就培发〔2022〕1号 art. 16): refused without the flag
+    once the organisation is terminated, accepted with the published maintenance key."""
+    home = tmp_path / "node44"
+    assert run(
+        capsys, "node", "init", "--dir", str(home), "--province", "44", "--rpc", anvil_node.url,
+        "--contract", contract, "--operator-key", OPERATOR_KEY, "--quiet",
+    )[0] == 0  # fmt: skip
+    node = ProvinceNode.open(load_config(home))
+    file_sample_organisation(node.db, node.client)
+    network = node.network
+    node.close()
+    batch = write_submission(tmp_path / "b.jsonl", network, range(1, 2))
+    assert run(
+        capsys, "node", "ingest", str(batch), "--dir", str(home), "--received-on",
+        ON_TIME.isoformat(), "--quiet",
+    )[0] == 0  # fmt: skip
+    row = json.loads(batch.read_text().splitlines()[0])
+    row["occupation_name"] = "焊工（省级维护更正）"
+    corrected = tmp_path / "corrected.jsonl"
+    corrected.write_text(json.dumps(row, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert run(capsys, "node", "org", "terminate", ORG, "--dir", str(home))[0] == 0
+    correct = (
+        "node", "correct", str(corrected), "--dir", str(home), "--certificate-number",
+        row["certificate_number"], "--reason", "403", "--requested-by", "holder request",
+        "--confirmed-by", "operator:44",
+    )  # fmt: skip
+    status, _, err = run(capsys, *correct)
+    assert status == 1 and "maintenance.province_required" in err
+    private_key = SUITE.generate_private_key(bytes(range(40, 72)))
+    key_file = tmp_path / "maintenance.key"
+    key_file.write_text(private_key.hex(), encoding="ascii")
+    status, _, err = run(capsys, *correct, "--by-province", "--maintenance-key", str(key_file))
+    assert status == 1 and "maintenance.key_missing" in err
+    assert run(
+        capsys, "consortium", "set-key", "maintenance", SUITE.public_key(private_key).hex(),
+        "--dir", str(home),
+    )[0] == 0  # fmt: skip
+    status, out, err = run(
+        capsys, *correct, "--by-province", "--maintenance-key", str(key_file), "--json"
+    )
+    assert status == 0, err
+    outcome = json.loads(out)
+    assert outcome["signed_by"] == "province" and outcome["kind"] == "correct"
+    assert run(capsys, "node", "anchor", "--dir", str(home), "--quiet")[0] == 0
+    node = ProvinceNode.open(load_config(home))
+    try:
+        bundle = node.bundles.bundle(bytes.fromhex(outcome["commitment"]))
+    finally:
+        node.close()
+    assert bundle.entry.signature is not None and bundle.entry.signature.by_province

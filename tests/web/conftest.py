@@ -46,7 +46,15 @@ def vector_payload() -> dict[str, Any]:
         name.replace("-", "_"): json.loads(
             (OUR_VECTORS / f"{name}.json").read_text(encoding="utf-8")
         )
-        for name in ("commitments", "signatures", "bundles", "bundles-v2", "hostile", "trust")
+        for name in (
+            "commitments",
+            "signatures",
+            "bundles",
+            "bundles-v2",
+            "bundles-maintenance",
+            "hostile",
+            "trust",
+        )
     }
     for test in payload["signatures"]["tests"]:
         test["input"]["chain_id"] = str(test["input"]["chain_id"])

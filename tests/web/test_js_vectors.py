@@ -41,6 +41,7 @@ def _counts(payload: dict[str, Any]) -> dict[str, int]:
         "signatures": len(payload["signatures"]["tests"]),
         "bundles": len(payload["bundles"]["tests"]),
         "bundles_v2": len(payload["bundles_v2"]["tests"]),
+        "bundles_maintenance": len(payload["bundles_maintenance"]["tests"]),
         "hostile": len(payload["hostile"]["tests"]),
         "trust": len(payload["trust"]["tests"]),
         "trust_roots": len(payload["trust"]["root_tests"]),
@@ -69,6 +70,7 @@ def test_vector_payload_is_complete(payload: dict[str, Any]) -> None:
     assert counts["signatures"] == 76
     assert counts["bundles"] == 26
     assert counts["bundles_v2"] >= 15
+    assert counts["bundles_maintenance"] >= 10
     assert {"VALID", "EXPIRED", "TAMPERED", "MALFORMED"} <= {
         t["result"] for t in payload["bundles_v2"]["tests"]
     }

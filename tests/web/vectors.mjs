@@ -360,6 +360,10 @@ export async function runVectors(payload, { only = null, failFast = false } = {}
     signatures: [payload.signatures.tests, (t) => signatureCase(t)],
     bundles: [payload.bundles.tests, (t) => bundleCase(t, payload.bundles.snapshots)],
     bundles_v2: [payload.bundles_v2.tests, (t) => bundleCase(t, payload.bundles_v2.snapshots)],
+    bundles_maintenance: [
+      payload.bundles_maintenance.tests,
+      (t) => bundleCase(t, payload.bundles_maintenance.snapshots),
+    ],
     hostile: [payload.hostile.tests, (t) => hostileCase(t, payload.bundles.snapshots)],
     tlog: [payload.tlog, (t) => tlogCase(t)],
     trust: [payload.trust.tests, (t) => trustCase(t, payload.trust)],

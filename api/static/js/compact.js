@@ -6,7 +6,7 @@
 import { fromBase64Url, fromHex, toBase64Url, toHex } from './bytes.js';
 import { decodeCbor, encodeCbor } from './cbor.js';
 import { commitmentOf, fieldHashes } from './commitment.js';
-import { CERTIFICATE_KINDS, CERTIFICATE_TYPES, ENTRY_KINDS, FIELD_NAMES_V2, FormatError, SUITES, fieldNamesOf } from './formats.js';
+import { CERTIFICATE_KINDS, CERTIFICATE_TYPES, ENTRY_KINDS, FIELD_NAMES_V2, FormatError, SIGNERS, SUITES, fieldNamesOf } from './formats.js';
 import { canonicalBytes } from './jcs.js';
 import { leafHash, nodeHash } from './merkle.js';
 import { parseJson } from './safejson.js';
@@ -81,6 +81,18 @@ function arrayOf(value, length) {
   return value;
 }
 
+/**
+ * A signature's JSON from ``[suite index, key id, value]``, plus the signer's index in
+ * ``SIGNERS`` for a province's signature (node/core/formats/compact.py ``_signature``).
+ */
+function signatureJson(array) {
+  if (!Array.isArray(array) || (array.length !== 3 && array.length !== 4)) fail('a signature has 3 or 4 values');
+  const [suite, keyId, value] = array;
+  const out = { suite: option(SUITES, suite), key_id: intOf(keyId), value: toHex(bytesOf(value)) };
+  if (array.length === 4) out.signer = option(SIGNERS, array[3]);
+  return out;
+}
+
 function option(options, value) {
   const index = intOf(value);
   if (index < 0 || index >= options.length) fail('unknown enumeration value');
@@ -141,10 +153,7 @@ function fromArray(array) {
       signature:
         signature === null
           ? null
-          : (() => {
-              const [suite, keyId, value] = arrayOf(signature, 3);
-              return { suite: option(SUITES, suite), key_id: intOf(keyId), value: toHex(bytesOf(value)) };
-            })(),
+          : signatureJson(signature),
     },
     proof: {
       leaf_index: intOf(leafIndex),
@@ -218,7 +227,6 @@ async function fromArrayV2(array) {
     if (parsed[name].redacted) fail('version 2 needs the public fields and a valid proof');
   }
   const value = (name) => v1.fields[name].value;
-  const [suite, keyId, sigValue] = arrayOf(signature, 3);
   const entryJson = {
     v: format2 ? 2 : 1,
     kind: option(CERTIFICATE_KINDS, kind),
@@ -235,7 +243,7 @@ async function fromArrayV2(array) {
       occupation_code: value('occupation_code'),
       work_type_code: value('work_type_code'),
     },
-    signature: { suite: option(SUITES, suite), key_id: intOf(keyId), value: toHex(bytesOf(sigValue)) },
+    signature: signatureJson(signature),
   };
   let root;
   try {
@@ -338,7 +346,12 @@ export async function encodeCompact(json) {
           ],
       e.signature === null
         ? null
-        : [SUITES.indexOf(e.signature.suite), e.signature.key_id, fromHex(e.signature.value)],
+        : [
+            SUITES.indexOf(e.signature.suite),
+            e.signature.key_id,
+            fromHex(e.signature.value),
+            ...(e.signature.signer === undefined ? [] : [SIGNERS.indexOf(e.signature.signer)]),
+          ],
     ],
     [json.proof.leaf_index, json.proof.tree_size, json.proof.hashes.map(fromHex)],
     [

@@ -41,6 +41,10 @@ export const ENTRY_MIRRORED_FIELDS = [
 export const ENTRY_KINDS = ['issue', 'correct', 'revoke', 'suspend', 'reinstate', 'delete'];
 export const CERTIFICATE_KINDS = ['issue', 'correct'];
 export const SUITES = ['ed25519', 'ecdsa-secp256k1', 'sm2-sm3'];
+/** ``signature.signer`` of a correction the province signed with its maintenance key. */
+export const SIGNERS = ['province'];
+/** ``setMemberKey`` purpose of the province's maintenance key: its signature's ``key_id``. */
+export const MAINTENANCE_KEY_PURPOSE = 3;
 const ORGANISATION_STATUSES = ['active', 'suspended', 'terminated'];
 const CERTIFICATE_STATUSES = ['active', 'revoked', 'suspended', 'superseded', 'reinstated'];
 
@@ -285,14 +289,26 @@ export function parseEntry(value, path = 'entry') {
   let signature = null;
   if (!r.isNull('signature')) {
     const s = r.obj('signature');
-    s.keys(['suite', 'key_id', 'value']);
+    s.keys(['suite', 'key_id', 'value'], ['signer']);
     const suite = s.string('suite');
     if (!SUITES.includes(suite)) {
       throw new FormatError(s.at('suite'), 'entry.suite', `must be one of ${SUITES}`);
     }
-    signature = { suite, keyId: s.integer('key_id', 0, 2 ** 32 - 1), value: s.hex('value') };
+    let signer = null;
+    if (Object.hasOwn(s.value, 'signer')) {
+      signer = s.string('signer');
+      if (!SIGNERS.includes(signer)) throw new FormatError(s.at('signer'), 'entry.signer', `must be one of ${SIGNERS}`);
+    }
+    signature = { suite, keyId: s.integer('key_id', 0, 2 ** 32 - 1), value: s.hex('value'), signer };
     if (signature.value.length < 1 || signature.value.length > 256) {
       throw new FormatError(s.at('value'), 'entry.signature_size', '1-256 bytes');
+    }
+    if (signer !== null && (kind !== 'correct' || signature.keyId !== MAINTENANCE_KEY_PURPOSE)) {
+      throw new FormatError(
+        `${s.at('signer')}`,
+        'entry.province_signature',
+        `the province signs only corrections, with its maintenance key (key_id ${MAINTENANCE_KEY_PURPOSE})`,
+      );
     }
   }
   const reason = r.isNull('reason') ? null : r.integer('reason', 0, 65535);
@@ -392,27 +408,28 @@ function parseWitness(value, path) {
   };
 }
 
+function organisationKey(kr) {
+  kr.keys(['key_id', 'suite', 'public_key', 'valid_from', 'valid_until']);
+  const suite = kr.string('suite');
+  if (!SUITES.includes(suite)) {
+    throw new FormatError(kr.at('suite'), 'snapshot.suite', `must be one of ${SUITES}`);
+  }
+  return {
+    keyId: kr.integer('key_id', 0, 2 ** 32 - 1),
+    suite,
+    publicKey: kr.hex('public_key'),
+    validFrom: kr.integer('valid_from', 0, MAX_UINT64),
+    validUntil: kr.integer('valid_until', 0, MAX_UINT64),
+  };
+}
+
 function organisation(r, version) {
   r.keys(['code', 'province', 'status', 'scope_hash', 'keys', ...(version >= 2 ? ['history'] : [])]);
   const status = r.string('status');
   if (!ORGANISATION_STATUSES.includes(status)) {
     throw new FormatError(r.at('status'), 'snapshot.organisation_status', 'unknown status');
   }
-  const keys = r.array('keys', 1000).map((k, i) => {
-    const kr = new Reader(k, `${r.at('keys')}[${i}]`);
-    kr.keys(['key_id', 'suite', 'public_key', 'valid_from', 'valid_until']);
-    const suite = kr.string('suite');
-    if (!SUITES.includes(suite)) {
-      throw new FormatError(kr.at('suite'), 'snapshot.suite', `must be one of ${SUITES}`);
-    }
-    return {
-      keyId: kr.integer('key_id', 0, 2 ** 32 - 1),
-      suite,
-      publicKey: kr.hex('public_key'),
-      validFrom: kr.integer('valid_from', 0, MAX_UINT64),
-      validUntil: kr.integer('valid_until', 0, MAX_UINT64),
-    };
-  });
+  const keys = r.array('keys', 1000).map((k, i) => organisationKey(new Reader(k, `${r.at('keys')}[${i}]`)));
   return {
     code: r.string('code', ORGANISATION_CODE_RE),
     province: r.string('province', PROVINCE_RE),
@@ -525,11 +542,15 @@ function parseScope(r) {
   r.keys(['scope_hash', 'scope']);
   const items = r.array('scope', 10000).map((item, i) => {
     const ir = new Reader(item, `${r.at('scope')}[${i}]`);
-    ir.keys(['occupation_code', 'levels'], ['work_type_code']);
+    ir.keys(['occupation_code', 'levels'], ['work_type_code', 'effective_from', 'effective_until']);
+    const date = (key) => (Object.hasOwn(item, key) ? ir.string(key, DATE_RE) : null);
     return {
       occupationCode: ir.string('occupation_code', OCCUPATION_CODE_RE),
       workTypeCode: Object.hasOwn(item, 'work_type_code') ? ir.string('work_type_code', WORK_TYPE_CODE_RE) : null,
       levels: ir.array('levels', 5).map((level, j) => checkInteger(level, `${ir.at('levels')}[${j}]`, 1, 5)),
+      // The days the item is in force, [effective_from, effective_until) (null: unbounded).
+      effectiveFrom: date('effective_from'),
+      effectiveUntil: date('effective_until'),
     };
   });
   return { scopeHash: r.hex('scope_hash', 32), items };
@@ -596,11 +617,20 @@ export function parseSnapshot(value) {
   }
   const members = r.array('members', 1000).map((m, i) => {
     const mr = new Reader(m, `snapshot.members[${i}]`);
-    mr.keys(['province', 'operators']);
+    mr.keys(['province', 'operators'], ['maintenance_keys']);
     mr.array('operators', 100).forEach((op, j) => {
       new Reader({ op }, `${mr.at('operators')}[${j}]`).hex0x('op', 20);
     });
-    return { province: mr.string('province', PROVINCE_RE) };
+    let maintenanceKeys = [];
+    if (Object.hasOwn(mr.value, 'maintenance_keys')) {
+      maintenanceKeys = mr
+        .array('maintenance_keys', 1000)
+        .map((k, j) => organisationKey(new Reader(k, `${mr.at('maintenance_keys')}[${j}]`)));
+      if (!maintenanceKeys.length) {
+        throw new FormatError(mr.at('maintenance_keys'), 'snapshot.maintenance_keys', 'omitted when empty');
+      }
+    }
+    return { province: mr.string('province', PROVINCE_RE), maintenanceKeys };
   });
   return {
     json: value,
@@ -658,6 +688,11 @@ export class SnapshotTrustSource {
 
   organisation(code) {
     return this.organisations.get(code) ?? null;
+  }
+
+  /** The consortium member ``province`` with its maintenance keys, or null. */
+  member(province) {
+    return this.snapshot.members.find((m) => m.province === province) ?? null;
   }
 
   checkpoint(province, index) {

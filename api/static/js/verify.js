@@ -290,12 +290,24 @@ class Verification {
       );
     }
     this.organisation = organisation;
+    if (entry.signature.signer === 'province') {
+      // 中就培发〔2022〕1号 art. 16: the province maintains the certificates of an organisation
+      // that no longer exists; it does not sign for a live one.
+      if (organisation.status !== 'terminated') {
+        throw new Failed(
+          `the province signed a correction of ${organisation.code}, which is ${organisation.status}: ` +
+            "the province maintains only a terminated organisation's certificates",
+        );
+      }
+      return `${organisation.code} filed by province ${organisation.province} (terminated; certificate maintained by the province)`;
+    }
     return `${organisation.code} filed by province ${organisation.province} (${organisation.status})`;
   }
 
   async key() {
     if (this.witnessed) return ATTESTED;
     const { signature, attributes } = this.bundle.entry;
+    if (signature.signer === 'province') return this.maintenanceKey();
     const key = this.organisation.keys.find((k) => k.keyId === signature.keyId);
     if (!key) throw new Failed(`organisation has no key ${signature.keyId}`);
     if (key.suite !== signature.suite) throw new Failed(`key ${key.keyId} is ${key.suite}, signature is ${signature.suite}`);
@@ -306,6 +318,27 @@ class Verification {
     return `key ${key.keyId} (${key.suite}) valid on ${attributes.issueDate}`;
   }
 
+  /** The province's maintenance key in force when its correction was first anchored. */
+  maintenanceKey() {
+    const entry = this.bundle.entry;
+    const member = this.source.member(entry.province);
+    if (member === null || !member.maintenanceKeys.length) {
+      throw new Failed(`province ${entry.province} published no maintenance key`);
+    }
+    const [anchoredAt] = this.anchoring();
+    if (anchoredAt === null) throw new Failed("anchoring time unknown: the province's maintenance key is not judged");
+    const key = member.maintenanceKeys.find(
+      (k) => k.validFrom <= anchoredAt && (k.validUntil === 0 || anchoredAt < k.validUntil),
+    );
+    if (!key) {
+      throw new Failed(
+        `province ${entry.province} had no maintenance key when the entry was anchored (${describeTime(anchoredAt)})`,
+      );
+    }
+    this.key = key;
+    return `province ${entry.province}'s maintenance key ${key.keyId} (${key.suite}) in force when anchored (${describeTime(anchoredAt)})`;
+  }
+
   async signature() {
     if (this.witnessed) return ATTESTED;
     const { network, entry } = this.bundle;
@@ -314,6 +347,9 @@ class Verification {
       await verifySignature(this.key.suite, this.key.publicKey, message, entry.signature.value);
     } catch (exc) {
       throw new Failed(`signature does not verify: ${exc.message}`);
+    }
+    if (entry.signature.signer === 'province') {
+      return `${this.key.suite} signature by province ${entry.province}'s maintenance key`;
     }
     return `${this.key.suite} signature by key ${this.key.keyId}`;
   }
@@ -466,7 +502,17 @@ class Verification {
         ),
       ];
     }
-    if (state.status !== 'active') {
+    const byProvince = entry.signature !== null && entry.signature.signer === 'province';
+    if (byProvince && state.status !== 'terminated') {
+      return [
+        rule(
+          'maintenance.organisation_active',
+          `the province signed a correction while organisation ${entry.organisationCode} was ${state.status} (${when}); ` +
+            "it maintains only a terminated organisation's certificates",
+        ),
+      ];
+    }
+    if (state.status !== 'active' && !byProvince) {
       return [
         rule(
           'organisation.not_active',
@@ -479,7 +525,13 @@ class Verification {
       notes.push('the filed scope is not in the snapshot');
       return [];
     }
-    const outside = scopeDispute(attributes.occupationCode, attributes.workTypeCode, attributes.level, scope.items);
+    // The scope in force on the issue date (items' effective dates, node/core/rules/scope.py).
+    const day = attributes.issueDate;
+    const inForce = scope.items.filter(
+      (item) =>
+        (item.effectiveFrom === null || item.effectiveFrom <= day) && (item.effectiveUntil === null || day < item.effectiveUntil),
+    );
+    const outside = scopeDispute(attributes.occupationCode, attributes.workTypeCode, attributes.level, inForce);
     if (outside !== null) return [outside];
     notes.push('organisation filed, active and in scope when anchored');
     return [];

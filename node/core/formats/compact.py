@@ -44,6 +44,7 @@ from node.core.formats.commitment import (
 from node.core.formats.entry import (
     CERTIFICATE_KINDS,
     ENTRY_KINDS,
+    SIGNERS,
     SUITES,
     Attributes,
     LogEntry,
@@ -119,9 +120,7 @@ def encode_compact(bundle: Bundle) -> str:
                     else [CERTIFICATE_TYPES.index(attributes.certificate_type)]
                 ),
             ],
-            None
-            if signature is None
-            else [SUITES.index(signature.suite), signature.key_id, signature.value],
+            None if signature is None else _signature_array(signature),
         ],
         [bundle.proof.leaf_index, bundle.proof.tree_size, list(bundle.proof.hashes)],
         [
@@ -158,7 +157,7 @@ def _array_v2(bundle: Bundle, witness: Witness) -> list[Any]:
             ENTRY_KINDS.index(entry.kind),
             list(entry.links),
             entry.reason,
-            [SUITES.index(signature.suite), signature.key_id, signature.value],
+            _signature_array(signature),
         ],
         [proof.leaf_index, proof.tree_size, list(proof.hashes)],
         [anchor.checkpoint_index, anchor.block_number, anchor.transaction_hash],
@@ -400,6 +399,22 @@ def _attributes(item: Any, version: int) -> Attributes:
     )
 
 
+def _signature_array(signature: Signature) -> list[Any]:
+    """``[suite index, key id, value]``, and a province's signature adds its signer's index in
+    ``SIGNERS`` (so an organisation's keeps its bytes)."""
+    out: list[Any] = [SUITES.index(signature.suite), signature.key_id, signature.value]
+    if signature.signer is not None:
+        out.append(SIGNERS.index(signature.signer))
+    return out
+
+
+def _signature(array: Any) -> Signature:
+    if not isinstance(array, list) or len(array) not in (3, 4):
+        raise InvalidInput("compact", "compact.structure", "a signature has 3 or 4 values")
+    signer = None if len(array) == 3 else _index(SIGNERS, array[3])
+    return Signature(_index(SUITES, array[0]), _int(array[1]), _bytes(array[2]), signer=signer)
+
+
 def _from_array(array: Any) -> Bundle:
     if isinstance(array, list) and array and array[0] == 2:
         return _from_array_v2(array)
@@ -423,9 +438,7 @@ def _from_array(array: Any) -> Bundle:
             links=tuple(_bytes(link, 32) for link in links),
             reason=None if reason is None else _int(reason),
             attributes=None if attributes is None else _attributes(attributes, bundle_version),
-            signature=None
-            if signature is None
-            else Signature(_index(SUITES, signature[0]), _int(signature[1]), _bytes(signature[2])),
+            signature=None if signature is None else _signature(signature),
         ),
         proof=InclusionProof(
             _int(leaf_index), _int(tree_size), tuple(_bytes(h, 32) for h in hashes)
@@ -456,7 +469,7 @@ def _from_array_v2(array: Any) -> Bundle:
         _index(CERTIFICATE_KINDS, kind),
         tuple(_bytes(link, 32) for link in links),
         None if reason is None else _int(reason),
-        Signature(_index(SUITES, signature[0]), _int(signature[1]), _bytes(signature[2])),
+        _signature(signature),
         inclusion,
         (_int(cp_index), _int(block), _bytes(tx, 32)),
     )

@@ -32,6 +32,13 @@ CERTIFICATE_KINDS = ("issue", "correct")
 STATUS_KINDS = ("revoke", "suspend", "reinstate", "delete")
 ENTRY_KINDS = CERTIFICATE_KINDS + STATUS_KINDS
 SUITES = ("ed25519", "ecdsa-secp256k1", "sm2-sm3")
+#: ``signature.signer`` of a correction the province signed to maintain the certificates of a
+#: terminated or vanished organisation (seed 002 第十六条: 主体灭失的，由属地人社部门维护).
+PROVINCE_SIGNER = "province"
+SIGNERS = (PROVINCE_SIGNER,)
+#: ``Membership.setMemberKey`` purpose of the province's certificate-maintenance key (Ed25519,
+#: 32 bytes); a province-signed signature names it as its ``key_id``.
+MAINTENANCE_KEY_PURPOSE = 3
 
 PROVINCE_RE = re.compile(r"[1-8][0-9]")
 ORGANISATION_CODE_RE = re.compile(r"[YS][0-9]{12}")
@@ -89,11 +96,31 @@ class Attributes:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Signature:
-    """An issuer's signature over the commitment (``docs/FORMATS.md`` "Signatures")."""
+    """An issuer's signature over the commitment (``docs/FORMATS.md`` "Signatures").
+
+    ``signer`` is None for the organisation's own key (``key_id`` is its key), or
+    :data:`PROVINCE_SIGNER` for the province's maintenance key (``key_id`` is
+    :data:`MAINTENANCE_KEY_PURPOSE`); it is written into the entry only when set, so entries
+    signed by organisations keep their bytes.
+    """
 
     suite: str
     key_id: int
     value: bytes
+    signer: str | None = None
+
+    @property
+    def by_province(self) -> bool:
+        """Whether the province signed (maintenance of a terminated organisation's
+        certificates)."""
+        return self.signer == PROVINCE_SIGNER
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"suite": self.suite, "key_id": self.key_id}
+        if self.signer is not None:
+            out["signer"] = self.signer
+        out["value"] = self.value.hex()
+        return out
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -136,13 +163,7 @@ class LogEntry:
             "links": [link.hex() for link in self.links],
             "reason": self.reason,
             "attributes": None if self.attributes is None else _attributes_json(self.attributes),
-            "signature": None
-            if self.signature is None
-            else {
-                "suite": self.signature.suite,
-                "key_id": self.signature.key_id,
-                "value": self.signature.value.hex(),
-            },
+            "signature": None if self.signature is None else self.signature.to_json(),
         }
 
     def canonical_bytes(self) -> bytes:
@@ -213,11 +234,18 @@ class LogEntry:
         signature = None
         if not r.is_null("signature"):
             s = r.obj("signature")
-            s.keys({"suite", "key_id", "value"})
+            s.keys({"suite", "key_id", "value"}, optional={"signer"})
             suite = s.string("suite")
             if suite not in SUITES:
                 raise InvalidInput(s.at("suite"), "entry.suite", f"must be one of {SUITES}")
-            signature = Signature(suite, s.integer("key_id", 0, 2**32 - 1), s.hex("value"))
+            signer = None
+            if "signer" in s.value:
+                signer = s.string("signer")
+                if signer not in SIGNERS:
+                    raise InvalidInput(s.at("signer"), "entry.signer", f"must be one of {SIGNERS}")
+            signature = Signature(
+                suite, s.integer("key_id", 0, 2**32 - 1), s.hex("value"), signer=signer
+            )
             if not 1 <= len(signature.value) <= 256:
                 raise InvalidInput(s.at("value"), "entry.signature_size", "1-256 bytes")
         reason = None if r.is_null("reason") else r.integer("reason", 0, MAX_REASON)
@@ -317,8 +345,9 @@ def direct_jcs(entry: LogEntry) -> bytes | None:
         return None
     if s is None:
         signature = "null"
-    elif s.suite in SUITES and _safe_int(s.key_id):
-        signature = f'{{"key_id":{s.key_id},"suite":"{s.suite}","value":"{s.value.hex()}"}}'
+    elif s.suite in SUITES and _safe_int(s.key_id) and s.signer in (None, *SIGNERS):
+        signer = "" if s.signer is None else f'"signer":"{s.signer}",'
+        signature = f'{{"key_id":{s.key_id},{signer}"suite":"{s.suite}","value":"{s.value.hex()}"}}'
     else:
         return None
     if entry.reason is None:
@@ -438,6 +467,17 @@ def _check_entry(entry: LogEntry) -> None:
             )
         if entry.kind == "correct" and entry.reason is None:
             raise InvalidInput("reason", "entry.reason", "a correction needs a reason code")
+        signature = entry.signature
+        if signature.signer is not None:
+            if signature.signer not in SIGNERS:
+                raise InvalidInput("signature.signer", "entry.signer", f"one of {SIGNERS}")
+            if entry.kind != "correct" or signature.key_id != MAINTENANCE_KEY_PURPOSE:
+                raise InvalidInput(
+                    "signature.signer",
+                    "entry.province_signature",
+                    "the province signs only corrections, with its maintenance key "
+                    f"(key_id {MAINTENANCE_KEY_PURPOSE}; seed 002 第十六条)",
+                )
         _check_date(entry.attributes.issue_date)
     else:
         if entry.attributes is not None or entry.signature is not None:

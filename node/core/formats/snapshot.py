@@ -173,9 +173,26 @@ class StatusRecord:
 class Member:
     province: str
     operators: tuple[bytes, ...]
+    #: The province's certificate-maintenance keys (``setMemberKey`` purpose 3, Ed25519), each
+    #: valid from the block that set it until the block that replaced or withdrew it; written
+    #: only when there is one (a snapshot without them keeps its bytes).
+    maintenance_keys: tuple[OrganisationKey, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {"province": self.province, "operators": [hex0x(op) for op in self.operators]}
+        out: dict[str, Any] = {
+            "province": self.province,
+            "operators": [hex0x(op) for op in self.operators],
+        }
+        if self.maintenance_keys:
+            out["maintenance_keys"] = [key.to_json() for key in self.maintenance_keys]
+        return out
+
+    def maintenance_key_at(self, time: int) -> OrganisationKey | None:
+        """The maintenance key in force at unix ``time`` (None: none was)."""
+        for key in self.maintenance_keys:
+            if key.valid_from <= time and (key.valid_until == 0 or time < key.valid_until):
+                return key
+        return None
 
 
 class TrustSource(Protocol):
@@ -204,6 +221,10 @@ class TrustSource(Protocol):
 
     def organisation(self, code: str) -> Organisation | None:
         """Return the filed organisation with this code, or None."""
+        ...
+
+    def member(self, province: str) -> Member | None:
+        """Return the consortium member ``province`` (with its maintenance keys), or None."""
         ...
 
     def checkpoint(self, province: str, index: int) -> Checkpoint | None:
@@ -241,10 +262,13 @@ class ScopeRecord:
     def to_json(self) -> dict[str, Any]:
         return {"scope_hash": self.scope_hash.hex(), "scope": [i.to_json() for i in self.items]}
 
-    def filed(self) -> dict[str, frozenset[int]]:
-        """Code (work type, else occupation) -> levels, as intake and the auditor read it."""
+    def filed(self, on: str | None = None) -> dict[str, frozenset[int]]:
+        """Code (work type, else occupation) -> levels, as intake and the auditor read it;
+        ``on`` (``YYYY-MM-DD``): only the items in force that day (effective dates)."""
         out: dict[str, set[int]] = {}
         for item in self.items:
+            if on is not None and not item.in_force_on(on):
+                continue
             out.setdefault(item.work_type_code or item.occupation_code, set()).update(item.levels)
         return {code: frozenset(levels) for code, levels in out.items()}
 
@@ -555,12 +579,36 @@ class Snapshot:
 
 
 def _member(r: Reader) -> Member:
-    r.keys({"province", "operators"})
+    r.keys({"province", "operators"}, optional={"maintenance_keys"})
     operators = []
     for i, op in enumerate(r.array("operators", 100)):
         holder = Reader({"op": op}, f"{r.at('operators')}[{i}]")
         operators.append(holder.hex0x("op", 20))
-    return Member(r.string("province", PROVINCE_RE), tuple(operators))
+    keys: tuple[OrganisationKey, ...] = ()
+    if "maintenance_keys" in r.value:
+        keys = tuple(
+            _organisation_key(Reader(k, f"{r.at('maintenance_keys')}[{i}]"))
+            for i, k in enumerate(r.array("maintenance_keys", 1000))
+        )
+        if not keys:
+            raise InvalidInput(
+                r.at("maintenance_keys"), "snapshot.maintenance_keys", "omitted when empty"
+            )
+    return Member(r.string("province", PROVINCE_RE), tuple(operators), keys)
+
+
+def _organisation_key(kr: Reader) -> OrganisationKey:
+    kr.keys({"key_id", "suite", "public_key", "valid_from", "valid_until"})
+    suite = kr.string("suite")
+    if suite not in SUITES:
+        raise InvalidInput(kr.at("suite"), "snapshot.suite", f"must be one of {SUITES}")
+    return OrganisationKey(
+        key_id=kr.integer("key_id", 0, 2**32 - 1),
+        suite=suite,
+        public_key=kr.hex("public_key"),
+        valid_from=kr.integer("valid_from", 0, MAX_INDEX),
+        valid_until=kr.integer("valid_until", 0, MAX_INDEX),
+    )
 
 
 def _organisation(r: Reader, version: int = 1) -> Organisation:
@@ -571,22 +619,10 @@ def _organisation(r: Reader, version: int = 1) -> Organisation:
     status = r.string("status")
     if status not in ORGANISATION_STATUSES:
         raise InvalidInput(r.at("status"), "snapshot.organisation_status", "unknown status")
-    keys = []
-    for i, k in enumerate(r.array("keys", 1000)):
-        kr = Reader(k, f"{r.at('keys')}[{i}]")
-        kr.keys({"key_id", "suite", "public_key", "valid_from", "valid_until"})
-        suite = kr.string("suite")
-        if suite not in SUITES:
-            raise InvalidInput(kr.at("suite"), "snapshot.suite", f"must be one of {SUITES}")
-        keys.append(
-            OrganisationKey(
-                key_id=kr.integer("key_id", 0, 2**32 - 1),
-                suite=suite,
-                public_key=kr.hex("public_key"),
-                valid_from=kr.integer("valid_from", 0, MAX_INDEX),
-                valid_until=kr.integer("valid_until", 0, MAX_INDEX),
-            )
-        )
+    keys = [
+        _organisation_key(Reader(k, f"{r.at('keys')}[{i}]"))
+        for i, k in enumerate(r.array("keys", 1000))
+    ]
     history = []
     if version >= 2:
         for i, item in enumerate(r.array("history", 100_000)):
@@ -669,6 +705,7 @@ class SnapshotTrustSource:
     def __init__(self, snapshot: Snapshot) -> None:
         self._snapshot = snapshot
         self._organisations = {o.code: o for o in snapshot.organisations}
+        self._members = {m.province: m for m in snapshot.members}
         self._checkpoints = {(c.province, c.index): c for c in snapshot.checkpoints}
         self._by_province: dict[str, list[Checkpoint]] = {}
         for checkpoint in snapshot.checkpoints:
@@ -714,6 +751,9 @@ class SnapshotTrustSource:
 
     def organisation(self, code: str) -> Organisation | None:
         return self._organisations.get(code)
+
+    def member(self, province: str) -> Member | None:
+        return self._members.get(province)
 
     def checkpoint(self, province: str, index: int) -> Checkpoint | None:
         return self._checkpoints.get((province, index))

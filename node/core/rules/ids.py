@@ -167,6 +167,8 @@ GUANGDONG: Final = "粤人社办〔2020〕39号"
 HENAN: Final = "豫职鉴〔2020〕2号"
 #: Henan's rule reserving position 10 = 9 for technical schools.
 HENAN_SCHOOLS: Final = "豫职鉴〔2021〕1号"
+#: Henan's notice on incremental filings (增量备案 before issuing).
+HENAN_SCOPE: Final = "豫人社办函〔2021〕155号 二(二)2"
 #: The Hunan notice (focused supervision of pass rates over 90 %).
 HUNAN: Final = "湘人社鉴函〔2022〕1号"
 #: The group standard series this project implements (data, sharing and system specifications).
@@ -2503,6 +2505,61 @@ LIFECYCLE: Final = (
         "from the original certificate; only one of them may ever change.",
         f"{GUIDE} art. 14",
     ),
+    _entry(
+        "maintenance.organisation_active",
+        "省级人社部门只维护主体灭失（终止备案）评价机构的证书数据；机构仍存续时由机构自行签名更正"
+        "（审计中：省级签名的更正锚定时该机构并未终止）。",
+        "The province maintains only the certificates of an organisation that is terminated or "
+        "vanished; a live organisation signs its own corrections (in an audit: the province "
+        "signed a correction while the organisation was not terminated).",
+        f"{GUIDE} art. 16",
+        (Role.RULE, Role.FINDING),
+    ),
+    _rule(
+        "maintenance.province_required",
+        "评价机构已终止备案（主体灭失），其证书数据由属地人社部门维护：更正须由省级维护密钥签名"
+        "（certreg node correct --by-province）。",
+        "The organisation is terminated (vanished): its certificates are maintained by the "
+        "province, and a correction is signed with the province's maintenance key "
+        "(certreg node correct --by-province).",
+        f"{GUIDE} art. 16",
+    ),
+    _rule(
+        "maintenance.key_missing",
+        "本省尚未在合约上登记证书维护密钥（成员密钥用途 3）。",
+        "The province has published no certificate-maintenance key on the contract (member key "
+        "purpose 3).",
+        f"{GUIDE} art. 16",
+    ),
+    _rule(
+        "maintenance.key_not_published",
+        "所给私钥不是本省在合约上登记的证书维护密钥。",
+        "The private key given is not the maintenance key the province published on the contract.",
+    ),
+    _entry(
+        "maintenance.signature",
+        "省级签名的更正未由本省登记的证书维护密钥签名（审计中：签名与维护密钥不符）。",
+        "A province-signed correction is not signed by the province's published maintenance key "
+        "(in an audit: the signature does not verify with it).",
+        f"{GUIDE} art. 16",
+        (Role.RULE, Role.FINDING),
+    ),
+    _rule(
+        "entry.signer",
+        "日志条目签名的签名方须为已知签名方（省级维护：province）。",
+        "The entry signature's signer is a known one (province maintenance: province).",
+    ),
+    _rule(
+        "entry.province_signature",
+        "省级只以证书维护密钥（密钥编号 3）签名更正条目。",
+        "The province signs only correction entries, with its maintenance key (key id 3).",
+        f"{GUIDE} art. 16",
+    ),
+    _rule(
+        "snapshot.maintenance_keys",
+        "快照中成员的证书维护密钥列表为空时须省略。",
+        "A member's maintenance keys are omitted from a snapshot when there are none.",
+    ),
     _rule(
         "correct.reason_mismatch",
         "更正原因代码与实际更改的字段不符（姓名有误、证件有误或其他字段有误）。",
@@ -2514,6 +2571,42 @@ LIFECYCLE: Final = (
         "correct.one_row",
         "更正须给出且只给出一本更正后的证书。",
         "A correction gives exactly one corrected certificate.",
+    ),
+    _rule(
+        "occupation.removed",
+        "该职业（工种）已从目录中移出：移出之日前颁发的证书继续有效，自移出之日起不再颁发。",
+        "The occupation (work type) left the catalogue: certificates issued before that day stay "
+        "valid, none is issued from it on.",
+        "人社厅发〔2020〕80号 四 (退出目录前已发放的职业资格证书继续有效)",
+    ),
+    _entry(
+        "scope.not_in_force",
+        "证书颁发日期时，该职业（工种）及等级尚未纳入（或已移出）机构备案范围：增量备案须在颁证前完成"
+        "（审计中：锚定的证书颁发日期不在备案范围生效期内）。",
+        "On the certificate's issue date the occupation (work type) and level were not yet in "
+        "(or no longer in) the organisation's filed scope: an incremental filing takes effect "
+        "before issuing (in an audit: an anchored certificate issued outside the scope in force).",
+        f"{HENAN_SCOPE}; {GUIDE} art. 9",
+        (Role.RULE, Role.FINDING),
+    ),
+    _rule(
+        "scope.effective_date",
+        "备案范围条目的生效日期、失效日期须为 YYYY-MM-DD 格式的日历日期。",
+        "A scope item's effective_from and effective_until are calendar dates YYYY-MM-DD.",
+        HENAN_SCOPE,
+    ),
+    _rule(
+        "scope.effective_order",
+        "备案范围条目的失效日期须晚于生效日期。",
+        "A scope item's effective_until is after its effective_from.",
+        HENAN_SCOPE,
+    ),
+    _rule(
+        "correction.certificate_type",
+        "更正不能改变证书类型（职业技能等级证书、专项职业能力证书、职业资格证书）。",
+        "A correction keeps the certificate type (skill level, special ability or vocational "
+        "qualification).",
+        f"{GUIDE} art. 14",
     ),
     _rule(
         "correction.number",

@@ -28,6 +28,7 @@ Pure: values and checks, no I/O.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import re
 from collections.abc import Mapping
 from typing import Final
@@ -48,6 +49,9 @@ class Occupation:
     name: str
     level: str
     admission: bool = False
+    #: The day (``YYYY-MM-DD``) the occupation left the catalogue: certificates issued before it
+    #: stay valid, none is issued from it on. None: still listed.
+    removed: str | None = None
 
 
 def is_category_code(code: str) -> bool:
@@ -84,11 +88,14 @@ class OccupationCatalogue:
         work_type_name: str = _NO_CODE,
         *,
         admission_allowed: bool = False,
+        issue_date: str | None = None,
     ) -> tuple[Flag, ...]:
         """Check a certificate's occupation and work type against the catalogue.
 
         ``admission_allowed``: a 准入类 occupation may be certified (a 职业资格证书; a
-        skill-level certificate may not).
+        skill-level certificate may not). ``issue_date``: refuse an occupation that left the
+        catalogue on or before it (``issue_date`` / ``occupation.removed``); one issued
+        before the removal stays valid.
 
         Returns:
             A ``occupation.not_in_catalogue`` warning when the catalogue has no entry for the
@@ -128,6 +135,13 @@ class OccupationCatalogue:
                     "its name was not checked",
                 ),
             )
+        if entry.removed is not None and issue_date is not None and issue_date >= entry.removed:
+            raise InvalidInput(
+                "issue_date",
+                "occupation.removed",
+                f"occupation {occupation_code} left the catalogue on {entry.removed}: certificates "
+                "issued before that day stay valid, none is issued from it on",
+            )
         if occupation_name != entry.name:
             raise InvalidInput(
                 "occupation_name",
@@ -142,6 +156,17 @@ class OccupationCatalogue:
                 f"the standard name of {work_type_code} is {work.name}",
             )
         return ()
+
+
+_DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _date(text: str) -> bool:
+    try:
+        datetime.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _fail(at: str, message: str) -> InvalidInput:
@@ -166,8 +191,19 @@ def parse_catalogue(value: object) -> OccupationCatalogue:
     admission: set[str] = set()
     for i, item in enumerate(entries):
         at = f"entries[{i}]"
-        if not isinstance(item, Mapping) or not set(item) <= {"code", "name", "level", "admission"}:
-            raise _fail(at, "an object of code, name, level and admission")
+        if not isinstance(item, Mapping) or not set(item) <= {
+            "code",
+            "name",
+            "level",
+            "admission",
+            "removed",
+        }:
+            raise _fail(at, "an object of code, name, level, admission and removed")
+        removed = item.get("removed")
+        if removed is not None and (
+            not isinstance(removed, str) or _DATE.fullmatch(removed) is None or not _date(removed)
+        ):
+            raise _fail(f"{at}.removed", "the day it left the catalogue, YYYY-MM-DD")
         name, level = item.get("name"), item.get("level")
         code, flag = item.get("code"), item.get("admission", False)
         if not isinstance(name, str) or not name.strip() or name != name.strip():
@@ -190,7 +226,7 @@ def parse_catalogue(value: object) -> OccupationCatalogue:
             raise _fail(f"{at}.level", "a category code has a part 00, an occupation none")
         if code in by_code:
             raise _fail(f"{at}.code", f"{code} is listed twice")
-        by_code[code] = Occupation(code, name, str(level), flag)
+        by_code[code] = Occupation(code, name, str(level), flag, removed)
         if flag:
             admission.add(name)
     return OccupationCatalogue(by_code, frozenset(admission))

@@ -47,6 +47,7 @@ Pure: no I/O. Rule ids (field in brackets):
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -83,7 +84,10 @@ SCOPE_HASH_LENGTH: Final = 32
 _OCCUPATION_CODE: Final = re.compile(r"[0-9]-[0-9]{2}-[0-9]{2}-[0-9]{2}")
 _WORK_TYPE_CODE: Final = re.compile(r"[0-9]-[0-9]{2}-[0-9]{2}-[0-9]{2}-[0-9]{2}")
 _REFUSED_CATEGORIES: Final = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
-_ITEM_KEYS: Final = frozenset({"occupation_code", "work_type_code", "levels"})
+_ITEM_KEYS: Final = frozenset(
+    {"occupation_code", "work_type_code", "levels", "effective_from", "effective_until"}
+)
+_DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DOCUMENT_KEYS: Final = frozenset(
     {"type", "version", "province", "organisation_code", "name", "org_class", "category", "scope"}
 )
@@ -95,19 +99,39 @@ _MULTIHASH_SHA256: Final = b"\x12\x20"
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ScopeItem:
-    """One filed occupation (or work type of it) and the levels filed for it (sorted)."""
+    """One filed occupation (or work type of it) and the levels filed for it (sorted).
+
+    ``effective_from`` is the day (China Standard Time, ``YYYY-MM-DD``) an incremental filing
+    (增量备案) of the item took effect, ``effective_until`` the first day it is no longer in
+    force (removed from the scope); None: filed from the start, never removed. A certificate
+    may only be issued on a day the item is in force (豫人社办函〔2021〕155号: 增量备案 must be
+    complete before issuing).
+    """
 
     occupation_code: str
     levels: tuple[int, ...]
     work_type_code: str | None = None
+    effective_from: str | None = None
+    effective_until: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON object; ``work_type_code`` only when a work type is filed."""
+        """The JSON object; ``work_type_code`` and the dates only when set (so an undated
+        scope document keeps its bytes and its hash)."""
         out: dict[str, Any] = {"occupation_code": self.occupation_code}
         if self.work_type_code is not None:
             out["work_type_code"] = self.work_type_code
         out["levels"] = list(self.levels)
+        if self.effective_from is not None:
+            out["effective_from"] = self.effective_from
+        if self.effective_until is not None:
+            out["effective_until"] = self.effective_until
         return out
+
+    def in_force_on(self, day: str) -> bool:
+        """Whether the item is in force on ``day`` (``YYYY-MM-DD``; ISO dates compare as text)."""
+        return (self.effective_from is None or self.effective_from <= day) and (
+            self.effective_until is None or day < self.effective_until
+        )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -200,7 +224,25 @@ def _item(value: object, at: str) -> ScopeItem:
         )
     occupation = _occupation(value["occupation_code"], f"{at}.occupation_code")
     work_type = _work_type(value.get("work_type_code"), occupation, f"{at}.work_type_code")
-    return ScopeItem(occupation, _levels(value["levels"], f"{at}.levels"), work_type)
+    start = _date(value.get("effective_from"), f"{at}.effective_from")
+    end = _date(value.get("effective_until"), f"{at}.effective_until")
+    if start is not None and end is not None and end <= start:
+        raise InvalidInput(
+            f"{at}.effective_until", "scope.effective_order", "must be after effective_from"
+        )
+    return ScopeItem(occupation, _levels(value["levels"], f"{at}.levels"), work_type, start, end)
+
+
+def _date(value: object, at: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or _DATE.fullmatch(value) is None:
+        raise InvalidInput(at, "scope.effective_date", "must be a date YYYY-MM-DD")
+    try:
+        datetime.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(at, "scope.effective_date", "not a calendar date") from None
+    return value
 
 
 def normalise_scope(scope: object) -> tuple[ScopeItem, ...]:
@@ -451,14 +493,35 @@ __all__ = [
 # -- the filed scope as intake and the auditor check it -----------------------------------------
 
 
-def filed_scope(scope: Any) -> dict[str, frozenset[int]]:
+class FiledScope(dict[str, frozenset[int]]):
+    """Code (work type, else occupation) -> every level ever filed for it, and ``dated``: the
+    items that carry effective dates, as (code, from, until, levels), so that a certificate is
+    judged by the scope in force on its issue date (:meth:`on`)."""
+
+    dated: tuple[tuple[str, str | None, str | None, frozenset[int]], ...] = ()
+
+    def on(self, day: str) -> dict[str, frozenset[int]]:
+        """Code -> the levels in force on ``day`` (``YYYY-MM-DD``)."""
+        dated_codes = {code for code, _, _, _ in self.dated}
+        out: dict[str, set[int]] = {
+            code: set(levels) for code, levels in self.items() if code not in dated_codes
+        }
+        for code, start, end, levels in self.dated:
+            if (start is None or start <= day) and (end is None or day < end):
+                out.setdefault(code, set()).update(levels)
+        return {code: frozenset(levels) for code, levels in out.items()}
+
+
+def filed_scope(scope: Any) -> FiledScope:
     """Read the scope ``OrganisationRepository`` stores, ``[{"occupation_code", "levels"}]``
-    (an item may name a work type with ``work_type_code`` instead), as code -> levels.
+    (an item may name a work type with ``work_type_code`` instead, and carry
+    ``effective_from`` / ``effective_until`` dates), as code -> levels.
 
     Raises:
         InvalidInput: the stored scope has another shape (``scope.malformed``).
     """
     out: dict[str, set[int]] = {}
+    dated: list[tuple[str, str | None, str | None, frozenset[int]]] = []
     if not isinstance(scope, list):
         raise InvalidInput("scope", "scope.malformed", "the filed scope is not a list")
     for item in scope:
@@ -468,10 +531,16 @@ def filed_scope(scope: Any) -> dict[str, frozenset[int]]:
         levels = item.get("levels")
         if not isinstance(code, str) or not isinstance(levels, list):
             raise InvalidInput("scope", "scope.malformed", "a filed scope item is malformed")
-        out.setdefault(code, set()).update(
-            level for level in levels if isinstance(level, int) and not isinstance(level, bool)
-        )
-    return {code: frozenset(levels) for code, levels in out.items()}
+        kept = {level for level in levels if isinstance(level, int) and not isinstance(level, bool)}
+        out.setdefault(code, set()).update(kept)
+        start, end = item.get("effective_from"), item.get("effective_until")
+        if start is not None or end is not None:
+            if not isinstance(start, str | None) or not isinstance(end, str | None):
+                raise InvalidInput("scope", "scope.malformed", "an effective date is not a date")
+            dated.append((code, start, end, frozenset(kept)))
+    filed = FiledScope({code: frozenset(levels) for code, levels in out.items()})
+    filed.dated = tuple(dated)
+    return filed
 
 
 class PublicAttributes(Protocol):
@@ -489,12 +558,15 @@ class PublicAttributes(Protocol):
 
 
 def check_scope(certificate: PublicAttributes, scope: Mapping[str, frozenset[int]]) -> None:
-    """Refuse a certificate outside the filed scope (data guide art. 9).
+    """Refuse a certificate outside the filed scope (data guide art. 9), and, when the scope's
+    items carry effective dates (:class:`FiledScope`), outside the scope in force on its issue
+    date.
 
     Raises:
         InvalidInput: ``occupation_code`` / ``scope.occupation`` when neither the occupation nor
             the work type is filed; ``level`` / ``scope.level`` when they are, but not at this
-            level.
+            level; ``issue_date`` / ``scope.not_in_force`` when they are, but were not in
+            force on the issue date.
     """
     codes = [certificate.occupation_code]
     if certificate.work_type_code != NO_WORK_TYPE:
@@ -512,3 +584,13 @@ def check_scope(certificate: PublicAttributes, scope: Mapping[str, frozenset[int
             "scope.level",
             "level is not in the filed scope for this occupation (data guide art. 9)",
         )
+    if isinstance(scope, FiledScope) and scope.dated:
+        in_force = scope.on(certificate.issue_date)
+        if not any(certificate.level in in_force.get(code, ()) for code in codes):
+            raise InvalidInput(
+                "issue_date",
+                "scope.not_in_force",
+                "the occupation and level were not in the filed scope in force on the issue "
+                "date: an incremental filing (增量备案) must take effect before issuing "
+                "(豫人社办函〔2021〕155号)",
+            )

@@ -48,6 +48,7 @@ class Vocabulary:
             certificate.work_type_code,
             certificate.work_type_name,
             admission_allowed=certificate.certificate_type == VOCATIONAL_QUALIFICATION,
+            issue_date=certificate.issue_date,
         )
 
 

@@ -438,13 +438,19 @@ def test_schema_is_valid_draft_2020_12(name: str) -> None:
     assert schema["title"]
 
 
+#: The only optional properties: written only when set, so that older documents keep their bytes
+#: (the province's maintenance signature, 中就培发〔2022〕1号 art. 16).
+OPTIONAL = {("#/$defs/signature", "signer"), ("#/$defs/member", "maintenance_keys")}
+
+
 @pytest.mark.parametrize("name", ["bundle", "snapshot"])
 def test_every_object_is_closed_and_every_property_described(name: str) -> None:
     for path, node in _walk(_schema(name)):
         if "properties" in node:
             assert node.get("type") == "object", path
             assert node.get("additionalProperties") is False, path
-            assert set(node["required"]) == set(node["properties"]), path
+            optional = {key for where, key in OPTIONAL if where == path}
+            assert set(node["required"]) == set(node["properties"]) - optional, path
             for key, sub in node["properties"].items():
                 assert sub.get("description"), f"{path}/properties/{key}"
 
@@ -568,3 +574,24 @@ def test_bundle_v2_schema_accepts_every_type_and_refuses_a_graded_special_abilit
         assert not validator.is_valid(bad)
         assert not _parser_accepts("bundle", bad)
     assert not validator.is_valid(_bundle())  # a version 1 bundle is not a version 2 one
+
+
+def test_province_maintenance_documents_are_valid() -> None:
+    """A bundle signed by the province's maintenance key and a snapshot whose member carries
+    maintenance keys (tests/vectors/bundles-maintenance.json) pass the schemas and the parsers;
+    an empty ``maintenance_keys`` and an unknown signer are refused by both."""
+    vectors = json.loads(
+        (ROOT / "tests" / "vectors" / "bundles-maintenance.json").read_text(encoding="utf-8")
+    )
+    bundle = vectors["tests"][0]["input"]["bundle"]
+    snapshot = vectors["snapshots"]["terminated"]
+    assert bundle["entry"]["signature"]["signer"] == "province"
+    assert _schema_accepts("bundle", bundle) and _parser_accepts("bundle", bundle)
+    assert _schema_accepts("snapshot", snapshot) and _parser_accepts("snapshot", snapshot)
+    empty = copy.deepcopy(snapshot)
+    [member] = [m for m in empty["members"] if "maintenance_keys" in m]
+    member["maintenance_keys"] = []
+    assert not _schema_accepts("snapshot", empty) and not _parser_accepts("snapshot", empty)
+    unknown = copy.deepcopy(bundle)
+    unknown["entry"]["signature"]["signer"] = "organisation"
+    assert not _schema_accepts("bundle", unknown) and not _parser_accepts("bundle", unknown)

@@ -32,6 +32,7 @@ def _load(name: str) -> dict[str, Any]:
 COMMITMENTS = _load("commitments.json")
 BUNDLES = _load("bundles.json")
 BUNDLES_V2 = _load("bundles-v2.json")
+MAINTENANCE = _load("bundles-maintenance.json")
 
 
 def _salted(fields: dict[str, Any]) -> SaltedCertificate:
@@ -74,6 +75,15 @@ def test_bundle_v2_vectors(case: dict[str, Any]) -> None:
     assert set(PINNED) <= set(case)
 
 
+@pytest.mark.parametrize("case", MAINTENANCE["tests"], ids=lambda c: f"{c['id']}-{c['comment']}")
+def test_province_maintenance_vectors(case: dict[str, Any]) -> None:
+    """Corrections signed by the province's maintenance key (中就培发〔2022〕1号 art. 16)."""
+    given = case["input"]
+    text = given["compact"] if "compact" in given else json.dumps(given["bundle"])
+    trust = SnapshotTrustSource(Snapshot.from_json(MAINTENANCE["snapshots"][given["snapshot"]]))
+    assert verify_bundle_text(text, trust, at=given["at"]).code.value == case["result"]
+
+
 def test_v2_vectors_cover_every_type_and_the_expiry_boundary() -> None:
     types = {
         t["input"]["bundle"]["entry"]["attributes"].get("certificate_type", "skill_level")
@@ -110,6 +120,7 @@ def test_every_result_code_has_a_bundle_vector() -> None:
         "commitments.json",
         "bundles.json",
         "bundles-v2.json",
+        "bundles-maintenance.json",
         "merkle.json",
         "bundle-boundaries.json",
         "sm-kat.json",
