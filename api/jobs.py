@@ -30,6 +30,7 @@ import datetime as dt
 import itertools
 import logging
 import os
+import re
 import secrets
 import socket
 import tempfile
@@ -42,7 +43,9 @@ from typing import Any, Final, Literal
 from sqlalchemy import func, or_, select
 
 from api import views
+from node.core.certificate import SPECIAL_ABILITY, TYPE_FIELD
 from node.core.errors import InvalidInput, RegistryError
+from node.core.formats.entry import examining_body_registry_code
 from node.core.formats.submissions import (
     InvalidRow,
     ParsedRow,
@@ -139,11 +142,21 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _own_organisation(organisation: str) -> RowFilter:
+def row_organisation(row: ParsedRow, province: str) -> str:
+    """The organisation a row's certificate is filed under: its ``organisation_code``, or for a
+    专项职业能力证书 the registry code of its 8-digit examining body in ``province``
+    (:func:`node.core.formats.entry.examining_body_registry_code`)."""
+    code = str(row.fields.get("organisation_code", ""))
+    if row.fields.get(TYPE_FIELD) == SPECIAL_ABILITY and re.fullmatch(r"[0-9]{8}", code):
+        return examining_body_registry_code(code, province)
+    return code
+
+
+def _own_organisation(organisation: str, province: str) -> RowFilter:
     """An issuer's jobs: rows of another organisation are refused (``auth.organisation``)."""
 
     def check(row: ParsedRow) -> InvalidInput | None:
-        if str(row.fields.get("organisation_code", "")) != organisation:
+        if row_organisation(row, province) != organisation:
             return InvalidInput(*_REFUSED_ORGANISATION)
         return None
 
@@ -488,7 +501,11 @@ class JobRunner:
 
     def _run(self, claim: _Claim) -> None:
         job_id = claim.job_id
-        check = None if claim.organisation is None else _own_organisation(claim.organisation)
+        check = (
+            None
+            if claim.organisation is None
+            else _own_organisation(claim.organisation, self._province)
+        )
         try:
             # As IntakeService.iter_per_row: the collector's full passes leave old objects be.
             with old_objects_left_alone():

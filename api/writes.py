@@ -10,7 +10,6 @@ import datetime as dt
 import io
 import json
 import os
-import re
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
@@ -21,12 +20,11 @@ from starlette.responses import JSONResponse
 from api import views
 from api.auth import Principal, require_key, require_operator, require_submitter, require_writer
 from api.context import ApiContext, Caller, Context
-from api.jobs import DEFAULT_RESULTS, Upload, count_rows, spool_path
+from api.jobs import DEFAULT_RESULTS, Upload, count_rows, row_organisation, spool_path
 from api.problems import problem
 from api.reads import _commitment, _record
-from node.core.certificate import SPECIAL_ABILITY, TYPE_FIELD
 from node.core.errors import InvalidInput
-from node.core.formats.entry import PROVINCE_SIGNER, examining_body_registry_code
+from node.core.formats.entry import PROVINCE_SIGNER
 from node.core.formats.submissions import ParsedRow, RowResult, parse_submission
 from node.core.records import salted_from_row
 from node.core.time import china_date
@@ -232,9 +230,7 @@ def _row_owner(ctx: ApiContext, who: Principal, row: ParsedRow) -> None:
     """The caller may write the row's certificate: its province's operator, or its issuer,
     which for a 专项职业能力证书 is the examining body filed under its registry code
     (:func:`node.core.formats.entry.examining_body_registry_code`)."""
-    code = str(row.fields.get("organisation_code", ""))
-    if row.fields.get(TYPE_FIELD) == SPECIAL_ABILITY and re.fullmatch(r"[0-9]{8}", code):
-        code = examining_body_registry_code(code, ctx.node.province)
+    code = row_organisation(row, ctx.node.province)
     require_writer(
         who, province=ctx.node.province, organisation_code=code, field="organisation_code"
     )
