@@ -17,6 +17,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -70,16 +71,21 @@ def _serve(app: Any, args: argparse.Namespace) -> None:
     uvicorn.Server(uvicorn_config(app, args.host, args.port)).run()
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    """Serve the API (or create / revoke a key); see the module docstring."""
+def _stop_on_signal(signum: int, frame: object) -> None:
+    """SIGTERM or SIGINT ends the demo like a normal return: the temporary folder is removed and
+    the process exits 0. uvicorn shuts down gracefully on either signal, then raises it again
+    once its own handlers are gone; this handler is the one that receives it."""
+    raise SystemExit(0)
+
+
+def _serve_demo(args: argparse.Namespace) -> int:
+    """``serve --demo``: a throw-away province in a temporary folder, removed however the
+    server stops (a return, an error, SIGTERM or SIGINT: docs/API.md)."""
     from api.app import create_app
-    from api.auth import create_api_key, revoke_api_key
-    from province.config import load_config
-    from province.node import ProvinceNode
+    from certreg.dev.demo import make_demo, next_row
 
-    if args.demo:
-        from certreg.dev.demo import make_demo, next_row
-
+    previous = {sig: signal.signal(sig, _stop_on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
         with tempfile.TemporaryDirectory(prefix="certreg-demo-") as tmp:
             demo = make_demo(
                 Path(tmp),
@@ -98,7 +104,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 _serve(create_app(demo.node, _settings(args)), args)
             finally:
                 demo.node.close()
-        return 0
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the API (or create / revoke a key); see the module docstring."""
+    from api.app import create_app
+    from api.auth import create_api_key, revoke_api_key
+    from province.config import load_config
+    from province.node import ProvinceNode
+
+    if args.demo:
+        return _serve_demo(args)
 
     config = load_config(Path(args.dir or os.environ.get(NODE_DIR_ENV) or "."))
     if args.create_key or args.revoke_key:
