@@ -301,6 +301,9 @@ def _intake(
             "last_tenth_certificates": certificates // 10,
             "last_tenth_seconds": round(last_tenth, 2),
             "last_tenth_certificates_per_s": round((certificates // 10) / last_tenth, 1),
+            # Outcomes come a chunk at a time, after its commit: the last tenth is timed
+            # exactly when it starts on a chunk boundary (else it misses part of its chunk).
+            "last_tenth_on_chunk_boundary": last_tenth_from % chunk_size == 0,
             "main_cpu_us_per_certificate": round(
                 (time.process_time() - cpu_start) / max(1, accepted) * 1e6, 1
             ),

@@ -20,8 +20,8 @@ def report(postgres: PostgresAdmin) -> dict[str, Any]:
     return bench_province(
         certificates=N,
         database=postgres.create(migrated=False),
-        batch_size=500,
-        chunk_size=250,
+        batch_size=400,
+        chunk_size=200,
         workers=1,
         fetches=100,
         audit_workers=1,
@@ -33,12 +33,13 @@ def test_every_certificate_is_accepted_anchored_and_audited(report: dict[str, An
     assert report["certificates"] == report["accepted"] == N
     assert report["intake"]["refused"] == 0
     assert report["anchored"] == N  # when intake ends; then 20 revocations are anchored
-    assert report["checkpoints"] >= N // 500
+    assert report["checkpoints"] >= N // 400
     audit = report["audit"]  # the certificates and the revocations
     assert audit["clean"], audit["findings"]
     assert audit["entries"] == N + N // 100
     assert report["status_changes"]["revoked"] == N // 100
     assert report["fetch"]["fetches"] == 100
+    assert report["intake"]["last_tenth_on_chunk_boundary"]  # row 1,800 = 9 chunks
     assert report["database"]["server"] == "given"
 
 
