@@ -475,6 +475,21 @@ def cmd_bench(args: argparse.Namespace) -> int:
             workers=args.workers,
             chunk_size=args.chunk_size,
         )
+    elif args.what == "province":
+        from certreg.bench.province import bench_province
+
+        figures = bench_province(
+            certificates=args.certificates,
+            database=args.database,
+            workers=args.workers,
+            chunk_size=args.chunk_size,
+            fetches=args.fetches,
+        )
+        text = json.dumps(figures, ensure_ascii=False, indent=None if args.json else 2)
+        if args.out:
+            Path(args.out).write_text(text + "\n", encoding="utf-8")
+        print(text)
+        return 0
     elif args.what == "scale":
         from certreg.bench.scale import ScaleOptions, bench_scale, format_table
 
@@ -574,7 +589,16 @@ def build_parser(only: str | None = ALL_GROUPS) -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="benchmarks that print figures")
     p.add_argument(
         "what",
-        choices=("core", "contract", "node", "audit", "scale", "federation", "verify-start"),
+        choices=(
+            "core",
+            "contract",
+            "node",
+            "audit",
+            "scale",
+            "federation",
+            "verify-start",
+            "province",
+        ),
     )
     p.add_argument(
         "--runs", type=int, default=11, help="bench verify-start: processes timed per command"
@@ -586,7 +610,7 @@ def build_parser(only: str | None = ALL_GROUPS) -> argparse.ArgumentParser:
         "--entries", type=int, default=1_000_000, help="log size for bench core and bench audit"
     )
     p.add_argument(
-        "--certificates", type=int, default=100_000, help="bench node, bench scale: certificates"
+        "--certificates", type=int, default=100_000, help="bench node, scale, province: how many"
     )
     p.add_argument(
         "--peer-documents",
@@ -596,7 +620,15 @@ def build_parser(only: str | None = ALL_GROUPS) -> argparse.ArgumentParser:
     )
     p.add_argument("--no-peer", action="store_true", help="bench scale: skip the peer")
     p.add_argument("--rpc", help="bench scale: an existing chain's JSON-RPC URL (default: anvil)")
-    p.add_argument("--database", help="bench node: database URL (default: a temporary SQLite)")
+    p.add_argument(
+        "--database",
+        help="bench node: database URL (default: a temporary SQLite); bench province: an empty "
+        "PostgreSQL database (default: a server started and stopped by the run)",
+    )
+    p.add_argument(
+        "--fetches", type=int, default=2000, help="bench province: proofs and bundles timed"
+    )
+    p.add_argument("--out", help="bench province: also write the JSON report to this file")
     p.add_argument(
         "--workers",
         type=int,

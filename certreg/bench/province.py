@@ -1,0 +1,444 @@
+"""``certreg bench province``: a province node on PostgreSQL, from intake to anchored and after.
+
+Set-up (not timed): a PostgreSQL server started here (:mod:`certreg.dev.postgres`, fsync on,
+stopped by PID at the end) unless ``database`` names one (it must be empty: the run files its
+organisation and migrates it); the in-process EVM (eth-tester / py-evm) with the contract; a
+node with a local manifest store (content-addressed files, as IPFS would keep them); the
+synthetic data set's organisations (:mod:`certreg.dev.dataset`, 3 + one per million
+certificates) filed on the node and the contract, and a JSON Lines file of its ``certificates``
+signed certificates (ed25519, issue dates over six months, ~2 % late with a reason).
+
+Timed, each apart:
+
+- ``intake``: ``certreg node ingest --workers N``'s path (every intake rule, the signature
+  check, encrypted storage, log append; :meth:`IntakeService.iter_per_row`) with a checkpoint
+  anchored by the real anchoring worker every ``batch_size`` rows and the rest at the end, so
+  every certificate is anchored when the clock stops: the rate over the whole run and over its
+  last tenth (the database at its largest);
+- ``database``: ``pg_database_size`` and ``pg_total_relation_size`` of each table, per
+  certificate;
+- ``fetch``: ``fetches`` inclusion proofs and JSON bundles of certificates spread over the log,
+  made in this process as the API makes them on a cache miss (``/v1/proofs/inclusion``:
+  :class:`ProvinceLog`'s proof and root at the anchored size; ``/v1/certificates/…/bundle``:
+  :meth:`BundleFactory.bundle` and its JSON), p50 and p99 in milliseconds; no HTTP, no
+  ``certreg serve`` process;
+- ``status_changes``: 1 % of the certificates (every 100th) revoked through
+  :class:`LifecycleService`, anchored and written to the contract;
+- ``snapshot``: :func:`take_snapshot` of the chain and its file, seconds and bytes;
+- ``audit``: the auditor replays the chain from genesis with every manifest; entries per second
+  and the peak memory of this process plus its worker processes (sampled every 20 ms).
+
+Every figure comes with the machine's 1/5/15-minute load when it was taken.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from anchor.chain import RegistryClient, connect
+from anchor.manifest import LocalManifestStore
+from anchor.snapshot import take_snapshot, write_snapshot
+from audit.auditor import AuditOptions, audit
+from certreg.bench.audit import _RssSampler
+from certreg.dev.dataset import synthetic_organisations, synthetic_submissions
+from certreg.dev.postgres import find_bindir, start_postgres
+from node.core.crypto.privacy import BlindIndex, PersonalDataCipher
+from node.core.errors import InvalidInput
+from node.core.formats.submissions import read_submission
+from node.core.time import china_date_of_unix
+from node.storage import CheckpointRepository, ProvinceLog, open_database
+from province.calendars import provisional_calendar
+from province.node import ProvinceNode
+
+ACTOR = "bench:province"
+#: The largest run (the organisations grow with it: serials stay far from running out).
+MAX_CERTIFICATES = 10_000_000
+#: Misconduct (a 1xx reason): the revocations of the ``status_changes`` stage.
+REVOKE_REASON = 101
+DATABASE = "certreg_bench"
+PROVINCE = "44"
+SEED = 1
+#: The report's top-level keys (the smoke test checks them).
+KEYS = (
+    "certificates",
+    "accepted",
+    "anchored",
+    "checkpoints",
+    "intake",
+    "database",
+    "fetch",
+    "status_changes",
+    "snapshot",
+    "audit",
+    "setup",
+)
+
+
+def _load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def _ms_percentiles(seconds: list[float]) -> dict[str, float]:
+    ordered = sorted(seconds)
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    return {
+        "p50_ms": round(statistics.median(ordered) * 1000, 3),
+        "p99_ms": round(p99 * 1000, 3),
+    }
+
+
+@contextlib.contextmanager
+def _database(url: str | None) -> Iterator[tuple[str, str]]:
+    """The database URL and where it came from: ``url``, or a fresh database on a server
+    started here (durable: fsync on) and stopped by PID on the way out."""
+    if url is not None:
+        yield url, "given"
+        return
+    bindir = find_bindir()
+    if bindir is None:
+        raise InvalidInput(
+            "database",
+            "bench.database",
+            "no PostgreSQL binaries (initdb, pg_ctl) found: install PostgreSQL or give --database",
+        )
+    server = start_postgres(bindir, durable=True)
+    try:
+        with psycopg.connect(
+            host="127.0.0.1", port=server.port, user=server.user, dbname="postgres",
+            autocommit=True,
+        ) as conn:  # fmt: skip
+            conn.execute(f"CREATE DATABASE {DATABASE}")
+        yield server.url(DATABASE), "started"
+    finally:
+        server.stop()
+
+
+def bench_province(
+    *,
+    certificates: int,
+    database: str | None = None,
+    batch_size: int = 10_000,
+    chunk_size: int = 5_000,
+    workers: int | None = None,
+    fetches: int = 2_000,
+    audit_workers: int | None = None,
+) -> dict[str, Any]:
+    """Run the benchmark; return the figures (see the module docstring).
+
+    Raises:
+        InvalidInput: ``certificates`` / ``bench.certificates`` (not 100 to 10^7),
+            ``database`` / ``bench.database`` (not PostgreSQL, or no server to start).
+        ChainError, ManifestStoreError, StorageError: a part failed.
+    """
+    if isinstance(certificates, bool) or not 100 <= certificates <= MAX_CERTIFICATES:
+        raise InvalidInput(
+            "certificates", "bench.certificates", f"must be 100 to {MAX_CERTIFICATES:,}"
+        )
+    if database is not None and not make_url(database).drivername.startswith("postgresql"):
+        raise InvalidInput("database", "bench.database", "must be a postgresql:// URL")
+    cores = os.cpu_count() or 1
+    workers = cores if workers is None else workers
+    audit_workers = cores if audit_workers is None else audit_workers
+    started = time.perf_counter()
+    with (
+        tempfile.TemporaryDirectory(prefix="certreg-bench-province-") as tmp,
+        _database(database) as (url, origin),
+    ):
+        report = _run(
+            Path(tmp),
+            url,
+            certificates=certificates,
+            batch_size=batch_size,
+            chunk_size=chunk_size,
+            workers=workers,
+            fetches=fetches,
+            audit_workers=audit_workers,
+        )
+    report["database"]["server"] = origin
+    report["total_seconds"] = round(time.perf_counter() - started, 1)
+    report["load_average"] = _load()
+    return report
+
+
+def _run(
+    folder: Path,
+    url: str,
+    *,
+    certificates: int,
+    batch_size: int,
+    chunk_size: int,
+    workers: int,
+    fetches: int,
+    audit_workers: int,
+) -> dict[str, Any]:
+    setup_started = time.perf_counter()
+    w3 = connect("memory")
+    client, _ = RegistryClient.deploy(w3, [(int(PROVINCE), w3.eth.accounts[0])])
+    received = china_date_of_unix(int(w3.eth.get_block("latest")["timestamp"]))
+    # Synthetic data received today: years chinese-calendar does not cover yet count
+    # Monday-Friday (province/calendars.py), for the node and the auditor alike.
+    calendar = provisional_calendar(received)
+    db = open_database(url)
+    store = LocalManifestStore(folder / "manifests")
+    node = ProvinceNode(
+        province=PROVINCE,
+        db=db,
+        client=client,
+        store=store,
+        cipher=PersonalDataCipher({"k1": b"\x01" * 32}, "k1"),
+        blind_index=BlindIndex(b"\x02" * 32),
+        batch_size=batch_size,
+        max_age_seconds=1e9,
+        calendar=calendar,
+    )
+    # The synthetic data set (certreg/dev/dataset.py): organisations filed on the node and the
+    # contract, signed certificates over six months of issue dates, ~2 % late with a reason.
+    organisations = synthetic_organisations(PROVINCE, 3 + certificates // 1_000_000, seed=SEED)
+    for org in organisations:
+        node.organisations.file(org.filing, actor=ACTOR)
+    empty_bytes = _database_bytes(node)
+    submission = folder / "submission.jsonl"
+    with submission.open("w", encoding="utf-8") as out:
+        for row in synthetic_submissions(
+            organisations,
+            node.network,
+            certificates,
+            seed=SEED,
+            received_on=received,
+            calendar=calendar,
+        ):
+            out.write(row.line)
+    setup = {"seconds": round(time.perf_counter() - setup_started, 1), "load_average": _load()}
+    try:
+        intake, sampled, to_revoke = _intake(
+            node, submission, received, certificates, batch_size, chunk_size, workers, fetches
+        )
+        submission.unlink()
+        status = node.status()
+        report: dict[str, Any] = {
+            "certificates": certificates,
+            "accepted": intake.pop("accepted"),
+            "anchored": status.anchored_size,
+            "checkpoints": status.checkpoints,
+            "chain": "in-process EVM (eth-tester / py-evm)",
+            "manifests": "local content-addressed store (no IPFS daemon)",
+            "suite": "ed25519",
+            "intake": intake,
+            "database": _sizes(node, certificates, empty_bytes),
+            "fetch": _fetch(node, sampled),
+            "status_changes": _revoke(node, to_revoke),
+            "setup": setup,
+        }
+        report["snapshot"] = _snapshot(client, folder)
+        report["audit"] = _audit(client, store, calendar, audit_workers)
+    finally:
+        node.close()
+    return report
+
+
+def _intake(
+    node: ProvinceNode,
+    submission: Path,
+    received: dt.date,
+    certificates: int,
+    batch_size: int,
+    chunk_size: int,
+    workers: int,
+    fetches: int,
+) -> tuple[dict[str, Any], list[bytes], list[bytes]]:
+    """Intake and anchoring, timed; the figures, the commitments to fetch (``fetches`` spread
+    over the log) and those to revoke (every 100th)."""
+    every = max(1, certificates // max(1, fetches))
+    sampled: list[bytes] = []
+    to_revoke: list[bytes] = []
+    accepted = refused = 0
+    last_tenth_from = certificates - certificates // 10
+    cpu_start = time.process_time()
+    start = last_tenth_start = time.perf_counter()
+    with submission.open("rb") as stream:
+        outcomes = node.intake.iter_per_row(
+            read_submission(stream, "jsonl"),
+            received_on=received,
+            actor=ACTOR,
+            chunk_size=chunk_size,
+            workers=workers,
+        )
+        for seen, outcome in enumerate(outcomes, 1):
+            if outcome.accepted is not None:
+                accepted += 1
+                if seen % every == 0:
+                    sampled.append(outcome.accepted.commitment)
+                if seen % 100 == 0:
+                    to_revoke.append(outcome.accepted.commitment)
+            else:
+                refused += 1
+            if seen % batch_size == 0:
+                # Between chunks (outcomes come after their chunk commits): anchor.
+                node.anchor_once()
+            if seen == last_tenth_from:
+                last_tenth_start = time.perf_counter()
+    node.anchor_all()
+    end = time.perf_counter()
+    elapsed, last_tenth = end - start, end - last_tenth_start
+    return (
+        {
+            "accepted": accepted,
+            "refused": refused,
+            "seconds": round(elapsed, 2),
+            "certificates_per_s": round(accepted / elapsed, 1),
+            "last_tenth_certificates": certificates // 10,
+            "last_tenth_seconds": round(last_tenth, 2),
+            "last_tenth_certificates_per_s": round((certificates // 10) / last_tenth, 1),
+            # Outcomes come a chunk at a time, after its commit: the last tenth is timed
+            # exactly when it starts on a chunk boundary (else it misses part of its chunk).
+            "last_tenth_on_chunk_boundary": last_tenth_from % chunk_size == 0,
+            "main_cpu_us_per_certificate": round(
+                (time.process_time() - cpu_start) / max(1, accepted) * 1e6, 1
+            ),
+            "workers": workers,
+            "batch_size": batch_size,
+            "chunk_size": chunk_size,
+            "load_average": _load(),
+        },
+        sampled,
+        to_revoke,
+    )
+
+
+def _database_bytes(node: ProvinceNode) -> int:
+    with node.db.engine.connect() as conn:
+        return int(conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one())
+
+
+def _sizes(node: ProvinceNode, certificates: int, empty_bytes: int) -> dict[str, Any]:
+    """The database's bytes, whole and per table, per certificate; ``empty_bytes``: its size
+    before intake (migrated, organisations filed), which small runs would otherwise spread
+    over few certificates."""
+    total = _database_bytes(node)
+    with node.db.engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT relname, pg_total_relation_size(relid) FROM pg_stat_user_tables "
+                "ORDER BY 2 DESC"
+            )
+        ).all()
+    return {
+        "engine": "postgresql",
+        "bytes": total,
+        "bytes_per_certificate": round(total / certificates, 1),
+        "bytes_before_intake": empty_bytes,
+        "added_bytes_per_certificate": round((total - empty_bytes) / certificates, 1),
+        "tables_bytes_per_certificate": {
+            str(name): round(int(size) / certificates, 1) for name, size in rows if int(size)
+        },
+        "load_average": _load(),
+    }
+
+
+def _fetch(node: ProvinceNode, commitments: list[bytes]) -> dict[str, Any]:
+    """Inclusion proofs and JSON bundles of ``commitments``, each timed on its own."""
+    from api.reads import json_body, render_bundle
+
+    proofs: list[float] = []
+    bundles: list[float] = []
+    proof_bytes = bundle_bytes = 0
+    for commitment in commitments:
+        t0 = time.perf_counter()
+        with node.db.transaction() as session:
+            log = ProvinceLog(session, node.province)
+            confirmed = CheckpointRepository(session, node.province).latest("confirmed")
+            assert confirmed is not None  # every certificate was anchored
+            size = confirmed.tree_size
+            leaf = log.indexes_of(commitment)[0]
+            body = json_body(
+                {
+                    "leaf_index": leaf,
+                    "tree_size": size,
+                    "leaf_hash": log.entry(leaf).leaf_hash.hex(),
+                    "root": log.merkle.root(size).hex(),
+                    "hashes": [h.hex() for h in log.merkle.inclusion_proof(leaf, size)],
+                }
+            )
+        t1 = time.perf_counter()
+        rendered = render_bundle(node.bundles.bundle(commitment), "json")
+        t2 = time.perf_counter()
+        proofs.append(t1 - t0)
+        bundles.append(t2 - t1)
+        proof_bytes += len(body)
+        bundle_bytes += len(rendered)
+    count = len(commitments)
+    return {
+        "where": "in-process (the API's cache-miss path, no HTTP)",
+        "fetches": count,
+        "inclusion_proof": {
+            **_ms_percentiles(proofs),
+            "mean_bytes": round(proof_bytes / count, 1),
+        },
+        "bundle": {**_ms_percentiles(bundles), "mean_bytes": round(bundle_bytes / count, 1)},
+        "load_average": _load(),
+    }
+
+
+def _revoke(node: ProvinceNode, commitments: list[bytes]) -> dict[str, Any]:
+    """Revoke ``commitments``, then anchor them and write them to the contract."""
+    start = time.perf_counter()
+    for commitment in commitments:
+        node.lifecycle.revoke(commitment, reason=REVOKE_REASON, actor=ACTOR)
+    revoked = time.perf_counter()
+    node.anchor_all()
+    end = time.perf_counter()
+    return {
+        "revoked": len(commitments),
+        "revoke_seconds": round(revoked - start, 2),
+        "revocations_per_s": round(len(commitments) / (revoked - start), 1),
+        "anchor_and_sync_seconds": round(end - revoked, 2),
+        "load_average": _load(),
+    }
+
+
+def _snapshot(client: RegistryClient, folder: Path) -> dict[str, Any]:
+    path = folder / "snapshot.json"
+    start = time.perf_counter()
+    snapshot = take_snapshot(client)
+    write_snapshot(snapshot, path)
+    seconds = time.perf_counter() - start
+    return {"seconds": round(seconds, 2), "bytes": path.stat().st_size, "load_average": _load()}
+
+
+def _audit(
+    client: RegistryClient, store: LocalManifestStore, calendar: Any, workers: int
+) -> dict[str, Any]:
+    sampler = _RssSampler()
+    sampler.start()
+    start = time.perf_counter()
+    report = audit(client, store, AuditOptions(workers=workers, calendar=calendar))
+    seconds = time.perf_counter() - start
+    sampler.stop()
+    entries = report.counts["entries"]
+    return {
+        "clean": report.clean,
+        "findings": dict(report.finding_counts),
+        "entries": entries,
+        "checkpoints": report.counts["checkpoints"],
+        "seconds": round(seconds, 2),
+        "entries_per_s": round(entries / seconds, 1),
+        "peak_rss_mb": round(sampler.peak_mb, 1),
+        "peak_rss_main_mb": round(sampler.peak_self_mb, 1),
+        "workers": workers,
+        "load_average": _load(),
+    }
+
+
+__all__ = ["KEYS", "bench_province"]
