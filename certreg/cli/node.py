@@ -280,8 +280,8 @@ def _submission_format(path: Path, given: str | None) -> Literal["csv", "jsonl"]
     return "csv" if path.suffix.lower() == ".csv" else "jsonl"
 
 
-def cmd_correct(args: argparse.Namespace) -> int:
-    """Supersede a certificate by its corrected version (one signed submission row)."""
+def _corrected_row(args: argparse.Namespace) -> Any:
+    """The one corrected certificate of ``args.file`` (a signed submission row)."""
     path = Path(args.file)
     with path.open("rb") as stream:
         rows = list(parse_submission(stream, _submission_format(path, None)))
@@ -290,12 +290,16 @@ def cmd_correct(args: argparse.Namespace) -> int:
     [row] = rows
     if isinstance(row, InvalidInput):
         raise row
-    if args.by_province:
-        return _correct_by_province(args, row)
+    return row
+
+
+def _superseding(args: argparse.Namespace, row: Any, apply: Any) -> Any:
+    """Run ``apply(node)(target, salted, signature, …)`` (a correction or a resubmission) on the
+    node and return its outcome."""
     salted, signature, _ = salted_from_row(row)
     node = _open(args)
     try:
-        outcome = node.lifecycle.correct(
+        return apply(node)(
             _target(node, args),
             salted,
             signature,
@@ -306,6 +310,14 @@ def cmd_correct(args: argparse.Namespace) -> int:
         )
     finally:
         node.close()
+
+
+def cmd_correct(args: argparse.Namespace) -> int:
+    """Supersede a certificate by its corrected version (one signed submission row)."""
+    row = _corrected_row(args)
+    if args.by_province:
+        return _correct_by_province(args, row)
+    outcome = _superseding(args, row, lambda node: node.lifecycle.correct)
     _emit(
         args,
         _outcome_json(outcome),
@@ -343,28 +355,7 @@ def cmd_return(args: argparse.Namespace) -> int:
 def cmd_resubmit(args: argparse.Namespace) -> int:
     """Resubmit returned data, corrected and re-signed (one submission row), within 20 working
     days of its return."""
-    path = Path(args.file)
-    with path.open("rb") as stream:
-        rows = list(parse_submission(stream, _submission_format(path, None)))
-    if len(rows) != 1:
-        raise InvalidInput("file", "correct.one_row", "give exactly one corrected certificate")
-    [row] = rows
-    if isinstance(row, InvalidInput):
-        raise row
-    salted, signature, _ = salted_from_row(row)
-    node = _open(args)
-    try:
-        outcome = node.returns.resubmit(
-            _target(node, args),
-            salted,
-            signature,
-            reason=args.reason,
-            requested_by=args.requested_by,
-            confirmed_by=args.confirmed_by,
-            note=args.note,
-        )
-    finally:
-        node.close()
+    outcome = _superseding(args, _corrected_row(args), lambda node: node.returns.resubmit)
     _emit(
         args,
         _outcome_json(outcome),
