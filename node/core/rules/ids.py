@@ -3089,6 +3089,11 @@ TOOLS: Final = (
         "The benchmark's organisations per province are 1 to 999.",
     ),
     _rule(
+        "bench.database",
+        "省级规模基准测试须使用 PostgreSQL（postgresql:// 地址，或自行启动的服务器）。",
+        "The province benchmark runs on PostgreSQL: a postgresql:// URL, or a server it starts.",
+    ),
+    _rule(
         "bench.batch_size",
         "基准测试的批量和分块大小须为正数。",
         "The benchmark's batch and chunk sizes are positive.",
