@@ -394,13 +394,7 @@ def return_certificate(ctx: Context, who: Caller, commitment: str, body: Return)
     returned = ctx.node.returns.return_certificate(
         record.commitment, reason=body.reason, actor=who.actor
     )
-    return {
-        "certificate_number": returned.certificate_number,
-        "commitment": returned.commitment.hex(),
-        "state": returned.state,
-        "returned_on": returned.returned_on.isoformat(),
-        "deadline": returned.deadline.isoformat(),
-    }
+    return returned.public_json()
 
 
 @router.post(

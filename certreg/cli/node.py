@@ -336,13 +336,7 @@ def cmd_return(args: argparse.Namespace) -> int:
         )
     finally:
         node.close()
-    shown = {
-        "certificate_number": returned.certificate_number,
-        "commitment": returned.commitment.hex(),
-        "state": returned.state,
-        "returned_on": returned.returned_on.isoformat(),
-        "deadline": returned.deadline.isoformat(),
-    }
+    shown = returned.public_json()
     _emit(
         args,
         shown,

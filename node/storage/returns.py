@@ -38,6 +38,16 @@ class ReturnRecord:
     resubmitted_at: dt.datetime | None
     resubmitted_commitment: bytes | None
 
+    def public_json(self) -> dict[str, str]:
+        """What ``node return`` and ``POST …/return`` show: no reason, actor or personal data."""
+        return {
+            "certificate_number": self.certificate_number,
+            "commitment": self.commitment.hex(),
+            "state": self.state,
+            "returned_on": self.returned_on.isoformat(),
+            "deadline": self.deadline.isoformat(),
+        }
+
 
 def _record(row: Any) -> ReturnRecord:
     values = dict(row._mapping)
