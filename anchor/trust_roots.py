@@ -160,11 +160,71 @@ def sign_snapshot(snapshot: Snapshot, province: str, suite: str, private_key: by
     return dataclasses.replace(snapshot, signatures=ordered)
 
 
+#: How far a snapshot's time may be from the cosigning member's clock (seconds): a member vouches
+#: for the time it signs, so it refuses a snapshot dated in the past or future beyond this.
+COSIGN_TIME_SKEW = 300
+
+
+def cosign_snapshot(
+    state: Snapshot,
+    *,
+    block_hash: bytes,
+    time: int,
+    digest: bytes,
+    now: int,
+    calendar: WorkdayCalendar | None,
+    province: str,
+    suite: str,
+    private_key: bytes,
+) -> ProvinceSignature:
+    """Province ``province``'s signature of another member's snapshot, given only its block hash,
+    time and digest: this member rebuilds the snapshot from its own reading of the chain
+    (``state``, at the same block number) with its own working-day calendar, and signs only when
+    the digests agree (``POST /v1/snapshot/cosign``, docs/FORMATS.md "Signed snapshots").
+
+    Raises:
+        InvalidInput: ``snapshot.cosign_block`` (another block at that height: a fork or a
+            reorganisation), ``snapshot.cosign_time`` (``time`` more than
+            :data:`COSIGN_TIME_SKEW` seconds from ``now``), ``snapshot.cosign_digest`` (the
+            state, calendar or time differ from this member's).
+    """
+    if block_hash != state.block.hash:
+        raise InvalidInput(
+            "block.hash",
+            "snapshot.cosign_block",
+            f"block {state.block.number} is 0x{state.block.hash.hex()} on this member's chain",
+        )
+    if abs(time - now) > COSIGN_TIME_SKEW:
+        raise InvalidInput(
+            "time", "snapshot.cosign_time", f"must be within {COSIGN_TIME_SKEW} s of {now}"
+        )
+    ours = signable_snapshot(state, time, calendar)
+    if ours.digest() != digest:
+        raise InvalidInput(
+            "digest",
+            "snapshot.cosign_digest",
+            "differs from this member's snapshot of that block (state or calendar)",
+        )
+    return sign_snapshot(ours, province, suite, private_key).signatures[0]
+
+
+def snapshot_keys(client: RegistryClient, snapshot: Snapshot) -> dict[str, WitnessKey | None]:
+    """Each member's checkpoint-signing key at the snapshot's block (None: none published)."""
+    number = snapshot.block.number
+    return {
+        m.province: WitnessKey.from_chain(_checkpoint_key(client, int(m.province), number))
+        for m in snapshot.members
+    }
+
+
 __all__ = [
+    "COSIGN_TIME_SKEW",
     "assemble",
+    "cosign_snapshot",
     "publish_checkpoint_key",
     "root_body_from_chain",
     "sign_root",
     "sign_snapshot",
     "signable_snapshot",
+    "snapshot_keys",
 ]
