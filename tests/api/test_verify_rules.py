@@ -172,7 +172,7 @@ def test_without_a_checkpoint_key_the_snapshot_is_unsigned(tmp_path: Path) -> No
 
 def _request(snapshot: dict[str, Any], **changes: Any) -> dict[str, Any]:
     parsed = Snapshot.from_json(snapshot)
-    body = {
+    body: dict[str, Any] = {
         "block": {"number": parsed.block.number, "hash": "0x" + parsed.block.hash.hex()},
         "time": parsed.time,
         "digest": parsed.digest().hex(),

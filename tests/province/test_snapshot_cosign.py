@@ -14,6 +14,7 @@ import json
 import logging
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -42,7 +43,7 @@ def _root(consortium: Consortium) -> TrustRootBody:
     return assemble(body, signatures).verify()
 
 
-def _verify(consortium: Consortium, snapshot: Snapshot) -> dict[str, object]:
+def _verify(consortium: Consortium, snapshot: Snapshot) -> dict[str, Any]:
     bundle = consortium["44"].node.bundles.bundle(consortium.issued[0].commitment)
     return verify_bundle_text(
         json.dumps(bundle.to_json()),
@@ -57,10 +58,10 @@ def test_the_served_snapshot_carries_every_members_signature(consortium: Consort
     served = requests.get(consortium["44"].url + "/v1/snapshot", timeout=30).json()
     assert [s["province"] for s in served["signatures"]] == ["41", "43", "44"]
     verdict = _verify(consortium, Snapshot.from_json(served))
-    trust = next(c for c in verdict["checks"] if c["name"] == "trust")  # type: ignore[union-attr]
+    trust = next(c for c in verdict["checks"] if c["name"] == "trust")
     assert trust["passed"] is True and "41, 43, 44" in trust["detail"], trust
     # Issued in June 2025 on a chain running on today's clock: every check but the deadline.
-    assert genuine_but_late(verdict)  # type: ignore[arg-type]
+    assert genuine_but_late(verdict)
 
 
 def test_with_a_peer_down_the_threshold_still_signs(
@@ -78,7 +79,7 @@ def test_with_a_peer_down_the_threshold_still_signs(
         assert [s["province"] for s in served["signatures"]] == ["41", "44"]
         assert "snapshot cosignature of 43 left out" in caplog.text
         verdict = _verify(consortium, Snapshot.from_json(served))
-        assert genuine_but_late(verdict)  # type: ignore[arg-type]
+        assert genuine_but_late(verdict)
         # Only Guangdong's own signature: below the threshold of two.
         alone = Snapshot.from_json({**served, "signatures": served["signatures"][1:]})
         assert _verify(consortium, alone)["result"] == "UNTRUSTED_SNAPSHOT"
