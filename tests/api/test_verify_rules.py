@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
 from anchor.trust_roots import assemble, publish_checkpoint_key, root_body_from_chain, sign_root
 from api.app import create_app
@@ -31,6 +32,7 @@ from node.core.formats.snapshot import Snapshot, SnapshotTrustSource
 from node.core.formats.trust import TrustRootBody, snapshot_message
 from node.core.verify import verify_bundle_text
 
+ROOT = Path(__file__).resolve().parents[2]
 ED25519 = get_suite("ed25519")
 CHECKPOINT_KEY = ED25519.generate_private_key(b"api checkpoint key".ljust(32, b"."))
 SEVEN_MONTHS = 213 * 24 * 3600
@@ -135,6 +137,8 @@ def test_the_snapshot_is_signed_by_the_node_and_trusted_with_the_root(node: Node
     _wait_for_the_chain_clock(node)
     served = node.client.get("/v1/snapshot").json()
     assert served["version"] == 2 and [s["province"] for s in served["signatures"]] == [PROVINCE]
+    schema = json.loads((ROOT / "schemas" / "snapshot-v2.schema.json").read_text("utf-8"))
+    assert [e.message for e in Draft202012Validator(schema).iter_errors(served)] == []
     snapshot = Snapshot.from_json(served)
     assert abs(snapshot.time - time.time()) < 120
     assert snapshot.extras is not None and snapshot.extras.calendar is not None
