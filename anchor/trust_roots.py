@@ -16,7 +16,7 @@ Kept beside :class:`anchor.registry.RegistryClient` as ``anchor.member_keys`` is
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from web3.exceptions import Web3Exception
 
@@ -26,7 +26,7 @@ from anchor.snapshot import take_snapshot
 from anchor.transport import TxResult
 from node.core.crypto.signatures import get_suite
 from node.core.errors import ChainError, InvalidInput
-from node.core.formats.snapshot import Snapshot, SnapshotCalendar, SnapshotExtras
+from node.core.formats.snapshot import AuditRecord, Snapshot, SnapshotCalendar, SnapshotExtras
 from node.core.formats.trust import (
     CHECKPOINT_KEY_PURPOSE,
     ProvinceSignature,
@@ -129,16 +129,23 @@ def assemble(
 
 
 def signable_snapshot(
-    snapshot: Snapshot, time: int, calendar: WorkdayCalendar | None = None
+    snapshot: Snapshot,
+    time: int,
+    calendar: WorkdayCalendar | None = None,
+    audits: Sequence[AuditRecord] = (),
 ) -> Snapshot:
     """``snapshot`` (of :func:`anchor.snapshot.take_snapshot`) as version 2, taken at ``time``,
-    with the working-day calendar the consortium uses and no signature yet. Organisations carry
-    the history the replay recorded; the filed scopes and audit statements are not added here.
+    with the working-day calendar the consortium uses, the audit statements published on chain
+    up to its block (:func:`anchor.audit_statements.audit_records`) and no signature yet.
+    Organisations carry the history the replay recorded; the filed scopes are not added here.
     """
+    number = snapshot.block.number
     return dataclasses.replace(
         snapshot,
         extras=SnapshotExtras(
-            time=time, calendar=None if calendar is None else SnapshotCalendar.of(calendar)
+            time=time,
+            calendar=None if calendar is None else SnapshotCalendar.of(calendar),
+            audits=tuple(a for a in audits if a.block_number <= number),
         ),
         signatures=(),
     )
@@ -176,11 +183,13 @@ def cosign_snapshot(
     province: str,
     suite: str,
     private_key: bytes,
+    audits: Sequence[AuditRecord] = (),
 ) -> ProvinceSignature:
     """Province ``province``'s signature of another member's snapshot, given only its block hash,
     time and digest: this member rebuilds the snapshot from its own reading of the chain
-    (``state``, at the same block number) with its own working-day calendar, and signs only when
-    the digests agree (``POST /v1/snapshot/cosign``, docs/FORMATS.md "Signed snapshots").
+    (``state``, at the same block number) with its own working-day calendar and the audit
+    statements it could fetch (``audits``), and signs only when the digests agree
+    (``POST /v1/snapshot/cosign``, docs/FORMATS.md "Signed snapshots").
 
     Raises:
         InvalidInput: ``snapshot.cosign_block`` (another block at that height: a fork or a
@@ -198,7 +207,7 @@ def cosign_snapshot(
         raise InvalidInput(
             "time", "snapshot.cosign_time", f"must be within {COSIGN_TIME_SKEW} s of {now}"
         )
-    ours = signable_snapshot(state, time, calendar)
+    ours = signable_snapshot(state, time, calendar, audits)
     if ours.digest() != digest:
         raise InvalidInput(
             "digest",

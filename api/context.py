@@ -113,6 +113,7 @@ class ApiContext:
             key=key,
             federation=node.federation,
             resign_seconds=settings.resign_seconds,
+            store=node.store,
         )
         self.jobs = JobRunner(
             node.db,

@@ -10,6 +10,8 @@ signs it and asks its federation peers to cosign it (``POST /v1/snapshot/cosign`
 rebuilds the snapshot from its own reading of the chain and signs only the same digest), so a
 verifier holding the trust root can trust it once a threshold of members signed. A signed
 snapshot is kept until the chain moves or it is :attr:`SnapshotCache.resign_seconds` old.
+Version 2 snapshots carry the audit statements published on chain that the node can fetch from
+its store (``anchor.audit_statements``), so the findings naming a leaf reach verifiers.
 """
 
 from __future__ import annotations
@@ -21,11 +23,13 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from anchor.audit_statements import audit_records, store_fetch
 from anchor.chain import RegistryClient
+from anchor.manifest import ManifestStore
 from anchor.snapshot import take_snapshot
 from anchor.trust_roots import cosign_snapshot, sign_snapshot, signable_snapshot, snapshot_keys
 from node.core.errors import InvalidInput
-from node.core.formats.snapshot import Snapshot
+from node.core.formats.snapshot import AuditRecord, Snapshot
 from node.core.formats.trust import ProvinceSignature, signers, snapshot_message
 from node.core.rules.workdays import WorkdayCalendar
 from province.federation import Federation
@@ -82,6 +86,7 @@ class SnapshotCache:
         key: CheckpointKey | None = None,
         federation: Federation | None = None,
         resign_seconds: float = 600.0,
+        store: ManifestStore | None = None,
     ) -> None:
         self._client = client
         self._calendar = calendar
@@ -92,6 +97,11 @@ class SnapshotCache:
         self._snapshot: Snapshot | None = None
         self._recent: collections.OrderedDict[int, Snapshot] = collections.OrderedDict()
         self._served: Snapshot | None = None
+        self._store = store
+        #: The audit statements published up to block ``_audits_to`` (-1: none read yet).
+        self._audits: tuple[AuditRecord, ...] = ()
+        self._audits_to = -1
+        self._audit_lock = threading.Lock()
         self._lock = threading.Lock()
         self._sign_lock = threading.Lock()
 
@@ -139,15 +149,38 @@ class SnapshotCache:
     def trusted(self, time: int) -> Snapshot:
         """The current chain state as a version 2 snapshot taken at ``time`` with the node's
         working-day calendar (unsigned): what ``POST /v1/verify`` re-runs the rules on."""
-        return signable_snapshot(self.current(), time, self._calendar)
+        state = self.current()
+        return signable_snapshot(state, time, self._calendar, self.audits(state.block.number))
+
+    def audits(self, number: int) -> tuple[AuditRecord, ...]:
+        """The audit statements published up to block ``number`` that this node could fetch
+        from its store (none without a store), read incrementally.
+
+        Raises:
+            ChainError: the chain could not be read.
+        """
+        if self._store is None:
+            return ()
+        with self._audit_lock:
+            if number > self._audits_to:
+                found = audit_records(
+                    self._client,
+                    store_fetch(self._store),
+                    to_block=number,
+                    from_block=None if self._audits_to < 0 else self._audits_to + 1,
+                )
+                self._audits += found
+                self._audits_to = number
+            return tuple(a for a in self._audits if a.block_number <= number)
 
     def served(self) -> Snapshot:
         """What ``GET /v1/snapshot`` returns: the version 2 snapshot, signed by this node and
         the peers that agree when the node has a checkpoint-signing key."""
         now = self._now()
         state = self.current()
+        audits = self.audits(state.block.number)
         if self._key is None:
-            return signable_snapshot(state, now, self._calendar)
+            return signable_snapshot(state, now, self._calendar, audits)
         with self._sign_lock:
             kept = self._served
             if (
@@ -156,7 +189,7 @@ class SnapshotCache:
                 and now - kept.time < self.resign_seconds
             ):
                 return kept
-            snapshot = signable_snapshot(state, now, self._calendar)
+            snapshot = signable_snapshot(state, now, self._calendar, audits)
             key = self._key
             snapshot = sign_snapshot(snapshot, key.province, key.suite, key.private_key)
             snapshot = self._collect(snapshot, key.province)
@@ -177,6 +210,7 @@ class SnapshotCache:
             )
         return cosign_snapshot(
             self.state_at(number),
+            audits=self.audits(number),
             block_hash=block_hash,
             time=time,
             digest=digest,

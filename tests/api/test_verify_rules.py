@@ -22,6 +22,8 @@ import pytest
 from fastapi.testclient import TestClient
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
+from anchor.audit_statements import publish_statement
+from anchor.errors import ContractRevert
 from anchor.trust_roots import assemble, publish_checkpoint_key, root_body_from_chain, sign_root
 from api.app import create_app
 from api.context import ApiSettings
@@ -29,7 +31,7 @@ from certreg.dev.demo import PROVINCE, Demo, make_demo, next_row
 from node.core.crypto.signatures import get_suite
 from node.core.formats.compact import encode_compact
 from node.core.formats.snapshot import Snapshot, SnapshotTrustSource
-from node.core.formats.trust import TrustRootBody, snapshot_message
+from node.core.formats.trust import AuditFinding, AuditStatement, TrustRootBody, snapshot_message
 from node.core.verify import verify_bundle_text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -214,3 +216,55 @@ def test_the_node_cosigns_only_the_snapshot_it_rebuilds(node: Node) -> None:
     # Malformed requests are refused by shape, naming the field.
     bad = node.client.post("/v1/snapshot/cosign", json=_request(served, digest="xyz"))
     assert bad.status_code == 422
+
+
+def test_an_audit_finding_published_on_chain_reaches_the_verifiers(node: Node) -> None:
+    """An auditor's statement naming leaf 0 (stored, then referenced on chain): the node's
+    snapshot carries it, and the node and an offline verifier answer DISPUTED for that leaf
+    only."""
+    chain = node.demo.node.client
+    checkpoint = chain.latest_checkpoint(int(PROVINCE))
+    assert checkpoint is not None
+    first, second = (node.bundle(c["commitment"]) for c in node.demo.certificates[:2])
+    statement = AuditStatement(
+        node.demo.node.network,
+        PROVINCE,
+        checkpoint.index,
+        checkpoint.size,
+        checkpoint.root,
+        (
+            AuditFinding(
+                0, "signature.invalid", bytes.fromhex(node.demo.certificates[0]["commitment"])
+            ),
+        ),
+    )
+    cid, _ = publish_statement(chain, node.demo.node.store, statement)
+    _wait_for_the_chain_clock(node)
+
+    verdict = node.client.post("/v1/verify", json=first).json()
+    assert verdict["result"] == "DISPUTED", verdict
+    assert [d["kind"] for d in verdict["disputes"]] == ["signature.invalid"]
+    assert node.client.post("/v1/verify", json=second).json()["result"] == "VALID"
+
+    served = node.client.get("/v1/snapshot").json()
+    assert [(a["cid"], a["statement"]) for a in served["audits"]] == [(cid, statement.to_json())]
+    snapshot = SnapshotTrustSource(Snapshot.from_json(served))
+    offline = verify_bundle_text(json.dumps(first), snapshot, at=int(time.time()), root=node.root)
+    assert offline.code.value == "DISPUTED"
+    assert [d.kind for d in offline.disputes] == ["signature.invalid"]
+
+
+def test_a_statement_that_does_not_match_its_checkpoint_is_left_out(node: Node) -> None:
+    chain = node.demo.node.client
+    checkpoint = chain.latest_checkpoint(int(PROVINCE))
+    assert checkpoint is not None
+    wrong = AuditStatement(
+        node.demo.node.network, PROVINCE, checkpoint.index, checkpoint.size, b"\x01" * 32, ()
+    )
+    publish_statement(chain, node.demo.node.store, wrong)
+    assert node.client.get("/v1/snapshot").json()["audits"] == []
+    # Refused on chain: a checkpoint that does not exist, a zero content hash.
+    with pytest.raises(ContractRevert, match="ProvinceLogsUnknownCheckpoint"):
+        chain.publish_audit_statement(int(PROVINCE), 99, b"\x01" * 32, "Qm")
+    with pytest.raises(ContractRevert, match="ProvinceLogsInvalidAuditStatement"):
+        chain.publish_audit_statement(int(PROVINCE), 0, b"\x00" * 32, "Qm")
