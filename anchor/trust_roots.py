@@ -184,6 +184,7 @@ def cosign_snapshot(
     suite: str,
     private_key: bytes,
     audits: Sequence[AuditRecord] = (),
+    max_age: int = COSIGN_TIME_SKEW,
 ) -> ProvinceSignature:
     """Province ``province``'s signature of another member's snapshot, given only its block hash,
     time and digest: this member rebuilds the snapshot from its own reading of the chain
@@ -193,9 +194,10 @@ def cosign_snapshot(
 
     Raises:
         InvalidInput: ``snapshot.cosign_block`` (another block at that height: a fork or a
-            reorganisation), ``snapshot.cosign_time`` (``time`` more than
-            :data:`COSIGN_TIME_SKEW` seconds from ``now``), ``snapshot.cosign_digest`` (the
-            state, calendar or time differ from this member's).
+            reorganisation), ``snapshot.cosign_time`` (``time`` more than ``max_age`` seconds
+            before ``now`` or :data:`COSIGN_TIME_SKEW` after it),
+            ``snapshot.cosign_digest`` (the state, calendar, audit statements or time differ
+            from this member's).
     """
     if block_hash != state.block.hash:
         raise InvalidInput(
@@ -203,9 +205,11 @@ def cosign_snapshot(
             "snapshot.cosign_block",
             f"block {state.block.number} is 0x{state.block.hash.hex()} on this member's chain",
         )
-    if abs(time - now) > COSIGN_TIME_SKEW:
+    if not now - max_age <= time <= now + COSIGN_TIME_SKEW:
         raise InvalidInput(
-            "time", "snapshot.cosign_time", f"must be within {COSIGN_TIME_SKEW} s of {now}"
+            "time",
+            "snapshot.cosign_time",
+            f"must be from {max_age} s before {now} to {COSIGN_TIME_SKEW} s after",
         )
     ours = signable_snapshot(state, time, calendar, audits)
     if ours.digest() != digest:
