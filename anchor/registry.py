@@ -454,6 +454,17 @@ class RegistryClient:
             index=int(self._event(result, "CheckpointAnchored")["index"]), tx=result
         )
 
+    def publish_audit_statement(
+        self, province: int, checkpoint_index: int, content_hash: bytes, cid: str
+    ) -> TxResult:
+        """Reference an audit statement about checkpoint ``checkpoint_index`` of ``province``
+        (``AuditStatementPublished``; the sender operates for a member).
+
+        Raises:
+            ContractRevert: not an operator, no such checkpoint, or a zero hash or bad CID.
+        """
+        return self.write("publishAuditStatement", province, checkpoint_index, content_hash, cid)
+
     def checkpoint_count(self, province: int) -> int:
         """Number of checkpoints of ``province``."""
         fn = self.contract.functions.checkpointCount(province)

@@ -16,7 +16,7 @@ Kept beside :class:`anchor.registry.RegistryClient` as ``anchor.member_keys`` is
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from web3.exceptions import Web3Exception
 
@@ -26,7 +26,7 @@ from anchor.snapshot import take_snapshot
 from anchor.transport import TxResult
 from node.core.crypto.signatures import get_suite
 from node.core.errors import ChainError, InvalidInput
-from node.core.formats.snapshot import Snapshot, SnapshotCalendar, SnapshotExtras
+from node.core.formats.snapshot import AuditRecord, Snapshot, SnapshotCalendar, SnapshotExtras
 from node.core.formats.trust import (
     CHECKPOINT_KEY_PURPOSE,
     ProvinceSignature,
@@ -129,16 +129,23 @@ def assemble(
 
 
 def signable_snapshot(
-    snapshot: Snapshot, time: int, calendar: WorkdayCalendar | None = None
+    snapshot: Snapshot,
+    time: int,
+    calendar: WorkdayCalendar | None = None,
+    audits: Sequence[AuditRecord] = (),
 ) -> Snapshot:
     """``snapshot`` (of :func:`anchor.snapshot.take_snapshot`) as version 2, taken at ``time``,
-    with the working-day calendar the consortium uses and no signature yet. Organisations carry
-    the history the replay recorded; the filed scopes and audit statements are not added here.
+    with the working-day calendar the consortium uses, the audit statements published on chain
+    up to its block (:func:`anchor.audit_statements.audit_records`) and no signature yet.
+    Organisations carry the history the replay recorded; the filed scopes are not added here.
     """
+    number = snapshot.block.number
     return dataclasses.replace(
         snapshot,
         extras=SnapshotExtras(
-            time=time, calendar=None if calendar is None else SnapshotCalendar.of(calendar)
+            time=time,
+            calendar=None if calendar is None else SnapshotCalendar.of(calendar),
+            audits=tuple(a for a in audits if a.block_number <= number),
         ),
         signatures=(),
     )
@@ -160,11 +167,77 @@ def sign_snapshot(snapshot: Snapshot, province: str, suite: str, private_key: by
     return dataclasses.replace(snapshot, signatures=ordered)
 
 
+#: How far a snapshot's time may be from the cosigning member's clock (seconds): a member vouches
+#: for the time it signs, so it refuses a snapshot dated in the past or future beyond this.
+COSIGN_TIME_SKEW = 300
+
+
+def cosign_snapshot(
+    state: Snapshot,
+    *,
+    block_hash: bytes,
+    time: int,
+    digest: bytes,
+    now: int,
+    calendar: WorkdayCalendar | None,
+    province: str,
+    suite: str,
+    private_key: bytes,
+    audits: Sequence[AuditRecord] = (),
+    max_age: int = COSIGN_TIME_SKEW,
+) -> ProvinceSignature:
+    """Province ``province``'s signature of another member's snapshot, given only its block hash,
+    time and digest: this member rebuilds the snapshot from its own reading of the chain
+    (``state``, at the same block number) with its own working-day calendar and the audit
+    statements it could fetch (``audits``), and signs only when the digests agree
+    (``POST /v1/snapshot/cosign``, docs/FORMATS.md "Signed snapshots").
+
+    Raises:
+        InvalidInput: ``snapshot.cosign_block`` (another block at that height: a fork or a
+            reorganisation), ``snapshot.cosign_time`` (``time`` more than ``max_age`` seconds
+            before ``now`` or :data:`COSIGN_TIME_SKEW` after it),
+            ``snapshot.cosign_digest`` (the state, calendar, audit statements or time differ
+            from this member's).
+    """
+    if block_hash != state.block.hash:
+        raise InvalidInput(
+            "block.hash",
+            "snapshot.cosign_block",
+            f"block {state.block.number} is 0x{state.block.hash.hex()} on this member's chain",
+        )
+    if not now - max_age <= time <= now + COSIGN_TIME_SKEW:
+        raise InvalidInput(
+            "time",
+            "snapshot.cosign_time",
+            f"must be from {max_age} s before {now} to {COSIGN_TIME_SKEW} s after",
+        )
+    ours = signable_snapshot(state, time, calendar, audits)
+    if ours.digest() != digest:
+        raise InvalidInput(
+            "digest",
+            "snapshot.cosign_digest",
+            "differs from this member's snapshot of that block (state or calendar)",
+        )
+    return sign_snapshot(ours, province, suite, private_key).signatures[0]
+
+
+def snapshot_keys(client: RegistryClient, snapshot: Snapshot) -> dict[str, WitnessKey | None]:
+    """Each member's checkpoint-signing key at the snapshot's block (None: none published)."""
+    number = snapshot.block.number
+    return {
+        m.province: WitnessKey.from_chain(_checkpoint_key(client, int(m.province), number))
+        for m in snapshot.members
+    }
+
+
 __all__ = [
+    "COSIGN_TIME_SKEW",
     "assemble",
+    "cosign_snapshot",
     "publish_checkpoint_key",
     "root_body_from_chain",
     "sign_root",
     "sign_snapshot",
     "signable_snapshot",
+    "snapshot_keys",
 ]

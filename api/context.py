@@ -18,7 +18,7 @@ from api.cache import BoundedCache
 from api.jobs import JobRunner
 from api.problems import Problem
 from api.ratelimit import DatabaseRateLimiter, FailureCounter, RateLimiter
-from api.snapshots import SnapshotCache
+from api.snapshots import CheckpointKey, SnapshotCache
 from node.core.formats.trust import TrustRootFile
 from province.node import ProvinceNode
 
@@ -69,6 +69,9 @@ class ApiSettings:
     spool_dir: Path | None = None
     job_lease_seconds: float = 30.0
     trust_root: Path | None = None
+    checkpoint_key: Path | None = None
+    checkpoint_suite: str = "ed25519"
+    resign_seconds: float = 600.0
 
 
 class ApiContext:
@@ -96,7 +99,22 @@ class ApiContext:
         self.proxies = tuple(
             ipaddress.ip_network(proxy, strict=False) for proxy in settings.trusted_proxies
         )
-        self.snapshots = SnapshotCache(node.client)
+        key = (
+            None
+            if settings.checkpoint_key is None
+            else CheckpointKey.from_file(
+                node.province, settings.checkpoint_suite, settings.checkpoint_key
+            )
+        )
+        self.snapshots = SnapshotCache(
+            node.client,
+            calendar=node.calendar,
+            clock=settings.clock,
+            key=key,
+            federation=node.federation,
+            resign_seconds=settings.resign_seconds,
+            store=node.store,
+        )
         self.jobs = JobRunner(
             node.db,
             node.intake,

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
@@ -354,12 +355,69 @@ def organisation(ctx: Context, code: str) -> dict[str, Any]:
 
 @router.get(
     "/snapshot",
-    summary="A snapshot of the chain at its head block (the in-browser verifier's trust source)",
+    summary="A snapshot of the chain at its final block (the in-browser verifier's trust source)",
+    description=(
+        'Version 2 (docs/FORMATS.md "Signed snapshots"): the chain state at the node\'s final '
+        "block, the time it was taken and the working-day calendar. With a checkpoint-signing "
+        "key (`certreg serve --checkpoint-key`) it is signed by this node and by the federation "
+        "peers that rebuilt the same snapshot from their own chain (`POST /v1/snapshot/cosign`); "
+        "a verifier holding the trust root trusts it once a majority of members signed."
+    ),
     tags=["public"],
 )
-def snapshot(ctx: Context) -> dict[str, Any]:
-    result: dict[str, Any] = ctx.snapshots.current().to_json()
+async def snapshot(ctx: Context) -> dict[str, Any]:
+    # Signing asks the peers over HTTP: off the event loop.
+    result: dict[str, Any] = (await run_in_threadpool(ctx.snapshots.served)).to_json()
     return result
+
+
+class CosignBlock(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    number: Annotated[int, Field(ge=0, le=2**53 - 1)]
+    hash: Annotated[str, Field(pattern=r"^0x[0-9a-f]{64}$")]
+
+
+class CosignRequest(BaseModel):
+    """What a member asks another to cosign: its snapshot's block, time and digest."""
+
+    model_config = ConfigDict(extra="forbid")
+    block: CosignBlock
+    time: Annotated[int, Field(ge=0, le=2**53 - 1)]
+    digest: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
+@router.post(
+    "/snapshot/cosign",
+    summary="Cosign another member's snapshot (this node rebuilds it from its own chain)",
+    description=(
+        "This node rebuilds the version 2 snapshot of `block.number` from its own reading of the "
+        "chain, with the given `time` and its own working-day calendar, and signs it with its "
+        "checkpoint-signing key only when the digest is the same. Refusals: "
+        "`snapshot.cosign_block` (another block at that height, or one this node no longer "
+        "keeps), `snapshot.cosign_time` (more than 300 s from this node's clock), "
+        "`snapshot.cosign_digest` (another state or calendar), `snapshot.cosign_unavailable` "
+        "(no checkpoint-signing key)."
+    ),
+    tags=["public"],
+)
+async def cosign(
+    request: Request, ctx: Context, who: Caller, body: CosignRequest
+) -> dict[str, Any]:
+    if ctx.limits_in_database:
+        await run_in_threadpool(rate_limit, request, ctx, who, ctx.verify_limiter)
+    else:
+        rate_limit(request, ctx, who, ctx.verify_limiter)
+
+    def work() -> dict[str, Any]:
+        signature = ctx.snapshots.cosign(
+            body.block.number,
+            bytes.fromhex(body.block.hash[2:]),
+            body.time,
+            bytes.fromhex(body.digest),
+        )
+        return signature.to_json()
+
+    return await run_in_threadpool(work)
 
 
 VERIFY_BODY = {
@@ -378,10 +436,15 @@ VERIFY_BODY = {
     summary="Verify a bundle (JSON or compact QR text) against the chain now",
     description=(
         "The trust source is a snapshot of the chain taken at request time (cached per block). "
+        "The rules a verifier can re-run on public fields (number layout, reporting deadlines, "
+        "the organisation filed and in scope on the issue date) are re-run on it. "
         "Returns the result code (`VALID`, `TAMPERED`, `NOT_ANCHORED`, `UNKNOWN_ISSUER`, "
-        "`KEY_NOT_VALID_AT_TIME`, `REVOKED`, `SUSPENDED`, `SUPERSEDED`, `WRONG_NETWORK`, "
-        "`MALFORMED`), each check's outcome and the computed hashes. `at`: verification time "
-        "in unix seconds (default: now, or the head block's time if the chain runs ahead)."
+        "`KEY_NOT_VALID_AT_TIME`, `REVOKED`, `SUSPENDED`, `SUPERSEDED`, `EXPIRED`, `DISPUTED` "
+        "with `disputes` naming each rule broken, `WRONG_NETWORK` against the node's trust "
+        "root, `MALFORMED`; `UNTRUSTED_SNAPSHOT` and `STALE` do not arise here, the node "
+        "vouching for its own reading of the chain), each check's outcome and the computed "
+        "hashes. `at`: verification time in unix seconds (default: now, or the head block's "
+        "time if the chain runs ahead)."
     ),
     tags=["public"],
     openapi_extra={"requestBody": VERIFY_BODY},
@@ -405,10 +468,12 @@ async def verify(
         raise InvalidInput("body", "verify.encoding", "the body must be UTF-8 text") from None
 
     def work() -> dict[str, Any]:
-        snapshot = ctx.snapshots.current()
+        now = int(ctx.settings.clock())
+        # Version 2 (taken now, with the node's calendar): the rules are re-run on it.
+        snapshot = ctx.snapshots.trusted(now)
         # Now, or the head block's time when the chain's clock runs ahead of ours (a
         # checkpoint of the head block is in force as of that block).
-        when = max(int(ctx.settings.clock()), snapshot.block.timestamp) if at is None else at
+        when = max(now, snapshot.block.timestamp) if at is None else at
         trust = SnapshotTrustSource(snapshot)
         # With the network's trust root the node checks the bundle's network against it; the
         # snapshot is the node's own reading of the chain, so the node vouches for it.

@@ -90,6 +90,45 @@ abstract contract ProvinceLogs is Membership {
         string manifestCid
     );
 
+    /// @notice An audit statement about checkpoint `checkpointIndex` of the log of `province`,
+    /// published by `auditor` (an operator of a member): the statement's bytes (its JCS,
+    /// docs/FORMATS.md "Audit statements") hash to `contentHash` and are stored at `cid`.
+    /// Snapshots carry the statements, so that verifiers learn the findings naming a leaf.
+    event AuditStatementPublished(
+        address indexed auditor,
+        uint8 indexed province,
+        uint256 indexed checkpointIndex,
+        bytes32 contentHash,
+        string cid
+    );
+
+    /// @notice The province has no checkpoint `index` (yet).
+    error ProvinceLogsUnknownCheckpoint(uint8 province, uint256 index);
+    /// @notice A statement needs a non-zero content hash and a CID of 1 to 128 bytes.
+    error ProvinceLogsInvalidAuditStatement();
+
+    /// @notice Publishes a reference to an audit statement about checkpoint `checkpointIndex`
+    /// of the log of `province` (any member's operator may audit any province).
+    /// Requirements: the caller operates for a member; the checkpoint exists; `contentHash` is
+    /// not zero and `cid` is 1 to 128 bytes.
+    /// Emits: {AuditStatementPublished}.
+    function publishAuditStatement(
+        uint8 province,
+        uint64 checkpointIndex,
+        bytes32 contentHash,
+        string calldata cid
+    ) external {
+        _callerProvince();
+        if (checkpointIndex >= _heads[province].count) {
+            revert ProvinceLogsUnknownCheckpoint(province, checkpointIndex);
+        }
+        uint256 length = bytes(cid).length;
+        if (contentHash == bytes32(0) || length == 0 || length > 128) {
+            revert ProvinceLogsInvalidAuditStatement();
+        }
+        emit AuditStatementPublished(msg.sender, province, checkpointIndex, contentHash, cid);
+    }
+
     /// @notice Appends checkpoint `(newSize, newRoot)` to the log of the caller's province.
     /// @param consistencyProof RFC 9162 §2.1.4 proof from the previous checkpoint; empty for the
     /// first checkpoint.

@@ -215,9 +215,11 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     ``--since``, continue an older snapshot of the same network instead of replaying all.
 
     With ``--sign-key`` and ``--province`` the snapshot is written as version 2 (taken now, with
-    the working-day calendar) and signed by that member; with ``--cosign FILE`` as well, the
-    member instead checks FILE against its own reading of the chain at FILE's block and adds
-    its signature to it."""
+    the working-day calendar, and with ``--ipfs``/``--manifests`` the audit statements published
+    on chain) and signed by that member; with ``--cosign FILE`` as well, the member instead
+    rebuilds FILE from its own reading of the chain at FILE's block (its calendar, the statements
+    it can fetch, FILE's time: at most a day old) and adds its signature only when the digests
+    agree."""
     from anchor.snapshot import write_snapshot
     from anchor.trust_roots import sign_snapshot, signable_snapshot
 
@@ -235,25 +237,45 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
         print_error(exc, "error: cannot sign: ")
         return 2
     block = args.block if cosign is None else cosign.block.number
-    snapshot = _chain_snapshot(args, _registry(args), block, since)
+    client = _registry(args)
+    snapshot = _chain_snapshot(args, client, block, since)
     if signing is not None:
-        if cosign is not None:
-            if not _same_state(cosign, snapshot):
-                print(
-                    f"error: {args.cosign} differs from the chain at block {block}; not signed",
-                    file=sys.stderr,
-                )
-                return 1
-            snapshot = cosign
-        else:
-            # The working-day calendar the snapshot carries (chinese-calendar's years plus those
-            # published after it, CERTREG_CALENDAR): loaded here, the one command of this module
-            # that needs it.
-            from province.calendars import calendar_from_environment
+        # The working-day calendar the snapshot carries (chinese-calendar's years plus those
+        # published after it, CERTREG_CALENDAR): loaded here, the one command of this module
+        # that needs it.
+        from province.calendars import calendar_from_environment
 
-            calendar = calendar_from_environment()
-            snapshot = signable_snapshot(snapshot, int(time.time()), calendar)
-        snapshot = sign_snapshot(snapshot, *signing)
+        calendar = calendar_from_environment()
+        audits = _audits(args, client, snapshot.block.number)
+        if cosign is not None:
+            from anchor.trust_roots import cosign_snapshot
+
+            # This member rebuilds the file's snapshot from its own reading of the chain, its
+            # calendar and the audit statements it can fetch, as a node does for its peers
+            # (POST /v1/snapshot/cosign), allowing a file up to a day old.
+            try:
+                mine = cosign_snapshot(
+                    snapshot,
+                    block_hash=cosign.block.hash,
+                    time=cosign.time,
+                    digest=cosign.digest(),
+                    now=int(time.time()),
+                    calendar=calendar,
+                    province=signing[0],
+                    suite=signing[1],
+                    private_key=signing[2],
+                    audits=audits,
+                    max_age=COSIGN_MAX_AGE,
+                )
+            except InvalidInput as exc:
+                print_error(exc, f"error: {args.cosign} not signed: ")
+                return 1
+            others = tuple(s for s in cosign.signatures if s.province != mine.province)
+            ordered = tuple(sorted((*others, mine), key=lambda s: s.province))
+            snapshot = dataclasses.replace(cosign, signatures=ordered)
+        else:
+            snapshot = signable_snapshot(snapshot, int(time.time()), calendar, audits)
+            snapshot = sign_snapshot(snapshot, *signing)
     write_snapshot(snapshot, args.out)
     signed = (
         f", version 2 signed by {', '.join(s.province for s in snapshot.signatures)}"
@@ -269,6 +291,22 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     return 0
 
 
+#: How old a snapshot file a member still cosigns offline (``certreg snapshot --cosign``).
+COSIGN_MAX_AGE = 24 * 3600
+
+
+def _audits(args: argparse.Namespace, client: Any, block: int) -> tuple[Any, ...]:
+    """The audit statements published up to ``block``, with ``--ipfs`` or ``--manifests``
+    (none without a store)."""
+    if args.ipfs is None and args.manifests is None:
+        return ()
+    from anchor.audit_statements import audit_records, store_fetch
+    from anchor.manifest import IpfsManifestStore, LocalManifestStore
+
+    store = IpfsManifestStore(args.ipfs) if args.ipfs else LocalManifestStore(args.manifests)
+    return audit_records(client, store_fetch(store), to_block=block)
+
+
 def _signing_key(args: argparse.Namespace) -> tuple[str, str, bytes] | None:
     """``--sign-key FILE`` (hex), ``--province``, ``--suite``: who signs, or None."""
     if args.sign_key is None:
@@ -279,19 +317,6 @@ def _signing_key(args: argparse.Namespace) -> tuple[str, str, bytes] | None:
         raise InvalidInput("--province", "cli.required", "--sign-key needs --province NN")
     private = bytes.fromhex(Path(args.sign_key).read_text("ascii").strip())
     return args.province, args.suite, private
-
-
-def _same_state(signed: Snapshot, ours: Snapshot) -> bool:
-    """Whether a snapshot to cosign holds exactly the chain state this member read."""
-    return (
-        signed.network == ours.network
-        and signed.block == ours.block
-        and signed.members == ours.members
-        and signed.organisations == ours.organisations
-        and [o.history for o in signed.organisations] == [o.history for o in ours.organisations]
-        and signed.checkpoints == ours.checkpoints
-        and signed.statuses == ours.statuses
-    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -580,6 +605,11 @@ def build_parser(only: str | None = ALL_GROUPS) -> argparse.ArgumentParser:
     p.add_argument(
         "--cosign", help="a signed snapshot to check against the chain and add a signature to"
     )
+    store = p.add_mutually_exclusive_group()
+    store.add_argument(
+        "--ipfs", help="with --sign-key: fetch the audit statements published on chain from IPFS"
+    )
+    store.add_argument("--manifests", help="the same from a local content-addressed directory")
     p.set_defaults(func=cmd_snapshot)
 
     p = sub.add_parser("qr", help="print the compact QR text of a bundle")

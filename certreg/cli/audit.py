@@ -2,12 +2,13 @@
 
 ``certreg audit --rpc URL --contract ADDRESS [--ipfs URL | --manifests DIR] [--json]
 [--report FILE] [--snapshot FILE] [--workers N] [--status-grace-blocks N] [--api [P=]URL …
---api-key K --api-sample N] [--access-log PROVINCE=FILE …]`` replays the
+--api-key K --api-sample N] [--access-log PROVINCE=FILE …] [--publish --key env:NAME]`` replays the
 contract from genesis (``audit/auditor.py``), prints a human summary (the JSON report with
 ``--json``), writes the JSON report to ``--report`` when given, and exits 0 on a clean history,
 1 when it found anything and 2 when it could not audit (chain or store unreachable, bad
-arguments). The lead registers :func:`add_parsers` in ``certreg/cli/``; ``bench audit`` calls
-:func:`bench_audit`.
+arguments). With ``--publish`` it then stores one audit statement per province in the store and
+references it on chain (``anchor.audit_statements``; the key is a member operator's).
+``bench audit`` calls :func:`bench_audit`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from anchor.engines import confirmations_for
 from anchor.manifest import IpfsManifestStore, LocalManifestStore, ManifestStore
 from audit.auditor import AuditOptions, audit
 from audit.node_api import ApiTarget
+from audit.report import AuditReport
 from certreg.bench.audit import bench_audit
 from certreg.cli.explanations import print_error
 from node.core.errors import InvalidInput, RegistryError
@@ -87,7 +89,11 @@ def cmd_audit(args: argparse.Namespace) -> int:
             calendar=calendar,
             access_logs=_access_logs(args.access_log),
         )
-        report = audit(client, _store(args), options)
+        store = _store(args)
+        # The publishing operator's key is read before the audit runs.
+        sender = _publisher(args) if args.publish else None
+        report = audit(client, store, options)
+        published = [] if sender is None else _publish(sender, report, store)
     except RegistryError as exc:
         print_error(exc)
         return EXIT_ERROR
@@ -100,7 +106,36 @@ def cmd_audit(args: argparse.Namespace) -> int:
         print(json.dumps(document, ensure_ascii=False))
     else:
         print(report.summary())
+        for line in published:
+            print(line)
     return EXIT_CLEAN if report.clean else EXIT_FINDINGS
+
+
+def _publisher(args: argparse.Namespace) -> RegistryClient:
+    """``--publish``: the client of the operator whose key is in ``--key env:NAME``."""
+    from certreg.cli.consortium import _secret
+
+    if args.key is None:
+        raise InvalidInput("--key", "cli.required", "--publish needs --key env:NAME")
+    return RegistryClient(
+        connect(args.rpc), args.contract, private_key=_secret(args.key), options=ClientOptions()
+    )
+
+
+def _publish(sender: RegistryClient, report: AuditReport, store: ManifestStore) -> list[str]:
+    """Store one statement per province and reference it on chain; one line per statement."""
+    from anchor.audit_statements import publish_statement
+    from audit.statements import statements_of
+
+    lines = []
+    for statement in statements_of(report, sender):
+        cid, result = publish_statement(sender, store, statement)
+        what = "clean" if statement.clean else f"{len(statement.findings)} findings"
+        lines.append(
+            f"published the audit statement of {statement.province} checkpoint "
+            f"{statement.checkpoint_index} ({what}): {cid}, transaction {result.transaction_hash}"
+        )
+    return lines
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -153,5 +188,14 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore
         metavar="PROVINCE=FILE",
         help="a province's access-log export, checked against the heads its manifests "
         "anchored (repeatable; docs/SHARING.md)",
+    )
+    p.add_argument(
+        "--publish",
+        action="store_true",
+        help="publish one audit statement per province (clean, or the findings naming leaves) "
+        "to the store and reference it on chain, so snapshots carry it to verifiers",
+    )
+    p.add_argument(
+        "--key", help="with --publish: env:NAME, the variable holding a member operator's key"
     )
     p.set_defaults(func=cmd_audit)

@@ -38,6 +38,8 @@ def _settings(args: argparse.Namespace) -> Any:
         bulk_workers=args.bulk_workers,
         job_lease_seconds=args.job_lease,
         trust_root=None if args.trust_root is None else Path(args.trust_root),
+        checkpoint_key=None if args.checkpoint_key is None else Path(args.checkpoint_key),
+        checkpoint_suite=args.checkpoint_suite,
     )
 
 
@@ -177,6 +179,19 @@ def add_parsers(subparsers: Any) -> None:
         "--trust-root",
         help="the network's trust-root file: served to the page (which pins it) and used by "
         "POST /v1/verify",
+    )
+    p.add_argument(
+        "--checkpoint-key",
+        metavar="FILE",
+        help="the node's checkpoint-signing private key (hex; member key purpose 2): GET "
+        "/v1/snapshot is then signed by this node and cosigned by its federation peers, and the "
+        "node cosigns its peers' snapshots",
+    )
+    p.add_argument(
+        "--checkpoint-suite",
+        default="ed25519",
+        choices=("ed25519", "sm2-sm3"),
+        help="the checkpoint-signing key's suite",
     )
     p.add_argument("--create-key", metavar="ROLE[:SCOPE]", help="create an API key and exit")
     p.add_argument("--label", default="", help="--create-key: a label for the key")

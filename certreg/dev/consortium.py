@@ -553,6 +553,8 @@ class _Run:
         ]  # fmt: skip
         if (self.directory / TRUST_ROOT_NAME).is_file():
             argv += ["--trust-root", str(self.directory / TRUST_ROOT_NAME)]
+        if (folder / CHECKPOINT_KEY_NAME).is_file():
+            argv += ["--checkpoint-key", str(folder / CHECKPOINT_KEY_NAME)]
         return self.add(spawn(f"api-{province}", argv, logs=self.logs, env=self.environment))
 
     def wait_api(self, province: str, record: ProcessRecord) -> None:

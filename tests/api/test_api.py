@@ -28,7 +28,7 @@ from node.core.merkle import verify_consistency, verify_inclusion
 from node.core.rules.ids import explain
 from node.storage import Database
 from tests.api.conftest import Api, make_api
-from tests.api.helpers import holder, row
+from tests.api.helpers import genuine_but_late, holder, row
 from tests.contract.conftest import Registry
 from tests.province.helpers import KEY, ORG, SUITE, certificate, salted
 
@@ -365,7 +365,7 @@ def test_holder_bundle_in_three_forms_with_the_same_proof(api: Api) -> None:
     assert bundle_from_credential(credential) == bundle
     # The proof the credential carries verifies like the bundle.
     verdict = c.post("/v1/verify", json=credential["proof"]["bundle"]).json()
-    assert verdict["result"] == "VALID"
+    assert genuine_but_late(verdict)
     # A subject that differs from the bundle it carries is refused.
     forged = dict(credential, credentialSubject={**credential["credentialSubject"], "level": 1})
     with pytest.raises(Exception, match=r"vc\.subject"):
@@ -557,9 +557,9 @@ def test_lifecycle_role_rules_and_verification_results(api: Api) -> None:
     bundle = c.get(f"{path}/bundle", headers=api.auth("issuer")).json()
     compact = c.get(f"{path}/bundle", params={"format": "compact"}, headers=api.auth("issuer")).text
 
-    assert c.post("/v1/verify", json=bundle).json()["result"] == "VALID"
+    assert genuine_but_late(c.post("/v1/verify", json=bundle).json())
     verdict = c.post("/v1/verify", content=compact, headers={"content-type": "text/plain"}).json()
-    assert verdict["result"] == "VALID" and verdict["hashes"]["commitment"] == target
+    assert genuine_but_late(verdict) and verdict["hashes"]["commitment"] == target
     names = [ch["name"] for ch in verdict["checks"]]
     assert names[:4] == ["format", "network", "trust", "commitment"]
     tampered = json.loads(json.dumps(bundle))
@@ -686,6 +686,7 @@ def test_province_corrects_a_terminated_organisations_certificate(api: Api) -> N
     c.post("/v1/checkpoints", headers=api.auth("operator")).raise_for_status()
     bundle = api.node.bundles.bundle(bytes.fromhex(done.json()["commitment"]))
     assert bundle.entry.signature is not None and bundle.entry.signature.by_province
+    # A correction: the deadlines apply to issue entries only.
     assert c.post("/v1/verify", json=bundle.to_json()).json()["result"] == "VALID"
 
 
@@ -860,7 +861,7 @@ def test_the_node_serves_and_pins_its_trust_root(
         assert c.get("/static/trust-root.json").json() == document.to_json()
         bundle = c.get(f"/v1/certificates/{commitment(api)}/bundle", headers=api.auth("issuer"))
         verdict = c.post("/v1/verify", json=bundle.json()).json()
-        assert verdict["result"] == "VALID" and verdict["basis"] == "chain"
+        assert genuine_but_late(verdict) and verdict["basis"] == "chain"
         trust = next(ch for ch in verdict["checks"] if ch["name"] == "trust")
         assert trust["detail"] == "read from the chain by this node"
         other = bundle.json()
@@ -917,7 +918,7 @@ def test_write_anchor_fetch_status_change_and_verify_on_each_chain(
         proof.content
     )
     assert ctx.proof_cache.hits == hits + 1
-    assert c.post("/v1/verify", content=first.content).json()["result"] == "VALID"
+    assert genuine_but_late(c.post("/v1/verify", content=first.content).json())
 
     revoked = c.post(
         f"/v1/certificates/{target}/revoke", json={"reason": 101}, headers=api.auth("issuer")

@@ -27,6 +27,7 @@ from api.context import ApiSettings
 from certreg.cli.serve import uvicorn_config
 from node.storage import Database
 from node.storage.schema import BulkJobResult, table_of
+from province.node import ProvinceNode
 from tests.api.conftest import Api, make_api
 from tests.api.helpers import holder, row
 from tests.api.test_api import _wait, refused
@@ -188,11 +189,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _served(api: Api, settings: ApiSettings) -> Iterator[str]:
+def _served(node: ProvinceNode, settings: ApiSettings) -> Iterator[str]:
     import uvicorn
 
     port = _free_port()
-    server = uvicorn.Server(uvicorn_config(create_app(api.node, settings), "127.0.0.1", port))
+    server = uvicorn.Server(uvicorn_config(create_app(node, settings), "127.0.0.1", port))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -222,13 +223,13 @@ def _search_statuses(url: str, forwarded: list[str | None]) -> list[int]:
 def test_spoofed_forwarded_headers_are_ignored(api: Api, tmp_path: Path) -> None:
     spoofed: list[str | None] = [None, None] + [f"203.0.113.{i}" for i in range(1, 8)]
     settings = ApiSettings(search_rate=0.001, search_burst=2, static_dir=tmp_path)
-    for url in _served(api, settings):
+    for url in _served(api.node, settings):
         # From a loopback peer, with no trusted proxy: one bucket whatever the header says.
         assert _search_statuses(url, spoofed) == [200, 200] + [429] * 7
     trusting = ApiSettings(
         search_rate=0.001, search_burst=2, static_dir=tmp_path, trusted_proxies=("127.0.0.1",)
     )
-    for url in _served(api, trusting):
+    for url in _served(api.node, trusting):
         # Behind a configured proxy the header names the client: one bucket per client.
         assert _search_statuses(url, ["198.51.100.1"] * 3 + ["198.51.100.2"]) == [
             200,

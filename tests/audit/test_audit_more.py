@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -211,3 +212,42 @@ def test_bench_audit_prints_its_figures() -> None:
     assert figures["findings"] == 0
     assert figures["entries_per_s"] > 0
     assert 0 < figures["peak_rss_mb"] < 2_000
+
+
+def test_cli_publishes_audit_statements_that_snapshots_carry(
+    reg: Registry,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``certreg audit --publish``: one statement per province, naming the late certificate's
+    leaf, stored and referenced on chain; ``anchor.audit_statements.audit_records`` reads it
+    back with its content, as the snapshots a node signs carry it."""
+    if reg.chain.name == "memory":
+        pytest.skip("the CLI connects by URL; the in-process EVM is not reachable by one")
+    from anchor.audit_statements import audit_records, store_fetch
+    from certreg.dev.anvil import ANVIL_DEV_KEYS
+
+    clean: Clean = clean_history(reg, tmp_path)
+    late = clean.writer.issue(ORG, 7, issue_date=clean.writer.today - dt.timedelta(days=300))
+    clean.writer.anchor()
+    monkeypatch.setenv("AUDIT_KEY", ANVIL_DEV_KEYS[0])
+    url = reg.chain.w3.provider.endpoint_uri  # type: ignore[attr-defined]
+    base = ["audit", "--rpc", url, "--contract", reg.address]
+    argv = [*base, "--manifests", str(clean.store.directory), "--workers", "1", "--publish"]
+    args = _parse(argv)
+    assert args.func(args) == 2  # no key: refused before the audit runs
+    assert "--key" in capsys.readouterr().err
+    args = _parse([*argv, "--key", "env:AUDIT_KEY"])
+    assert args.func(args) == 1
+    out = capsys.readouterr().out
+    assert "published the audit statement of 44 checkpoint 2 (1 findings)" in out
+
+    client = clean.writer.client
+    [record] = audit_records(client, store_fetch(clean.store), to_block=client.block_number())
+    statement = record.statement
+    assert (statement.province, statement.checkpoint_index, statement.tree_size) == ("44", 2, 13)
+    [finding] = statement.findings
+    assert (finding.leaf_index, finding.kind) == (12, "deadline.over_six_months")
+    assert finding.commitment == late.commitment
+    assert record.auditor.hex() == client.sender.lower()[2:]

@@ -198,4 +198,12 @@ def test_signed_snapshot_from_the_chain_verifies_with_the_trust_root(
     bad.write_text(json.dumps(altered), encoding="utf-8")
     cosign[-1] = str(bad)
     assert main(["snapshot", *chain, "-o", str(tmp_path / "x.json"), "--quiet", *cosign]) == 1
-    assert "differs from the chain" in capsys.readouterr().err
+    assert "not signed: digest: differs from this member's snapshot" in capsys.readouterr().err
+    # A file dated more than a day ago is not cosigned either (the member vouches for its time).
+    old = json.loads(one.read_text("utf-8"))
+    old["time"] -= 2 * 24 * 3600
+    stale = tmp_path / "old.json"
+    stale.write_text(json.dumps(old), encoding="utf-8")
+    cosign[-1] = str(stale)
+    assert main(["snapshot", *chain, "-o", str(tmp_path / "y.json"), "--quiet", *cosign]) == 1
+    assert "not signed: time:" in capsys.readouterr().err

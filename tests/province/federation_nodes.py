@@ -17,10 +17,12 @@ import uvicorn
 
 from anchor.chain import RegistryClient, connect
 from anchor.manifest import LocalManifestStore
+from anchor.trust_roots import publish_checkpoint_key
 from api.app import create_app
 from api.auth import create_api_key
 from api.context import ApiSettings
 from certreg.dev.servers import free_port
+from node.core.crypto.signatures import get_suite
 from node.core.rules.workdays import WorkdayCalendar
 from node.services.intake_checks import Accepted
 from node.storage import open_database
@@ -96,8 +98,15 @@ class Consortium:
             province.node.close()
 
 
-def start_consortium(folder: Path) -> Consortium:
-    """Deploy, set up the three nodes, publish their keys and serve their APIs."""
+def checkpoint_key(code: str) -> bytes:
+    """Province ``code``'s checkpoint-signing key (Ed25519) in these tests."""
+    return get_suite("ed25519").generate_private_key(f"checkpoint {code}".encode().ljust(32, b"."))
+
+
+def start_consortium(folder: Path, *, checkpoint_keys: bool = False) -> Consortium:
+    """Deploy, set up the three nodes, publish their keys and serve their APIs (with
+    ``checkpoint_keys``, each node also publishes its checkpoint-signing key and serves signed
+    snapshots, ``certreg serve --checkpoint-key``)."""
     w3 = connect("memory")
     accounts = list(w3.eth.accounts)
     founders = [(int(p), accounts[i]) for i, p in enumerate(PROVINCES)]
@@ -110,7 +119,9 @@ def start_consortium(folder: Path) -> Consortium:
     for i, code in enumerate(PROVINCES):
         client = RegistryClient(w3, first.address, sender=accounts[i])
         db = open_database(f"sqlite:///{folder / f'node-{code}.db'}")
-        federation = Federation(code, keys_of[code], peers, client, timeout=1.5)
+        # Generous: on a loaded 2-core machine a first query (keys read from the chain) can
+        # take over a second; the "does not answer in time" test waits this long.
+        federation = Federation(code, keys_of[code], peers, client, timeout=5.0)
         node = ProvinceNode(
             province=code,
             db=db,
@@ -133,7 +144,15 @@ def start_consortium(folder: Path) -> Consortium:
             "operator": create_api_key(db, "operator", code),
             "auditor": create_api_key(db, "auditor"),
         }
-        settings = ApiSettings(search_rate=1e6, search_burst=10**6)  # with the page at /static
+        key_file = None
+        if checkpoint_keys:
+            private = checkpoint_key(code)
+            publish_checkpoint_key(client, "ed25519", get_suite("ed25519").public_key(private))
+            key_file = folder / f"checkpoint-{code}.hex"
+            key_file.write_text(private.hex() + "\n", encoding="ascii")
+        settings = ApiSettings(  # with the page at /static
+            search_rate=1e6, search_burst=10**6, verify_burst=10**6, checkpoint_key=key_file
+        )
         server = Server(create_app(node, settings), ports[code])
         server.start()
         provinces[code] = Province(code, node, server, keys)

@@ -1,5 +1,5 @@
-"""Pages served by a real province API (uvicorn on loopback over a node on SQLite and the
-in-process EVM), in headless Chromium: the OpenAPI page ``/v1/docs`` renders from this node's
+"""Pages served by a real province API (uvicorn on loopback over the demo province: SQLite and
+the in-process EVM), in headless Chromium: the OpenAPI page ``/v1/docs`` renders from this node's
 own vendored Swagger UI with every request off this server refused, and the verification page
 verifies a ``#CR1:`` link on load, fetching the node's snapshot itself."""
 
@@ -13,33 +13,25 @@ from urllib.parse import urlsplit
 import pytest
 
 from api.context import ApiSettings
+from certreg.dev.demo import Demo, make_demo
 from node.core.formats.compact import encode_compact
-from tests.api.conftest import Api, make_api
 from tests.api.test_hostile_api import _served
-from tests.contract.conftest import Registry, artifact, chain, deployed, reg
-from tests.node.storage.conftest import backend, database
 from tests.web.test_page import open_page, read_result, wait_result
-
-__all__ = ["artifact", "backend", "chain", "database", "deployed", "reg"]
-
-pytestmark = [
-    pytest.mark.parametrize("backend", ["sqlite"], indirect=True),
-    pytest.mark.parametrize("chain", ["memory"], indirect=True),
-]
 
 
 @pytest.fixture
-def served(database: Any, reg: Registry, tmp_path: Any) -> Iterator[tuple[Api, str]]:
-    """The API with the repository's web page (api/static) and its base URL."""
+def served(tmp_path: Any) -> Iterator[tuple[Demo, str]]:
+    """The demo province's API (certificates issued today, certreg/dev/demo.py: the node's
+    snapshot re-runs the deadline rules on them) with the repository's web page (api/static)
+    and its base URL."""
+    demo = make_demo(tmp_path, certificates=3)
     settings = ApiSettings(search_burst=1000)
-    apis = make_api(database, reg, tmp_path, settings)
-    api = next(apis)
-    urls = _served(api, settings)
+    urls = _served(demo.node, settings)
     try:
-        yield api, next(urls)
-    finally:  # each generator's own clean-up runs when it is resumed to its end
+        yield demo, next(urls)
+    finally:
         next(urls, None)
-        next(apis, None)
+        demo.node.close()
 
 
 def _requests_elsewhere(browser: Any, base: str) -> list[str]:
@@ -51,7 +43,7 @@ def _requests_elsewhere(browser: Any, base: str) -> list[str]:
     return [name for name in names if urlsplit(name).netloc not in (host, "")]
 
 
-def test_the_openapi_page_works_with_no_internet(browser: Any, served: tuple[Api, str]) -> None:
+def test_the_openapi_page_works_with_no_internet(browser: Any, served: tuple[Demo, str]) -> None:
     from selenium.webdriver.support.ui import WebDriverWait
 
     _, base = served
@@ -92,14 +84,15 @@ def test_the_openapi_page_works_with_no_internet(browser: Any, served: tuple[Api
 
 
 def test_a_verification_link_is_verified_on_load_against_the_nodes_snapshot(
-    browser: Any, served: tuple[Api, str]
+    browser: Any, served: tuple[Demo, str]
 ) -> None:
-    api, base = served
-    compact = encode_compact(api.node.bundles.bundle(api.issued[0].commitment))
+    demo, base = served
+    commitments = [bytes.fromhex(c["commitment"]) for c in demo.certificates]
+    compact = encode_compact(demo.node.bundles.bundle(commitments[0]))
     # The in-process EVM stamps each block at least a second after its parent, so after a burst
     # of blocks its clock runs ahead of the wall clock, and the page (which verifies at "now")
     # would rightly see the checkpoint as anchored in the future: wait for the wall clock.
-    head = api.client.get("/v1/snapshot").json()["block"]["timestamp"]
+    head = demo.node.client.w3.eth.get_block("latest")["timestamp"]
     deadline = time.monotonic() + 60
     while time.time() <= head and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -120,7 +113,7 @@ def test_a_verification_link_is_verified_on_load_against_the_nodes_snapshot(
     assert "北京时间" in shown["snapshot"]
     assert shown["bundle"] == compact
     # Another link in the same page (hashchange): verified too, the old result gone first.
-    other = encode_compact(api.node.bundles.bundle(api.issued[1].commitment))
+    other = encode_compact(demo.node.bundles.bundle(commitments[1]))
     browser.execute_script(
         "delete document.body.dataset.result; location.hash = arguments[0]", other
     )

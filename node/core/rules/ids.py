@@ -1933,6 +1933,35 @@ FORMATS: Final = (
         "An audit statement in the snapshot does not hash to the content hash on chain.",
     ),
     _rule(
+        "snapshot.cosign_block",
+        "本成员链上该高度的区块不同（分叉或重组），或本成员已不保留该区块的状态；请以当前最终区块重新请求联署。",
+        "This member's chain has another block at that height (a fork or a reorganisation), or "
+        "it no longer keeps that block's state; ask again with the current final block.",
+    ),
+    _rule(
+        "snapshot.cosign_time",
+        "快照的时间与本成员的时钟相差超过 300 秒：成员只为自己能确认的时间签名。",
+        "The snapshot's time is more than 300 s from this member's clock: a member signs only "
+        "a time it can vouch for.",
+    ),
+    _rule(
+        "snapshot.cosign_digest",
+        "本成员按自己读取的链上状态和工作日历重建的快照摘要不同，不予联署。",
+        "The snapshot this member rebuilt from its own reading of the chain and its working-day "
+        "calendar has another digest: not cosigned.",
+    ),
+    _rule(
+        "snapshot.cosign_unavailable",
+        "本节点未配置检查点签名密钥，不能联署快照。",
+        "This node has no checkpoint-signing key and cannot cosign snapshots.",
+    ),
+    _rule(
+        "snapshot.cosign_refused",
+        "该成员未联署快照（无法连接、拒绝，或签名不能用其链上密钥验证），快照不带其签名。",
+        "That member did not cosign the snapshot (unreachable, refused, or a signature that "
+        "does not verify by its key on chain); the snapshot goes without it.",
+    ),
+    _rule(
         "bundle.witness",
         "证书包的联署部分须有一个或多个联署签名，每个省份至多一个。",
         "A bundle's witness part holds one or more cosignatures, each province at most once.",
