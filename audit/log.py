@@ -290,6 +290,18 @@ class ProvinceLog:
             del self.expected[commitment]
         return True
 
+    def forget_foreign(self, commitment: bytes, leaf_index: int) -> None:
+        """A leaf the province declared foreign asks the chain for nothing: drop what its
+        status entry expected (``log.foreign_entries`` reports it instead)."""
+        queue = self.expected.get(commitment)
+        if queue is None:
+            return
+        kept = deque(change for change in queue if change.leaf_index != leaf_index)
+        if kept:
+            self.expected[commitment] = kept
+        else:
+            del self.expected[commitment]
+
 
 __all__ = [
     "ACTIVE",

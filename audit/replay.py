@@ -281,8 +281,9 @@ class LogReplay:
         """The leaves a version 3 manifest declares foreign (anchored by someone else with the
         province's operator key, adopted by the province): one ``log.foreign_entries`` finding
         per leaf, with the checkpoint that carried it and the entry's commitment, read again
-        from that checkpoint's manifest. A declaration of leaves its checkpoint does not hold is
-        a ``manifest.mismatch``."""
+        from that checkpoint's manifest; a foreign status entry no longer waits for its change
+        on chain (``entry.status_not_on_chain``). A declaration of leaves its checkpoint does
+        not hold is a ``manifest.mismatch``."""
         declared_in = evidence["checkpoint_index"]
         for item in declared:
             try:
@@ -301,6 +302,7 @@ class LogReplay:
                 _, entries = read_manifest(data)
                 for leaf_index, (_, entry) in enumerate(entries, start=previous):
                     if item.start <= leaf_index < item.end:
+                        self.logs[province].forget_foreign(entry.commitment, leaf_index)
                         self.findings(
                             "log.foreign_entries",
                             province,

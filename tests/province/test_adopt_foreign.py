@@ -23,7 +23,9 @@ from audit.auditor import AuditOptions, audit
 from audit.statements import audit_statements
 from node.core.errors import InconsistencyError, InvalidInput
 from node.core.formats.bundle import Bundle
+from node.core.formats.entry import LogEntry
 from node.core.formats.snapshot import AuditRecord, SnapshotExtras, SnapshotTrustSource
+from node.core.rules.reasons import Reason
 from node.core.time import CHINA_STANDARD_TIME as CHINA
 from node.core.verify import ResultCode, verify_bundle
 from node.services.intake_checks import Accepted
@@ -114,8 +116,21 @@ def _steal(world: World, db: Database) -> tuple[Bundle, Accepted]:
         with thief_db.transaction() as session:
             ProvinceLog(session, "44").append(ours, now=world.now)
         fake = world.issue(thief, 3)
-        [foreign] = thief.anchor_all()
-        assert (foreign.index, foreign.previous_size, foreign.tree_size) == (1, 2, 3)
+        # And a revocation of Guangdong's first certificate, anchored (not sent as a status).
+        first = ours[0]
+        revoke = LogEntry(
+            kind="revoke",
+            province="44",
+            organisation_code=first.organisation_code,
+            certificate_number=first.certificate_number,
+            commitment=first.commitment,
+            reason=int(Reason.CANDIDATE_CHEATING),
+        )
+        with thief_db.transaction() as session:
+            ProvinceLog(session, "44").append([revoke], now=world.now)
+        foreign = thief.worker.run_once(world.now, force=True)
+        assert foreign is not None
+        assert (foreign.index, foreign.previous_size, foreign.tree_size) == (1, 2, 4)
         return thief.bundles.bundle(fake.commitment), fake
     finally:
         thief_db.dispose()
@@ -138,7 +153,7 @@ def test_a_thiefs_entries_are_adopted_as_foreign_and_anchoring_resumes(world: Wo
 
     # The worker halts; the log shows as diverged.
     halted = world.node(db, 0)
-    with pytest.raises(InconsistencyError, match=r"past our log \(2\)"):
+    with pytest.raises(InconsistencyError, match=r"size 4, past our log \(2\)"):
         halted.anchor_once(force=True)
     assert halted.log_state().state == "diverged"
 
@@ -153,12 +168,12 @@ def test_a_thiefs_entries_are_adopted_as_foreign_and_anchoring_resumes(world: Wo
     _replace_operators(world, 7)
     recovered = world.node(db, 7)
     result = adopt_foreign(recovered, actor=ACTOR)
-    assert (result.adopted, result.checkpoints) == (1, ((1, world.accounts[0]),))
-    assert (result.log_size, result.anchored_size, result.log_state) == (3, 3, "ok")
+    assert (result.adopted, result.checkpoints) == (2, ((1, world.accounts[0]),))
+    assert (result.log_size, result.anchored_size, result.log_state) == (4, 4, "ok")
     assert recovered.log_state() == LogState("ok")
     with db.transaction() as session:
         foreign = ForeignEntries(session, "44")
-        assert [(r.checkpoint_index, r.start, r.end) for r in foreign.ranges()] == [(1, 2, 3)]
+        assert [(r.checkpoint_index, r.start, r.end) for r in foreign.ranges()] == [(1, 2, 4)]
         assert foreign.contains(2) and not foreign.contains(1)
         assert ProvinceLog(session, "44").entry(2).entry.commitment == fake.commitment
     # Again: nothing more to adopt.
@@ -172,24 +187,28 @@ def test_a_thiefs_entries_are_adopted_as_foreign_and_anchoring_resumes(world: Wo
     # Anchoring resumes on top; the next manifest declares the foreign leaf.
     later = world.issue(recovered, 4)
     [outcome] = recovered.anchor_all()
-    assert (outcome.index, outcome.previous_size, outcome.tree_size) == (2, 3, 4)
+    assert (outcome.index, outcome.previous_size, outcome.tree_size) == (2, 4, 5)
     manifest = Manifest.from_bytes(recovered.store.get(outcome.manifest_cid))
     assert manifest.version == 3
-    assert [(f.checkpoint_index, f.start, f.end) for f in manifest.foreign] == [(1, 2, 3)]
+    assert [(f.checkpoint_index, f.start, f.end) for f in manifest.foreign] == [(1, 2, 4)]
+    # The thief's revocation is never sent to the contract as Guangdong's.
+    assert recovered.client.certificate_status(44, genuine[0].commitment).status == 0
+    assert recovered.status().status_synced == 5
     assert recovered.bundles.bundle(later.commitment).anchor.checkpoint_index == 2
     assert recovered.bundles.bundle(genuine[0].commitment).anchor.checkpoint_index == 0
     with pytest.raises(Exception, match="NotOperator"):  # the stolen key no longer anchors
         world.client(0).anchor(5, b"\x01" * 32, [], "Qm", final=False)
 
-    # The auditor reports the foreign leaf, and nothing else.
+    # The auditor reports the foreign leaves, and nothing else (not the revocation that never
+    # reached the chain either).
     report = audit(recovered.client, recovered.store, AuditOptions(calendar=recovered.calendar))
     assert report.kinds() == {"log.foreign_entries"}, report.to_json()
-    [finding] = report.findings
-    assert finding.province == "44"
-    assert finding.evidence["leaf_index"] == 2
-    assert finding.evidence["checkpoint_index"] == 1
-    assert finding.evidence["declared_in"] == 2
-    assert finding.evidence["hashes"]["commitment"] == fake.commitment.hex()
+    found = [
+        (f.evidence["leaf_index"], f.evidence["hashes"]["commitment"]) for f in report.findings
+    ]
+    assert found == [(2, fake.commitment.hex()), (3, genuine[0].commitment.hex())]
+    assert {(f.province, f.evidence["checkpoint_index"]) for f in report.findings} == {("44", 1)}
+    assert {f.evidence["declared_in"] for f in report.findings} == {2}
 
     # A snapshot carrying the audit statement: the thief's bundle is DISPUTED (without it, it
     # passes every check against the chain: that is what the theft bought).
