@@ -21,7 +21,7 @@ from anchor.manifest import Manifest
 from anchor.snapshot import take_snapshot
 from audit.auditor import AuditOptions, audit
 from audit.statements import audit_statements
-from node.core.errors import InconsistencyError, InvalidInput
+from node.core.errors import InconsistencyError, InvalidInput, StorageError
 from node.core.formats.bundle import Bundle
 from node.core.formats.entry import LogEntry
 from node.core.formats.snapshot import AuditRecord, SnapshotExtras, SnapshotTrustSource
@@ -256,4 +256,34 @@ def test_a_log_with_entries_the_chain_lacks_is_not_rewritten(world: World) -> No
     assert recovered.status().log_size == 3
     with db.transaction() as session:
         assert ForeignEntries(session, "44").count() == 0
+    recovered.close()
+
+
+def test_adoption_that_fails_half_way_writes_nothing_and_runs_again(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The append and the foreign marks are one transaction: a failure after the entries were
+    appended (here the marking fails, as a crash there would) leaves the log as it was; run
+    again, the adoption completes."""
+    db = open_database(f"sqlite:///{world.tmp_path / 'node.db'}")
+    node = world.node(db, 0)
+    node.organisations.file(parse_filing(FILING), actor=ACTOR)
+    for serial in (1, 2):
+        world.issue(node, serial)
+    node.anchor_all()
+    _steal(world, db)
+    _replace_operators(world, 7)
+    recovered = world.node(db, 7)
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise StorageError("cannot mark foreign entries of log 44: OperationalError")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(ForeignEntries, "add", fail)
+        with pytest.raises(StorageError):
+            adopt_foreign(recovered, actor=ACTOR)
+    assert recovered.status().log_size == 2
+    assert recovered.log_state().state == "diverged"
+    result = adopt_foreign(recovered, actor=ACTOR)
+    assert (result.adopted, result.log_size, result.log_state) == (2, 4, "ok")
     recovered.close()
