@@ -133,7 +133,7 @@ def read_manifest(data: bytes) -> tuple[ManifestHeader, Iterator[tuple[str, Audi
         raise InvalidInput("manifest", "manifest.canonical", "not in canonical form")
     header["checkpoint_index"] = int(prefix.group(3))
     declared = header.pop("foreign", None)
-    if set(header) != _HEADER_KEYS:
+    if set(header) != _HEADER_KEYS or (declared is not None and prefix.group(1) is None):
         raise InvalidInput("manifest", "manifest.keys", "wrong keys")
     version = 1 if prefix.group(1) is None else 2 if declared is None else 3
     if header["type"] != "certreg.manifest" or header["version"] != version:

@@ -201,6 +201,10 @@ def test_version_3_manifest_declares_foreign_leaves() -> None:
         data.replace(b'"end":3', b'"end":5'),  # past previous_size
         data.replace(b'"start":3', b'"start":2'),  # overlapping
         data.replace(b'"foreign":[{', b'"foreign":[{"x":1,'),
+        # no access_log: a version 1 manifest cannot declare foreign leaves
+        (b"{" + data[data.index(b'"checkpoint_index":3') :]).replace(
+            b'"version":3', b'"version":1'
+        ),
     ]
     for wrong in bad:
         with pytest.raises(InvalidInput):
