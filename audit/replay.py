@@ -228,9 +228,9 @@ class LogReplay:
                 )
                 log.rebuildable = False
                 return
-            self.access_heads.observe(province, anchor.index, header.access_log, evidence)
             if header.foreign:
                 self.report_foreign(province, header.foreign, evidence)
+            self.access_heads.observe(province, anchor.index, header.access_log, evidence)
             leaf_index = previous_size
             rebuild = log.rebuildable and log.frontier.size == previous_size
             for text, entry in entries:
@@ -285,6 +285,9 @@ class LogReplay:
         on chain (``entry.status_not_on_chain``). A declaration of leaves its checkpoint does
         not hold is a ``manifest.mismatch``."""
         declared_in = evidence["checkpoint_index"]
+        # The thief's manifests carried their own access-log heads: compare the province's
+        # next head with its own last one.
+        self.access_heads.forget(province, {item.checkpoint_index for item in declared})
         for item in declared:
             try:
                 anchored = self.client.checkpoint(int(province), item.checkpoint_index)

@@ -30,11 +30,13 @@ from node.core.time import CHINA_STANDARD_TIME as CHINA
 from node.core.verify import ResultCode, verify_bundle
 from node.services.intake_checks import Accepted
 from node.storage import Database, ProvinceLog, open_database
+from node.storage.access_log import AccessLog
 from node.storage.foreign import ForeignEntries
 from province.adopt import adopt_foreign
 from province.node import LogState, ProvinceNode
 from province.organisations import parse_filing
 from tests.conftest import today_calendar
+from tests.node.storage.conftest import access_record
 from tests.province.helpers import (
     ACTOR,
     KEY,
@@ -128,6 +130,10 @@ def _steal(world: World, db: Database) -> tuple[Bundle, Accepted]:
         )
         with thief_db.transaction() as session:
             ProvinceLog(session, "44").append([revoke], now=world.now)
+            # The thief's manifest carries an access-log head of the thief's (more records
+            # than Guangdong's: its next head must not be judged against it).
+            for _ in range(3):
+                AccessLog(session, "44").append(access_record)
         foreign = thief.worker.run_once(world.now, force=True)
         assert foreign is not None
         assert (foreign.index, foreign.previous_size, foreign.tree_size) == (1, 2, 4)
