@@ -5,7 +5,10 @@ RFC 8785 canonical JSON. It holds no personal data: log entries carry only codes
 commitments and signatures (``docs/FORMATS.md`` "Log entries"). Version 2 also carries the
 province's access-log head (``access_log``: count and hash of the hash chain of access records,
 node/core/formats/access.py) as it stood when the manifest was made, so the chain anchors it
-with the checkpoint; version 1 (without it) is still read.
+with the checkpoint; version 1 (without it) is still read. Version 3 adds ``foreign``: the
+leaves before this checkpoint that someone else anchored with the province's operator key and
+the province adopted as foreign (``certreg node adopt-foreign``), declared once, in the first
+checkpoint the province anchors after them, so auditors report them (``log.foreign_entries``).
 
 Stores address a manifest by the CID an IPFS node (Kubo) gives for ``ipfs add`` of the same
 bytes with default settings: CIDv0 (``Qm…``), the base58btc multihash (sha2-256) of the root
@@ -36,9 +39,12 @@ from node.core.formats.access import LogHead
 from node.core.formats.entry import PROVINCE_RE, LogEntry
 
 MANIFEST_TYPE = "certreg.manifest"
-#: What the worker writes; version 1 manifests (no ``access_log``) are still read.
+#: What the worker writes (3 when it declares foreign leaves); version 1 manifests (no
+#: ``access_log``) are still read.
 MANIFEST_VERSION = 2
-MANIFEST_VERSIONS = (1, 2)
+MANIFEST_VERSIONS = (1, 2, 3)
+#: At most this many foreign ranges in one manifest.
+MAX_FOREIGN_RANGES = 10_000
 
 #: Kubo's default chunker (``size-262144``) and balanced-layout fan-out.
 CHUNK_SIZE = 262_144
@@ -66,6 +72,67 @@ _MANIFEST_KEYS = {
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class ForeignDeclaration:
+    """Leaves ``[start, end)`` of the province's log, anchored in checkpoint
+    ``checkpoint_index`` by someone else with the province's operator key, that the province
+    adopted as foreign (version 3 manifests)."""
+
+    checkpoint_index: int
+    start: int
+    end: int
+
+    def to_json(self) -> dict[str, int]:
+        return {"checkpoint_index": self.checkpoint_index, "end": self.end, "start": self.start}
+
+    def canonical_text(self) -> str:
+        return (
+            f'{{"checkpoint_index":{self.checkpoint_index},"end":{self.end},"start":{self.start}}}'
+        )
+
+
+def check_foreign(foreign: Sequence[ForeignDeclaration], previous_size: int) -> None:
+    """Foreign ranges are ascending, disjoint, non-empty and before ``previous_size``.
+
+    Raises:
+        InvalidInput: ``manifest.foreign``.
+    """
+    if len(foreign) > MAX_FOREIGN_RANGES:
+        raise InvalidInput("manifest.foreign", "manifest.foreign", "too many ranges")
+    last = 0
+    for item in foreign:
+        if not (item.checkpoint_index >= 0 and last <= item.start < item.end <= previous_size):
+            raise InvalidInput(
+                "manifest.foreign",
+                "manifest.foreign",
+                "ascending disjoint ranges of leaves before the checkpoint's previous size",
+            )
+        last = item.end
+
+
+def parse_foreign(value: Any, previous_size: int) -> tuple[ForeignDeclaration, ...]:
+    """The ``foreign`` array of a version 3 manifest.
+
+    Raises:
+        InvalidInput: ``manifest.foreign``.
+    """
+    if not isinstance(value, list) or not value:
+        raise InvalidInput("manifest.foreign", "manifest.foreign", "a non-empty array")
+    out = []
+    for item in value:
+        if (
+            not isinstance(item, dict)
+            or set(item) != {"checkpoint_index", "start", "end"}
+            or any(type(v) is not int for v in item.values())
+        ):
+            raise InvalidInput(
+                "manifest.foreign", "manifest.foreign", "objects of checkpoint_index, start, end"
+            )
+        out.append(ForeignDeclaration(item["checkpoint_index"], item["start"], item["end"]))
+    check_foreign(out, previous_size)
+    return tuple(out)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Manifest:
     """The entries ``[previous_size, tree_size)`` of one checkpoint of a province log."""
 
@@ -75,12 +142,14 @@ class Manifest:
     tree_size: int
     root: bytes
     entries: tuple[LogEntry, ...]
-    #: The access-log head (version 2); None in a version 1 manifest.
+    #: The access-log head (version 2 and 3); None in a version 1 manifest.
     access_log: LogHead | None = None
+    #: Foreign leaves declared (version 3 only).
+    foreign: tuple[ForeignDeclaration, ...] = ()
 
     @property
     def version(self) -> int:
-        return 1 if self.access_log is None else 2
+        return 1 if self.access_log is None else 3 if self.foreign else 2
 
     def __post_init__(self) -> None:
         if self.checkpoint_index < 0 or self.previous_size < 0:
@@ -96,9 +165,17 @@ class Manifest:
                 raise InvalidInput("manifest.entries", "manifest.province", "other province")
         if self.access_log is not None:
             _check_access_log(self.access_log)
+        if self.foreign:
+            if self.access_log is None:
+                raise InvalidInput("manifest.foreign", "manifest.foreign", "needs access_log")
+            check_foreign(self.foreign, self.previous_size)
 
     def to_json(self) -> dict[str, Any]:
-        extra = {} if self.access_log is None else {"access_log": self.access_log.to_json()}
+        extra: dict[str, Any] = {}
+        if self.access_log is not None:
+            extra["access_log"] = self.access_log.to_json()
+        if self.foreign:
+            extra["foreign"] = [item.to_json() for item in self.foreign]
         return {
             **extra,
             "type": MANIFEST_TYPE,
@@ -124,14 +201,16 @@ class Manifest:
         """Parse manifest bytes strictly; they must be exactly their canonical form.
 
         Raises:
-            InvalidInput: not a version 1 or 2 manifest (unknown keys, types, non-canonical
-                bytes, a malformed ``access_log``).
+            InvalidInput: not a version 1, 2 or 3 manifest (unknown keys, types, non-canonical
+                bytes, a malformed ``access_log`` or ``foreign``).
         """
         value = safejson.loads(data, "manifest", max_bytes=MAX_MANIFEST_BYTES, rule="manifest.json")
         if not isinstance(value, dict) or value.get("version") not in MANIFEST_VERSIONS:
-            raise InvalidInput("manifest", "manifest.version", "not a version 1 or 2 manifest")
+            raise InvalidInput("manifest", "manifest.version", "not a version 1, 2 or 3 manifest")
         version = value["version"]
         wanted = _MANIFEST_KEYS if version == 1 else _MANIFEST_KEYS | {"access_log"}
+        if version == 3:
+            wanted = wanted | {"foreign"}
         if set(value) != wanted:
             raise InvalidInput("manifest", "manifest.keys", "wrong keys")
         if value["type"] != MANIFEST_TYPE or type(version) is not int:
@@ -152,6 +231,9 @@ class Manifest:
             LogEntry.from_json(item, f"manifest.entries[{i}]")
             for i, item in enumerate(value["entries"])
         )
+        foreign: tuple[ForeignDeclaration, ...] = ()
+        if version == 3:
+            foreign = parse_foreign(value["foreign"], value["previous_size"])
         manifest = cls(
             province=value["province"],
             checkpoint_index=value["checkpoint_index"],
@@ -160,6 +242,7 @@ class Manifest:
             root=root,
             entries=entries,
             access_log=access_log,
+            foreign=foreign,
         )
         if manifest.to_bytes() != data:
             raise InvalidInput("manifest", "manifest.canonical", "not in canonical form")
@@ -202,11 +285,19 @@ def build_manifest(
     root: bytes,
     entries: Iterable[LogEntry],
     access_log: LogHead | None = None,
+    foreign: Sequence[ForeignDeclaration] = (),
 ) -> Manifest:
     """Return the manifest of checkpoint ``checkpoint_index`` (entries in log order; version 2
-    with ``access_log``, version 1 without)."""
+    with ``access_log``, version 1 without, version 3 with ``foreign`` too)."""
     return Manifest(
-        province, checkpoint_index, previous_size, tree_size, root, tuple(entries), access_log
+        province,
+        checkpoint_index,
+        previous_size,
+        tree_size,
+        root,
+        tuple(entries),
+        access_log,
+        tuple(foreign),
     )
 
 
@@ -218,9 +309,10 @@ def manifest_bytes(
     root: bytes,
     entries: Sequence[bytes],
     access_log: LogHead | None = None,
+    foreign: Sequence[ForeignDeclaration] = (),
 ) -> bytes:
     """Return ``Manifest(...).to_bytes()`` from entries already in canonical form (version 2
-    with ``access_log``, version 1 without).
+    with ``access_log``, version 1 without, version 3 with ``foreign`` too).
 
     ``entries`` are the ``JCS(entry)`` bytes the log stored and hashed (``log_entries.entry``),
     in log order. RFC 8785 of the manifest object is its keys in sorted order with each value
@@ -248,9 +340,17 @@ def manifest_bytes(
         # "access_log" sorts before "checkpoint_index" (RFC 8785: keys in code-unit order).
         opening = f'{{"access_log":{{"count":{access_log.count},"head":"{access_log.head.hex()}"}},'
         version = 2
+    declared = ""
+    if foreign:
+        if access_log is None:
+            raise InvalidInput("manifest.foreign", "manifest.foreign", "needs access_log")
+        check_foreign(foreign, previous_size)
+        # "foreign" sorts between "entries" and "previous_size".
+        declared = ',"foreign":[' + ",".join(f.canonical_text() for f in foreign) + "]"
+        version = 3
     head = f'{opening}"checkpoint_index":{checkpoint_index},"entries":['.encode()
     tail = (
-        f'],"previous_size":{previous_size},"province":"{province}","root":"{root.hex()}",'
+        f']{declared},"previous_size":{previous_size},"province":"{province}","root":"{root.hex()}",'
         f'"tree_size":{tree_size},"type":"{MANIFEST_TYPE}","version":{version}}}'
     ).encode()
     return head + b",".join(entries) + tail

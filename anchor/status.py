@@ -30,6 +30,7 @@ import dataclasses
 from anchor.registry import RegistryClient, StatusChange
 from node.core.formats.entry import LogEntry
 from node.storage import CheckpointRepository, Database, ProvinceLog
+from node.storage.foreign import ForeignEntries
 
 STATUS_ACTIVE, STATUS_REVOKED, STATUS_SUSPENDED, STATUS_SUPERSEDED = 0, 1, 2, 3
 _STATUS_OF_KIND = {
@@ -107,9 +108,16 @@ class StatusSync:
                 return [], (limit if start < limit else None)
             pending: list[_Pending] = []
             end = limit
+            # Entries adopted as foreign (anchored by a thief with the operator's key,
+            # province/adopt.py) are never the province's status changes.
+            foreign = {
+                leaf
+                for r in ForeignEntries(session, self.province).ranges(first, limit)
+                for leaf in range(r.start, r.end)
+            }
             for stored in log.entries(first, limit):
                 change = status_change(stored.entry)
-                if change is None:
+                if change is None or stored.leaf_index in foreign:
                     continue
                 if len(pending) == self.batch:
                     end = stored.leaf_index

@@ -10,8 +10,10 @@ Steps of one checkpoint (:meth:`AnchoringWorker.run_once`):
    ``max_age_seconds`` old. A checkpoint adds at most the contract's ``maxCheckpointGrowth``
    entries; a longer backlog is anchored in several checkpoints.
 2. Build its manifest (entries ``previous_size`` … ``size``, and the province's access-log head,
-   fixed for this checkpoint the first time its manifest is built: ``node.storage.access_log``)
-   and publish it; the same bytes give the same CID, so a retry publishes nothing new.
+   fixed for this checkpoint the first time its manifest is built: ``node.storage.access_log``;
+   after foreign entries were adopted, the first checkpoint on top declares them:
+   :func:`declared_foreign`) and publish it; the same bytes give the same CID, so a retry
+   publishes nothing new.
 3. ``RegistryClient.anchor(size, root, proof, cid)`` with the consistency proof from the
    previous checkpoint (empty from size 0). The contract call is idempotent: a checkpoint that
    is already anchored returns its index without a second transaction.
@@ -45,11 +47,12 @@ import logging
 from typing import Any, Final
 
 from anchor.errors import TransactionDropped, TransactionTimeout
-from anchor.manifest import ManifestStore, manifest_bytes
+from anchor.manifest import ForeignDeclaration, ManifestStore, manifest_bytes
 from anchor.registry import Checkpoint, RegistryClient
 from node.core.errors import ChainError, InconsistencyError, InvalidInput
 from node.storage import CheckpointRecord, CheckpointRepository, Database, ProvinceLog
 from node.storage.access_log import AccessLog
+from node.storage.foreign import ForeignEntries
 
 _OPEN_STATES = ("submitted", "pending")
 log = logging.getLogger(__name__)
@@ -76,6 +79,26 @@ class AnchorOutcome:
     block_number: int
     #: False when the chain already held the checkpoint (a retry after a lost answer)
     sent: bool
+
+
+def declared_foreign(foreign: ForeignEntries, index: int) -> list[ForeignDeclaration]:
+    """The foreign leaves checkpoint ``index``'s manifest declares: those of the foreign
+    checkpoints right before it (``index - 1``, ``index - 2``, … while foreign; a checkpoint
+    is foreign when someone else anchored it with the province's operator key and the node
+    adopted its entries, province/adopt.py). Each foreign run is declared once, by the first
+    checkpoint the province anchors after it; a retry builds the same declaration."""
+    ranges = foreign.ranges()
+    wanted = index - 1
+    run: list[ForeignDeclaration] = []
+    for item in reversed(ranges):
+        if item.checkpoint_index == wanted:
+            run.append(ForeignDeclaration(item.checkpoint_index, item.start, item.end))
+        elif item.checkpoint_index == wanted - 1 and run:
+            wanted -= 1
+            run.append(ForeignDeclaration(item.checkpoint_index, item.start, item.end))
+        elif item.checkpoint_index < wanted:
+            break
+    return run[::-1]
 
 
 class AnchoringWorker:
@@ -199,6 +222,7 @@ class AnchoringWorker:
                 record.index, now or record.created_at
             )
         with self.db.transaction() as session:
+            foreign = declared_foreign(ForeignEntries(session, self.province), record.index)
             log = ProvinceLog(session, self.province)
             entries = list(log.entry_bytes(previous, record.tree_size))
             if log.merkle.root(record.tree_size) != record.root:
@@ -211,7 +235,14 @@ class AnchoringWorker:
                 )
         # The stored canonical entry bytes, framed: no entry is parsed or re-encoded.
         data = manifest_bytes(
-            self.province, record.index, previous, record.tree_size, record.root, entries, access
+            self.province,
+            record.index,
+            previous,
+            record.tree_size,
+            record.root,
+            entries,
+            access,
+            foreign,
         )
         return self.store.put(data)
 

@@ -54,6 +54,13 @@ class AccessLogHeads:
                 )
         heads.append((index, head))
 
+    def forget(self, province: str, indexes: set[int]) -> None:
+        """Drop the heads of checkpoints the province declared foreign (anchored by someone
+        else with its operator key, audit/replay.py): later heads are compared with the
+        province's own, and exports are checked against those only."""
+        heads = self.heads.get(province, [])
+        self.heads[province] = [(i, h) for i, h in heads if i not in indexes]
+
     def check_exports(self, exports: Mapping[str, Sequence[bytes]]) -> None:
         """Check each province's access-log export (record hashes) against its heads."""
         for province, hashes in sorted(exports.items()):

@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import Iterator
 from typing import Final
 
+from anchor.manifest import ForeignDeclaration, parse_foreign
 from audit.parse import AuditEntry, canonical_text, read_entries
 from node.core import safejson
 from node.core.errors import InvalidInput
@@ -37,6 +38,9 @@ _PREFIX = re.compile(
     r'"checkpoint_index":(0|[1-9][0-9]*),"entries":\['
 )
 _TAIL_MARK = '],"previous_size":'
+#: Where a version 3 manifest's ``foreign`` array starts (it sorts right after the entries; an
+#: entry cannot hold this text: its strings escape quotes and it has no ``foreign`` key).
+_FOREIGN_MARK = '],"foreign":['
 _HEADER_KEYS: Final = frozenset(
     {"checkpoint_index", "previous_size", "province", "root", "tree_size", "type", "version"}
 )
@@ -87,8 +91,10 @@ class ManifestHeader:
     previous_size: int
     tree_size: int
     root: bytes
-    #: The access-log head a version 2 manifest carries (None in version 1).
+    #: The access-log head a version 2 or 3 manifest carries (None in version 1).
     access_log: LogHead | None = None
+    #: The foreign leaves a version 3 manifest declares.
+    foreign: tuple[ForeignDeclaration, ...] = ()
 
 
 def read_manifest(data: bytes) -> tuple[ManifestHeader, Iterator[tuple[str, AuditEntry]]]:
@@ -99,7 +105,8 @@ def read_manifest(data: bytes) -> tuple[ManifestHeader, Iterator[tuple[str, Audi
     The bytes must be exactly the canonical form (docs/FORMATS.md "Manifests"), which for the
     canonical key order means: ``{"checkpoint_index":…,"entries":[…],"previous_size":…,
     "province":…,"root":…,"tree_size":…,"type":"certreg.manifest","version":1}``, or for
-    version 2 the same opened by ``"access_log":{"count":…,"head":"…"},``.
+    version 2 the same opened by ``"access_log":{"count":…,"head":"…"},``, and for version 3
+    that with ``"foreign":[…],`` between the entries and ``"previous_size"``.
 
     Raises:
         InvalidInput: ``manifest`` / ``manifest.json``, ``manifest.keys``,
@@ -118,18 +125,21 @@ def read_manifest(data: bytes) -> tuple[ManifestHeader, Iterator[tuple[str, Audi
     tail_at = text.rfind(_TAIL_MARK)
     if prefix is None or tail_at < prefix.end() - 1:
         raise InvalidInput("manifest", "manifest.keys", "not a canonical manifest")
-    tail = "{" + text[tail_at + 2 :]
+    foreign_at = text.rfind(_FOREIGN_MARK, prefix.end() - 1, tail_at)
+    entries_end = tail_at if foreign_at < 0 else foreign_at
+    tail = "{" + text[entries_end + 2 :]
     header = safejson.loads(tail, "manifest", rule="manifest.json")
     if not isinstance(header, dict) or canonical_text(header) != tail:
         raise InvalidInput("manifest", "manifest.canonical", "not in canonical form")
     header["checkpoint_index"] = int(prefix.group(3))
-    if set(header) != _HEADER_KEYS:
+    declared = header.pop("foreign", None)
+    if set(header) != _HEADER_KEYS or (declared is not None and prefix.group(1) is None):
         raise InvalidInput("manifest", "manifest.keys", "wrong keys")
-    version = 1 if prefix.group(1) is None else 2
+    version = 1 if prefix.group(1) is None else 2 if declared is None else 3
     if header["type"] != "certreg.manifest" or header["version"] != version:
-        raise InvalidInput("manifest", "manifest.version", "not a version 1 or 2 manifest")
+        raise InvalidInput("manifest", "manifest.version", "not a version 1, 2 or 3 manifest")
     access_log = None
-    if version == 2:
+    if version >= 2:
         count, head = int(prefix.group(1)), bytes.fromhex(prefix.group(2))
         if count == 0 and head != b"\x00" * 32:
             raise InvalidInput("manifest.access_log", "manifest.access_log", "an empty log's head")
@@ -142,6 +152,7 @@ def read_manifest(data: bytes) -> tuple[ManifestHeader, Iterator[tuple[str, Audi
         raise InvalidInput("manifest.root", "manifest.root", "must be 64 lowercase hex")
     if not isinstance(header["province"], str):
         raise InvalidInput("manifest.province", "manifest.type", "must be a string")
+    foreign = () if declared is None else parse_foreign(declared, header["previous_size"])
     parsed = ManifestHeader(
         province=header["province"],
         checkpoint_index=header["checkpoint_index"],
@@ -149,8 +160,9 @@ def read_manifest(data: bytes) -> tuple[ManifestHeader, Iterator[tuple[str, Audi
         tree_size=header["tree_size"],
         root=bytes.fromhex(root),
         access_log=access_log,
+        foreign=foreign,
     )
-    return parsed, read_entries(text, prefix.end(), tail_at)
+    return parsed, read_entries(text, prefix.end(), entries_end)
 
 
 SerialGroup = tuple[str, int, int]
@@ -277,6 +289,18 @@ class ProvinceLog:
         if not queue:
             del self.expected[commitment]
         return True
+
+    def forget_foreign(self, commitment: bytes, leaf_index: int) -> None:
+        """A leaf the province declared foreign asks the chain for nothing: drop what its
+        status entry expected (``log.foreign_entries`` reports it instead)."""
+        queue = self.expected.get(commitment)
+        if queue is None:
+            return
+        kept = deque(change for change in queue if change.leaf_index != leaf_index)
+        if kept:
+            self.expected[commitment] = kept
+        else:
+            del self.expected[commitment]
 
 
 __all__ = [

@@ -13,7 +13,7 @@ from hashlib import sha256 as _sha256
 from typing import Any
 
 from anchor.chain import ChainEvent, RegistryClient, with_retries
-from anchor.manifest import ManifestStore
+from anchor.manifest import ForeignDeclaration, ManifestStore
 from anchor.snapshot import CERTIFICATE_STATUS_NAMES, province_of
 from audit.access import AccessLogHeads
 from audit.entries import Anchor, EntryChecker
@@ -21,7 +21,7 @@ from audit.findings import FindingSink
 from audit.log import ProvinceLog, read_manifest
 from audit.node_api import ChainCheckpoint
 from audit.snapshots import SnapshotComparison
-from node.core.errors import InvalidInput, ManifestStoreError, VerificationError
+from node.core.errors import ChainError, InvalidInput, ManifestStoreError, VerificationError
 from node.core.merkle import verify_consistency
 from node.core.time import china_date_of_unix
 
@@ -228,6 +228,8 @@ class LogReplay:
                 )
                 log.rebuildable = False
                 return
+            if header.foreign:
+                self.report_foreign(province, header.foreign, evidence)
             self.access_heads.observe(province, anchor.index, header.access_log, evidence)
             leaf_index = previous_size
             rebuild = log.rebuildable and log.frontier.size == previous_size
@@ -269,6 +271,66 @@ class LogReplay:
                     **{**evidence, "hashes": {"root": root.hex(), "rebuilt": rebuilt.hex()}},
                 )
                 log.rebuildable = False
+
+    def report_foreign(
+        self,
+        province: str,
+        declared: tuple[ForeignDeclaration, ...],
+        evidence: dict[str, Any],
+    ) -> None:
+        """The leaves a version 3 manifest declares foreign (anchored by someone else with the
+        province's operator key, adopted by the province): one ``log.foreign_entries`` finding
+        per leaf, with the checkpoint that carried it and the entry's commitment, read again
+        from that checkpoint's manifest; a foreign status entry no longer waits for its change
+        on chain (``entry.status_not_on_chain``). A declaration of leaves its checkpoint does
+        not hold is a ``manifest.mismatch``."""
+        declared_in = evidence["checkpoint_index"]
+        # The thief's manifests carried their own access-log heads: compare the province's
+        # next head with its own last one.
+        self.access_heads.forget(province, {item.checkpoint_index for item in declared})
+        for item in declared:
+            try:
+                anchored = self.client.checkpoint(int(province), item.checkpoint_index)
+                previous = (
+                    0
+                    if item.checkpoint_index == 0
+                    else self.client.checkpoint(int(province), item.checkpoint_index - 1).size
+                )
+                if not previous <= item.start < item.end <= anchored.size:
+                    raise VerificationError(
+                        f"checkpoint {item.checkpoint_index} holds leaves {previous} to "
+                        f"{anchored.size}, not the declared {item.start} to {item.end}"
+                    )
+                data = self.store.get(anchored.manifest_cid, self.manifest_timeout)
+                _, entries = read_manifest(data)
+                for leaf_index, (_, entry) in enumerate(entries, start=previous):
+                    if item.start <= leaf_index < item.end:
+                        self.logs[province].forget_foreign(entry.commitment, leaf_index)
+                        self.findings(
+                            "log.foreign_entries",
+                            province,
+                            f"leaf {leaf_index} ({entry.kind} of certificate "
+                            f"{entry.certificate_number}) was anchored in checkpoint "
+                            f"{item.checkpoint_index} by someone else with the province's "
+                            f"operator key; the province declared it foreign in checkpoint "
+                            f"{declared_in}",
+                            **{
+                                **evidence,
+                                "checkpoint_index": item.checkpoint_index,
+                                "declared_in": declared_in,
+                                "leaf_index": leaf_index,
+                                "hashes": {"commitment": entry.commitment.hex()},
+                            },
+                        )
+            except (ChainError, VerificationError, ManifestStoreError, InvalidInput) as exc:
+                self.findings(
+                    "manifest.mismatch",
+                    province,
+                    f"foreign leaves {item.start} to {item.end} declared in checkpoint "
+                    f"{declared_in}: {exc}",
+                    **evidence,
+                    fields=["foreign"],
+                )
 
     # -- statuses ------------------------------------------------------------------------
 

@@ -38,6 +38,7 @@ from node.services.intake import DEFAULT_CHUNK_SIZE
 from node.services.lifecycle import LifecycleOutcome
 from node.storage import CertificateRepository, ReviewRecord, open_database
 from node.storage.files import write_private, write_private_json
+from province.adopt import adopt_foreign
 from province.config import load_config, new_config, write_config
 from province.election import run_elected
 from province.node import ProvinceNode
@@ -666,6 +667,27 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_adopt_foreign(args: argparse.Namespace) -> int:
+    """After the consortium replaced the operators of a province whose key was stolen: adopt
+    the entries the thief anchored as foreign, so the log equals the chain's again and
+    anchoring resumes on top (province/adopt.py)."""
+    node = _open(args)
+    try:
+        result = adopt_foreign(node, actor=args.actor, confirm=args.confirm)
+    finally:
+        node.close()
+    checkpoints = ", ".join(f"{i} (anchored by {by})" for i, by in result.checkpoints)
+    text = (
+        f"adopted {result.adopted} foreign entr{'y' if result.adopted == 1 else 'ies'}"
+        + (f" of checkpoint(s) {checkpoints}" if checkpoints else "")
+        + f"; log {result.log_size} entries, {result.anchored_size} anchored; log_state "
+        + result.log_state
+        + (f": {result.log_state_reason}" if result.log_state_reason else "")
+    )
+    _emit(args, result.to_json(), text)
+    return 0 if result.log_state == "ok" else 1
+
+
 # -- personal-data key ----------------------------------------------------------------------
 
 
@@ -972,6 +994,20 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore
     p.add_argument("--format", choices=("csv", "jsonl"), help="default: from each file name")
     p.add_argument("--actor", default="cli", help="the province operator (audit trail)")
     p.set_defaults(func=_run(cmd_replay))
+
+    p = sub.add_parser(
+        "adopt-foreign",
+        help="after the operators were replaced by vote: adopt the entries anchored with the "
+        "stolen operator key as foreign, so anchoring resumes (docs/OPERATIONS.md)",
+    )
+    _common(p)
+    p.add_argument(
+        "--confirm",
+        action="store_true",
+        help="adopt even though the account that anchored them is still an operator",
+    )
+    p.add_argument("--actor", default="cli", help="the province operator (recorded)")
+    p.set_defaults(func=_run(cmd_adopt_foreign))
 
     p = sub.add_parser("ingest", help="accept a CSV or JSON Lines file of signed certificates")
     _common(p)

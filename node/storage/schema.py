@@ -626,6 +626,24 @@ class ReturnedRow(Base):
     resubmitted_commitment: Mapped[bytes | None] = mapped_column(Hash)
 
 
+class ForeignEntry(Base):
+    """A leaf of a province's log that someone else anchored with the province's operator key
+    (a stolen key), adopted from its checkpoint's manifest by ``certreg node adopt-foreign``
+    so the log equals the chain's again (migration 0011). Never the province's certificate:
+    the node serves no bundle for it, and its manifests declare it foreign to auditors."""
+
+    __tablename__ = "foreign_entries"
+
+    province: Mapped[str] = mapped_column(String(2), primary_key=True)
+    leaf_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    checkpoint_index: Mapped[int] = mapped_column(BigInteger)
+    manifest_cid: Mapped[str] = mapped_column(String(128))
+    #: The account that anchored the checkpoint (0x-hex).
+    anchored_by: Mapped[str] = mapped_column(String(42))
+    adopted_by: Mapped[str] = mapped_column(String(128))
+    adopted_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
 def table_of(model: type[Base]) -> Table:
     """Return the Core :class:`~sqlalchemy.Table` of a model (for bulk Core statements)."""
     return Base.metadata.tables[model.__tablename__]
@@ -642,4 +660,5 @@ APPEND_ONLY_TABLES = (
     "access_record_commitments",
     "access_log_anchors",
     "federation_nonces",
+    "foreign_entries",
 )

@@ -10,6 +10,7 @@ import pytest
 
 from anchor.manifest import (
     CHUNK_SIZE,
+    ForeignDeclaration,
     IpfsManifestStore,
     LocalManifestStore,
     Manifest,
@@ -171,6 +172,52 @@ def test_version_2_manifest_is_strict_about_its_access_log_head() -> None:
         with pytest.raises(InvalidInput):
             _, rows = read_manifest(data)
             list(rows)
+
+
+def test_version_3_manifest_declares_foreign_leaves() -> None:
+    """Version 3: the foreign leaves before the checkpoint (``certreg node adopt-foreign``),
+    between the entries and ``previous_size``; the framed bytes, the document and the
+    auditor's streaming reader agree, and a wrong declaration is refused by all three."""
+    entries = make_entries(6)[4:]
+    root, access = b"\x07" * 32, LogHead(2, b"\x5a" * 32)
+    foreign = (ForeignDeclaration(1, 2, 3), ForeignDeclaration(2, 3, 4))
+    expected = build_manifest("44", 3, 4, 6, root, entries, access, foreign)
+    data = manifest_bytes(
+        "44", 3, 4, 6, root, [e.canonical_bytes() for e in entries], access, foreign
+    )
+    assert data == expected.to_bytes() and expected.version == 3
+    assert b'],"foreign":[{"checkpoint_index":1,"end":3,"start":2},' in data
+    parsed = Manifest.from_bytes(data)
+    assert parsed.foreign == foreign and parsed.entries == tuple(entries)
+    header, rows = read_manifest(data)
+    assert header.foreign == foreign and header.access_log == access
+    assert [entry.commitment for _, entry in rows] == [e.commitment for e in entries]
+    # Without a declaration the worker still writes version 2.
+    assert b'"version":2' in manifest_bytes(
+        "44", 3, 4, 6, root, [e.canonical_bytes() for e in entries], access
+    )
+    bad = [
+        data.replace(b'"version":3', b'"version":2'),
+        data.replace(b'"end":3', b'"end":5'),  # past previous_size
+        data.replace(b'"start":3', b'"start":2'),  # overlapping
+        data.replace(b'"foreign":[{', b'"foreign":[{"x":1,'),
+        # no access_log: a version 1 manifest cannot declare foreign leaves
+        (b"{" + data[data.index(b'"checkpoint_index":3') :]).replace(
+            b'"version":3', b'"version":1'
+        ),
+    ]
+    for wrong in bad:
+        with pytest.raises(InvalidInput):
+            Manifest.from_bytes(wrong)
+        with pytest.raises(InvalidInput):
+            _, rows = read_manifest(wrong)
+            list(rows)
+    for declared in ((ForeignDeclaration(0, 3, 3),), (ForeignDeclaration(0, 0, 5),)):
+        with pytest.raises(InvalidInput) as caught:
+            manifest_bytes(
+                "44", 3, 4, 6, root, [e.canonical_bytes() for e in entries], access, declared
+            )
+        assert caught.value.rule == "manifest.foreign"
 
 
 def test_manifest_bytes_refuses_what_manifest_refuses() -> None:

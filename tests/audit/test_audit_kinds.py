@@ -26,6 +26,7 @@ from tests.audit import test_audit, test_audit_api, test_audit_more
 from tests.audit.histories import ACTIVE, ORG, ORG2, REVOKED, ZERO, Clean, clean_history, run
 from tests.conftest import today_calendar
 from tests.contract.conftest import Registry
+from tests.province import test_adopt_foreign
 
 
 @pytest.fixture
@@ -367,6 +368,9 @@ PLANTED = {
     "manifest.missing": "test_audit.test_manifest_not_in_store_is_missing",
     "manifest.malformed": "test_malformed_manifest",
     "manifest.mismatch": "test_audit.test_manifest_whose_entries_do_not_hash_to_the_root",
+    "log.foreign_entries": (
+        "test_adopt_foreign.test_a_thiefs_entries_are_adopted_as_foreign_and_anchoring_resumes"
+    ),
     "organisation.unknown": "test_audit.test_unknown_organisation",
     "organisation.not_active": "test_audit.test_suspended_organisation",
     "scope.missing": "test_audit.test_unpublished_scope_document",
@@ -412,6 +416,7 @@ def test_every_finding_kind_is_planted_by_a_test() -> None:
         "test_audit": test_audit,
         "test_audit_more": test_audit_more,
         "test_audit_api": test_audit_api,
+        "test_adopt_foreign": test_adopt_foreign,
     }
     for where in PLANTED.values():
         module_name, _, name = where.rpartition(".")

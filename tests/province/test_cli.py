@@ -192,6 +192,20 @@ def test_node_commands_take_a_file_to_anchored_bundles(
         "44 has size 10, past our log (9)" in err
     )
 
+    # The thief's manifest is where manifests are published (IPFS for every node).
+    shutil.copytree(thief_home / "manifests", home / "manifests", dirs_exist_ok=True)
+    # Adopting the thief's entry as foreign: refused while the account that anchored it is
+    # still 44's operator (the consortium has not voted here), done with --confirm; the log
+    # equals the chain's again and `node status` is back to ok.
+    status, _, err = run(capsys, "node", "adopt-foreign", "--dir", str(home))
+    assert status == 1 and "adopt.operator_unchanged" in err, err
+    status, out, _ = run(capsys, "node", "adopt-foreign", "--dir", str(home), "--confirm", "--json")
+    adopted = json.loads(out)
+    assert status == 0 and adopted["adopted"] == 1 and adopted["log_state"] == "ok"
+    assert (adopted["log_size"], adopted["anchored_size"]) == (10, 10)
+    status, out, _ = run(capsys, "node", "status", "--dir", str(home), "--json")
+    assert status == 0 and json.loads(out)["log_state"] == "ok"
+
 
 def test_node_commands_need_a_configured_folder(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -11,6 +11,9 @@ its own validator.
 - A watchdog fails a test when no block is sealed for ten Clique periods, with each validator's
   Clique snapshot in the failure (shown by stopping two of the three signers: one signer alone
   may not seal two blocks in a row).
+- After the validator fault, the audit of all three provinces' logs is clean: each province
+  files a real organisation (its scope document in the store) and takes in signed
+  certificates issued two days before, received today.
 
 One network serves the module (starting three validators takes seconds); every test leaves
 all three running.
@@ -19,6 +22,7 @@ all three running.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
 import signal
 import sqlite3
@@ -37,17 +41,32 @@ from anchor.chain import ClientOptions, RegistryClient, connect
 from anchor.manifest import LocalManifestStore
 from anchor.snapshot import take_snapshot
 from anchor.transport import RetryPolicy
+from audit.auditor import AuditOptions, audit
 from certreg.dev.geth import BlockWatchdog, CliqueNetwork, block_number, find_geth
+from certreg.dev.sample import SAMPLE_ORGANISATION_NAME as ORG_NAME
 from node.core.errors import ChainError
 from node.core.formats.entry import LogEntry
 from node.core.formats.snapshot import SnapshotTrustSource
 from node.core.rules.workdays import WorkdayCalendar
+from node.core.time import china_date
 from node.core.verify import ResultCode, verify_bundle
 from node.storage import ProvinceLog, open_database
 from province.node import ProvinceNode
+from province.organisations import parse_filing
 from tests.anchor.entries import make_entries
+from tests.conftest import today_calendar
 from tests.node.storage.conftest import blind_index, cipher
-from tests.province.helpers import NOW, file_sample_organisation, issue
+from tests.province.helpers import (
+    ACTOR,
+    KEY,
+    NOW,
+    ORG,
+    SCOPE,
+    SUITE,
+    certificate,
+    salted,
+    sign,
+)
 from tests.servers import missing
 
 pytestmark = pytest.mark.geth
@@ -55,6 +74,9 @@ pytestmark = pytest.mark.geth
 PROVINCES = ("44", "41", "43")
 CONFIRMATIONS = 3  # the Clique default (anchor/engines.py)
 WAIT = 90.0
+#: The day certificates are received (China), fixed for the module: the worker test takes in
+#: the same three certificates of Henan as the validator test, even across midnight.
+TODAY = china_date(dt.datetime.now(dt.UTC))
 
 
 class Consortium:
@@ -89,7 +111,9 @@ class Consortium:
             connect(url), self.address, private_key=self.keys[province], options=options
         )
 
-    def node(self, province: str, folder: Path) -> ProvinceNode:
+    def node(
+        self, province: str, folder: Path, calendar: WorkdayCalendar | None = None
+    ) -> ProvinceNode:
         folder.mkdir(parents=True, exist_ok=True)
         return ProvinceNode(
             province=province,
@@ -100,7 +124,7 @@ class Consortium:
             blind_index=blind_index(),
             batch_size=1000,
             max_age_seconds=3600.0,
-            calendar=WorkdayCalendar.default(),
+            calendar=calendar or WorkdayCalendar.default(),
         )
 
 
@@ -145,6 +169,44 @@ def for_province(entry: LogEntry, province: str) -> LogEntry:
     )
 
 
+def organisation_of(province: str) -> str:
+    """The sample organisation's code moved to ``province`` (the province is at 6-7)."""
+    return ORG[:5] + province + ORG[7:]
+
+
+def file_organisation(node: ProvinceNode) -> None:
+    """File ``node``'s province's organisation, on chain and in the node (idempotent; its
+    scope document is published to the node's store)."""
+    node.organisations.file(
+        parse_filing({
+            "code": organisation_of(node.province), "name": ORG_NAME, "scope": SCOPE,
+            "keys": [{"suite": "ed25519", "public_key": SUITE.public_key(KEY).hex(),
+                      "valid_from": "2025-01-01"}],
+        }),
+        actor=ACTOR,
+    )  # fmt: skip
+
+
+def take_in(node: ProvinceNode, serials: range) -> None:
+    """Take in the signed certificates ``serials`` of ``node``'s province's organisation,
+    issued two days before today and received today (China), as the organisation would submit
+    them (no chain call); the same serials give the same entries in any node of the province
+    (deterministic salts and signatures)."""
+    code = organisation_of(node.province)
+    today = TODAY
+    issued = today - dt.timedelta(days=2)
+    for serial in serials:
+        s = salted(
+            certificate(
+                serial,
+                organisation_code=code,
+                issue_date=issued.isoformat(),
+                certificate_number=f"{code}{issued.year % 100:02d}3{serial:06d}",
+            )
+        )
+        node.intake.submit(s, sign(node, s), received_on=today, late_reason=None, actor=ACTOR)
+
+
 def anchor_until_final(node: ProvinceNode, timeout: float = WAIT) -> None:
     """Anchor until everything in ``node``'s log is in a confirmed checkpoint."""
     deadline = time.monotonic() + timeout
@@ -174,12 +236,13 @@ def test_one_validator_down_the_others_anchor_and_its_checkpoints_wait(
     consortium: Consortium, watchdog: BlockWatchdog, tmp_path: Path
 ) -> None:
     network = consortium.network
-    nodes = {p: consortium.node(p, tmp_path / p) for p in PROVINCES}
+    calendar = today_calendar()
+    nodes = {p: consortium.node(p, tmp_path / p, calendar) for p in PROVINCES}
     try:
+        for node in nodes.values():
+            file_organisation(node)
         guangdong = nodes["44"]
-        file_sample_organisation(guangdong.db, guangdong.client)
-        for serial in (1, 2):
-            issue(guangdong, serial)
+        take_in(guangdong, range(1, 3))
         anchor_until_final(guangdong)
         assert consortium.client("44").checkpoint_count(44) == 1
 
@@ -187,10 +250,8 @@ def test_one_validator_down_the_others_anchor_and_its_checkpoints_wait(
         down_at = max(block_number(network[p].url) for p in ("41", "43"))
 
         # Henan and Hunan keep anchoring on their own validators.
-        for start, province in enumerate(("41", "43")):
-            with nodes[province].db.transaction() as session:
-                entries = [for_province(e, province) for e in make_entries(3, start=10 * start)]
-                ProvinceLog(session, province).append(entries, now=NOW)
+        for province in ("41", "43"):
+            take_in(nodes[province], range(1, 4))
             anchor_until_final(nodes[province])
         henan = consortium.client("41")
         assert henan.checkpoint_count(41) == henan.checkpoint_count(43) == 1
@@ -198,8 +259,7 @@ def test_one_validator_down_the_others_anchor_and_its_checkpoints_wait(
 
         # Guangdong's node takes in certificates; its anchored ones still verify (against the
         # chain the other validators serve); its new checkpoint waits for its validator.
-        for serial in (3, 4, 5):
-            issue(guangdong, serial)
+        take_in(guangdong, range(3, 6))
         with pytest.raises(ChainError):
             guangdong.anchor_once(force=True)
         status = guangdong.status()
@@ -220,6 +280,13 @@ def test_one_validator_down_the_others_anchor_and_its_checkpoints_wait(
         assert verdicts(guangdong, consortium.client("44")) == [ResultCode.VALID] * 5
         for province in ("41", "43"):  # anchoring went on for the others meanwhile too
             assert anchored_sizes(henan, int(province)) == [3]
+
+        # The audit of the whole chain, all three provinces' logs, finds nothing.
+        report = audit(
+            henan, LocalManifestStore(tmp_path / "manifests"), AuditOptions(calendar=calendar)
+        )
+        assert report.clean, report.to_json()
+        assert (report.counts["checkpoints"], report.counts["entries"]) == (4, 11)
     finally:
         if not network["44"].running():
             network["44"].start()
@@ -278,11 +345,12 @@ def test_a_worker_killed_mid_anchoring_anchors_nothing_twice_and_loses_nothing(
     folder = tmp_path / "41"
     node = consortium.node("41", folder)
     try:
+        # The same first three certificates as the validator test (a chain checkpoint of size
+        # 3 is then adopted, whichever test ran first), then three more entries.
+        file_organisation(node)
+        take_in(node, range(1, 4))
         with node.db.transaction() as session:
-            # The same first three entries as the validator test (a chain checkpoint of size 3
-            # is then adopted, whichever test ran first), then three more.
-            entries = [for_province(e, "41") for e in make_entries(3, start=0)]
-            entries += [for_province(e, "41") for e in make_entries(3, start=50)]
+            entries = [for_province(e, "41") for e in make_entries(3, start=50)]
             ProvinceLog(session, "41").append(entries, now=NOW)
     finally:
         node.close()

@@ -540,6 +540,14 @@ FINDINGS: Final = (
         _FINDING,
     ),
     _entry(
+        "log.foreign_entries",
+        "日志条目由他人持本省被盗的运营账户密钥锚定，本省已将其作为外来条目收录（不是本省的证书）。",
+        "The log entry was anchored by someone else with the province's stolen operator key; the "
+        "province adopted it as foreign (it is not one of the province's certificates).",
+        "",
+        _FINDING,
+    ),
+    _entry(
         "organisation.unknown",
         "发证机构未在本省备案（审计中：证书锚定时该机构尚未备案）。",
         "The organisation is not filed with this province (in an audit: it was not filed when "
@@ -3244,6 +3252,24 @@ SHARING: Final = (
         "audit.access_log",
         "--access-log 须写作 省份代码=文件，且文件可读。",
         "--access-log takes PROVINCE=FILE, and the file must be readable.",
+    ),
+    _rule(
+        "manifest.foreign",
+        "清单声明的外来条目须为检查点之前、按序排列且互不重叠的叶子区间（第 3 版清单）。",
+        "A manifest's foreign leaves are ascending, disjoint ranges of leaves before the "
+        "checkpoint (version-3 manifests).",
+    ),
+    _rule(
+        "adopt.operator_unchanged",
+        "锚定外来检查点的账户仍是本省的运营账户：须先经联盟投票更换运营账户（或明确确认）。",
+        "The account that anchored the foreign checkpoint is still an operator of the province: "
+        "replace the operators by vote first (or confirm explicitly).",
+    ),
+    _rule(
+        "adopt.forked",
+        "本地日志含有链上没有的条目，收录外来条目须改写这些条目，而日志只能追加。",
+        "The local log holds entries the chain does not; adopting the foreign entries would "
+        "rewrite them, and the log is append-only.",
     ),
     _rule(
         "manifest.access_log",

@@ -40,6 +40,7 @@ from node.storage.access_log import AccessLog
 from node.storage.agreements import AgreementRepository
 from node.storage.counters import DailyCounters
 from node.storage.federation import remember_nonce
+from node.storage.foreign import ForeignEntries
 from node.storage.holder_codes import HolderCodes
 from node.storage.organisation_details import DetailsRecord, DetailsRepository
 from node.storage.returns import ReturnRepository
@@ -209,6 +210,9 @@ def fill_every_table(db: Database) -> None:
         log = ProvinceLog(session, PROVINCE)
         log.append([issue_entry(s)], now=NOW)
         CheckpointRepository(session, PROVINCE).add(1, log.merkle.root(), now=NOW)
+        ForeignEntries(session, PROVINCE).add(
+            [0], checkpoint_index=0, manifest_cid="Qm", anchored_by="0x", actor="t", now=NOW
+        )
         AuditTrail(session).record(
             actor="t", action="issue", target_type="certificate", target_id="x", now=NOW
         )
