@@ -35,7 +35,18 @@
    certificates and anchors them: checkpoint 0 of log 11 is on chain. On a later run Beijing is
    a member already and only its anchored log is checked.
 9. **audit**: ``certreg audit`` replays the chain and every manifest from genesis, with
-   Guangdong's access-log export checked against the heads its manifests anchored: clean.
+   Guangdong's access-log export checked against the heads its manifests anchored: clean (on a
+   second run, but for the certificates step 10 backdated before).
+10. **a backdated certificate is disputed**: Beijing's node takes in a certificate whose receipt
+    its operator dates 400 days back (issued two days before that: on time as recorded) and
+    anchors it today; Henan's ``POST /v1/verify`` re-runs the public rules and answers DISPUTED
+    (anchored more than six months after the issue date).
+11. **audit statements reach verifiers through a signed snapshot**: ``certreg audit --publish``
+    with Henan's operator key finds that certificate and nothing else, stores one statement per
+    province in IPFS and references each on chain; Henan's ``GET /v1/snapshot`` is signed by
+    Henan and cosigned by the peers that rebuilt it (a majority of the trust root's members) and
+    carries the statements; ``certreg verify --trust-root --snapshot`` then trusts it: the
+    corrected certificate is VALID, the backdated one DISPUTED.
 
 Each step prints what it did and its outcome; :func:`run_walkthrough` returns the steps and stops
 at the first that does not hold (Guangdong is restored whatever happens). The certificates are
@@ -48,6 +59,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
+import io
 import json
 import os
 import random
@@ -86,7 +98,14 @@ STEP_NAMES = (
     "correct",
     "admit Beijing by vote",
     "audit",
+    "a backdated certificate is disputed",
+    "audit statements reach verifiers through a signed snapshot",
 )
+#: What the auditor finds about the certificate the walkthrough backdated (Beijing, on a run
+#: before): anchored more than six months after its issue date.
+BACKDATED_KINDS = frozenset({"deadline.over_six_months"})
+#: How far back the backdated certificate's receipt is dated (over six months before today).
+BACKDATED_DAYS = 400
 #: Suffix of Guangdong's database files while they are moved aside.
 AWAY = ".walkthrough-away"
 _SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
@@ -137,6 +156,7 @@ class Walkthrough:
         self.second: _Issued | None = None
         self.successor: _Issued | None = None
         self._moved: list[tuple[Path, Path, str]] | None = None
+        self.backdated_bundle_json: dict[str, Any] = {}
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -645,15 +665,8 @@ class Walkthrough:
         try:
             node.organisations.file(organisations[0].filing, actor="walkthrough")
             _ingest(node, submissions, count, today, _Say(quiet=True))
-            # one pass sends the checkpoint; on an engine that waits for confirmations (Clique)
-            # later passes confirm it once final
-            deadline = time.monotonic() + WAIT_SECONDS
-            node.anchor_all()
-            while (status := node.status()).anchored_size < count:
-                if time.monotonic() > deadline:
-                    break
-                time.sleep(0.5)
-                node.anchor_once(force=True)
+            _anchor_everything(node)
+            status = node.status()
             on_chain = node.client.checkpoint_count(int(NEW_PROVINCE))
         finally:
             node.close()
@@ -662,6 +675,147 @@ class Walkthrough:
                 f"Beijing anchored {status.anchored_size} of {count} ({on_chain} checkpoints)"
             )
         return count
+
+    def backdated(self) -> str:
+        """Beijing takes in a certificate received (as its operator records) 400 days ago and
+        anchors it today: Henan's verification re-runs the rules and disputes it."""
+        number, received = self._beijing_backdated(node_dir(self.directory, NEW_PROVINCE))
+        bundle = self.backdated_bundle_json
+        reply = self._post(VERIFIER_PROVINCE, "/v1/verify", bundle)
+        verdict = reply.json() if reply.status_code == 200 else {}
+        kinds = [d.get("kind") for d in verdict.get("disputes", [])]
+        if verdict.get("result") != "DISPUTED" or "deadline.over_six_months" not in kinds:
+            raise StepFailed(f"Henan answered {reply.status_code} {reply.text[:400]}")
+        return (
+            f"Beijing took in {number} (received {received}, as its operator recorded) and "
+            f"anchored it today; Henan's POST /v1/verify: DISPUTED "
+            f"({', '.join(str(k) for k in kinds)})"
+        )
+
+    def _beijing_backdated(self, folder: Path) -> tuple[str, str]:
+        """One certificate of Beijing's organisation, received ``BACKDATED_DAYS`` ago, taken
+        in and anchored by Beijing's node (its bundle kept); its number and receipt day."""
+        from certreg.dev import dataset
+        from certreg.dev.consortium import _provisional_calendar
+        from node.core.formats.snapshot import Network
+        from node.core.formats.submissions import read_submission
+        from province.config import load_config
+        from province.node import ProvinceNode
+
+        calendar = _provisional_calendar(self.directory, _Say(quiet=True), None).workdays
+        organisations = dataset.synthetic_organisations(NEW_PROVINCE, 1, seed=self.state.seed)
+        network = Network(
+            chain_id=self.state.chain_id, contract=bytes.fromhex(self.state.contract_address[2:])
+        )
+        received = china_date(dt.datetime.now(dt.UTC)) - dt.timedelta(days=BACKDATED_DAYS)
+        record = self.out / "backdated.json"
+        node = ProvinceNode.open(load_config(folder), calendar=calendar)
+        try:
+            if record.is_file():
+                # A run before backdated one: it is verified again (a second one would leave
+                # a gap in the organisation's serials).
+                kept = json.loads(record.read_text(encoding="utf-8"))
+                bundle = node.bundles.bundle(bytes.fromhex(kept["commitment"]))
+                self.backdated_bundle_json = bundle.to_json()
+                return str(kept["number"]), str(kept["received"])
+            [row] = dataset.synthetic_submissions(
+                organisations, network, 1, seed=self.state.seed, received_on=received,
+                calendar=calendar, late_share=0.0,
+            )  # fmt: skip
+            [outcome] = node.intake.iter_per_row(
+                read_submission(io.BytesIO(row.line.encode("utf-8")), "jsonl"),
+                received_on=received,
+                actor="walkthrough",
+            )
+            if outcome.accepted is None:
+                raise StepFailed(f"Beijing refused the row: {outcome.error}")
+            commitment = outcome.accepted.commitment
+            _anchor_everything(node)
+            status = node.status()
+            if status.anchored_size != status.log_size:
+                raise StepFailed("Beijing did not anchor the backdated certificate")
+            self.backdated_bundle_json = node.bundles.bundle(commitment).to_json()
+        finally:
+            node.close()
+        facts = {
+            "commitment": commitment.hex(),
+            "number": row.certificate_number,
+            "received": received.isoformat(),
+        }
+        record.write_text(json.dumps(facts) + "\n", encoding="ascii")
+        return row.certificate_number, received.isoformat()
+
+    def signed_snapshot(self) -> str:
+        """``certreg audit --publish``; Henan's signed snapshot carries the statements and is
+        trusted with the trust root: the successor VALID, the backdated certificate DISPUTED."""
+        from province.config import load_config
+
+        assert self.successor is not None and self.successor.bundle is not None
+        store = (
+            ["--ipfs", self.state.ipfs_url]
+            if self.state.ipfs_url is not None
+            else ["--manifests", str(self.directory / "manifests")]
+        )
+        henan = load_config(node_dir(self.directory, VERIFIER_PROVINCE))
+        environment = dict(self.environment or os.environ)
+        environment["CERTREG_WALKTHROUGH_AUDITOR_KEY"] = henan.operator_private_key() or ""
+        report_path = self.out / "audit-published.json"
+        done = subprocess.run(
+            [sys.executable, "-m", "certreg", "audit", "--rpc", self.state.chain_url,
+             "--contract", self.state.contract_address, *store, "--report", str(report_path),
+             "--publish", "--key", "env:CERTREG_WALKTHROUGH_AUDITOR_KEY"],
+            capture_output=True, env=environment, text=True, timeout=600, check=False,
+        )  # fmt: skip
+        published = [line for line in done.stdout.splitlines() if line.startswith("published")]
+        try:
+            report = json.loads(report_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            report = {}
+        if done.returncode != 1 or not _backdated_findings(report) or not published:
+            raise StepFailed(f"certreg audit --publish exited {done.returncode}: findings "
+                             f"{report.get('finding_counts')} {done.stderr[-600:]}")  # fmt: skip
+        snapshot = self._wait_for_statements(len(published))
+        signers = [s["province"] for s in snapshot["signatures"]]
+        path = self.out / "snapshot-henan.json"
+        path.write_text(json.dumps(snapshot), encoding="ascii")
+        root = self.directory / "trust-root.json"
+        results = {}
+        for name, bundle in (("successor", self.successor.bundle),
+                             ("backdated", self.backdated_bundle_json)):  # fmt: skip
+            bundle_path = self.out / f"{name}-trusted.json"
+            write_private_json(bundle_path, bundle)
+            done = self._certreg("verify", str(bundle_path), "--snapshot", str(path),
+                                 "--trust-root", str(root), "--json", "--quiet")  # fmt: skip
+            if done.returncode not in (0, 1):
+                raise StepFailed(f"certreg verify exited {done.returncode}: {done.stderr[-500:]}")
+            results[name] = json.loads(done.stdout)
+        if (results["successor"]["result"], results["backdated"]["result"]) != (
+            "VALID",
+            "DISPUTED",
+        ):
+            raise StepFailed(
+                f"with the trust root: successor {results['successor']['result']}, backdated "
+                f"{results['backdated']['result']}"
+            )
+        return (
+            f"certreg audit --publish: {len(published)} statements (Beijing's names the "
+            f"backdated certificate); Henan's /v1/snapshot signed by {', '.join(signers)} and "
+            f"carrying {len(snapshot['audits'])} statements; certreg verify --trust-root: the "
+            "corrected certificate VALID, the backdated one DISPUTED"
+        )
+
+    def _wait_for_statements(self, count: int) -> dict[str, Any]:
+        """Henan's signed snapshot once it carries the ``count`` statements just published."""
+        found: dict[str, Any] = {}
+
+        def carried() -> bool:
+            nonlocal found
+            reply = self._get(VERIFIER_PROVINCE, "/v1/snapshot")
+            found = reply.json() if reply.status_code == 200 else {}
+            return len(found.get("audits", ())) >= count and len(found.get("signatures", ())) >= 2
+
+        self._wait("Henan's snapshot to carry the statements", carried)
+        return found
 
     def audit(self) -> str:
         report_path = self.out / "audit.json"
@@ -687,17 +841,41 @@ class Walkthrough:
                 f"certreg audit exited {done.returncode}: {done.stderr[-800:]}"
             ) from None
         counts = report.get("counts", {})
-        if done.returncode != 0 or not report.get("clean"):
+        earlier = _backdated_findings(report)
+        if done.returncode not in (0, 1) or (not report.get("clean") and earlier is None):
             raise StepFailed(
                 f"certreg audit exited {done.returncode}: findings {report.get('finding_counts')}"
             )
         records = len(export.text.splitlines())
+        clean = "clean" if not earlier else f"clean but for {earlier} backdated by a run before"
         return (
-            f"certreg audit: clean; {counts.get('provinces')} provinces, "
+            f"certreg audit: {clean}; {counts.get('provinces')} provinces, "
             f"{counts.get('checkpoints')} checkpoints, {counts.get('entries')} entries, "
             f"{counts.get('status_changes')} status changes replayed from genesis; Guangdong's "
             f"{records} access records reach every anchored head"
         )
+
+
+def _backdated_findings(report: dict[str, Any]) -> int | None:
+    """The number of findings of an audit report when every one is about a certificate the
+    walkthrough backdated in Beijing (None when another finding is there)."""
+    findings = report.get("findings", [])
+    if all(f.get("province") == NEW_PROVINCE and f.get("kind") in BACKDATED_KINDS
+           for f in findings):  # fmt: skip
+        return len(findings)
+    return None
+
+
+def _anchor_everything(node: Any) -> None:
+    """Anchor what the node took in: one pass sends the checkpoint; on an engine that waits
+    for confirmations (Clique) later passes confirm it once final."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    node.anchor_all()
+    while (status := node.status()).anchored_size < status.log_size:
+        if time.monotonic() > deadline:
+            return
+        time.sleep(0.5)
+        node.anchor_once(force=True)
 
 
 def _sqlite_files(database: Path) -> list[Path]:
@@ -744,6 +922,7 @@ def run_walkthrough(
     actions = (
         walk.issue, walk.isolate, walk.guangdong_down, walk.verify_henan, walk.verify_offline,
         walk.restore, walk.partner, walk.revoke, walk.correct, walk.admit, walk.audit,
+        walk.backdated, walk.signed_snapshot,
     )  # fmt: skip
     plan: list[tuple[str, Callable[[], str]]] = list(zip(STEP_NAMES, actions, strict=True))
     steps: list[Step] = []

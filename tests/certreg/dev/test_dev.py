@@ -110,8 +110,11 @@ def test_up_walkthrough_down_up_again(folder: Path) -> None:
         "issue in Guangdong", "isolate Guangdong", "Henan names Guangdong unreachable",
         "verify through Henan", "verify offline", "Guangdong untouched, restored",
         "an employer platform queries across provinces", "revoke", "correct",
-        "admit Beijing by vote", "audit",
+        "admit Beijing by vote", "audit", "a backdated certificate is disputed",
+        "audit statements reach verifiers through a signed snapshot",
     ]  # fmt: skip
+    signed = steps[-1]["detail"]
+    assert "signed by 41, 43, 44" in signed and "the backdated one DISPUTED" in signed
     beijing = next(s for s in steps if s["name"] == "admit Beijing by vote")["detail"]
     assert "checkpoint 0 of log 11 is on chain" in beijing
     count, height = certificate_count(result), block_number(result["chain_url"])
