@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from itertools import pairwise
+from typing import Any
 
 import pytest
 
@@ -213,3 +214,35 @@ def test_anchor_events_replay(reg: Registry) -> None:
     # Paging does not change the result.
     assert list(c.iter_events(start, names=["CheckpointAnchored"])) == events
     assert all(e.block_number >= start for e in events)
+
+
+def test_audit_statements_name_an_anchored_checkpoint(reg: Registry) -> None:
+    """``publishAuditStatement``: any member's operator, about any province's anchored
+    checkpoint, with a non-zero hash and a CID of 1-128 bytes; the event carries it all."""
+    c, henan = reg.as_(0), reg.as_(1)
+    digest = b"\x42" * 32
+
+    def by_henan(province: int, index: int, content: bytes = digest, cid: str = CID) -> Any:
+        return lambda: henan.publish_audit_statement(province, index, content, cid)
+
+    reverts("ProvinceLogsUnknownCheckpoint", by_henan(44, 0), province=44, index=0)
+    c.anchor(2, _root(2), [], CID)
+    c.anchor(6, _root(6), consistency_proof(2, LEAVES[:6]), CID)
+    start = c.block_number() + 1
+    henan.publish_audit_statement(44, 1, digest, "Q" * 128)
+    c.publish_audit_statement(44, 0, digest, "Q")
+    reverts("ProvinceLogsUnknownCheckpoint", by_henan(44, 2), province=44, index=2)
+    reverts("ProvinceLogsUnknownCheckpoint", by_henan(41, 0), province=41, index=0)
+    for content, cid in ((b"\x00" * 32, CID), (digest, ""), (digest, "Q" * 129)):
+        reverts("ProvinceLogsInvalidAuditStatement", by_henan(44, 1, content, cid))
+    reverts(
+        "MembershipNotOperator",
+        lambda: reg.as_(7).publish_audit_statement(44, 1, digest, CID),
+        account=reg.chain.accounts[7],
+    )
+    events = list(c.iter_events(start, names=["AuditStatementPublished"]))
+    assert [
+        (e.args["auditor"], e.args["province"], e.args["checkpointIndex"], e.args["cid"])
+        for e in events
+    ] == [(reg.chain.accounts[1], 44, 1, "Q" * 128), (reg.chain.accounts[0], 44, 0, "Q")]
+    assert all(bytes(e.args["contentHash"]) == digest for e in events)
