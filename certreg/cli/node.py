@@ -641,6 +641,33 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_witness(args: argparse.Namespace) -> int:
+    """Witness the members' checkpoints with the node's checkpoint-signing key (docs/FORMATS.md
+    "Witness statements"): one pass with ``--once``, else a pass every ``--interval`` seconds
+    until SIGINT or SIGTERM."""
+    node = _open(args)
+    stop = threading.Event()
+
+    def _stop(_signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        while True:
+            done = node.witness_once()
+            _emit(
+                args,
+                dataclasses.asdict(done),
+                f"witnessing {node.province}: {done.cosigned} cosigned, {done.refused} refused, "
+                f"{done.collected} collected from the other members",
+            )
+            if args.once or stop.wait(args.interval or node.witness_interval):
+                return 0
+    finally:
+        node.close()
+
+
 # -- restore ---------------------------------------------------------------------------------
 
 
@@ -1009,6 +1036,16 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore
     _common(p)
     p.add_argument("--poll", type=float, default=1.0, help="seconds between checks")
     p.set_defaults(func=_run(cmd_run))
+
+    p = sub.add_parser(
+        "witness", help="check and cosign the members' checkpoints (the node's witness key)"
+    )
+    _common(p)
+    p.add_argument("--once", action="store_true", help="one pass, then exit")
+    p.add_argument(
+        "--interval", type=float, help="seconds between passes (default: node.json's witness)"
+    )
+    p.set_defaults(func=_run(cmd_witness))
 
     p = sub.add_parser("export", help="write the bundles of anchored certificates")
     _common(p)
