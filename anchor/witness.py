@@ -66,7 +66,7 @@ from anchor.member_keys import member_key
 from anchor.registry import Checkpoint, Organisation, OrganisationKey, RegistryClient
 from node.core import safejson
 from node.core.crypto.signatures import SUITE_IDS, get_suite, signing_message
-from node.core.errors import InvalidInput, VerificationError
+from node.core.errors import InvalidInput, ManifestStoreError, VerificationError
 from node.core.formats.entry import MAINTENANCE_KEY_PURPOSE
 from node.core.formats.network import Network
 from node.core.formats.trust import (
@@ -244,15 +244,18 @@ class CheckpointWitness:
 
         Raises:
             InvalidInput: ``witness.key`` (the key is not the one published).
-            ChainError, ManifestStoreError: the chain or the manifest store failed; what was
-                recorded stays, the next pass continues.
+            ChainError: the chain failed; what was recorded stays, the next pass continues (a
+                manifest the store cannot give now leaves that province for the next pass).
         """
         self.check_key()
         final = self.client.final_block()
         members = sorted(self.client.members())
         done = WitnessPass()
         for province in members:
-            done += self._witness_log(province, final)
+            try:
+                done += self._witness_log(province, final)
+            except ManifestStoreError as exc:  # that log waits; the others go on
+                log.warning("cannot witness province %02d now: %s", province, exc)
         if self.peers:
             done += self._collect(members)
         return done

@@ -34,7 +34,14 @@
    talking to Guangdong's chain endpoint) then files an organisation, takes in three
    certificates and anchors them: checkpoint 0 of log 11 is on chain. On a later run Beijing is
    a member already and only its anchored log is checked.
-9. **audit**: ``certreg audit`` replays the chain and every manifest from genesis, with
+9. **witnessing**: each of Guangdong, Henan and Hunan runs ``certreg node witness --once`` (its
+   running worker also witnesses every few seconds): each checks every member's final
+   checkpoints against the tree it witnessed before (manifest, entry signatures, RFC 9162
+   consistency) and cosigns them with its checkpoint-signing key, then collects the other
+   members' statements from their APIs; Henan's ``GET /v1/cosignatures`` then shows
+   Guangdong's latest checkpoint cosigned by all three and ``witnessed`` (a threshold of the
+   members), with no refusal.
+10. **audit**: ``certreg audit`` replays the chain and every manifest from genesis, with
    Guangdong's access-log export checked against the heads its manifests anchored: clean.
 
 Each step prints what it did and its outcome; :func:`run_walkthrough` returns the steps and stops
@@ -85,6 +92,7 @@ STEP_NAMES = (
     "revoke",
     "correct",
     "admit Beijing by vote",
+    "witnessing",
     "audit",
 )
 #: Suffix of Guangdong's database files while they are moved aside.
@@ -663,6 +671,47 @@ class Walkthrough:
             )
         return count
 
+    def witnessing(self) -> str:
+        provinces = (ISSUER_PROVINCE, VERIFIER_PROVINCE, "43")
+        cosigned = refused = 0
+        for _ in range(2):  # the second round collects what the others cosigned in the first
+            for province in provinces:
+                done = self._certreg(
+                    "node", "witness", "--dir", str(node_dir(self.directory, province)),
+                    "--once", "--json", "--quiet",
+                )  # fmt: skip
+                if done.returncode != 0:
+                    raise StepFailed(
+                        f"certreg node witness of {province} exited {done.returncode}: "
+                        f"{done.stderr[-500:]}"
+                    )
+                counts = json.loads(done.stdout.splitlines()[-1])
+                cosigned += counts["cosigned"]
+                refused += counts["refused"]
+        status = self._get(ISSUER_PROVINCE, "/v1/status").json()
+        latest = int(status["checkpoints"]) - 1
+        while latest > 0:  # the latest confirmed one (a newer one waits for its block)
+            listed = self._get(ISSUER_PROVINCE, f"/v1/checkpoints/{latest}").json()
+            if listed.get("state") == "confirmed":
+                break
+            latest -= 1
+        reply = self._get(VERIFIER_PROVINCE, f"/v1/cosignatures?province=44&index={latest}")
+        if reply.status_code != 200:
+            raise StepFailed(f"Henan's /v1/cosignatures answered {reply.status_code}")
+        body = reply.json()
+        views = body["checkpoints"]
+        if refused or len(views) != 1 or not views[0]["witnessed"] or views[0]["refused_by"]:
+            raise StepFailed(f"Guangdong's checkpoint {latest} is not witnessed: {views}")
+        if not set(provinces) <= set(views[0]["cosigned_by"]):
+            raise StepFailed(f"Guangdong's checkpoint {latest} cosigned by {views[0]}")
+        cids = sorted(s["cid"] for s in body["statements"])
+        return (
+            f"{cosigned} cosignatures made in this step, none refused; Henan shows Guangdong's "
+            f"checkpoint {latest} cosigned by {', '.join(views[0]['cosigned_by'])} (threshold "
+            f"{body['threshold']} of {len(body['members'])} members): witnessed; statements "
+            f"published as {', '.join(cids)}"
+        )
+
     def audit(self) -> str:
         report_path = self.out / "audit.json"
         export = self._get(ISSUER_PROVINCE, "/v1/access-log/export", "auditor")
@@ -743,7 +792,8 @@ def run_walkthrough(
     walk = Walkthrough(directory, say)
     actions = (
         walk.issue, walk.isolate, walk.guangdong_down, walk.verify_henan, walk.verify_offline,
-        walk.restore, walk.partner, walk.revoke, walk.correct, walk.admit, walk.audit,
+        walk.restore, walk.partner, walk.revoke, walk.correct, walk.admit, walk.witnessing,
+        walk.audit,
     )  # fmt: skip
     plan: list[tuple[str, Callable[[], str]]] = list(zip(STEP_NAMES, actions, strict=True))
     steps: list[Step] = []

@@ -110,8 +110,10 @@ def test_up_walkthrough_down_up_again(folder: Path) -> None:
         "issue in Guangdong", "isolate Guangdong", "Henan names Guangdong unreachable",
         "verify through Henan", "verify offline", "Guangdong untouched, restored",
         "an employer platform queries across provinces", "revoke", "correct",
-        "admit Beijing by vote", "audit",
+        "admit Beijing by vote", "witnessing", "audit",
     ]  # fmt: skip
+    witnessing = next(s for s in steps if s["name"] == "witnessing")["detail"]
+    assert "cosigned by 41, 43, 44" in witnessing and "witnessed" in witnessing
     beijing = next(s for s in steps if s["name"] == "admit Beijing by vote")["detail"]
     assert "checkpoint 0 of log 11 is on chain" in beijing
     count, height = certificate_count(result), block_number(result["chain_url"])
