@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
 from typing import Any, Final
 
 from sqlalchemy import and_, select
@@ -153,29 +152,6 @@ class WitnessStatements:
         )
         with storage_errors("cannot read the witness statements"):
             return [_record(row) for row in self._db.execute(query)]
-
-    def refusals(
-        self, *, after_id: int = 0, limit: int = PAGE
-    ) -> list[tuple[int, StoredStatement]]:
-        """Every refusal held, by id after ``after_id`` (id, statement)."""
-        query = (
-            select(_TABLE)
-            .where(and_(_TABLE.c.kind == "refusal", _TABLE.c.id > after_id))
-            .order_by(_TABLE.c.id)
-            .limit(limit)
-        )
-        with storage_errors("cannot read the witness statements"):
-            return [(int(row.id), _record(row)) for row in self._db.execute(query)]
-
-    def held(self, province: str, indexes: Sequence[int]) -> set[tuple[str, int]]:
-        """(witness, index) of every statement held about those checkpoints."""
-        if not indexes:
-            return set()
-        query = select(_TABLE.c.witness, _TABLE.c.checkpoint_index).where(
-            and_(_TABLE.c.province == province, _TABLE.c.checkpoint_index.in_(list(indexes)))
-        )
-        with storage_errors("cannot read the witness statements"):
-            return {(row.witness, int(row.checkpoint_index)) for row in self._db.execute(query)}
 
 
 __all__ = ["PAGE", "StoredStatement", "WitnessStatements"]
