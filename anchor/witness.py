@@ -468,9 +468,7 @@ class CheckpointWitness:
         self, peer: str, url: str, province: str, keys: Mapping[str, WitnessKey | None]
     ) -> int:
         with self.db.transaction() as session:
-            held = WitnessStatements(session).of(province, witness=peer, limit=10**9)
-        after = max((h.index for h in held), default=-1)
-        known = {(h.index, h.root) for h in held}
+            after = WitnessStatements(session).latest_index(peer, province)
         added = 0
         while True:
             query = urllib.parse.urlencode(
@@ -490,7 +488,6 @@ class CheckpointWitness:
                     document.witness != peer
                     or statement.province != province
                     or statement.network != self.network
-                    or (statement.index, statement.root) in known
                     or not document.verify(keys)
                 ):
                     continue
@@ -499,7 +496,6 @@ class CheckpointWitness:
                 item = stored(document, self.clock(), None)
                 if self.db.write(partial(_add, item)):
                     added += 1
-                known.add((statement.index, statement.root))
             if len(items) < PAGE:
                 return added
 

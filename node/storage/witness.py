@@ -12,7 +12,7 @@ import dataclasses
 import datetime as dt
 from typing import Any, Final
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -122,6 +122,16 @@ class WitnessStatements:
         with storage_errors("cannot read the witness statements"):
             row = self._db.execute(query).first()
         return None if row is None else _record(row)
+
+    def latest_index(self, witness: str, province: str) -> int:
+        """The highest checkpoint index of ``province`` ``witness`` made a statement about, or
+        -1."""
+        query = select(func.max(_TABLE.c.checkpoint_index)).where(
+            and_(_TABLE.c.witness == witness, _TABLE.c.province == province)
+        )
+        with storage_errors("cannot read the witness statements"):
+            value = self._db.execute(query).scalar()
+        return -1 if value is None else int(value)
 
     def of(
         self,

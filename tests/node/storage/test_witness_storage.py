@@ -35,6 +35,7 @@ def test_statements_are_kept_once_and_read_back(database: Database) -> None:
         assert last == statements[2]
         assert repo.last_cosigned("43", "44") == statements[1]
         assert repo.last_cosigned("41", "45") is None
+        assert (repo.latest_index("41", "44"), repo.latest_index("11", "44")) == (2, -1)
         assert [(s.witness, s.index) for s in repo.of("44", index=0)] == [("41", 0), ("43", 0)]
         assert [s.index for s in repo.of("44", witness="41", after=0)] == [1, 1, 2]
         refused = repo.of("44", kind="refusal")
