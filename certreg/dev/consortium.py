@@ -905,7 +905,7 @@ def _publish_checkpoint_key(node: Any, folder: Path, seed: int) -> None:
     anchor/witness.py) and publish its public key on the contract (``setMemberKey(2, key)``)."""
     from anchor.trust_roots import publish_checkpoint_key
     from node.core.crypto.signatures import get_suite
-    from province.config import load_config, write_config
+    from province.config import load_config, replace_config
 
     ed25519 = get_suite("ed25519")
     seed_bytes = f"certreg dev checkpoint key {seed} {node.province}".encode()
@@ -915,7 +915,7 @@ def _publish_checkpoint_key(node: Any, folder: Path, seed: int) -> None:
     config = dataclasses.replace(
         load_config(folder), witness_key=private.hex(), witness_interval=WITNESS_INTERVAL
     )
-    write_config(config, folder)
+    replace_config(config, folder)
     publish_checkpoint_key(node.client, "ed25519", ed25519.public_key(private))
 
 
