@@ -67,12 +67,14 @@ from anchor.registry import Checkpoint, Organisation, OrganisationKey, RegistryC
 from node.core import safejson
 from node.core.crypto.signatures import SUITE_IDS, get_suite, signing_message
 from node.core.errors import InvalidInput, ManifestStoreError, VerificationError
+from node.core.formats.bundle import Bundle
 from node.core.formats.entry import MAINTENANCE_KEY_PURPOSE
 from node.core.formats.network import Network
 from node.core.formats.trust import (
     CHECKPOINT_KEY_PURPOSE,
     CheckpointStatement,
     Refusal,
+    Witness,
     WitnessKey,
     threshold_for,
 )
@@ -517,6 +519,55 @@ class CheckpointWitness:
 
 
 # ---------------------------------------------------------------------------------------------
+# Cosigned bundles
+
+
+class CosignedBundles:
+    """Attaches to a bundle the cosignatures this node holds of its anchor checkpoint, once a
+    threshold of the contract's members cosigned it (docs/FORMATS.md "Cosignatures"): exactly a
+    threshold of them, the first provinces in order (the fewest that count: two fit QR 40-M)."""
+
+    def __init__(self, db: Database, client: RegistryClient) -> None:
+        self.db = db
+        members = sorted(client.members())
+        self.threshold = threshold_for(len(members))
+        self.keys = checkpoint_keys(client, members)
+
+    def attach(self, bundle: Bundle) -> Bundle:
+        """``bundle`` with its checkpoint's cosignatures, or unchanged when fewer than a
+        threshold of valid ones are held."""
+        anchor = bundle.anchor
+        with self.db.transaction() as session:
+            held = WitnessStatements(session).of(
+                anchor.province, index=anchor.checkpoint_index, kind="cosignature"
+            )
+        valid: dict[str, StatementDocument] = {}
+        for item in held:
+            document = document_of(item)
+            statement = document.statement
+            if (
+                statement.network == bundle.network
+                and (statement.tree_size, statement.root) == (anchor.tree_size, anchor.root)
+                and statement.block_number == anchor.block_number
+                and statement.transaction_hash == anchor.transaction_hash
+                and document.verify(self.keys)
+            ):
+                valid.setdefault(document.witness, document)
+        if len(valid) < self.threshold:
+            return bundle
+        chosen = [valid[p] for p in sorted(valid)[: self.threshold]]
+        first = chosen[0].statement
+        if any(d.statement != first for d in chosen):  # pragma: no cover - one chain, one view
+            return bundle
+        witness = Witness(
+            timestamp=first.timestamp,
+            previous_size=first.previous_size,
+            cosignatures=tuple(d.as_signature() for d in chosen),
+        )
+        return dataclasses.replace(bundle, witness=witness)
+
+
+# ---------------------------------------------------------------------------------------------
 # What the API serves
 
 
@@ -561,6 +612,7 @@ def cosignatures_view(
 
 __all__ = [
     "CheckpointWitness",
+    "CosignedBundles",
     "WitnessPass",
     "checkpoint_keys",
     "cosignatures_view",

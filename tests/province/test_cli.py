@@ -527,6 +527,13 @@ def test_node_witness_cosigns_the_anchored_checkpoints_once(
         assert json.loads(out) == {"cosigned": 1, "refused": 0, "collected": 0}
         status, out, _ = run(capsys, "node", "witness", "--dir", str(home), "--once", "--json")
         assert json.loads(out) == {"cosigned": 0, "refused": 0, "collected": 0}
+        # One member of three cosigned: below the threshold, no bundle carries it.
+        status, out, err = run(
+            capsys, "node", "export", "--dir", str(home), "--out", str(tmp_path / "qr"),
+            "--compact", "--cosigned", "--json", "--quiet",
+        )  # fmt: skip
+        assert status == 0, err
+        assert json.loads(out)["bundles"] == 3 and json.loads(out)["cosigned"] == 0
         # A key that is not the published one is refused, naming the rule.
         env.setenv("CERTREG_TEST_WITNESS_KEY", (b"\x01" * 32).hex())
         status, _, err = run(capsys, "node", "witness", "--dir", str(home), "--once")

@@ -16,12 +16,13 @@ from sqlalchemy import func, select
 
 from anchor.manifest import Manifest, manifest_bytes
 from anchor.trust_roots import assemble, publish_checkpoint_key, root_body_from_chain, sign_root
-from anchor.witness import CheckpointWitness, WitnessPass
+from anchor.witness import CheckpointWitness, CosignedBundles, WitnessPass
 from audit.auditor import AuditOptions, audit
 from audit.node_api import ApiTarget
 from node.core.crypto.signatures import get_suite
 from node.core.errors import InvalidInput
-from node.core.formats.trust import ProvinceSignature, Witness, WitnessKey
+from node.core.formats.compact import decode_compact, encode_compact
+from node.core.formats.trust import WitnessKey
 from node.core.verify import verify_bundle
 from node.core.witnessing import StatementDocument
 from node.storage import ProvinceLog
@@ -134,24 +135,18 @@ def test_members_cosign_and_collect_each_others_checkpoints(consortium: Consorti
     body_ = root_body_from_chain(guangdong.client)
     root = assemble(body_, [sign_root(body_, p, "ed25519", witness_key(p)) for p in PROVINCES])
     bundle = guangdong.bundles.bundle(consortium.issued[0].commitment)
-    assert bundle.anchor.checkpoint_index == 0
-    cosigned = [
-        StatementDocument.from_json({k: v for k, v in item.items() if k != "cid"})
-        for item in consortium["44"]
-        .get("/v1/cosignatures", {"province": "44", "index": "0"})
-        .json()["statements"]
-    ]
-    witness = Witness(
-        timestamp=cosigned[0].statement.timestamp,
-        previous_size=0,
-        cosignatures=tuple(ProvinceSignature(d.witness, d.signature) for d in cosigned),
-    )
-    result = verify_bundle(
-        dataclasses.replace(bundle, witness=witness), None, at=int(time.time()), root=root.verify()
-    )
+    assert bundle.anchor.checkpoint_index == 0 and bundle.witness is None
+    # What `certreg node export --cosigned` writes: a threshold (2) of the cosignatures held.
+    cosigned = CosignedBundles(guangdong.db, guangdong.client).attach(bundle)
+    witness = cosigned.witness
+    assert witness is not None and witness.previous_size == 0
+    assert [c.province for c in witness.cosignatures] == ["41", "43"]
+    text = encode_compact(cosigned)
+    assert decode_compact(text) == cosigned  # compact array version 2
+    result = verify_bundle(cosigned, None, at=int(time.time()), root=root.verify())
     checks = {c.name: c for c in result.checks}
     assert result.basis == "witnessed" and checks["trust"].passed
-    assert "witnessed by 41, 43, 44 (3 of 3, 2 needed)" in checks["trust"].detail
+    assert "witnessed by 41, 43 (2 of 3, 2 needed)" in checks["trust"].detail
     # The tests' certificates are dated by a fixed clock (2025) while the in-process chain runs
     # on real time: the verifier's own rule check disputes the late anchoring, nothing else.
     assert [c.name for c in result.checks if c.passed is False] == ["rules"]

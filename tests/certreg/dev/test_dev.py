@@ -185,6 +185,9 @@ def test_up_refuses_a_taken_port(folder: Path) -> None:
     down(folder)
     port = int(result["provinces"]["43"]["api_url"].rsplit(":", 1)[1])
     with socket.socket() as blocker:
+        # The nodes' witnessing asked each other's APIs: connections the API closed may still
+        # hold the port in TIME_WAIT, which only a listener that allows it can bind over.
+        blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         blocker.bind(("127.0.0.1", port))
         blocker.listen()
         done = certreg("dev", "up", "--dir", str(folder), "--quiet")
