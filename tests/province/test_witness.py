@@ -7,6 +7,7 @@ rewritten; the auditor reports the refusal."""
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +28,7 @@ from node.core.verify import verify_bundle
 from node.core.witnessing import StatementDocument
 from node.storage import ProvinceLog
 from node.storage.schema import WitnessStatementRow
+from node.storage.witness import WitnessStatements
 from province.node import ProvinceNode
 from tests.province.federation_nodes import PROVINCES, Consortium, start_consortium
 from tests.province.helpers import issue
@@ -228,3 +230,44 @@ def test_a_key_that_is_not_the_published_one_is_refused(consortium: Consortium) 
         node.witness_once()
     assert raised.value.rule == "witness.key"
     assert rows(node) == 0
+
+
+def test_the_node_loop_witnesses_and_a_wrong_key_does_not_stop_it(
+    consortium: Consortium,
+) -> None:
+    henan = consortium["41"].node
+    henan.witness_interval = 0.05
+    stop = threading.Event()
+    loop = threading.Thread(target=henan.run, args=(stop,), kwargs={"poll_seconds": 0.05})
+    loop.start()
+    try:
+        deadline = time.monotonic() + 30
+        while rows(henan) < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        loop.join(timeout=30)
+    assert rows(henan) >= 1  # Henan cosigned Guangdong's checkpoint 0 in its loop
+    with henan.db.transaction() as session:
+        [mine] = WitnessStatements(session).of("44", index=0, witness="41")
+    assert mine.kind == "cosignature"
+
+    # A key that is not the published one: witnessing stops, the loop goes on.
+    before = rows(henan)
+    henan.witness = CheckpointWitness(
+        henan.db, "41", henan.client, henan.store, henan.network,
+        suite="ed25519", private_key=witness_key("99"), clock=henan.clock,
+    )  # fmt: skip
+    stop = threading.Event()
+    loop = threading.Thread(target=henan.run, args=(stop,), kwargs={"poll_seconds": 0.05})
+    loop.start()
+    try:
+        deadline = time.monotonic() + 30
+        while henan.witness is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        assert loop.is_alive()  # still anchoring (nothing due) after witnessing stopped
+    finally:
+        stop.set()
+        loop.join(timeout=30)
+    assert henan.witness is None and rows(henan) == before
