@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from web3.types import RPCEndpoint
 
 from anchor.manifest import Manifest, manifest_bytes
 from anchor.trust_roots import assemble, publish_checkpoint_key, root_body_from_chain, sign_root
@@ -271,3 +272,35 @@ def test_the_node_loop_witnesses_and_a_wrong_key_does_not_stop_it(
         stop.set()
         loop.join(timeout=30)
     assert henan.witness is None and rows(henan) == before
+
+
+def test_a_checkpoint_rewritten_after_it_was_cosigned_is_refused(consortium: Consortium) -> None:
+    """The chain replaced checkpoint 1 after the members cosigned it (a reorganisation past the
+    confirmations, simulated by reverting the in-process EVM): same index, another size and
+    root, so every member refuses it (``witness.rewritten``)."""
+    guangdong = consortium["44"].node
+    w3 = guangdong.client.w3
+    before = w3.provider.make_request(RPCEndpoint("evm_snapshot"), [])["result"]
+    issue(guangdong, 4)
+    issue(guangdong, 5)
+    guangdong.anchor_all()
+    assert everyone_witnesses(consortium).cosigned == 6
+    w3.provider.make_request(RPCEndpoint("evm_revert"), [before])
+    assert guangdong.client.checkpoint_count(44) == 1
+    with guangdong.db.transaction() as session:
+        log = ProvinceLog(session, "44")
+        entries = list(log.entry_bytes(3, 4))
+        root, proof = log.merkle.root(4), log.merkle.consistency_proof(3, 4)
+    cid = guangdong.store.put(manifest_bytes("44", 1, 3, 4, root, entries))
+    assert guangdong.client.anchor(4, root, proof, cid).index == 1
+
+    done = everyone_witnesses(consortium)
+    assert (done.cosigned, done.refused) == (0, 3)
+    answer = consortium["44"].get("/v1/cosignatures", {"province": "44", "index": "1"}).json()
+    by_root = {c["root"]: c for c in answer["checkpoints"]}
+    assert by_root[root.hex()]["refused_by"] == ["44"] and not by_root[root.hex()]["witnessed"]
+    [refusal] = [s for s in answer["statements"] if s["kind"] == "refusal"]
+    assert refusal["rule"] == "witness.rewritten"
+    assert "witnessed with size 5" in refusal["detail"] and "now has size 4" in refusal["detail"]
+    assert everyone_witnesses(consortium).refused == 0  # (collects the others' refusals)
+    assert everyone_witnesses(consortium) == WitnessPass()
