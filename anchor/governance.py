@@ -26,6 +26,7 @@ from anchor.errors import ContractRevert
 from anchor.member_keys import member_key, set_member_key
 from anchor.registry import Proposal, RegistryClient
 from node.core.errors import InvalidInput
+from node.core.formats.trust import CHECKPOINT_KEY_PURPOSE, WitnessKey
 
 T = TypeVar("T")
 
@@ -93,6 +94,13 @@ KEY_PURPOSES: tuple[KeyPurpose, ...] = (
         "node-api",
         "KEY_PURPOSE_NODE_API",
         "the Ed25519 public key that signs the node's requests to other provinces' nodes",
+    ),
+    KeyPurpose(
+        2,
+        "checkpoint",
+        "",  # no contract constant: setMemberKey takes any purpose 1-255
+        "the checkpoint-signing public key (Ed25519, 32 bytes, or SM2, 65 bytes 04||x||y) that "
+        "signs trust roots, snapshots and the node's witness statements",
     ),
     KeyPurpose(
         3,
@@ -341,6 +349,12 @@ class Governance:
             ChainError: the chain failed.
         """
         chosen = key_purpose(purpose)
+        if chosen.number == CHECKPOINT_KEY_PURPOSE and key and WitnessKey.from_chain(key) is None:
+            raise InvalidInput(
+                "key",
+                "trust_root.key",
+                "a checkpoint-signing key is Ed25519 (32 bytes) or SM2 (65 bytes, 04||x||y)",
+            )
         self._refused(lambda: set_member_key(self.client, chosen.number, key))
 
 

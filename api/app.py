@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from api import consortium, federation, holder, reads, search, sharing, writes
+from api import consortium, federation, holder, reads, search, sharing, witness, writes
 from api.context import ApiContext, ApiSettings, Caller, Context
 from api.middleware import AccessLog, Contain, JsonGuard, SizeLimit
 from api.pdf import render_certificate_pdf
@@ -185,6 +185,7 @@ def create_app(node: ProvinceNode, settings: ApiSettings | None = None) -> FastA
     app.include_router(federation.router)
     app.include_router(writes.router)
     app.include_router(consortium.router)
+    app.include_router(witness.router)
     _install_pdf(app)
     _install_docs(app)
     _install_static(app, settings)

@@ -99,13 +99,15 @@ class ApiContext:
         self.proxies = tuple(
             ipaddress.ip_network(proxy, strict=False) for proxy in settings.trusted_proxies
         )
-        key = (
-            None
-            if settings.checkpoint_key is None
-            else CheckpointKey.from_file(
+        # ``--checkpoint-key FILE``, else the witness key of the node's ``node.json``.
+        if settings.checkpoint_key is not None:
+            key: CheckpointKey | None = CheckpointKey.from_file(
                 node.province, settings.checkpoint_suite, settings.checkpoint_key
             )
-        )
+        elif node.checkpoint_key is not None:
+            key = CheckpointKey(node.province, *node.checkpoint_key)
+        else:
+            key = None
         self.snapshots = SnapshotCache(
             node.client,
             calendar=node.calendar,

@@ -16,7 +16,9 @@ but the chain it is pointed at. It streams the contract's events in chain order
   set on chain, serial gaps);
 - ``audit/snapshots.py``: optionally, an older snapshot compared with the chain
   (``history.rewritten``);
-- ``audit/node_api.py``: optionally, node APIs compared with the replayed state.
+- ``audit/node_api.py``: optionally, node APIs compared with the replayed state;
+- ``audit/witness.py``: with node APIs, the members' signed refusals to cosign a checkpoint
+  (``witness.refused``).
 
 Findings (``audit/findings.py``) carry evidence and no personal data; ``audit/report.py`` is the
 report. The :class:`Auditor` here wires the parts together and drives the replay.
@@ -42,6 +44,8 @@ from audit.replay import LogReplay
 from audit.report import AuditReport, ordered_findings
 from audit.signatures import SignatureChecker
 from audit.snapshots import SnapshotComparison
+from audit.witness import WitnessRefusals
+from node.core.formats.network import Network
 from node.core.formats.snapshot import Snapshot
 from node.core.rules.workdays import WorkdayCalendar
 
@@ -258,6 +262,9 @@ class Auditor:
             ApiComparison(target, self.findings, self.options.api_timeout).run(
                 self.replay.chain_checkpoints, roots, self._sample, state_of
             )
+        WitnessRefusals(
+            self.findings, Network(self.chain_id, self.contract), self.options.api_timeout
+        ).run(self.options.apis, logs, self.state.checkpoint_keys, roots)
 
 
 def audit(

@@ -21,6 +21,7 @@ from audit.findings import FindingSink
 from node.core.errors import InvalidInput, ManifestStoreError
 from node.core.formats.entry import MAINTENANCE_KEY_PURPOSE
 from node.core.formats.snapshot import OrganisationKey
+from node.core.formats.trust import CHECKPOINT_KEY_PURPOSE
 from node.core.rules.scope import cid_of_scope_hash, filed_scope, parse_scope_document
 
 #: The contract's status code of an active organisation.
@@ -50,6 +51,8 @@ class ChainState:
         self.members: dict[str, tuple[str, ...]] = {}
         #: Each member's current maintenance key (``setMemberKey`` purpose 3, Ed25519).
         self.maintenance_keys: dict[str, bytes] = {}
+        #: Each member's current checkpoint-signing key (purpose 2), as published.
+        self.checkpoint_keys: dict[str, bytes] = {}
         self.organisations: dict[str, Organisation] = {}
         self._counts = counts
         self._handlers: dict[str, Callable[[ChainEvent], None]] = {
@@ -78,20 +81,27 @@ class ChainState:
         province = _province(event.args["province"])
         if event.name == "OperatorsReplaced":
             self.maintenance_keys.pop(province, None)  # the contract withdraws member keys
+            self.checkpoint_keys.pop(province, None)
         self.members[province] = tuple(event.args["operators"])
 
     def _remove_member(self, event: ChainEvent) -> None:
         self.members.pop(_province(event.args["province"]), None)
         self.maintenance_keys.pop(_province(event.args["province"]), None)
+        self.checkpoint_keys.pop(_province(event.args["province"]), None)
 
     def _member_key(self, event: ChainEvent) -> None:
-        if int(event.args["purpose"]) != MAINTENANCE_KEY_PURPOSE:
+        purpose = int(event.args["purpose"])
+        keys = {
+            MAINTENANCE_KEY_PURPOSE: self.maintenance_keys,
+            CHECKPOINT_KEY_PURPOSE: self.checkpoint_keys,
+        }.get(purpose)
+        if keys is None:
             return
         province, key = _province(event.args["province"]), bytes(event.args["key"])
         if key:
-            self.maintenance_keys[province] = key
+            keys[province] = key
         else:
-            self.maintenance_keys.pop(province, None)
+            keys.pop(province, None)
 
     def _proposal(self, event: ChainEvent) -> None:
         self._counts["proposals"] += 1

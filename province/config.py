@@ -20,6 +20,9 @@
                                    added to the shipped one, province/vocabulary.py)
   "federation": {"key": "<hex>", "peers": {"41": "http://127.0.0.1:8041"},
                  "timeout_seconds": 2.0}                        (optional, docs/SHARING.md)
+  "witness": {"key": "<hex>", "suite": "ed25519", "interval_seconds": 30}
+                                                                (optional, docs/FORMATS.md
+                                                                 "Witness statements")
 }
 ```
 
@@ -33,8 +36,13 @@ the chain when the node opens): 1 for BFT engines (QBFT, IBFT 2.0) and anvil, 3 
 contract with ``certreg node federation register``), the API address of each other province's
 node and how long to wait for one (province/federation.py).
 
-Secrets (``operator_key``, the ``keys``, ``blind_index_key``, ``next_blind_index_key`` and the
-federation ``key``) may
+``witness``: the node's checkpoint-signing private key (the one it published on the contract
+with ``setMemberKey(2, key)``) and its suite; with it the node witnesses and cosigns the
+members' checkpoints every ``interval_seconds`` while it runs, and ``certreg node witness``
+works (anchor/witness.py). Without it the node does not witness.
+
+Secrets (``operator_key``, the ``keys``, ``blind_index_key``, ``next_blind_index_key``, the
+federation ``key`` and the witness ``key``) may
 be written as ``"env:NAME"`` to read them from the environment when the node opens; ``certreg
 node init`` writes generated keys into the file itself and makes it readable by its owner only
 (0600).
@@ -86,6 +94,26 @@ def _qualification_number(r: Any) -> str | None:
             "not a regular expression",
         ) from exc
     return text
+
+
+def _witness(r: Any) -> tuple[str | None, str, float]:
+    """``witness``: the checkpoint-signing key (as written), its suite and the interval."""
+    if "witness" not in r.value:
+        return None, "ed25519", 30.0
+    witness = r.obj("witness")
+    witness.keys({"key"}, {"suite", "interval_seconds"})
+    suite = witness.string("suite") if "suite" in witness.value else "ed25519"
+    if suite not in ("ed25519", "sm2-sm3"):
+        raise InvalidInput("config.witness.suite", "config.witness", "ed25519 or sm2-sm3")
+    interval = 30.0
+    if "interval_seconds" in witness.value:
+        value = witness.raw("interval_seconds")
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise InvalidInput(
+                "config.witness.interval_seconds", "config.timeout", "a positive number"
+            )
+        interval = float(value)
+    return witness.string("key"), suite, interval
 
 
 def _secret(value: str, field: str) -> str:
@@ -147,6 +175,10 @@ class NodeConfig:
     engine: str | None = None
     #: Confirmations that make a block final; None: the engine's default.
     confirmations: int | None = None
+    #: The node's checkpoint-signing private key (hex or ``env:NAME``); None: no witnessing.
+    witness_key: str | None = None
+    witness_suite: str = "ed25519"
+    witness_interval: float = 30.0
     #: Where the file was read from (relative paths resolve against its folder).
     path: Path | None = None
 
@@ -203,6 +235,18 @@ class NodeConfig:
         if len(key) != 32:
             raise InvalidInput(field, "config.hex", "an Ed25519 private key is 32 bytes")
         return key
+
+    def witness_private_key(self) -> bytes | None:
+        """The node's checkpoint-signing private key, or None when it does not witness.
+
+        Raises:
+            InvalidInput: ``config.witness.key`` / ``config.hex`` (not hex), or a secret that
+                does not resolve.
+        """
+        if self.witness_key is None:
+            return None
+        field = "config.witness.key"
+        return _hex_bytes(_secret(self.witness_key, field), field)
 
     def operator_private_key(self) -> str | None:
         """The operator account's private key, or None to use the node's unlocked account."""
@@ -267,6 +311,17 @@ class NodeConfig:
                 if self.federation_key is not None
                 else {}
             ),
+            **(
+                {
+                    "witness": {
+                        "key": self.witness_key,
+                        "suite": self.witness_suite,
+                        "interval_seconds": self.witness_interval,
+                    }
+                }
+                if self.witness_key is not None
+                else {}
+            ),
         }
 
     @classmethod
@@ -294,6 +349,7 @@ class NodeConfig:
                 "forbidden_words",
                 "occupation_catalogues",
                 "qualification_number",
+                "witness",
             },
         )
         if r.raw("type") != CONFIG_TYPE or r.raw("version") != CONFIG_VERSION:
@@ -397,6 +453,7 @@ class NodeConfig:
                         "config.federation.timeout_seconds", "config.timeout", "a positive number"
                     )
                 timeout = float(value)
+        witness_key, witness_suite, witness_interval = _witness(r)
         return cls(
             province=province,
             database=database,
@@ -426,6 +483,9 @@ class NodeConfig:
             federation_key=federation_key,
             peers=peers,
             federation_timeout=timeout,
+            witness_key=witness_key,
+            witness_suite=witness_suite,
+            witness_interval=witness_interval,
             path=path,
         )
 

@@ -20,7 +20,10 @@ the database (migrating it), connects to the chain as the province's operator, a
   log of reads of personal data; ``holder_codes``
   (:class:`node.services.holder_codes.HolderCodeService`): one-time codes for holders;
 - ``federation`` (:class:`province.federation.Federation`, when ``node.json`` has a federation
-  key): signed queries to and from other provinces' nodes (docs/SHARING.md).
+  key): signed queries to and from other provinces' nodes (docs/SHARING.md);
+- ``witness`` (:class:`anchor.witness.CheckpointWitness`, when ``node.json`` has a witness key):
+  :meth:`witness_once` checks and cosigns the members' checkpoints (docs/FORMATS.md "Witness
+  statements"); :meth:`run` does it every ``witness_interval`` seconds.
 
 Every step is crash-safe on its own (see each module), so a node killed at any point and opened
 again continues where it stopped: :meth:`anchor_once` first settles the database with the chain.
@@ -33,6 +36,7 @@ import datetime as dt
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable
 
 from anchor.chain import ClientOptions, RegistryClient, connect
@@ -40,6 +44,7 @@ from anchor.engines import default_confirmations, detect_engine
 from anchor.manifest import IpfsManifestStore, LocalManifestStore, ManifestStore
 from anchor.member_keys import member_key
 from anchor.status import StatusSync
+from anchor.witness import CheckpointWitness, WitnessPass
 from anchor.worker import AnchoringWorker, AnchorOutcome
 from node.core.crypto.privacy import BlindIndex, PersonalDataCipher
 from node.core.crypto.signatures import get_suite
@@ -117,6 +122,8 @@ class ProvinceNode:
         federation: Federation | None = None,
         vocabulary: Vocabulary | None = None,
         qualification_number: re.Pattern[str] | None = None,
+        witness_key: tuple[str, bytes] | None = None,
+        witness_interval: float = 30.0,
     ) -> None:
         self.province = province
         self.db = db
@@ -169,6 +176,26 @@ class ProvinceNode:
         self.access = AccessLogService(db, province, clock=clock)
         self.holder_codes = HolderCodeService(db, clock=clock)
         self.federation = federation
+        #: The checkpoint-signing key (suite, private key) of ``node.json``'s ``witness``: it
+        #: cosigns checkpoints here and snapshots in the API (None: not configured).
+        self.checkpoint_key = witness_key
+        #: Witnessing of the members' checkpoints (None: no checkpoint-signing key configured).
+        self.witness = (
+            None
+            if witness_key is None
+            else CheckpointWitness(
+                db,
+                province,
+                client,
+                store,
+                self.network,
+                suite=witness_key[0],
+                private_key=witness_key[1],
+                peers=None if federation is None else federation.peers,
+                clock=clock,
+            )
+        )
+        self.witness_interval = witness_interval
 
     def __repr__(self) -> str:
         return f"ProvinceNode(province={self.province!r})"
@@ -223,6 +250,7 @@ class ProvinceNode:
             assert config.manifest_directory is not None
             store = LocalManifestStore(config.manifest_directory)
         db = open_database(config.database)
+        witness_private = config.witness_private_key()
         key = config.federation_private_key()
         federation = (
             None
@@ -247,6 +275,10 @@ class ProvinceNode:
             qualification_number=None
             if config.qualification_number is None
             else re.compile(config.qualification_number),
+            witness_key=None
+            if witness_private is None
+            else (config.witness_suite, witness_private),
+            witness_interval=config.witness_interval,
         )
 
     def close(self) -> None:
@@ -343,6 +375,22 @@ class ProvinceNode:
             outcomes.append(outcome)
         return outcomes
 
+    def witness_once(self) -> WitnessPass:
+        """One witnessing pass (:meth:`anchor.witness.CheckpointWitness.run_once`).
+
+        Raises:
+            InvalidInput: ``witness.config`` (no witness key in ``node.json``) or
+                ``witness.key`` (not the key the province published).
+            ChainError, ManifestStoreError: the next pass continues.
+        """
+        if self.witness is None:
+            raise InvalidInput(
+                "config.witness",
+                "witness.config",
+                "node.json has no witness key (the province's checkpoint-signing key)",
+            )
+        return self.witness.run_once()
+
     def run(
         self,
         stop: threading.Event,
@@ -358,7 +406,11 @@ class ProvinceNode:
         raising."""
         backoff = poll_seconds
         reconciled = False
+        witness_due = 0.0
         while not stop.is_set():
+            if self.witness is not None and time.monotonic() >= witness_due:
+                witness_due = time.monotonic() + self.witness_interval
+                self._witness_step()
             try:
                 if not reconciled:
                     self.reconcile()
@@ -384,6 +436,27 @@ class ProvinceNode:
                     on_anchor(outcome)
                 continue  # more may be due at once
             stop.wait(poll_seconds)
+
+    def _witness_step(self) -> None:
+        """A witnessing pass of the loop: failures are logged, never stop the anchoring (a
+        key that is not the published one turns witnessing off until the node restarts)."""
+        assert self.witness is not None
+        try:
+            done = self.witness.run_once()
+        except InvalidInput as exc:
+            log.error("witnessing of province %s stopped: %s", self.province, exc)
+            self.witness = None
+            return
+        except (ChainError, ManifestStoreError, StorageError) as exc:
+            log.warning("witnessing of province %s paused: %s", self.province, exc)
+            return
+        if done.cosigned or done.refused or done.collected:
+            log.info(
+                "witnessing: %d cosigned, %d refused, %d collected",
+                done.cosigned,
+                done.refused,
+                done.collected,
+            )
 
     # -- state ----------------------------------------------------------------------------
 

@@ -642,6 +642,33 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_witness(args: argparse.Namespace) -> int:
+    """Witness the members' checkpoints with the node's checkpoint-signing key (docs/FORMATS.md
+    "Witness statements"): one pass with ``--once``, else a pass every ``--interval`` seconds
+    until SIGINT or SIGTERM."""
+    node = _open(args)
+    stop = threading.Event()
+
+    def _stop(_signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        while True:
+            done = node.witness_once()
+            _emit(
+                args,
+                dataclasses.asdict(done),
+                f"witnessing {node.province}: {done.cosigned} cosigned, {done.refused} refused, "
+                f"{done.collected} collected from the other members",
+            )
+            if args.once or stop.wait(args.interval or node.witness_interval):
+                return 0
+    finally:
+        node.close()
+
+
 # -- restore ---------------------------------------------------------------------------------
 
 
@@ -758,17 +785,24 @@ def _rekey_blind_index(args: argparse.Namespace, directory: Path, new_key: str |
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    """Write the bundle of every anchored certificate (or of the ones asked for)."""
+    """Write the bundle of every anchored certificate (or of the ones asked for); with
+    ``--cosigned``, each with its checkpoint's cosignatures once a threshold of members cosigned
+    it (compact: array version 2, docs/FORMATS.md "Cosignatures")."""
+    from anchor.witness import CosignedBundles
+
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     node = _open(args)
-    written = 0
+    written = cosigned = 0
     wanted = {n.upper() for n in args.certificate_number or ()}
     try:
+        cosigner = CosignedBundles(node.db, node.client) if args.cosigned else None
         with _bar(args, desc="export", unit="bundle") as bar:
-            for record, bundle in node.bundles.iter_bundles():
+            for record, found in node.bundles.iter_bundles():
                 if wanted and record.certificate_number not in wanted:
                     continue
+                bundle = found if cosigner is None else cosigner.attach(found)
+                cosigned += bundle.witness is not None
                 name = f"{record.certificate_number}-{record.commitment.hex()[:12]}"
                 # Bundles hold names, ID numbers and salts: owner-only files (mode 0600).
                 if args.compact:
@@ -779,7 +813,12 @@ def cmd_export(args: argparse.Namespace) -> int:
                 bar.update(1)
     finally:
         node.close()
-    _emit(args, {"out": str(out), "bundles": written}, f"wrote {written} bundle(s) to {out}")
+    _emit(
+        args,
+        {"out": str(out), "bundles": written, "cosigned": cosigned},
+        f"wrote {written} bundle(s) to {out}"
+        + (f", {cosigned} with their checkpoint's cosignatures" if args.cosigned else ""),
+    )
     return 0
 
 
@@ -1046,10 +1085,25 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore
     p.add_argument("--poll", type=float, default=1.0, help="seconds between checks")
     p.set_defaults(func=_run(cmd_run))
 
+    p = sub.add_parser(
+        "witness", help="check and cosign the members' checkpoints (the node's witness key)"
+    )
+    _common(p)
+    p.add_argument("--once", action="store_true", help="one pass, then exit")
+    p.add_argument(
+        "--interval", type=float, help="seconds between passes (default: node.json's witness)"
+    )
+    p.set_defaults(func=_run(cmd_witness))
+
     p = sub.add_parser("export", help="write the bundles of anchored certificates")
     _common(p)
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--compact", action="store_true", help="compact QR text instead of JSON")
+    p.add_argument(
+        "--cosigned",
+        action="store_true",
+        help="attach the checkpoint's cosignatures when a threshold of members cosigned it",
+    )
     p.add_argument(
         "--certificate-number", action="append", help="only this certificate (repeatable)"
     )

@@ -183,9 +183,9 @@ def add_parsers(subparsers: Any) -> None:
     p.add_argument(
         "--checkpoint-key",
         metavar="FILE",
-        help="the node's checkpoint-signing private key (hex; member key purpose 2): GET "
-        "/v1/snapshot is then signed by this node and cosigned by its federation peers, and the "
-        "node cosigns its peers' snapshots",
+        help="the node's checkpoint-signing private key (hex; member key purpose 2; default: "
+        "node.json's witness key): GET /v1/snapshot is then signed by this node and cosigned by "
+        "its federation peers, and the node cosigns its peers' snapshots",
     )
     p.add_argument(
         "--checkpoint-suite",

@@ -76,6 +76,8 @@ TRUST_ROOT_NAME = "trust-root.json"
 #: Each node's checkpoint-signing key (hex, Ed25519) in its folder: derived from the seed, as
 #: everything of a dev consortium, so never for real use.
 CHECKPOINT_KEY_NAME = "checkpoint-key.hex"
+#: Seconds between the running nodes' witnessing passes (``node.json`` ``witness``).
+WITNESS_INTERVAL = 10.0
 STATE_TYPE = "certreg.dev-consortium"
 DEFAULT_DIR = ".certreg-dev"
 DEFAULT_CERTIFICATES = 3000
@@ -553,8 +555,6 @@ class _Run:
         ]  # fmt: skip
         if (self.directory / TRUST_ROOT_NAME).is_file():
             argv += ["--trust-root", str(self.directory / TRUST_ROOT_NAME)]
-        if (folder / CHECKPOINT_KEY_NAME).is_file():
-            argv += ["--checkpoint-key", str(folder / CHECKPOINT_KEY_NAME)]
         return self.add(spawn(f"api-{province}", argv, logs=self.logs, env=self.environment))
 
     def wait_api(self, province: str, record: ProcessRecord) -> None:
@@ -901,15 +901,21 @@ def _checkpoint_key(folder: Path) -> bytes:
 
 def _publish_checkpoint_key(node: Any, folder: Path, seed: int) -> None:
     """Derive the node's checkpoint-signing key from the seed, keep it in the node's folder and
-    publish its public key on the contract (``setMemberKey(2, key)``)."""
+    in ``node.json``'s ``witness`` (the node witnesses the members' checkpoints with it,
+    anchor/witness.py) and publish its public key on the contract (``setMemberKey(2, key)``)."""
     from anchor.trust_roots import publish_checkpoint_key
     from node.core.crypto.signatures import get_suite
+    from province.config import load_config, replace_config
 
     ed25519 = get_suite("ed25519")
     seed_bytes = f"certreg dev checkpoint key {seed} {node.province}".encode()
     private = ed25519.generate_private_key(seed_bytes.ljust(32, b".")[:32])
     with open_private(folder / CHECKPOINT_KEY_NAME) as handle:
         handle.write(private.hex() + "\n")
+    config = dataclasses.replace(
+        load_config(folder), witness_key=private.hex(), witness_interval=WITNESS_INTERVAL
+    )
+    replace_config(config, folder)
     publish_checkpoint_key(node.client, "ed25519", ed25519.public_key(private))
 
 

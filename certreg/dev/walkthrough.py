@@ -34,14 +34,21 @@
    talking to Guangdong's chain endpoint) then files an organisation, takes in three
    certificates and anchors them: checkpoint 0 of log 11 is on chain. On a later run Beijing is
    a member already and only its anchored log is checked.
-9. **audit**: ``certreg audit`` replays the chain and every manifest from genesis, with
+9. **witnessing**: each of Guangdong, Henan and Hunan runs ``certreg node witness --once`` (its
+   running worker also witnesses every few seconds): each checks every member's final
+   checkpoints against the tree it witnessed before (manifest, entry signatures, RFC 9162
+   consistency) and cosigns them with its checkpoint-signing key, then collects the other
+   members' statements from their APIs; Henan's ``GET /v1/cosignatures`` then shows
+   Guangdong's latest checkpoint cosigned by all three and ``witnessed`` (a threshold of the
+   members), with no refusal.
+10. **audit**: ``certreg audit`` replays the chain and every manifest from genesis, with
    Guangdong's access-log export checked against the heads its manifests anchored: clean (on a
-   second run, but for the certificates step 10 backdated before).
-10. **a backdated certificate is disputed**: Beijing's node takes in a certificate whose receipt
+   second run, but for the certificates step 11 backdated before).
+11. **a backdated certificate is disputed**: Beijing's node takes in a certificate whose receipt
     its operator dates 400 days back (issued two days before that: on time as recorded) and
     anchors it today; Henan's ``POST /v1/verify`` re-runs the public rules and answers DISPUTED
     (anchored more than six months after the issue date).
-11. **audit statements reach verifiers through a signed snapshot**: ``certreg audit --publish``
+12. **audit statements reach verifiers through a signed snapshot**: ``certreg audit --publish``
     with Henan's operator key finds that certificate and nothing else, stores one statement per
     province in IPFS and references each on chain; Henan's ``GET /v1/snapshot`` is signed by
     Henan and cosigned by the peers that rebuilt it (a majority of the trust root's members) and
@@ -97,6 +104,7 @@ STEP_NAMES = (
     "revoke",
     "correct",
     "admit Beijing by vote",
+    "witnessing",
     "audit",
     "a backdated certificate is disputed",
     "audit statements reach verifiers through a signed snapshot",
@@ -817,6 +825,47 @@ class Walkthrough:
         self._wait("Henan's snapshot to carry the statements", carried)
         return found
 
+    def witnessing(self) -> str:
+        provinces = (ISSUER_PROVINCE, VERIFIER_PROVINCE, "43")
+        cosigned = refused = 0
+        for _ in range(2):  # the second round collects what the others cosigned in the first
+            for province in provinces:
+                done = self._certreg(
+                    "node", "witness", "--dir", str(node_dir(self.directory, province)),
+                    "--once", "--json", "--quiet",
+                )  # fmt: skip
+                if done.returncode != 0:
+                    raise StepFailed(
+                        f"certreg node witness of {province} exited {done.returncode}: "
+                        f"{done.stderr[-500:]}"
+                    )
+                counts = json.loads(done.stdout.splitlines()[-1])
+                cosigned += counts["cosigned"]
+                refused += counts["refused"]
+        status = self._get(ISSUER_PROVINCE, "/v1/status").json()
+        latest = int(status["checkpoints"]) - 1
+        while latest > 0:  # the latest confirmed one (a newer one waits for its block)
+            listed = self._get(ISSUER_PROVINCE, f"/v1/checkpoints/{latest}").json()
+            if listed.get("state") == "confirmed":
+                break
+            latest -= 1
+        reply = self._get(VERIFIER_PROVINCE, f"/v1/cosignatures?province=44&index={latest}")
+        if reply.status_code != 200:
+            raise StepFailed(f"Henan's /v1/cosignatures answered {reply.status_code}")
+        body = reply.json()
+        views = body["checkpoints"]
+        if refused or len(views) != 1 or not views[0]["witnessed"] or views[0]["refused_by"]:
+            raise StepFailed(f"Guangdong's checkpoint {latest} is not witnessed: {views}")
+        if not set(provinces) <= set(views[0]["cosigned_by"]):
+            raise StepFailed(f"Guangdong's checkpoint {latest} cosigned by {views[0]}")
+        cids = sorted(s["cid"] for s in body["statements"])
+        return (
+            f"{cosigned} cosignatures made in this step, none refused; Henan shows Guangdong's "
+            f"checkpoint {latest} cosigned by {', '.join(views[0]['cosigned_by'])} (threshold "
+            f"{body['threshold']} of {len(body['members'])} members): witnessed; statements "
+            f"published as {', '.join(cids)}"
+        )
+
     def audit(self) -> str:
         report_path = self.out / "audit.json"
         export = self._get(ISSUER_PROVINCE, "/v1/access-log/export", "auditor")
@@ -921,8 +970,8 @@ def run_walkthrough(
     walk = Walkthrough(directory, say)
     actions = (
         walk.issue, walk.isolate, walk.guangdong_down, walk.verify_henan, walk.verify_offline,
-        walk.restore, walk.partner, walk.revoke, walk.correct, walk.admit, walk.audit,
-        walk.backdated, walk.signed_snapshot,
+        walk.restore, walk.partner, walk.revoke, walk.correct, walk.admit, walk.witnessing,
+        walk.audit, walk.backdated, walk.signed_snapshot,
     )  # fmt: skip
     plan: list[tuple[str, Callable[[], str]]] = list(zip(STEP_NAMES, actions, strict=True))
     steps: list[Step] = []

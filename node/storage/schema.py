@@ -644,6 +644,42 @@ class ForeignEntry(Base):
     adopted_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 
+WITNESS_KINDS = ("cosignature", "refusal")
+
+
+class WitnessStatementRow(Base):
+    """A member's signed statement about a checkpoint of a province log (migration 0012): its
+    cosignature, or its refusal with the rule the checkpoint broke (docs/FORMATS.md "Witness
+    statements"). This node's own statements (``witness`` = its province) carry ``frontier``,
+    the right edge of the tree it witnessed (the complete subtrees ending at ``tree_size``), so
+    the next checkpoint is checked against it; statements of other members, collected from
+    their APIs, are kept as they verified. Append-only; public data only."""
+
+    __tablename__ = "witness_statements"
+    __table_args__ = (
+        CheckConstraint(_in("kind", WITNESS_KINDS), name="kind"),
+        UniqueConstraint("witness", "province", "checkpoint_index", "root"),
+        Index("ix_witness_statements_checkpoint", "province", "checkpoint_index"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    witness: Mapped[str] = mapped_column(String(2))
+    province: Mapped[str] = mapped_column(String(2))
+    checkpoint_index: Mapped[int] = mapped_column(BigInteger)
+    tree_size: Mapped[int] = mapped_column(BigInteger)
+    root: Mapped[bytes] = mapped_column(Hash)
+    kind: Mapped[str] = mapped_column(String(16))
+    #: The checkpoint statement (node.core.formats.trust.CheckpointStatement JSON).
+    statement: Mapped[Any] = mapped_column(JSON)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    rule: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(Text)
+    #: The CID of the published statement document (CIDv0 of its canonical bytes).
+    cid: Mapped[str | None] = mapped_column(String(128))
+    frontier: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
 def table_of(model: type[Base]) -> Table:
     """Return the Core :class:`~sqlalchemy.Table` of a model (for bulk Core statements)."""
     return Base.metadata.tables[model.__tablename__]
@@ -661,4 +697,5 @@ APPEND_ONLY_TABLES = (
     "access_log_anchors",
     "federation_nonces",
     "foreign_entries",
+    "witness_statements",
 )

@@ -198,3 +198,33 @@ def test_api_target_parsing() -> None:
         with pytest.raises(InvalidInput) as info:
             ApiTarget.parse(bad)
         assert (info.value.field, info.value.rule) == ("--api", "audit.api_target")
+
+
+def test_a_members_signed_refusal_to_cosign(served: Served) -> None:
+    """A refusal the node holds, signed by the checkpoint-signing key its witness published,
+    is a ``witness.refused`` finding; one no published key verifies is not."""
+    from anchor.trust_roots import publish_checkpoint_key
+    from anchor.witness import statement_of, stored
+    from node.core.formats.trust import Refusal
+    from node.core.witnessing import StatementDocument
+    from node.storage.witness import WitnessStatements
+
+    node = served.node
+    private = SUITE.generate_private_key(b"checkpoint key of 44".ljust(32, b"."))
+    publish_checkpoint_key(node.client, "ed25519", SUITE.public_key(private))
+    checkpoint = node.client.checkpoint(44, 1)
+    statement = statement_of(node.network, checkpoint, 5)
+    refusal = Refusal(statement, "witness.inconsistent", "the entries give another root")
+    signed = StatementDocument("44", statement, SUITE.sign(private, refusal.message()), refusal)
+    unsigned = StatementDocument("41", statement, b"\x01" * 64, refusal)  # 41 has no key
+    with node.db.transaction() as session:
+        for document in (signed, unsigned):
+            assert WitnessStatements(session).add(stored(document, node.clock(), None))
+    report = served.audit()
+    assert dict(report.finding_counts) == {"witness.refused": 1}
+    [finding] = report.findings
+    assert finding.province == "44"
+    assert finding.evidence["witness"] == "44"
+    assert finding.evidence["checkpoint_index"] == 1 and finding.evidence["tree_size"] == 6
+    assert finding.evidence["rule"] == "witness.inconsistent"
+    assert finding.evidence["on_chain"] is True

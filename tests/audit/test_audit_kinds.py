@@ -407,6 +407,7 @@ PLANTED = {
     "api.proof_invalid": "test_audit_api.test_node_that_serves_a_tampered_proof",
     "api.checkpoint_mismatch": "test_audit_api.test_node_that_lies_about_a_checkpoint",
     "api.certificate_missing": "test_audit_api.test_node_that_lost_a_certificate",
+    "witness.refused": "test_audit_api.test_a_members_signed_refusal_to_cosign",
 }
 
 

@@ -40,9 +40,10 @@ def test_every_proposal_kind_of_the_contract_is_in_the_table(chain: Chain) -> No
     constants.pop("PROPOSAL_LIFETIME", None)  # a duration, not a kind
     assert constants == {k.constant: k.number for k in PROPOSAL_KINDS}
     purposes = _constants(chain, "KEY_PURPOSE_")
-    # The maintenance purpose (3) has no contract constant: setMemberKey takes any purpose.
+    # The checkpoint (2) and maintenance (3) purposes have no contract constant: setMemberKey
+    # takes any purpose.
     assert purposes == {p.constant: p.number for p in KEY_PURPOSES if p.constant}
-    assert [p.number for p in KEY_PURPOSES if not p.constant] == [3]
+    assert [p.number for p in KEY_PURPOSES if not p.constant] == [2, 3]
 
 
 def test_a_vote_admits_a_province(reg: Registry) -> None:
@@ -96,6 +97,20 @@ def test_replacing_operators_withdraws_keys(reg: Registry) -> None:
         g43.set_key("node-api", b"\x06" * 32)
     assert stolen.value.rule == "consortium.refused"
     assert "MembershipNotOperator" in stolen.value.message
+
+
+def test_a_checkpoint_key_is_an_ed25519_or_sm2_public_key(reg: Registry) -> None:
+    g41 = Governance(reg.as_(1))
+    for bad in (b"\x05" * 31, b"\x05" * 65):  # SM2 is 04||x||y
+        with pytest.raises(InvalidInput) as refused:
+            g41.set_key("checkpoint", bad)
+        assert refused.value.rule == "trust_root.key"
+    g41.set_key("checkpoint", b"\x05" * 32)
+    [member] = [m for m in g41.members() if m["province"] == "41"]
+    assert member["keys"] == {"checkpoint": "05" * 32}
+    g41.set_key("checkpoint", b"")  # withdrawn
+    [member] = [m for m in g41.members() if m["province"] == "41"]
+    assert member["keys"] == {}
 
 
 def test_an_expired_proposal_shows_as_expired(reg: Registry) -> None:

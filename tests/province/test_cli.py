@@ -501,3 +501,59 @@ def test_the_province_corrects_a_terminated_organisations_certificate_by_cli(
     finally:
         node.close()
     assert bundle.entry.signature is not None and bundle.entry.signature.by_province
+
+
+def test_node_witness_cosigns_the_anchored_checkpoints_once(
+    anvil_node: AnvilNode, contract: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from anchor.trust_roots import publish_checkpoint_key
+
+    home = tmp_path / "node44"
+    status, _, err = run(
+        capsys, "node", "init", "--dir", str(home), "--province", "44", "--rpc", anvil_node.url,
+        "--contract", contract, "--operator-key", OPERATOR_KEY,
+    )  # fmt: skip
+    assert status == 0, err
+    status, _, err = run(capsys, "node", "witness", "--dir", str(home), "--once")
+    assert status == 1 and "witness.config" in err
+    file_org(capsys, home, tmp_path)
+    node = ProvinceNode.open(load_config(home))
+    try:
+        rows = write_submission(tmp_path / "batch.jsonl", node.network, range(1, 4))
+        private = SUITE.generate_private_key(b"witness key of 44".ljust(32, b"."))
+        publish_checkpoint_key(node.client, "ed25519", SUITE.public_key(private))
+    finally:
+        node.close()
+    status, _, err = run(
+        capsys, "node", "ingest", str(rows), "--dir", str(home), "--received-on",
+        ON_TIME.isoformat(), "--quiet",
+    )  # fmt: skip
+    assert status == 0, err
+    assert run(capsys, "node", "anchor", "--dir", str(home))[0] == 0
+
+    config = json.loads((home / "node.json").read_text())
+    config["witness"] = {"key": "env:CERTREG_TEST_WITNESS_KEY", "suite": "ed25519"}
+    (home / "node.json").write_text(json.dumps(config))
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("CERTREG_TEST_WITNESS_KEY", private.hex())
+        status, out, err = run(capsys, "node", "witness", "--dir", str(home), "--once", "--json")
+        assert status == 0, err
+        assert json.loads(out) == {"cosigned": 1, "refused": 0, "collected": 0}
+        status, out, _ = run(capsys, "node", "witness", "--dir", str(home), "--once", "--json")
+        assert json.loads(out) == {"cosigned": 0, "refused": 0, "collected": 0}
+        # One member of three cosigned: below the threshold, no bundle carries it.
+        status, out, err = run(
+            capsys, "node", "export", "--dir", str(home), "--out", str(tmp_path / "qr"),
+            "--compact", "--cosigned", "--json", "--quiet",
+        )  # fmt: skip
+        assert status == 0, err
+        assert json.loads(out)["bundles"] == 3 and json.loads(out)["cosigned"] == 0
+        # A key that is not the published one is refused, naming the rule.
+        env.setenv("CERTREG_TEST_WITNESS_KEY", (b"\x01" * 32).hex())
+        status, _, err = run(capsys, "node", "witness", "--dir", str(home), "--once")
+        assert status == 1 and "witness.key" in err
+    config["witness"]["suite"] = "rsa"
+    (home / "node.json").write_text(json.dumps(config))
+    with pytest.raises(InvalidInput) as caught:
+        load_config(home)
+    assert caught.value.rule == "config.witness"

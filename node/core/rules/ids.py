@@ -757,6 +757,14 @@ FINDINGS: Final = (
         "",
         _FINDING,
     ),
+    _entry(
+        "witness.refused",
+        "某成员省份拒绝为一个检查点联署：该检查点与其此前见证的不一致（证据中给出规则与所见）。",
+        "A member province refused to cosign a checkpoint: it is inconsistent with what the "
+        "member witnessed before (the evidence names the rule and what it saw).",
+        "RFC 9162 §2.1.4",
+        _FINDING,
+    ),
 )
 
 #: The rules a ``correction.rule`` finding names in its evidence (besides ``correction.number``).
@@ -3548,6 +3556,73 @@ SHARING: Final = (
     ),
 )
 
+#: Witnessing of checkpoints (anchor/witness.py; docs/FORMATS.md "Witness statements"): the
+#: rules a refusal names, and the witness's own configuration and documents.
+WITNESSING: Final = (
+    _rule(
+        "witness.rewritten",
+        "链上该检查点与本省此前见证并联署的同一检查点不同（同一序号对应另一大小或另一个根）。",
+        "The chain's checkpoint differs from the one this member witnessed and cosigned at the "
+        "same index (another size or root).",
+        "RFC 9162 §2.1.4",
+    ),
+    _rule(
+        "witness.shrunk",
+        "检查点的大小没有超过此前见证的大小。",
+        "The checkpoint's size does not grow beyond the size witnessed before.",
+        "RFC 9162 §2.1.4",
+    ),
+    _rule(
+        "witness.manifest",
+        "链上事件所指的清单不是该检查点的清单（无法解析，或省份、序号、前一大小、大小、根与链上不同）。",
+        "The manifest the chain event names is not this checkpoint's (unreadable, or its "
+        "province, index, previous size, size or root differ from the chain's).",
+    ),
+    _rule(
+        "witness.signature",
+        "清单中有一条签名条目不能用链上为其登记的密钥验证（机构未由该省备案、密钥不存在、套件不符、"
+        "签发日不在有效期内或签名不符）。",
+        "A signed entry of the manifest does not verify with the key the chain holds for it "
+        "(organisation not filed by the province, no such key, another suite, not valid on the "
+        "issue date, or a bad signature).",
+        "RFC 8032",
+    ),
+    _rule(
+        "witness.inconsistent",
+        "自此前见证的树起追加清单中的条目，得不到链上锚定的根：两者之间没有一致性证明。",
+        "The entries of the manifests, appended to the tree witnessed before, do not give the "
+        "anchored root: no consistency proof joins the two.",
+        "RFC 9162 §2.1.4",
+    ),
+    _rule(
+        "witness.key",
+        "节点配置的检查点签名密钥不是本省在合约上发布的密钥（memberKey 用途 2）。",
+        "The node's checkpoint-signing key is not the one its province published on the "
+        "contract (memberKey purpose 2).",
+    ),
+    _rule(
+        "witness.config",
+        "node.json 中没有见证密钥（本省的检查点签名私钥），节点不进行见证。",
+        "node.json has no witness key (the province's checkpoint-signing key); the node does "
+        "not witness.",
+    ),
+    _rule(
+        "config.witness",
+        "见证配置不合规：密钥套件须为 ed25519 或 sm2-sm3。",
+        "The witness configuration is malformed: the key suite is ed25519 or sm2-sm3.",
+    ),
+    _rule(
+        "witness.document",
+        "见证声明文档不合规（类型、版本、种类或拒绝规则）。",
+        "A witness statement document is malformed (type, version, kind or refusal rule).",
+    ),
+    _rule(
+        "witness.json",
+        "见证声明文档不是大小受限的合规 JSON。",
+        "A witness statement document is not well-formed JSON within its size bound.",
+    ),
+)
+
 
 # --------------------------------------------------------------------------------------------
 # The whole catalogue
@@ -3649,6 +3724,7 @@ _SECTIONS: Final[tuple[tuple[RuleText, ...], ...]] = (
     NODE,
     API,
     SHARING,
+    WITNESSING,
     TOOLS,
     NAMES,
 )

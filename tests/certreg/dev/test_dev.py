@@ -110,9 +110,11 @@ def test_up_walkthrough_down_up_again(folder: Path) -> None:
         "issue in Guangdong", "isolate Guangdong", "Henan names Guangdong unreachable",
         "verify through Henan", "verify offline", "Guangdong untouched, restored",
         "an employer platform queries across provinces", "revoke", "correct",
-        "admit Beijing by vote", "audit", "a backdated certificate is disputed",
+        "admit Beijing by vote", "witnessing", "audit", "a backdated certificate is disputed",
         "audit statements reach verifiers through a signed snapshot",
     ]  # fmt: skip
+    witnessing = next(s for s in steps if s["name"] == "witnessing")["detail"]
+    assert "cosigned by 41, 43, 44" in witnessing and "witnessed" in witnessing
     signed = steps[-1]["detail"]
     assert "signed by 41, 43, 44" in signed and "the backdated one DISPUTED" in signed
     beijing = next(s for s in steps if s["name"] == "admit Beijing by vote")["detail"]
@@ -186,6 +188,9 @@ def test_up_refuses_a_taken_port(folder: Path) -> None:
     down(folder)
     port = int(result["provinces"]["43"]["api_url"].rsplit(":", 1)[1])
     with socket.socket() as blocker:
+        # The nodes' witnessing asked each other's APIs: connections the API closed may still
+        # hold the port in TIME_WAIT, which only a listener that allows it can bind over.
+        blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         blocker.bind(("127.0.0.1", port))
         blocker.listen()
         done = certreg("dev", "up", "--dir", str(folder), "--quiet")

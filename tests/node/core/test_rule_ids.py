@@ -70,6 +70,19 @@ UNFOLLOWED: dict[tuple[str, str], tuple[str, frozenset[str]]] = {
             }
         ),
     ),
+    # A witness's refusal (anchor/witness.py _Refused) is stored with the rule it broke.
+    ("anchor/witness.py", "None if refusal is None else refusal.rule"): (
+        "rule",
+        frozenset(
+            {
+                "witness.rewritten",
+                "witness.shrunk",
+                "witness.manifest",
+                "witness.signature",
+                "witness.inconsistent",
+            }
+        ),
+    ),
 }
 
 #: Ids the scan derives that the code can never raise: ``_check_text`` (validation.py) has a

@@ -53,6 +53,7 @@ from node.storage.schema import (
     ReviewFlag,
     table_of,
 )
+from node.storage.witness import StoredStatement, WitnessStatements
 from tests.servers import NO_POSTGRES as NO_POSTGRES  # re-exported for the storage tests
 from tests.servers import PostgresAdmin
 from tests.servers import no_postgres as no_postgres  # re-exported for the storage tests
@@ -259,6 +260,13 @@ def fill_every_table(db: Database) -> None:
                 name="search/ip:127.0.0.1", tokens=1.0, updated=0.0, granted=True
             )
         )
+        WitnessStatements(session).add(
+            StoredStatement(
+                witness="41", province=PROVINCE, index=0, tree_size=1, root=bytes(32),
+                kind="cosignature", statement={}, signature=bytes(64), rule=None, detail=None,
+                cid=None, frontier=bytes(32), created_at=NOW,
+            )
+        )  # fmt: skip
     fill_sharing_tables(db)
 
 
