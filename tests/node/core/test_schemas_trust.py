@@ -188,10 +188,17 @@ def test_what_the_cosignature_schema_cannot_express() -> None:
     assert _both("cosignature", CheckpointStatement.from_json, doc) == (True, False)
 
 
-@pytest.mark.parametrize("name", ["snapshot-v2", "cosignature"])
+@pytest.mark.parametrize("name", ["snapshot-v2", "cosignature", "witness-statement"])
 def test_every_object_is_closed_and_every_property_described(name: str) -> None:
     schema = json.loads((ROOT / "schemas" / f"{name}.schema.json").read_text(encoding="utf-8"))
-    optional = {"work_type_code", "effective_from", "effective_until", "maintenance_keys"}
+    optional = {
+        "work_type_code",
+        "effective_from",
+        "effective_until",
+        "maintenance_keys",
+        "rule",
+        "detail",
+    }
 
     def walk(node: Any, path: str) -> None:
         if isinstance(node, dict):
@@ -201,9 +208,64 @@ def test_every_object_is_closed_and_every_property_described(name: str) -> None:
                 for key, sub in node["properties"].items():
                     assert sub.get("description"), f"{path}/{key}"
             for key, value in node.items():
-                walk(value, f"{path}/{key}")
+                if key not in ("if", "then", "else", "not"):  # conditions, not object types
+                    walk(value, f"{path}/{key}")
         elif isinstance(node, list):
             for i, item in enumerate(node):
                 walk(item, f"{path}/{i}")
 
     walk(schema, "#")
+
+
+SIGNATURE = "ab" * 64
+COSIGNATURE_DOC: Doc = {
+    "type": "certreg.witness-statement",
+    "version": 1,
+    "witness": "41",
+    "kind": "cosignature",
+    "statement": STATEMENT,
+    "signature": SIGNATURE,
+}
+REFUSAL_DOC: Doc = {
+    **COSIGNATURE_DOC,
+    "kind": "refusal",
+    "rule": "witness.inconsistent",
+    "detail": "leaf 3 does not give the anchored root",
+}
+
+WITNESS_REFUSED = [
+    ("a cosignature with a rule", COSIGNATURE_DOC, _set(("rule",), "witness.inconsistent")),
+    ("a refusal without its rule", REFUSAL_DOC, _delete(("rule",))),
+    ("a refusal of another rule family", REFUSAL_DOC, _set(("rule",), "deadline.late")),
+    ("a detail over 500 characters", REFUSAL_DOC, _set(("detail",), "x" * 501)),
+    ("another kind", COSIGNATURE_DOC, _set(("kind",), "approval")),
+    ("an unknown key", COSIGNATURE_DOC, _set(("extra",), 1)),
+    ("a statement without its root", COSIGNATURE_DOC, _delete(("statement", "root"))),
+    ("an uppercase signature", COSIGNATURE_DOC, _set(("signature",), "AB" * 64)),
+    ("version 2", COSIGNATURE_DOC, _set(("version",), 2)),
+]
+
+
+def _witness_document(doc: Any) -> object:
+    from node.core.witnessing import StatementDocument
+
+    return StatementDocument.from_json(doc)
+
+
+def test_witness_statements_are_valid_and_match_the_parser() -> None:
+    from node.core.witnessing import StatementDocument
+
+    for doc in (COSIGNATURE_DOC, REFUSAL_DOC):
+        assert _both("witness-statement", _witness_document, doc) == (True, True)
+        assert StatementDocument.from_json(doc).to_json() == doc
+
+
+@pytest.mark.parametrize(
+    ("case", "base", "mutation"), WITNESS_REFUSED, ids=[c for c, _, _ in WITNESS_REFUSED]
+)
+def test_witness_statement_refused_by_both(
+    case: str, base: Doc, mutation: Callable[[Doc], None]
+) -> None:
+    doc = copy.deepcopy(base)
+    mutation(doc)
+    assert _both("witness-statement", _witness_document, doc) == (False, False), case
