@@ -249,6 +249,38 @@ class Manifest:
         return manifest
 
 
+class ManifestHeader(Protocol):
+    """What a manifest says of its checkpoint (a :class:`Manifest`, or the auditor's streamed
+    header)."""
+
+    @property
+    def province(self) -> str: ...
+    @property
+    def checkpoint_index(self) -> int: ...
+    @property
+    def previous_size(self) -> int: ...
+    @property
+    def tree_size(self) -> int: ...
+    @property
+    def root(self) -> bytes: ...
+
+
+HEADER_FIELDS = ("province", "checkpoint_index", "previous_size", "tree_size", "root")
+
+
+def header_mismatch(
+    header: ManifestHeader, province: str, index: int, previous_size: int, size: int, root: bytes
+) -> list[str]:
+    """The header fields that differ from the chain's checkpoint (empty: it is the
+    checkpoint's manifest)."""
+    expected = (province, index, previous_size, size, root)
+    return [
+        name
+        for name, wanted in zip(HEADER_FIELDS, expected, strict=True)
+        if getattr(header, name) != wanted
+    ]
+
+
 def _check_access_log(head: LogHead) -> None:
     if head.count < 0 or len(head.head) != 32:
         raise InvalidInput("manifest.access_log", "manifest.access_log", "count and 32-byte head")

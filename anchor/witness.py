@@ -61,7 +61,7 @@ from typing import Any, Final
 from sqlalchemy.orm import Session
 
 from anchor.errors import CheckpointNotFound
-from anchor.manifest import Manifest, ManifestStore, cid_v0
+from anchor.manifest import Manifest, ManifestStore, cid_v0, header_mismatch
 from anchor.member_keys import member_key
 from anchor.registry import Checkpoint, Organisation, OrganisationKey, RegistryClient
 from node.core import safejson
@@ -343,23 +343,15 @@ class CheckpointWitness:
                 "witness.manifest",
                 f"manifest {checkpoint.manifest_cid} is not a manifest ({exc.rule} at {exc.field})",
             ) from exc
-        expected = (
+        wrong = header_mismatch(
+            manifest,
             province_code(checkpoint.province),
             checkpoint.index,
             previous_size,
             checkpoint.size,
             checkpoint.root,
         )
-        found = (
-            manifest.province,
-            manifest.checkpoint_index,
-            manifest.previous_size,
-            manifest.tree_size,
-            manifest.root,
-        )
-        if found != expected:
-            names = ("province", "checkpoint_index", "previous_size", "tree_size", "root")
-            wrong = [n for n, a, b in zip(names, found, expected, strict=True) if a != b]
+        if wrong:
             raise _Refused(
                 "witness.manifest",
                 f"manifest {checkpoint.manifest_cid} is not this checkpoint's: its "

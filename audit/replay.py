@@ -13,7 +13,7 @@ from hashlib import sha256 as _sha256
 from typing import Any
 
 from anchor.chain import ChainEvent, RegistryClient, with_retries
-from anchor.manifest import ForeignDeclaration, ManifestStore
+from anchor.manifest import ForeignDeclaration, ManifestStore, header_mismatch
 from anchor.snapshot import CERTIFICATE_STATUS_NAMES, province_of
 from audit.access import AccessLogHeads
 from audit.entries import Anchor, EntryChecker
@@ -208,17 +208,8 @@ class LogReplay:
         check = self.entries.check
         try:
             header, entries = read_manifest(data)
-            expected = (province, anchor.index, previous_size, size, root)
-            got = (
-                header.province,
-                header.checkpoint_index,
-                header.previous_size,
-                header.tree_size,
-                header.root,
-            )
-            if got != expected:
-                names = ("province", "checkpoint_index", "previous_size", "tree_size", "root")
-                wrong = [n for n, a, b in zip(names, got, expected, strict=True) if a != b]
+            wrong = header_mismatch(header, province, anchor.index, previous_size, size, root)
+            if wrong:
                 self.findings(
                     "manifest.mismatch",
                     province,

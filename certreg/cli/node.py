@@ -599,10 +599,8 @@ def cmd_anchor(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    """Run the anchoring worker until SIGINT or SIGTERM (active, or standby while another
-    process over the same PostgreSQL database is active)."""
-    node = _open(args)
+def _stop_on_signals() -> threading.Event:
+    """An event set by SIGTERM or SIGINT (a long-running command stops at its next step)."""
     stop = threading.Event()
 
     def _stop(_signum: int, _frame: object) -> None:
@@ -610,6 +608,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    return stop
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the anchoring worker until SIGINT or SIGTERM (active, or standby while another
+    process over the same PostgreSQL database is active)."""
+    node = _open(args)
+    stop = _stop_on_signals()
     try:
         # On PostgreSQL several `node run` processes elect one active worker; the others wait
         # as standbys (province/election.py). On SQLite the one worker is active at once.
@@ -647,13 +653,7 @@ def cmd_witness(args: argparse.Namespace) -> int:
     "Witness statements"): one pass with ``--once``, else a pass every ``--interval`` seconds
     until SIGINT or SIGTERM."""
     node = _open(args)
-    stop = threading.Event()
-
-    def _stop(_signum: int, _frame: object) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    stop = _stop_on_signals()
     try:
         while True:
             done = node.witness_once()
