@@ -7,7 +7,9 @@ needed) and returns a :class:`Database`. Nothing is built at import time.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,6 +37,11 @@ _POSTGRES_RETRY_STATES = frozenset({"40001", "40P01"})
 T = TypeVar("T")
 
 
+class LocalWriterBusy(StorageError):
+    """Another thread of this process held the SQLite write turn past :data:`BUSY_TIMEOUT_MS`
+    (:class:`_WriteTurns`): as busy as ``SQLITE_BUSY``, so :meth:`Database.write` retries."""
+
+
 def is_busy(error: BaseException) -> bool:
     """Whether ``error`` (a :class:`StorageError` or the driver's error under it) says only that
     another writer held the database: worth waiting and trying again."""
@@ -42,6 +49,8 @@ def is_busy(error: BaseException) -> bool:
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
         seen.add(id(current))
+        if isinstance(current, LocalWriterBusy):
+            return True
         orig = getattr(current, "orig", None)
         for candidate in (current, orig):
             if getattr(candidate, "sqlite_errorcode", None) in _SQLITE_BUSY_CODES:
@@ -144,6 +153,54 @@ def upgrade(target: str | Engine) -> None:
             engine.dispose()
 
 
+class _WriteTurns:
+    """First come, first served turns at an SQLite database for the threads of one process.
+
+    Every SQLite transaction here starts with ``BEGIN IMMEDIATE`` and so holds the database's
+    one write lock; the threads of a process waiting for it in SQLite's busy handler (which
+    sleeps and polls) lose every time to a thread that commits and begins again at once (a
+    bulk job's chunks), and a short job could wait for a long one to end. Here they queue:
+    the thread that ends a transaction and begins the next one goes behind those already
+    waiting. Reentrant (a thread that holds the turn and opens another transaction is not
+    queued behind itself). Other processes still meet at SQLite's lock, as before.
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._queue: deque[object] = deque()
+        self._owner: int | None = None
+        self._depth = 0
+
+    def acquire(self, timeout: float) -> bool:
+        """Wait for this thread's turn for up to ``timeout`` seconds; False when it did not come."""
+        me = threading.get_ident()
+        with self._changed:
+            if self._owner == me:
+                self._depth += 1
+                return True
+            ticket = object()
+            self._queue.append(ticket)
+            deadline = time.monotonic() + timeout
+            while self._owner is not None or self._queue[0] is not ticket:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    self._queue.remove(ticket)
+                    self._changed.notify_all()
+                    return False
+                self._changed.wait(remaining)
+            self._queue.popleft()
+            self._owner = me
+            self._depth = 1
+            return True
+
+    def release(self) -> None:
+        with self._changed:
+            self._depth -= 1
+            if self._depth == 0:
+                self._owner = None
+                self._changed.notify_all()
+
+
 class Database:
     """An engine and the sessions over it.
 
@@ -160,6 +217,7 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._turns = _WriteTurns() if engine.dialect.name == "sqlite" else None
 
     def __repr__(self) -> str:
         return f"Database(dialect={self.engine.dialect.name!r})"
@@ -176,10 +234,26 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """Yield a session in a transaction: committed on success, rolled back on any error.
+        On SQLite, the threads of this process take turns, first come first served
+        (:class:`_WriteTurns`).
 
         Raises:
             StorageError: the database failed (the original error is chained).
+            LocalWriterBusy: SQLite, and another thread of this process kept its turn for
+                longer than :data:`BUSY_TIMEOUT_MS`.
         """
+        turns = self._turns
+        if turns is None:
+            yield from self._transaction()
+            return
+        if not turns.acquire(BUSY_TIMEOUT_MS / 1000):
+            raise LocalWriterBusy("database transaction failed: another thread held the database")
+        try:
+            yield from self._transaction()
+        finally:
+            turns.release()
+
+    def _transaction(self) -> Iterator[Session]:
         try:
             with self._sessions.begin() as session:
                 yield session
