@@ -46,7 +46,9 @@ class ApiSettings:
     ``spool_dir``: where uploads are streamed before they go into their job's row (default:
     the system's temporary folder); ``job_lease_seconds``: how long an API process's claim on a
     bulk job lasts without its heartbeat (another process takes a job over after that,
-    :mod:`api.jobs`).
+    :mod:`api.jobs`). ``shared_limits``: keep the token buckets in the database on SQLite too
+    (several API processes over one SQLite file, ``certreg serve --workers N``); on PostgreSQL
+    they always are.
     ``trust_root``: the network's trust-root file (docs/FORMATS.md "Trust roots"): served next
     to the page (``/static/trust-root.json``, which the page pins) and checked against the
     node's network by ``POST /v1/verify``.
@@ -69,6 +71,7 @@ class ApiSettings:
     spool_dir: Path | None = None
     job_lease_seconds: float = 30.0
     trust_root: Path | None = None
+    shared_limits: bool = False
 
 
 class ApiContext:
@@ -78,8 +81,9 @@ class ApiContext:
         self.node = node
         self.settings = settings
         # Token buckets: in the database on PostgreSQL (shared by every API process on it), in
-        # this process's memory on SQLite (one API process per node; docs/OPERATIONS.md).
-        self.limits_in_database = node.db.dialect == "postgresql"
+        # this process's memory on SQLite (one API process per node; docs/OPERATIONS.md) unless
+        # several processes share the file (``shared_limits``).
+        self.limits_in_database = node.db.dialect == "postgresql" or settings.shared_limits
         limiter = _database_limiter(node) if self.limits_in_database else _memory_limiter
         self.search_limiter = limiter("search", settings.search_rate, settings.search_burst)
         self.holder_failures = FailureCounter(node.db, settings.holder_failures_per_day)
@@ -160,7 +164,7 @@ async def principal(
 
 
 def _lookup(ctx: ApiContext, token: str) -> Principal:
-    with ctx.node.db.transaction() as session:
+    with ctx.node.db.read() as session:
         return principal_of(session, token)
 
 

@@ -31,6 +31,9 @@ BUSY_TIMEOUT_MS = 30_000
 #: How long :meth:`Database.write` keeps retrying a transaction the database found busy.
 WRITE_PATIENCE_SECONDS = 300.0
 # SQLITE_BUSY, SQLITE_LOCKED; PostgreSQL serialization failure and deadlock.
+#: The execution option of :meth:`Database.read`'s engine (and, per SQLite connection, whether
+#: ``PRAGMA query_only`` is on).
+READ_ONLY_OPTION = "certreg_read_only"
 _SQLITE_BUSY_CODES = frozenset({5, 6})
 _POSTGRES_RETRY_STATES = frozenset({"40001", "40P01"})
 
@@ -71,6 +74,10 @@ def _configure_sqlite(engine: Engine) -> None:
     ourselves when SQLAlchemy begins; WAL lets readers run while one writer appends; foreign
     keys on.
 
+    :meth:`Database.read` transactions are the exception: a plain ``BEGIN`` on a connection
+    set to ``PRAGMA query_only`` (a write in one fails at once), so that API processes reading
+    the same file (``certreg serve --workers N``) neither take the write lock nor wait for it.
+
     Why ``IMMEDIATE``: a deferred ``BEGIN`` that reads and then writes asks for the write lock
     in the middle of the transaction, and when another process (``certreg node run`` next to
     ``certreg node ingest``) wrote in between, SQLite answers ``SQLITE_BUSY`` at once without
@@ -91,7 +98,13 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Database.read(): a deferred BEGIN (WAL readers wait for no lock and block no writer)
+        # on a connection made read-only for it (PRAGMA query_only, set when it changes).
+        read_only = bool(connection.get_execution_options().get(READ_ONLY_OPTION, False))
+        if connection.info.get(READ_ONLY_OPTION, False) != read_only:
+            connection.exec_driver_sql(f"PRAGMA query_only = {int(read_only)}")
+            connection.info[READ_ONLY_OPTION] = read_only
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -218,6 +231,9 @@ class Database:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._turns = _WriteTurns() if engine.dialect.name == "sqlite" else None
+        self._reads = sessionmaker(
+            engine.execution_options(**{READ_ONLY_OPTION: True}), expire_on_commit=False
+        )
 
     def __repr__(self) -> str:
         return f"Database(dialect={self.engine.dialect.name!r})"
@@ -253,12 +269,26 @@ class Database:
         finally:
             turns.release()
 
-    def _transaction(self) -> Iterator[Session]:
+    def _transaction(self, sessions: sessionmaker[Session] | None = None) -> Iterator[Session]:
         try:
-            with self._sessions.begin() as session:
+            with (sessions or self._sessions).begin() as session:
                 yield session
         except SQLAlchemyError as exc:
             raise StorageError(f"database transaction failed: {type(exc).__name__}") from exc
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """Yield a session in a transaction that only reads (hot API reads: proofs, bundles).
+
+        On SQLite a deferred ``BEGIN`` on a ``query_only`` connection: it sees one snapshot,
+        takes no write lock, waits for no writer or thread of this process, and a write in it
+        fails (``attempt to write a readonly database``); on PostgreSQL the same as
+        :meth:`transaction`.
+
+        Raises:
+            StorageError: the database failed (the original error is chained).
+        """
+        yield from self._transaction(self._reads)
 
     def write(
         self,

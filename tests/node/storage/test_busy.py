@@ -158,3 +158,30 @@ def test_a_turn_held_too_long_is_busy(db: Database, monkeypatch: pytest.MonkeyPa
     finally:
         release.set()
         thread.join()
+
+
+def test_reads_wait_for_no_writer_and_cannot_write(db: Database, tmp_path: Path) -> None:
+    with db.transaction() as session:
+        session.execute(text("CREATE TABLE t (x INTEGER)"))
+        session.execute(text("INSERT INTO t VALUES (1)"))
+    held = threading.Event()
+    holder = threading.Thread(target=_hold_lock, args=(tmp_path / "node.db", 1.0, held))
+    holder.start()
+    try:
+        assert held.wait(10)
+        start = time.monotonic()
+        with db.read() as session:  # another process holds the write lock
+            assert session.execute(text("SELECT x FROM t")).scalar_one() == 1
+        assert time.monotonic() - start < 0.5
+        with pytest.raises(StorageError, match="transaction failed"), db.read() as session:
+            session.execute(text("INSERT INTO t VALUES (2)"))
+    finally:
+        holder.join()
+    # The same pooled connections write again in ordinary transactions.
+    for _ in range(3):
+        with db.transaction() as session:
+            session.execute(text("INSERT INTO t VALUES (3)"))
+        with db.read() as session:
+            session.execute(text("SELECT count(*) FROM t")).scalar_one()
+    with db.read() as session:
+        assert session.execute(text("SELECT count(*) FROM t")).scalar_one() == 4
