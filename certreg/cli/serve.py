@@ -27,6 +27,8 @@ import signal
 import socket
 import sys
 import tempfile
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -81,6 +83,14 @@ def _serve(app: Any, args: argparse.Namespace, sockets: list[socket.socket] | No
     uvicorn.Server(uvicorn_config(app, args.host, args.port)).run(sockets=sockets)
 
 
+def _stop_without_parent(parent: int, interval: float = 1.0) -> None:
+    """A server process whose supervisor was killed outright (SIGKILL) stops itself, as if
+    sent SIGTERM, instead of serving on as an orphan."""
+    while os.getppid() == parent:
+        time.sleep(interval)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
 def _serve_processes(make_app: Callable[[], Any], args: argparse.Namespace) -> int:
     """Serve ``make_app()`` in ``args.workers`` processes (one is this process itself).
 
@@ -98,6 +108,7 @@ def _serve_processes(make_app: Callable[[], Any], args: argparse.Namespace) -> i
     listener.bind((args.host, args.port))
     listener.listen(2048)
     children: list[int] = []
+    parent = os.getpid()
     try:
         for _ in range(args.workers):
             pid = os.fork()
@@ -106,6 +117,11 @@ def _serve_processes(make_app: Callable[[], Any], args: argparse.Namespace) -> i
                 try:
                     for sig in (signal.SIGTERM, signal.SIGINT):
                         signal.signal(sig, _stop_on_signal)
+                    watch = threading.Thread(
+                        target=_stop_without_parent, args=(parent,), name="parent-watch"
+                    )
+                    watch.daemon = True
+                    watch.start()
                     _serve(make_app(), args, [listener])
                     code = 0
                 except SystemExit as exc:

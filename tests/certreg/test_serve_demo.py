@@ -129,3 +129,27 @@ def test_several_server_processes_share_the_port_the_limits_and_the_cleanup(
     assert code == 0, process.stderr.read() if process.stderr else ""
     assert list(tmp_path.glob("certreg-demo-*")) == []
     assert all(not Path(f"/proc/{pid}").exists() for pid in servers)
+
+
+def test_server_processes_stop_when_their_supervisor_is_killed(tmp_path: Path) -> None:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "certreg", "serve", "--demo", "--port", str(port),
+         "--certificates", "1", "--no-access-log", "--workers", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        _wait_until_serving(json.loads(process.stdout.readline())["url"], process)
+        servers = _children(process.pid)
+        assert len(servers) == 2
+    finally:
+        process.kill()  # SIGKILL: the supervisor cannot stop them itself
+        process.wait()
+    deadline = time.monotonic() + 30
+    while any(Path(f"/proc/{pid}").exists() for pid in servers):
+        assert time.monotonic() < deadline, "orphaned server processes kept running"
+        time.sleep(0.2)
