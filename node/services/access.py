@@ -125,8 +125,8 @@ class AccessLogService:
         or its error."""
         try:
             with self.db.transaction() as session:
-                log = AccessLog(session, self.province)
-                records = [log.append(self._make(w.read, w.time))[0] for w in group]
+                makes = [self._make(w.read, w.time) for w in group]
+                records, _ = AccessLog(session, self.province).append_many(makes)
             for waiting, record in zip(group, records, strict=True):
                 waiting.record = record
         except Exception:

@@ -97,22 +97,28 @@ def test_reads_at_the_same_time_share_a_commit_and_each_is_committed_first(
 
 def test_a_record_that_cannot_be_written_fails_only_its_own_read(database: Database) -> None:
     service = AccessLogService(database, PROVINCE, clock=lambda: NOW)
-    original = AccessLog.append
+    original, original_many = AccessLog.append, AccessLog.append_many
 
     def refusing(self: AccessLog, make):  # type: ignore[no-untyped-def]
-        record = make(0)
-        if record.result == "refuse-me":
+        if make(0).result == "refuse-me":
             raise StorageError("cannot append to the access log")
         return original(self, make)
+
+    def refusing_many(self: AccessLog, makes):  # type: ignore[no-untyped-def]
+        if any(make(0).result == "refuse-me" for make in makes):
+            raise StorageError("cannot append to the access log")
+        return original_many(self, makes)
 
     writing = service._write_group
 
     def as_one_group(group: list) -> None:  # type: ignore[type-arg]
         AccessLog.append = refusing  # type: ignore[method-assign]
+        AccessLog.append_many = refusing_many  # type: ignore[method-assign]
         try:
             writing(group)
         finally:
             AccessLog.append = original  # type: ignore[method-assign]
+            AccessLog.append_many = original_many  # type: ignore[method-assign]
 
     service._write_group = as_one_group  # type: ignore[method-assign]
     # Three reads in one group, the middle one's record refused.
