@@ -92,7 +92,8 @@ def _stop_without_parent(parent: int, interval: float = 1.0) -> None:
 
 
 def _serve_processes(make_app: Callable[[], Any], args: argparse.Namespace) -> int:
-    """Serve ``make_app()`` in ``args.workers`` processes (one is this process itself).
+    """Serve ``make_app()`` in ``args.workers`` processes forked from this one, which only
+    supervises them (with one, in this process).
 
     This process binds the socket, forks the servers (each calls ``make_app`` after the fork:
     its own database connections, thread pools and caches) and waits; SIGTERM or SIGINT to it
