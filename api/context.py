@@ -46,10 +46,17 @@ class ApiSettings:
     ``spool_dir``: where uploads are streamed before they go into their job's row (default:
     the system's temporary folder); ``job_lease_seconds``: how long an API process's claim on a
     bulk job lasts without its heartbeat (another process takes a job over after that,
-    :mod:`api.jobs`).
+    :mod:`api.jobs`). ``shared_limits``: keep the token buckets in the database on SQLite too
+    (several API processes over one SQLite file, ``certreg serve --workers N``); on PostgreSQL
+    they always are.
     ``trust_root``: the network's trust-root file (docs/FORMATS.md "Trust roots"): served next
     to the page (``/static/trust-root.json``, which the page pins) and checked against the
-    node's network by ``POST /v1/verify``.
+    node's network by ``POST /v1/verify``. ``checkpoint_key``: the file (hex) of the node's
+    checkpoint-signing private key (member key purpose 2, of suite ``checkpoint_suite``; default:
+    the ``witness`` key of ``node.json``): with it ``GET /v1/snapshot`` is signed by this node
+    and cosigned by the federation peers that agree, and the node cosigns its peers' snapshots
+    (``POST /v1/snapshot/cosign``). ``resign_seconds``: how long a signed snapshot is served
+    while the chain does not move.
     """
 
     search_rate: float = 1.0
@@ -72,6 +79,7 @@ class ApiSettings:
     checkpoint_key: Path | None = None
     checkpoint_suite: str = "ed25519"
     resign_seconds: float = 600.0
+    shared_limits: bool = False
 
 
 class ApiContext:
@@ -81,8 +89,9 @@ class ApiContext:
         self.node = node
         self.settings = settings
         # Token buckets: in the database on PostgreSQL (shared by every API process on it), in
-        # this process's memory on SQLite (one API process per node; docs/OPERATIONS.md).
-        self.limits_in_database = node.db.dialect == "postgresql"
+        # this process's memory on SQLite (one API process per node; docs/OPERATIONS.md) unless
+        # several processes share the file (``shared_limits``).
+        self.limits_in_database = node.db.dialect == "postgresql" or settings.shared_limits
         limiter = _database_limiter(node) if self.limits_in_database else _memory_limiter
         self.search_limiter = limiter("search", settings.search_rate, settings.search_burst)
         self.holder_failures = FailureCounter(node.db, settings.holder_failures_per_day)
@@ -180,7 +189,7 @@ async def principal(
 
 
 def _lookup(ctx: ApiContext, token: str) -> Principal:
-    with ctx.node.db.transaction() as session:
+    with ctx.node.db.read() as session:
         return principal_of(session, token)
 
 

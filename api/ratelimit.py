@@ -73,7 +73,8 @@ class RateLimiter:
 
 class DatabaseRateLimiter:
     """The token buckets of :class:`RateLimiter` in the database (``rate_buckets``,
-    node/storage/buckets.py), for several API processes on one PostgreSQL database. ``name``
+    node/storage/buckets.py), for several API processes on one PostgreSQL database (or one
+    SQLite file, ``certreg serve --workers N``). ``name``
     keeps each limiter's buckets apart (``search``, ``verify``, ``federation``). The same
     answers as :class:`RateLimiter`; the database's clock refills the buckets."""
 
@@ -94,7 +95,7 @@ class DatabaseRateLimiter:
         """
         names = list(dict.fromkeys(f"{self.name}/{client}"[:_NAME_LIMIT] for client in clients))
         with self.db.transaction() as session:
-            buckets = TokenBuckets(session, self.rate, self.burst)
+            buckets = TokenBuckets(session, self.rate, self.burst, self.db.dialect)
             levels = buckets.take(names)
             lacking = [-level for level in levels.values() if level < 0]
             if not lacking:

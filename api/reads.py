@@ -126,7 +126,7 @@ def caller_in(request: Request, session: Session, authorization: str | None) -> 
 def _record(ctx: ApiContext, commitment: bytes) -> CertificateRecord:
     """This node's certificate version ``commitment`` (404 ``certificate.unknown``)."""
     node = ctx.node
-    with node.db.transaction() as session:
+    with node.db.read() as session:
         record = CertificateRepository(session, node.cipher, node.blind_index).get(commitment)
     if record is None or record.province != node.province:
         raise InvalidInput("commitment", "certificate.unknown", "certificate is unknown")
@@ -150,9 +150,9 @@ def certificate_bundle(
     authorization: Authorization = None,
     format: BundleFormat = "json",
 ) -> Response:
-    # One transaction for the key and the record; the bundle itself from the cache.
+    # One read for the key and the record; the bundle itself from the cache.
     node = ctx.node
-    with node.db.transaction() as session:
+    with node.db.read() as session:
         who = caller_in(request, session, authorization)
         wanted = _commitment(commitment)
         record = CertificateRepository(session, node.cipher, node.blind_index).get(wanted)
@@ -254,7 +254,7 @@ def inclusion_proof(
     tree_size: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> Response:
     node = ctx.node
-    with node.db.transaction() as session:
+    with node.db.read() as session:
         if leaf_index is None:
             if commitment is None:
                 raise InvalidInput("leaf_index", "proof.target", "give leaf_index or commitment")

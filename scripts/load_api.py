@@ -1,11 +1,12 @@
 """Load benchmark of the HTTP API on loopback: p50 / p99 latency and throughput for
 bundle fetch, proof fetch, search and verify.
 
-Starts ``certreg serve --demo`` (uvicorn, one process, ``--certificates`` anchored) on a free
-127.0.0.1 port, then drives each endpoint in turn with an **open-loop** load: requests are
-*sent* at ``--rate`` per second whatever the server's speed (a closed loop such as ``wrk``
-would slow down with the server and hide queueing), for ``--seconds``, over ``--connections``
-keep-alive HTTP/1.1 connections. Latency is measured from each request's *scheduled* send time,
+Starts ``certreg serve --demo`` (uvicorn; ``--workers`` server processes on one socket over
+the demo's SQLite file, default 1; ``--certificates`` anchored) on a free 127.0.0.1 port, then
+drives each endpoint in turn with an **open-loop** load: requests are *sent* at ``--rate`` per
+second whatever the server's speed (a closed loop such as ``wrk`` would slow down with the
+server and hide queueing), for ``--seconds``, over ``--connections`` keep-alive HTTP/1.1
+connections. Latency is measured from each request's *scheduled* send time,
 so time spent waiting for a free connection counts.
 
 The generator is deliberately light so that it does not take the server's CPU on a 2-core
@@ -14,7 +15,8 @@ only as far as the status line and ``Content-Length`` (about 0.1 ms of CPU per r
 several for an httpx client). ``--pin`` pins it to one CPU (``os.sched_setaffinity``) and the
 server to the others. Besides the latencies it reports the CPU the server and the generator
 spent per request (``/proc``; robust on a shared machine, where wall-clock figures are noisy)
-and the load average before and after each run.
+and the load average before and after each run (``load_average``: the 1-minute figure;
+``load_average_1_5_15``: all three, before and after).
 
 Prints one JSON object: per endpoint ``p50_ms``, ``p99_ms``, ``throughput_rps`` (completed
 requests per second of the run), ``max_ms``, ``failures``, ``server_cpu_ms_per_request``; exits
@@ -22,7 +24,7 @@ requests per second of the run), ``max_ms``, ``failures``, ``server_cpu_ms_per_r
 fetch. The server process is stopped by its PID at the end.
 
     .venv/bin/python scripts/load_api.py [--rate 300] [--seconds 10] [--certificates 200]
-        [--connections 16] [--only bundle_fetch] [--pin]
+        [--connections 16] [--only bundle_fetch] [--pin] [--workers 2]
 """
 
 from __future__ import annotations
@@ -58,7 +60,9 @@ def free_port() -> int:
 # -- the server --------------------------------------------------------------------------------
 
 
-def start_server(port: int, info: Path, certificates: int) -> subprocess.Popen[bytes]:
+def start_server(
+    port: int, info: Path, certificates: int, workers: int = 1
+) -> subprocess.Popen[bytes]:
     """``certreg serve --demo`` in its own session (stopped by PID at the end)."""
     certreg = ROOT / ".venv" / "bin" / "certreg"
     command = [str(certreg)] if certreg.exists() else [sys.executable, "-m", "certreg"]
@@ -77,6 +81,8 @@ def start_server(port: int, info: Path, certificates: int) -> subprocess.Popen[b
         "--search-burst",
         "1000000",
         "--no-access-log",
+        "--workers",
+        str(workers),
     ]
     return subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, start_new_session=True)
 
@@ -310,7 +316,8 @@ def scenarios(port: int, info: dict[str, Any]) -> dict[str, list[bytes]]:
 def run(
     port: int, name: str, requests: list[bytes], args: argparse.Namespace, server: int
 ) -> dict[str, Any]:
-    load_before = os.getloadavg()[0]
+    loads_before = os.getloadavg()
+    load_before = loads_before[0]
     server_cpu = tree_cpu_seconds(server)
     own_cpu = time.process_time()
     figures = asyncio.run(drive(port, requests, args.rate, args.seconds, args.connections))
@@ -321,7 +328,12 @@ def run(
     figures["generator_cpu_ms_per_request"] = round(
         1000 * (time.process_time() - own_cpu) / served, 3
     )
-    figures["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+    loads_after = os.getloadavg()
+    figures["load_average"] = [round(load_before, 2), round(loads_after[0], 2)]
+    figures["load_average_1_5_15"] = {
+        "before": [round(x, 2) for x in loads_before],
+        "after": [round(x, 2) for x in loads_after],
+    }
     print(f"{name}: {json.dumps(figures)}", file=sys.stderr, flush=True)
     return figures
 
@@ -348,11 +360,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--certificates", type=int, default=200)
     parser.add_argument("--only", action="append", help="run only this scenario (repeatable)")
     parser.add_argument("--pin", action="store_true", help="generator and server on own CPUs")
+    parser.add_argument("--workers", type=int, default=1, help="server processes (serve --workers)")
     args = parser.parse_args(argv)
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="certreg-load-") as tmp:
         info_path = Path(tmp) / "demo.json"
-        process = start_server(port, info_path, args.certificates)
+        process = start_server(port, info_path, args.certificates, args.workers)
         try:
             wait_ready(port, process, info_path)
             info = json.loads(info_path.read_text("utf-8"))
@@ -362,6 +375,8 @@ def main(argv: list[str] | None = None) -> int:
                 "connections": args.connections,
                 "certificates": args.certificates,
                 "generator": "asyncio open loop",
+                "server_processes": args.workers,
+                "offered_rate": args.rate,
             }
             if args.pin:
                 figures["pinned"] = pin(process.pid)

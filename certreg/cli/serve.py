@@ -7,6 +7,11 @@
   (``node.json``, docs/NODE.md).
 - ``certreg serve --dir D --create-key ROLE[:SCOPE] [--label L]``: create an API key (printed
   once; only its hash is kept) and exit; ``--revoke-key KEY`` revokes one.
+- ``--workers N``: N server processes on one listening socket (forked from this one, which
+  only supervises them), each with its own node, connections and caches over the one database
+  (docs/OPERATIONS.md "Several processes"). With ``--demo`` the processes share the demo's
+  SQLite file; each has its own copy of the in-process chain as it was when they started, so
+  several demo processes are for read load (``scripts/load_api.py --workers N``).
 
 Access logs go to stderr as JSON lines (``--no-access-log`` to silence them).
 """
@@ -14,12 +19,17 @@ Access logs go to stderr as JSON lines (``--no-access-log`` to silence them).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import signal
+import socket
 import sys
 import tempfile
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +50,8 @@ def _settings(args: argparse.Namespace) -> Any:
         trust_root=None if args.trust_root is None else Path(args.trust_root),
         checkpoint_key=None if args.checkpoint_key is None else Path(args.checkpoint_key),
         checkpoint_suite=args.checkpoint_suite,
+        # Several processes: the token buckets go to the database (shared), on SQLite too.
+        shared_limits=args.workers > 1,
     )
 
 
@@ -61,7 +73,7 @@ def uvicorn_config(app: Any, host: str, port: int) -> Any:
     )
 
 
-def _serve(app: Any, args: argparse.Namespace) -> None:
+def _serve(app: Any, args: argparse.Namespace, sockets: list[socket.socket] | None = None) -> None:
     import uvicorn
 
     if not args.no_access_log:
@@ -70,7 +82,72 @@ def _serve(app: Any, args: argparse.Namespace) -> None:
         access.addHandler(handler)
         access.setLevel(logging.INFO)
         access.propagate = False
-    uvicorn.Server(uvicorn_config(app, args.host, args.port)).run()
+    uvicorn.Server(uvicorn_config(app, args.host, args.port)).run(sockets=sockets)
+
+
+def _stop_without_parent(parent: int, interval: float = 1.0) -> None:
+    """A server process whose supervisor was killed outright (SIGKILL) stops itself, as if
+    sent SIGTERM, instead of serving on as an orphan."""
+    while os.getppid() == parent:
+        time.sleep(interval)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _serve_processes(make_app: Callable[[], Any], args: argparse.Namespace) -> int:
+    """Serve ``make_app()`` in ``args.workers`` processes forked from this one, which only
+    supervises them (with one, in this process).
+
+    This process binds the socket, forks the servers (each calls ``make_app`` after the fork:
+    its own database connections, thread pools and caches) and waits; SIGTERM or SIGINT to it
+    (or to the process group) stops them all. Returns 0 when every server ended cleanly, 1 when
+    one failed (the others are then stopped). A server exits 0 on SIGTERM or SIGINT.
+    """
+    if args.workers <= 1:
+        _serve(make_app(), args)
+        return 0
+    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((args.host, args.port))
+    listener.listen(2048)
+    children: list[int] = []
+    parent = os.getpid()
+    try:
+        for _ in range(args.workers):
+            pid = os.fork()
+            if pid == 0:  # a server: never returns into the caller's frames
+                code = 1
+                try:
+                    for sig in (signal.SIGTERM, signal.SIGINT):
+                        signal.signal(sig, _stop_on_signal)
+                    watch = threading.Thread(
+                        target=_stop_without_parent, args=(parent,), name="parent-watch"
+                    )
+                    watch.daemon = True
+                    watch.start()
+                    _serve(make_app(), args, [listener])
+                    code = 0
+                except SystemExit as exc:
+                    code = 0 if exc.code in (0, None) else 1
+                except BaseException:
+                    logging.getLogger(__name__).exception("server process failed")
+                finally:
+                    sys.stdout.flush()
+                    sys.stderr.flush()
+                    os._exit(code)
+            children.append(pid)
+        _, status = os.wait()
+        return 0 if os.waitstatus_to_exitcode(status) == 0 else 1
+    except SystemExit:  # SIGTERM or SIGINT to this process (_stop_on_signal)
+        return 0
+    finally:
+        listener.close()
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        for pid in children:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
 
 
 def _stop_on_signal(signum: int, frame: object) -> None:
@@ -102,14 +179,20 @@ def _serve_demo(args: argparse.Namespace) -> int:
             if args.info:
                 Path(args.info).write_text(json.dumps(info, ensure_ascii=False), "utf-8")
             print(json.dumps({k: info[k] for k in ("url", "keys", "organisation")}), flush=True)
+
+            def make_app() -> Any:
+                if args.workers > 1:  # a forked server: connections of its own
+                    demo.node.db.engine.dispose(close=False)
+                return create_app(demo.node, _settings(args))
+
             try:
-                _serve(create_app(demo.node, _settings(args)), args)
+                code = _serve_processes(make_app, args)
             finally:
                 demo.node.close()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    return 0
+    return code
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -137,6 +220,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
         finally:
             db.dispose()
         return 0
+    if args.workers > 1:
+        previous = {s: signal.signal(s, _stop_on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            return _serve_processes(
+                lambda: create_app(
+                    ProvinceNode.open(config, calendar=getattr(args, "calendar", None)),
+                    _settings(args),
+                ),
+                args,
+            )
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
     node = ProvinceNode.open(config, calendar=getattr(args, "calendar", None))
     try:
         _serve(create_app(node, _settings(args)), args)
@@ -166,6 +262,13 @@ def add_parsers(subparsers: Any) -> None:
         metavar="ADDRESS[/BITS]",
         help="a reverse proxy whose X-Forwarded-For names the client (repeat; default: none, "
         "the header is ignored)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes on the one port, over the one database (token buckets then "
+        "live in the database; docs/OPERATIONS.md)",
     )
     p.add_argument("--bulk-workers", type=int, default=2, help="bulk upload jobs processed at once")
     p.add_argument(

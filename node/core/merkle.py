@@ -276,34 +276,62 @@ class MerkleLog:
         return self._store.get_size()
 
     def append(self, leaf_hash: bytes) -> int:
-        """Append one leaf hash and return its index."""
-        return self.append_many([leaf_hash])[0]
+        """Append one leaf hash and return its index (what :meth:`append_many` does for one
+        leaf, without its batch bookkeeping: a leaf at an odd index reads the left siblings it
+        completes, one per trailing set bit of the index, in one batch).
+
+        Raises:
+            InvalidInput: the leaf hash is not 32 bytes.
+        """
+        value = bytes(leaf_hash)
+        if len(value) != HASH_SIZE:
+            raise InvalidInput("leaf_hash", "merkle.hash_size", "leaf hash must be 32 bytes")
+        store = self._store
+        index = size = store.get_size()
+        nodes: list[tuple[NodeId, bytes]] = [((0, index), value)]
+        if index & 1:
+            completed = (index ^ (index + 1)).bit_length() - 1
+            lefts = store.get_nodes([(level, (index >> level) - 1) for level in range(completed)])
+            for level, left in enumerate(lefts, 1):
+                value = _sha256(NODE_PREFIX + left + value).digest()
+                nodes.append(((level, index >> level), value))
+        store.put_nodes(nodes, size + 1)
+        return size
 
     def append_many(self, leaf_hashes: Iterable[bytes]) -> list[int]:
         """Append leaf hashes in order, atomically, and return their indexes.
 
         Keeps the right edge of the tree (the complete subtrees that end at the last leaf, one
-        per set bit of the size, read with one batch at the start): a new leaf at an odd index
-        completes a subtree with the edge's subtree of the same level, and so on upwards
-        (RFC 9162 §2.1.1), so no node is read twice.
+        per set bit of the size): a new leaf at an odd index completes a subtree with the
+        edge's subtree of the same level, and so on upwards (RFC 9162 §2.1.1), so no node is
+        read twice. Only the edge subtrees the batch completes are read, in one batch at the
+        start: for one leaf, those below the lowest clear bit of the size (none for an even
+        size), as many reads as the loop below combines.
 
         Raises:
             InvalidInput: a leaf hash is not 32 bytes.
         """
-        leaves = [bytes(leaf) for leaf in leaf_hashes]
+        leaves = list(map(bytes, leaf_hashes))
         for leaf in leaves:
             if len(leaf) != HASH_SIZE:
                 raise InvalidInput("leaf_hash", "merkle.hash_size", "leaf hash must be 32 bytes")
         size = first = self._store.get_size()
         if not leaves:
             return []
-        edge_ids = [
-            (level, (size >> level) - 1) for level in range(size.bit_length()) if size >> level & 1
-        ]
-        edge = {
-            level: value
-            for (level, _), value in zip(edge_ids, self._store.get_nodes(edge_ids), strict=True)
-        }
+        # Edge subtrees below the highest bit that changes from size to size + count are
+        # combined with a new node; those above it are not reached by this batch.
+        needed = size & ((1 << ((size ^ (size + len(leaves))).bit_length() - 1)) - 1)
+        edge: dict[int, bytes] = {}
+        if needed:
+            ids: list[NodeId] = []
+            level = 0
+            while needed:
+                if needed & 1:
+                    ids.append((level, (size >> level) - 1))
+                needed >>= 1
+                level += 1
+            for (level, _), value in zip(ids, self._store.get_nodes(ids), strict=True):
+                edge[level] = value
         new_nodes: list[tuple[NodeId, bytes]] = []
         append = new_nodes.append
         for value in leaves:

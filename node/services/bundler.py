@@ -58,7 +58,7 @@ class BundleFactory:
                 ``bundle.not_anchored`` (no confirmed checkpoint holds its entry yet).
             StorageError, DecryptionError: the store is damaged or a key is missing.
         """
-        with self._db.transaction() as session:
+        with self._db.read() as session:
             certificates = CertificateRepository(session, self._cipher, self._index)
             record = certificates.get(commitment)
             if record is None or record.province != self._province:

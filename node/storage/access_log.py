@@ -102,6 +102,70 @@ class AccessLog:
             )
         return record, LogHead(index + 1, head)
 
+    def append_many(
+        self, makes: Sequence[Callable[[int], AccessRecord]]
+    ) -> tuple[list[AccessRecord], LogHead]:
+        """:meth:`append` for several records in order (the next indexes), with one write of
+        the size, one of the head and one multi-row insert each for the records and their
+        commitments (a group commit's records, node/services/access.py); return them and the
+        new head. The same rows and chain as appending them one by one.
+
+        Raises:
+            StorageError: the database failed (the caller's transaction must roll back).
+        """
+        if not makes:
+            return [], self.head()
+        dialect = dialect_of(self._db)
+        first = (pg_insert if dialect == "postgresql" else sqlite_insert)(_STATE).values(
+            province=self.province, size=0, head=EMPTY_HEAD
+        )
+        with storage_errors("cannot append to the access log"):
+            self._db.execute(first.on_conflict_do_nothing(index_elements=[_STATE.c.province]))
+            row = self._db.execute(
+                update(_STATE)
+                .where(_STATE.c.province == self.province)
+                .values(size=_STATE.c.size + len(makes))
+                .returning(_STATE.c.size, _STATE.c.head)
+            ).one()
+            start = int(row.size) - len(makes)
+            head = bytes(row.head)
+            records: list[AccessRecord] = []
+            rows: list[dict[str, Any]] = []
+            links: list[dict[str, Any]] = []
+            for index, make in enumerate(makes, start):
+                record = make(index)
+                if record.index != index or record.province != self.province:
+                    raise StorageError("the access record does not fit the log")
+                digest = record.record_hash()
+                head = chain_hash(head, digest)
+                records.append(record)
+                rows.append(
+                    {
+                        "province": self.province,
+                        "record_index": index,
+                        "occurred_at": record.time,
+                        "operation": record.operation,
+                        "role": record.requester.role,
+                        "key_id": record.requester.key_id,
+                        "agreement": record.agreement,
+                        "result": record.result,
+                        "name_tag": record.name_tag,
+                        "record": record.to_bytes().decode("utf-8"),
+                        "record_hash": digest,
+                    }
+                )
+                links.extend(
+                    {"commitment": c, "province": self.province, "record_index": index}
+                    for c in dict.fromkeys(record.commitments)
+                )
+            self._db.execute(insert(_RECORDS), rows)
+            if links:
+                self._db.execute(insert(_COMMITMENTS), links)
+            self._db.execute(
+                update(_STATE).where(_STATE.c.province == self.province).values(head=head)
+            )
+        return records, LogHead(start + len(makes), head)
+
     def head(self) -> LogHead:
         """The log's size and head (``(0, zeros)`` before the first record)."""
         with storage_errors("cannot read the access log head"):

@@ -1,11 +1,14 @@
 """Token buckets in the database (``rate_buckets``), shared by every API process on one
-PostgreSQL database (api/ratelimit.py; docs/OPERATIONS.md "Several processes").
+PostgreSQL database, or on one SQLite file when ``certreg serve --workers N`` runs several
+(api/ratelimit.py; docs/OPERATIONS.md "Several processes").
 
 :meth:`TokenBuckets.take` is one ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` statement for
 all of a request's buckets: PostgreSQL locks each bucket's row, refills it from the database's
 own clock (so processes on several machines agree), takes a token when there is one and says
 whether it did. Only when a request is refused and it had taken from some of its buckets is a
-second statement sent, giving those tokens back (a refused request takes nothing).
+second statement sent, giving those tokens back (a refused request takes nothing). SQLite
+runs the same statement with its own spelling of the clock and of ``LEAST`` / ``GREATEST``
+(the transaction holds the file's write lock, so the buckets' rows cannot change under it).
 """
 
 from __future__ import annotations
@@ -17,17 +20,33 @@ from sqlalchemy import text
 from node.storage.guard import Executor, storage_errors
 
 # The level after refilling: at most ``burst``, ``rate`` tokens a second since the last take.
-_LEVEL = "LEAST(:burst, rate_buckets.tokens + GREATEST(0, {now} - rate_buckets.updated) * :rate)"
-_NOW = "EXTRACT(EPOCH FROM clock_timestamp())::float8"
+_LEVEL = (
+    "{least}(:burst, rate_buckets.tokens + {greatest}(0, {now} - rate_buckets.updated) * :rate)"
+)
+_SPELLING = {
+    "postgresql": {
+        "now": "EXTRACT(EPOCH FROM clock_timestamp())::float8",
+        "least": "LEAST",
+        "greatest": "GREATEST",
+    },
+    # Unix seconds with milliseconds (julianday counts days from noon, 24 November 4714 BC).
+    "sqlite": {
+        "now": "((julianday('now') - 2440587.5) * 86400.0)",
+        "least": "min",
+        "greatest": "max",
+    },
+}
 
 
 class TokenBuckets:
-    """The buckets, read and written in the caller's transaction (PostgreSQL only)."""
+    """The buckets, read and written in the caller's transaction (``dialect``: ``postgresql``
+    or ``sqlite``)."""
 
-    def __init__(self, db: Executor, rate: float, burst: int) -> None:
+    def __init__(self, db: Executor, rate: float, burst: int, dialect: str = "postgresql") -> None:
         self._db = db
         self.rate = rate
         self.burst = burst
+        self._spelling = _SPELLING[dialect]
 
     def take(self, names: Sequence[str]) -> dict[str, float]:
         """Take a token from each named bucket that has one; return each bucket's level after
@@ -35,13 +54,14 @@ class TokenBuckets:
         level is negative: ``-(1 - level)``, the tokens it lacks."""
         if not names:
             return {}
-        values = ", ".join(f"(:n{i}, :burst - 1, {_NOW}, true)" for i in range(len(names)))
-        level = _LEVEL.format(now=_NOW)
+        now = self._spelling["now"]
+        values = ", ".join(f"(:n{i}, :burst - 1, {now}, true)" for i in range(len(names)))
+        level = _LEVEL.format(**self._spelling)
         statement = text(
             f"INSERT INTO rate_buckets (name, tokens, updated, granted) VALUES {values} "
             "ON CONFLICT (name) DO UPDATE SET "
             f"tokens = CASE WHEN {level} >= 1 THEN {level} - 1 ELSE {level} END, "
-            f"updated = {_NOW}, granted = {level} >= 1 "
+            f"updated = {now}, granted = {level} >= 1 "
             "RETURNING name, tokens, granted"
         )
         params: dict[str, object] = {"burst": float(self.burst), "rate": self.rate}
@@ -61,7 +81,8 @@ class TokenBuckets:
             for name in names:
                 self._db.execute(
                     text(
-                        "UPDATE rate_buckets SET tokens = LEAST(:burst, tokens + 1) "
+                        f"UPDATE rate_buckets SET tokens = {self._spelling['least']}"
+                        "(:burst, tokens + 1) "
                         "WHERE name = :name"
                     ),
                     {"burst": float(self.burst), "name": name},

@@ -7,7 +7,9 @@ needed) and returns a :class:`Database`. Nothing is built at import time.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,10 +31,18 @@ BUSY_TIMEOUT_MS = 30_000
 #: How long :meth:`Database.write` keeps retrying a transaction the database found busy.
 WRITE_PATIENCE_SECONDS = 300.0
 # SQLITE_BUSY, SQLITE_LOCKED; PostgreSQL serialization failure and deadlock.
+#: The execution option of :meth:`Database.read`'s engine (and, per SQLite connection, whether
+#: ``PRAGMA query_only`` is on).
+READ_ONLY_OPTION = "certreg_read_only"
 _SQLITE_BUSY_CODES = frozenset({5, 6})
 _POSTGRES_RETRY_STATES = frozenset({"40001", "40P01"})
 
 T = TypeVar("T")
+
+
+class LocalWriterBusy(StorageError):
+    """Another thread of this process held the SQLite write turn past :data:`BUSY_TIMEOUT_MS`
+    (:class:`_WriteTurns`): as busy as ``SQLITE_BUSY``, so :meth:`Database.write` retries."""
 
 
 def is_busy(error: BaseException) -> bool:
@@ -42,6 +52,8 @@ def is_busy(error: BaseException) -> bool:
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
         seen.add(id(current))
+        if isinstance(current, LocalWriterBusy):
+            return True
         orig = getattr(current, "orig", None)
         for candidate in (current, orig):
             if getattr(candidate, "sqlite_errorcode", None) in _SQLITE_BUSY_CODES:
@@ -61,6 +73,10 @@ def _configure_sqlite(engine: Engine) -> None:
     not be one transaction. We switch the driver to autocommit and emit ``BEGIN IMMEDIATE``
     ourselves when SQLAlchemy begins; WAL lets readers run while one writer appends; foreign
     keys on.
+
+    :meth:`Database.read` transactions are the exception: a plain ``BEGIN`` on a connection
+    set to ``PRAGMA query_only`` (a write in one fails at once), so that API processes reading
+    the same file (``certreg serve --workers N``) neither take the write lock nor wait for it.
 
     Why ``IMMEDIATE``: a deferred ``BEGIN`` that reads and then writes asks for the write lock
     in the middle of the transaction, and when another process (``certreg node run`` next to
@@ -82,7 +98,13 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Database.read(): a deferred BEGIN (WAL readers wait for no lock and block no writer)
+        # on a connection made read-only for it (PRAGMA query_only, set when it changes).
+        read_only = bool(connection.get_execution_options().get(READ_ONLY_OPTION, False))
+        if connection.info.get(READ_ONLY_OPTION, False) != read_only:
+            connection.exec_driver_sql(f"PRAGMA query_only = {int(read_only)}")
+            connection.info[READ_ONLY_OPTION] = read_only
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -144,6 +166,54 @@ def upgrade(target: str | Engine) -> None:
             engine.dispose()
 
 
+class _WriteTurns:
+    """First come, first served turns at an SQLite database for the threads of one process.
+
+    Every SQLite transaction here starts with ``BEGIN IMMEDIATE`` and so holds the database's
+    one write lock; the threads of a process waiting for it in SQLite's busy handler (which
+    sleeps and polls) lose every time to a thread that commits and begins again at once (a
+    bulk job's chunks), and a short job could wait for a long one to end. Here they queue:
+    the thread that ends a transaction and begins the next one goes behind those already
+    waiting. Reentrant (a thread that holds the turn and opens another transaction is not
+    queued behind itself). Other processes still meet at SQLite's lock, as before.
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._queue: deque[object] = deque()
+        self._owner: int | None = None
+        self._depth = 0
+
+    def acquire(self, timeout: float) -> bool:
+        """Wait for this thread's turn for up to ``timeout`` seconds; False when it did not come."""
+        me = threading.get_ident()
+        with self._changed:
+            if self._owner == me:
+                self._depth += 1
+                return True
+            ticket = object()
+            self._queue.append(ticket)
+            deadline = time.monotonic() + timeout
+            while self._owner is not None or self._queue[0] is not ticket:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    self._queue.remove(ticket)
+                    self._changed.notify_all()
+                    return False
+                self._changed.wait(remaining)
+            self._queue.popleft()
+            self._owner = me
+            self._depth = 1
+            return True
+
+    def release(self) -> None:
+        with self._changed:
+            self._depth -= 1
+            if self._depth == 0:
+                self._owner = None
+                self._changed.notify_all()
+
+
 class Database:
     """An engine and the sessions over it.
 
@@ -160,6 +230,10 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._turns = _WriteTurns() if engine.dialect.name == "sqlite" else None
+        self._reads = sessionmaker(
+            engine.execution_options(**{READ_ONLY_OPTION: True}), expire_on_commit=False
+        )
 
     def __repr__(self) -> str:
         return f"Database(dialect={self.engine.dialect.name!r})"
@@ -176,15 +250,45 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """Yield a session in a transaction: committed on success, rolled back on any error.
+        On SQLite, the threads of this process take turns, first come first served
+        (:class:`_WriteTurns`).
+
+        Raises:
+            StorageError: the database failed (the original error is chained).
+            LocalWriterBusy: SQLite, and another thread of this process kept its turn for
+                longer than :data:`BUSY_TIMEOUT_MS`.
+        """
+        turns = self._turns
+        if turns is None:
+            yield from self._transaction()
+            return
+        if not turns.acquire(BUSY_TIMEOUT_MS / 1000):
+            raise LocalWriterBusy("database transaction failed: another thread held the database")
+        try:
+            yield from self._transaction()
+        finally:
+            turns.release()
+
+    def _transaction(self, sessions: sessionmaker[Session] | None = None) -> Iterator[Session]:
+        try:
+            with (sessions or self._sessions).begin() as session:
+                yield session
+        except SQLAlchemyError as exc:
+            raise StorageError(f"database transaction failed: {type(exc).__name__}") from exc
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """Yield a session in a transaction that only reads (hot API reads: proofs, bundles).
+
+        On SQLite a deferred ``BEGIN`` on a ``query_only`` connection: it sees one snapshot,
+        takes no write lock, waits for no writer or thread of this process, and a write in it
+        fails (``attempt to write a readonly database``); on PostgreSQL the same as
+        :meth:`transaction`.
 
         Raises:
             StorageError: the database failed (the original error is chained).
         """
-        try:
-            with self._sessions.begin() as session:
-                yield session
-        except SQLAlchemyError as exc:
-            raise StorageError(f"database transaction failed: {type(exc).__name__}") from exc
+        yield from self._transaction(self._reads)
 
     def write(
         self,

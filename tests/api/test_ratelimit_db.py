@@ -1,4 +1,5 @@
-"""The token buckets in PostgreSQL (:class:`api.ratelimit.DatabaseRateLimiter`): the answers of
+"""The token buckets in PostgreSQL, and in SQLite for several API processes on one file
+(:class:`api.ratelimit.DatabaseRateLimiter`): the answers of
 the in-memory :class:`api.ratelimit.RateLimiter` (a refused request takes nothing, the wait in
 whole seconds), shared by two engines as by two processes, and concurrent takes never hand out
 more tokens than the burst."""
@@ -6,14 +7,25 @@ more tokens than the burst."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
 
 from api.ratelimit import DatabaseRateLimiter
 from node.storage import open_database
 from tests.servers import PostgresAdmin
 
 
-def test_buckets_in_the_database_answer_like_the_ones_in_memory(postgres: PostgresAdmin) -> None:
-    url = postgres.create(migrated=True)
+@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
+def test_buckets_in_the_database_answer_like_the_ones_in_memory(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    if backend == "postgresql":
+        admin: PostgresAdmin = request.getfixturevalue("postgres")
+        url = admin.create(migrated=True)
+    else:
+        url = f"sqlite:///{tmp_path / 'node.db'}"
+        open_database(url).dispose()
     a, b = open_database(url, migrate=False), open_database(url, migrate=False)
     try:
         one = DatabaseRateLimiter(a, "search", rate=0.01, burst=3)

@@ -98,3 +98,90 @@ def test_other_storage_errors_are_not_retried(db: Database) -> None:
     with pytest.raises(StorageError) as info:
         db.write(work)
     assert calls == [1] and not is_busy(info.value)
+
+
+def test_threads_of_one_process_take_turns(db: Database) -> None:
+    # A thread committing and beginning again at once (a long bulk job's chunks) does not keep
+    # another thread of the process out: the waiting one goes next.
+    stop = threading.Event()
+    started = threading.Event()
+    rounds: list[int] = []
+
+    def busy_writer() -> None:
+        while not stop.is_set():
+            with db.transaction() as session:
+                started.set()
+                session.execute(text("SELECT 1"))
+                time.sleep(0.02)
+            rounds.append(1)
+
+    writer = threading.Thread(target=busy_writer)
+    writer.start()
+    try:
+        assert started.wait(10)
+        while len(rounds) < 3:  # the writer is in its stride
+            time.sleep(0.01)
+        for _ in range(5):
+            before = len(rounds)
+            with db.transaction() as session:
+                session.execute(text("SELECT 1"))
+            assert len(rounds) - before <= 2  # it waited for the writer's turn, not for ever
+    finally:
+        stop.set()
+        writer.join()
+
+
+def test_a_turn_held_too_long_is_busy(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("node.storage.database.BUSY_TIMEOUT_MS", 200)
+    held, release = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with db.transaction():
+            held.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    try:
+        assert held.wait(10)
+        with pytest.raises(StorageError) as info, db.transaction():
+            pass
+        assert is_busy(info.value)
+
+        def later() -> None:
+            time.sleep(0.3)
+            release.set()
+
+        threading.Thread(target=later).start()
+        # Database.write waits for the turn as for a busy database.
+        assert db.write(lambda session: session.execute(text("SELECT 7")).scalar_one()) == 7
+    finally:
+        release.set()
+        thread.join()
+
+
+def test_reads_wait_for_no_writer_and_cannot_write(db: Database, tmp_path: Path) -> None:
+    with db.transaction() as session:
+        session.execute(text("CREATE TABLE t (x INTEGER)"))
+        session.execute(text("INSERT INTO t VALUES (1)"))
+    held = threading.Event()
+    holder = threading.Thread(target=_hold_lock, args=(tmp_path / "node.db", 1.0, held))
+    holder.start()
+    try:
+        assert held.wait(10)
+        start = time.monotonic()
+        with db.read() as session:  # another process holds the write lock
+            assert session.execute(text("SELECT x FROM t")).scalar_one() == 1
+        assert time.monotonic() - start < 0.5
+        with pytest.raises(StorageError, match="transaction failed"), db.read() as session:
+            session.execute(text("INSERT INTO t VALUES (2)"))
+    finally:
+        holder.join()
+    # The same pooled connections write again in ordinary transactions.
+    for _ in range(3):
+        with db.transaction() as session:
+            session.execute(text("INSERT INTO t VALUES (3)"))
+        with db.read() as session:
+            session.execute(text("SELECT count(*) FROM t")).scalar_one()
+    with db.read() as session:
+        assert session.execute(text("SELECT count(*) FROM t")).scalar_one() == 4
