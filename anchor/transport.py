@@ -570,16 +570,20 @@ class ChainTransport:
     def _raise_mined_revert(
         self, fn: Any, params: dict[str, Any], block_number: int, tx_hash: str
     ) -> None:
-        """Replay a reverted transaction as a call on the state before its block to get the
-        revert reason; raise it (or a plain ChainError when the replay passes)."""
+        """Replay a reverted transaction as a call to get the revert reason; raise it (or a
+        plain ChainError when no replay reverts). First on the state before its block; then on
+        the state after it, for a revert caused by a transaction earlier in the same block (a
+        checkpoint anchored by a resent transaction and by the original, re-broadcast after a
+        partition healed, in one block: the second reverts as already anchored)."""
         call = {k: v for k, v in params.items() if k in ("from", "gas")}
-        try:
-            fn.call(call, block_identifier=block_number - 1)
-        except ContractLogicError as exc:
-            raise self.codec.decode_revert(revert_bytes(exc)) from exc
-        except Exception as exc:
-            if is_tester_revert(exc):
+        for state in (block_number - 1, block_number):
+            try:
+                fn.call(call, block_identifier=state)
+            except ContractLogicError as exc:
                 raise self.codec.decode_revert(revert_bytes(exc)) from exc
+            except Exception as exc:
+                if is_tester_revert(exc):
+                    raise self.codec.decode_revert(revert_bytes(exc)) from exc
         raise ChainError(f"transaction {tx_hash} reverted in block {block_number}")
 
     def chain_id(self) -> int:

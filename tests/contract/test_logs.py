@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from itertools import pairwise
 from typing import Any
 
@@ -246,3 +247,36 @@ def test_audit_statements_name_an_anchored_checkpoint(reg: Registry) -> None:
         for e in events
     ] == [(reg.chain.accounts[1], 44, 1, "Q" * 128), (reg.chain.accounts[0], 44, 0, "Q")]
     assert all(bytes(e.args["contentHash"]) == digest for e in events)
+
+
+def test_a_checkpoint_sent_twice_into_one_block_is_anchored_once(reg: Registry) -> None:
+    """Two transactions anchoring the same checkpoint land in one block (a worker's resend and
+    its original re-broadcast after a partition healed): the second reverts as already
+    anchored, which the client reads from the state after the block and returns the
+    checkpoint's index, as for any idempotent retry."""
+    import threading
+
+    if reg.chain.name == "memory":
+        pytest.skip("needs a chain that can hold transactions for one block (anvil)")
+    client = reg.as_(0)  # one nonce counter: the two transactions take consecutive nonces
+    reg.chain.rpc("evm_setAutomine", [False])
+    results: list[object] = []
+    try:
+        threads = [
+            threading.Thread(target=lambda: results.append(client.anchor(2, _root(2), [], CID)))
+            for _ in range(2)
+        ]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 30
+        while int(reg.chain.rpc("txpool_status", [])["pending"], 16) < 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        reg.chain.rpc("evm_mine", [])
+        for thread in threads:
+            thread.join(timeout=30)
+    finally:
+        reg.chain.rpc("evm_setAutomine", [True])
+    assert sorted(r.index for r in results) == [0, 0]  # type: ignore[attr-defined]
+    assert sorted(r.tx is None for r in results) == [False, True]  # type: ignore[attr-defined]
+    assert client.checkpoint_count(44) == 1

@@ -11,6 +11,11 @@ its own validator.
 - A watchdog fails a test when no block is sealed for ten Clique periods, with each validator's
   Clique snapshot in the failure (shown by stopping two of the three signers: one signer alone
   may not seal two blocks in a row).
+- A partition: Hunan's validator cut off from the other two (its P2P links removed both ways
+  with geth's admin API; no iptables or network namespace is needed): the majority seals on,
+  Hunan's checkpoint sent to its own validator waits; healed, it is anchored exactly once (the
+  original and a resend may land in one block: the second reverts as already anchored, and
+  the client reads that from the state after the block).
 - After the validator fault, the audit of all three provinces' logs is clean: each province
   files a real organisation (its scope document in the store) and takes in signed
   certificates issued two days before, received today.
@@ -21,6 +26,7 @@ all three running.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import os
@@ -42,7 +48,7 @@ from anchor.manifest import LocalManifestStore
 from anchor.snapshot import take_snapshot
 from anchor.transport import RetryPolicy
 from audit.auditor import AuditOptions, audit
-from certreg.dev.geth import BlockWatchdog, CliqueNetwork, block_number, find_geth
+from certreg.dev.geth import BlockWatchdog, CliqueNetwork, block_number, find_geth, rpc
 from certreg.dev.sample import SAMPLE_ORGANISATION_NAME as ORG_NAME
 from node.core.errors import ChainError
 from node.core.formats.entry import LogEntry
@@ -51,7 +57,7 @@ from node.core.rules.workdays import WorkdayCalendar
 from node.core.time import china_date
 from node.core.verify import ResultCode, verify_bundle
 from node.storage import ProvinceLog, open_database
-from province.node import ProvinceNode
+from province.node import LogState, ProvinceNode
 from province.organisations import parse_filing
 from tests.anchor.entries import make_entries
 from tests.conftest import today_calendar
@@ -390,3 +396,73 @@ def test_a_worker_killed_mid_anchoring_anchors_nothing_twice_and_loses_nothing(
     assert [n for _, n, st in _states(folder / "node.db") if st == "confirmed"] == (
         [3, 6] if before == [3] else [6]
     )
+
+
+def _cut(network: CliqueNetwork, alone: str, *, heal: bool = False) -> None:
+    """Cut (or heal) the P2P links between ``alone``'s validator and the others, both ways,
+    through geth's admin API (static and trusted peers: nothing dials again until healed)."""
+    others = [p for p in PROVINCES if p != alone]
+    for a, b in [(alone, p) for p in others] + [(p, alone) for p in others]:
+        enode = network[b].validator.enode
+        if heal:
+            rpc(network[a].url, "admin_addTrustedPeer", [enode])
+            rpc(network[a].url, "admin_addPeer", [enode])
+        else:
+            rpc(network[a].url, "admin_removePeer", [enode])
+            rpc(network[a].url, "admin_removeTrustedPeer", [enode])
+    wanted = len(others) if heal else 0
+    deadline = time.monotonic() + WAIT
+    while int(rpc(network[alone].url, "net_peerCount"), 16) != wanted:
+        assert time.monotonic() < deadline, network.describe()
+        time.sleep(0.2)
+
+
+def test_a_partitioned_validator_rejoins_and_its_checkpoint_is_anchored_once(
+    consortium: Consortium, watchdog: BlockWatchdog, tmp_path: Path
+) -> None:
+    """Hunan's validator cut off from the other two (P2P links removed both ways): the others
+    keep sealing; Hunan's node sends its checkpoint to its own validator, which alone may seal
+    at most one block of a fork that never reaches its confirmations. Healed, Hunan's validator
+    takes the majority's chain (its fork block, if any, is dropped) and the checkpoint is
+    anchored exactly once, and Hunan's log and the chain agree."""
+    network = consortium.network
+    calendar = today_calendar()
+    hunan = consortium.node("43", tmp_path / "43", calendar)
+    henan = consortium.client("41")
+    try:
+        # The same first three certificates as the validator test (a chain checkpoint of size
+        # 3 is then adopted, whichever test ran first), then two more.
+        file_organisation(hunan)
+        take_in(hunan, range(1, 4))
+        anchor_until_final(hunan)
+        before = anchored_sizes(henan, 43)
+        take_in(hunan, range(4, 6))
+
+        _cut(network, "43")
+        try:
+            cut_at = block_number(network["41"].url)
+            with contextlib.suppress(ChainError):
+                hunan.anchor_once(force=True)  # sent to the isolated validator only
+            deadline = time.monotonic() + WAIT
+            while block_number(network["41"].url) < cut_at + 2 * CONFIRMATIONS:
+                assert time.monotonic() < deadline, network.describe()
+                time.sleep(0.3)
+            # The majority sealed on without the checkpoint; Hunan's is not final anywhere.
+            assert anchored_sizes(henan, 43) == before
+            assert hunan.status().anchored_size == 3
+        finally:
+            _cut(network, "43", heal=True)
+
+        head = block_number(network["41"].url)
+        deadline = time.monotonic() + WAIT
+        while block_number(network["43"].url) < head:
+            assert time.monotonic() < deadline, network.describe()
+            time.sleep(0.3)
+        anchor_until_final(hunan)
+        assert hunan.status().anchored_size == 5
+        assert anchored_sizes(henan, 43) == [*before, 5]  # one event for the checkpoint
+        assert anchored_sizes(consortium.client("43"), 43) == [*before, 5]
+        # Hunan's log and the chain agree (the clean audit of every log is the validator test's).
+        assert hunan.log_state() == LogState("ok")
+    finally:
+        hunan.close()
