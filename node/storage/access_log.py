@@ -55,52 +55,8 @@ class AccessLog:
         Raises:
             StorageError: the database failed (the caller's transaction must roll back).
         """
-        dialect = dialect_of(self._db)
-        first = (pg_insert if dialect == "postgresql" else sqlite_insert)(_STATE).values(
-            province=self.province, size=0, head=EMPTY_HEAD
-        )
-        with storage_errors("cannot append to the access log"):
-            self._db.execute(first.on_conflict_do_nothing(index_elements=[_STATE.c.province]))
-            row = self._db.execute(
-                update(_STATE)
-                .where(_STATE.c.province == self.province)
-                .values(size=_STATE.c.size + 1)
-                .returning(_STATE.c.size, _STATE.c.head)
-            ).one()
-            index = int(row.size) - 1
-            record = make(index)
-            if record.index != index or record.province != self.province:
-                raise StorageError("the access record does not fit the log")
-            data = record.to_bytes()
-            digest = record.record_hash()
-            head = chain_hash(bytes(row.head), digest)
-            self._db.execute(
-                insert(_RECORDS).values(
-                    province=self.province,
-                    record_index=index,
-                    occurred_at=record.time,
-                    operation=record.operation,
-                    role=record.requester.role,
-                    key_id=record.requester.key_id,
-                    agreement=record.agreement,
-                    result=record.result,
-                    name_tag=record.name_tag,
-                    record=data.decode("utf-8"),
-                    record_hash=digest,
-                )
-            )
-            if record.commitments:
-                self._db.execute(
-                    insert(_COMMITMENTS),
-                    [
-                        {"commitment": c, "province": self.province, "record_index": index}
-                        for c in dict.fromkeys(record.commitments)
-                    ],
-                )
-            self._db.execute(
-                update(_STATE).where(_STATE.c.province == self.province).values(head=head)
-            )
-        return record, LogHead(index + 1, head)
+        [record], head = self.append_many([make])
+        return record, head
 
     def append_many(
         self, makes: Sequence[Callable[[int], AccessRecord]]
