@@ -120,3 +120,51 @@ def test_a_verification_link_is_verified_on_load_against_the_nodes_snapshot(
     wait_result(browser)
     assert read_result(browser)["code"] == "VALID"
     assert browser.execute_script("return document.getElementById('bundle-text').value") == other
+
+
+@pytest.mark.parametrize("signed", [True, False], ids=["signed", "unsigned"])
+def test_with_the_trust_root_pinned_the_page_trusts_only_a_signed_node_snapshot(
+    browser: Any, tmp_path: Any, signed: bool
+) -> None:
+    """``certreg serve --trust-root`` (the page pins it) with and without the node's
+    checkpoint-signing key: the link is VALID on the node's signed snapshot, and
+    UNTRUSTED_SNAPSHOT on an unsigned one."""
+    import json
+
+    from anchor.trust_roots import (
+        assemble,
+        publish_checkpoint_key,
+        root_body_from_chain,
+        sign_root,
+    )
+    from certreg.dev.demo import PROVINCE
+    from node.core.crypto.signatures import get_suite
+
+    demo = make_demo(tmp_path, certificates=1)
+    ed = get_suite("ed25519")
+    key = ed.generate_private_key(b"page checkpoint key".ljust(32, b"."))
+    publish_checkpoint_key(demo.node.client, "ed25519", ed.public_key(key))
+    body = root_body_from_chain(demo.node.client)
+    root = tmp_path / "trust-root.json"
+    root.write_text(
+        json.dumps(assemble(body, [sign_root(body, PROVINCE, "ed25519", key)]).to_json())
+    )
+    key_file = tmp_path / "checkpoint-key.hex"
+    key_file.write_text(key.hex())
+    settings = ApiSettings(trust_root=root, checkpoint_key=key_file if signed else None)
+    urls = _served(demo.node, settings)
+    try:
+        base = next(urls)
+        bundle = demo.node.bundles.bundle(bytes.fromhex(demo.certificates[0]["commitment"]))
+        head = demo.node.client.w3.eth.get_block("latest")["timestamp"]
+        while time.time() <= head:  # the in-process EVM's clock runs ahead (see above)
+            time.sleep(0.2)
+        open_page(browser, f"{base}/static/index.html#{encode_compact(bundle)}")
+        wait_result(browser)
+        result = read_result(browser)
+        assert result["code"] == ("VALID" if signed else "UNTRUSTED_SNAPSHOT"), result
+        trust = dict(result["checks"])["trust"]
+        assert trust == ("true" if signed else "false")
+    finally:
+        next(urls, None)
+        demo.node.close()
