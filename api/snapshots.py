@@ -29,7 +29,7 @@ from anchor.manifest import ManifestStore
 from anchor.snapshot import take_snapshot
 from anchor.trust_roots import cosign_snapshot, sign_snapshot, signable_snapshot, snapshot_keys
 from node.core.errors import InvalidInput
-from node.core.formats.snapshot import AuditRecord, Snapshot
+from node.core.formats.snapshot import AuditRecord, Snapshot, SnapshotCalendar
 from node.core.formats.trust import ProvinceSignature, signers, snapshot_message
 from node.core.rules.workdays import WorkdayCalendar
 from province.federation import Federation
@@ -89,7 +89,8 @@ class SnapshotCache:
         store: ManifestStore | None = None,
     ) -> None:
         self._client = client
-        self._calendar = calendar
+        # The calendar as a snapshot carries it, computed once (not per request).
+        self._calendar = None if calendar is None else SnapshotCalendar.of(calendar)
         self._clock = clock
         self._key = key
         self._federation = federation
