@@ -413,6 +413,16 @@ class CliqueNetwork:
     def urls(self) -> dict[str, str]:
         return {name: node.url for name, node in self.nodes.items()}
 
+    def connect_peers(self) -> None:
+        """Ask every running validator to dial the others now (``admin_addPeer``). The static
+        peers of its configuration are dialled at start, but a validator started before the
+        others waits ~30 s before dialling again, while each seals a block of its own."""
+        running = [node for node in self.nodes.values() if node.running()]
+        for node in running:
+            for other in running:
+                if other is not node:
+                    rpc(node.url, "admin_addPeer", [other.validator.enode])
+
     def start(self) -> CliqueNetwork:
         """Start every validator; wait until they are peered and blocks are being sealed.
 
@@ -421,6 +431,7 @@ class CliqueNetwork:
         try:
             for node in self.nodes.values():
                 node.start()
+            self.connect_peers()
             self.wait_blocks(2, timeout=60.0)
         except BaseException:
             self.stop()
