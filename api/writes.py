@@ -28,6 +28,7 @@ from node.core.formats.entry import PROVINCE_SIGNER
 from node.core.formats.submissions import ParsedRow, RowResult, parse_submission
 from node.core.records import salted_from_row
 from node.core.time import china_date
+from node.storage import CertificateRecord
 from province.organisations import OrganisationChange, parse_filing, parse_time
 
 router = APIRouter(prefix="/v1")
@@ -350,6 +351,15 @@ def bulk_job(
     return job
 
 
+def _operators_record(ctx: ApiContext, who: Principal, commitment: str) -> CertificateRecord:
+    """The certificate an operator acts on: an API key, the certificate, and the caller an
+    operator of its province (``auth.*`` / ``commitment`` problems otherwise)."""
+    require_key(who)
+    record = _record(ctx, _commitment(commitment))
+    require_operator(who, record.province)
+    return record
+
+
 @router.post(
     "/certificates/{commitment}/correct",
     status_code=201,
@@ -357,9 +367,7 @@ def bulk_job(
     tags=["certificates"],
 )
 def correct(ctx: Context, who: Caller, commitment: str, body: Correction) -> dict[str, Any]:
-    require_key(who)
-    record = _record(ctx, _commitment(commitment))
-    require_operator(who, record.province)
+    record = _operators_record(ctx, who, commitment)
     parsed = _one_row(body.row)
     salted, signature, _ = salted_from_row(parsed)
     maintenance_key = None
@@ -388,9 +396,7 @@ def correct(ctx: Context, who: Caller, commitment: str, body: Correction) -> dic
     tags=["certificates"],
 )
 def return_certificate(ctx: Context, who: Caller, commitment: str, body: Return) -> dict[str, Any]:
-    require_key(who)
-    record = _record(ctx, _commitment(commitment))
-    require_operator(who, record.province)
+    record = _operators_record(ctx, who, commitment)
     returned = ctx.node.returns.return_certificate(
         record.commitment, reason=body.reason, actor=who.actor
     )
@@ -407,9 +413,7 @@ def return_certificate(ctx: Context, who: Caller, commitment: str, body: Return)
     tags=["certificates"],
 )
 def resubmit(ctx: Context, who: Caller, commitment: str, body: Correction) -> dict[str, Any]:
-    require_key(who)
-    record = _record(ctx, _commitment(commitment))
-    require_operator(who, record.province)
+    record = _operators_record(ctx, who, commitment)
     parsed = _one_row(body.row)
     salted, signature, _ = salted_from_row(parsed)
     outcome = ctx.node.returns.resubmit(
