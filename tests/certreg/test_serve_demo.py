@@ -38,17 +38,22 @@ def _wait_until_serving(url: str, process: subprocess.Popen[str]) -> None:
     raise AssertionError("the demo did not start serving")
 
 
-@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_the_demo_cleans_up_and_exits_0_when_stopped(tmp_path: Path, stop: signal.Signals) -> None:
-    port = _free_port()
-    process = subprocess.Popen(
+def _demo(tmp_path: Path, port: int, *options: str) -> subprocess.Popen[str]:
+    """``certreg serve --demo`` on ``port`` (its temporary folder under ``tmp_path``)."""
+    return subprocess.Popen(
         [sys.executable, "-m", "certreg", "serve", "--demo", "--port", str(port),
-         "--certificates", "2", "--no-access-log"],
+         "--no-access-log", *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "TMPDIR": str(tmp_path)},
     )  # fmt: skip
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_the_demo_cleans_up_and_exits_0_when_stopped(tmp_path: Path, stop: signal.Signals) -> None:
+    port = _free_port()
+    process = _demo(tmp_path, port, "--certificates", "2")
     try:
         assert process.stdout is not None
         first = json.loads(process.stdout.readline())
@@ -93,14 +98,9 @@ def test_several_server_processes_share_the_port_the_limits_and_the_cleanup(
     # refill to speak of) is one for the client whichever process answers.
     port = _free_port()
     info = tmp_path / "info.json"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "certreg", "serve", "--demo", "--port", str(port),
-         "--certificates", "3", "--no-access-log", "--workers", "2", "--info", str(info),
-         "--search-burst", "3", "--search-rate", "0.0001"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "TMPDIR": str(tmp_path)},
+    process = _demo(
+        tmp_path, port, "--certificates", "3", "--workers", "2", "--info", str(info),
+        "--search-burst", "3", "--search-rate", "0.0001",
     )  # fmt: skip
     try:
         assert process.stdout is not None
@@ -133,14 +133,7 @@ def test_several_server_processes_share_the_port_the_limits_and_the_cleanup(
 
 def test_server_processes_stop_when_their_supervisor_is_killed(tmp_path: Path) -> None:
     port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "certreg", "serve", "--demo", "--port", str(port),
-         "--certificates", "1", "--no-access-log", "--workers", "2"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "TMPDIR": str(tmp_path)},
-    )  # fmt: skip
+    process = _demo(tmp_path, port, "--certificates", "1", "--workers", "2")
     try:
         assert process.stdout is not None
         _wait_until_serving(json.loads(process.stdout.readline())["url"], process)
