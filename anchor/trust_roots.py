@@ -153,16 +153,26 @@ def signable_snapshot(
     )
 
 
-def sign_snapshot(snapshot: Snapshot, province: str, suite: str, private_key: bytes) -> Snapshot:
+def sign_snapshot(
+    snapshot: Snapshot,
+    province: str,
+    suite: str,
+    private_key: bytes,
+    *,
+    digest: bytes | None = None,
+) -> Snapshot:
     """The version 2 snapshot with province ``province``'s signature over its digest and time
-    added (replacing an earlier one of that province).
+    added (replacing an earlier one of that province). ``digest``: the snapshot's digest when
+    the caller has it already (it hashes the whole snapshot).
 
     Raises:
         InvalidInput: ``snapshot.version`` (a version 1 snapshot cannot be signed).
     """
     if snapshot.extras is None:
         raise InvalidInput("snapshot", "snapshot.version", "only a version 2 snapshot is signed")
-    message = snapshot_message(snapshot.digest(), snapshot.time)
+    if digest is None:
+        digest = snapshot.digest()
+    message = snapshot_message(digest, snapshot.time)
     signature = ProvinceSignature(province, get_suite(suite).sign(private_key, message))
     others = tuple(s for s in snapshot.signatures if s.province != province)
     ordered = tuple(sorted((*others, signature), key=lambda s: s.province))
@@ -220,7 +230,8 @@ def cosign_snapshot(
             "snapshot.cosign_digest",
             "differs from this member's snapshot of that block (state or calendar)",
         )
-    return sign_snapshot(ours, province, suite, private_key).signatures[0]
+    # The digests agree: ours is signed without hashing the snapshot again.
+    return sign_snapshot(ours, province, suite, private_key, digest=digest).signatures[0]
 
 
 def snapshot_keys(client: RegistryClient, snapshot: Snapshot) -> dict[str, WitnessKey | None]:

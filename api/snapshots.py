@@ -191,9 +191,12 @@ class SnapshotCache:
             ):
                 return kept
             snapshot = signable_snapshot(state, now, self._calendar, audits)
+            digest = snapshot.digest()  # the whole snapshot hashed once, for every signature
             key = self._key
-            snapshot = sign_snapshot(snapshot, key.province, key.suite, key.private_key)
-            snapshot = self._collect(snapshot, key.province)
+            snapshot = sign_snapshot(
+                snapshot, key.province, key.suite, key.private_key, digest=digest
+            )
+            snapshot = self._collect(snapshot, digest, key.province)
             self._served = snapshot
             return snapshot
 
@@ -227,12 +230,11 @@ class SnapshotCache:
             raise RuntimeError("a snapshot cache without a clock serves no version 2 snapshot")
         return int(self._clock())
 
-    def _collect(self, snapshot: Snapshot, ours: str) -> Snapshot:
+    def _collect(self, snapshot: Snapshot, digest: bytes, ours: str) -> Snapshot:
         """``snapshot`` with the peers' cosignatures that verify by their keys on chain (a peer
         that is down, refuses or answers a bad signature is logged and left out)."""
         if self._federation is None or not self._federation.peers:
             return snapshot
-        digest = snapshot.digest()
         body = {
             "block": {
                 "number": snapshot.block.number,
