@@ -301,10 +301,9 @@ def _audits(args: argparse.Namespace, client: Any, block: int) -> tuple[Any, ...
     if args.ipfs is None and args.manifests is None:
         return ()
     from anchor.audit_statements import audit_records, store_fetch
-    from anchor.manifest import IpfsManifestStore, LocalManifestStore
+    from certreg.cli.audit import store_of
 
-    store = IpfsManifestStore(args.ipfs) if args.ipfs else LocalManifestStore(args.manifests)
-    return audit_records(client, store_fetch(store), to_block=block)
+    return audit_records(client, store_fetch(store_of(args)), to_block=block)
 
 
 def _signing_key(args: argparse.Namespace) -> tuple[str, str, bytes] | None:

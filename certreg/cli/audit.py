@@ -31,12 +31,13 @@ from node.core.formats.access import parse_export
 from node.core.formats.snapshot import Snapshot
 from province.calendars import calendar_from_environment
 
-__all__ = ["add_parsers", "bench_audit", "cmd_audit"]
+__all__ = ["add_parsers", "bench_audit", "cmd_audit", "store_of"]
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
-def _store(args: argparse.Namespace) -> ManifestStore:
+def store_of(args: argparse.Namespace) -> ManifestStore:
+    """The content-addressed store of ``--ipfs URL`` or ``--manifests DIR``."""
     if args.ipfs:
         return IpfsManifestStore(args.ipfs)
     return LocalManifestStore(args.manifests)
@@ -89,7 +90,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
             calendar=calendar,
             access_logs=_access_logs(args.access_log),
         )
-        store = _store(args)
+        store = store_of(args)
         # The publishing operator's key is read before the audit runs.
         sender = _publisher(args) if args.publish else None
         report = audit(client, store, options)

@@ -207,6 +207,13 @@ class Walkthrough:
             check=False,
         )
 
+    def _store_arguments(self) -> list[str]:
+        """Where ``certreg audit`` reads manifests and statements: the consortium's IPFS node,
+        else its shared manifest folder."""
+        if self.state.ipfs_url is not None:
+            return ["--ipfs", self.state.ipfs_url]
+        return ["--manifests", str(self.directory / "manifests")]
+
     def _snapshot(self, name: str) -> Path:
         path = self.out / name
         done = self._certreg(
@@ -759,11 +766,7 @@ class Walkthrough:
         from province.config import load_config
 
         assert self.successor is not None and self.successor.bundle is not None
-        store = (
-            ["--ipfs", self.state.ipfs_url]
-            if self.state.ipfs_url is not None
-            else ["--manifests", str(self.directory / "manifests")]
-        )
+        store = self._store_arguments()
         henan = load_config(node_dir(self.directory, VERIFIER_PROVINCE))
         environment = dict(self.environment or os.environ)
         environment["CERTREG_WALKTHROUGH_AUDITOR_KEY"] = henan.operator_private_key() or ""
@@ -873,11 +876,7 @@ class Walkthrough:
             raise StepFailed(f"Guangdong's access-log export: {export.status_code}")
         export_path = self.out / "access-log-44.jsonl"
         export_path.write_text(export.text, encoding="ascii")
-        store = (
-            ["--ipfs", self.state.ipfs_url]
-            if self.state.ipfs_url is not None
-            else ["--manifests", str(self.directory / "manifests")]
-        )
+        store = self._store_arguments()
         done = self._certreg(
             "audit", "--rpc", self.state.chain_url, "--contract", self.state.contract_address,
             *store, "--json", "--report", str(report_path),
