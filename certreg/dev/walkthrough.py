@@ -197,11 +197,18 @@ class Walkthrough:
         result: str = reply.json()["result"]
         return result
 
-    def _certreg(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def _certreg(
+        self, *args: str, secrets: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """``certreg ARGS`` in the walkthrough's environment (with ``secrets`` added: values a
+        command reads as ``env:NAME``, never on its command line)."""
+        environment = self.environment
+        if secrets:
+            environment = {**(self.environment or os.environ), **secrets}
         return subprocess.run(
             [sys.executable, "-m", "certreg", *args],
             capture_output=True,
-            env=self.environment,
+            env=environment,
             text=True,
             timeout=600,
             check=False,
@@ -768,14 +775,12 @@ class Walkthrough:
         assert self.successor is not None and self.successor.bundle is not None
         store = self._store_arguments()
         henan = load_config(node_dir(self.directory, VERIFIER_PROVINCE))
-        environment = dict(self.environment or os.environ)
-        environment["CERTREG_WALKTHROUGH_AUDITOR_KEY"] = henan.operator_private_key() or ""
         report_path = self.out / "audit-published.json"
-        done = subprocess.run(
-            [sys.executable, "-m", "certreg", "audit", "--rpc", self.state.chain_url,
-             "--contract", self.state.contract_address, *store, "--report", str(report_path),
-             "--publish", "--key", "env:CERTREG_WALKTHROUGH_AUDITOR_KEY"],
-            capture_output=True, env=environment, text=True, timeout=600, check=False,
+        done = self._certreg(
+            "audit", "--rpc", self.state.chain_url, "--contract", self.state.contract_address,
+            *store, "--report", str(report_path),
+            "--publish", "--key", "env:CERTREG_WALKTHROUGH_AUDITOR_KEY",
+            secrets={"CERTREG_WALKTHROUGH_AUDITOR_KEY": henan.operator_private_key() or ""},
         )  # fmt: skip
         published = [line for line in done.stdout.splitlines() if line.startswith("published")]
         try:
