@@ -10,16 +10,22 @@ does not double a client's allowance).
 Each client (its IP address, and its API key when it sends one) has a bucket of ``burst``
 tokens refilled at ``rate`` per second; a request takes one. An empty bucket refuses with the
 seconds until the next token, which the API sends as ``Retry-After`` with a 429.
+
+In the database, the buckets of clients not seen for ``burst / rate`` seconds are deleted once
+a minute by each process (:meth:`TokenBuckets.forget_full`): they are full again, as a missing
+bucket is, so the table keeps the recent clients only.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 
+from node.core.errors import StorageError
 from node.core.time import china_day_number, china_day_start
 from node.storage import Database
 from node.storage.buckets import TokenBuckets
@@ -27,6 +33,10 @@ from node.storage.counters import DailyCounters
 
 #: The longest bucket name kept in the database (``rate_buckets.name``).
 _NAME_LIMIT = 96
+#: How often each process deletes its limiters' full buckets from the database.
+SWEEP_SECONDS = 60.0
+
+log = logging.getLogger(__name__)
 
 
 class RateLimiter:
@@ -78,13 +88,26 @@ class DatabaseRateLimiter:
     keeps each limiter's buckets apart (``search``, ``verify``, ``federation``). The same
     answers as :class:`RateLimiter`; the database's clock refills the buckets."""
 
-    def __init__(self, db: Database, name: str, rate: float, burst: int) -> None:
+    def __init__(
+        self,
+        db: Database,
+        name: str,
+        rate: float,
+        burst: int,
+        *,
+        sweep_seconds: float = SWEEP_SECONDS,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         if rate <= 0 or burst < 1:
             raise ValueError("rate must be positive and burst at least 1")
         self.db = db
         self.name = name
         self.rate = rate
         self.burst = burst
+        self._sweep_seconds = sweep_seconds
+        self._monotonic = monotonic
+        self._next_sweep = monotonic() + sweep_seconds
+        self._sweep_lock = threading.Lock()
 
     def take(self, *clients: str) -> int | None:
         """Take a token from each client's bucket; return None when all had one, else the
@@ -93,6 +116,7 @@ class DatabaseRateLimiter:
         Raises:
             StorageError: the database failed.
         """
+        self._sweep_when_due()
         names = list(dict.fromkeys(f"{self.name}/{client}"[:_NAME_LIMIT] for client in clients))
         with self.db.transaction() as session:
             buckets = TokenBuckets(session, self.rate, self.burst, self.db.dialect)
@@ -102,6 +126,29 @@ class DatabaseRateLimiter:
                 return None
             buckets.give_back([name for name, level in levels.items() if level >= 0])
         return max(1, math.ceil(max(lacking) / self.rate))
+
+    def sweep(self) -> int:
+        """Delete this limiter's full buckets (see the module docstring); return how many.
+
+        Raises:
+            StorageError: the database failed.
+        """
+        with self.db.transaction() as session:
+            buckets = TokenBuckets(session, self.rate, self.burst, self.db.dialect)
+            return buckets.forget_full(f"{self.name}/")
+
+    def _sweep_when_due(self) -> None:
+        """:meth:`sweep` when ``sweep_seconds`` have passed since the last (one thread does
+        it); a failed sweep is logged and retried next time, the request goes on."""
+        with self._sweep_lock:
+            now = self._monotonic()
+            if now < self._next_sweep:
+                return
+            self._next_sweep = now + self._sweep_seconds
+        try:
+            self.sweep()
+        except StorageError as exc:
+            log.warning("rate buckets %s: sweep failed (%s)", self.name, exc)
 
 
 class FailureCounter:

@@ -9,6 +9,11 @@ whether it did. Only when a request is refused and it had taken from some of its
 second statement sent, giving those tokens back (a refused request takes nothing). SQLite
 runs the same statement with its own spelling of the clock and of ``LEAST`` / ``GREATEST``
 (the transaction holds the file's write lock, so the buckets' rows cannot change under it).
+
+:meth:`TokenBuckets.forget_full` deletes the buckets of one limiter that have not been touched
+for ``burst / rate`` seconds: they have refilled to ``burst``, exactly what a missing bucket
+starts with, so no answer changes, and the table holds only the clients seen lately instead
+of every client ever seen.
 """
 
 from __future__ import annotations
@@ -72,6 +77,21 @@ class TokenBuckets:
             str(name): float(tokens) if granted else -(1.0 - float(tokens))
             for name, tokens, granted in rows
         }
+
+    def forget_full(self, prefix: str) -> int:
+        """Delete the buckets named ``prefix``… that have refilled to ``burst`` (untouched for
+        ``burst / rate`` seconds); return how many. A bucket taken from meanwhile is kept: the
+        condition is checked on the row as it is when deleted (PostgreSQL re-reads a row it
+        waited for; SQLite holds the write lock)."""
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        statement = text(
+            "DELETE FROM rate_buckets WHERE name LIKE :pattern ESCAPE '\\' "
+            f"AND updated < {self._spelling['now']} - :full_after"
+        )
+        params = {"pattern": escaped + "%", "full_after": self.burst / self.rate}
+        with storage_errors("cannot forget full rate buckets"):
+            result = self._db.execute(statement, params)
+        return int(getattr(result, "rowcount", 0) or 0)
 
     def give_back(self, names: Sequence[str]) -> None:
         """Return one token to each named bucket (at most up to ``burst``)."""

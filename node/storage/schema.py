@@ -527,14 +527,15 @@ class BulkJobUpload(Base):
 
 class RateBucket(Base):
     """A token bucket of the API's rate limits shared by every API process on a PostgreSQL
-    database (migration 0009, api/ratelimit.py): its level, when it was last taken from
-    (unix seconds of the database's clock) and whether that take was granted."""
+    database (migration 0010, api/ratelimit.py): its level, when it was last taken from
+    (unix seconds of the database's clock) and whether that take was granted. Not a record:
+    a bucket full again is deleted (migration 0013, ``EPHEMERAL_TABLES``)."""
 
     __tablename__ = "rate_buckets"
 
     name: Mapped[str] = mapped_column(String(96), primary_key=True)
     tokens: Mapped[float] = mapped_column(Float)
-    updated: Mapped[float] = mapped_column(Float)
+    updated: Mapped[float] = mapped_column(Float, index=True)
     granted: Mapped[bool] = mapped_column(Boolean)
 
 
@@ -685,8 +686,11 @@ def table_of(model: type[Base]) -> Table:
     return Base.metadata.tables[model.__tablename__]
 
 
-#: Every table; the migration protects each against DELETE.
-ALL_TABLES = tuple(Base.metadata.tables)
+#: Tables whose rows are not records: the API deletes a rate-limit bucket once it is full
+#: again (it then answers as a missing one does; migration 0013, api/ratelimit.py).
+EPHEMERAL_TABLES = ("rate_buckets",)
+#: Every table but the ephemeral ones; the migrations protect each against DELETE.
+ALL_TABLES = tuple(t for t in Base.metadata.tables if t not in EPHEMERAL_TABLES)
 #: Append-only tables: the migration also refuses UPDATE on these.
 APPEND_ONLY_TABLES = (
     "log_entries",

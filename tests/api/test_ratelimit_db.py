@@ -6,10 +6,12 @@ more tokens than the burst."""
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from api.ratelimit import DatabaseRateLimiter
 from node.storage import open_database
@@ -50,3 +52,65 @@ def test_buckets_in_the_database_answer_like_the_ones_in_memory(
     finally:
         a.dispose()
         b.dispose()
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
+def test_full_buckets_are_forgotten_and_nothing_else(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """A bucket untouched for ``burst / rate`` seconds is full again, as a missing one is:
+    the sweep deletes those of its own limiter only, and the answers stay the same."""
+    if backend == "postgresql":
+        admin: PostgresAdmin = request.getfixturevalue("postgres")
+        url = admin.create(migrated=True)
+    else:
+        url = f"sqlite:///{tmp_path / 'node.db'}"
+        open_database(url).dispose()
+    db = open_database(url, migrate=False)
+    try:
+        # Full again 20 ms after a take; "slow" (and "fast_" next to "fast") stay.
+        fast = DatabaseRateLimiter(db, "fast", rate=100.0, burst=2)
+        lookalike = DatabaseRateLimiter(db, "fastX", rate=100.0, burst=2)
+        slow = DatabaseRateLimiter(db, "slow", rate=0.001, burst=2)
+        for limiter in (fast, lookalike, slow):
+            assert limiter.take("ip:1", "ip:2") is None
+        assert fast.take("ip:3") is None
+        time.sleep(0.05)
+        assert fast.take("ip:3") is None  # just taken from: not full, kept
+        assert fast.sweep() == 2  # ip:1 and ip:2
+        assert slow.sweep() == 0
+
+        def names() -> set[str]:
+            with db.transaction() as session:
+                return set(session.execute(text("SELECT name FROM rate_buckets")).scalars())
+
+        assert names() == {"fast/ip:3", "fastX/ip:1", "fastX/ip:2", "slow/ip:1", "slow/ip:2"}
+        # A forgotten bucket answers as a full one: burst 2, both granted, the third refused.
+        assert fast.take("ip:1") is None and fast.take("ip:1") is None
+        assert fast.take("ip:1") is not None
+    finally:
+        db.dispose()
+
+
+def test_each_process_sweeps_once_a_minute(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'node.db'}"
+    db = open_database(url)
+    clock = [0.0]
+    try:
+        limiter = DatabaseRateLimiter(db, "fast", rate=1000.0, burst=1, monotonic=lambda: clock[0])
+        assert limiter.take("ip:1") is None
+        time.sleep(0.01)  # ip:1 is full again (the database's clock)
+        clock[0] = 59.0
+        assert limiter.take("ip:2") is None  # no sweep yet
+
+        def count() -> int:
+            with db.transaction() as session:
+                return int(session.execute(text("SELECT count(*) FROM rate_buckets")).scalar_one())
+
+        assert count() == 2
+        clock[0] = 60.0
+        time.sleep(0.01)
+        assert limiter.take("ip:3") is None  # swept ip:1 and ip:2 first
+        assert count() == 1
+    finally:
+        db.dispose()

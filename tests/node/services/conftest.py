@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, event
 
-from tests.node.storage.conftest import backend, database
+from tests.node.storage.conftest import backend, database, refused_head
 
 __all__ = ["backend", "database"]
 
@@ -18,8 +18,8 @@ _DELETES: list[str] = []
 
 
 def _refuse_delete(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-    head = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else ""
-    if head in ("DELETE", "TRUNCATE"):
+    head = refused_head(statement)
+    if head is not None:
         _DELETES.append(statement)
         raise AssertionError(f"a code path issued {head}")
 
