@@ -748,12 +748,13 @@ def _write(
     audit.record_many(
         [
             NewAuditEvent(
-                actor=actor,
-                action=ACTION_ISSUE,
-                target_type="certificate",
-                target_id=s.row.commitment.hex(),
-                reason=s.timing.late_reason,
-                details={
+                actor,
+                ACTION_ISSUE,
+                "certificate",
+                s.row.commitment.hex(),
+                s.timing.late_reason,
+                None,
+                {
                     "certificate_number": s.row.certificate_number,
                     "log_index": index,
                     "received_on": received,
