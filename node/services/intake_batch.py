@@ -457,8 +457,8 @@ class PreparePool:
 
 class _ChunkOrganisations(OrganisationRepository):
     """An :class:`OrganisationRepository` that reads each organisation and its keys once per
-    chunk (one transaction), so :func:`node.services.intake.active_organisation` and
-    :func:`node.services.intake.check_issuer_signature` run unchanged without a query per row."""
+    chunk (one transaction), so :func:`node.services.intake_checks.active_organisation` and
+    :func:`node.services.intake_checks.issuer_key` run unchanged without a query per row."""
 
     def __init__(self, session: Session) -> None:
         super().__init__(session)
