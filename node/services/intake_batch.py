@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
-import dataclasses
 import datetime as dt
 import gc
 import logging
@@ -62,7 +61,8 @@ from node.services.intake_checks import (
     Accepted,
     RowOutcome,
     active_organisation,
-    check_issuer_signature,
+    check_key_signature,
+    issuer_key,
 )
 from node.storage import (
     AuditTrail,
@@ -79,6 +79,8 @@ from node.storage.nodestore import DatabaseNodeStore
 from node.storage.sealing import SealedRecord, seal_record
 
 log = logging.getLogger("node.services.intake")
+
+_UNKNOWN: Any = object()
 
 SerialGroup = tuple[str, int, int]
 """Organisation code, issue year and level: the scope of a serial (positions 17-22)."""
@@ -267,32 +269,58 @@ def _pack(item: PreparedRow | InvalidRow) -> Packed:
             tuple((w.code, w.severity, w.detail) for w in item.warnings))  # fmt: skip
 
 
-def _unpack(packed: Packed) -> PreparedRow | InvalidRow:
-    if packed[0] == "refused":
-        return InvalidRow(*packed[1:])
-    (_, row_number, commitment, number, organisation_code, issue_date, level, occupation_code,
-     work_type_code, certificate_type, serial, suite, key_id, value, timing_failed,
-     packed_timing, verified_key, record, record_key_id, name_index, id_index, data, leaf,
-     organisation_name, warnings) = packed  # fmt: skip
-    timing: UploadTiming | InvalidInput = (
-        InvalidInput(*packed_timing) if timing_failed else UploadTiming(*packed_timing)
-    )
-    return PreparedRow(
-        row_number,
-        commitment,
-        number,
-        organisation_code,
-        Attributes(issue_date, level, occupation_code, work_type_code, certificate_type),
-        dt.date.fromisoformat(issue_date),
-        serial,
-        Signature(suite, key_id, value),
-        timing,
-        verified_key,
-        SealedRecord(record, record_key_id, name_index, id_index),
-        EncodedEntry("issue", commitment, number, data, leaf),
-        organisation_name,
-        tuple(Flag(*w) for w in warnings),
-    )
+class _Unpacker:
+    """Turns :func:`_pack`'s tuples back into rows. The values a file repeats row after row
+    (issue dates, public attributes, upload timings: all immutable) are built once and shared;
+    the memo is emptied when it grows past :attr:`LIMIT` entries, so memory stays bounded."""
+
+    LIMIT = 10_000
+
+    def __init__(self) -> None:
+        self._memo: dict[Any, Any] = {}
+
+    def __call__(self, packed: Packed) -> PreparedRow | InvalidRow:
+        if packed[0] == "refused":
+            return InvalidRow(*packed[1:])
+        (_, row_number, commitment, number, organisation_code, issue_date, level,
+         occupation_code, work_type_code, certificate_type, serial, suite, key_id, value,
+         timing_failed, packed_timing, verified_key, record, record_key_id, name_index,
+         id_index, data, leaf, organisation_name, warnings) = packed  # fmt: skip
+        memo = self._memo
+        if len(memo) > self.LIMIT:
+            memo.clear()
+        public = (issue_date, level, occupation_code, work_type_code, certificate_type)
+        shared = memo.get(public)
+        if shared is None:
+            shared = memo[public] = (
+                Attributes(issue_date, level, occupation_code, work_type_code, certificate_type),
+                dt.date.fromisoformat(issue_date),
+            )
+        attributes, day = shared
+        timing: UploadTiming | InvalidInput
+        if timing_failed:
+            timing = InvalidInput(*packed_timing)
+        else:
+            known: UploadTiming | None = memo.get(packed_timing)
+            if known is None:
+                known = memo[packed_timing] = UploadTiming(*packed_timing)
+            timing = known
+        return PreparedRow(
+            row_number,
+            commitment,
+            number,
+            organisation_code,
+            attributes,
+            day,
+            serial,
+            Signature(suite, key_id, value),
+            timing,
+            verified_key,
+            SealedRecord(record, record_key_id, name_index, id_index),
+            EncodedEntry("issue", commitment, number, data, leaf),
+            organisation_name,
+            tuple(Flag(*w) for w in warnings) if warnings else (),
+        )
 
 
 def _pack_row(row: RowResult | RawRow) -> Any:
@@ -419,17 +447,18 @@ class PreparePool:
 
         while len(pending) <= self._workers and send():
             pass
+        unpack = _Unpacker()
         while pending:
             chunk, future = pending.popleft()
-            prepared = [_unpack(item) for item in future.result()]
+            prepared = list(map(unpack, future.result()))
             send()
             yield chunk, prepared
 
 
 class _ChunkOrganisations(OrganisationRepository):
     """An :class:`OrganisationRepository` that reads each organisation and its keys once per
-    chunk (one transaction), so :func:`node.services.intake.active_organisation` and
-    :func:`node.services.intake.check_issuer_signature` run unchanged without a query per row."""
+    chunk (one transaction), so :func:`node.services.intake_checks.active_organisation` and
+    :func:`node.services.intake_checks.issuer_key` run unchanged without a query per row."""
 
     def __init__(self, session: Session) -> None:
         super().__init__(session)
@@ -459,6 +488,10 @@ class ChunkState:
     ) -> None:
         self.organisations = _ChunkOrganisations(session)
         self._scopes: dict[str, dict[str, frozenset[int]]] = {}
+        self._scope_answers: dict[tuple[str, str, str, int, str], Any] = {}
+        self._key_answers: dict[
+            tuple[str, int, str, str], OrganisationKeyRecord | tuple[str, str, str]
+        ] = {}
         self.commitments = certificates.existing_commitments(r.commitment for r in rows)
         self.numbers = certificates.current_numbers(r.certificate_number for r in rows)
         wanted: dict[SerialGroup, set[int]] = {}
@@ -473,6 +506,53 @@ class ChunkState:
         if organisation.code not in self._scopes:
             self._scopes[organisation.code] = filed_scope(organisation.scope)
         return self._scopes[organisation.code]
+
+    def check_scope(self, organisation: OrganisationRecord, attributes: Attributes) -> None:
+        """:func:`node.core.rules.scope.check_scope` against the organisation's filed scope,
+        answered once per chunk for each organisation, occupation, work type, level and issue
+        date (all it reads).
+
+        Raises:
+            InvalidInput: as ``check_scope``.
+        """
+        key = (
+            organisation.code,
+            attributes.occupation_code,
+            attributes.work_type_code,
+            attributes.level,
+            attributes.issue_date,
+        )
+        answer = self._scope_answers.get(key, _UNKNOWN)
+        if answer is _UNKNOWN:
+            try:
+                check_scope(attributes, self.scope(organisation))
+                answer = None
+            except InvalidInput as exc:
+                answer = (exc.field, exc.rule, exc.message)
+            self._scope_answers[key] = answer
+        if answer is not None:
+            raise InvalidInput(*answer)
+
+    def issuer_key(
+        self, organisation: OrganisationRecord, signature: Signature, issue_date: str
+    ) -> OrganisationKeyRecord:
+        """:func:`node.services.intake_checks.issuer_key`, answered once per chunk for each
+        organisation, key id, suite and issue date (all it reads).
+
+        Raises:
+            InvalidInput: as ``issuer_key``.
+        """
+        key = (organisation.code, signature.key_id, signature.suite, issue_date)
+        answer = self._key_answers.get(key)
+        if answer is None:
+            try:
+                answer = issuer_key(self.organisations, organisation, signature, issue_date)
+            except InvalidInput as exc:
+                answer = (exc.field, exc.rule, exc.message)
+            self._key_answers[key] = answer
+        if isinstance(answer, tuple):
+            raise InvalidInput(*answer)
+        return answer
 
     def stored(self, row: PreparedRow) -> None:
         """Record that ``row`` is now (to be) stored."""
@@ -502,7 +582,7 @@ def check_in_order(
     organisation = active_organisation(state.organisations, row.organisation_code, province)
     check_filed_name(row.organisation_name, organisation.name)
     # 6. Filed scope.
-    check_scope(attributes, state.scope(organisation))
+    state.check_scope(organisation, attributes)
     # 7. Serial and commitment unique; gaps are warnings.
     # (Serial 0: a 职业资格证书 number, which has no serial rule.)
     group = (organisation.code, row.issue_date.year, attributes.level)
@@ -517,16 +597,11 @@ def check_in_order(
         warnings += tuple(serial_gap(state.top[group], row.serial))
     if row.commitment in state.commitments:
         raise InvalidInput("commitment", "certificate.duplicate", "commitment already stored")
-    # 8. Signature by a key of the organisation valid on the issue date.
-    check_issuer_signature(
-        state.organisations,
-        organisation,
-        row.signature,
-        attributes,
-        row.commitment,
-        network,
-        verified_keys=() if row.verified_key is None else (row.verified_key,),
-    )
+    # 8. Signature by a key of the organisation valid on the issue date (the checks of
+    # check_issuer_signature, the key's answered once per chunk and key).
+    key = state.issuer_key(organisation, row.signature, attributes.issue_date)
+    if key.public_key != row.verified_key:
+        check_key_signature(key, row.signature, row.commitment, network)
     # 9. Upload deadline.
     if isinstance(row.timing, InvalidInput):
         raise row.timing
@@ -538,8 +613,7 @@ def check_in_order(
     return row.timing, warnings
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class _Survivor:
+class _Survivor(NamedTuple):
     """A row that passed every check: its place among the chunk's outcomes, and its results."""
 
     position: int
@@ -674,12 +748,13 @@ def _write(
     audit.record_many(
         [
             NewAuditEvent(
-                actor=actor,
-                action=ACTION_ISSUE,
-                target_type="certificate",
-                target_id=s.row.commitment.hex(),
-                reason=s.timing.late_reason,
-                details={
+                actor,
+                ACTION_ISSUE,
+                "certificate",
+                s.row.commitment.hex(),
+                s.timing.late_reason,
+                None,
+                {
                     "certificate_number": s.row.certificate_number,
                     "log_index": index,
                     "received_on": received,

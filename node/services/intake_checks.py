@@ -15,7 +15,7 @@ from node.core.formats.snapshot import Network, OrganisationKey
 from node.core.rules.scope import PublicAttributes
 from node.core.rules.screening import Flag
 from node.core.verify import key_valid_on
-from node.storage import OrganisationRecord, OrganisationRepository
+from node.storage import OrganisationKeyRecord, OrganisationRecord, OrganisationRepository
 
 BulkMode = Literal["atomic", "per_row"]
 
@@ -111,6 +111,27 @@ def check_issuer_signature(
             ``signature.suite_mismatch``, ``key_id`` / ``signature.key_not_valid``,
             ``signature`` / ``signature.invalid``.
     """
+    key = issuer_key(organisations, organisation, signature, certificate.issue_date)
+    if key.public_key in verified_keys:
+        return
+    check_key_signature(key, signature, commitment, network)
+
+
+def issuer_key(
+    organisations: OrganisationRepository,
+    organisation: OrganisationRecord,
+    signature: Signature,
+    issue_date: str,
+) -> OrganisationKeyRecord:
+    """The checks of :func:`check_issuer_signature` before the cryptographic one: the key the
+    signature names is the organisation's, of the signature's suite, valid on ``issue_date``;
+    return it. The answer depends only on the organisation's keys and on ``(key id, suite,
+    issue date)``, so bulk intake asks it once per such triple and chunk.
+
+    Raises:
+        InvalidInput: ``key_id`` / ``signature.unknown_key``, ``signature_suite`` /
+            ``signature.suite_mismatch``, ``key_id`` / ``signature.key_not_valid``.
+    """
     key = next(
         (k for k in organisations.keys(organisation.code) if k.key_id == signature.key_id),
         None,
@@ -126,14 +147,24 @@ def check_issuer_signature(
             "the key with this key id is of another suite",
         )
     filed = OrganisationKey(key.key_id, key.suite, key.public_key, key.valid_from, key.valid_until)
-    if not key_valid_on(filed, certificate.issue_date):
+    if not key_valid_on(filed, issue_date):
         raise InvalidInput(
             "key_id",
             "signature.key_not_valid",
             "the key was not valid on the issue date (docs/FORMATS.md, Signatures)",
         )
-    if key.public_key in verified_keys:
-        return
+    return key
+
+
+def check_key_signature(
+    key: OrganisationKeyRecord, signature: Signature, commitment: bytes, network: Network
+) -> None:
+    """The cryptographic check of :func:`check_issuer_signature`: ``signature`` verifies under
+    ``key`` over ``signing_message(chain_id, contract, commitment)``.
+
+    Raises:
+        InvalidInput: ``signature`` / ``signature.invalid``.
+    """
     message = signing_message(network.chain_id, network.contract, commitment)
     try:
         get_suite(key.suite).verify(key.public_key, message, signature.value)

@@ -110,7 +110,7 @@ class AuditTrail:
                 e.target_id,
                 e.reason,
                 e.note,
-                None if e.details is None else dict(e.details),
+                e.details if e.details is None or type(e.details) is dict else dict(e.details),
             )
             for e in events
         ]

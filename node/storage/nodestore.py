@@ -148,8 +148,7 @@ class DatabaseNodeStore:
             StorageError: another writer appended concurrently, a node already exists, or the
                 database failed. The caller's transaction must then be rolled back.
         """
-        leaves = [index for (level, index), _ in nodes if level == 0]
-        old_size = leaves[0] if leaves else None
+        old_size = next((index for (level, index), _ in nodes if level == 0), None)
         province = self._province
         rows = [(province, level, index, value) for (level, index), value in nodes]
         try:

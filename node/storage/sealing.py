@@ -26,6 +26,10 @@ _RECORD_V2 = b"\x02"
 _RECORD_V3 = b"\x03"
 
 
+#: ``json.dumps(value, ensure_ascii=False, separators=(",", ":"))`` without a new encoder per call.
+_compact_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def encode_record(salted: SaltedCertificate) -> bytes:
     """Return the plaintext of an encrypted record: every field's value and salt.
 
@@ -49,7 +53,7 @@ def encode_record(salted: SaltedCertificate) -> bytes:
             raise InvalidInput(name, "storage.redacted", "the node stores full records only")
         salts.append(proof.salt)
         values.append(proof.value)
-    text = json.dumps(values, ensure_ascii=False, separators=(",", ":"))
+    text = _compact_json(values)
     prefix = _RECORD_V2 if names == FIELD_NAMES else _RECORD_V3
     return prefix + b"".join(salts) + text.encode()
 

@@ -141,3 +141,36 @@ def test_naive_timestamps_are_refused_and_nothing_is_written(tmp_path: Path) -> 
     assert (caught.value.field, caught.value.rule) == ("now", "time.aware")
     assert _raw(tmp_path / "node.db", "audit_events") == []
     db.dispose()
+
+
+def test_columns_of_one_value_store_what_core_stores(tmp_path: Path) -> None:
+    """A column whose values are all equal is converted once on SQLite: equal timestamps given
+    in other offsets, and equal JSON objects whose keys come in another order (which encode
+    differently, so each is encoded on its own), still store Core's bytes."""
+    instant = WHEN[0]
+    same_instant = instant.astimezone(CST)  # equal, another object and offset
+    certificates = _certificates()
+    for i, row in enumerate(certificates):
+        row["submitted_at"] = instant
+        row["status_changed_at"] = instant if i % 2 else same_instant
+        row["deleted_at"] = None
+        row["issue_date"] = dt.date(2025, 6, 18)
+    events = _events()
+    for i, event in enumerate(events):
+        event["occurred_at"] = same_instant if i else instant
+        event["details"] = {"a": 1, "b": [True]} if i % 2 else {"b": [True], "a": 1}
+    paths = {name: tmp_path / f"{name}.db" for name in ("core", "fast")}
+    for name, path in paths.items():
+        db = open_database(f"sqlite:///{path}")
+        with db.transaction() as session:
+            session.execute(insert(table_of(Organisation)).values(**_organisation()))
+            for model, rows in ((CertificateRow, certificates), (AuditEvent, events)):
+                if name == "core":
+                    session.execute(insert(table_of(model)), rows)
+                else:
+                    insert_rows(session, table_of(model), rows, batch=2)
+        db.dispose()
+    for table in ("certificates", "audit_events"):
+        assert _raw(paths["fast"], table) == _raw(paths["core"], table)
+    details = [row[-1] for row in _raw(paths["fast"], "audit_events")]
+    assert details == ['{"b": [true], "a": 1}', '{"a": 1, "b": [true]}', '{"b": [true], "a": 1}']
