@@ -1,4 +1,5 @@
-"""``node.storage.bulk.insert_rows``: the SQLite fast path stores what SQLAlchemy Core stores."""
+"""``node.storage.bulk.insert_rows``: the fast paths (executemany on SQLite, ``COPY`` on
+PostgreSQL) store what SQLAlchemy Core stores."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 
-from node.core.errors import InvalidInput
+from node.core.errors import InvalidInput, StorageError
 from node.core.time import CHINA_STANDARD_TIME as CST
 from node.storage import Database, open_database
 from node.storage.bulk import insert_rows
 from node.storage.schema import AuditEvent, CertificateRow, Organisation, table_of
+from tests.servers import PostgresAdmin
 
 WHEN = [
     dt.datetime(2025, 6, 20, 1, 2, 3, 456789, tzinfo=dt.UTC),
@@ -113,6 +115,89 @@ def test_sqlite_fast_path_stores_the_bytes_core_stores(tmp_path: Path) -> None:
         core, fast = _raw(paths["core"], table), _raw(paths["fast"], table)
         assert len(fast) == {"certificates": 5, "audit_events": 3}[table]
         assert fast == core
+
+
+def _raw_postgres(db: Database, table: str) -> list[str]:
+    """Every row of ``table`` as PostgreSQL prints it (each column's stored value as text: the
+    timestamptz instants, the json text as stored, the bytea bytes, the dates)."""
+    with db.engine.connect() as conn:
+        conn.exec_driver_sql("SET TIME ZONE 'UTC'")
+        return [str(r) for (r,) in conn.execute(text(f"SELECT t::text FROM {table} t ORDER BY 1"))]
+
+
+def _postgres_db(postgres: PostgresAdmin) -> Database:
+    return open_database(postgres.create(migrated=True), migrate=False)
+
+
+def test_postgres_copy_stores_the_bytes_core_stores(postgres: PostgresAdmin) -> None:
+    dbs = {name: _postgres_db(postgres) for name in ("core", "copy")}
+    # One timestamp object repeated over rows (as bulk intake repeats its `now`).
+    events = _events() + [{**e, "target_id": "f" * 64} for e in _events()]
+    try:
+        for name, db in dbs.items():
+            assert db.engine.dialect.name == "postgresql"
+            with db.transaction() as session:
+                session.execute(insert(table_of(Organisation)).values(**_organisation()))
+                for model, rows in ((CertificateRow, _certificates()), (AuditEvent, events)):
+                    if name == "core":
+                        session.execute(insert(table_of(model)), rows)
+                    else:
+                        insert_rows(session, table_of(model), rows, batch=2)
+        for table in ("certificates", "audit_events"):
+            core, fast = _raw_postgres(dbs["core"], table), _raw_postgres(dbs["copy"], table)
+            assert len(fast) == {"certificates": 5, "audit_events": 6}[table]
+            assert fast == core
+        # The JSON null (not SQL NULL) of a None detail, as Core stores it.
+        with dbs["copy"].engine.connect() as conn:
+            nulls = conn.execute(
+                text("SELECT count(*) FROM audit_events WHERE details::text = 'null'")
+            ).scalar_one()
+        assert nulls == 2
+    finally:
+        for db in dbs.values():
+            db.dispose()
+
+
+def test_postgres_copy_refuses_naive_timestamps_and_writes_nothing(
+    postgres: PostgresAdmin,
+) -> None:
+    db = _postgres_db(postgres)
+    events = _events()
+    events[2]["occurred_at"] = dt.datetime(2025, 6, 20, 1, 2, 3)  # naive
+    try:
+        with pytest.raises(InvalidInput) as caught, db.transaction() as session:
+            insert_rows(session, table_of(AuditEvent), events, batch=1)
+        assert (caught.value.field, caught.value.rule) == ("now", "time.aware")
+        assert _raw_postgres(db, "audit_events") == []
+    finally:
+        db.dispose()
+
+
+def test_postgres_copy_refused_row_raises_and_leaves_nothing(postgres: PostgresAdmin) -> None:
+    db = _postgres_db(postgres)
+    certs = _certificates()
+    try:
+        with db.transaction() as session:
+            session.execute(insert(table_of(Organisation)).values(**_organisation()))
+            insert_rows(session, table_of(CertificateRow), certs[:2], batch=500)
+        before = _raw_postgres(db, "certificates")
+        assert len(before) == 2
+        # Rows 3-5, then row 1 again: its commitment is the primary key.
+        with pytest.raises(StorageError) as caught, db.transaction() as session:
+            insert_rows(session, table_of(AuditEvent), _events(), batch=500)
+            insert_rows(session, table_of(CertificateRow), [*certs[2:], certs[0]], batch=500)
+        assert type(caught.value.__cause__).__name__ == "IntegrityError"
+        assert "UniqueViolation" in repr(caught.value.__cause__)
+        # Parameters (ciphertexts, blind indexes) stay out of the error.
+        assert "ciphertext" not in str(caught.value.__cause__)
+        assert _raw_postgres(db, "certificates") == before
+        assert _raw_postgres(db, "audit_events") == []
+        # The connection is usable again after the rollback.
+        with db.transaction() as session:
+            insert_rows(session, table_of(CertificateRow), certs[2:], batch=500)
+        assert len(_raw_postgres(db, "certificates")) == 5
+    finally:
+        db.dispose()
 
 
 def test_rows_read_back_on_both_backends(database: Database) -> None:
