@@ -15,7 +15,7 @@ from sqlalchemy import insert, select, text
 from node.core.errors import InvalidInput, StorageError
 from node.core.time import CHINA_STANDARD_TIME as CST
 from node.storage import Database, open_database
-from node.storage.bulk import insert_rows
+from node.storage.bulk import insert_rows, select_in
 from node.storage.schema import AuditEvent, CertificateRow, Organisation, table_of
 from tests.servers import PostgresAdmin
 
@@ -226,3 +226,35 @@ def test_naive_timestamps_are_refused_and_nothing_is_written(tmp_path: Path) -> 
     assert (caught.value.field, caught.value.rule) == ("now", "time.aware")
     assert _raw(tmp_path / "node.db", "audit_events") == []
     db.dispose()
+
+
+def test_select_in_finds_exactly_the_stored_values_on_both_backends(database: Database) -> None:
+    certs = table_of(CertificateRow)
+    with database.transaction() as session:
+        session.execute(insert(table_of(Organisation)).values(**_organisation()))
+        insert_rows(session, certs, _certificates(), batch=500)
+    stored = [c["commitment"] for c in _certificates()]
+    asked = {*stored[1:], b"\x99" * 32, b"\x00" * 32}  # four stored, two not
+    with database.transaction() as session:
+        found = {
+            bytes(v) for (v,) in select_in(session, certs, "commitment", certs.c.commitment,
+                                           asked, 2)
+        }  # fmt: skip
+        assert found == set(stored[1:])
+        # With conditions: serials 1-5 stored, only the even ones have log_index None.
+        serials = {
+            int(v)
+            for (v,) in select_in(
+                session, certs, "serial", certs.c.serial, {2, 3, 4, 9}, 500,
+                where=(certs.c.log_index.is_(None),), sqlite_where="log_index IS NULL",
+            )
+        }  # fmt: skip
+        assert serials == {2, 4}
+        numbers = {
+            str(v)
+            for (v,) in select_in(
+                session, certs, "certificate_number", certs.c.certificate_number,
+                {"S000144011001255000003", "S000144011001255000007"}, 500,
+            )
+        }  # fmt: skip
+        assert numbers == {"S000144011001255000003"}
