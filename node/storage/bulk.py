@@ -260,8 +260,8 @@ def select_in(
     for start in range(0, len(wanted), batch):
         chunk = wanted[start : start + batch]
         if postgresql:
-            values = bindparam("values", chunk, type_=ARRAY(column.type))
-            yield from db.execute(select(column).where(column == any_(values), *where))
+            array = bindparam("values", chunk, type_=ARRAY(column.type))
+            yield from db.execute(select(column).where(column == any_(array), *where))
         elif sqlite:
             condition = f" AND {sqlite_where}" if sqlite_where else ""
             sql = (
