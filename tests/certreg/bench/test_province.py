@@ -1,6 +1,8 @@
 """``certreg bench province`` at 2,000 certificates on the run's PostgreSQL: the report has
-every key, every certificate is accepted and anchored, the audit is clean, and every figure is
-positive (no timing is held against a target); bad sizes and non-PostgreSQL URLs are refused."""
+every key, every certificate is accepted and anchored, the audit is clean, every figure is
+positive (no timing is held against a target), the HTTP stage's two API processes answered
+every request; bad sizes, revocation counts, HTTP settings and non-PostgreSQL URLs are
+refused."""
 
 from __future__ import annotations
 
@@ -25,6 +27,11 @@ def report(postgres: PostgresAdmin) -> dict[str, Any]:
         workers=1,
         fetches=100,
         audit_workers=1,
+        status_changes=30,
+        http_processes=2,
+        http_rate=50.0,
+        http_seconds=2.0,
+        http_connections=64,
     )
 
 
@@ -36,8 +43,8 @@ def test_every_certificate_is_accepted_anchored_and_audited(report: dict[str, An
     assert report["checkpoints"] >= N // 400
     audit = report["audit"]  # the certificates and the revocations
     assert audit["clean"], audit["findings"]
-    assert audit["entries"] == N + N // 100
-    assert report["status_changes"]["revoked"] == N // 100
+    assert audit["entries"] == N + 30
+    assert report["status_changes"]["revoked"] == 30
     assert report["fetch"]["fetches"] == 100
     assert report["intake"]["last_tenth_on_chunk_boundary"]  # row 1,800 = 9 chunks
     assert report["database"]["server"] == "given"
@@ -65,6 +72,38 @@ def test_every_figure_is_positive(report: dict[str, Any]) -> None:
     assert {"certificates", "log_entries"} <= set(database["tables_bytes_per_certificate"])
     for part in ("intake", "database", "fetch", "status_changes", "snapshot", "audit"):
         assert len(report[part]["load_average"]) == 3
+
+
+def test_http_stage_answers_every_request_from_two_processes(report: dict[str, Any]) -> None:
+    http = report["http"]
+    assert http["api_processes"] == 2
+    assert http["connections"] == 64
+    assert http["distinct_certificates"] == 100  # 50/s for 2 s, each asked once
+    for name in ("inclusion_proof", "bundle"):
+        figures = http[name]
+        assert figures["requests"] == 100
+        assert figures["failures"] == 0
+        assert 0 < figures["p50_ms"] <= figures["p99_ms"] <= figures["max_ms"]
+        assert figures["throughput_rps"] > 0
+        assert figures["api_cpu_ms_per_request"] > 0
+        assert len(figures["load_average"]) == 3
+
+
+@pytest.mark.parametrize(
+    ("options", "rule"),
+    [
+        ({"status_changes": -1}, "bench.status_changes"),
+        ({"status_changes": 1_001}, "bench.status_changes"),
+        ({"http_processes": 65}, "bench.http"),
+        ({"http_rate": 0.0}, "bench.http"),
+        ({"http_seconds": -1.0}, "bench.http"),
+        ({"http_connections": 0}, "bench.http"),
+    ],
+)
+def test_bad_options_are_refused(options: dict[str, Any], rule: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        bench_province(certificates=1_000, database="postgresql://nowhere/none", **options)
+    assert caught.value.rule == rule
 
 
 @pytest.mark.parametrize("certificates", [0, 99, 10_000_001, True])
