@@ -6,12 +6,15 @@ refused."""
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from certreg.bench.province import KEYS, bench_province
+from certreg.bench.province import KEYS, _parts, _write_submissions, bench_province
 from node.core.errors import InvalidInput
+from node.core.formats.network import Network
 from tests.servers import PostgresAdmin
 
 N = 2_000
@@ -117,3 +120,26 @@ def test_other_databases_are_refused() -> None:
     with pytest.raises(InvalidInput) as caught:
         bench_province(certificates=1_000, database="sqlite:///x.db")
     assert caught.value.rule == "bench.database"
+
+
+def test_the_submission_file_of_two_processes_is_that_of_one(tmp_path: Path) -> None:
+    network = Network(1337, b"\x11" * 20)
+    received = dt.date(2026, 12, 4)
+    paths = {n: tmp_path / f"{n}.jsonl" for n in (1, 2, 3)}
+    for processes, path in paths.items():
+        _write_submissions(path, network, 700, received, processes)
+    one = paths[1].read_bytes()
+    assert one.count(b"\n") == 700
+    assert paths[2].read_bytes() == one
+    assert paths[3].read_bytes() == one
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["1.jsonl", "2.jsonl", "3.jsonl"]
+
+
+@pytest.mark.parametrize(("count", "processes"), [(100, 1), (100, 2), (10_000_000, 3), (5, 4)])
+def test_parts_cover_the_rows_in_order(count: int, processes: int) -> None:
+    parts = _parts(count, processes)
+    assert len(parts) == processes
+    assert [r.start for r in parts[1:]] == [r.stop for r in parts[:-1]]
+    assert (parts[0].start, parts[-1].stop) == (0, count)
+    if count >= 100 and processes > 1:  # later parts are shorter: they skip the rows before
+        assert len(parts[0]) > len(parts[-1])
