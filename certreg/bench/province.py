@@ -25,10 +25,11 @@ Timed, each apart:
   forked from this one over one listening socket (as ``certreg serve --workers N`` forks them:
   each its own database connections and caches over the one node; each has a copy of the
   in-process chain, enough for reads), driven by the open-loop generator of
-  :mod:`certreg.bench.load` at ``http_rate`` requests per second for ``http_seconds`` over
-  ``http_connections`` keep-alive connections, every timed request for a certificate not asked
-  before (spread over the log: the API's caches miss); p50, p99, throughput, failures, the API
-  processes' CPU per request;
+  :mod:`certreg.bench.load` at each of ``http_rates`` requests per second in turn (one run
+  each, ``http_seconds`` long) over ``http_connections`` keep-alive connections, every timed
+  request for a certificate not asked before (spread over the log: the API's caches miss);
+  per run p50, p99, throughput, failures, the API processes' CPU per request and the load (an
+  open loop past the server's capacity shows queueing, not service time: hence several rates);
 - ``status_changes``: ``status_changes`` certificates spread over the log (default 1 %, at
   most :data:`MAX_DEFAULT_STATUS_CHANGES`) revoked one call (one transaction) at a time
   through :class:`LifecycleService`, then anchored and written to the contract;
@@ -47,7 +48,7 @@ import os
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -149,7 +150,7 @@ def bench_province(
     audit_workers: int | None = None,
     status_changes: int | None = None,
     http_processes: int = 2,
-    http_rate: float = 200.0,
+    http_rates: Sequence[float] = (50.0, 100.0, 200.0),
     http_seconds: float = 10.0,
     http_connections: int = 64,
 ) -> dict[str, Any]:
@@ -177,7 +178,8 @@ def bench_province(
         )
     if (
         not 0 <= http_processes <= 64
-        or not http_rate > 0
+        or not http_rates
+        or not all(rate > 0 for rate in http_rates)
         or not http_seconds > 0
         or not 1 <= http_connections <= 1024
     ):
@@ -206,7 +208,7 @@ def bench_province(
             fetches=fetches,
             audit_workers=audit_workers,
             status_changes=status_changes,
-            http=_HttpOptions(http_processes, http_rate, http_seconds, http_connections),
+            http=_HttpOptions(http_processes, tuple(http_rates), http_seconds, http_connections),
         )
     report["database"]["server"] = origin
     report["total_seconds"] = round(time.perf_counter() - started, 1)
@@ -293,14 +295,16 @@ def _run(
 
 class _HttpOptions(NamedTuple):
     processes: int
-    rate: float
+    rates: tuple[float, ...]
     seconds: float
     connections: int
 
     @property
     def sample_size(self) -> int:
         """Distinct certificates wanted: one per timed request, one per connection's warm-up."""
-        return 0 if self.processes == 0 else int(self.rate * self.seconds) + self.connections
+        if self.processes == 0:
+            return 0
+        return sum(int(rate * self.seconds) for rate in self.rates) + self.connections
 
 
 class _Samples:
@@ -568,7 +572,7 @@ def _http(node: ProvinceNode, commitments: list[bytes], options: _HttpOptions) -
         "where": "HTTP on loopback, API processes forked from the benchmark over one socket",
         "api_processes": options.processes,
         "connections": options.connections,
-        "offered_rate": options.rate,
+        "offered_rates": list(options.rates),
         "seconds": options.seconds,
         "distinct_certificates": len(timed),
         "generator": "open loop (certreg/bench/load.py), in the benchmark's process",
@@ -580,25 +584,31 @@ def _http(node: ProvinceNode, commitments: list[bytes], options: _HttpOptions) -
             ("inclusion_proof", proofs, warm_proofs),
             ("bundle", bundles, warm_bundles),
         ):
-            load_before = _load()
-            cpu_before = tree_cpu_seconds(*pids)
-            result = asyncio.run(
-                drive(
-                    port,
-                    requests,
-                    options.rate,
-                    options.seconds,
-                    options.connections,
-                    warmup=warmup,
+            runs: list[dict[str, Any]] = []
+            offset = 0
+            for rate in options.rates:
+                count = int(rate * options.seconds)
+                load_before = _load()
+                cpu_before = tree_cpu_seconds(*pids)
+                result = asyncio.run(
+                    drive(
+                        port,
+                        requests[offset : offset + count],
+                        rate,
+                        options.seconds,
+                        options.connections,
+                        warmup=warmup,
+                    )
                 )
-            )
-            served = result["requests"] + options.connections
-            result["api_cpu_ms_per_request"] = round(
-                1000 * (tree_cpu_seconds(*pids) - cpu_before) / served, 3
-            )
-            result["load_average_before"] = load_before
-            result["load_average"] = _load()
-            figures[name] = result
+                offset += count
+                served = result["requests"] + options.connections
+                result["api_cpu_ms_per_request"] = round(
+                    1000 * (tree_cpu_seconds(*pids) - cpu_before) / served, 3
+                )
+                result["load_average_before"] = load_before
+                result["load_average"] = _load()
+                runs.append(result)
+            figures[name] = runs
     finally:
         stop_servers(pids)
     return figures

@@ -510,7 +510,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             fetches=args.fetches,
             status_changes=args.status_changes,
             http_processes=args.http_processes,
-            http_rate=args.http_rate,
+            http_rates=tuple(args.http_rate or (50.0, 100.0, 200.0)),
             http_seconds=args.http_seconds,
             http_connections=args.http_connections,
         )
@@ -677,7 +677,11 @@ def build_parser(only: str | None = ALL_GROUPS) -> argparse.ArgumentParser:
         help="bench province: API processes of the HTTP stage (0: no HTTP stage)",
     )
     p.add_argument(
-        "--http-rate", type=float, default=200.0, help="bench province: HTTP requests per second"
+        "--http-rate",
+        type=float,
+        action="append",
+        help="bench province: HTTP requests per second of one run of each endpoint (repeat for "
+        "several runs; default 50, 100 and 200)",
     )
     p.add_argument(
         "--http-seconds", type=float, default=10.0, help="bench province: seconds per endpoint"

@@ -32,7 +32,7 @@ def report(postgres: PostgresAdmin) -> dict[str, Any]:
         audit_workers=1,
         status_changes=30,
         http_processes=2,
-        http_rate=50.0,
+        http_rates=(20.0, 40.0),
         http_seconds=2.0,
         http_connections=64,
     )
@@ -81,15 +81,17 @@ def test_http_stage_answers_every_request_from_two_processes(report: dict[str, A
     http = report["http"]
     assert http["api_processes"] == 2
     assert http["connections"] == 64
-    assert http["distinct_certificates"] == 100  # 50/s for 2 s, each asked once
+    assert http["distinct_certificates"] == 120  # 20/s then 40/s for 2 s, each asked once
     for name in ("inclusion_proof", "bundle"):
-        figures = http[name]
-        assert figures["requests"] == 100
-        assert figures["failures"] == 0
-        assert 0 < figures["p50_ms"] <= figures["p99_ms"] <= figures["max_ms"]
-        assert figures["throughput_rps"] > 0
-        assert figures["api_cpu_ms_per_request"] > 0
-        assert len(figures["load_average"]) == 3
+        runs = http[name]
+        assert [r["offered_rate"] for r in runs] == [20.0, 40.0]
+        assert [r["requests"] for r in runs] == [40, 80]
+        for figures in runs:
+            assert figures["failures"] == 0
+            assert 0 < figures["p50_ms"] <= figures["p99_ms"] <= figures["max_ms"]
+            assert figures["throughput_rps"] > 0
+            assert figures["api_cpu_ms_per_request"] > 0
+            assert len(figures["load_average"]) == 3
 
 
 @pytest.mark.parametrize(
@@ -98,7 +100,8 @@ def test_http_stage_answers_every_request_from_two_processes(report: dict[str, A
         ({"status_changes": -1}, "bench.status_changes"),
         ({"status_changes": 1_001}, "bench.status_changes"),
         ({"http_processes": 65}, "bench.http"),
-        ({"http_rate": 0.0}, "bench.http"),
+        ({"http_rates": (50.0, 0.0)}, "bench.http"),
+        ({"http_rates": ()}, "bench.http"),
         ({"http_seconds": -1.0}, "bench.http"),
         ({"http_connections": 0}, "bench.http"),
     ],
