@@ -146,3 +146,22 @@ def test_parts_cover_the_rows_in_order(count: int, processes: int) -> None:
     assert (parts[0].start, parts[-1].stop) == (0, count)
     if count >= 100 and processes > 1:  # later parts are shorter: they skip the rows before
         assert len(parts[0]) > len(parts[-1])
+
+
+@pytest.mark.parametrize(
+    ("options", "rule"),
+    [
+        (["--status-changes", "5000"], "bench.status_changes"),
+        (["--http-rate", "100", "--http-rate", "0"], "bench.http"),
+        (["--http-processes", "65"], "bench.http"),
+        (["--http-connections", "0"], "bench.http"),
+    ],
+)
+def test_the_command_line_passes_the_options(
+    options: list[str], rule: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from certreg.cli import main
+
+    argv = ["bench", "province", "--certificates", "1000", "--database", "postgresql://x/none"]
+    assert main([*argv, *options]) == 2
+    assert f"[{rule}]" in capsys.readouterr().err
