@@ -258,3 +258,22 @@ def test_select_in_finds_exactly_the_stored_values_on_both_backends(database: Da
             )
         }  # fmt: skip
         assert numbers == {"S000144011001255000003"}
+
+
+def test_serial_state_finds_used_serials_and_the_highest(database: Database) -> None:
+    from node.storage import CertificateRepository
+    from tests.node.storage.conftest import blind_index, cipher
+
+    rows = _certificates()  # serials 1-5 of S000144011001, 2025, level 5
+    rows[4]["superseded_by"] = rows[0]["commitment"]  # serial 5: not a current version
+    with database.transaction() as session:
+        session.execute(insert(table_of(Organisation)).values(**_organisation()))
+        insert_rows(session, table_of(CertificateRow), rows, batch=500)
+    with database.transaction() as session:
+        certificates = CertificateRepository(session, cipher(), blind_index())
+        state = certificates.serial_state
+        assert state("S000144011001", 2025, 5, [2, 4, 6, 9]) == ({2, 4}, 4)
+        assert state("S000144011001", 2025, 5, [5, 7]) == (set(), 4)
+        assert state("S000144011001", 2025, 5, [1, 2, 3, 4]) == ({1, 2, 3, 4}, 4)
+        assert state("S000144011001", 2025, 4, [1]) == (set(), 0)
+        assert state("S000144011001", 2024, 5, [1]) == (set(), 0)
