@@ -78,6 +78,8 @@ MAX_CERTIFICATES = 10_000_000
 #: The default number of revocations: 1 % of the certificates, at most this many (10^4: about
 #: three minutes with their anchoring; 1 % of 10^7 would take half an hour).
 MAX_DEFAULT_STATUS_CHANGES = 10_000
+#: The fewest rows a process of the set-up's submission file writes (:func:`_write_submissions`).
+FILE_ROWS_PER_PROCESS = 200_000
 #: Misconduct (a 1xx reason): the revocations of the ``status_changes`` stage.
 REVOKE_REASON = 101
 DATABASE = "certreg_bench"
@@ -257,11 +259,14 @@ def _run(
     empty_bytes = _database_bytes(node)
     submission = folder / "submission.jsonl"
     file_started = time.perf_counter()
-    _write_submissions(submission, node.network, certificates, received, workers)
+    # A process per intake worker, each with at least FILE_ROWS_PER_PROCESS rows (starting
+    # one costs seconds of imports: a small file is faster in one).
+    writers = max(1, min(workers, certificates // FILE_ROWS_PER_PROCESS))
+    _write_submissions(submission, node.network, certificates, received, writers)
     setup = {
         "seconds": round(time.perf_counter() - setup_started, 1),
         "submission_file_seconds": round(time.perf_counter() - file_started, 1),
-        "submission_file_processes": max(1, workers),
+        "submission_file_processes": writers,
         "load_average": _load(),
     }
     try:
