@@ -7,7 +7,8 @@ drives each endpoint in turn with an **open-loop** load: requests are *sent* at 
 second whatever the server's speed (a closed loop such as ``wrk`` would slow down with the
 server and hide queueing), for ``--seconds``, over ``--connections`` keep-alive HTTP/1.1
 connections. Latency is measured from each request's *scheduled* send time,
-so time spent waiting for a free connection counts.
+so time spent waiting for a free connection counts. The generator is
+``certreg/bench/load.py`` (``certreg bench province`` drives its API processes with it too).
 
 The generator is deliberately light so that it does not take the server's CPU on a 2-core
 machine: raw asyncio protocols, request bytes built before the clock starts, responses parsed
@@ -31,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import collections
 import contextlib
 import json
 import os
@@ -44,17 +44,18 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+
+from certreg.bench.load import (
+    drive,
+    fetch,
+    free_port,
+    http_get,
+    http_post,
+    tree,
+    tree_cpu_seconds,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 # -- the server --------------------------------------------------------------------------------
@@ -116,175 +117,6 @@ def wait_ready(port: int, process: subprocess.Popen[bytes], info: Path) -> None:
                 pass
         time.sleep(0.2)
     raise SystemExit("server did not start")
-
-
-def _processes() -> dict[int, tuple[int, float]]:
-    """Every process: pid → (parent pid, user + system CPU seconds), from ``/proc``."""
-    found: dict[int, tuple[int, float]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(b")") + 2 :].split()
-        found[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
-    return found
-
-
-def tree(pid: int) -> dict[int, float]:
-    """``pid`` and its descendants: pid → CPU seconds so far."""
-    table = _processes()
-    found: dict[int, float] = {}
-    todo = [pid]
-    while todo:
-        current = todo.pop()
-        found[current] = table.get(current, (0, 0.0))[1]
-        todo.extend(child for child, (parent, _) in table.items() if parent == current)
-    return found
-
-
-def tree_cpu_seconds(pid: int) -> float:
-    """User + system CPU of ``pid`` and its descendants, in seconds."""
-    return sum(tree(pid).values())
-
-
-# -- the generator -----------------------------------------------------------------------------
-
-
-class Connection(asyncio.Protocol):
-    """One keep-alive HTTP/1.1 connection: one request at a time, the response read as far as
-    its status and ``Content-Length`` body (uvicorn always sends a length here)."""
-
-    def __init__(self) -> None:
-        self.transport: asyncio.Transport | None = None
-        self.buffer = bytearray()
-        self.waiter: asyncio.Future[int] | None = None
-        self.closed = False
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_exception(ConnectionError("connection lost"))
-
-    def request(self, data: bytes) -> asyncio.Future[int]:
-        assert self.transport is not None
-        self.waiter = asyncio.get_running_loop().create_future()
-        self.transport.write(data)
-        return self.waiter
-
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        end = self.buffer.find(b"\r\n\r\n")
-        if end < 0:
-            return
-        head = bytes(self.buffer[:end]).lower()
-        start = head.find(b"content-length:")
-        length = 0
-        if start >= 0:
-            stop = head.find(b"\r\n", start)
-            length = int(head[start + 15 : stop if stop >= 0 else None])
-        if len(self.buffer) < end + 4 + length:
-            return
-        status = int(self.buffer[9:12])
-        del self.buffer[: end + 4 + length]
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_result(status)
-
-
-async def drive(
-    port: int, requests: list[bytes], rate: float, seconds: float, connections: int
-) -> dict[str, Any]:
-    """Send ``requests`` (cycled) at ``rate``/s for ``seconds``; return the figures."""
-    loop = asyncio.get_running_loop()
-    idle: collections.deque[Connection] = collections.deque()
-    for _ in range(connections):
-        _, protocol = await loop.create_connection(Connection, "127.0.0.1", port)
-        idle.append(protocol)
-    # Warm up: every connection once, every distinct request once.
-    for i, data in enumerate(requests):
-        await idle[i % connections].request(data)
-
-    free = asyncio.Condition()
-    latencies: list[float] = []
-    failures = 0
-
-    async def one(data: bytes, scheduled: float) -> None:
-        nonlocal failures
-        async with free:
-            await free.wait_for(lambda: bool(idle))
-            connection = idle.popleft()
-        try:
-            status = await connection.request(data)
-            if status >= 400:
-                failures += 1
-        except ConnectionError:
-            failures += 1
-        latencies.append(time.perf_counter() - scheduled)
-        if not connection.closed:
-            async with free:
-                idle.append(connection)
-                free.notify()
-
-    total = int(rate * seconds)
-    tasks = []
-    start = time.perf_counter()
-    for i in range(total):
-        scheduled = start + i / rate
-        delay = scheduled - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(requests[i % len(requests)], scheduled)))
-    await asyncio.gather(*tasks)
-    elapsed = time.perf_counter() - start
-    for connection in idle:
-        assert connection.transport is not None
-        connection.transport.close()
-    ordered = sorted(latencies)
-    return {
-        "requests": total,
-        "failures": failures,
-        "offered_rate": rate,
-        "throughput_rps": round(total / elapsed, 1),
-        "p50_ms": round(1000 * ordered[len(ordered) // 2], 2),
-        "p99_ms": round(1000 * ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 2),
-        "max_ms": round(1000 * ordered[-1], 2),
-    }
-
-
-def http_get(path: str, query: dict[str, str] | None = None, **headers: str) -> bytes:
-    target = path + ("?" + urlencode(query) if query else "")
-    lines = [f"GET {target} HTTP/1.1", "Host: 127.0.0.1"]
-    lines += [f"{k.replace('_', '-')}: {v}" for k, v in headers.items()]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode()
-
-
-def http_post(path: str, body: bytes, content_type: str) -> bytes:
-    head = (
-        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    )
-    return head.encode() + body
-
-
-def fetch(port: int, data: bytes) -> bytes:
-    """One blocking request (setup only): the response body."""
-    with socket.create_connection(("127.0.0.1", port), timeout=30.0) as s:
-        s.sendall(data.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n", 1))
-        chunks = []
-        while chunk := s.recv(65536):
-            chunks.append(chunk)
-    response = b"".join(chunks)
-    head, _, body = response.partition(b"\r\n\r\n")
-    if not head.startswith(b"HTTP/1.1 200"):
-        raise SystemExit(f"setup request failed: {head[:200]!r}")
-    return body
 
 
 def scenarios(port: int, info: dict[str, Any]) -> dict[str, list[bytes]]:

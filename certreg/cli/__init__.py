@@ -508,6 +508,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
             workers=args.workers,
             chunk_size=args.chunk_size,
             fetches=args.fetches,
+            status_changes=args.status_changes,
+            http_processes=args.http_processes,
+            http_rates=tuple(args.http_rate or (50.0, 100.0, 200.0)),
+            http_seconds=args.http_seconds,
+            http_connections=args.http_connections,
         )
         text = json.dumps(figures, ensure_ascii=False, indent=None if args.json else 2)
         if args.out:
@@ -658,6 +663,35 @@ def build_parser(only: str | None = ALL_GROUPS) -> argparse.ArgumentParser:
         "--fetches", type=int, default=2000, help="bench province: proofs and bundles timed"
     )
     p.add_argument("--out", help="bench province: also write the JSON report to this file")
+    p.add_argument(
+        "--status-changes",
+        type=int,
+        default=None,
+        help="bench province: certificates revoked (default 1 %% of --certificates, at most "
+        "10,000)",
+    )
+    p.add_argument(
+        "--http-processes",
+        type=int,
+        default=2,
+        help="bench province: API processes of the HTTP stage (0: no HTTP stage)",
+    )
+    p.add_argument(
+        "--http-rate",
+        type=float,
+        action="append",
+        help="bench province: HTTP requests per second of one run of each endpoint (repeat for "
+        "several runs; default 50, 100 and 200)",
+    )
+    p.add_argument(
+        "--http-seconds", type=float, default=10.0, help="bench province: seconds per endpoint"
+    )
+    p.add_argument(
+        "--http-connections",
+        type=int,
+        default=64,
+        help="bench province: keep-alive connections of the HTTP load generator",
+    )
     p.add_argument(
         "--workers",
         type=int,

@@ -800,10 +800,16 @@ def synthetic_submissions(
     start_serials: Mapping[tuple[str, int, int], int] | None = None,
     province_weights: Mapping[str, float] | None = None,
     late_share: float = LATE_SHARE,
+    rows: range | None = None,
 ) -> Iterator[SyntheticSubmission]:
     """Yield ``count`` signed submission rows for ``network``, in issue-date order (see the
     module docstring), each accepted by its province node's intake on ``received_on`` when the
     node judges deadlines in ``calendar``.
+
+    ``rows``: only the rows of this range (step 1) of the ``count``, the very rows the whole
+    run yields there: the rows before it are drawn (the random sequence and the serials move
+    on as in the whole run) but neither salted nor signed, so several processes can each make
+    a part of one data set (:func:`certreg.bench.province` writes its file so).
 
     ``start_serials`` maps ``(organisation code, issue year, level)`` to the last serial already
     used (a second run continues after it). ``province_weights`` maps province codes to
@@ -838,9 +844,15 @@ def synthetic_submissions(
     signing = (network.chain_id, network.contract)
     # Key 0 of every organisation signs on every issue date (node/core/verify.py key_valid_on).
     earliest = max(china_date_of_unix(o.filing.keys[0].valid_from) for o in organisations)
-    for day, rows, late in _day_plan(received_on, count, late_share, rng, earliest, calendar):
+    wanted = range(count) if rows is None else rows
+    if wanted.step != 1:
+        raise ValueError("rows must be a range of step 1")
+    made = 0
+    for day, day_rows, late in _day_plan(received_on, count, late_share, rng, earliest, calendar):
         issue_date = day.isoformat()
-        for _ in range(rows):
+        for _ in range(day_rows):
+            if made >= wanted.stop:
+                return
             province = provinces[
                 bisect.bisect_right(province_cumulative, rng.random() * province_cumulative[-1])
             ]
@@ -848,22 +860,34 @@ def synthetic_submissions(
             issuer = issuers[province][
                 bisect.bisect_right(cumulative, rng.random() * cumulative[-1])
             ]
-            yield _submission(issuer, day, issue_date, late, serials, signing, rng)
+            drawn = _draw(issuer, day, late, serials, rng)
+            if made >= wanted.start:
+                yield _submission(issuer, day, issue_date, drawn, signing)
+            made += 1
 
 
-def _submission(
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Drawn:
+    """The random parts of one certificate: everything but its salting and signature."""
+
+    index: int
+    level: int
+    number: str
+    holder: tuple[str, str, str]
+    salts: bytes
+    late_reason: int | None
+
+
+def _draw(
     issuer: _Issuer,
     day: dt.date,
-    issue_date: str,
     late: bool,
     serials: dict[tuple[str, int, int], int],
-    signing: tuple[int, bytes],
     rng: random.Random,
-) -> SyntheticSubmission:
-    """Make, salt and sign one certificate of ``issuer`` issued on ``day``."""
+) -> _Drawn:
+    """Draw one certificate of ``issuer`` issued on ``day`` (its serial taken)."""
     filing = issuer.organisation.filing
     index = rng.randrange(len(issuer.lines))
-    line = issuer.lines[index]
     levels, cumulative = issuer.levels[index]
     level = levels[bisect.bisect_right(cumulative, rng.random() * cumulative[-1])]
     key = (filing.code, day.year, level)
@@ -876,7 +900,23 @@ def _submission(
         )
     serials[key] = serial
     number = f"{filing.code}{day.year % 100:02d}{level}{serial:06d}"
-    name, id_type, id_number = _holder(issuer.profile, day, rng)
+    holder = _holder(issuer.profile, day, rng)
+    salts = rng.randbytes(SALT_SIZE * 12)
+    return _Drawn(index, level, number, holder, salts, _late_reason(rng) if late else None)
+
+
+def _submission(
+    issuer: _Issuer,
+    day: dt.date,
+    issue_date: str,
+    drawn: _Drawn,
+    signing: tuple[int, bytes],
+) -> SyntheticSubmission:
+    """Make, salt and sign the certificate ``drawn``."""
+    filing = issuer.organisation.filing
+    line = issuer.lines[drawn.index]
+    level, number, salts = drawn.level, drawn.number, drawn.salts
+    name, id_type, id_number = drawn.holder
     certificate = Certificate(
         holder_name=name,
         id_type=id_type,
@@ -891,13 +931,11 @@ def _submission(
         organisation_name=filing.name,
         organisation_code=filing.code,
     )
-    salts = rng.randbytes(SALT_SIZE * 12)
     offsets = iter(range(0, len(salts), SALT_SIZE))
     salted = salt_certificate(certificate, lambda n: salts[(o := next(offsets)) : o + n])
     value = issuer.sign(signing_message(*signing, salted.commitment()))
-    late_reason = _late_reason(rng) if late else None
     text = submission_line(
-        salted, Signature(issuer.organisation.suite, 0, value), late_reason=late_reason
+        salted, Signature(issuer.organisation.suite, 0, value), late_reason=drawn.late_reason
     )
     return SyntheticSubmission(issuer.organisation.province, filing.code, number, day, text)
 

@@ -1,13 +1,14 @@
-"""Bulk inserts: executemany with the driver's own values on SQLite, Core elsewhere.
+"""Bulk inserts: executemany with the driver's own values on SQLite, ``COPY`` on PostgreSQL.
 
 Bulk intake writes four rows per certificate (certificate, log entry, audit event, Merkle
 nodes). Through SQLAlchemy Core every value of every row goes through a type processor
 (``UtcDateTime`` converts and reformats each timestamp, ``JSON`` encodes each audit detail),
-which cost about as much as SQLite's own insert (``docs/NODE-BENCH.md``). On SQLite,
-:func:`insert_rows` converts the values once, exactly as those processors would, and hands the
-rows to ``executemany`` of the connection in the caller's transaction; the stored bytes are
-the same (``tests/node/storage/test_bulk.py`` compares the raw rows of both paths). PostgreSQL keeps
-the Core statement: psycopg adapts the values itself.
+which cost about as much as SQLite's own insert (``docs/NODE-BENCH.md``). :func:`insert_rows`
+converts the values once, exactly as those processors would, and hands the rows to the driver
+in the caller's transaction: on SQLite to ``executemany`` of the connection, on PostgreSQL to
+psycopg's ``COPY … FROM STDIN`` (one statement for all the rows instead of multi-row
+``INSERT`` statements). The stored bytes are the same (``tests/node/storage/test_bulk.py``
+compares the raw rows of both paths on both backends).
 """
 
 from __future__ import annotations
@@ -18,7 +19,20 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, Connection, Date, Table, TypeDecorator, insert, select
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Connection,
+    Date,
+    Table,
+    TypeDecorator,
+    any_,
+    bindparam,
+    insert,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from node.core.errors import InvalidInput
@@ -68,11 +82,20 @@ _JSON_CHUNKS = (
 )
 
 
-def _sqlite_json(value: Any) -> str:
-    """What ``JSON`` stores on SQLite (``json.dumps``; ``None`` is the JSON ``null``)."""
+def _json(value: Any) -> str:
+    """What ``JSON`` stores on both backends (``json.dumps``; ``None`` is the JSON ``null``)."""
     if _JSON_CHUNKS is None:
         return json.dumps(value)
     return "".join(_JSON_CHUNKS(value, 0))
+
+
+def _postgres_timestamp(value: Any) -> dt.datetime | None:
+    """What ``UtcDateTime`` hands psycopg: aware UTC (``timestamptz`` stores the instant)."""
+    if value is None:
+        return None
+    if not isinstance(value, dt.datetime) or value.tzinfo is None:
+        raise InvalidInput("now", "time.aware", "timestamps must be timezone-aware")
+    return value.astimezone(dt.UTC)
 
 
 def _converter(column_type: Any) -> Converter | None:
@@ -80,10 +103,20 @@ def _converter(column_type: Any) -> Converter | None:
         # UtcDateTime is the only decorator in the schema (node.storage.schema).
         return _sqlite_timestamp
     if isinstance(column_type, JSON):
-        return _sqlite_json
+        return _json
     if isinstance(column_type, Date):
         return _sqlite_date
     return None  # integers, strings, bytes, booleans: sqlite3 takes them as they are
+
+
+def _postgres_converter(column_type: Any) -> Converter | None:
+    if isinstance(column_type, TypeDecorator):
+        return _postgres_timestamp
+    if isinstance(column_type, JSON):
+        # What SQLAlchemy's psycopg dialect sends (psycopg's Json with the default
+        # json.dumps; None is the JSON null): a json column keeps the text as it is.
+        return _json
+    return None  # psycopg writes dates, integers, strings, bytes, booleans in COPY's text form
 
 
 @lru_cache(maxsize=64)
@@ -97,6 +130,16 @@ def _plan(table: Table, columns: tuple[str, ...]) -> tuple[str, tuple[Converter 
         f"VALUES ({', '.join('?' for _ in columns)})"
     )
     return sql, tuple(_converter(table.c[name].type) for name in columns)
+
+
+@lru_cache(maxsize=64)
+def _copy_plan(table: Table, columns: tuple[str, ...]) -> tuple[str, tuple[Converter | None, ...]]:
+    """The ``COPY`` statement and the per-column converters for ``columns`` of ``table``."""
+    for name in columns:
+        if name not in table.c:
+            raise KeyError(f"{table.name} has no column {name}")
+    sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+    return sql, tuple(_postgres_converter(table.c[name].type) for name in columns)
 
 
 def _remembering(convert: Converter) -> Converter:
@@ -121,9 +164,9 @@ def insert_rows(db: Executor, table: Table, rows: Sequence[Mapping[str, Any]], b
     transaction, ``batch`` rows per statement.
 
     Raises:
-        InvalidInput: a timestamp is naive (SQLite path; Core raises its own error).
+        InvalidInput: a timestamp is naive (nothing is sent then).
         SQLAlchemyError: the database refused a row or failed (the caller turns it into a
-            ``StorageError`` and rolls back).
+            ``StorageError`` and rolls back); a refused row is an ``IntegrityError``.
     """
     if not rows:
         return
@@ -142,13 +185,19 @@ def insert_tuples(
     (bulk intake builds them so, without a dict per row).
 
     Raises:
-        InvalidInput: a timestamp is naive (SQLite path; Core raises its own error).
-        SQLAlchemyError: the database refused a row or failed.
+        InvalidInput: a timestamp is naive (nothing is sent then).
+        SQLAlchemyError: the database refused a row or failed; a refused row is an
+            ``IntegrityError``.
     """
     if not rows:
         return
     connection = db.connection() if isinstance(db, Session) else db
-    if connection.dialect.name != "sqlite":
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        sql, converters = _copy_plan(table, columns)
+        _copy(connection, sql, _all_converted(rows, converters))
+        return
+    if dialect != "sqlite":
         for start in range(0, len(rows), batch):
             db.execute(
                 insert(table),
@@ -156,11 +205,37 @@ def insert_tuples(
             )
         return
     sql, converters = _plan(table, columns)
-    params: Sequence[tuple[Any, ...]] = rows
-    if any(convert is not None for convert in converters):
-        params = _converted(rows, converters)
+    params = _all_converted(rows, converters)
     for start in range(0, len(params), batch):
         connection.exec_driver_sql(sql, params[start : start + batch])
+
+
+def _all_converted(
+    rows: Sequence[tuple[Any, ...]], converters: tuple[Converter | None, ...]
+) -> Sequence[tuple[Any, ...]]:
+    """``rows`` with each value converted by its column's converter (all before any is sent)."""
+    if all(convert is None for convert in converters):
+        return rows
+    return _converted(rows, converters)
+
+
+def _copy(connection: Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """``COPY … FROM STDIN`` of ``rows`` through psycopg on ``connection``'s own driver
+    connection, so in its transaction (psycopg opens it if the connection has sent nothing
+    yet). A refused row fails the whole statement: nothing of it stays, and the error comes
+    back as SQLAlchemy's (``IntegrityError`` for a constraint), parameters hidden."""
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    dbapi = connection.dialect.loaded_dbapi
+    try:
+        with driver.cursor() as cursor, cursor.copy(sql) as copy:
+            write = copy.write_row
+            for row in rows:
+                write(row)
+    except dbapi.Error as exc:
+        raise DBAPIError.instance(
+            sql, None, exc, dbapi.Error, hide_parameters=True, dialect=connection.dialect
+        ) from exc
 
 
 def _converted(
@@ -177,7 +252,7 @@ def _converted(
         if convert is None:
             continue
         values = columns[i]
-        if convert is not _sqlite_json and values.count(values[0]) == len(values):
+        if convert is not _json and values.count(values[0]) == len(values):
             columns[i] = (convert(values[0]),) * len(values)
         else:
             columns[i] = tuple(map(_remembering(convert), values))
@@ -203,8 +278,11 @@ def select_in(
 
     Bulk intake asks this for thousands of commitments, numbers and serials per chunk: on
     SQLite the statement is written directly with ``?`` placeholders, which costs far less than
-    compiling an expanding ``IN`` and running every value through its bind processor.
-    PostgreSQL keeps the Core statement.
+    compiling an expanding ``IN`` and running every value through its bind processor. On
+    PostgreSQL the values go as one array parameter (``column = ANY(:values)``, ``batch``
+    values per statement): one cached statement instead of an ``IN`` list of ``batch``
+    placeholders that SQLAlchemy compiles and psycopg rewrites on every call. Other dialects
+    keep the Core ``IN``.
 
     Raises:
         SQLAlchemyError: the database failed.
@@ -214,9 +292,13 @@ def select_in(
         return
     connection = db.connection() if isinstance(db, Session) else db
     sqlite = connection.dialect.name == "sqlite"
+    postgresql = connection.dialect.name == "postgresql"
     for start in range(0, len(wanted), batch):
         chunk = wanted[start : start + batch]
-        if sqlite:
+        if postgresql:
+            array = bindparam("values", chunk, type_=ARRAY(column.type))
+            yield from db.execute(select(column).where(column == any_(array), *where))
+        elif sqlite:
             condition = f" AND {sqlite_where}" if sqlite_where else ""
             sql = (
                 f"SELECT {name} FROM {table.name} WHERE {name} IN "

@@ -574,6 +574,8 @@ export const RULES = Object.freeze({
   "bench.certificates": {"zh": "基准测试的证书数量须在 1 到 10,000,000 之间。", "en": "The benchmark's number of certificates is 1 to 10,000,000.", "source": "", "roles": ["rule"]},
   "bench.organisations": {"zh": "基准测试每省的机构数须在 1 到 999 之间。", "en": "The benchmark's organisations per province are 1 to 999.", "source": "", "roles": ["rule"]},
   "bench.database": {"zh": "省级规模基准测试须使用 PostgreSQL（postgresql:// 地址，或自行启动的服务器）。", "en": "The province benchmark runs on PostgreSQL: a postgresql:// URL, or a server it starts.", "source": "", "roles": ["rule"]},
+  "bench.status_changes": {"zh": "基准测试撤销的证书数须在 0 到证书总数之间。", "en": "The benchmark's revocations are 0 to the number of certificates.", "source": "", "roles": ["rule"]},
+  "bench.http": {"zh": "基准测试的 API 进程数须在 0 到 64 之间，请求速率和时长须为正数，连接数须在 1 到 1024 之间。", "en": "The benchmark's API processes are 0 to 64, its request rate and duration positive, its connections 1 to 1024.", "source": "", "roles": ["rule"]},
   "bench.batch_size": {"zh": "基准测试的批量和分块大小须为正数。", "en": "The benchmark's batch and chunk sizes are positive.", "source": "", "roles": ["rule"]},
   "dataset.count": {"zh": "合成数据的数量须为非负整数。", "en": "A synthetic data count is a non-negative integer.", "source": "", "roles": ["rule"]},
   "dataset.province": {"zh": "合成数据的省份须为内地省份代码。", "en": "A synthetic data province is a mainland province code.", "source": "人社鉴发〔2019〕2号 table 4", "roles": ["rule"]},

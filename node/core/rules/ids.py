@@ -3139,6 +3139,18 @@ TOOLS: Final = (
         "The province benchmark runs on PostgreSQL: a postgresql:// URL, or a server it starts.",
     ),
     _rule(
+        "bench.status_changes",
+        "基准测试撤销的证书数须在 0 到证书总数之间。",
+        "The benchmark's revocations are 0 to the number of certificates.",
+    ),
+    _rule(
+        "bench.http",
+        "基准测试的 API 进程数须在 0 到 64 之间，请求速率和时长须为正数，"
+        "连接数须在 1 到 1024 之间。",
+        "The benchmark's API processes are 0 to 64, its request rate and duration positive, "
+        "its connections 1 to 1024.",
+    ),
+    _rule(
         "bench.batch_size",
         "基准测试的批量和分块大小须为正数。",
         "The benchmark's batch and chunk sizes are positive.",

@@ -1,15 +1,20 @@
 """``certreg bench province`` at 2,000 certificates on the run's PostgreSQL: the report has
-every key, every certificate is accepted and anchored, the audit is clean, and every figure is
-positive (no timing is held against a target); bad sizes and non-PostgreSQL URLs are refused."""
+every key, every certificate is accepted and anchored, the audit is clean, every figure is
+positive (no timing is held against a target), the HTTP stage's two API processes answered
+every request; bad sizes, revocation counts, HTTP settings and non-PostgreSQL URLs are
+refused."""
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from certreg.bench.province import KEYS, bench_province
+from certreg.bench.province import KEYS, _parts, _write_submissions, bench_province
 from node.core.errors import InvalidInput
+from node.core.formats.network import Network
 from tests.servers import PostgresAdmin
 
 N = 2_000
@@ -25,6 +30,11 @@ def report(postgres: PostgresAdmin) -> dict[str, Any]:
         workers=1,
         fetches=100,
         audit_workers=1,
+        status_changes=30,
+        http_processes=2,
+        http_rates=(20.0, 40.0),
+        http_seconds=2.0,
+        http_connections=64,
     )
 
 
@@ -36,8 +46,8 @@ def test_every_certificate_is_accepted_anchored_and_audited(report: dict[str, An
     assert report["checkpoints"] >= N // 400
     audit = report["audit"]  # the certificates and the revocations
     assert audit["clean"], audit["findings"]
-    assert audit["entries"] == N + N // 100
-    assert report["status_changes"]["revoked"] == N // 100
+    assert audit["entries"] == N + 30
+    assert report["status_changes"]["revoked"] == 30
     assert report["fetch"]["fetches"] == 100
     assert report["intake"]["last_tenth_on_chunk_boundary"]  # row 1,800 = 9 chunks
     assert report["database"]["server"] == "given"
@@ -67,6 +77,41 @@ def test_every_figure_is_positive(report: dict[str, Any]) -> None:
         assert len(report[part]["load_average"]) == 3
 
 
+def test_http_stage_answers_every_request_from_two_processes(report: dict[str, Any]) -> None:
+    http = report["http"]
+    assert http["api_processes"] == 2
+    assert http["connections"] == 64
+    assert http["distinct_certificates"] == 120  # 20/s then 40/s for 2 s, each asked once
+    for name in ("inclusion_proof", "bundle"):
+        runs = http[name]
+        assert [r["offered_rate"] for r in runs] == [20.0, 40.0]
+        assert [r["requests"] for r in runs] == [40, 80]
+        for figures in runs:
+            assert figures["failures"] == 0
+            assert 0 < figures["p50_ms"] <= figures["p99_ms"] <= figures["max_ms"]
+            assert figures["throughput_rps"] > 0
+            assert figures["api_cpu_ms_per_request"] > 0
+            assert len(figures["load_average"]) == 3
+
+
+@pytest.mark.parametrize(
+    ("options", "rule"),
+    [
+        ({"status_changes": -1}, "bench.status_changes"),
+        ({"status_changes": 1_001}, "bench.status_changes"),
+        ({"http_processes": 65}, "bench.http"),
+        ({"http_rates": (50.0, 0.0)}, "bench.http"),
+        ({"http_rates": ()}, "bench.http"),
+        ({"http_seconds": -1.0}, "bench.http"),
+        ({"http_connections": 0}, "bench.http"),
+    ],
+)
+def test_bad_options_are_refused(options: dict[str, Any], rule: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        bench_province(certificates=1_000, database="postgresql://nowhere/none", **options)
+    assert caught.value.rule == rule
+
+
 @pytest.mark.parametrize("certificates", [0, 99, 10_000_001, True])
 def test_sizes_out_of_range_are_refused(certificates: int) -> None:
     with pytest.raises(InvalidInput) as caught:
@@ -78,3 +123,45 @@ def test_other_databases_are_refused() -> None:
     with pytest.raises(InvalidInput) as caught:
         bench_province(certificates=1_000, database="sqlite:///x.db")
     assert caught.value.rule == "bench.database"
+
+
+def test_the_submission_file_of_two_processes_is_that_of_one(tmp_path: Path) -> None:
+    network = Network(1337, b"\x11" * 20)
+    received = dt.date(2026, 12, 4)
+    paths = {n: tmp_path / f"{n}.jsonl" for n in (1, 2, 3)}
+    for processes, path in paths.items():
+        _write_submissions(path, network, 700, received, processes)
+    one = paths[1].read_bytes()
+    assert one.count(b"\n") == 700
+    assert paths[2].read_bytes() == one
+    assert paths[3].read_bytes() == one
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["1.jsonl", "2.jsonl", "3.jsonl"]
+
+
+@pytest.mark.parametrize(("count", "processes"), [(100, 1), (100, 2), (10_000_000, 3), (5, 4)])
+def test_parts_cover_the_rows_in_order(count: int, processes: int) -> None:
+    parts = _parts(count, processes)
+    assert len(parts) == processes
+    assert [r.start for r in parts[1:]] == [r.stop for r in parts[:-1]]
+    assert (parts[0].start, parts[-1].stop) == (0, count)
+    if count >= 100 and processes > 1:  # later parts are shorter: they skip the rows before
+        assert len(parts[0]) > len(parts[-1])
+
+
+@pytest.mark.parametrize(
+    ("options", "rule"),
+    [
+        (["--status-changes", "5000"], "bench.status_changes"),
+        (["--http-rate", "100", "--http-rate", "0"], "bench.http"),
+        (["--http-processes", "65"], "bench.http"),
+        (["--http-connections", "0"], "bench.http"),
+    ],
+)
+def test_the_command_line_passes_the_options(
+    options: list[str], rule: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from certreg.cli import main
+
+    argv = ["bench", "province", "--certificates", "1000", "--database", "postgresql://x/none"]
+    assert main([*argv, *options]) == 2
+    assert f"[{rule}]" in capsys.readouterr().err

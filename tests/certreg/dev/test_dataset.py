@@ -457,3 +457,25 @@ def test_three_province_nodes_accept_every_row(tmp_path: Path) -> None:
         assert flags == [], flags
         assert node.anchor_all()
         node.close()
+
+
+def test_a_range_of_rows_is_that_part_of_the_whole_run() -> None:
+    orgs = organisations(3)
+
+    def lines(rows: range | None) -> list[str]:
+        return [
+            s.line
+            for s in synthetic_submissions(
+                orgs, NETWORK, 300, seed=SEED, received_on=RECEIVED_ON, calendar=CALENDAR,
+                rows=rows,
+            )
+        ]  # fmt: skip
+
+    whole = lines(None)
+    assert len(whole) == 300
+    parts = [lines(range(0, 120)), lines(range(120, 250)), lines(range(250, 300))]
+    assert [len(p) for p in parts] == [120, 130, 50]
+    assert parts[0] + parts[1] + parts[2] == whole
+    assert lines(range(299, 400)) == whole[299:]
+    with pytest.raises(ValueError, match="step 1"):
+        lines(range(0, 300, 2))

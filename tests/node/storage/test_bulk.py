@@ -1,4 +1,5 @@
-"""``node.storage.bulk.insert_rows``: the SQLite fast path stores what SQLAlchemy Core stores."""
+"""``node.storage.bulk.insert_rows``: the fast paths (executemany on SQLite, ``COPY`` on
+PostgreSQL) store what SQLAlchemy Core stores."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 
-from node.core.errors import InvalidInput
+from node.core.errors import InvalidInput, StorageError
 from node.core.time import CHINA_STANDARD_TIME as CST
 from node.storage import Database, open_database
-from node.storage.bulk import insert_rows
+from node.storage.bulk import insert_rows, select_in
 from node.storage.schema import AuditEvent, CertificateRow, Organisation, table_of
+from tests.servers import PostgresAdmin
 
 WHEN = [
     dt.datetime(2025, 6, 20, 1, 2, 3, 456789, tzinfo=dt.UTC),
@@ -115,6 +117,89 @@ def test_sqlite_fast_path_stores_the_bytes_core_stores(tmp_path: Path) -> None:
         assert fast == core
 
 
+def _raw_postgres(db: Database, table: str) -> list[str]:
+    """Every row of ``table`` as PostgreSQL prints it (each column's stored value as text: the
+    timestamptz instants, the json text as stored, the bytea bytes, the dates)."""
+    with db.engine.connect() as conn:
+        conn.exec_driver_sql("SET TIME ZONE 'UTC'")
+        return [str(r) for (r,) in conn.execute(text(f"SELECT t::text FROM {table} t ORDER BY 1"))]
+
+
+def _postgres_db(postgres: PostgresAdmin) -> Database:
+    return open_database(postgres.create(migrated=True), migrate=False)
+
+
+def test_postgres_copy_stores_the_bytes_core_stores(postgres: PostgresAdmin) -> None:
+    dbs = {name: _postgres_db(postgres) for name in ("core", "copy")}
+    # One timestamp object repeated over rows (as bulk intake repeats its `now`).
+    events = _events() + [{**e, "target_id": "f" * 64} for e in _events()]
+    try:
+        for name, db in dbs.items():
+            assert db.engine.dialect.name == "postgresql"
+            with db.transaction() as session:
+                session.execute(insert(table_of(Organisation)).values(**_organisation()))
+                for model, rows in ((CertificateRow, _certificates()), (AuditEvent, events)):
+                    if name == "core":
+                        session.execute(insert(table_of(model)), rows)
+                    else:
+                        insert_rows(session, table_of(model), rows, batch=2)
+        for table in ("certificates", "audit_events"):
+            core, fast = _raw_postgres(dbs["core"], table), _raw_postgres(dbs["copy"], table)
+            assert len(fast) == {"certificates": 5, "audit_events": 6}[table]
+            assert fast == core
+        # The JSON null (not SQL NULL) of a None detail, as Core stores it.
+        with dbs["copy"].engine.connect() as conn:
+            nulls = conn.execute(
+                text("SELECT count(*) FROM audit_events WHERE details::text = 'null'")
+            ).scalar_one()
+        assert nulls == 2
+    finally:
+        for db in dbs.values():
+            db.dispose()
+
+
+def test_postgres_copy_refuses_naive_timestamps_and_writes_nothing(
+    postgres: PostgresAdmin,
+) -> None:
+    db = _postgres_db(postgres)
+    events = _events()
+    events[2]["occurred_at"] = dt.datetime(2025, 6, 20, 1, 2, 3)  # naive
+    try:
+        with pytest.raises(InvalidInput) as caught, db.transaction() as session:
+            insert_rows(session, table_of(AuditEvent), events, batch=1)
+        assert (caught.value.field, caught.value.rule) == ("now", "time.aware")
+        assert _raw_postgres(db, "audit_events") == []
+    finally:
+        db.dispose()
+
+
+def test_postgres_copy_refused_row_raises_and_leaves_nothing(postgres: PostgresAdmin) -> None:
+    db = _postgres_db(postgres)
+    certs = _certificates()
+    try:
+        with db.transaction() as session:
+            session.execute(insert(table_of(Organisation)).values(**_organisation()))
+            insert_rows(session, table_of(CertificateRow), certs[:2], batch=500)
+        before = _raw_postgres(db, "certificates")
+        assert len(before) == 2
+        # Rows 3-5, then row 1 again: its commitment is the primary key.
+        with pytest.raises(StorageError) as caught, db.transaction() as session:
+            insert_rows(session, table_of(AuditEvent), _events(), batch=500)
+            insert_rows(session, table_of(CertificateRow), [*certs[2:], certs[0]], batch=500)
+        assert type(caught.value.__cause__).__name__ == "IntegrityError"
+        assert "UniqueViolation" in repr(caught.value.__cause__)
+        # Parameters (ciphertexts, blind indexes) stay out of the error.
+        assert "ciphertext" not in str(caught.value.__cause__)
+        assert _raw_postgres(db, "certificates") == before
+        assert _raw_postgres(db, "audit_events") == []
+        # The connection is usable again after the rollback.
+        with db.transaction() as session:
+            insert_rows(session, table_of(CertificateRow), certs[2:], batch=500)
+        assert len(_raw_postgres(db, "certificates")) == 5
+    finally:
+        db.dispose()
+
+
 def test_rows_read_back_on_both_backends(database: Database) -> None:
     with database.transaction() as session:
         session.execute(insert(table_of(Organisation)).values(**_organisation()))
@@ -174,3 +259,54 @@ def test_columns_of_one_value_store_what_core_stores(tmp_path: Path) -> None:
         assert _raw(paths["fast"], table) == _raw(paths["core"], table)
     details = [row[-1] for row in _raw(paths["fast"], "audit_events")]
     assert details == ['{"b": [true], "a": 1}', '{"a": 1, "b": [true]}', '{"b": [true], "a": 1}']
+
+
+def test_select_in_finds_exactly_the_stored_values_on_both_backends(database: Database) -> None:
+    certs = table_of(CertificateRow)
+    with database.transaction() as session:
+        session.execute(insert(table_of(Organisation)).values(**_organisation()))
+        insert_rows(session, certs, _certificates(), batch=500)
+    stored = [c["commitment"] for c in _certificates()]
+    asked = {*stored[1:], b"\x99" * 32, b"\x00" * 32}  # four stored, two not
+    with database.transaction() as session:
+        found = {
+            bytes(v) for (v,) in select_in(session, certs, "commitment", certs.c.commitment,
+                                           asked, 2)
+        }  # fmt: skip
+        assert found == set(stored[1:])
+        # With conditions: serials 1-5 stored, only the even ones have log_index None.
+        serials = {
+            int(v)
+            for (v,) in select_in(
+                session, certs, "serial", certs.c.serial, {2, 3, 4, 9}, 500,
+                where=(certs.c.log_index.is_(None),), sqlite_where="log_index IS NULL",
+            )
+        }  # fmt: skip
+        assert serials == {2, 4}
+        numbers = {
+            str(v)
+            for (v,) in select_in(
+                session, certs, "certificate_number", certs.c.certificate_number,
+                {"S000144011001255000003", "S000144011001255000007"}, 500,
+            )
+        }  # fmt: skip
+        assert numbers == {"S000144011001255000003"}
+
+
+def test_serial_state_finds_used_serials_and_the_highest(database: Database) -> None:
+    from node.storage import CertificateRepository
+    from tests.node.storage.conftest import blind_index, cipher
+
+    rows = _certificates()  # serials 1-5 of S000144011001, 2025, level 5
+    rows[4]["superseded_by"] = rows[0]["commitment"]  # serial 5: not a current version
+    with database.transaction() as session:
+        session.execute(insert(table_of(Organisation)).values(**_organisation()))
+        insert_rows(session, table_of(CertificateRow), rows, batch=500)
+    with database.transaction() as session:
+        certificates = CertificateRepository(session, cipher(), blind_index())
+        state = certificates.serial_state
+        assert state("S000144011001", 2025, 5, [2, 4, 6, 9]) == ({2, 4}, 4)
+        assert state("S000144011001", 2025, 5, [5, 7]) == (set(), 4)
+        assert state("S000144011001", 2025, 5, [1, 2, 3, 4]) == ({1, 2, 3, 4}, 4)
+        assert state("S000144011001", 2025, 4, [1]) == (set(), 0)
+        assert state("S000144011001", 2024, 5, [1]) == (set(), 0)

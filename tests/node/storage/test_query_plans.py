@@ -7,13 +7,14 @@ that every query that used them still finds its rows through an index.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, insert
 
 from node.storage import (
     AuditTrail,
@@ -22,6 +23,7 @@ from node.storage import (
     ProvinceLog,
     open_database,
 )
+from node.storage.schema import CertificateRow, table_of
 from tests.node.storage.conftest import ORG, blind_index, cipher, file_organisations
 
 #: Tables whose size grows with the number of certificates.
@@ -111,6 +113,20 @@ def test_two_of_three_is_found_by_index(db: Database, query: dict[str, str]) -> 
 
 
 def test_bulk_intake_state_queries_are_found_by_index(db: Database) -> None:
+    with db.transaction() as session:  # serial 7 stored: serial_state asks about 1-3 as well
+        session.execute(
+            insert(table_of(CertificateRow)).values(
+                commitment=b"\x07" * 32, certificate_number=f"{ORG}255000007", province="44",
+                organisation_code=ORG, level=5, issue_year=2025, serial=7,
+                issue_date=dt.date(2025, 6, 1), occupation_code="6-18-01-01",
+                work_type_code="--", status="active", signature_suite="ed25519",
+                signature_key_id=0, signature=b"\x05" * 64, record=b"\x00", record_key_id="k1",
+                holder_name_index=b"\x01" * 32, id_number_index=b"\x02" * 32,
+                submitted_at=dt.datetime(2025, 6, 2, tzinfo=dt.UTC),
+                status_changed_at=dt.datetime(2025, 6, 2, tzinfo=dt.UTC),
+            )
+        )  # fmt: skip
+
     def run(session: Any) -> None:
         certificates = CertificateRepository(session, cipher(), blind_index())
         certificates.existing_commitments([b"\x01" * 32, b"\x02" * 32])
