@@ -263,10 +263,10 @@ def fork_servers(make_app: Callable[[], Any], processes: int) -> tuple[int, list
     caches). Returns the port and the children's PIDs; stop them with :func:`stop_servers`."""
     import uvicorn
 
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(2048)
+    from certreg.sockets import listening_socket
+
+    # `serve --workers`'s socket: IPPROTO_TCP, so the accepted connections have Nagle off.
+    listener = listening_socket("127.0.0.1", 0)
     port: int = listener.getsockname()[1]
     parent = os.getpid()
     pids: list[int] = []

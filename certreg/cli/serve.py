@@ -33,6 +33,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from certreg.sockets import listening_socket
+
 NODE_DIR_ENV = "CERTREG_NODE_DIR"
 
 
@@ -91,22 +93,6 @@ def _stop_without_parent(parent: int, interval: float = 1.0) -> None:
     while os.getppid() == parent:
         time.sleep(interval)
     os.kill(os.getpid(), signal.SIGTERM)
-
-
-def listening_socket(host: str, port: int) -> socket.socket:
-    """The TCP socket the forked servers of ``--workers N`` accept on, bound and listening.
-
-    ``IPPROTO_TCP`` is spelled out: asyncio turns Nagle's algorithm off (``TCP_NODELAY``) only
-    on sockets whose ``proto`` says TCP, and accepted sockets inherit the listener's. With
-    ``proto`` 0, a response's headers and body went out as two segments, the second held back
-    until the client's delayed ACK: ~40 ms a request on reused keep-alive connections.
-    """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((host, port))
-    listener.listen(2048)
-    return listener
 
 
 def _serve_processes(make_app: Callable[[], Any], args: argparse.Namespace) -> int:

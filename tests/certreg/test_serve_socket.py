@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import uvloop
 
-from certreg.cli.serve import listening_socket
+from certreg.sockets import listening_socket
 
 
 async def _accepted_nodelay(listener: socket.socket) -> tuple[int, int]:
