@@ -37,7 +37,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -46,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from certreg.bench.load import (
+    SetupRequestFailed,
     drive,
     fetch,
     free_port,
@@ -53,6 +53,7 @@ from certreg.bench.load import (
     http_post,
     tree,
     tree_cpu_seconds,
+    wait_answering,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,21 +103,18 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
 
 def wait_ready(port: int, process: subprocess.Popen[bytes], info: Path) -> None:
     """Until the demo wrote its info file and ``GET /v1/status`` answers 200."""
-    deadline = time.monotonic() + 180.0
-    request = b"GET /v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    while time.monotonic() < deadline:
+
+    def exited() -> str | None:
         if process.poll() is not None:
-            raise SystemExit(f"server exited with {process.returncode}")
-        if info.exists():
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=2.0) as s:
-                    s.sendall(request)
-                    if s.recv(64).startswith(b"HTTP/1.1 200"):
-                        return
-            except OSError:
-                pass
-        time.sleep(0.2)
-    raise SystemExit("server did not start")
+            return f"server exited with {process.returncode}"
+        return None
+
+    try:
+        wait_answering(port, exited, timeout=180.0)
+    except SetupRequestFailed as exc:
+        raise SystemExit(str(exc)) from exc
+    if not info.exists():  # written before the server starts
+        raise SystemExit("the demo wrote no info file")
 
 
 def scenarios(port: int, info: dict[str, Any]) -> dict[str, list[bytes]]:

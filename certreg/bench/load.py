@@ -19,11 +19,9 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import logging
 import os
 import signal
 import socket
-import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -242,63 +240,34 @@ def fetch(port: int, data: bytes) -> bytes:
 # -- API processes forked over one socket --------------------------------------------------------
 
 
-class _Stop(Exception):
-    pass
-
-
-def _raise_stop(signum: int, frame: object) -> None:
-    raise _Stop
-
-
-def _stop_without_parent(parent: int, interval: float = 1.0) -> None:
-    """A server whose parent died outright stops itself instead of serving on as an orphan."""
-    while os.getppid() == parent:
-        time.sleep(interval)
-    os.kill(os.getpid(), signal.SIGTERM)
-
-
 def fork_servers(make_app: Callable[[], Any], processes: int) -> tuple[int, list[int]]:
     """Bind 127.0.0.1 on a free port and fork ``processes`` uvicorn servers onto it, each
     serving ``make_app()`` (called in the child, after the fork: its own connections and
     caches). Returns the port and the children's PIDs; stop them with :func:`stop_servers`."""
     import uvicorn
 
-    from certreg.sockets import listening_socket
+    from certreg.sockets import fork_server, listening_socket
 
     # `serve --workers`'s socket: IPPROTO_TCP, so the accepted connections have Nagle off.
     listener = listening_socket("127.0.0.1", 0)
     port: int = listener.getsockname()[1]
-    parent = os.getpid()
+
+    def serve() -> None:  # in each server process, after the fork
+        config = uvicorn.Config(
+            make_app(),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            access_log=False,
+            proxy_headers=False,
+            server_header=False,
+        )
+        uvicorn.Server(config).run(sockets=[listener])
+
     pids: list[int] = []
     try:
         for _ in range(processes):
-            pid = os.fork()
-            if pid == 0:  # a server: never returns into the caller's frames
-                code = 1
-                try:
-                    for sig in (signal.SIGTERM, signal.SIGINT):
-                        signal.signal(sig, _raise_stop)
-                    watch = threading.Thread(target=_stop_without_parent, args=(parent,))
-                    watch.daemon = True
-                    watch.start()
-                    config = uvicorn.Config(
-                        make_app(),
-                        host="127.0.0.1",
-                        port=port,
-                        log_level="warning",
-                        access_log=False,
-                        proxy_headers=False,
-                        server_header=False,
-                    )
-                    uvicorn.Server(config).run(sockets=[listener])
-                    code = 0
-                except _Stop:
-                    code = 0
-                except BaseException:
-                    logging.getLogger(__name__).exception("server process failed")
-                finally:
-                    os._exit(code)
-            pids.append(pid)
+            pids.append(fork_server(serve))
     except BaseException:
         stop_servers(pids)
         raise
@@ -329,8 +298,9 @@ def stop_servers(pids: Sequence[int], timeout: float = 30.0) -> None:
             time.sleep(0.05)
 
 
-def wait_ready(port: int, pids: Sequence[int], timeout: float = 120.0) -> None:
-    """Until ``GET /v1/status`` answers 200.
+def wait_answering(port: int, exited: Callable[[], str | None], timeout: float = 120.0) -> None:
+    """Until ``GET /v1/status`` on ``port`` answers 200; ``exited()`` names a server that
+    stopped meanwhile (then there is no point in waiting), or None.
 
     Raises:
         SetupRequestFailed: a server exited, or none answered in ``timeout`` seconds.
@@ -338,10 +308,9 @@ def wait_ready(port: int, pids: Sequence[int], timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     request = b"GET /v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
     while time.monotonic() < deadline:
-        for pid in pids:
-            with contextlib.suppress(ChildProcessError):
-                if os.waitpid(pid, os.WNOHANG)[0]:
-                    raise SetupRequestFailed(f"API process {pid} exited")
+        gone = exited()
+        if gone is not None:
+            raise SetupRequestFailed(gone)
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=2.0) as s:
                 s.sendall(request)
@@ -350,7 +319,20 @@ def wait_ready(port: int, pids: Sequence[int], timeout: float = 120.0) -> None:
         except OSError:
             pass
         time.sleep(0.2)
-    raise SetupRequestFailed("the API processes did not answer")
+    raise SetupRequestFailed("the API server did not answer")
+
+
+def wait_ready(port: int, pids: Sequence[int], timeout: float = 120.0) -> None:
+    """Until the forked API processes ``pids`` answer on ``port`` (:func:`wait_answering`)."""
+
+    def exited() -> str | None:
+        for pid in pids:
+            with contextlib.suppress(ChildProcessError):
+                if os.waitpid(pid, os.WNOHANG)[0]:
+                    return f"API process {pid} exited"
+        return None
+
+    wait_answering(port, exited, timeout)
 
 
 __all__ = [
@@ -365,5 +347,6 @@ __all__ = [
     "stop_servers",
     "tree",
     "tree_cpu_seconds",
+    "wait_answering",
     "wait_ready",
 ]

@@ -27,13 +27,11 @@ import signal
 import socket
 import sys
 import tempfile
-import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from certreg.sockets import listening_socket
+from certreg.sockets import fork_server, listening_socket
 
 NODE_DIR_ENV = "CERTREG_NODE_DIR"
 
@@ -87,14 +85,6 @@ def _serve(app: Any, args: argparse.Namespace, sockets: list[socket.socket] | No
     uvicorn.Server(uvicorn_config(app, args.host, args.port)).run(sockets=sockets)
 
 
-def _stop_without_parent(parent: int, interval: float = 1.0) -> None:
-    """A server process whose supervisor was killed outright (SIGKILL) stops itself, as if
-    sent SIGTERM, instead of serving on as an orphan."""
-    while os.getppid() == parent:
-        time.sleep(interval)
-    os.kill(os.getpid(), signal.SIGTERM)
-
-
 def _serve_processes(make_app: Callable[[], Any], args: argparse.Namespace) -> int:
     """Serve ``make_app()`` in ``args.workers`` processes forked from this one, which only
     supervises them (with one, in this process).
@@ -109,31 +99,9 @@ def _serve_processes(make_app: Callable[[], Any], args: argparse.Namespace) -> i
         return 0
     listener = listening_socket(args.host, args.port)
     children: list[int] = []
-    parent = os.getpid()
     try:
         for _ in range(args.workers):
-            pid = os.fork()
-            if pid == 0:  # a server: never returns into the caller's frames
-                code = 1
-                try:
-                    for sig in (signal.SIGTERM, signal.SIGINT):
-                        signal.signal(sig, _stop_on_signal)
-                    watch = threading.Thread(
-                        target=_stop_without_parent, args=(parent,), name="parent-watch"
-                    )
-                    watch.daemon = True
-                    watch.start()
-                    _serve(make_app(), args, [listener])
-                    code = 0
-                except SystemExit as exc:
-                    code = 0 if exc.code in (0, None) else 1
-                except BaseException:
-                    logging.getLogger(__name__).exception("server process failed")
-                finally:
-                    sys.stdout.flush()
-                    sys.stderr.flush()
-                    os._exit(code)
-            children.append(pid)
+            children.append(fork_server(lambda: _serve(make_app(), args, [listener])))
         _, status = os.wait()
         return 0 if os.waitstatus_to_exitcode(status) == 0 else 1
     except SystemExit:  # SIGTERM or SIGINT to this process (_stop_on_signal)

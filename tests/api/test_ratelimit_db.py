@@ -18,16 +18,18 @@ from node.storage import open_database
 from tests.servers import PostgresAdmin
 
 
-@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
-def test_buckets_in_the_database_answer_like_the_ones_in_memory(
-    backend: str, request: pytest.FixtureRequest, tmp_path: Path
-) -> None:
-    if backend == "postgresql":
+@pytest.fixture(params=["postgresql", "sqlite"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated database on the run's PostgreSQL server, or a migrated SQLite file."""
+    if request.param == "postgresql":
         admin: PostgresAdmin = request.getfixturevalue("postgres")
-        url = admin.create(migrated=True)
-    else:
-        url = f"sqlite:///{tmp_path / 'node.db'}"
-        open_database(url).dispose()
+        return admin.create(migrated=True)
+    sqlite = f"sqlite:///{tmp_path / 'node.db'}"
+    open_database(sqlite).dispose()
+    return sqlite
+
+
+def test_buckets_in_the_database_answer_like_the_ones_in_memory(url: str) -> None:
     a, b = open_database(url, migrate=False), open_database(url, migrate=False)
     try:
         one = DatabaseRateLimiter(a, "search", rate=0.01, burst=3)
@@ -54,18 +56,9 @@ def test_buckets_in_the_database_answer_like_the_ones_in_memory(
         b.dispose()
 
 
-@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
-def test_full_buckets_are_forgotten_and_nothing_else(
-    backend: str, request: pytest.FixtureRequest, tmp_path: Path
-) -> None:
+def test_full_buckets_are_forgotten_and_nothing_else(url: str) -> None:
     """A bucket untouched for ``burst / rate`` seconds is full again, as a missing one is:
     the sweep deletes those of its own limiter only, and the answers stay the same."""
-    if backend == "postgresql":
-        admin: PostgresAdmin = request.getfixturevalue("postgres")
-        url = admin.create(migrated=True)
-    else:
-        url = f"sqlite:///{tmp_path / 'node.db'}"
-        open_database(url).dispose()
     db = open_database(url, migrate=False)
     try:
         # Full again 20 ms after a take; "slow" (and "fast_" next to "fast") stay.
