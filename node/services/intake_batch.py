@@ -38,7 +38,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -80,7 +80,33 @@ from node.storage.sealing import SealedRecord, seal_record
 
 log = logging.getLogger("node.services.intake")
 
-_UNKNOWN: Any = object()
+T = TypeVar("T")
+
+
+class _Refusal(NamedTuple):
+    """An ``InvalidInput`` remembered by its field, rule and message."""
+
+    field: str
+    rule: str
+    message: str
+
+
+def _answered(answers: dict[Any, T | _Refusal], key: Any, check: Callable[[], T]) -> T:
+    """``check()``, asked once for each ``key`` in ``answers``: its result, or the
+    ``InvalidInput`` it raised (raised again, a fresh one with the same field, rule and message,
+    for every row that asks)."""
+    if key in answers:
+        known = answers[key]
+    else:
+        try:
+            known = check()
+        except InvalidInput as exc:
+            known = _Refusal(exc.field, exc.rule, exc.message)
+        answers[key] = known
+    if isinstance(known, _Refusal):
+        raise InvalidInput(*known)
+    return known
+
 
 SerialGroup = tuple[str, int, int]
 """Organisation code, issue year and level: the scope of a serial (positions 17-22)."""
@@ -488,10 +514,8 @@ class ChunkState:
     ) -> None:
         self.organisations = _ChunkOrganisations(session)
         self._scopes: dict[str, dict[str, frozenset[int]]] = {}
-        self._scope_answers: dict[tuple[str, str, str, int, str], Any] = {}
-        self._key_answers: dict[
-            tuple[str, int, str, str], OrganisationKeyRecord | tuple[str, str, str]
-        ] = {}
+        self._scope_answers: dict[Any, _Refusal | None] = {}
+        self._key_answers: dict[Any, OrganisationKeyRecord | _Refusal] = {}
         self.commitments = certificates.existing_commitments(r.commitment for r in rows)
         self.numbers = certificates.current_numbers(r.certificate_number for r in rows)
         wanted: dict[SerialGroup, set[int]] = {}
@@ -522,16 +546,9 @@ class ChunkState:
             attributes.level,
             attributes.issue_date,
         )
-        answer = self._scope_answers.get(key, _UNKNOWN)
-        if answer is _UNKNOWN:
-            try:
-                check_scope(attributes, self.scope(organisation))
-                answer = None
-            except InvalidInput as exc:
-                answer = (exc.field, exc.rule, exc.message)
-            self._scope_answers[key] = answer
-        if answer is not None:
-            raise InvalidInput(*answer)
+        _answered(
+            self._scope_answers, key, lambda: check_scope(attributes, self.scope(organisation))
+        )
 
     def issuer_key(
         self, organisation: OrganisationRecord, signature: Signature, issue_date: str
@@ -543,16 +560,11 @@ class ChunkState:
             InvalidInput: as ``issuer_key``.
         """
         key = (organisation.code, signature.key_id, signature.suite, issue_date)
-        answer = self._key_answers.get(key)
-        if answer is None:
-            try:
-                answer = issuer_key(self.organisations, organisation, signature, issue_date)
-            except InvalidInput as exc:
-                answer = (exc.field, exc.rule, exc.message)
-            self._key_answers[key] = answer
-        if isinstance(answer, tuple):
-            raise InvalidInput(*answer)
-        return answer
+        return _answered(
+            self._key_answers,
+            key,
+            lambda: issuer_key(self.organisations, organisation, signature, issue_date),
+        )
 
     def stored(self, row: PreparedRow) -> None:
         """Record that ``row`` is now (to be) stored."""

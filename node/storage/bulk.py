@@ -120,26 +120,23 @@ def _postgres_converter(column_type: Any) -> Converter | None:
 
 
 @lru_cache(maxsize=64)
-def _plan(table: Table, columns: tuple[str, ...]) -> tuple[str, tuple[Converter | None, ...]]:
-    """The statement and the per-column converters for inserting ``columns`` into ``table``."""
+def _plan(
+    table: Table, columns: tuple[str, ...], dialect: str
+) -> tuple[str, tuple[Converter | None, ...]]:
+    """The statement and the per-column converters for inserting ``columns`` into ``table`` on
+    ``dialect``: ``INSERT … VALUES (?, …)`` for sqlite3's ``executemany``, ``COPY … FROM STDIN``
+    for psycopg on PostgreSQL."""
     for name in columns:
         if name not in table.c:
             raise KeyError(f"{table.name} has no column {name}")
+    if dialect == "postgresql":
+        sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+        return sql, tuple(_postgres_converter(table.c[name].type) for name in columns)
     sql = (
         f"INSERT INTO {table.name} ({', '.join(columns)}) "
         f"VALUES ({', '.join('?' for _ in columns)})"
     )
     return sql, tuple(_converter(table.c[name].type) for name in columns)
-
-
-@lru_cache(maxsize=64)
-def _copy_plan(table: Table, columns: tuple[str, ...]) -> tuple[str, tuple[Converter | None, ...]]:
-    """The ``COPY`` statement and the per-column converters for ``columns`` of ``table``."""
-    for name in columns:
-        if name not in table.c:
-            raise KeyError(f"{table.name} has no column {name}")
-    sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
-    return sql, tuple(_postgres_converter(table.c[name].type) for name in columns)
 
 
 def _remembering(convert: Converter) -> Converter:
@@ -194,7 +191,7 @@ def insert_tuples(
     connection = db.connection() if isinstance(db, Session) else db
     dialect = connection.dialect.name
     if dialect == "postgresql":
-        sql, converters = _copy_plan(table, columns)
+        sql, converters = _plan(table, columns, dialect)
         _copy(connection, sql, _all_converted(rows, converters))
         return
     if dialect != "sqlite":
@@ -204,7 +201,7 @@ def insert_tuples(
                 [dict(zip(columns, row, strict=True)) for row in rows[start : start + batch]],
             )
         return
-    sql, converters = _plan(table, columns)
+    sql, converters = _plan(table, columns, dialect)
     params = _all_converted(rows, converters)
     for start in range(0, len(params), batch):
         connection.exec_driver_sql(sql, params[start : start + batch])
