@@ -29,9 +29,11 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return listener
 
 
-def _exit_on_signal(signum: int, frame: object) -> None:
-    """SIGTERM or SIGINT ends a server process as a normal return (uvicorn shuts down
-    gracefully on either, then raises it again once its own handlers are gone)."""
+def exit_on_signal(signum: int, frame: object) -> None:
+    """SIGTERM or SIGINT ends a server (or the demo's supervising process) like a normal return:
+    ``finally`` blocks run (the demo's temporary folder is removed) and the process exits 0.
+    uvicorn shuts down gracefully on either signal, then raises it again once its own handlers
+    are gone; this handler is the one that receives it."""
     raise SystemExit(0)
 
 
@@ -55,7 +57,7 @@ def fork_server(serve: Callable[[], None]) -> int:
     code = 1
     try:
         for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, _exit_on_signal)
+            signal.signal(sig, exit_on_signal)
         watch = threading.Thread(target=_stop_without_parent, args=(parent,), name="parent-watch")
         watch.daemon = True
         watch.start()
@@ -71,4 +73,4 @@ def fork_server(serve: Callable[[], None]) -> int:
         os._exit(code)
 
 
-__all__ = ["fork_server", "listening_socket"]
+__all__ = ["exit_on_signal", "fork_server", "listening_socket"]

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from certreg.sockets import fork_server, listening_socket
+from certreg.sockets import exit_on_signal, fork_server, listening_socket
 
 NODE_DIR_ENV = "CERTREG_NODE_DIR"
 
@@ -104,7 +104,7 @@ def _serve_processes(make_app: Callable[[], Any], args: argparse.Namespace) -> i
             children.append(fork_server(lambda: _serve(make_app(), args, [listener])))
         _, status = os.wait()
         return 0 if os.waitstatus_to_exitcode(status) == 0 else 1
-    except SystemExit:  # SIGTERM or SIGINT to this process (_stop_on_signal)
+    except SystemExit:  # SIGTERM or SIGINT to this process (exit_on_signal)
         return 0
     finally:
         listener.close()
@@ -116,20 +116,13 @@ def _serve_processes(make_app: Callable[[], Any], args: argparse.Namespace) -> i
                 os.waitpid(pid, 0)
 
 
-def _stop_on_signal(signum: int, frame: object) -> None:
-    """SIGTERM or SIGINT ends the demo like a normal return: the temporary folder is removed and
-    the process exits 0. uvicorn shuts down gracefully on either signal, then raises it again
-    once its own handlers are gone; this handler is the one that receives it."""
-    raise SystemExit(0)
-
-
 def _serve_demo(args: argparse.Namespace) -> int:
     """``serve --demo``: a throw-away province in a temporary folder, removed however the
     server stops (a return, an error, SIGTERM or SIGINT: docs/API.md)."""
     from api.app import create_app
     from certreg.dev.demo import make_demo, next_row
 
-    previous = {sig: signal.signal(sig, _stop_on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    previous = {sig: signal.signal(sig, exit_on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         with tempfile.TemporaryDirectory(prefix="certreg-demo-") as tmp:
             demo = make_demo(
@@ -187,7 +180,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             db.dispose()
         return 0
     if args.workers > 1:
-        previous = {s: signal.signal(s, _stop_on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+        previous = {s: signal.signal(s, exit_on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
         try:
             return _serve_processes(
                 lambda: create_app(
