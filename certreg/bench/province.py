@@ -562,12 +562,15 @@ def _http(node: ProvinceNode, commitments: list[bytes], options: _HttpOptions) -
     key = create_api_key(node.db, "operator", PROVINCE, label="bench province")
     auth = f"Bearer {key}"
     warm, timed = commitments[: options.connections], commitments[options.connections :]
-    proofs = [http_get("/v1/proofs/inclusion", {"commitment": c.hex()}) for c in timed]
-    bundles = [http_get(f"/v1/certificates/{c.hex()}/bundle", authorization=auth) for c in timed]
-    warm_proofs = [http_get("/v1/proofs/inclusion", {"commitment": c.hex()}) for c in warm]
-    warm_bundles = [
-        http_get(f"/v1/certificates/{c.hex()}/bundle", authorization=auth) for c in warm
-    ]
+
+    def proof(c: bytes) -> bytes:
+        return http_get("/v1/proofs/inclusion", {"commitment": c.hex()})
+
+    def bundle(c: bytes) -> bytes:
+        return http_get(f"/v1/certificates/{c.hex()}/bundle", authorization=auth)
+
+    proofs, warm_proofs = [proof(c) for c in timed], [proof(c) for c in warm]
+    bundles, warm_bundles = [bundle(c) for c in timed], [bundle(c) for c in warm]
 
     def make_app() -> Any:
         node.db.engine.dispose(close=False)  # this process's own connections
