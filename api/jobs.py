@@ -209,6 +209,8 @@ class JobRunner:
         self._lock = threading.Lock()
         self._running = 0
         self._stop = threading.Event()
+        #: The jobs this process runs, by id (a finished one is dropped when the next starts:
+        #: a server up for months must not keep one per job it ever ran).
         self.futures: dict[str, Future[None]] = {}
         # Looks for jobs nobody runs (queued, or their process died) every third of a lease.
         self._poller = threading.Thread(target=self._poll, name="certreg-bulk-claims", daemon=True)
@@ -337,6 +339,8 @@ class JobRunner:
                 return
             try:
                 claim = dataclasses.replace(claim, path=self._copy_upload(claim.job_id))
+                for job_id in [job for job, future in self.futures.items() if future.done()]:
+                    del self.futures[job_id]
                 self.futures[claim.job_id] = self._executor.submit(self._run_claimed, claim)
             except BaseException:
                 # Closing, or the database failed: the lease runs out and a process goes on.

@@ -99,3 +99,33 @@ def test_a_runner_that_lost_its_lease_commits_nothing_and_the_next_one_takes_eve
             select(func.count()).select_from(RESULTS).where(RESULTS.c.job_id == job_id)
         ).scalar_one()
     assert stored == ROWS  # one stored result per row
+
+
+def test_a_runner_keeps_no_future_of_a_job_it_finished_once_the_next_one_starts(
+    database: Database, reg: Registry, tmp_path: Path
+) -> None:
+    """A server runs jobs for months: its map of futures holds the running ones (and the last
+    one it started), not one per job it ever ran."""
+    file_sample_organisation(database, reg.as_(0))
+    node = make_node(database, reg.as_(0), tmp_path)
+    runner = JobRunner(database, node.intake, "44", workers=1, chunk_size=7, lease_seconds=0.3)
+    try:
+        started = []
+        for job in range(3):
+            path = tmp_path / f"upload-{job}.jsonl"
+            path.write_text(json.dumps(row(node, 200 + job)) + "\n", encoding="utf-8")
+            upload = Upload(path, "jsonl", 1)
+            job_id = runner.start(
+                upload, mode="per_row", received_on=ON_TIME, actor="test", owner_key=1,
+                now=dt.datetime.now(dt.UTC),
+            )  # fmt: skip
+            started.append(job_id)
+            deadline = time.monotonic() + 60
+            while started[-1] not in runner.futures:
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+            runner.futures[started[-1]].result(timeout=60)
+        assert list(runner.futures) == [started[-1]]
+        assert all(_job(database, job_id)["state"] == "done" for job_id in started)
+    finally:
+        runner.close()
