@@ -14,7 +14,6 @@ compares the raw rows of both paths on both backends).
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
@@ -35,6 +34,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from node.core.canonical import json_encoder
 from node.core.errors import InvalidInput
 
 Executor = Session | Connection
@@ -61,32 +61,8 @@ def _sqlite_date(value: Any) -> str | None:
     return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
 
 
-_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
-#: ``json.dumps``'s own C encoder with its default settings, made once instead of per call (the
-#: making was half the cost of encoding an audit event's details); without circular-reference
-#: markers: a value that contains itself fails with ``RecursionError``, not ``ValueError``.
-_JSON_CHUNKS = (
-    None
-    if _c_make_encoder is None
-    else _c_make_encoder(
-        None,
-        json.JSONEncoder().default,
-        json.encoder.encode_basestring_ascii,
-        None,
-        ": ",
-        ", ",
-        False,
-        False,
-        True,
-    )
-)
-
-
-def _json(value: Any) -> str:
-    """What ``JSON`` stores on both backends (``json.dumps``; ``None`` is the JSON ``null``)."""
-    if _JSON_CHUNKS is None:
-        return json.dumps(value)
-    return "".join(_JSON_CHUNKS(value, 0))
+#: What ``JSON`` stores on both backends (``json.dumps``; ``None`` is the JSON ``null``).
+_json = json_encoder()
 
 
 def _postgres_timestamp(value: Any) -> dt.datetime | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import NamedTuple
 
+from node.core.canonical import json_encoder
 from node.core.certificate import FIELD_NAMES, FIELD_NAMES_V2, Certificate, FieldValue
 from node.core.crypto.privacy import BlindIndex, PersonalDataCipher
 from node.core.errors import InvalidInput, StorageError
@@ -26,8 +27,8 @@ _RECORD_V2 = b"\x02"
 _RECORD_V3 = b"\x03"
 
 
-#: ``json.dumps(value, ensure_ascii=False, separators=(",", ":"))`` without a new encoder per call.
-_compact_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+#: ``json.dumps(value, ensure_ascii=False, separators=(",", ":"))``.
+_compact_json = json_encoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def encode_record(salted: SaltedCertificate) -> bytes:
