@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import (
     JSON,
@@ -30,6 +30,7 @@ from sqlalchemy import (
     insert,
     select,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -92,27 +93,64 @@ def _postgres_converter(column_type: Any) -> Converter | None:
         # What SQLAlchemy's psycopg dialect sends (psycopg's Json with the default
         # json.dumps; None is the JSON null): a json column keeps the text as it is.
         return _json
-    return None  # psycopg writes dates, integers, strings, bytes, booleans in COPY's text form
+    return None  # psycopg writes dates, integers, strings, bytes, booleans as they are
+
+
+#: The binary ``COPY`` type of each PostgreSQL column type of the schema (OIDs are fixed by
+#: PostgreSQL for its built-in types): psycopg writes each value with that type's binary
+#: dumper. A ``JSON`` column gets its text as ``text`` (25): the value is already encoded
+#: (:data:`_json`), and ``json``'s binary input is its text; ``VARCHAR`` likewise.
+#: ``tests/node/storage/test_bulk.py`` checks these against the migrated database's own.
+POSTGRES_COPY_TYPES: Final[Mapping[str, int]] = {
+    "BIGINT": 20,
+    "BOOLEAN": 16,
+    "BYTEA": 17,
+    "DATE": 1082,
+    "FLOAT": 701,
+    "INTEGER": 23,
+    "JSON": 25,
+    "SMALLINT": 21,
+    "TEXT": 25,
+    "TIMESTAMP WITH TIME ZONE": 1184,
+    "VARCHAR": 25,
+}
+
+
+def postgres_copy_type(column_type: Any) -> int:
+    """The OID :func:`insert_tuples` sends a value of ``column_type`` as in a binary ``COPY``.
+
+    Raises:
+        KeyError: a column type the schema does not use (added to the schema without a type
+            here).
+    """
+    return POSTGRES_COPY_TYPES[column_type.compile(dialect=_POSTGRES).split("(")[0]]
+
+
+_POSTGRES = postgresql.dialect()  # type: ignore[no-untyped-call]  # untyped in SQLAlchemy
 
 
 @lru_cache(maxsize=64)
 def _plan(
     table: Table, columns: tuple[str, ...], dialect: str
-) -> tuple[str, tuple[Converter | None, ...]]:
-    """The statement and the per-column converters for inserting ``columns`` into ``table`` on
-    ``dialect``: ``INSERT … VALUES (?, …)`` for sqlite3's ``executemany``, ``COPY … FROM STDIN``
-    for psycopg on PostgreSQL."""
+) -> tuple[str, tuple[Converter | None, ...], tuple[int, ...]]:
+    """The statement, the per-column converters and (PostgreSQL) the binary ``COPY`` types for
+    inserting ``columns`` into ``table`` on ``dialect``: ``INSERT … VALUES (?, …)`` for
+    sqlite3's ``executemany``, ``COPY … FROM STDIN (FORMAT BINARY)`` for psycopg."""
     for name in columns:
         if name not in table.c:
             raise KeyError(f"{table.name} has no column {name}")
     if dialect == "postgresql":
-        sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
-        return sql, tuple(_postgres_converter(table.c[name].type) for name in columns)
+        sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
+        return (
+            sql,
+            tuple(_postgres_converter(table.c[name].type) for name in columns),
+            tuple(postgres_copy_type(table.c[name].type) for name in columns),
+        )
     sql = (
         f"INSERT INTO {table.name} ({', '.join(columns)}) "
         f"VALUES ({', '.join('?' for _ in columns)})"
     )
-    return sql, tuple(_converter(table.c[name].type) for name in columns)
+    return sql, tuple(_converter(table.c[name].type) for name in columns), ()
 
 
 def _remembering(convert: Converter) -> Converter:
@@ -167,8 +205,8 @@ def insert_tuples(
     connection = db.connection() if isinstance(db, Session) else db
     dialect = connection.dialect.name
     if dialect == "postgresql":
-        sql, converters = _plan(table, columns, dialect)
-        _copy(connection, sql, _all_converted(rows, converters))
+        sql, converters, types = _plan(table, columns, dialect)
+        _copy(connection, sql, types, _all_converted(rows, converters))
         return
     if dialect != "sqlite":
         for start in range(0, len(rows), batch):
@@ -177,7 +215,7 @@ def insert_tuples(
                 [dict(zip(columns, row, strict=True)) for row in rows[start : start + batch]],
             )
         return
-    sql, converters = _plan(table, columns, dialect)
+    sql, converters, _ = _plan(table, columns, dialect)
     params = _all_converted(rows, converters)
     for start in range(0, len(params), batch):
         connection.exec_driver_sql(sql, params[start : start + batch])
@@ -192,16 +230,22 @@ def _all_converted(
     return _converted(rows, converters)
 
 
-def _copy(connection: Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
-    """``COPY … FROM STDIN`` of ``rows`` through psycopg on ``connection``'s own driver
-    connection, so in its transaction (psycopg opens it if the connection has sent nothing
-    yet). A refused row fails the whole statement: nothing of it stays, and the error comes
-    back as SQLAlchemy's (``IntegrityError`` for a constraint), parameters hidden."""
+def _copy(
+    connection: Connection, sql: str, types: tuple[int, ...], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Binary ``COPY … FROM STDIN`` of ``rows`` (each value as its column's type in ``types``)
+    through psycopg on ``connection``'s own driver connection, so in its transaction (psycopg
+    opens it if the connection has sent nothing yet). The binary form sends bytes as they are
+    (text ``COPY`` spelt every ``bytea`` value out in escaped hex: most of the writer's time at
+    10^7, docs/NODE-BENCH.md). A refused row fails the whole statement: nothing of it stays,
+    and the error comes back as SQLAlchemy's (``IntegrityError`` for a constraint),
+    parameters hidden."""
     driver = connection.connection.driver_connection
     assert driver is not None
     dbapi = connection.dialect.loaded_dbapi
     try:
         with driver.cursor() as cursor, cursor.copy(sql) as copy:
+            copy.set_types(types)
             write = copy.write_row
             for row in rows:
                 write(row)

@@ -15,8 +15,8 @@ from sqlalchemy import insert, select, text
 from node.core.errors import InvalidInput, StorageError
 from node.core.time import CHINA_STANDARD_TIME as CST
 from node.storage import Database, open_database
-from node.storage.bulk import insert_rows, select_in
-from node.storage.schema import AuditEvent, CertificateRow, Organisation, table_of
+from node.storage.bulk import insert_rows, postgres_copy_type, select_in
+from node.storage.schema import AuditEvent, Base, CertificateRow, Organisation, table_of
 from tests.servers import PostgresAdmin
 
 WHEN = [
@@ -310,3 +310,40 @@ def test_serial_state_finds_used_serials_and_the_highest(database: Database) -> 
         assert state("S000144011001", 2025, 5, [1, 2, 3, 4]) == ({1, 2, 3, 4}, 4)
         assert state("S000144011001", 2025, 4, [1]) == (set(), 0)
         assert state("S000144011001", 2024, 5, [1]) == (set(), 0)
+
+
+#: What the binary ``COPY`` sends for a column the database declares as ``json`` (114) or
+#: ``varchar`` (1043): their binary input is their text (``text``, 25).
+_SENT_AS_TEXT = {114: 25, 1043: 25}
+
+
+def test_postgres_copy_types_are_the_migrated_databases_own(postgres: PostgresAdmin) -> None:
+    """Binary ``COPY`` sends every value in the form of the type it names, and PostgreSQL reads
+    it with the column's own: an ``int4`` sent for an ``int8`` column, or the model out of step
+    with the migrations, would be refused or misread. Every column of every table."""
+    db = _postgres_db(postgres)
+    try:
+        with db.engine.connect() as conn:
+            declared = {
+                (table, column): oid
+                for table, column, oid in conn.execute(
+                    text(
+                        "SELECT c.relname, a.attname, a.atttypid::int FROM pg_attribute a "
+                        "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n "
+                        "ON n.oid = c.relnamespace WHERE n.nspname = current_schema() "
+                        "AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped"
+                    )
+                )
+            }
+    finally:
+        db.dispose()
+    checked = 0
+    for table in Base.metadata.tables.values():
+        for column in table.columns:
+            oid = declared[(table.name, column.name)]
+            assert postgres_copy_type(column.type) == _SENT_AS_TEXT.get(oid, oid), (
+                table.name,
+                column.name,
+            )
+            checked += 1
+    assert checked > 200
