@@ -103,10 +103,9 @@ def cached_bundle(ctx: ApiContext, record: CertificateRecord, fmt: BundleFormat)
         body = ctx.bundle_cache.get((record.commitment, record.checkpoint_index, fmt))
         if body is not None:
             return Response(body, media_type=MEDIA_TYPES[fmt])
-    bundle = ctx.node.bundles.bundle(record.commitment)
+    bundle = ctx.node.bundles.bundle_of(record)
     body = render_bundle(bundle, fmt)
-    # Keyed by the checkpoint the bundle was made for (it may have been confirmed since the
-    # record was read).
+    # Keyed by the checkpoint the bundle was made for (the record's first confirmed one).
     ctx.bundle_cache.put((record.commitment, bundle.anchor.checkpoint_index, fmt), body)
     return Response(body, media_type=MEDIA_TYPES[fmt])
 

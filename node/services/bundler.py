@@ -65,6 +65,20 @@ class BundleFactory:
                 raise InvalidInput("commitment", "certificate.unknown", "certificate is unknown")
             return self._make(session, certificates, record, {})
 
+    def bundle_of(self, record: CertificateRecord) -> Bundle:
+        """:meth:`bundle` of a certificate version the caller has just read (the API reads it
+        to decide who may have it): one query fewer per bundle.
+
+        Raises:
+            InvalidInput: as :meth:`bundle` (``certificate.unknown`` for another province's).
+            StorageError, DecryptionError: as :meth:`bundle`.
+        """
+        if record.province != self._province:
+            raise InvalidInput("commitment", "certificate.unknown", "certificate is unknown")
+        with self._db.read() as session:
+            certificates = CertificateRepository(session, self._cipher, self._index)
+            return self._make(session, certificates, record, {})
+
     def iter_bundles(self, *, after_id: int = 0) -> Iterator[tuple[CertificateRecord, Bundle]]:
         """Yield every anchored certificate version with its bundle, in storage order, one page
         per transaction (memory stays flat). Superseded, revoked, suspended and deleted versions

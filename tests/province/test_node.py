@@ -3,6 +3,7 @@ SQLite and PostgreSQL, against the in-process EVM and a real anvil."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from node.core.errors import ChainError, InconsistencyError, InvalidInput
 from node.core.formats.bundle import Bundle
 from node.core.formats.entry import LogEntry
 from node.core.merkle import verify_inclusion
-from node.storage import Database, ProvinceLog, open_database
+from node.storage import CertificateRepository, Database, ProvinceLog, open_database
 from province.node import LogState
 from tests.anchor.entries import make_entries
 from tests.contract.conftest import Registry
@@ -66,6 +67,9 @@ def test_issued_certificates_are_anchored_and_get_bundles(
     assert node.bundles.bundle(accepted[0].commitment).anchor.checkpoint_index == 0
     assert node.bundles.bundle(later.commitment).anchor.checkpoint_index == 1
     exported = list(node.bundles.iter_bundles())
+    # The API's path: the bundle of a record it has read is the same bundle.
+    for record, bundle in exported:
+        assert node.bundles.bundle_of(record) == bundle
     assert [b.entry.commitment for _, b in exported] == [
         *(a.commitment for a in accepted),
         later.commitment,
@@ -81,6 +85,17 @@ def test_bundle_refusals(node_parts: tuple[Database, Registry, Path]) -> None:
     assert (caught.value.field, caught.value.rule) == ("commitment", "bundle.not_anchored")
     with pytest.raises(InvalidInput) as caught:
         node.bundles.bundle(b"\x42" * 32)
+    assert (caught.value.field, caught.value.rule) == ("commitment", "certificate.unknown")
+    with db.transaction() as session:
+        record = CertificateRepository(session, node.cipher, node.blind_index).get(
+            accepted.commitment
+        )
+    assert record is not None
+    with pytest.raises(InvalidInput) as caught:
+        node.bundles.bundle_of(record)
+    assert (caught.value.field, caught.value.rule) == ("commitment", "bundle.not_anchored")
+    with pytest.raises(InvalidInput) as caught:
+        node.bundles.bundle_of(dataclasses.replace(record, province="11"))
     assert (caught.value.field, caught.value.rule) == ("commitment", "certificate.unknown")
     assert list(node.bundles.iter_bundles()) == []
 
