@@ -339,9 +339,7 @@ class JobRunner:
                 return
             try:
                 claim = dataclasses.replace(claim, path=self._copy_upload(claim.job_id))
-                for job_id in [job for job, future in self.futures.items() if future.done()]:
-                    del self.futures[job_id]
-                self.futures[claim.job_id] = self._executor.submit(self._run_claimed, claim)
+                future = self._executor.submit(self._run_claimed, claim)
             except BaseException:
                 # Closing, or the database failed: the lease runs out and a process goes on.
                 if claim.path != Path():
@@ -351,6 +349,11 @@ class JobRunner:
                 if self._stop.is_set():
                     return
                 raise
+            # Request, poller and bulk threads all claim: the map changes under the lock.
+            with self._lock:
+                for job_id in [job for job, known in self.futures.items() if known.done()]:
+                    del self.futures[job_id]
+                self.futures[claim.job_id] = future
 
     def _claim(self, session: Any) -> _Claim | None:
         """Take the oldest job nobody runs: queued, or running with its lease run out."""
